@@ -1,0 +1,198 @@
+package pyfixtures
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// DefaultTimeout bounds one interop test's Python peer when the test does
+// not pass its own context deadline.
+const DefaultTimeout = 60 * time.Second
+
+// ForEach runs fn as a subtest for every interpreter. Without MPWIRE_PYTHONS
+// it runs one subtest per version of Matrix and skips (with a reason) the
+// versions not installed, then one per discovered interpreter outside the
+// matrix. With MPWIRE_PYTHONS it runs exactly the interpreters listed. It
+// fails the test when no interpreter at all is found. Subtests run
+// sequentially; call t.Parallel inside fn to change that.
+func ForEach(t *testing.T, fn func(t *testing.T, py Interpreter)) {
+	t.Helper()
+	all, err := Interpreters()
+	if err != nil {
+		t.Fatalf("no Python interpreter to test against: %v", err)
+	}
+	done := map[int]bool{}
+	if os.Getenv("MPWIRE_PYTHONS") == "" {
+		for _, minor := range Matrix {
+			done[minor] = true
+			py, ok := Find(minor)
+			t.Run("py3."+strconv.Itoa(minor), func(t *testing.T) {
+				if !ok {
+					t.Skipf("CPython 3.%d is not installed (set MPWIRE_PYTHONS to choose interpreters)", minor)
+				}
+				fn(t, py)
+			})
+		}
+	}
+	for _, py := range all {
+		if py.Major == 3 && done[py.Minor] {
+			continue
+		}
+		t.Run(py.Name(), func(t *testing.T) { fn(t, py) })
+	}
+}
+
+// DefaultT returns Default() or fails the test.
+func DefaultT(t testing.TB) Interpreter {
+	t.Helper()
+	py, err := Default()
+	if err != nil {
+		t.Fatalf("no Python interpreter: %v", err)
+	}
+	return py
+}
+
+// Context returns a context that ends at the test's deadline minus a
+// margin (so a hung peer fails the test with a useful message instead of a
+// panic from the test binary's timeout), and at most after d.
+func Context(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	deadline := time.Now().Add(d)
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if td, ok := dt.Deadline(); ok {
+			if m := td.Add(-5 * time.Second); m.Before(deadline) {
+				deadline = m
+			}
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// StartT starts a fixture for a test. It gives the child a private TMPDIR
+// (removed with the test), kills the process group when ctx ends or the
+// test finishes, logs the child's stderr if the test failed, and removes
+// /dev/shm entries of multiprocessing's kinds (sem.mp-*, psm_*) that
+// appeared while it ran and that no live process still has open.
+func StartT(t testing.TB, ctx context.Context, c Cmd) *Proc {
+	t.Helper()
+	if c.TempDir == "" {
+		c.TempDir = shortTempDir(t)
+	}
+	before := shmSnapshot()
+	p, err := Start(ctx, c)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		_ = p.Kill()
+		_ = p.Wait()
+		if t.Failed() {
+			t.Logf("%s %s stderr:\n%s", c.Python.Name(), c.Script, p.Stderr())
+		}
+		for _, name := range sweepShm(before) {
+			t.Logf("removed leaked /dev/shm/%s", name)
+		}
+	})
+	return p
+}
+
+// RunT runs a fixture to completion and returns its standard output; a
+// non-zero exit fails the test with the child's stderr.
+func RunT(t testing.TB, ctx context.Context, c Cmd) string {
+	t.Helper()
+	p := StartT(t, ctx, c)
+	if err := p.Wait(); err != nil {
+		t.Fatalf("%s %s: %v", c.Python.Name(), c.Script, err)
+	}
+	out, _ := p.Stdout()
+	return out
+}
+
+// shortTempDir makes a temporary directory with a short path: AF_UNIX
+// socket paths are limited to 107 bytes and t.TempDir's names are long.
+func shortTempDir(t testing.TB) string {
+	dir, err := os.MkdirTemp("", "mpw")
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// ShmDir is where glibc keeps named semaphores and shared memory.
+const ShmDir = "/dev/shm"
+
+func isMPShm(name string) bool {
+	return strings.HasPrefix(name, "sem.mp-") || strings.HasPrefix(name, "psm_")
+}
+
+func shmSnapshot() map[string]bool {
+	m := map[string]bool{}
+	ents, _ := os.ReadDir(ShmDir)
+	for _, e := range ents {
+		if isMPShm(e.Name()) {
+			m[e.Name()] = true
+		}
+	}
+	return m
+}
+
+// sweepShm removes multiprocessing /dev/shm entries that are not in before
+// and that no process on the machine maps or holds open — so entries that
+// belong to peers still running (this test process included) are kept.
+func sweepShm(before map[string]bool) []string {
+	var fresh []string
+	for name := range shmSnapshot() {
+		if !before[name] {
+			fresh = append(fresh, name)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	inUse := shmInUse()
+	var removed []string
+	for _, name := range fresh {
+		if inUse[name] {
+			continue
+		}
+		if os.Remove(filepath.Join(ShmDir, name)) == nil {
+			removed = append(removed, name)
+		}
+	}
+	return removed
+}
+
+// shmInUse lists the /dev/shm names that some process maps or has open,
+// from /proc/*/maps and /proc/*/fd.
+func shmInUse() map[string]bool {
+	used := map[string]bool{}
+	pids, _ := filepath.Glob("/proc/[0-9]*")
+	for _, dir := range pids {
+		if b, err := os.ReadFile(dir + "/maps"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if i := strings.Index(line, ShmDir+"/"); i >= 0 {
+					name := strings.TrimSuffix(line[i+len(ShmDir)+1:], " (deleted)")
+					used[name] = true
+				}
+			}
+		}
+		fds, _ := os.ReadDir(dir + "/fd")
+		for _, fd := range fds {
+			if target, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, ShmDir+"/") {
+				used[strings.TrimPrefix(target, ShmDir+"/")] = true
+			}
+		}
+	}
+	return used
+}
