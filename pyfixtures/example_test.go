@@ -1,0 +1,36 @@
+package pyfixtures_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+// Start a Python peer with a deadline and read what it prints.
+func ExampleStart() {
+	py, err := pyfixtures.Default()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
+		Python: py,
+		Args:   []string{"-c", "import multiprocessing; print(multiprocessing.get_context('spawn').get_start_method())"},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	line, err := proc.ReadLine(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(strings.TrimSpace(line), proc.Wait())
+	// Output: spawn <nil>
+}
