@@ -3,20 +3,23 @@
 Modes (stdin/stdout carry JSON lines, one object per line; bytes are hex):
 
   gen      Print the corpus.  For every named value and every protocol 0..5 one
-           line {"name", "kind": "value", "proto", "hex", "plain"}; for every
+           line {"name", "kind": "value", "proto", "hex", "plain", "desc"?}; for every
            hand-written or pickletester pickle {"name", "kind": "raw", "proto":
            null, "hex"}; for pickles Python itself refuses {"kind": "error"};
            {"name", "proto", "skip": reason} when this interpreter cannot dump
            a value at a protocol.  The last line is {"summary": ...} with the
-           opcodes the corpus covers.
-  check    Read lines {"name", "hex", "tag"?, "orig"?, "expr"?, "dump"?}.  The
+           opcodes the corpus covers.  desc (acyclic plain values only) is a
+           JSON tree of the value, see describe_plain.
+  check    Read lines {"name", "hex", "tag"?, "orig"?, "expr"?, "dump"?,
+           "unordered"?}.  The
            expected value is, in this order: eval(expr) if given, the corpus
            value called name, or pickle.loads(orig).  Load hex and compare it
            with the expected value type-exactly (type(x) is type(y) at every
            level, nan-aware, -0.0 distinct, dict order, and the same
            object-sharing structure for mutable objects).  Print one line
            {"tag", "name", "ok", "err"?, "back"?}: back is pickle.dumps(loaded,
-           dump) in hex when dump is given (so Go can read it back).
+           dump) in hex when dump is given (so Go can read it back).  With
+           "unordered": true dict order is ignored (values built from Go maps).
   describe Print type, repr and pickletools.dis of one pickle given in hex
            (argument or stdin), for debugging by hand.
   list     Print the case names with their kind.
@@ -515,6 +518,7 @@ class Mismatch(Exception):
     pass
 
 
+UNORDERED_DICTS = [False]
 _MUTABLE = (list, dict, set, bytearray, collections.deque)
 _ATOMS = (type(None), bool, int, str, bytes, complex, decimal.Decimal, fractions.Fraction,
           datetime.date, datetime.time, datetime.timedelta, datetime.tzinfo, range, slice,
@@ -565,7 +569,13 @@ def same(want, got, path="v", memo=None, rmemo=None):
     elif isinstance(want, dict):
         if len(want) != len(got):
             raise Mismatch("%s: %d items, want %d" % (path, len(got), len(want)))
-        for i, ((ka, va), (kb, vb)) in enumerate(zip(want.items(), got.items())):
+        gitems = list(got.items())
+        if UNORDERED_DICTS[0]:  # Go maps have no order: match keys, not positions
+            gkeys = {k: k for k in got}
+            gitems = [(gkeys[k], got[k]) if k in gkeys else (_MISSING, None) for k in want]
+        for i, ((ka, va), (kb, vb)) in enumerate(zip(want.items(), gitems)):
+            if kb is _MISSING:
+                raise Mismatch("%s: missing key %r" % (path, ka))
             same(ka, kb, "%s.key#%d" % (path, i), memo, rmemo)
             same(va, vb, "%s[%r]" % (path, ka), memo, rmemo)
         if isinstance(want, collections.defaultdict):
@@ -649,6 +659,7 @@ def opcodes_of(data):
 def mode_gen(args):
     out = sys.stdout
     covered = set()
+    descs = {}
     n = 0
     for name, factory in VALUES.items():
         for proto in PROTOCOLS:
@@ -659,8 +670,12 @@ def mode_gen(args):
                 _emit(out, {"name": name, "proto": proto, "skip": "%s: %s" % (type(e).__name__, e)})
                 continue
             covered |= opcodes_of(data)
-            _emit(out, {"name": name, "kind": "value", "proto": proto, "hex": data.hex(),
-                        "plain": name in PLAIN})
+            rec = {"name": name, "kind": "value", "proto": proto, "hex": data.hex(), "plain": name in PLAIN}
+            if name not in descs:
+                descs[name] = _desc_or_none(name, factory)
+            if descs[name] is not None:
+                rec["desc"] = descs[name]
+            _emit(out, rec)
             n += 1
     raws = list(RAW.items()) + list(_pickletester_data())
     for name, data in raws:
@@ -686,6 +701,49 @@ def mode_gen(args):
     _emit(out, {"summary": {"cases": n, "python": "%d.%d.%d" % sys.version_info[:3],
                             "opcodes_covered": sorted(covered & allops),
                             "opcodes_missing": sorted(allops - covered)}})
+
+
+def describe_plain(v, _stack=()):
+    """A JSON tree a Go test can compare with its decoded value without Python:
+    ["none"], ["bool", b], ["int", "decimal"], ["float", "bits in hex" | "nan"],
+    ["str", s], ["bytes", hex], ["bytearray", hex], ["list"|"tuple", [items]],
+    ["dict", [[k, v], ...]] in order, ["set"|"frozenset", [items]] sorted by their
+    JSON text.  Shared objects are repeated; cyclic values have no description
+    (None)."""
+    if any(v is s for s in _stack):
+        raise ValueError("cyclic")
+    t = type(v)
+    if v is None:
+        return ["none"]
+    if t is bool:
+        return ["bool", v]
+    if t is int:
+        return ["int", str(v) if abs(v) < 10 ** 4000 else hex(v)]
+    if t is float:
+        return ["float", "nan" if math.isnan(v) else "%016x" % struct.unpack(">Q", struct.pack(">d", v))[0]]
+    if t is str:
+        return ["str", v]
+    if t in (bytes, bytearray):
+        return [t.__name__, bytes(v).hex()]
+    st = _stack + (v,)
+    if t in (list, tuple):
+        return [t.__name__, [describe_plain(x, st) for x in v]]
+    if t is dict:
+        return ["dict", [[describe_plain(k, st), describe_plain(x, st)] for k, x in v.items()]]
+    if t in (set, frozenset):
+        items = [describe_plain(x, st) for x in v]
+        items.sort(key=lambda d: json.dumps(d, sort_keys=True, ensure_ascii=True, separators=(",", ":")))
+        return [t.__name__, items]
+    raise ValueError("not plain: " + _tname(t))
+
+
+def _desc_or_none(name, factory):
+    if name not in PLAIN:
+        return None
+    try:
+        return describe_plain(factory())
+    except ValueError:
+        return None
 
 
 def _emit(out, obj):
@@ -722,6 +780,7 @@ def mode_check(args):
             else:
                 raise Mismatch("no expected value: unknown case %r and no orig/expr" % req.get("name"))
             got = pickle.loads(bytes.fromhex(req["hex"]))
+            UNORDERED_DICTS[0] = bool(req.get("unordered"))
             same(want, got)
             res["ok"] = True
             if req.get("dump") is not None:
