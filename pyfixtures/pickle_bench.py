@@ -1,0 +1,91 @@
+"""mpwire pickle benchmark workloads and CPython's own timings of them.
+
+Modes:
+
+  gen DIR    Write each workload as DIR/<name>.pickle: pickle.dumps(value,
+             protocol=4) by this interpreter's C pickler.  Prints one line
+             "<name> <bytes>" per workload.
+  time DIR   For each DIR/<name>.pickle (the same bytes the Go benchmarks
+             decode), time CPython's C pickle.loads(data) and
+             pickle.dumps(obj, protocol=4) of the loaded value with timeit
+             (autorange, best of --repeat) and print one JSON line per
+             workload: {"name", "bytes", "loads_ns", "dumps_ns", "python"}.
+
+    python3 pyfixtures/pickle_bench.py gen /tmp/w && python3 pyfixtures/pickle_bench.py time /tmp/w
+"""
+import argparse
+import json
+import os
+import pickle
+import sys
+import timeit
+
+import _fixture
+
+
+def _deep(n):
+    v = {"leaf": [1, 2.5, "x"]}
+    for i in range(n):
+        v = [i, v] if i % 2 else {"d": v, "i": i}
+    return v
+
+
+# name -> factory; the Go benchmarks use the same names.
+WORKLOADS = {
+    "small_dicts_10k": lambda: [{"id": i, "name": "item%d" % i, "score": i * 0.5,
+                                 "tags": ["a", "b"], "ok": i % 2 == 0} for i in range(10000)],
+    "ints_100k": lambda: [(i * 2654435761) % (1 << (8 + (i % 5) * 12)) - (1 << (7 + (i % 5) * 12))
+                          for i in range(100000)],
+    "bytes_1mib": lambda: bytes(range(256)) * 4096,
+    "nonascii_str_10k": lambda: ["h\xe9llo w\xf6rld %d \u00fcn\u00efc\u00f6d\u00e9 \u2713 \u65e5\u672c \U0001F600" % i
+                                 for i in range(10000)],
+    "deep_nesting_400": lambda: _deep(400),
+}
+
+
+def mode_gen(args):
+    os.makedirs(args.dir, exist_ok=True)
+    for name, f in WORKLOADS.items():
+        data = pickle.dumps(f(), protocol=4)
+        with open(os.path.join(args.dir, name + ".pickle"), "wb") as fh:
+            fh.write(data)
+        print(name, len(data), flush=True)
+
+
+def _best_ns(stmt, repeat):
+    t = timeit.Timer(stmt)
+    number, _ = t.autorange()
+    best = min(t.repeat(repeat=repeat, number=number))
+    return best / number * 1e9
+
+
+def mode_time(args):
+    names = sorted(f[:-len(".pickle")] for f in os.listdir(args.dir) if f.endswith(".pickle"))
+    if args.only:
+        names = [n for n in names if n in args.only]
+    for name in names:
+        with open(os.path.join(args.dir, name + ".pickle"), "rb") as fh:
+            data = fh.read()
+        obj = pickle.loads(data)
+        loads_ns = _best_ns(lambda: pickle.loads(data), args.repeat)
+        dumps_ns = _best_ns(lambda: pickle.dumps(obj, protocol=4), args.repeat)
+        print(json.dumps({"name": name, "bytes": len(data), "loads_ns": loads_ns, "dumps_ns": dumps_ns,
+                          "python": "%d.%d.%d" % sys.version_info[:3],
+                          "c_pickle": pickle.Pickler.__module__ == "_pickle"}), flush=True)
+
+
+def main():
+    p = _fixture.parser(__doc__.splitlines()[0])
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = "\n".join(__doc__.splitlines()[2:])
+    p.add_argument("mode", choices=["gen", "time"])
+    p.add_argument("dir", help="directory of <workload>.pickle files")
+    p.add_argument("--repeat", type=int, default=5, help="timeit repeats, best is kept (default %(default)s)")
+    p.add_argument("--only", action="append", help="time only this workload (repeatable)")
+    args = p.parse_args()
+    _fixture.start(args)
+    {"gen": mode_gen, "time": mode_time}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
