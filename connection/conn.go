@@ -1,0 +1,486 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultMaxFrame is the receive limit of a Conn made without WithMaxFrame:
+// 64 MiB. A larger frame fails with ErrFrameTooLarge before its body is
+// read. Python has no such limit; raise it with WithMaxFrame (NoLimit for
+// none) when a peer legitimately sends bigger messages.
+const DefaultMaxFrame = 64 << 20
+
+// NoLimit passed to WithMaxFrame removes the receive limit: frames up to
+// the 8-byte length's range (and memory) are accepted. Even then memory is
+// allocated as bytes arrive, never up front for a claimed length.
+const NoLimit = -1
+
+// Option configures a Conn.
+type Option func(*options)
+
+type options struct {
+	maxFrame int64
+}
+
+func buildOptions(opts []Option) options {
+	o := options{maxFrame: DefaultMaxFrame}
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	return o
+}
+
+// WithMaxFrame sets the largest frame the Conn accepts when receiving, in
+// bytes (default DefaultMaxFrame). n <= 0 other than NoLimit means the
+// default; NoLimit means no limit.
+func WithMaxFrame(n int64) Option {
+	return func(o *options) {
+		switch {
+		case n == NoLimit:
+			o.maxFrame = math.MaxInt64
+		case n <= 0:
+			o.maxFrame = DefaultMaxFrame
+		default:
+			o.maxFrame = n
+		}
+	}
+}
+
+// Conn is one end of a multiprocessing connection: a stream of frames over a
+// socket, a pipe or an inherited file descriptor, like Python's
+// multiprocessing.connection.Connection.
+//
+// Goroutine safety: all methods may be called concurrently. Sends are
+// serialized among themselves and receives among themselves, so one
+// goroutine may send while another receives, and concurrent senders never
+// interleave their frames. Poll and Wait take the receive side's lock.
+// Close and the deadline setters may be called at any time; Close unblocks
+// every blocked call.
+type Conn struct {
+	rmu sync.Mutex // receive side
+	wmu sync.Mutex // send side
+
+	f    *os.File        // fd-backed conns
+	nc   net.Conn        // NewConn
+	rc   syscall.RawConn // nil when there is no fd
+	sock bool            // use recv/sendmsg with MSG_DONTWAIT (the description may be blocking)
+	name string
+
+	readable atomic.Bool
+	writable bool
+	closed   atomic.Bool
+	opts     options
+
+	dlMu     sync.Mutex
+	readDL   time.Time // the deadlines the user set, restored after Poll and context calls
+	writeDL  time.Time
+	rBroken  error // receive side unusable (rmu)
+	wBroken  error // send side unusable (wmu)
+	closeErr error
+	closeMu  sync.Once
+
+	// Receive state, guarded by rmu. readFn is allocated once so the
+	// raw-conn callback does not allocate per call.
+	hdr    [8]byte
+	rp     []byte
+	rn     int
+	rerr   error
+	readFn func(fd uintptr) bool
+	rbuf   []byte // reused payload buffer for Recv
+
+	pollReady bool
+	pollFn    func(fd uintptr) bool
+	pollFds   [1]unix.PollFd
+
+	// Send state, guarded by wmu.
+	whdr    [12]byte
+	wiov    [2]unix.Iovec
+	wcnt    int
+	wmsg    unix.Msghdr
+	wdone   int
+	werr    error
+	writeFn func(fd uintptr) bool
+	wbuf    []byte // reused frame buffer for Send
+}
+
+func newConn(o options, readable, writable bool) *Conn {
+	c := &Conn{opts: o, writable: writable}
+	c.readable.Store(readable)
+	c.readFn = c.doRead
+	c.writeFn = c.doWrite
+	c.pollFn = c.doPoll
+	return c
+}
+
+// FromFD wraps an open file descriptor — a socket or pipe inherited from a
+// Python parent, say — as a Conn, like Python's Connection(fd, readable,
+// writable). The Conn owns fd and closes it on Close.
+//
+// The fd's open file description may be shared with Python processes, which
+// need it in blocking mode, so FromFD never leaves a shared description
+// non-blocking: a socket is read and written with MSG_DONTWAIT through the
+// runtime poller; a pipe is reopened through /proc/self/fd as a private
+// non-blocking description and installed under the same fd number. Both
+// support deadlines and Close-unblocks-reads. Other kinds of files (and a
+// pipe that cannot be reopened) are used in blocking mode, where deadlines
+// are unsupported (SetDeadline returns an error).
+func FromFD(fd int, readable, writable bool, opts ...Option) (*Conn, error) {
+	if !readable && !writable {
+		return nil, badArg("at least one of readable or writable must be true")
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
+	}
+	c := newConn(buildOptions(opts), readable, writable)
+	c.name = "fd " + strconv.Itoa(fd)
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFSOCK:
+		c.sock = true
+		if flags&unix.O_NONBLOCK == 0 {
+			// Register with the poller (os.NewFile does so only for a
+			// non-blocking fd), then give the description back its
+			// blocking mode: all our I/O uses MSG_DONTWAIT.
+			if err := unix.SetNonblock(fd, true); err != nil {
+				return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
+			}
+			c.f = os.NewFile(uintptr(fd), c.name)
+			_ = unix.SetNonblock(fd, false)
+		} else {
+			c.f = os.NewFile(uintptr(fd), c.name)
+		}
+	case unix.S_IFIFO:
+		if flags&unix.O_NONBLOCK == 0 {
+			reopenNonblocking(fd, flags)
+		}
+		c.f = os.NewFile(uintptr(fd), c.name)
+	default:
+		c.f = os.NewFile(uintptr(fd), c.name)
+	}
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		c.f.Close()
+		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
+	}
+	c.rc = rc
+	return c, nil
+}
+
+// reopenNonblocking replaces the pipe behind fd by a fresh, non-blocking
+// open file description of the same pipe (opened through /proc/self/fd), so
+// that other processes sharing the old description keep their blocking
+// mode. It leaves fd untouched if that is impossible.
+func reopenNonblocking(fd, flags int) {
+	mode := flags & unix.O_ACCMODE
+	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	if err := unix.Dup3(nfd, fd, unix.O_CLOEXEC); err != nil {
+		unix.Close(nfd)
+		return
+	}
+	unix.Close(nfd)
+}
+
+// FromFile wraps f as a Conn (see FromFD). The Conn takes ownership: f is
+// closed and must not be used afterwards (its descriptor is duplicated
+// without changing f's blocking mode).
+func FromFile(f *os.File, readable, writable bool, opts ...Option) (*Conn, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("connection: %s: %w", f.Name(), err)
+	}
+	nfd := -1
+	var derr error
+	if err := rc.Control(func(fd uintptr) {
+		nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return nil, fmt.Errorf("connection: %s: %w", f.Name(), err)
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("connection: dup %s: %w", f.Name(), derr)
+	}
+	c, err := FromFD(nfd, readable, writable, opts...)
+	if err != nil {
+		unix.Close(nfd)
+		return nil, err
+	}
+	f.Close()
+	return c, nil
+}
+
+// NewConn wraps a connected net.Conn (a *net.UnixConn or *net.TCPConn from
+// the listener package, for example) as a duplex Conn. When nc has a file
+// descriptor (syscall.Conn), frames are moved with direct syscalls through
+// the runtime poller; otherwise through nc's Read and Write, and Poll, Wait,
+// Fd and File report ErrNoFD.
+func NewConn(nc net.Conn, opts ...Option) *Conn {
+	c := newConn(buildOptions(opts), true, true)
+	c.nc = nc
+	c.name = "conn"
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+			c.sock = true
+			var isSock bool
+			_ = rc.Control(func(fd uintptr) {
+				var st unix.Stat_t
+				isSock = unix.Fstat(int(fd), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK
+			})
+			c.sock = isSock
+		}
+	}
+	return c
+}
+
+// Pipe returns a pair of connected Conns, like Python's
+// multiprocessing.Pipe(duplex). With duplex both ends can send and receive
+// (a socketpair); otherwise it is an OS pipe and, as in Python, the first
+// Conn is receive-only and the second send-only.
+func Pipe(duplex bool, opts ...Option) (*Conn, *Conn, error) {
+	if duplex {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connection: socketpair: %w", err)
+		}
+		a, err := FromFD(fds[0], true, true, opts...)
+		if err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return nil, nil, err
+		}
+		b, err := FromFD(fds[1], true, true, opts...)
+		if err != nil {
+			a.Close()
+			unix.Close(fds[1])
+			return nil, nil, err
+		}
+		return a, b, nil
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, nil, fmt.Errorf("connection: pipe: %w", err)
+	}
+	r, err := FromFD(p[0], true, false, opts...)
+	if err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return nil, nil, err
+	}
+	w, err := FromFD(p[1], false, true, opts...)
+	if err != nil {
+		r.Close()
+		unix.Close(p[1])
+		return nil, nil, err
+	}
+	return r, w, nil
+}
+
+// Readable reports whether the Conn can receive (Python's readable).
+func (c *Conn) Readable() bool { return c.readable.Load() }
+
+// Writable reports whether the Conn can send (Python's writable).
+func (c *Conn) Writable() bool { return c.writable }
+
+// Closed reports whether Close has been called (Python's closed).
+func (c *Conn) Closed() bool { return c.closed.Load() }
+
+// Close closes the connection. It is idempotent and unblocks every call
+// blocked in Send, Recv, Poll or Wait, which then return ErrClosed.
+func (c *Conn) Close() error {
+	c.closeMu.Do(func() {
+		c.closed.Store(true)
+		if c.f != nil {
+			c.closeErr = c.f.Close()
+		} else {
+			c.closeErr = c.nc.Close()
+		}
+	})
+	return c.closeErr
+}
+
+// Fd returns the file descriptor number (Python's fileno()). The Conn still
+// owns it. It does not change the descriptor's blocking mode.
+func (c *Conn) Fd() (int, error) {
+	if c.closed.Load() {
+		return -1, c.closedErr("fileno")
+	}
+	if c.rc == nil {
+		return -1, fmt.Errorf("connection: %w", ErrNoFD)
+	}
+	fd := -1
+	if err := c.rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
+		return -1, c.ioErr("fileno", err)
+	}
+	return fd, nil
+}
+
+// File returns a new *os.File for the connection's descriptor, in blocking
+// mode, ready to hand to a Python process (exec.Cmd.ExtraFiles, pass_fds)
+// which will use it as a multiprocessing Connection. The Conn keeps working
+// and closing either does not affect the other. For a socket the new file
+// shares the Conn's open file description (which Conn keeps blocking, see
+// FromFD); for a pipe it is a fresh description of the same pipe.
+func (c *Conn) File() (*os.File, error) {
+	if c.closed.Load() {
+		return nil, c.closedErr("file")
+	}
+	if c.rc == nil {
+		return nil, fmt.Errorf("connection: %w", ErrNoFD)
+	}
+	nfd := -1
+	var derr error
+	err := c.rc.Control(func(u uintptr) {
+		fd := int(u)
+		flags, err := unix.FcntlInt(u, unix.F_GETFL, 0)
+		if err != nil {
+			derr = err
+			return
+		}
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
+			mode := flags & unix.O_ACCMODE
+			// O_NONBLOCK so opening a write end never waits; cleared below.
+			if n, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+				if err := unix.SetNonblock(n, false); err != nil {
+					unix.Close(n)
+					derr = err
+					return
+				}
+				nfd = n
+				return
+			}
+		}
+		nfd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0)
+		if derr == nil && flags&unix.O_NONBLOCK != 0 && !c.sock {
+			// Last resort: a shared non-blocking description would make
+			// Python's os.read fail with BlockingIOError.
+			derr = unix.SetNonblock(nfd, false)
+		}
+	})
+	if err != nil {
+		return nil, c.ioErr("file", err)
+	}
+	if derr != nil {
+		if nfd >= 0 {
+			unix.Close(nfd)
+		}
+		return nil, fmt.Errorf("connection: file: %w", derr)
+	}
+	return os.NewFile(uintptr(nfd), c.name), nil
+}
+
+// SetDeadline sets the read and write deadlines (zero means none). A call
+// blocked past its deadline fails with an error for which
+// errors.Is(err, os.ErrDeadlineExceeded) holds and that is a net.Error
+// with Timeout() true. A deadline that expires before a frame's first byte
+// leaves the connection usable; one that expires in the middle of a frame
+// breaks that direction (ErrBroken).
+func (c *Conn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.SetWriteDeadline(t)
+}
+
+// SetReadDeadline sets the deadline for Recv*, Poll and Wait.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.readDL = t
+	return c.setReadDL(t)
+}
+
+// SetWriteDeadline sets the deadline for Send*.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	c.writeDL = t
+	return c.setWriteDL(t)
+}
+
+func (c *Conn) setReadDL(t time.Time) error {
+	if c.f != nil {
+		return c.f.SetReadDeadline(t)
+	}
+	return c.nc.SetReadDeadline(t)
+}
+
+func (c *Conn) setWriteDL(t time.Time) error {
+	if c.f != nil {
+		return c.f.SetWriteDeadline(t)
+	}
+	return c.nc.SetWriteDeadline(t)
+}
+
+// withCtx runs op under ctx: when ctx is done the side's deadline is moved
+// to the past (unblocking op) and the user's deadline is restored after.
+func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
+	if ctx == nil || ctx.Done() == nil {
+		return op()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(fired)
+		c.dlMu.Lock()
+		defer c.dlMu.Unlock()
+		past := time.Unix(1, 0)
+		if write {
+			_ = c.setWriteDL(past)
+		} else {
+			_ = c.setReadDL(past)
+		}
+	})
+	err := op()
+	if !stop() {
+		<-fired
+		c.dlMu.Lock()
+		if write {
+			_ = c.setWriteDL(c.writeDL)
+		} else {
+			_ = c.setReadDL(c.readDL)
+		}
+		c.dlMu.Unlock()
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+	}
+	return err
+}
+
+func (c *Conn) closedErr(op string) error {
+	return fmt.Errorf("connection: %s: %w", op, ErrClosed)
+}
+
+// ioErr normalises an I/O error: after Close every error becomes ErrClosed.
+func (c *Conn) ioErr(op string, err error) error {
+	if c.closed.Load() || errors.Is(err, os.ErrClosed) {
+		return c.closedErr(op)
+	}
+	return fmt.Errorf("connection: %s: %w", op, err)
+}
+
+var _ io.Closer = (*Conn)(nil)

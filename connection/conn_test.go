@@ -1,0 +1,428 @@
+package connection_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/connection"
+)
+
+func pipe(t testing.TB, duplex bool, opts ...connection.Option) (*connection.Conn, *connection.Conn) {
+	t.Helper()
+	a, b, err := connection.Pipe(duplex, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// rawPair returns a Conn and the raw socket of its peer, for writing
+// arbitrary bytes at it.
+func rawPair(t testing.TB, opts ...connection.Option) (*connection.Conn, *os.File) {
+	t.Helper()
+	a, b := pipe(t, true, opts...)
+	f, err := b.File()
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	t.Cleanup(func() { f.Close() })
+	return a, f
+}
+
+func readAllRaw(t *testing.T, c *connection.Conn, f *os.File) []byte {
+	t.Helper()
+	require.NoError(t, c.Close())
+	b, err := io.ReadAll(f)
+	require.NoError(t, err)
+	return b
+}
+
+func TestWireBytesMatchPython(t *testing.T) {
+	// WIRE.md §1.1's worked examples, written by Python 3.8–3.13.
+	c, f := rawPair(t)
+	require.NoError(t, c.SendBytesRange([]byte("abcdefgh"), 2, 3))
+	require.NoError(t, c.SendBytes(nil))
+	require.NoError(t, c.SendBytes([]byte("hi")))
+	assert.Equal(t, "00000003636465"+"00000000"+"000000026869", hexs(readAllRaw(t, c, f)))
+}
+
+func hexs(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, x := range b {
+		out = append(out, digits[x>>4], digits[x&15])
+	}
+	return string(out)
+}
+
+func TestSendBytesRangeChecksLikePython(t *testing.T) {
+	c, _ := pipe(t, true)
+	buf := []byte("abcdefgh")
+	for _, tc := range []struct {
+		offset, size int
+		msg          string
+	}{
+		{-1, 1, "offset is negative"},
+		{9, 0, "buffer length < offset"},
+		{2, -1, "size is negative"},
+		{2, 7, "buffer length < offset + size"},
+	} {
+		t.Run(tc.msg, func(t *testing.T) {
+			err := c.SendBytesRange(buf, tc.offset, tc.size)
+			require.ErrorIs(t, err, connection.ErrBadArgument)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+	require.NoError(t, c.SendBytesRange(buf, 8, 0), "offset == len with size 0 is allowed")
+}
+
+func TestReceiverReadsLargeHeaderForm(t *testing.T) {
+	c, f := rawPair(t)
+	_, err := f.Write([]byte("\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x05HELLO\x00\x00\x00\x01!"))
+	require.NoError(t, err)
+	got, err := c.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "HELLO", string(got))
+	got, err = c.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "!", string(got))
+}
+
+func TestEOFAtBoundaryAndInsideFrame(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bytes string
+		clean bool
+	}{
+		{"EOF before any header byte is a clean io.EOF", "", true},
+		{"EOF inside the 4-byte header is unexpected", "\x00\x00", false},
+		{"EOF inside the 8-byte large length is unexpected", "\xff\xff\xff\xff\x00\x00", false},
+		{"EOF inside the body is unexpected", "\x00\x00\x00\x05abc", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, f := rawPair(t)
+			_, err := f.Write([]byte(tc.bytes))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			_, err = c.RecvBytes()
+			if tc.clean {
+				assert.Equal(t, io.EOF, err, "exactly io.EOF, unwrapped")
+				return
+			}
+			assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+			assert.ErrorIs(t, err, connection.ErrBroken)
+			assert.NotErrorIs(t, err, io.EOF)
+		})
+	}
+}
+
+func TestNegativeLengthIsRefused(t *testing.T) {
+	c, f := rawPair(t)
+	_, err := f.Write([]byte("\xff\xff\xff\xfb"))
+	require.NoError(t, err)
+	_, err = c.RecvBytes()
+	require.ErrorIs(t, err, connection.ErrBadHeader)
+	assert.False(t, c.Readable(), "a duplex conn becomes unreadable, as in Python")
+	_, err = c.RecvBytes()
+	assert.ErrorIs(t, err, connection.ErrWriteOnly)
+	assert.NoError(t, c.SendBytes([]byte("still writable")))
+}
+
+func TestRecvBytesMaxLikePython(t *testing.T) {
+	t.Run("a negative maxlength is an argument error", func(t *testing.T) {
+		c, _ := pipe(t, true)
+		_, err := c.RecvBytesMax(-1)
+		require.ErrorIs(t, err, connection.ErrBadArgument)
+		assert.Contains(t, err.Error(), "negative maxlength")
+	})
+	t.Run("a duplex conn becomes unreadable", func(t *testing.T) {
+		a, b := pipe(t, true)
+		require.NoError(t, b.SendBytes([]byte("0123456789")))
+		_, err := a.RecvBytesMax(9)
+		require.ErrorIs(t, err, connection.ErrFrameTooLarge)
+		assert.False(t, a.Readable())
+		assert.False(t, a.Closed())
+		_, err = a.RecvBytes()
+		assert.ErrorIs(t, err, connection.ErrWriteOnly)
+	})
+	t.Run("a read-only conn is closed", func(t *testing.T) {
+		r, w := pipe(t, false)
+		require.NoError(t, w.SendBytes([]byte("0123456789")))
+		_, err := r.RecvBytesMax(9)
+		require.ErrorIs(t, err, connection.ErrFrameTooLarge)
+		assert.True(t, r.Closed())
+	})
+	t.Run("a message of exactly maxlength is accepted", func(t *testing.T) {
+		a, b := pipe(t, true)
+		require.NoError(t, b.SendBytes([]byte("0123456789")))
+		got, err := a.RecvBytesMax(10)
+		require.NoError(t, err)
+		assert.Equal(t, "0123456789", string(got))
+	})
+}
+
+func TestMaxFrameOption(t *testing.T) {
+	a, b := pipe(t, true, connection.WithMaxFrame(100))
+	require.NoError(t, b.SendBytes(make([]byte, 100)))
+	require.NoError(t, b.SendBytes(make([]byte, 101)))
+	_, err := a.RecvBytes()
+	require.NoError(t, err)
+	_, err = a.RecvBytes()
+	require.ErrorIs(t, err, connection.ErrFrameTooLarge)
+
+	c, f := rawPair(t) // the default limit
+	hdr := binary.BigEndian.AppendUint32(nil, connection.DefaultMaxFrame+1)
+	_, err = f.Write(hdr)
+	require.NoError(t, err)
+	_, err = c.RecvBytes()
+	require.ErrorIs(t, err, connection.ErrFrameTooLarge)
+}
+
+// TestClaimedHugeFrameDoesNotAllocate: with no limit, a header claiming
+// 8 GiB followed by silence must not allocate 8 GiB.
+func TestClaimedHugeFrameDoesNotAllocate(t *testing.T) {
+	c, f := rawPair(t, connection.WithMaxFrame(connection.NoLimit))
+	_, err := f.Write([]byte("\xff\xff\xff\xff\x00\x00\x00\x02\x00\x00\x00\x00" + "0123456789"))
+	require.NoError(t, err)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+	_, err = c.RecvBytes()
+	runtime.ReadMemStats(&after)
+	require.Error(t, err)
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.ErrorIs(t, err, connection.ErrBroken, "a deadline in the middle of a frame breaks the stream")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20))
+}
+
+func TestRecvBytesInto(t *testing.T) {
+	a, b := pipe(t, true)
+	require.NoError(t, b.SendBytes([]byte("hello")))
+	require.NoError(t, b.SendBytes([]byte("hello world")))
+	require.NoError(t, b.SendBytes([]byte("xy")))
+	buf := make([]byte, 8)
+	n, err := a.RecvBytesInto(buf)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(buf[:n]))
+	_, err = a.RecvBytesInto(buf)
+	var bts *connection.BufferTooShortError
+	require.ErrorAs(t, err, &bts)
+	assert.Equal(t, "hello world", string(bts.Message), "the whole message, consumed")
+	n, err = a.RecvBytesIntoAt(buf, 6)
+	require.NoError(t, err)
+	assert.Equal(t, "xy", string(buf[6:6+n]))
+	_, err = a.RecvBytesIntoAt(buf, 9)
+	assert.ErrorIs(t, err, connection.ErrBadArgument)
+}
+
+func TestReadOnlyWriteOnlyEnforced(t *testing.T) {
+	r, w := pipe(t, false)
+	assert.True(t, r.Readable())
+	assert.False(t, r.Writable())
+	assert.False(t, w.Readable())
+	assert.True(t, w.Writable())
+	err := r.SendBytes([]byte("x"))
+	assert.ErrorIs(t, err, connection.ErrReadOnly)
+	assert.Contains(t, err.Error(), "connection is read-only")
+	_, err = w.RecvBytes()
+	assert.ErrorIs(t, err, connection.ErrWriteOnly)
+	_, err = w.Poll(0)
+	assert.ErrorIs(t, err, connection.ErrWriteOnly)
+}
+
+func TestDeadlines(t *testing.T) {
+	a, b := pipe(t, true)
+	require.NoError(t, a.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+	_, err := a.RecvBytes()
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout())
+	assert.NotErrorIs(t, err, connection.ErrBroken, "no byte arrived: the conn stays usable")
+	require.NoError(t, a.SetReadDeadline(time.Time{}))
+	require.NoError(t, b.SendBytes([]byte("later")))
+	got, err := a.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "later", string(got))
+
+	// A write deadline on a full socket.
+	require.NoError(t, b.SetWriteDeadline(time.Now().Add(50*time.Millisecond)))
+	big := make([]byte, 64<<20)
+	err = b.SendBytes(big)
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.ErrorIs(t, err, connection.ErrBroken, "half a frame went out")
+}
+
+func TestCloseUnblocks(t *testing.T) {
+	t.Run("a blocked receive", func(t *testing.T) {
+		a, _ := pipe(t, true)
+		errc := make(chan error)
+		go func() { _, err := a.RecvBytes(); errc <- err }()
+		time.Sleep(20 * time.Millisecond)
+		require.NoError(t, a.Close())
+		select {
+		case err := <-errc:
+			assert.ErrorIs(t, err, connection.ErrClosed)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not unblock RecvBytes")
+		}
+		_, err := a.RecvBytes()
+		assert.ErrorIs(t, err, net.ErrClosed)
+		assert.NoError(t, a.Close(), "Close is idempotent")
+	})
+	t.Run("a blocked send", func(t *testing.T) {
+		_, w := pipe(t, false)
+		errc := make(chan error)
+		go func() { errc <- w.SendBytes(make([]byte, 8<<20)) }()
+		time.Sleep(20 * time.Millisecond)
+		require.NoError(t, w.Close())
+		select {
+		case err := <-errc:
+			assert.ErrorIs(t, err, connection.ErrClosed)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not unblock SendBytes")
+		}
+	})
+	t.Run("a blocked poll", func(t *testing.T) {
+		a, _ := pipe(t, true)
+		errc := make(chan error)
+		go func() { _, err := a.Poll(-1); errc <- err }()
+		time.Sleep(20 * time.Millisecond)
+		require.NoError(t, a.Close())
+		select {
+		case err := <-errc:
+			assert.ErrorIs(t, err, connection.ErrClosed)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not unblock Poll")
+		}
+	})
+}
+
+func TestContextCancelsAndRestoresDeadline(t *testing.T) {
+	a, b := pipe(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err := a.RecvBytesContext(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	// The context's deadline must not stick: a later plain receive waits.
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		_ = b.SendBytes([]byte("ok"))
+	}()
+	got, err := a.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "ok", string(got))
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	assert.ErrorIs(t, a.SendBytesContext(ctx2, []byte("x")), context.Canceled)
+	ok, err := a.PollContext(ctx2, time.Second)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestConcurrentSendersDoNotInterleave: many goroutines send at once while
+// one receives; every frame arrives whole (run with -race).
+func TestConcurrentSendersDoNotInterleave(t *testing.T) {
+	a, b := pipe(t, true)
+	const senders, each = 8, 50
+	var wg sync.WaitGroup
+	for s := 0; s < senders; s++ {
+		wg.Add(1)
+		go func(s int) {
+			defer wg.Done()
+			msg := bytes.Repeat([]byte{byte('a' + s)}, 10000+s)
+			for i := 0; i < each; i++ {
+				if err := a.SendBytes(msg); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(s)
+	}
+	counts := map[byte]int{}
+	for i := 0; i < senders*each; i++ {
+		m, err := b.RecvBytes()
+		require.NoError(t, err)
+		require.NotEmpty(t, m)
+		require.Equal(t, 10000+int(m[0]-'a'), len(m))
+		require.Equal(t, bytes.Repeat(m[:1], len(m)), m)
+		counts[m[0]]++
+	}
+	wg.Wait()
+	assert.Len(t, counts, senders)
+}
+
+func TestFdAndFile(t *testing.T) {
+	a, b := pipe(t, true)
+	fd, err := a.Fd()
+	require.NoError(t, err)
+	assert.Greater(t, fd, 2)
+	f, err := b.File()
+	require.NoError(t, err)
+	defer f.Close()
+	c, err := connection.FromFile(f, true, true)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, a.SendBytes([]byte("via a new description")))
+	got, err := c.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "via a new description", string(got))
+
+	_, err = connection.FromFD(1<<20, true, true)
+	assert.Error(t, err)
+	_, err = connection.FromFD(fd, false, false)
+	assert.ErrorIs(t, err, connection.ErrBadArgument)
+}
+
+func TestNewConnOverNetPipe(t *testing.T) {
+	x, y := net.Pipe()
+	a, b := connection.NewConn(x), connection.NewConn(y)
+	defer a.Close()
+	defer b.Close()
+	go func() { _ = a.SendBytes([]byte("over net.Pipe")) }()
+	got, err := b.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "over net.Pipe", string(got))
+	_, err = b.Poll(0)
+	assert.ErrorIs(t, err, connection.ErrNoFD)
+}
+
+// TestFrameLargerThan2GiB sends and receives one frame of 2^31+16 bytes,
+// which uses the 12-byte header both ways. It needs ~5 GiB of memory and
+// runs only with MPWIRE_BIG=1.
+func TestFrameLargerThan2GiB(t *testing.T) {
+	if os.Getenv("MPWIRE_BIG") != "1" || testing.Short() {
+		t.Skip("set MPWIRE_BIG=1 (and no -short) to move a > 2 GiB frame; needs ~5 GiB of RAM")
+	}
+	n := 1<<31 + 16
+	a, b := pipe(t, true, connection.WithMaxFrame(connection.NoLimit))
+	payload := make([]byte, n)
+	for i := 0; i < n; i += 4096 {
+		payload[i] = byte(i >> 12)
+	}
+	payload[n-1] = 0xEE
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() { errc <- a.SendBytes(payload) }()
+	got, err := b.RecvBytes()
+	require.NoError(t, err)
+	require.NoError(t, <-errc)
+	t.Logf("moved %d bytes in one frame in %v", n, time.Since(start))
+	require.Equal(t, n, len(got))
+	assert.Equal(t, byte(0xEE), got[n-1])
+	for i := 0; i < n; i += 4096 {
+		if got[i] != byte(i>>12) {
+			t.Fatalf("byte %d differs", i)
+		}
+	}
+}
+
