@@ -425,4 +425,3 @@ func TestFrameLargerThan2GiB(t *testing.T) {
 		}
 	}
 }
-
