@@ -1,0 +1,184 @@
+"""A Python parent that starts Go workers with mpwire.GoProcess (spawn protocol).
+
+Runs scenarios against a Go worker binary that understands the worker roles of
+mpwire's process tests (kwargs["role"]) and prints one JSON object per
+scenario on stdout:
+
+    python3 pyfixtures/proc_parent.py --go ./worker --scenario echo
+
+Scenarios: echo (a Pipe end + plain data, the worker replies), exit (exit
+codes 0 and 3), panic, error, terminate, kill, large (a 300 KiB argument),
+kinds (one argument of every multiprocessing kind), orphan (start a worker,
+then die without joining: the worker must notice), all (everything except
+orphan). After the scenarios the parent reports the fds it leaked.
+"""
+import gc
+import hashlib
+import json
+import os
+import sys
+
+import _fixture
+import mpwire
+
+import multiprocessing as mp
+
+CTX = mp.get_context("spawn")
+TIMEOUT = 30
+
+
+def fds():
+    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
+
+
+def emit(**kw):
+    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+
+
+def recv(conn):
+    if not conn.poll(TIMEOUT):
+        raise TimeoutError("no reply from the Go worker")
+    return conn.recv()
+
+
+def finish(p):
+    p.join(TIMEOUT)
+    code = p.exitcode
+    if code is None:
+        p.kill()
+        p.join(TIMEOUT)
+    p.close()
+    return code
+
+
+def scenario_echo(go):
+    ours, theirs = CTX.Pipe()
+    data = {"n": 3, "s": "text", "b": b"\x00\xff", "f": 1.5, "l": [1, 2], "t": (1, "x"), "none": None}
+    p = mpwire.GoProcess(go, args=(theirs, data), kwargs={"role": "echo", "extra": 7}, name="GoEcho")
+    p.start()
+    theirs.close()
+    pid, sentinel = p.pid, p.sentinel
+    alive = p.is_alive()
+    ours.send({"msg": "ping", "from": os.getpid()})
+    reply = recv(ours)
+    ours.close()
+    code = finish(p)
+    emit(scenario="echo", exitcode=code, alive_after_start=alive, pid_ok=(reply.get("pid") == pid),
+         sentinel=isinstance(sentinel, int), reply=reply, data_ok=(reply.get("data") == data),
+         parent_pid_ok=(reply.get("parent_pid") == os.getpid()),
+         authkey_ok=(reply.get("authkey") == bytes(mp.current_process().authkey)))
+
+
+def scenario_exit(go):
+    codes = {}
+    for want in (0, 3):
+        p = mpwire.GoProcess(go, kwargs={"role": "exit", "code": want}, name="GoExit%d" % want)
+        p.start()
+        codes[str(want)] = finish(p)
+    emit(scenario="exit", codes=codes)
+
+
+def scenario_panic(go):
+    p = mpwire.GoProcess(go, kwargs={"role": "panic"}, name="GoPanic")
+    p.start()
+    emit(scenario="panic", exitcode=finish(p))
+
+
+def scenario_error(go):
+    p = mpwire.GoProcess(go, kwargs={"role": "error"}, name="GoError")
+    p.start()
+    emit(scenario="error", exitcode=finish(p))
+
+
+def _stop(go, how):
+    ours, theirs = CTX.Pipe()
+    p = mpwire.GoProcess(go, args=(theirs,), kwargs={"role": "sleep"}, name="GoSleep")
+    p.start()
+    theirs.close()
+    ready = recv(ours)
+    getattr(p, how)()
+    p.join(TIMEOUT)
+    alive = p.is_alive()
+    code = finish(p)
+    ours.close()
+    emit(scenario=how, ready=ready, exitcode=code, alive_after_join=alive)
+
+
+def scenario_terminate(go):
+    _stop(go, "terminate")
+
+
+def scenario_kill(go):
+    _stop(go, "kill")
+
+
+def scenario_large(go):
+    blob = os.urandom(300 * 1024)
+    ours, theirs = CTX.Pipe()
+    p = mpwire.GoProcess(go, args=(theirs, blob), kwargs={"role": "digest"}, name="GoLarge")
+    p.start()
+    theirs.close()
+    reply = recv(ours)
+    ours.close()
+    emit(scenario="large", exitcode=finish(p), len_ok=(reply.get("len") == len(blob)),
+         sha_ok=(reply.get("sha256") == hashlib.sha256(blob).hexdigest()))
+
+
+def scenario_kinds(go):
+    ours, theirs = CTX.Pipe()
+    r, w = CTX.Pipe(duplex=False)
+    objs = [theirs, r, w, CTX.Lock(), CTX.RLock(), CTX.Semaphore(2), CTX.BoundedSemaphore(3),
+            CTX.Event(), CTX.Condition(), CTX.Value("i", 42), CTX.Array("d", [1.0, 2.0]),
+            CTX.Queue(5), CTX.SimpleQueue(), CTX.JoinableQueue(), [1, "two"]]
+    p = mpwire.GoProcess(go, args=tuple(objs), kwargs={"role": "kinds"}, name="GoKinds")
+    p.start()
+    theirs.close()
+    reply = recv(ours)
+    ours.close()
+    r.close()
+    w.close()
+    code = finish(p)
+    del objs
+    gc.collect()
+    emit(scenario="kinds", exitcode=code, kinds=reply)
+
+
+def scenario_orphan(go, marker):
+    ours, theirs = CTX.Pipe()
+    p = mpwire.GoProcess(go, args=(theirs, marker), kwargs={"role": "watch"}, name="GoOrphan")
+    p.start()
+    theirs.close()
+    ready = recv(ours)
+    emit(scenario="orphan", ready=ready, pid=p.pid)
+    os._exit(0)  # die without joining: the worker's Context must end
+
+
+SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds"]
+
+
+def main():
+    p = _fixture.parser(__doc__.splitlines()[0])
+    p.add_argument("--go", required=True, help="the Go worker binary")
+    p.add_argument("--scenario", default="all", help="one of %s, orphan or all" % ", ".join(SCENARIOS))
+    p.add_argument("--marker", help="file the orphaned worker creates (orphan scenario)")
+    args = p.parse_args()
+    _fixture.start(args)
+    if args.scenario == "orphan":
+        scenario_orphan(args.go, args.marker)
+        return 0
+    # Start the tracker first so that its pipe is not counted as a leak.
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()
+    before = fds()
+    names = SCENARIOS if args.scenario == "all" else args.scenario.split(",")
+    for name in names:
+        globals()["scenario_" + name](args.go)
+    gc.collect()
+    after = fds()
+    emit(scenario="fds", leaked=[fd for fd in after if fd not in before],
+         children=[c.name for c in mp.active_children()])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
