@@ -1,0 +1,185 @@
+package listener_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+type addrCase struct {
+	name    string
+	network string // Go network
+	family  string // conn_*.py --family
+	address func(t *testing.T) string
+}
+
+func shortDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "mpl")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+var addrCases = []addrCase{
+	{"tcp", "tcp", "tcp", func(t *testing.T) string { return "127.0.0.1:0" }},
+	{"unix path", "unix", "unix", func(t *testing.T) string { return filepath.Join(shortDir(t), "l.sock") }},
+	{"unix abstract", "unix", "unix", func(t *testing.T) string {
+		return fmt.Sprintf("@mpwire-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	}},
+}
+
+type keyCase struct {
+	name      string
+	goKey     []byte
+	pyKey     []byte // nil: MPWIRE_AUTHKEY unset
+	wantAuthn bool   // both sides succeed
+}
+
+var keyCases = []keyCase{
+	{"right key", []byte("secret"), []byte("secret"), true},
+	{"wrong key", []byte("secret"), []byte("wrong"), false},
+	{"no key", nil, nil, true},
+}
+
+func keyEnv(k []byte) []string {
+	if k == nil {
+		return nil
+	}
+	return []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(k)}
+}
+
+// goAddrString gives Python the address the Go listener actually bound.
+func goAddrString(a net.Addr) string { return a.String() }
+
+// TestGoListenerPythonClient: a Go Listener accepts Python Client()s over
+// tcp, a unix path and an abstract socket, with the right key, a wrong key
+// and no key, for every interpreter (≤3.11 answer the {sha256} challenge
+// with raw MD5; 3.12+ with {sha256}).
+func TestGoListenerPythonClient(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		for _, ac := range addrCases {
+			for _, kc := range keyCases {
+				t.Run(ac.name+", "+kc.name, func(t *testing.T) {
+					var mu sync.Mutex
+					var hsErrs []error
+					cfg := listener.Config{AuthKey: kc.goKey, HandshakeTimeout: 20 * time.Second,
+						OnHandshakeError: func(_ net.Addr, err error) { mu.Lock(); hsErrs = append(hsErrs, err); mu.Unlock() }}
+					l, err := cfg.Listen(ac.network, ac.address(t))
+					require.NoError(t, err)
+					defer l.Close()
+					ctx := pyfixtures.Context(t, 30*time.Second)
+					proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py",
+						Args: []string{"--family", ac.family, "--address", goAddrString(l.Addr())}, Env: keyEnv(kc.pyKey)})
+					if kc.wantAuthn {
+						c, err := l.AcceptContext(ctx)
+						require.NoError(t, err)
+						defer c.Close()
+						msg, err := c.RecvBytesContext(ctx)
+						require.NoError(t, err)
+						assert.Equal(t, "hello from python", string(msg))
+						require.NoError(t, c.SendBytes(append([]byte("echo:"), msg...)))
+						line, err := proc.ReadLine(ctx)
+						require.NoError(t, err)
+						assert.Equal(t, "REPLY "+hex.EncodeToString([]byte("echo:hello from python")), line)
+					} else {
+						line, err := proc.ReadLine(ctx)
+						require.NoError(t, err)
+						assert.Equal(t, "AUTHFAIL digest sent was rejected", line)
+						require.NoError(t, proc.Wait())
+						require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(hsErrs) == 1 }, 10*time.Second, 10*time.Millisecond)
+						assert.ErrorIs(t, hsErrs[0], listener.ErrAuthentication)
+						assert.Contains(t, hsErrs[0].Error(), "digest received was wrong")
+					}
+					require.NoError(t, proc.Wait())
+				})
+			}
+		}
+	})
+}
+
+// TestPythonListenerGoClient: Go Dial()s a Python Listener (≤3.11 send the
+// legacy 20-byte challenge, 3.12+ {sha256}); the Go client challenges back
+// with {sha256}, which every version answers.
+func TestPythonListenerGoClient(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		for _, ac := range addrCases {
+			for _, kc := range keyCases {
+				t.Run(ac.name+", "+kc.name, func(t *testing.T) {
+					ctx := pyfixtures.Context(t, 30*time.Second)
+					proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+						Args: []string{"--family", ac.family, "--address", ac.address(t)}, Env: keyEnv(kc.pyKey)})
+					line, err := proc.ReadLine(ctx)
+					require.NoError(t, err)
+					addr, ok := strings.CutSuffix(line, " READY")
+					require.True(t, ok, "got %q", line)
+					c, err := listener.DialContext(ctx, ac.network, addr, kc.goKey)
+					if !kc.wantAuthn {
+						require.ErrorIs(t, err, listener.ErrAuthentication)
+						assert.Contains(t, err.Error(), "digest sent was rejected")
+						line, err := proc.ReadLine(ctx)
+						require.NoError(t, err)
+						assert.Equal(t, "AUTHFAIL digest received was wrong", line)
+						require.NoError(t, proc.Wait())
+						return
+					}
+					require.NoError(t, err)
+					defer c.Close()
+					require.NoError(t, c.SendBytes([]byte("hello from go")))
+					got, err := c.RecvBytesContext(ctx)
+					require.NoError(t, err)
+					assert.Equal(t, "echo:hello from go", string(got))
+					line, err = proc.ReadLine(ctx)
+					require.NoError(t, err)
+					assert.Equal(t, "OK 13", line)
+					require.NoError(t, proc.Wait())
+				})
+			}
+		}
+	})
+}
+
+// TestGoChallengeSchemesAgainstPythonClients: a Go Listener sending each
+// challenge scheme; every Python client must authenticate (≤3.11 answer
+// every challenge with raw HMAC-MD5, which Python's modern challenger — and
+// ours — accepts; 3.12+ answer with the named digest).
+func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
+	schemes := []listener.Scheme{listener.SchemeLegacy, listener.SchemeMD5, listener.SchemeSHA256,
+		listener.SchemeSHA384, listener.SchemeSHA3256, listener.SchemeSHA3384}
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		for _, s := range schemes {
+			t.Run(string(s), func(t *testing.T) {
+				l, err := listener.Config{AuthKey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				defer l.Close()
+				ctx := pyfixtures.Context(t, 30*time.Second)
+				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py",
+					Args: []string{"--address", l.Addr().String()}, Env: keyEnv([]byte("k3y"))})
+				c, err := l.AcceptContext(ctx)
+				require.NoError(t, err)
+				defer c.Close()
+				msg, err := c.RecvBytesContext(ctx)
+				require.NoError(t, err)
+				require.NoError(t, c.SendBytes(msg))
+				line, err := proc.ReadLine(ctx)
+				require.NoError(t, err)
+				assert.True(t, strings.HasPrefix(line, "REPLY "), line)
+				require.NoError(t, proc.Wait())
+			})
+		}
+	})
+}

@@ -1,0 +1,392 @@
+package listener
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpwire/mpwire/connection"
+)
+
+// Config holds the settings of a Listener or a dialer. The zero value is
+// usable: no authentication (nil AuthKey), DefaultScheme, DefaultBacklog,
+// DefaultHandshakeTimeout, DefaultMaxHandshakes.
+type Config struct {
+	// AuthKey is the shared secret. nil means no authentication at all, as
+	// Python's authkey=None. A non-nil empty key is a real (weak) key, as in
+	// Python 3.13; note that a Python ≤3.12 Listener treats b'' as "no
+	// authentication", so a Go client with an empty key would then fail
+	// its handshake by timeout.
+	AuthKey []byte
+	// Scheme is the challenge this side sends (DefaultScheme if empty).
+	Scheme Scheme
+	// Backlog is listen(2)'s backlog (DefaultBacklog if <= 0; Python's
+	// Listener uses 1, its managers 128).
+	Backlog int
+	// HandshakeTimeout bounds each connection's authentication (both
+	// halves), for accepted and dialed connections. Python has none.
+	HandshakeTimeout time.Duration
+	// MaxHandshakes caps how many accepted connections may be
+	// authenticating at once; further connections wait in the kernel's
+	// backlog.
+	MaxHandshakes int
+	// ConnOptions apply to every Conn made (frame limits, pickle options).
+	ConnOptions []connection.Option
+	// OnHandshakeError, if set, is called (from the handshake's goroutine)
+	// with each accepted connection that failed to authenticate; such
+	// connections are closed and never returned by Accept.
+	OnHandshakeError func(remote net.Addr, err error)
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultBacklog          = 128
+	DefaultHandshakeTimeout = 20 * time.Second
+	DefaultMaxHandshakes    = 64
+)
+
+func (cfg Config) withDefaults() Config {
+	if cfg.Scheme == "" {
+		cfg.Scheme = DefaultScheme
+	}
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = DefaultBacklog
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.MaxHandshakes <= 0 {
+		cfg.MaxHandshakes = DefaultMaxHandshakes
+	}
+	return cfg
+}
+
+// Listener accepts authenticated multiprocessing connections, like Python's
+// multiprocessing.connection.Listener. Handshakes run concurrently in the
+// background with a timeout, so a client that connects and stalls never
+// holds up others; Accept returns only connections that passed
+// authentication. All methods are safe for concurrent use.
+type Listener struct {
+	cfg    Config
+	ln     net.Listener
+	path   string // socket file to remove on Close
+	conns  chan *connection.Conn
+	done   chan struct{}
+	dead   chan struct{} // closed when the accept loop stops on an error
+	errAcc error
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	pending map[*connection.Conn]struct{}
+}
+
+// Listen listens on network ("tcp", "tcp4", "tcp6" or "unix") at address
+// ("host:port"; a socket path; "@name" or "\x00name" for a Linux abstract
+// socket) and authenticates clients with authkey (nil: no authentication),
+// as Python's Listener(address, family, authkey=authkey).
+func Listen(network, address string, authkey []byte) (*Listener, error) {
+	return Config{AuthKey: authkey}.Listen(network, address)
+}
+
+// Listen is Listen with this configuration.
+func (cfg Config) Listen(network, address string) (*Listener, error) {
+	cfg = cfg.withDefaults()
+	ln, path, err := listen(network, address, cfg.Backlog)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{
+		cfg: cfg, ln: ln, path: path,
+		conns:   make(chan *connection.Conn),
+		done:    make(chan struct{}),
+		dead:    make(chan struct{}),
+		pending: map[*connection.Conn]struct{}{},
+	}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l, nil
+}
+
+// normalizeUnix turns Python's "\x00name" abstract form into Go's "@name".
+func normalizeUnix(address string) string {
+	if strings.HasPrefix(address, "\x00") {
+		return "@" + address[1:]
+	}
+	return address
+}
+
+// listen creates the socket with SO_REUSEADDR (as Python does) and the
+// requested backlog, which net.Listen does not expose.
+func listen(network, address string, backlog int) (net.Listener, string, error) {
+	var (
+		family int
+		sa     unix.Sockaddr
+		path   string
+	)
+	switch network {
+	case "unix":
+		address = normalizeUnix(address)
+		if address == "" {
+			return nil, "", errors.New("listener: empty unix address")
+		}
+		family, sa = unix.AF_UNIX, &unix.SockaddrUnix{Name: address}
+		if address[0] != '@' {
+			path = address
+		}
+	case "tcp", "tcp4", "tcp6":
+		a, err := net.ResolveTCPAddr(network, address)
+		if err != nil {
+			return nil, "", fmt.Errorf("listener: %w", err)
+		}
+		ip4 := a.IP.To4()
+		switch {
+		case network == "tcp4" || (ip4 != nil && network != "tcp6"):
+			s := &unix.SockaddrInet4{Port: a.Port}
+			if ip4 != nil {
+				copy(s.Addr[:], ip4)
+			}
+			family, sa = unix.AF_INET, s
+		case a.IP == nil && network == "tcp":
+			family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: a.Port} // dual stack
+		default:
+			s := &unix.SockaddrInet6{Port: a.Port}
+			copy(s.Addr[:], a.IP.To16())
+			if a.Zone != "" {
+				if ifi, err := net.InterfaceByName(a.Zone); err == nil {
+					s.ZoneId = uint32(ifi.Index)
+				}
+			}
+			family, sa = unix.AF_INET6, s
+		}
+	default:
+		return nil, "", fmt.Errorf("listener: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, "", fmt.Errorf("listener: socket: %w", err)
+	}
+	fail := func(op string, err error) (net.Listener, string, error) {
+		unix.Close(fd)
+		return nil, "", &net.OpError{Op: "listen", Net: network, Err: os.NewSyscallError(op, err)}
+	}
+	if family != unix.AF_UNIX {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	if family == unix.AF_INET6 && network == "tcp" {
+		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	if err := unix.Listen(fd, backlog); err != nil {
+		if path != "" {
+			os.Remove(path)
+		}
+		return fail("listen", err)
+	}
+	f := os.NewFile(uintptr(fd), "listener")
+	ln, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		if path != "" {
+			os.Remove(path)
+		}
+		return nil, "", fmt.Errorf("listener: %w", err)
+	}
+	return ln, path, nil
+}
+
+func (l *Listener) acceptLoop() {
+	defer l.wg.Done()
+	sem := make(chan struct{}, l.cfg.MaxHandshakes)
+	var backoff time.Duration
+	for {
+		select {
+		case sem <- struct{}{}:
+		case <-l.done:
+			return
+		}
+		nc, err := l.ln.Accept()
+		if err != nil {
+			<-sem
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+				errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				select {
+				case <-time.After(backoff):
+				case <-l.done:
+					return
+				}
+				continue
+			}
+			l.errAcc = err
+			close(l.dead)
+			return
+		}
+		backoff = 0
+		c := connection.NewConn(nc, l.cfg.ConnOptions...)
+		l.mu.Lock()
+		l.pending[c] = struct{}{}
+		l.mu.Unlock()
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			defer func() { <-sem }()
+			l.handshake(c, nc.RemoteAddr())
+		}()
+	}
+}
+
+func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
+	var err error
+	if l.cfg.AuthKey != nil {
+		// Python's accept order: challenge the client, then answer its
+		// challenge. Closing the listener closes pending conns, which
+		// unblocks this.
+		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.HandshakeTimeout)
+		if err = DeliverChallenge(ctx, c, l.cfg.AuthKey, l.cfg.Scheme); err == nil {
+			err = AnswerChallenge(ctx, c, l.cfg.AuthKey)
+		}
+		cancel()
+	}
+	l.mu.Lock()
+	delete(l.pending, c)
+	l.mu.Unlock()
+	if err != nil {
+		c.Close()
+		if h := l.cfg.OnHandshakeError; h != nil {
+			h(remote, err)
+		}
+		return
+	}
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+// Accept waits for the next authenticated connection. After Close it
+// returns an error wrapping net.ErrClosed.
+func (l *Listener) Accept() (*connection.Conn, error) {
+	return l.AcceptContext(context.Background())
+}
+
+// AcceptContext is Accept that gives up when ctx is done.
+func (l *Listener) AcceptContext(ctx context.Context) (*connection.Conn, error) {
+	select {
+	case <-l.done:
+		return nil, l.closedErr()
+	default:
+	}
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, l.closedErr()
+	case <-l.dead:
+		return nil, &net.OpError{Op: "accept", Net: l.ln.Addr().Network(), Addr: l.ln.Addr(), Err: l.errAcc}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *Listener) closedErr() error {
+	return &net.OpError{Op: "accept", Net: l.ln.Addr().Network(), Addr: l.ln.Addr(), Err: net.ErrClosed}
+}
+
+// Addr returns the listening address (Python's Listener.address). For an
+// abstract unix socket the name starts with '@'.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+
+// Close stops listening, unblocks Accept (net.ErrClosed), closes
+// connections still authenticating, waits for the background goroutines
+// and removes the socket file it created. It is idempotent.
+func (l *Listener) Close() error {
+	var err error
+	l.once.Do(func() {
+		close(l.done)
+		err = l.ln.Close()
+		l.mu.Lock()
+		for c := range l.pending {
+			c.Close()
+		}
+		l.mu.Unlock()
+		l.wg.Wait()
+		if l.path != "" {
+			if rerr := os.Remove(l.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+				err = rerr
+			}
+		}
+	})
+	return err
+}
+
+// Dial connects to a Listener at address and authenticates with authkey
+// (nil: no authentication), as Python's Client(address, authkey=authkey).
+func Dial(network, address string, authkey []byte) (*connection.Conn, error) {
+	return Config{AuthKey: authkey}.DialContext(context.Background(), network, address)
+}
+
+// DialContext is Dial with a context bounding the connect and the
+// handshake.
+func DialContext(ctx context.Context, network, address string, authkey []byte) (*connection.Conn, error) {
+	return Config{AuthKey: authkey}.DialContext(ctx, network, address)
+}
+
+// Dial is Dial with this configuration.
+func (cfg Config) Dial(network, address string) (*connection.Conn, error) {
+	return cfg.DialContext(context.Background(), network, address)
+}
+
+// DialContext connects and, with an AuthKey, runs the client's halves of
+// the handshake in Python's order: answer the server's challenge, then
+// challenge the server. The handshake is bounded by ctx and by
+// HandshakeTimeout.
+func (cfg Config) DialContext(ctx context.Context, network, address string) (*connection.Conn, error) {
+	cfg = cfg.withDefaults()
+	switch network {
+	case "unix":
+		address = normalizeUnix(address)
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return nil, fmt.Errorf("listener: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, fmt.Errorf("listener: %w", err)
+	}
+	c := connection.NewConn(nc, cfg.ConnOptions...)
+	if cfg.AuthKey == nil {
+		return c, nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
+	defer cancel()
+	if err := AnswerChallenge(hctx, c, cfg.AuthKey); err != nil {
+		c.Close()
+		return nil, err
+	}
+	if err := DeliverChallenge(hctx, c, cfg.AuthKey, cfg.Scheme); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}

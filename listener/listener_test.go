@@ -1,0 +1,230 @@
+package listener_test
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/listener"
+)
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func pipe(t *testing.T) (*connection.Conn, *connection.Conn) {
+	a, b, err := connection.Pipe(true)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// TestAnswerChallengeWorkedExamples replays WIRE.md §2.4's challenges
+// (key b'secret') and checks our replies byte for byte against the ones
+// CPython produced.
+func TestAnswerChallengeWorkedExamples(t *testing.T) {
+	for _, tc := range []struct {
+		name, challenge, reply string
+	}{
+		{"legacy 20-byte challenge gets raw HMAC-MD5", "1111111111111111111111111111111111111111",
+			"acaea49efbc66d232affdba4906587f6"},
+		{"{sha256} challenge gets {sha256}+HMAC-SHA256 over the whole payload",
+			hex.EncodeToString([]byte("{sha256}")) + "22222222222222222222222222222222222222222222222222222222222222222222222222222222",
+			hex.EncodeToString([]byte("{sha256}")) + "1fd444d7ea7969cca0fbbcdb6bfbfae8e97831866b6a6f3d287f0eb637bd989e"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := pipe(t)
+			ch, _ := hex.DecodeString(tc.challenge)
+			errc := make(chan error, 1)
+			go func() { errc <- listener.AnswerChallenge(testCtx(t), b, []byte("secret")) }()
+			require.NoError(t, a.SendBytes(append([]byte("#CHALLENGE#"), ch...)))
+			reply, err := a.RecvBytes()
+			require.NoError(t, err)
+			assert.Equal(t, tc.reply, hex.EncodeToString(reply))
+			require.NoError(t, a.SendBytes([]byte("#WELCOME#")))
+			require.NoError(t, <-errc)
+		})
+	}
+}
+
+func TestSchemesRoundTripGoToGo(t *testing.T) {
+	for _, s := range []listener.Scheme{listener.SchemeLegacy, listener.SchemeMD5, listener.SchemeSHA256,
+		listener.SchemeSHA384, listener.SchemeSHA3256, listener.SchemeSHA3384} {
+		for _, right := range []bool{true, false} {
+			name := string(s) + map[bool]string{true: " right key", false: " wrong key"}[right]
+			t.Run(name, func(t *testing.T) {
+				a, b := pipe(t)
+				other := []byte("secret")
+				if !right {
+					other = []byte("guess")
+				}
+				errc := make(chan error, 1)
+				go func() { errc <- listener.AnswerChallenge(testCtx(t), b, other) }()
+				err := listener.DeliverChallenge(testCtx(t), a, []byte("secret"), s)
+				answerErr := <-errc
+				if right {
+					require.NoError(t, err)
+					require.NoError(t, answerErr)
+					return
+				}
+				require.ErrorIs(t, err, listener.ErrAuthentication)
+				assert.Contains(t, err.Error(), "digest received was wrong")
+				require.ErrorIs(t, answerErr, listener.ErrAuthentication)
+				assert.Contains(t, answerErr.Error(), "digest sent was rejected")
+			})
+		}
+	}
+}
+
+func TestHandshakeRejectsBadMessages(t *testing.T) {
+	t.Run("a 319-byte challenge is refused (256-byte cap)", func(t *testing.T) {
+		a, b := pipe(t)
+		require.NoError(t, a.SendBytes(make([]byte, 319)))
+		err := listener.AnswerChallenge(testCtx(t), b, []byte("k"))
+		assert.ErrorIs(t, err, connection.ErrFrameTooLarge)
+	})
+	t.Run("a message without #CHALLENGE#", func(t *testing.T) {
+		a, b := pipe(t)
+		require.NoError(t, a.SendBytes([]byte("hello")))
+		assert.ErrorIs(t, listener.AnswerChallenge(testCtx(t), b, []byte("k")), listener.ErrAuthentication)
+	})
+	t.Run("a challenge shorter than 20 bytes", func(t *testing.T) {
+		a, b := pipe(t)
+		require.NoError(t, a.SendBytes([]byte("#CHALLENGE#short")))
+		err := listener.AnswerChallenge(testCtx(t), b, []byte("k"))
+		assert.ErrorIs(t, err, listener.ErrAuthentication)
+		assert.Contains(t, err.Error(), "challenge too short")
+	})
+	t.Run("an unknown digest prefix", func(t *testing.T) {
+		a, b := pipe(t)
+		require.NoError(t, a.SendBytes([]byte("#CHALLENGE#{sha1}0123456789012345678901234567890123456789")))
+		assert.ErrorIs(t, listener.AnswerChallenge(testCtx(t), b, []byte("k")), listener.ErrAuthentication)
+	})
+	t.Run("a reply of the wrong length for its digest", func(t *testing.T) {
+		a, b := pipe(t)
+		go func() {
+			_, _ = b.RecvBytes()
+			_ = b.SendBytes([]byte("{sha256}short"))
+			_, _ = b.RecvBytes()
+		}()
+		err := listener.DeliverChallenge(testCtx(t), a, []byte("k"), listener.SchemeSHA256)
+		assert.ErrorIs(t, err, listener.ErrAuthentication)
+		assert.Contains(t, err.Error(), "expected \"sha256\" of length 32 got 5")
+	})
+}
+
+// TestStalledClientDoesNotBlockAccept: one client connects and says
+// nothing; a second, proper client is still accepted at once, and the
+// stalled one is dropped after the handshake timeout.
+func TestStalledClientDoesNotBlockAccept(t *testing.T) {
+	dropped := make(chan error, 1)
+	l, err := listener.Config{AuthKey: []byte("k"), HandshakeTimeout: 300 * time.Millisecond,
+		OnHandshakeError: func(_ net.Addr, err error) { dropped <- err }}.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	stalled, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer stalled.Close()
+
+	go func() {
+		c, err := listener.Dial("tcp", l.Addr().String(), []byte("k"))
+		if err == nil {
+			_ = c.SendBytes([]byte("hi"))
+			_, _ = c.RecvBytes()
+			c.Close()
+		}
+	}()
+	start := time.Now()
+	c, err := l.AcceptContext(testCtx(t))
+	require.NoError(t, err)
+	defer c.Close()
+	assert.Less(t, time.Since(start), 250*time.Millisecond, "the good client waited for the stalled one")
+	got, err := c.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "hi", string(got))
+	select {
+	case err := <-dropped:
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stalled client was never dropped")
+	}
+}
+
+func TestCloseUnblocksAcceptAndRemovesSocketFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s")
+	l, err := listener.Listen("unix", path, nil)
+	require.NoError(t, err)
+	_, err = os.Stat(path)
+	require.NoError(t, err)
+	errc := make(chan error, 1)
+	go func() { _, err := l.Accept(); errc <- err }()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, l.Close())
+	select {
+	case err := <-errc:
+		assert.ErrorIs(t, err, net.ErrClosed)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock Accept")
+	}
+	_, err = os.Stat(path)
+	assert.True(t, errors.Is(err, os.ErrNotExist), "socket file left behind: %v", err)
+	assert.NoError(t, l.Close())
+}
+
+func TestAbstractAddressForms(t *testing.T) {
+	name := "mpwire-abs-" + time.Now().Format("150405.000000000")
+	l, err := listener.Listen("unix", "\x00"+name, []byte("k"))
+	require.NoError(t, err)
+	defer l.Close()
+	assert.Equal(t, "@"+name, l.Addr().String())
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			_ = c.SendBytes([]byte("abstract"))
+			c.Close()
+		}
+	}()
+	c, err := listener.DialContext(testCtx(t), "unix", "@"+name, []byte("k"))
+	require.NoError(t, err)
+	defer c.Close()
+	got, err := c.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "abstract", string(got))
+}
+
+func TestWrongKeyFailsPromptlyOnBothSides(t *testing.T) {
+	hs := make(chan error, 1)
+	l, err := listener.Config{AuthKey: []byte("right"), OnHandshakeError: func(_ net.Addr, err error) { hs <- err }}.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	start := time.Now()
+	_, err = listener.DialContext(testCtx(t), "tcp", l.Addr().String(), []byte("wrong"))
+	require.ErrorIs(t, err, listener.ErrAuthentication)
+	assert.ErrorIs(t, <-hs, listener.ErrAuthentication)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestConfigValidation(t *testing.T) {
+	_, err := listener.Listen("udp", "127.0.0.1:0", nil)
+	assert.Error(t, err)
+	_, err = listener.Config{AuthKey: []byte("k"), Scheme: "sha1"}.Dial("tcp", "127.0.0.1:1")
+	assert.Error(t, err)
+	l, err := listener.Config{Backlog: 1}.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	l.Close()
+	l, err = listener.Listen("tcp6", "[::1]:0", nil)
+	if err == nil {
+		l.Close()
+	}
+}
