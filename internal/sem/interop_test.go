@@ -10,11 +10,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/pyfixtures"
 )
@@ -80,6 +83,23 @@ func TestPythonLockWithGo(t *testing.T) {
 			waitWaiters(t, l.Sem(), 0)
 			assert.Equal(t, 0, goValue(t, l))
 			assert.Equal(t, "True", p.ok("ismine l"))
+		})
+
+		t.Run("a private-futex wake does not reach Python, so ops must be shared", func(t *testing.T) {
+			// Python holds the Lock and blocks on it a second time.
+			p.send("acquire l 0.3")
+			waitWaiters(t, l.Sem(), 1)
+			// sem_post's CAS, then a wake with FUTEX_PRIVATE_FLAG: keyed on
+			// this process's address space, it cannot reach the Python
+			// waiter, which sleeps until its timeout and then reports
+			// failure without looking at the count again (glibc).
+			s := l.Sem()
+			atomic.AddUint64(s.data, 1)
+			unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(s.word)), futexWake_|128, 1, 0, 0, 0)
+			assert.False(t, acquired(t, p.okAnswer("acquire l 0.3")))
+			assert.Equal(t, "1", p.ok("value l"))
+			waitWaiters(t, s, 0)
+			assert.True(t, acquired(t, p.ok("acquire l 0 noblock")), "Python holds it again")
 		})
 
 		t.Run("a Python release wakes a Go waiter sleeping on the futex", func(t *testing.T) {

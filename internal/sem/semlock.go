@@ -83,9 +83,12 @@ type SemLock struct {
 	maxvalue int
 	name     string
 
+	// mu serialises RLock bookkeeping (count must not change between the
+	// ownership check and the post). Semaphore-kind handles only use the
+	// atomics.
 	mu     sync.Mutex
-	count  int // CPython's self->count: acquisitions minus releases through this handle
-	closed bool
+	count  atomic.Int64 // CPython's self->count: acquisitions minus releases through this handle
+	closed atomic.Bool
 }
 
 // sharedSem lets clones share one mapping.
@@ -188,7 +191,7 @@ func (l *SemLock) State() State {
 func (l *SemLock) Clone() (*SemLock, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed.Load() {
 		return nil, ErrClosed
 	}
 	l.shared.refs.Add(1)
@@ -209,26 +212,31 @@ func (l *SemLock) Name() string { return l.name }
 func (l *SemLock) Sem() *Sem { return l.shared.sem }
 
 // mine is CPython's ISMINE for this handle.
-func (l *SemLock) mine() bool { return l.count > 0 }
+func (l *SemLock) mine() bool { return l.count.Load() > 0 }
 
 // reenter handles an RLock already held by this handle.
 func (l *SemLock) reenter() (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed.Load() {
 		return false, ErrClosed
 	}
-	if l.kind == RecursiveMutex && l.mine() {
-		l.count++
+	if l.kind != RecursiveMutex {
+		return false, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.mine() {
+		l.count.Add(1)
 		return true, nil
 	}
 	return false, nil
 }
 
 func (l *SemLock) acquired() {
-	l.mu.Lock()
-	l.count++
-	l.mu.Unlock()
+	if l.kind == RecursiveMutex {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	l.count.Add(1)
 }
 
 // Acquire is acquire(block=True, timeout=None), with the context's deadline
@@ -275,17 +283,17 @@ func (l *SemLock) TryAcquire() (bool, error) {
 // fails with ErrReleasedTooManyTimes if the value is already maxvalue; the
 // check and the post are one atomic step (CPython checks, then posts).
 func (l *SemLock) Release() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+	if l.closed.Load() {
 		return ErrClosed
 	}
 	if l.kind == RecursiveMutex {
+		l.mu.Lock()
+		defer l.mu.Unlock()
 		if !l.mine() {
 			return ErrNotOwner
 		}
-		if l.count > 1 {
-			l.count--
+		if l.count.Load() > 1 {
+			l.count.Add(-1)
 			return nil
 		}
 		if err := l.shared.sem.Release(); err != nil {
@@ -300,24 +308,16 @@ func (l *SemLock) Release() error {
 			return err
 		}
 	}
-	l.count--
+	l.count.Add(-1)
 	return nil
 }
 
 // Count is _count(): acquisitions minus releases made through this handle
 // (it can go negative for a Lock released by a non-acquirer, as in Python).
-func (l *SemLock) Count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.count
-}
+func (l *SemLock) Count() int { return int(l.count.Load()) }
 
 // IsMine is _is_mine(): whether this handle holds the lock.
-func (l *SemLock) IsMine() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.mine()
-}
+func (l *SemLock) IsMine() bool { return l.mine() }
 
 // GetValue is _get_value() (Semaphore.get_value()): the shared count.
 func (l *SemLock) GetValue() (int, error) { return l.shared.sem.Value() }
@@ -338,12 +338,10 @@ func (l *SemLock) Unlink() error { return Unlink(l.name) }
 // Close is idempotent.
 func (l *SemLock) Close() error {
 	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
+	defer l.mu.Unlock()
+	if l.closed.Swap(true) {
 		return nil
 	}
-	l.closed = true
-	l.mu.Unlock()
 	if l.shared.refs.Add(-1) == 0 {
 		return l.shared.sem.Close()
 	}
