@@ -1,4 +1,49 @@
-// Package connection implements multiprocessing.connection.Connection's wire
-// format: length-prefixed frames over sockets, pipes and inherited file
-// descriptors, with Send/Recv of pickled values.
+// Package connection implements multiprocessing.connection.Connection's
+// wire format: length-prefixed messages over sockets, pipes and inherited
+// file descriptors, with SendBytes/RecvBytes for raw bytes and Send/Recv for
+// pickled values. A Go Conn and a Python Connection on the two ends of the
+// same socket or pipe understand each other byte for byte.
+//
+// # Model
+//
+// A Conn wraps one file descriptor (or a net.Conn). Each message is one
+// frame: a 4-byte big-endian signed length and the payload; payloads over
+// 2^31-1 bytes use 0xFFFFFFFF followed by an 8-byte length, as Python does
+// (WIRE.md §1). Pipe(duplex) mirrors multiprocessing.Pipe: a socketpair, or
+// an OS pipe whose first end only receives and second only sends. FromFD
+// and FromFile wrap descriptors a Python process handed over (spawn's
+// pass_fds, for example); File returns a blocking descriptor to hand to a
+// Python process. Wait mirrors multiprocessing.connection.wait.
+//
+// I/O goes through Go's runtime poller, so deadlines (SetDeadline and
+// friends), the *Context variants and Close unblock calls that wait.
+// Descriptors shared with Python keep their blocking mode: sockets are
+// driven with MSG_DONTWAIT and pipes through a private non-blocking open
+// file description.
+//
+// # Errors
+//
+// RecvBytes returns io.EOF (unwrapped) when the peer closed between
+// messages (Python's EOFError) and an error wrapping io.ErrUnexpectedEOF
+// and ErrBroken when it closed in the middle of one. A message over the
+// receive limit fails with ErrFrameTooLarge and, as in Python, leaves the
+// connection unreadable. Python's ValueErrors are ErrBadArgument; its
+// "connection is read-only/write-only" OSErrors are ErrReadOnly and
+// ErrWriteOnly; multiprocessing.BufferTooShort is *BufferTooShortError.
+//
+// # Limits and security
+//
+// Receiving is limited to DefaultMaxFrame (64 MiB) per message unless
+// WithMaxFrame says otherwise (NoLimit for none). Memory is allocated as
+// bytes arrive, so a header that claims gigabytes from a peer that then
+// stops costs at most 1 MiB. Recv unpickles only after a whole frame has
+// arrived and inside the pickle package's limits. Pickle from an
+// untrusted peer is still a risk for the Python side (Python's pickle runs
+// code); authenticate peers with the listener package.
+//
+// # Concurrency
+//
+// One Send and one Recv may run at the same time; concurrent Sends (and
+// concurrent Recvs) are serialized, so frames never interleave. Poll and
+// Wait take the receive lock.
 package connection

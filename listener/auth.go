@@ -215,11 +215,11 @@ func AnswerChallenge(ctx context.Context, c *connection.Conn, authkey []byte) er
 		return fmt.Errorf("listener: receiving challenge: %w", err)
 	}
 	if !bytes.HasPrefix(m, []byte(challengePrefix)) {
-		return fmt.Errorf("%w: protocol error, expected challenge (%d bytes)", ErrAuthentication, len(m))
+		return fmt.Errorf("listener: %w: protocol error, expected challenge (%d bytes)", ErrAuthentication, len(m))
 	}
 	m = m[len(challengePrefix):]
 	if len(m) < legacyChallengeLen {
-		return fmt.Errorf("%w: challenge too short: %d bytes", ErrAuthentication, len(m))
+		return fmt.Errorf("listener: %w: challenge too short: %d bytes", ErrAuthentication, len(m))
 	}
 	reply, err := response(authkey, m)
 	if err != nil {
@@ -233,7 +233,7 @@ func AnswerChallenge(ctx context.Context, c *connection.Conn, authkey []byte) er
 		return fmt.Errorf("listener: receiving welcome: %w", err)
 	}
 	if string(r) != welcome {
-		return fmt.Errorf("%w: digest sent was rejected", ErrAuthentication)
+		return fmt.Errorf("listener: %w: digest sent was rejected", ErrAuthentication)
 	}
 	return nil
 }

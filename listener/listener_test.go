@@ -129,7 +129,7 @@ func TestHandshakeRejectsBadMessages(t *testing.T) {
 // stalled one is dropped after the handshake timeout.
 func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 	dropped := make(chan error, 1)
-	l, err := listener.Config{AuthKey: []byte("k"), HandshakeTimeout: 300 * time.Millisecond,
+	l, err := listener.Config{AuthKey: []byte("k"), HandshakeTimeout: 3 * time.Second,
 		OnHandshakeError: func(_ net.Addr, err error) { dropped <- err }}.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
@@ -145,18 +145,21 @@ func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 			c.Close()
 		}
 	}()
-	start := time.Now()
 	c, err := l.AcceptContext(testCtx(t))
 	require.NoError(t, err)
 	defer c.Close()
-	assert.Less(t, time.Since(start), 250*time.Millisecond, "the good client waited for the stalled one")
+	select {
+	case err := <-dropped:
+		t.Fatalf("the good client was accepted only after the stalled one was dropped (%v)", err)
+	default:
+	}
 	got, err := c.RecvBytes()
 	require.NoError(t, err)
 	assert.Equal(t, "hi", string(got))
 	select {
 	case err := <-dropped:
 		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
-	case <-time.After(10 * time.Second):
+	case <-time.After(15 * time.Second):
 		t.Fatal("the stalled client was never dropped")
 	}
 }
@@ -208,11 +211,18 @@ func TestWrongKeyFailsPromptlyOnBothSides(t *testing.T) {
 	l, err := listener.Config{AuthKey: []byte("right"), OnHandshakeError: func(_ net.Addr, err error) { hs <- err }}.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
-	start := time.Now()
-	_, err = listener.DialContext(testCtx(t), "tcp", l.Addr().String(), []byte("wrong"))
+	// Both sides fail within the test context, long before the 20s
+	// handshake timeout would end a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = listener.DialContext(ctx, "tcp", l.Addr().String(), []byte("wrong"))
 	require.ErrorIs(t, err, listener.ErrAuthentication)
-	assert.ErrorIs(t, <-hs, listener.ErrAuthentication)
-	assert.Less(t, time.Since(start), 5*time.Second)
+	select {
+	case err := <-hs:
+		assert.ErrorIs(t, err, listener.ErrAuthentication)
+	case <-ctx.Done():
+		t.Fatal("the server side did not fail")
+	}
 }
 
 func TestConfigValidation(t *testing.T) {
