@@ -30,7 +30,8 @@ def main():
     p.add_argument("--address", default="127.0.0.1:0",
                    help="host:port, a socket path, or @name for an abstract socket")
     p.add_argument("--accept", type=int, default=1, help="connections to accept")
-    p.add_argument("--mode", choices=["bytes", "obj"], default="bytes")
+    p.add_argument("--mode", choices=["bytes", "obj", "accept-only"], default="bytes",
+                   help="accept-only: close each connection right after authentication, print nothing")
     args = p.parse_args()
     _fixture.start(args)
     address, family = address_for(args.family, args.address)
@@ -48,6 +49,9 @@ def main():
             c = l.accept()
         except AuthenticationError as e:
             print("AUTHFAIL", e, flush=True)
+            continue
+        if args.mode == "accept-only":
+            c.close()
             continue
         if args.mode == "bytes":
             msg = c.recv_bytes()

@@ -1,0 +1,115 @@
+package connection_test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+// sideBySide skips unless MPWIRE_BENCH=1: these runs time Python and Go in
+// the same process run and print ratios; they assert nothing about speed.
+func sideBySide(t *testing.T) {
+	if os.Getenv("MPWIRE_BENCH") != "1" {
+		t.Skip("set MPWIRE_BENCH=1 to run the side-by-side Go/Python timing")
+	}
+}
+
+func parseElapsed(t *testing.T, out string) time.Duration {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "ELAPSED "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+			return time.Duration(f * float64(time.Second))
+		}
+	}
+	t.Fatalf("no ELAPSED line in %q", out)
+	return 0
+}
+
+// startEcho hands one end of a fresh duplex Pipe to conn_echo.py and
+// returns the other end.
+func startEcho(t *testing.T, py pyfixtures.Interpreter, mode string) *connection.Conn {
+	a, b, err := connection.Pipe(true)
+	require.NoError(t, err)
+	f := handOver(t, b)
+	ctx := pyfixtures.Context(t, 5*time.Minute)
+	pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py",
+		Args: []string{"--rfd", "3", "--wfd", "3", "--mode", mode}, ExtraFiles: []*os.File{f}})
+	f.Close()
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// TestSideBySidePingPong prints, per interpreter, the round-trip time of
+// send_bytes/recv_bytes ping-pong with a Python echo peer, driven once by
+// Python (Python↔Python) and once by Go (Go↔Python), plus Go↔Go.
+func TestSideBySidePingPong(t *testing.T) {
+	sideBySide(t)
+	const count, size = 20000, 32
+	goGo := func() time.Duration {
+		a, b, err := connection.Pipe(true)
+		require.NoError(t, err)
+		defer a.Close()
+		defer b.Close()
+		go func() {
+			buf := make([]byte, 64)
+			for {
+				n, err := b.RecvBytesInto(buf)
+				if err != nil || b.SendBytes(buf[:n]) != nil {
+					return
+				}
+			}
+		}()
+		msg, buf := make([]byte, size), make([]byte, 64)
+		start := time.Now()
+		for i := 0; i < count; i++ {
+			require.NoError(t, a.SendBytes(msg))
+			_, err := a.RecvBytesInto(buf)
+			require.NoError(t, err)
+		}
+		return time.Since(start)
+	}()
+	var rows []string
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		// Python drives.
+		echo := startEcho(t, py, "bytes")
+		f := handOver(t, echo)
+		ctx := pyfixtures.Context(t, 5*time.Minute)
+		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_pingpong.py",
+			Args: []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(size)}, ExtraFiles: []*os.File{f}})
+		pyPy := parseElapsed(t, out)
+		// Go drives the same kind of Python echo peer.
+		c := startEcho(t, py, "bytes")
+		msg, buf := make([]byte, size), make([]byte, 64)
+		for i := 0; i < 100; i++ {
+			require.NoError(t, c.SendBytes(msg))
+			_, err := c.RecvBytesInto(buf)
+			require.NoError(t, err)
+		}
+		start := time.Now()
+		for i := 0; i < count; i++ {
+			require.NoError(t, c.SendBytes(msg))
+			_, err := c.RecvBytesInto(buf)
+			require.NoError(t, err)
+		}
+		goPy := time.Since(start)
+		per := func(d time.Duration) float64 { return float64(d.Microseconds()) / count }
+		rows = append(rows, fmt.Sprintf("| %s | %.1f µs | %.1f µs | %.2f× |", py.Name(),
+			per(pyPy), per(goPy), float64(pyPy)/float64(goPy)))
+	})
+	fmt.Printf("\nping-pong, %d-byte send_bytes, %d round trips (Go↔Go: %.1f µs per round trip)\n",
+		size, count, float64(goGo.Microseconds())/count)
+	fmt.Println("| peer | Python↔Python | Go↔Python | speed-up |")
+	fmt.Println("|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+}
