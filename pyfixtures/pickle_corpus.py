@@ -665,11 +665,15 @@ def mode_gen(args):
         for proto in PROTOCOLS:
             try:
                 data = pickle.dumps(factory(), protocol=proto)
-                same(factory(), pickle.loads(data))
+                if args.verify_all or name not in PLAIN:
+                    # CPython itself must round-trip the value (it does not
+                    # always: fold is lost before protocol 4).
+                    same(factory(), pickle.loads(data))
             except Exception as e:
                 _emit(out, {"name": name, "proto": proto, "skip": "%s: %s" % (type(e).__name__, e)})
                 continue
-            covered |= opcodes_of(data)
+            if len(data) < 4096:  # big pickles repeat the opcodes of small ones
+                covered |= opcodes_of(data)
             rec = {"name": name, "kind": "value", "proto": proto, "hex": data.hex(), "plain": name in PLAIN}
             if name not in descs:
                 descs[name] = _desc_or_none(name, factory)
@@ -703,14 +707,14 @@ def mode_gen(args):
                             "opcodes_missing": sorted(allops - covered)}})
 
 
-def describe_plain(v, _stack=()):
+def describe_plain(v, _stack=None):
     """A JSON tree a Go test can compare with its decoded value without Python:
     ["none"], ["bool", b], ["int", "decimal"], ["float", "bits in hex" | "nan"],
     ["str", s], ["bytes", hex], ["bytearray", hex], ["list"|"tuple", [items]],
     ["dict", [[k, v], ...]] in order, ["set"|"frozenset", [items]] sorted by their
     JSON text.  Shared objects are repeated; cyclic values have no description
     (None)."""
-    if any(v is s for s in _stack):
+    if _stack and id(v) in _stack:
         raise ValueError("cyclic")
     t = type(v)
     if v is None:
@@ -725,15 +729,19 @@ def describe_plain(v, _stack=()):
         return ["str", v]
     if t in (bytes, bytearray):
         return [t.__name__, bytes(v).hex()]
-    st = _stack + (v,)
-    if t in (list, tuple):
-        return [t.__name__, [describe_plain(x, st) for x in v]]
-    if t is dict:
-        return ["dict", [[describe_plain(k, st), describe_plain(x, st)] for k, x in v.items()]]
-    if t in (set, frozenset):
-        items = [describe_plain(x, st) for x in v]
-        items.sort(key=lambda d: json.dumps(d, sort_keys=True, ensure_ascii=True, separators=(",", ":")))
-        return [t.__name__, items]
+    st = set() if _stack is None else _stack
+    st.add(id(v))
+    try:
+        if t in (list, tuple):
+            return [t.__name__, [describe_plain(x, st) for x in v]]
+        if t is dict:
+            return ["dict", [[describe_plain(k, st), describe_plain(x, st)] for k, x in v.items()]]
+        if t in (set, frozenset):
+            items = [describe_plain(x, st) for x in v]
+            items.sort(key=lambda d: json.dumps(d, sort_keys=True, ensure_ascii=True, separators=(",", ":")))
+            return [t.__name__, items]
+    finally:
+        st.discard(id(v))
     raise ValueError("not plain: " + _tname(t))
 
 
@@ -818,6 +826,8 @@ def main():
     p = _fixture.parser(__doc__.splitlines()[0])
     p.add_argument("mode", choices=["gen", "check", "describe", "list"], help="what to do (see below)")
     p.add_argument("hex", nargs="?", help="describe: the pickle in hex (default: read stdin)")
+    p.add_argument("--verify-all", action="store_true",
+                   help="gen: also check that CPython round-trips the plain values (slower)")
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = "\n".join(__doc__.splitlines()[2:])
     args = p.parse_args()
