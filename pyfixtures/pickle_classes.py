@@ -6,6 +6,7 @@ this module can load what another one dumped.  Each class exercises a
 different reduction path of the pickler:
 
 * Point        plain instance with a __dict__      (NEWOBJ/_reconstructor + BUILD dict)
+* GoPoint      the same, mapped to a Go struct by the Go tests (pickle.RegisterClass)
 * Slotted      __slots__ only                      (BUILD (None, slots))
 * SlottedDict  __slots__ and __dict__              (BUILD (dict, slots))
 * Reduced      __reduce__ -> (callable, args)      (REDUCE)
@@ -30,6 +31,18 @@ class Point:
 
     def __repr__(self):
         return "Point(%r)" % (self.__dict__,)
+
+
+class GoPoint:
+    """Mapped to a Go struct with pickle.RegisterClass by the Go tests."""
+
+    def __init__(self, x=0, y=0, label=""):
+        self.x = x
+        self.y = y
+        self.label = label
+
+    def __repr__(self):
+        return "GoPoint(%r)" % (self.__dict__,)
 
 
 class Empty:
