@@ -633,10 +633,14 @@ _MISSING = object()
 
 
 def _is_instance_object(v):
-    """A user-class instance (compared by attributes and identity)."""
+    """A class instance compared by its attributes (and by identity): one of
+    the corpus classes, or any other object with a __dict__ (UserDict, ...)."""
     t = type(v)
-    return (t.__module__ in ("pickle_classes", "__main__")
-            and not isinstance(v, (type, BaseException, int, str, tuple)))
+    if isinstance(v, (type, BaseException, int, str, tuple, float, bytes, frozenset)) or isinstance(v, _ATOMS):
+        return False
+    if t.__module__ in ("pickle_classes", "__main__"):
+        return True
+    return isinstance(getattr(v, "__dict__", None), dict) and not callable(v)
 
 
 def _short(v):
