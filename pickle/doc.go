@@ -1,3 +1,111 @@
 // Package pickle encodes and decodes Python pickles (protocols 0–5), the
 // payload of every multiprocessing message. It knows nothing about sockets.
+//
+// Marshal writes protocol 4 (what Python 3.8–3.13 send()) framed and
+// memoized like CPython's C pickler, so plain data gives the same bytes as
+// pickle.dumps(obj, 4). Unmarshal reads every opcode of protocols 0–5 and
+// never imports, resolves or calls anything: classes and functions stay
+// names (Global), instances stay descriptions (*Object).
+//
+// # Python ⇄ Go types
+//
+//	Python                  Unmarshal into *any           Marshal also accepts
+//	----------------------  ----------------------------  ---------------------------------
+//	None                    nil                           nil pointer, map, interface
+//	bool                    bool
+//	int                     int64, *big.Int beyond int64  every int/uint kind, big.Int
+//	float                   float64                       float32
+//	str                     string                        string kinds
+//	bytes                   []byte                        [N]byte
+//	bytearray               ByteArray
+//	list                    []any                         slices, arrays
+//	tuple                   Tuple
+//	dict                    *Dict                         map[string]any, map[any]any,
+//	                                                      any map, struct (str keys)
+//	set, frozenset          *Set, *FrozenSet
+//	class, function         Global                        (GLOBAL / STACK_GLOBAL)
+//	exception (builtins)    *PythonError
+//	datetime.datetime       *Object  (typed: time.Time)   time.Time
+//	datetime.timedelta      *Object  (typed: time.Duration) time.Duration
+//	complex                 *Object  (typed: complex128)  complex64, complex128
+//	Decimal, OrderedDict,   *Object{Callable, Args, State, ListItems, DictItems}
+//	any other instance
+//	registered class        the Go type of RegisterClass  that type or a pointer to it
+//	(anything)                                            Marshaler: its MarshalPickle value
+//
+// Decoding into a typed Go value (not *any) decodes the generic value first
+// and converts it like encoding/json: a struct from a dict with str keys
+// (field names, `pickle:"name,omitempty"` tags, "-" to skip, case-insensitive
+// fallback), maps, slices, arrays, every int and uint size (overflow is an
+// *UnmarshalTypeError naming the field path), time.Time from datetime.datetime
+// or datetime.date, time.Duration from datetime.timedelta, big.Int, []byte
+// from bytes/bytearray, complex from builtins.complex, any Unmarshaler.
+//
+// Datetimes: a naive datetime decodes to a time.Time in the location Naive
+// and one in Naive encodes naive; any other location (time.UTC included)
+// encodes an aware datetime with tzinfo datetime.timezone(offset). Decoded
+// timezone(timedelta(0)) is time.UTC, other offsets time.FixedZone,
+// zoneinfo.ZoneInfo(key) time.LoadLocation(key). Sub-microsecond time is
+// truncated.
+//
+// Python 2 names (__builtin__, copy_reg, Cookie, …) in protocol 0–2 pickles
+// are mapped to Python 3 names as Unpickler(fix_imports=True) does, and back
+// when writing protocols 0–2. STRING/BINSTRING (Python 2 str) decode to
+// string when ASCII, else []byte (DecOptions.BinaryStrings: always []byte).
+// Lone surrogates in a str ('\ud800') are kept in the Go string in their
+// 'surrogatepass' form, so they round-trip.
+//
+// # Identity: shared and self-referential values
+//
+// The decoder keeps Python's object graph. A dict, set or instance that the
+// pickle references twice is one *Dict, *Set or *Object; a list referenced
+// twice is one []any (the same backing array, and non-empty capacity even
+// when empty), and a list that contains itself is a []any whose element is
+// that same slice (l = []; l.append(l) decodes to s with s[0] sharing s's
+// array). Marshal memoizes by the same identities — pointers for *Dict,
+// *Set, *FrozenSet, *Object, maps and pointers to structs; backing array
+// and length for []any, Tuple, []byte and typed slices; content for strings —
+// so decoding and re-encoding gives Python the same structure:
+// (a, a) stays two references to one list, a dict containing itself
+// stays so, a tuple inside a list inside that tuple is written as CPython
+// writes it. Do not print self-referential values with fmt (it recurses).
+//
+// The encoder errors instead of overflowing the stack on values nested
+// deeper than EncOptions.MaxDepth — the only way a Go cycle reaches it is
+// through something a pickle cannot express, e.g. a Marshaler returning a
+// fresh value each time.
+//
+// # Limits and security
+//
+// Decoding is safe on hostile input with the default DecOptions: it never
+// panics, allocates in proportion to the input actually read, and enforces
+//
+//	MaxDepth         10000      nesting of containers in the result
+//	MaxMemo          2^24       memo entries (a sparse LONG_BINPUT 0x7fffffff costs one)
+//	MaxContainerLen  2^26       elements of one list, tuple, dict or set
+//	MaxLongDigits    4300       digits of a text INT/LONG (as CPython's int_max_str_digits)
+//	MaxLongBytes     2^20       bytes of one LONG1/LONG4
+//	MaxObjects       2^27       values created, including typed conversion
+//	                            (shared references expanded into typed values:
+//	                            the "billion laughs" guard)
+//	MaxInput         2 GiB      bytes of one pickle read by a Decoder
+//
+// Every limit error wraps ErrLimit. A length claimed by an opcode is never
+// allocated before the bytes are there: in memory it is checked against the
+// remaining input (a 10-byte pickle claiming 4 GiB fails at once), and a
+// Decoder reads in chunks that grow at most by the amount already received.
+// FRAME lengths are checked against the remaining input. PERSID/BINPERSID
+// and out-of-band buffers (NEXT_BUFFER, READONLY_BUFFER) are refused
+// (ErrUnsupported); EXT1/2/4 resolve only codes registered with
+// RegisterExtension. Malformed input gives a *SyntaxError with the offset
+// and opcode.
+//
+// # Concurrency
+//
+// Marshal, Unmarshal, EncMode and DecMode are safe for concurrent use;
+// RegisterClass and RegisterExtension may be called concurrently with them
+// but are meant for init. An Encoder or a Decoder belongs to one goroutine.
+// Decoded values are plain Go values with no hidden sharing beyond the
+// Python identities described above; *Dict and *Set are not safe for
+// concurrent mutation.
 package pickle

@@ -1,0 +1,1216 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"io"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Marshal returns the protocol-4 pickle of v, framed and memoized like
+// CPython's C pickler (so plain data gives the same bytes as
+// pickle.dumps(obj, 4)). See the package documentation for the Go ⇄ Python
+// type table.
+func Marshal(v any) ([]byte, error) { return defaultEncMode.Marshal(v) }
+
+// An Encoder writes pickles to a stream, one Write per Encode.
+// An Encoder is not safe for concurrent use.
+type Encoder struct {
+	w   io.Writer
+	m   *encMode
+	buf []byte
+}
+
+// NewEncoder returns an Encoder writing protocol-4 pickles to w.
+func NewEncoder(w io.Writer) *Encoder { return defaultEncMode.NewEncoder(w) }
+
+// Encode writes the pickle of v.
+func (enc *Encoder) Encode(v any) error {
+	b, err := enc.m.AppendMarshal(enc.buf[:0], v)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= 1<<20 {
+		enc.buf = b
+	}
+	_, err = enc.w.Write(b)
+	return err
+}
+
+func (m *encMode) NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w, m: m} }
+
+func (m *encMode) Marshal(v any) ([]byte, error) {
+	return m.AppendMarshal(make([]byte, 0, 64), v)
+}
+
+func (m *encMode) AppendMarshal(dst []byte, v any) ([]byte, error) {
+	e := encPool.Get().(*encState)
+	e.reset(m, dst)
+	if m.proto >= 2 {
+		e.b = append(e.b, opProto, byte(m.proto))
+	}
+	if m.frames {
+		e.startFrame()
+	}
+	err := e.save(v)
+	if err == nil {
+		e.b = append(e.b, opStop)
+		if m.frames {
+			e.endFrame()
+		}
+	}
+	out := e.b
+	e.release()
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// idKey identifies a mutable Go value for the memo (Python's id()).
+type idKey struct {
+	p    any // a pointer
+	n    int // length, for slices
+	kind byte
+}
+
+type encState struct {
+	m          *encMode
+	b          []byte
+	proto      int
+	frameStart int // offset of the current frame's reserved header, -1 if none
+	memoN      int
+	memoID     map[idKey]int
+	memoStr    map[string]int
+	depth      int
+	pendingID  idKey // identity of the pointer whose struct is being encoded
+}
+
+var encPool = sync.Pool{New: func() any { return &encState{} }}
+
+func (e *encState) reset(m *encMode, dst []byte) {
+	e.m, e.b, e.proto, e.frameStart, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, 0, 0, idKey{}
+}
+
+func (e *encState) release() {
+	e.b = nil
+	if len(e.memoID) > 1024 {
+		e.memoID = nil
+	} else {
+		clear(e.memoID)
+	}
+	if len(e.memoStr) > 1024 {
+		e.memoStr = nil
+	} else {
+		clear(e.memoStr)
+	}
+	encPool.Put(e)
+}
+
+// Framing, as pickle.py's _Framer: a frame is committed when it holds at
+// least 64 KiB at the start of an object, and large str/bytes payloads are
+// written outside frames.
+
+func (e *encState) startFrame() {
+	e.frameStart = len(e.b)
+	e.b = append(e.b, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+}
+
+func (e *encState) endFrame() {
+	n := len(e.b) - e.frameStart - 9
+	if n >= frameSizeMin {
+		e.b[e.frameStart] = opFrame
+		binary.LittleEndian.PutUint64(e.b[e.frameStart+1:], uint64(n))
+	} else {
+		copy(e.b[e.frameStart:], e.b[e.frameStart+9:])
+		e.b = e.b[:len(e.b)-9]
+	}
+	e.frameStart = -1
+}
+
+// writeLarge writes an opcode header and a payload; a payload of at least
+// 64 KiB goes outside frames (CPython's write_large_bytes).
+func (e *encState) writeLarge(hdr []byte, payload string) {
+	if e.frameStart >= 0 && len(payload) >= frameSizeTarget {
+		e.endFrame()
+		e.b = append(e.b, hdr...)
+		e.b = append(e.b, payload...)
+		e.startFrame()
+		return
+	}
+	e.b = append(e.b, hdr...)
+	e.b = append(e.b, payload...)
+}
+
+func (e *encState) memoize() int {
+	idx := e.memoN
+	e.memoN++
+	switch {
+	case e.proto >= 4:
+		e.b = append(e.b, opMemoize)
+	case e.proto >= 1:
+		if idx < 256 {
+			e.b = append(e.b, opBinput, byte(idx))
+		} else {
+			e.b = append(e.b, opLongBinput)
+			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(idx))
+		}
+	default:
+		e.b = append(e.b, opPut)
+		e.b = strconv.AppendInt(e.b, int64(idx), 10)
+		e.b = append(e.b, '\n')
+	}
+	return idx
+}
+
+func (e *encState) memoizeID(k idKey) {
+	idx := e.memoize()
+	if k.p != nil {
+		if e.memoID == nil {
+			e.memoID = make(map[idKey]int)
+		}
+		e.memoID[k] = idx
+	}
+}
+
+func (e *encState) lookupID(k idKey) (int, bool) {
+	if k.p == nil || e.memoID == nil {
+		return 0, false
+	}
+	i, ok := e.memoID[k]
+	return i, ok
+}
+
+func (e *encState) writeGet(idx int) {
+	switch {
+	case e.proto >= 1:
+		if idx < 256 {
+			e.b = append(e.b, opBinget, byte(idx))
+		} else {
+			e.b = append(e.b, opLongBinget)
+			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(idx))
+		}
+	default:
+		e.b = append(e.b, opGet)
+		e.b = strconv.AppendInt(e.b, int64(idx), 10)
+		e.b = append(e.b, '\n')
+	}
+}
+
+func (e *encState) enter(v any) error {
+	e.depth++
+	if e.depth > e.m.maxDepth {
+		return &UnsupportedValueError{Value: reflect.ValueOf(v), Str: "value nested deeper than " + strconv.Itoa(e.m.maxDepth) + " levels (or a cycle the pickle cannot express)"}
+	}
+	return nil
+}
+
+func sliceID(p *any, n int, kind byte) idKey {
+	return idKey{p: p, n: n, kind: kind}
+}
+
+func listID(x []any) idKey {
+	if cap(x) == 0 {
+		return idKey{}
+	}
+	return sliceID(&x[:cap(x)][0], len(x), 'l')
+}
+
+func tupleID(x Tuple) idKey {
+	if cap(x) == 0 {
+		return idKey{}
+	}
+	return sliceID(&x[:cap(x)][0], len(x), 't')
+}
+
+// save writes v. The type switch covers the generic values without
+// reflection; other types go through the cached reflection encoders.
+func (e *encState) save(v any) error {
+	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
+		e.endFrame()
+		e.startFrame()
+	}
+	switch x := v.(type) {
+	case nil:
+		e.b = append(e.b, opNone)
+	case string:
+		return e.saveStr(x)
+	case int64:
+		e.saveInt(x)
+	case int:
+		e.saveInt(int64(x))
+	case bool:
+		e.saveBool(x)
+	case float64:
+		e.saveFloat(x)
+	case []any:
+		return e.saveList(x)
+	case *Dict:
+		return e.saveDict(x)
+	case Tuple:
+		return e.saveTuple(x)
+	case []byte:
+		return e.saveBytes(x)
+	case int32:
+		e.saveInt(int64(x))
+	case int16:
+		e.saveInt(int64(x))
+	case int8:
+		e.saveInt(int64(x))
+	case uint8:
+		e.saveInt(int64(x))
+	case uint16:
+		e.saveInt(int64(x))
+	case uint32:
+		e.saveInt(int64(x))
+	case uint:
+		e.saveUint(uint64(x))
+	case uint64:
+		e.saveUint(x)
+	case float32:
+		e.saveFloat(float64(x))
+	case map[string]any:
+		return e.saveStrMap(x)
+	case map[any]any:
+		return e.saveAnyMap(x)
+	case ByteArray:
+		return e.saveByteArray(x)
+	case *Set:
+		if x == nil {
+			e.b = append(e.b, opNone)
+			return nil
+		}
+		return e.saveSet(x)
+	case *FrozenSet:
+		if x == nil {
+			e.b = append(e.b, opNone)
+			return nil
+		}
+		return e.saveFrozenSet(x)
+	case Global:
+		return e.saveGlobal(x)
+	case freshStr:
+		return e.saveFreshStr(string(x))
+	case *Object:
+		if x == nil {
+			e.b = append(e.b, opNone)
+			return nil
+		}
+		return e.saveObject(x)
+	case *PythonError:
+		if x == nil {
+			e.b = append(e.b, opNone)
+			return nil
+		}
+		return e.saveReduce(x.Type, x.Args, nil, false, x.State, nil, nil, idKey{p: x})
+	case *big.Int:
+		if x == nil {
+			e.b = append(e.b, opNone)
+			return nil
+		}
+		e.saveBig(x)
+	case big.Int:
+		e.saveBig(&x)
+	case time.Time:
+		return e.saveTime(x)
+	case time.Duration:
+		return e.saveDuration(x)
+	case Marshaler:
+		return e.saveMarshaler(x)
+	default:
+		rv := reflect.ValueOf(v)
+		return typeEncoder(rv.Type())(e, rv)
+	}
+	return nil
+}
+
+func (e *encState) saveMarshaler(m Marshaler) error {
+	rv := reflect.ValueOf(m)
+	if rv.Kind() == reflect.Pointer && rv.IsNil() {
+		e.b = append(e.b, opNone)
+		return nil
+	}
+	v, err := m.MarshalPickle()
+	if err != nil {
+		return &MarshalerError{Type: rv.Type(), Err: err}
+	}
+	if err := e.enter(m); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	return e.save(v)
+}
+
+func (e *encState) saveBool(b bool) {
+	if e.proto >= 2 {
+		if b {
+			e.b = append(e.b, opNewtrue)
+		} else {
+			e.b = append(e.b, opNewfalse)
+		}
+		return
+	}
+	if b {
+		e.b = append(e.b, "I01\n"...)
+	} else {
+		e.b = append(e.b, "I00\n"...)
+	}
+}
+
+func (e *encState) saveInt(n int64) {
+	if e.proto >= 1 {
+		if n >= 0 {
+			if n <= 0xff {
+				e.b = append(e.b, opBinint1, byte(n))
+				return
+			}
+			if n <= 0xffff {
+				e.b = append(e.b, opBinint2, byte(n), byte(n>>8))
+				return
+			}
+		}
+		if n >= math.MinInt32 && n <= math.MaxInt32 {
+			e.b = append(e.b, opBinint)
+			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(int32(n)))
+			return
+		}
+	}
+	if e.proto >= 2 {
+		// LONG1 with the minimal two's-complement length.
+		var tmp [9]byte
+		binary.LittleEndian.PutUint64(tmp[:], uint64(n))
+		k := 8
+		if n < 0 {
+			for k > 1 && tmp[k-1] == 0xff && tmp[k-2]&0x80 != 0 {
+				k--
+			}
+		} else {
+			for k > 1 && tmp[k-1] == 0 && tmp[k-2]&0x80 == 0 {
+				k--
+			}
+		}
+		e.b = append(e.b, opLong1, byte(k))
+		e.b = append(e.b, tmp[:k]...)
+		return
+	}
+	if n >= math.MinInt32 && n <= math.MaxInt32 {
+		e.b = append(e.b, opInt)
+		e.b = strconv.AppendInt(e.b, n, 10)
+		e.b = append(e.b, '\n')
+		return
+	}
+	e.b = append(e.b, opLong)
+	e.b = strconv.AppendInt(e.b, n, 10)
+	e.b = append(e.b, 'L', '\n')
+}
+
+func (e *encState) saveUint(u uint64) {
+	if u <= math.MaxInt64 {
+		e.saveInt(int64(u))
+		return
+	}
+	e.saveBig(new(big.Int).SetUint64(u))
+}
+
+// encodeLong is pickle.encode_long: minimal little-endian two's complement.
+func encodeLong(x *big.Int) []byte {
+	if x.Sign() == 0 {
+		return nil
+	}
+	n := (x.BitLen() >> 3) + 1
+	v := x
+	if x.Sign() < 0 {
+		v = new(big.Int).Lsh(big.NewInt(1), uint(8*n))
+		v.Add(v, x)
+	}
+	be := v.FillBytes(make([]byte, n))
+	slices.Reverse(be)
+	if x.Sign() < 0 && n > 1 && be[n-1] == 0xff && be[n-2]&0x80 != 0 {
+		be = be[:n-1]
+	}
+	return be
+}
+
+func (e *encState) saveBig(x *big.Int) {
+	if x.IsInt64() {
+		e.saveInt(x.Int64())
+		return
+	}
+	if e.proto >= 2 {
+		enc := encodeLong(x)
+		if len(enc) < 256 {
+			e.b = append(e.b, opLong1, byte(len(enc)))
+		} else {
+			e.b = append(e.b, opLong4)
+			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(len(enc)))
+		}
+		e.b = append(e.b, enc...)
+		return
+	}
+	e.b = append(e.b, opLong)
+	e.b = x.Append(e.b, 10)
+	e.b = append(e.b, 'L', '\n')
+}
+
+func (e *encState) saveFloat(f float64) {
+	if e.proto >= 1 {
+		e.b = append(e.b, opBinfloat)
+		e.b = binary.BigEndian.AppendUint64(e.b, math.Float64bits(f))
+		return
+	}
+	e.b = append(e.b, opFloat)
+	switch {
+	case math.IsInf(f, 1):
+		e.b = append(e.b, "inf"...)
+	case math.IsInf(f, -1):
+		e.b = append(e.b, "-inf"...)
+	case math.IsNaN(f):
+		e.b = append(e.b, "nan"...)
+	default:
+		e.b = appendFloatRepr(e.b, f)
+	}
+	e.b = append(e.b, '\n')
+}
+
+// appendFloatRepr appends Python's repr(f) for a finite f: the shortest
+// round-tripping digits, positional for exponents -4..15 (with ".0" when
+// integral), else scientific with a two-digit exponent.
+func appendFloatRepr(b []byte, f float64) []byte {
+	sci := strconv.AppendFloat(nil, f, 'e', -1, 64)
+	neg := sci[0] == '-'
+	if neg {
+		sci = sci[1:]
+		b = append(b, '-')
+	}
+	ei := 0
+	for ei < len(sci) && sci[ei] != 'e' {
+		ei++
+	}
+	mant, exps := sci[:ei], sci[ei+1:]
+	exp, _ := strconv.Atoi(string(exps))
+	digits := make([]byte, 0, len(mant))
+	for _, c := range mant {
+		if c != '.' {
+			digits = append(digits, c)
+		}
+	}
+	if exp < -4 || exp >= 16 {
+		b = append(b, digits[0])
+		if len(digits) > 1 {
+			b = append(b, '.')
+			b = append(b, digits[1:]...)
+		}
+		b = append(b, 'e')
+		if exp < 0 {
+			b = append(b, '-')
+			exp = -exp
+		} else {
+			b = append(b, '+')
+		}
+		if exp < 10 {
+			b = append(b, '0')
+		}
+		return strconv.AppendInt(b, int64(exp), 10)
+	}
+	if exp < 0 {
+		b = append(b, '0', '.')
+		for i := 0; i < -exp-1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, digits...)
+	}
+	if len(digits) <= exp+1 {
+		b = append(b, digits...)
+		for i := len(digits); i < exp+1; i++ {
+			b = append(b, '0')
+		}
+		return append(b, '.', '0')
+	}
+	b = append(b, digits[:exp+1]...)
+	b = append(b, '.')
+	return append(b, digits[exp+1:]...)
+}
+
+func (e *encState) saveStr(s string) error {
+	if i, ok := e.memoStr[s]; ok {
+		e.writeGet(i)
+		return nil
+	}
+	idx, err := e.writeStr(s)
+	if err != nil {
+		return err
+	}
+	if e.memoStr == nil {
+		e.memoStr = make(map[string]int)
+	}
+	e.memoStr[s] = idx
+	return nil
+}
+
+// saveFreshStr writes and memoizes s without sharing it with equal strings.
+func (e *encState) saveFreshStr(s string) error {
+	_, err := e.writeStr(s)
+	return err
+}
+
+func (e *encState) writeStr(s string) (int, error) {
+	if !validPyUTF8String(s) {
+		return 0, &UnsupportedValueError{Value: reflect.ValueOf(s), Str: "string is not valid UTF-8: " + strconv.Quote(truncate(s, 40))}
+	}
+	n := len(s)
+	switch {
+	case e.proto >= 4 && n < 256:
+		e.b = append(e.b, opShortBinunicode, byte(n))
+		e.b = append(e.b, s...)
+	case e.proto >= 1 && uint64(n) <= math.MaxUint32:
+		var hdr [5]byte
+		hdr[0] = opBinunicode
+		binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
+		e.writeLarge(hdr[:], s)
+	case e.proto >= 4:
+		var hdr [9]byte
+		hdr[0] = opBinunicode8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
+		e.writeLarge(hdr[:], s)
+	case e.proto >= 1:
+		return 0, &UnsupportedValueError{Value: reflect.ValueOf(s), Str: "str larger than 4 GiB needs protocol 4"}
+	default:
+		e.b = append(e.b, opUnicode)
+		e.b = appendRawUnicodeEscape(e.b, s)
+		e.b = append(e.b, '\n')
+	}
+	return e.memoize(), nil
+}
+
+// freshStr is a str that CPython creates anew (so it is not shared with
+// equal strings through the memo), e.g. the latin-1 text of bytes in
+// protocols 0–2.
+type freshStr string
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+func bytesID(b []byte, kind byte) idKey {
+	if cap(b) == 0 {
+		return idKey{}
+	}
+	return idKey{p: &b[:cap(b)][0], n: len(b), kind: kind}
+}
+
+func (e *encState) saveBytes(b []byte) error {
+	id := bytesID(b, 'b')
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if e.proto < 3 {
+		// Python 2 has no bytes type: pickle.py writes
+		// _codecs.encode(latin-1 text, 'latin1'), or bytes() when empty.
+		if len(b) == 0 {
+			return e.saveReduce(gBytes, Tuple{}, nil, false, nil, nil, nil, id)
+		}
+		return e.saveReduce(gCodecsEnc, Tuple{freshStr(latin1Str(b)), "latin1"}, nil, false, nil, nil, nil, id)
+	}
+	n := len(b)
+	switch {
+	case n < 256:
+		e.b = append(e.b, opShortBinbytes, byte(n))
+		e.b = append(e.b, b...)
+	case uint64(n) <= math.MaxUint32:
+		var hdr [5]byte
+		hdr[0] = opBinbytes
+		binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
+		e.writeLarge(hdr[:], string(b))
+	case e.proto >= 4:
+		var hdr [9]byte
+		hdr[0] = opBinbytes8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
+		e.writeLarge(hdr[:], string(b))
+	default:
+		return &UnsupportedValueError{Value: reflect.ValueOf(b), Str: "bytes larger than 4 GiB needs protocol 4"}
+	}
+	e.memoizeID(id)
+	return nil
+}
+
+func latin1Str(b []byte) string {
+	out := make([]byte, 0, len(b)+len(b)/4)
+	for _, c := range b {
+		out = appendRune(out, rune(c))
+	}
+	return string(out)
+}
+
+func (e *encState) saveByteArray(b ByteArray) error {
+	id := bytesID(b, 'a')
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	switch {
+	case e.proto >= 5:
+		var hdr [9]byte
+		hdr[0] = opBytearray8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(b)))
+		e.writeLarge(hdr[:], string(b))
+		e.memoizeID(id)
+		return nil
+	case len(b) == 0:
+		return e.saveReduce(gBytearray, Tuple{}, nil, false, nil, nil, nil, id)
+	default:
+		return e.saveReduce(gBytearray, Tuple{[]byte(b)}, nil, false, nil, nil, nil, id)
+	}
+}
+
+func (e *encState) saveList(x []any) error {
+	id := listID(x)
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if err := e.enter(x); err != nil {
+		return err
+	}
+	if e.proto >= 1 {
+		e.b = append(e.b, opEmptyList)
+	} else {
+		e.b = append(e.b, opMark, opList)
+	}
+	e.memoizeID(id)
+	err := e.batchAppends(x, true)
+	e.depth--
+	return err
+}
+
+// batchAppends writes list items. Exact lists follow the C pickler
+// (batch_list_exact: APPEND only for a one-item list, otherwise MARK …
+// APPENDS batches of 1000); list subclasses follow batch_list (a last
+// batch of one item uses APPEND).
+func (e *encState) batchAppends(items []any, exact bool) error {
+	if e.proto == 0 {
+		for _, it := range items {
+			if err := e.save(it); err != nil {
+				return err
+			}
+			e.b = append(e.b, opAppend)
+		}
+		return nil
+	}
+	if exact && len(items) == 1 {
+		if err := e.save(items[0]); err != nil {
+			return err
+		}
+		e.b = append(e.b, opAppend)
+		return nil
+	}
+	for len(items) > 0 {
+		n := min(len(items), batchSize)
+		batch := items[:n]
+		items = items[n:]
+		if n > 1 || exact {
+			e.b = append(e.b, opMark)
+			for _, it := range batch {
+				if err := e.save(it); err != nil {
+					return err
+				}
+			}
+			e.b = append(e.b, opAppends)
+		} else {
+			if err := e.save(batch[0]); err != nil {
+				return err
+			}
+			e.b = append(e.b, opAppend)
+		}
+	}
+	return nil
+}
+
+func (e *encState) saveTuple(x Tuple) error {
+	n := len(x)
+	if n == 0 {
+		if e.proto >= 1 {
+			e.b = append(e.b, opEmptyTuple)
+		} else {
+			e.b = append(e.b, opMark, opTuple)
+		}
+		return nil
+	}
+	id := tupleID(x)
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if err := e.enter(x); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if n <= 3 && e.proto >= 2 {
+		for _, it := range x {
+			if err := e.save(it); err != nil {
+				return err
+			}
+		}
+		if i, ok := e.lookupID(id); ok {
+			// The tuple was pickled while pickling its elements (it is
+			// recursive through a mutable container): drop the elements and
+			// fetch it back, as pickle.py does.
+			for k := 0; k < n; k++ {
+				e.b = append(e.b, opPop)
+			}
+			e.writeGet(i)
+			return nil
+		}
+		e.b = append(e.b, opTuple1+byte(n-1))
+		e.memoizeID(id)
+		return nil
+	}
+	e.b = append(e.b, opMark)
+	for _, it := range x {
+		if err := e.save(it); err != nil {
+			return err
+		}
+	}
+	if i, ok := e.lookupID(id); ok {
+		if e.proto >= 1 {
+			e.b = append(e.b, opPopMark)
+		} else {
+			for k := 0; k <= n; k++ {
+				e.b = append(e.b, opPop)
+			}
+		}
+		e.writeGet(i)
+		return nil
+	}
+	e.b = append(e.b, opTuple)
+	e.memoizeID(id)
+	return nil
+}
+
+func (e *encState) emptyDict() {
+	if e.proto >= 1 {
+		e.b = append(e.b, opEmptyDict)
+	} else {
+		e.b = append(e.b, opMark, opDict)
+	}
+}
+
+func (e *encState) saveDict(d *Dict) error {
+	if d == nil {
+		e.b = append(e.b, opNone)
+		return nil
+	}
+	id := idKey{p: d}
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if err := e.enter(d); err != nil {
+		return err
+	}
+	e.emptyDict()
+	e.memoizeID(id)
+	err := e.batchSetitems(len(d.ents), func(i int) (any, any) { return d.ents[i].k, d.ents[i].v }, true)
+	e.depth--
+	return err
+}
+
+// batchSetitems writes dict items. Exact dicts follow the C pickler
+// (batch_dict_exact: SETITEM only for a one-item dict, otherwise MARK …
+// SETITEMS batches of 1000, and an empty batch after a full last one);
+// dict subclasses follow batch_dict.
+func (e *encState) batchSetitems(n int, item func(i int) (any, any), exact bool) error {
+	save := func(i int) error {
+		k, v := item(i)
+		if err := e.save(k); err != nil {
+			return err
+		}
+		return e.save(v)
+	}
+	if e.proto == 0 {
+		for i := 0; i < n; i++ {
+			if err := save(i); err != nil {
+				return err
+			}
+			e.b = append(e.b, opSetitem)
+		}
+		return nil
+	}
+	if exact {
+		if n == 0 {
+			return nil
+		}
+		if n == 1 {
+			if err := save(0); err != nil {
+				return err
+			}
+			e.b = append(e.b, opSetitem)
+			return nil
+		}
+		for start := 0; ; start += batchSize {
+			end := min(n, start+batchSize)
+			e.b = append(e.b, opMark)
+			for i := start; i < end; i++ {
+				if err := save(i); err != nil {
+					return err
+				}
+			}
+			e.b = append(e.b, opSetitems)
+			if end-start < batchSize {
+				return nil
+			}
+		}
+	}
+	for start := 0; start < n; start += batchSize {
+		end := min(n, start+batchSize)
+		if end-start > 1 {
+			e.b = append(e.b, opMark)
+		}
+		for i := start; i < end; i++ {
+			if err := save(i); err != nil {
+				return err
+			}
+		}
+		if end-start > 1 {
+			e.b = append(e.b, opSetitems)
+		} else {
+			e.b = append(e.b, opSetitem)
+		}
+	}
+	return nil
+}
+
+func (e *encState) saveStrMap(m map[string]any) error {
+	if m == nil {
+		e.emptyDict()
+		e.memoize()
+		return nil
+	}
+	id := idKey{p: reflect.ValueOf(m).Pointer(), kind: 'm'}
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if err := e.enter(m); err != nil {
+		return err
+	}
+	e.emptyDict()
+	e.memoizeID(id)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	err := e.batchSetitems(len(keys), func(i int) (any, any) { return keys[i], m[keys[i]] }, true)
+	e.depth--
+	return err
+}
+
+func (e *encState) saveAnyMap(m map[any]any) error {
+	if m == nil {
+		e.emptyDict()
+		e.memoize()
+		return nil
+	}
+	id := idKey{p: reflect.ValueOf(m).Pointer(), kind: 'm'}
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if err := e.enter(m); err != nil {
+		return err
+	}
+	e.emptyDict()
+	e.memoizeID(id)
+	keys := make([]any, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortKeys(keys)
+	err := e.batchSetitems(len(keys), func(i int) (any, any) { return keys[i], m[keys[i]] }, true)
+	e.depth--
+	return err
+}
+
+// sortKeys orders map keys deterministically (by Python type, then value).
+func sortKeys(keys []any) {
+	rank := func(k any) (int, string, float64) {
+		switch x := k.(type) {
+		case string:
+			return 2, x, 0
+		case int64, int, int32, int16, int8, uint, uint64, uint32, uint16, uint8, float64, float32, bool:
+			f, _ := toFloat64(x)
+			return 1, "", f
+		}
+		return 3, reprShort(k), 0
+	}
+	slices.SortStableFunc(keys, func(a, b any) int {
+		ra, sa, fa := rank(a)
+		rb, sb, fb := rank(b)
+		switch {
+		case ra != rb:
+			return ra - rb
+		case fa < fb:
+			return -1
+		case fa > fb:
+			return 1
+		case sa < sb:
+			return -1
+		case sa > sb:
+			return 1
+		}
+		return 0
+	})
+}
+
+func toFloat64(v any) (float64, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(rv.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	case reflect.Bool:
+		if rv.Bool() {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+func (e *encState) saveSet(s *Set) error {
+	id := idKey{p: s}
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if e.proto < 4 {
+		return e.saveReduce(gSet, Tuple{s.hs.elems()}, nil, false, nil, nil, nil, id)
+	}
+	if err := e.enter(s); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	e.b = append(e.b, opEmptySet)
+	e.memoizeID(id)
+	// As the C pickler: batches of 1000, and an empty batch after a full
+	// last one.
+	items := s.hs.items
+	for len(items) > 0 {
+		n := min(len(items), batchSize)
+		e.b = append(e.b, opMark)
+		for _, it := range items[:n] {
+			if err := e.save(it.k); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, opAdditems)
+		items = items[n:]
+		if n == batchSize && len(items) == 0 {
+			e.b = append(e.b, opMark, opAdditems)
+		}
+	}
+	return nil
+}
+
+func (e *encState) saveFrozenSet(s *FrozenSet) error {
+	id := idKey{p: s}
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if e.proto < 4 {
+		return e.saveReduce(gFrozenset, Tuple{s.hs.elems()}, nil, false, nil, nil, nil, id)
+	}
+	if err := e.enter(s); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	e.b = append(e.b, opMark)
+	for _, it := range s.hs.items {
+		if err := e.save(it.k); err != nil {
+			return err
+		}
+	}
+	if i, ok := e.lookupID(id); ok {
+		e.b = append(e.b, opPopMark)
+		e.writeGet(i)
+		return nil
+	}
+	e.b = append(e.b, opFrozenset)
+	e.memoizeID(id)
+	return nil
+}
+
+func (e *encState) saveGlobal(g Global) error {
+	id := idKey{p: g, kind: 'g'}
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if e.proto >= 2 {
+		if code, ok := extensionCode(g); ok {
+			switch {
+			case code <= 0xff:
+				e.b = append(e.b, opExt1, byte(code))
+			case code <= 0xffff:
+				e.b = append(e.b, opExt2, byte(code), byte(code>>8))
+			default:
+				e.b = append(e.b, opExt4)
+				e.b = binary.LittleEndian.AppendUint32(e.b, uint32(code))
+			}
+			return nil
+		}
+	}
+	if e.proto >= 4 {
+		if err := e.saveStr(g.Module); err != nil {
+			return err
+		}
+		// CPython memoizes by identity: the module name is one shared
+		// object, the qualified name a separate one.
+		if err := e.saveFreshStr(g.Name); err != nil {
+			return err
+		}
+		e.b = append(e.b, opStackGlobal)
+	} else {
+		mod, name := g.Module, g.Name
+		if e.proto < 3 {
+			if n, ok := compatReverseName[g]; ok {
+				mod, name = n.Module, n.Name
+			} else if m, ok := compatReverseImport[mod]; ok {
+				mod = m
+			}
+		}
+		if !validPyUTF8String(mod) || !validPyUTF8String(name) || hasNewline(mod) || hasNewline(name) {
+			return &UnsupportedValueError{Value: reflect.ValueOf(g), Str: "invalid global name " + strconv.Quote(g.String())}
+		}
+		e.b = append(e.b, opGlobal)
+		e.b = append(e.b, mod...)
+		e.b = append(e.b, '\n')
+		e.b = append(e.b, name...)
+		e.b = append(e.b, '\n')
+	}
+	e.memoizeID(id)
+	return nil
+}
+
+func hasNewline(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *encState) saveObject(o *Object) error {
+	var fn any = o.Callable
+	if o.CallableValue != nil {
+		fn = o.CallableValue
+	}
+	return e.saveReduce(fn, o.Args, o.Kwargs, o.NewObj, o.State, o.ListItems, o.DictItems, idKey{p: o})
+}
+
+// saveReduce is pickle.py's save_reduce: callable and args, REDUCE or
+// NEWOBJ(_EX), memoize, then list items, dict items and BUILD state.
+func (e *encState) saveReduce(fn any, args Tuple, kw *Dict, newObj bool, state any, listItems []any, dictItems *Dict, id idKey) error {
+	if i, ok := e.lookupID(id); ok {
+		e.writeGet(i)
+		return nil
+	}
+	if err := e.enter(fn); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	if args == nil {
+		args = Tuple{}
+	}
+	switch {
+	case newObj && kw != nil && kw.Len() > 0 && e.proto >= 4:
+		if err := e.saveCallable(fn); err != nil {
+			return err
+		}
+		if err := e.saveTuple(args); err != nil {
+			return err
+		}
+		if err := e.saveDict(kw); err != nil {
+			return err
+		}
+		e.b = append(e.b, opNewobjEx)
+	case newObj && kw != nil && kw.Len() > 0:
+		if err := e.saveGlobal(gNewobjEx); err != nil {
+			return err
+		}
+		if err := e.saveTuple(Tuple{fn, args, kw}); err != nil {
+			return err
+		}
+		e.b = append(e.b, opReduce)
+	case newObj && e.proto >= 2:
+		if err := e.saveCallable(fn); err != nil {
+			return err
+		}
+		if err := e.saveTuple(args); err != nil {
+			return err
+		}
+		e.b = append(e.b, opNewobj)
+	case newObj:
+		if err := e.saveGlobal(gNewobj); err != nil {
+			return err
+		}
+		all := make(Tuple, 0, len(args)+1)
+		all = append(append(all, fn), args...)
+		if err := e.saveTuple(all); err != nil {
+			return err
+		}
+		e.b = append(e.b, opReduce)
+	default:
+		if err := e.saveCallable(fn); err != nil {
+			return err
+		}
+		if err := e.saveTuple(args); err != nil {
+			return err
+		}
+		e.b = append(e.b, opReduce)
+	}
+	if i, ok := e.lookupID(id); ok {
+		e.b = append(e.b, opPop)
+		e.writeGet(i)
+	} else {
+		e.memoizeID(id)
+	}
+	if listItems != nil {
+		if err := e.batchAppends(listItems, false); err != nil {
+			return err
+		}
+	}
+	if dictItems != nil {
+		if err := e.batchSetitems(len(dictItems.ents), func(i int) (any, any) { return dictItems.ents[i].k, dictItems.ents[i].v }, false); err != nil {
+			return err
+		}
+	}
+	if state != nil {
+		if err := e.save(state); err != nil {
+			return err
+		}
+		e.b = append(e.b, opBuild)
+	}
+	return nil
+}
+
+func (e *encState) saveCallable(fn any) error {
+	if g, ok := fn.(Global); ok {
+		return e.saveGlobal(g)
+	}
+	return e.save(fn)
+}

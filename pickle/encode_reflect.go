@@ -1,0 +1,475 @@
+package pickle
+
+import (
+	"cmp"
+	"math/big"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+)
+
+// encFunc encodes a value of one Go type; built once per type and cached
+// (like encoding/json's encoder cache).
+type encFunc func(e *encState, v reflect.Value) error
+
+var encCache sync.Map // reflect.Type -> encFunc
+
+func typeEncoder(t reflect.Type) encFunc {
+	if f, ok := encCache.Load(t); ok {
+		return f.(encFunc)
+	}
+	// Recursive types: publish an indirect function first.
+	var (
+		wg sync.WaitGroup
+		f  encFunc
+	)
+	wg.Add(1)
+	fi, loaded := encCache.LoadOrStore(t, encFunc(func(e *encState, v reflect.Value) error {
+		wg.Wait()
+		return f(e, v)
+	}))
+	if loaded {
+		return fi.(encFunc)
+	}
+	f = newTypeEncoder(t, true)
+	wg.Done()
+	encCache.Store(t, f)
+	return f
+}
+
+func newTypeEncoder(t reflect.Type, allowAddr bool) encFunc {
+	if t.Kind() != reflect.Pointer && allowAddr && reflect.PointerTo(t).Implements(marshalerType) {
+		return condAddrEncoder(addrMarshalerEncoder, newTypeEncoder(t, false))
+	}
+	if t.Implements(marshalerType) {
+		return marshalerEncoder
+	}
+	switch t {
+	case timeType:
+		return func(e *encState, v reflect.Value) error { return e.saveTime(v.Interface().(time.Time)) }
+	case durationType:
+		return func(e *encState, v reflect.Value) error { return e.saveDuration(time.Duration(v.Int())) }
+	case bigIntType:
+		return func(e *encState, v reflect.Value) error {
+			b := v.Interface().(big.Int)
+			e.saveBig(&b)
+			return nil
+		}
+	}
+	if t.Kind() == reflect.Struct {
+		if g, ok := lookupType(t); ok {
+			return classEncoder(g, structEncoder(t))
+		}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return func(e *encState, v reflect.Value) error { e.saveBool(v.Bool()); return nil }
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(e *encState, v reflect.Value) error { e.saveInt(v.Int()); return nil }
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return func(e *encState, v reflect.Value) error { e.saveUint(v.Uint()); return nil }
+	case reflect.Float32, reflect.Float64:
+		return func(e *encState, v reflect.Value) error { e.saveFloat(v.Float()); return nil }
+	case reflect.Complex64, reflect.Complex128:
+		return func(e *encState, v reflect.Value) error {
+			c := v.Complex()
+			return e.saveReduce(Global{"builtins", "complex"}, Tuple{real(c), imag(c)}, nil, false, nil, nil, nil, idKey{})
+		}
+	case reflect.String:
+		return func(e *encState, v reflect.Value) error { return e.saveStr(v.String()) }
+	case reflect.Interface:
+		return func(e *encState, v reflect.Value) error {
+			if v.IsNil() {
+				e.b = append(e.b, opNone)
+				return nil
+			}
+			return e.save(v.Elem().Interface())
+		}
+	case reflect.Pointer:
+		return ptrEncoder(t)
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
+			return func(e *encState, v reflect.Value) error { return e.saveBytes(v.Bytes()) }
+		}
+		return sliceEncoder(t)
+	case reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return func(e *encState, v reflect.Value) error {
+				b := make([]byte, v.Len())
+				reflect.Copy(reflect.ValueOf(b), v)
+				return e.saveBytes(b)
+			}
+		}
+		return arrayEncoder(t)
+	case reflect.Map:
+		return mapEncoder(t)
+	case reflect.Struct:
+		return structEncoder(t)
+	}
+	return func(e *encState, v reflect.Value) error { return &UnsupportedTypeError{t} }
+}
+
+func marshalerEncoder(e *encState, v reflect.Value) error {
+	if v.Kind() == reflect.Pointer && v.IsNil() {
+		e.b = append(e.b, opNone)
+		return nil
+	}
+	return e.saveMarshaler(v.Interface().(Marshaler))
+}
+
+func addrMarshalerEncoder(e *encState, v reflect.Value) error {
+	return e.saveMarshaler(v.Addr().Interface().(Marshaler))
+}
+
+func condAddrEncoder(canAddr, elseEnc encFunc) encFunc {
+	return func(e *encState, v reflect.Value) error {
+		if v.CanAddr() {
+			return canAddr(e, v)
+		}
+		return elseEnc(e, v)
+	}
+}
+
+func ptrEncoder(t reflect.Type) encFunc {
+	elem := t.Elem()
+	var elemEnc encFunc
+	var once sync.Once
+	isStruct := elem.Kind() == reflect.Struct
+	return func(e *encState, v reflect.Value) error {
+		if v.IsNil() {
+			e.b = append(e.b, opNone)
+			return nil
+		}
+		once.Do(func() { elemEnc = typeEncoder(elem) })
+		if isStruct {
+			// Shared pointers keep their identity (one Python object).
+			id := idKey{p: v.Interface(), kind: 'p'}
+			if i, ok := e.lookupID(id); ok {
+				e.writeGet(i)
+				return nil
+			}
+			e.pendingID = id
+		}
+		if err := e.enter(v); err != nil {
+			return err
+		}
+		err := elemEnc(e, v.Elem())
+		e.pendingID = idKey{}
+		e.depth--
+		return err
+	}
+}
+
+func sliceEncoder(t reflect.Type) encFunc {
+	elemEnc := typeEncoder(t.Elem())
+	return func(e *encState, v reflect.Value) error {
+		var id idKey
+		if v.Cap() > 0 {
+			id = idKey{p: v.Slice(0, v.Cap()).Index(0).Addr().Interface(), n: v.Len(), kind: 's'}
+			if i, ok := e.lookupID(id); ok {
+				e.writeGet(i)
+				return nil
+			}
+		}
+		if err := e.enter(v); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		if e.proto >= 1 {
+			e.b = append(e.b, opEmptyList)
+		} else {
+			e.b = append(e.b, opMark, opList)
+		}
+		e.memoizeID(id)
+		return e.reflectAppends(v, elemEnc)
+	}
+}
+
+func arrayEncoder(t reflect.Type) encFunc {
+	elemEnc := typeEncoder(t.Elem())
+	return func(e *encState, v reflect.Value) error {
+		if err := e.enter(v); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		if e.proto >= 1 {
+			e.b = append(e.b, opEmptyList)
+		} else {
+			e.b = append(e.b, opMark, opList)
+		}
+		e.memoize()
+		return e.reflectAppends(v, elemEnc)
+	}
+}
+
+func (e *encState) reflectAppends(v reflect.Value, elemEnc encFunc) error {
+	n := v.Len()
+	if e.proto == 0 || n == 1 {
+		for i := 0; i < n; i++ {
+			if err := e.saveValue(v.Index(i), elemEnc); err != nil {
+				return err
+			}
+			e.b = append(e.b, opAppend)
+		}
+		return nil
+	}
+	for start := 0; start < n; start += batchSize {
+		end := min(n, start+batchSize)
+		e.b = append(e.b, opMark)
+		for i := start; i < end; i++ {
+			if err := e.saveValue(v.Index(i), elemEnc); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, opAppends)
+	}
+	return nil
+}
+
+// dictItems writes n key/value pairs of an exact dict like batchSetitems.
+func (e *encState) dictItems(n int, save func(i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	if e.proto == 0 || n == 1 {
+		for i := 0; i < n; i++ {
+			if err := save(i); err != nil {
+				return err
+			}
+			e.b = append(e.b, opSetitem)
+		}
+		return nil
+	}
+	for start := 0; ; start += batchSize {
+		end := min(n, start+batchSize)
+		e.b = append(e.b, opMark)
+		for i := start; i < end; i++ {
+			if err := save(i); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, opSetitems)
+		if end-start < batchSize {
+			return nil
+		}
+	}
+}
+
+// saveValue encodes v with its type's encoder, checking frame boundaries
+// first like save does.
+func (e *encState) saveValue(v reflect.Value, enc encFunc) error {
+	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
+		e.endFrame()
+		e.startFrame()
+	}
+	return enc(e, v)
+}
+
+func mapEncoder(t reflect.Type) encFunc {
+	keyEnc := typeEncoder(t.Key())
+	valEnc := typeEncoder(t.Elem())
+	kk := t.Key().Kind()
+	return func(e *encState, v reflect.Value) error {
+		var id idKey
+		if !v.IsNil() {
+			id = idKey{p: v.Pointer(), kind: 'm'}
+			if i, ok := e.lookupID(id); ok {
+				e.writeGet(i)
+				return nil
+			}
+		}
+		if err := e.enter(v); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		e.emptyDict()
+		e.memoizeID(id)
+		keys := v.MapKeys()
+		switch kk {
+		case reflect.String:
+			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
+		case reflect.Float32, reflect.Float64:
+			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) })
+		}
+		return e.dictItems(len(keys), func(i int) error {
+			if err := e.saveValue(keys[i], keyEnc); err != nil {
+				return err
+			}
+			return e.saveValue(v.MapIndex(keys[i]), valEnc)
+		})
+	}
+}
+
+type encField struct {
+	name      string
+	index     []int
+	enc       encFunc
+	omitEmpty bool
+}
+
+func structFields(t reflect.Type) []encField {
+	si := cachedFields(t)
+	out := make([]encField, len(si.fields))
+	for i, f := range si.fields {
+		out[i] = encField{name: f.name, index: f.index, omitEmpty: f.omitEmpty}
+	}
+	return out
+}
+
+func structEncoder(t reflect.Type) encFunc {
+	fields := structFields(t)
+	var once sync.Once
+	return func(e *encState, v reflect.Value) error {
+		once.Do(func() {
+			for i := range fields {
+				fields[i].enc = typeEncoder(t.FieldByIndex(fields[i].index).Type)
+			}
+		})
+		id := e.pendingID
+		e.pendingID = idKey{}
+		if err := e.enter(v); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		e.emptyDict()
+		e.memoizeID(id)
+		return e.structItems(v, fields)
+	}
+}
+
+func (e *encState) structItems(v reflect.Value, fields []encField) error {
+	type kv struct {
+		name string
+		v    reflect.Value
+		enc  encFunc
+	}
+	items := make([]kv, 0, len(fields))
+	for _, f := range fields {
+		fv, ok := fieldByIndexNoAlloc(v, f.index)
+		if !ok {
+			continue
+		}
+		if f.omitEmpty && isEmptyValue(fv) {
+			continue
+		}
+		items = append(items, kv{f.name, fv, f.enc})
+	}
+	return e.dictItems(len(items), func(i int) error {
+		if err := e.saveStr(items[i].name); err != nil {
+			return err
+		}
+		return e.saveValue(items[i].v, items[i].enc)
+	})
+}
+
+// classEncoder pickles a registered struct as NEWOBJ(cls, ()) + BUILD of
+// a dict of its fields.
+func classEncoder(g Global, _ encFunc) encFunc {
+	var fields []encField
+	var once sync.Once
+	return func(e *encState, v reflect.Value) error {
+		once.Do(func() {
+			fields = structFields(v.Type())
+			for i := range fields {
+				fields[i].enc = typeEncoder(v.Type().FieldByIndex(fields[i].index).Type)
+			}
+		})
+		id := e.pendingID
+		e.pendingID = idKey{}
+		if i, ok := e.lookupID(id); ok {
+			e.writeGet(i)
+			return nil
+		}
+		if err := e.enter(v); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		if err := e.saveGlobal(g); err != nil {
+			return err
+		}
+		e.b = append(e.b, opEmptyTuple)
+		if e.proto >= 2 {
+			e.b = append(e.b, opNewobj)
+		} else {
+			// copyreg.__newobj__(cls) for protocols without NEWOBJ.
+			e.b = e.b[:len(e.b)-1]
+			return &UnsupportedValueError{Value: v, Str: "registered classes need protocol 2 or later"}
+		}
+		e.memoizeID(id)
+		e.emptyDict()
+		e.memoize()
+		if err := e.structItems(v, fields); err != nil {
+			return err
+		}
+		e.b = append(e.b, opBuild)
+		return nil
+	}
+}
+
+func fieldByIndexNoAlloc(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
+
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// datetime.datetime / datetime.timedelta.
+
+func timedeltaArgs(d time.Duration) Tuple {
+	us := int64(d) / 1000
+	if int64(d)%1000 < 0 {
+		us--
+	}
+	days := us / 86400e6
+	rem := us % 86400e6
+	if rem < 0 {
+		rem += 86400e6
+		days--
+	}
+	return Tuple{days, rem / 1e6, rem % 1e6}
+}
+
+func (e *encState) saveDuration(d time.Duration) error {
+	return e.saveReduce(gTimedelta, timedeltaArgs(d), nil, false, nil, nil, nil, idKey{})
+}
+
+// saveTime writes a datetime.datetime: naive for a time in Naive, else
+// aware with tzinfo datetime.timezone(its UTC offset at that instant).
+func (e *encState) saveTime(t time.Time) error {
+	y := t.Year()
+	if y < 1 || y > 9999 {
+		return &UnsupportedValueError{Value: reflect.ValueOf(t), Str: "time outside datetime's years 1–9999: " + t.String()}
+	}
+	us := t.Nanosecond() / 1000
+	st := []byte{byte(y >> 8), byte(y), byte(t.Month()), byte(t.Day()), byte(t.Hour()), byte(t.Minute()), byte(t.Second()), byte(us >> 16), byte(us >> 8), byte(us)}
+	args := Tuple{st}
+	if t.Location() != Naive {
+		_, off := t.Zone()
+		tz := &Object{Callable: gTimezone, Args: Tuple{&Object{Callable: gTimedelta, Args: timedeltaArgs(time.Duration(off) * time.Second)}}}
+		args = append(args, tz)
+	}
+	return e.saveReduce(gDatetime, args, nil, false, nil, nil, nil, idKey{})
+}

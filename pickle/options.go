@@ -1,0 +1,151 @@
+package pickle
+
+import (
+	"fmt"
+	"io"
+)
+
+// Default decoder limits (DecOptions fields left at 0 take these values).
+const (
+	DefaultMaxDepth        = 10000    // nesting of containers in the decoded value
+	DefaultMaxMemo         = 1 << 24  // memo entries
+	DefaultMaxContainerLen = 1 << 26  // elements of one list, tuple, dict, set
+	DefaultMaxLongDigits   = 4300     // decimal digits of a text INT/LONG, as CPython's sys.get_int_max_str_digits()
+	DefaultMaxObjects      = 1 << 27  // values created by one decode, including typed conversion
+	DefaultMaxInput        = 1 << 31  // bytes of one pickle read by a streaming Decoder
+	DefaultMaxLongBytes    = 1 << 20  // bytes of one LONG1/LONG4 two's-complement integer
+	defaultEncMaxDepth     = 100000   // encoder recursion guard
+	frameSizeTarget        = 64 << 10 // CPython's _FRAME_SIZE_TARGET
+	frameSizeMin           = 4        // CPython's _FRAME_SIZE_MIN
+	batchSize              = 1000     // CPython's _BATCHSIZE
+	highestProtocol        = 5
+	defaultProtocol        = 4
+)
+
+// DecOptions configures decoding. The zero value gives the safe defaults
+// (DefaultMaxDepth etc.). A negative limit means "no limit" — only for
+// trusted input.
+type DecOptions struct {
+	// MaxDepth bounds the nesting of containers (list, tuple, dict, set,
+	// object) in the decoded value.
+	MaxDepth int
+	// MaxMemo bounds the number of memo entries (PUT/BINPUT/MEMOIZE).
+	MaxMemo int
+	// MaxContainerLen bounds the number of elements of one container.
+	MaxContainerLen int
+	// MaxLongDigits bounds the decimal digits of a protocol-0 INT/LONG
+	// (CPython refuses more than 4300 digits).
+	MaxLongDigits int
+	// MaxLongBytes bounds the length of a binary LONG1/LONG4 integer.
+	MaxLongBytes int
+	// MaxObjects bounds the number of values one decode creates (stack
+	// pushes, plus Go values made by typed conversion), the guard against
+	// "billion laughs" pickles whose shared references expand when copied
+	// into typed Go values.
+	MaxObjects int
+	// MaxInput bounds the size in bytes of one pickle read by a Decoder
+	// (Unmarshal's input is already in memory and is not limited).
+	MaxInput int64
+	// BinaryStrings makes protocol-0/1/2 STRING/BINSTRING/SHORT_BINSTRING
+	// (Python 2 str) decode as []byte. By default they decode as string when
+	// they are ASCII, and as []byte otherwise.
+	BinaryStrings bool
+}
+
+type decMode struct {
+	maxDepth, maxMemo, maxContainer, maxLongDigits, maxLongBytes, maxObjects int
+	maxInput                                                                 int64
+	binaryStrings                                                            bool
+}
+
+func lim(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return int(^uint(0) >> 1)
+	}
+	return v
+}
+
+// DecMode returns an immutable decoding mode, safe for concurrent use.
+func (o DecOptions) DecMode() (DecMode, error) {
+	m := &decMode{
+		maxDepth:      lim(o.MaxDepth, DefaultMaxDepth),
+		maxMemo:       lim(o.MaxMemo, DefaultMaxMemo),
+		maxContainer:  lim(o.MaxContainerLen, DefaultMaxContainerLen),
+		maxLongDigits: lim(o.MaxLongDigits, DefaultMaxLongDigits),
+		maxLongBytes:  lim(o.MaxLongBytes, DefaultMaxLongBytes),
+		maxObjects:    lim(o.MaxObjects, DefaultMaxObjects),
+		maxInput:      o.MaxInput,
+		binaryStrings: o.BinaryStrings,
+	}
+	switch {
+	case m.maxInput == 0:
+		m.maxInput = DefaultMaxInput
+	case m.maxInput < 0:
+		m.maxInput = int64(^uint64(0) >> 1)
+	}
+	return m, nil
+}
+
+// DecMode is an immutable decoding configuration; its methods are safe for
+// concurrent use.
+type DecMode interface {
+	// Unmarshal decodes one pickle from data into v (see Unmarshal).
+	Unmarshal(data []byte, v any) error
+	// NewDecoder returns a Decoder reading pickles from r.
+	NewDecoder(r io.Reader) *Decoder
+}
+
+// EncOptions configures encoding.
+type EncOptions struct {
+	// Protocol is the pickle protocol, 0–5; 0 means the default, 4 (what
+	// Python 3.8–3.13 send()). Use ProtocolZero for protocol 0.
+	Protocol int
+	// ProtocolZero selects protocol 0 (the text protocol) when Protocol is 0.
+	ProtocolZero bool
+	// MaxDepth bounds the nesting of the value being encoded (default
+	// 100000); deeper values, and cycles through values that a pickle cannot
+	// express (e.g. a Marshaler that returns a new value each time), fail
+	// with *UnsupportedValueError instead of exhausting the stack.
+	MaxDepth int
+	// NoFrames disables FRAME opcodes in protocol 4 and 5 (Python reads
+	// either).
+	NoFrames bool
+}
+
+type encMode struct {
+	proto    int
+	maxDepth int
+	frames   bool
+}
+
+// EncMode returns an immutable encoding mode, safe for concurrent use.
+func (o EncOptions) EncMode() (EncMode, error) {
+	p := o.Protocol
+	if p == 0 && !o.ProtocolZero {
+		p = defaultProtocol
+	}
+	if p < 0 || p > highestProtocol {
+		return nil, fmt.Errorf("pickle: unsupported protocol %d (want 0–%d)", o.Protocol, highestProtocol)
+	}
+	return &encMode{proto: p, maxDepth: lim(o.MaxDepth, defaultEncMaxDepth), frames: p >= 4 && !o.NoFrames}, nil
+}
+
+// EncMode is an immutable encoding configuration; its methods are safe for
+// concurrent use.
+type EncMode interface {
+	// Marshal returns the pickle of v.
+	Marshal(v any) ([]byte, error)
+	// AppendMarshal appends the pickle of v to dst (for frame writers that
+	// reserve a header first).
+	AppendMarshal(dst []byte, v any) ([]byte, error)
+	// NewEncoder returns an Encoder writing to w.
+	NewEncoder(w io.Writer) *Encoder
+}
+
+var (
+	defaultDecMode, _ = DecOptions{}.DecMode()
+	defaultEncMode, _ = EncOptions{}.EncMode()
+)

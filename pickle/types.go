@@ -1,0 +1,713 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"math"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// Tuple is a Python tuple. Tuples are immutable in Python; a decoded Tuple
+// must not be modified while it is shared with other decoded values.
+type Tuple []any
+
+// ByteArray is a Python bytearray. A plain []byte is a Python bytes object.
+type ByteArray []byte
+
+// Global is a reference to a module-level name (a class or a function), as
+// written by the GLOBAL and STACK_GLOBAL opcodes. The decoder never imports or
+// resolves it; it is only a name.
+type Global struct {
+	Module, Name string
+}
+
+// String returns "module.name".
+func (g Global) String() string { return g.Module + "." + g.Name }
+
+// Object is an instance of a Python class that the decoder does not map to
+// a Go type: the result of REDUCE (callable(*args)), NEWOBJ / NEWOBJ_EX
+// (cls.__new__(cls, *args, **kwargs)), INST or OBJ, together with what was
+// applied to it afterwards (BUILD, APPEND(S), SETITEM(S)). Marshal writes an
+// *Object back the way CPython's save_reduce does, so Python rebuilds the
+// same object: callable, args, REDUCE or NEWOBJ(_EX), MEMOIZE, then
+// ListItems (APPENDS), DictItems (SETITEMS) and State (BUILD).
+//
+// Examples: collections.OrderedDict (REDUCE with DictItems), decimal.Decimal
+// (REDUCE with a str argument), complex (REDUCE of builtins.complex with two
+// floats), datetime.datetime (REDUCE with a 10-byte bytes argument).
+type Object struct {
+	// Callable is the class or function that was called (REDUCE) or the
+	// class (NEWOBJ).
+	Callable Global
+	// CallableValue, when non-nil, replaces Callable: it holds a callable
+	// that is not a plain global, for example an *Object built by
+	// functools.partial, or the result of getattr(...).
+	CallableValue any
+	// Args are the positional arguments.
+	Args Tuple
+	// Kwargs are the keyword arguments of NEWOBJ_EX, else nil.
+	Kwargs *Dict
+	// NewObj is true for cls.__new__(cls, *args) (NEWOBJ, NEWOBJ_EX) and
+	// false for callable(*args) (REDUCE, INST, OBJ).
+	NewObj bool
+	// State is the BUILD argument (nil if there was no BUILD): usually a
+	// *Dict (the instance __dict__), or Tuple{dict-or-None, slots-dict}.
+	State any
+	// ListItems were appended to the object (list subclasses), else nil.
+	ListItems []any
+	// DictItems were set on the object (dict subclasses such as
+	// OrderedDict), else nil.
+	DictItems *Dict
+
+	walk walkInfo
+}
+
+// Class returns the callable as a Global, or the zero Global when the
+// callable is not a plain global.
+func (o *Object) Class() Global {
+	if o.CallableValue != nil {
+		return Global{}
+	}
+	return o.Callable
+}
+
+// PythonError is a Python exception (builtins.ValueError etc.) as pickled:
+// REDUCE(type, args) plus an optional BUILD of the instance __dict__.
+type PythonError struct {
+	Type  Global
+	Args  Tuple
+	State any // BUILD argument, if any
+
+	walk walkInfo
+}
+
+// Error returns "ValueError: message" like Python's traceback line.
+func (e *PythonError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Type.Name)
+	switch len(e.Args) {
+	case 0:
+	case 1:
+		b.WriteString(": ")
+		if s, ok := e.Args[0].(string); ok {
+			b.WriteString(s)
+		} else {
+			fmt.Fprint(&b, reprShort(e.Args[0]))
+		}
+	default:
+		b.WriteString(": ")
+		fmt.Fprint(&b, reprShort(e.Args))
+	}
+	return b.String()
+}
+
+func reprShort(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("%q", x)
+	case Tuple:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, reprShort(e))
+		}
+		if len(parts) == 1 {
+			return "(" + parts[0] + ",)"
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	case []any, *Dict, *Set, *FrozenSet, *Object:
+		return fmt.Sprintf("<%T>", v)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// walkInfo is per-container bookkeeping of the decoder's final pass.
+type walkInfo struct {
+	state  uint8 // 0 new, 1 in progress, 2 done
+	height int32
+}
+
+// smallDict is the size up to which Dict and Set look keys up by linear
+// scan instead of a map (most pickled dicts are small).
+const smallDict = 8
+
+type dictEntry struct {
+	h, k, v any
+}
+
+// Dict is a Python dict: insertion-ordered, with any hashable key. Keys are
+// compared the way Python compares them: 1, 1.0 and True are the same key;
+// str, bytes, tuples and frozensets compare by value; *Object keys by
+// identity. Lists, dicts, sets and bytearrays are not hashable.
+//
+// The zero Dict is empty and ready to use. A Dict is not safe for
+// concurrent mutation.
+type Dict struct {
+	ents  []dictEntry
+	index map[any]int
+	walk  walkInfo
+}
+
+// NewDict returns an empty Dict.
+func NewDict() *Dict { return &Dict{} }
+
+func newDictCap(n int) *Dict { return &Dict{ents: make([]dictEntry, 0, n)} }
+
+// Len returns the number of items.
+func (d *Dict) Len() int {
+	if d == nil {
+		return 0
+	}
+	return len(d.ents)
+}
+
+func (d *Dict) find(h any) int {
+	if d.index != nil {
+		if i, ok := d.index[h]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range d.ents {
+		if d.ents[i].h == h {
+			return i
+		}
+	}
+	return -1
+}
+
+// Set sets d[k] = v. It fails if k is not hashable.
+func (d *Dict) Set(k, v any) error {
+	h, err := hashKey(k)
+	if err != nil {
+		return err
+	}
+	d.setHashed(h, k, v)
+	return nil
+}
+
+func (d *Dict) setHashed(h, k, v any) {
+	if i := d.find(h); i >= 0 {
+		// Python keeps the first key object and replaces the value.
+		d.ents[i].v = v
+		return
+	}
+	d.ents = append(d.ents, dictEntry{h: h, k: k, v: v})
+	if d.index != nil {
+		d.index[h] = len(d.ents) - 1
+	} else if len(d.ents) > smallDict {
+		d.reindex()
+	}
+}
+
+func (d *Dict) reindex() {
+	d.index = make(map[any]int, len(d.ents))
+	for i, e := range d.ents {
+		d.index[e.h] = i
+	}
+}
+
+// Get returns d[k].
+func (d *Dict) Get(k any) (any, bool) {
+	if d == nil {
+		return nil, false
+	}
+	h, err := hashKey(k)
+	if err != nil {
+		return nil, false
+	}
+	if i := d.find(h); i >= 0 {
+		return d.ents[i].v, true
+	}
+	return nil, false
+}
+
+// GetString returns d[k] for a str key (a convenience for state dicts).
+func (d *Dict) GetString(k string) (any, bool) { return d.Get(k) }
+
+// Delete removes d[k] and reports whether it was present.
+func (d *Dict) Delete(k any) bool {
+	h, err := hashKey(k)
+	if err != nil {
+		return false
+	}
+	i := d.find(h)
+	if i < 0 {
+		return false
+	}
+	d.ents = slices.Delete(d.ents, i, i+1)
+	if d.index != nil {
+		if len(d.ents) > smallDict {
+			d.reindex()
+		} else {
+			d.index = nil
+		}
+	}
+	return true
+}
+
+// Keys returns the keys in insertion order.
+func (d *Dict) Keys() []any {
+	out := make([]any, d.Len())
+	for i := range out {
+		out[i] = d.ents[i].k
+	}
+	return out
+}
+
+// Values returns the values in insertion order.
+func (d *Dict) Values() []any {
+	out := make([]any, d.Len())
+	for i := range out {
+		out[i] = d.ents[i].v
+	}
+	return out
+}
+
+// Items returns the (key, value) pairs in insertion order.
+func (d *Dict) Items() [][2]any {
+	out := make([][2]any, d.Len())
+	for i := range out {
+		out[i] = [2]any{d.ents[i].k, d.ents[i].v}
+	}
+	return out
+}
+
+// All iterates over the items in insertion order.
+func (d *Dict) All() iter.Seq2[any, any] {
+	return func(yield func(any, any) bool) {
+		if d == nil {
+			return
+		}
+		for i := 0; i < len(d.ents); i++ {
+			if !yield(d.ents[i].k, d.ents[i].v) {
+				return
+			}
+		}
+	}
+}
+
+// String formats the dict like Python's repr for simple values.
+func (d *Dict) String() string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range d.ents {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(reprShort(e.k))
+		b.WriteString(": ")
+		b.WriteString(reprShort(e.v))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Set is a Python set: insertion-ordered (Python's own order is by hash;
+// Go keeps the pickled order), holding hashable values.
+type Set struct {
+	hs   hashSet
+	walk walkInfo
+}
+
+// FrozenSet is a Python frozenset. It is hashable (by value), so it can be
+// a Dict key or a Set element. Do not modify it once it is used as a key.
+type FrozenSet struct {
+	hs   hashSet
+	walk walkInfo
+}
+
+// NewSet returns a set holding items; it fails on an unhashable item.
+func NewSet(items ...any) (*Set, error) {
+	s := &Set{}
+	for _, it := range items {
+		if err := s.Add(it); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// NewFrozenSet returns a frozenset holding items; it fails on an unhashable item.
+func NewFrozenSet(items ...any) (*FrozenSet, error) {
+	s := &FrozenSet{}
+	for _, it := range items {
+		if err := s.hs.add(it); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Add adds v.
+func (s *Set) Add(v any) error { return s.hs.add(v) }
+
+// Remove removes v and reports whether it was present.
+func (s *Set) Remove(v any) bool { return s.hs.remove(v) }
+
+// Has reports whether v is in the set.
+func (s *Set) Has(v any) bool { return s != nil && s.hs.has(v) }
+
+// Len returns the number of elements.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.hs.items)
+}
+
+// Items returns the elements in insertion order.
+func (s *Set) Items() []any {
+	if s == nil {
+		return nil
+	}
+	return s.hs.elems()
+}
+
+// All iterates over the elements.
+func (s *Set) All() iter.Seq[any] {
+	return func(yield func(any) bool) {
+		if s == nil {
+			return
+		}
+		for i := 0; i < len(s.hs.items); i++ {
+			if !yield(s.hs.items[i].k) {
+				return
+			}
+		}
+	}
+}
+
+// Has reports whether v is in the frozenset.
+func (s *FrozenSet) Has(v any) bool { return s != nil && s.hs.has(v) }
+
+// Len returns the number of elements.
+func (s *FrozenSet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.hs.items)
+}
+
+// Items returns the elements in insertion order.
+func (s *FrozenSet) Items() []any {
+	if s == nil {
+		return nil
+	}
+	return s.hs.elems()
+}
+
+// All iterates over the elements.
+func (s *FrozenSet) All() iter.Seq[any] {
+	return func(yield func(any) bool) {
+		if s == nil {
+			return
+		}
+		for i := 0; i < len(s.hs.items); i++ {
+			if !yield(s.hs.items[i].k) {
+				return
+			}
+		}
+	}
+}
+
+type hashSet struct {
+	items []dictEntry // h, k; v unused
+	index map[any]int
+}
+
+func (s *hashSet) find(h any) int {
+	if s.index != nil {
+		if i, ok := s.index[h]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range s.items {
+		if s.items[i].h == h {
+			return i
+		}
+	}
+	return -1
+}
+
+func (s *hashSet) add(v any) error {
+	h, err := hashKey(v)
+	if err != nil {
+		return err
+	}
+	s.addHashed(h, v)
+	return nil
+}
+
+func (s *hashSet) addHashed(h, v any) {
+	if s.find(h) >= 0 {
+		return
+	}
+	s.items = append(s.items, dictEntry{h: h, k: v})
+	if s.index != nil {
+		s.index[h] = len(s.items) - 1
+	} else if len(s.items) > smallDict {
+		s.reindex()
+	}
+}
+
+func (s *hashSet) reindex() {
+	s.index = make(map[any]int, len(s.items))
+	for i, e := range s.items {
+		s.index[e.h] = i
+	}
+}
+
+func (s *hashSet) has(v any) bool {
+	h, err := hashKey(v)
+	return err == nil && s.find(h) >= 0
+}
+
+func (s *hashSet) remove(v any) bool {
+	h, err := hashKey(v)
+	if err != nil {
+		return false
+	}
+	i := s.find(h)
+	if i < 0 {
+		return false
+	}
+	s.items = slices.Delete(s.items, i, i+1)
+	if s.index != nil {
+		if len(s.items) > smallDict {
+			s.reindex()
+		} else {
+			s.index = nil
+		}
+	}
+	return true
+}
+
+func (s *hashSet) elems() []any {
+	out := make([]any, len(s.items))
+	for i := range out {
+		out[i] = s.items[i].k
+	}
+	return out
+}
+
+// Hash keys: comparable Go values that are equal exactly when the Python
+// values are equal.
+type (
+	bytesKey string // bytes
+	bigKey   string // int outside int64, decimal text
+	compKey  string // tuple / frozenset, canonical encoding
+	nanKey   struct{ p *byte }
+)
+
+// ErrUnhashable is returned when a list, dict, set or bytearray is used as
+// a dict key or set element.
+var ErrUnhashable = errorString("pickle: unhashable type")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// maxKeyDepth bounds the nesting of tuples inside a key.
+const maxKeyDepth = 1000
+
+func hashKey(k any) (any, error) {
+	switch x := k.(type) {
+	case string:
+		return x, nil
+	case int64:
+		return x, nil
+	case nil:
+		return nil, nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case int:
+		return int64(x), nil
+	case float64:
+		return floatKey(x), nil
+	case []byte:
+		return bytesKey(x), nil
+	case *big.Int:
+		if x.IsInt64() {
+			return x.Int64(), nil
+		}
+		return bigKey(x.String()), nil
+	case Global:
+		return x, nil
+	case Tuple, *FrozenSet:
+		b, err := appendKey(nil, k, 0)
+		if err != nil {
+			return nil, err
+		}
+		return compKey(b), nil
+	case []any, *Dict, *Set, ByteArray, *listBox, map[string]any, map[any]any:
+		return nil, fmt.Errorf("%w: '%s'", ErrUnhashable, pyTypeName(k))
+	}
+	rv := reflect.ValueOf(k)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		if u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		return bigKey(new(big.Int).SetUint64(u).String()), nil
+	case reflect.Float32, reflect.Float64:
+		return floatKey(rv.Float()), nil
+	case reflect.String:
+		return rv.String(), nil
+	case reflect.Bool:
+		if rv.Bool() {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	}
+	if rv.Comparable() {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: %T", ErrUnhashable, k)
+}
+
+func floatKey(f float64) any {
+	if math.IsNaN(f) {
+		// Python compares NaN keys by identity: every NaN is distinct.
+		return nanKey{new(byte)}
+	}
+	if f == math.Trunc(f) && !math.IsInf(f, 0) {
+		if f >= -9.223372036854775808e18 && f < 9.223372036854775808e18 {
+			return int64(f)
+		}
+		b, _ := new(big.Float).SetFloat64(f).Int(nil)
+		return bigKey(b.String())
+	}
+	return f
+}
+
+func appendKey(b []byte, k any, depth int) ([]byte, error) {
+	if depth > maxKeyDepth {
+		return nil, fmt.Errorf("%w: key nested deeper than %d", ErrLimit, maxKeyDepth)
+	}
+	switch x := k.(type) {
+	case Tuple:
+		b = append(b, 't')
+		b = binary.AppendUvarint(b, uint64(len(x)))
+		for _, e := range x {
+			var err error
+			if b, err = appendKey(b, e, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	case *FrozenSet:
+		parts := make([]string, 0, x.Len())
+		for _, e := range x.hs.items {
+			p, err := appendKey(nil, e.k, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, string(p))
+		}
+		slices.Sort(parts)
+		b = append(b, 'F')
+		b = binary.AppendUvarint(b, uint64(len(parts)))
+		for _, p := range parts {
+			b = binary.AppendUvarint(b, uint64(len(p)))
+			b = append(b, p...)
+		}
+		return b, nil
+	}
+	h, err := hashKey(k)
+	if err != nil {
+		return nil, err
+	}
+	switch x := h.(type) {
+	case nil:
+		return append(b, 'N'), nil
+	case int64:
+		b = append(b, 'i')
+		return binary.BigEndian.AppendUint64(b, uint64(x)), nil
+	case float64:
+		b = append(b, 'f')
+		return binary.BigEndian.AppendUint64(b, math.Float64bits(x)), nil
+	case string:
+		b = append(b, 's')
+		b = binary.AppendUvarint(b, uint64(len(x)))
+		return append(b, x...), nil
+	case bytesKey:
+		b = append(b, 'y')
+		b = binary.AppendUvarint(b, uint64(len(x)))
+		return append(b, x...), nil
+	case bigKey:
+		b = append(b, 'b')
+		b = binary.AppendUvarint(b, uint64(len(x)))
+		return append(b, x...), nil
+	case Global:
+		b = append(b, 'g')
+		b = binary.AppendUvarint(b, uint64(len(x.Module)))
+		b = append(b, x.Module...)
+		b = binary.AppendUvarint(b, uint64(len(x.Name)))
+		return append(b, x.Name...), nil
+	}
+	// Identity-compared values (pointers such as *Object, NaN).
+	rv := reflect.ValueOf(h)
+	if rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Struct && rv.NumField() == 1 {
+		var p uintptr
+		if rv.Kind() == reflect.Pointer {
+			p = rv.Pointer()
+		} else {
+			p = rv.Field(0).Pointer()
+		}
+		b = append(b, 'p')
+		return binary.BigEndian.AppendUint64(b, uint64(p)), nil
+	}
+	return nil, fmt.Errorf("%w: %T inside a tuple key", ErrUnhashable, k)
+}
+
+// pyTypeName names the Python type a Go value pickles as (for messages).
+func pyTypeName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int64, int, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case []byte:
+		return "bytes"
+	case ByteArray:
+		return "bytearray"
+	case []any, *listBox:
+		return "list"
+	case Tuple:
+		return "tuple"
+	case *Dict, map[string]any, map[any]any:
+		return "dict"
+	case *Set:
+		return "set"
+	case *FrozenSet:
+		return "frozenset"
+	case Global:
+		return "global " + x.String()
+	case *Object:
+		if x.CallableValue != nil {
+			return "object"
+		}
+		return x.Callable.String() + " object"
+	case *PythonError:
+		return x.Type.String()
+	}
+	return fmt.Sprintf("%T", v)
+}

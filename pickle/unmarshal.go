@@ -1,0 +1,146 @@
+package pickle
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"reflect"
+	"slices"
+)
+
+// Unmarshal decodes one pickle (protocols 0–5) from data and stores the
+// result in the value pointed to by v, with the default limits. Bytes after
+// STOP are ignored, as pickle.loads does.
+//
+// With v of type *any the result is a generic value (see the package
+// documentation for the type table); otherwise the generic value is
+// converted like encoding/json does: structs from str-keyed dicts, maps,
+// slices, arrays, sized integers with overflow checks, time.Time from
+// datetime.datetime, time.Duration from datetime.timedelta, big.Int,
+// []byte, registered classes and Unmarshaler.
+func Unmarshal(data []byte, v any) error { return defaultDecMode.Unmarshal(data, v) }
+
+// Unmarshal decodes one pickle from data into v (see the package-level
+// Unmarshal).
+func (m *decMode) Unmarshal(data []byte, v any) error {
+	rv, err := checkTarget(v)
+	if err != nil {
+		return err
+	}
+	s := decState{m: m, data: data}
+	return s.decodeInto(v, rv)
+}
+
+func checkTarget(v any) (reflect.Value, error) {
+	if _, ok := v.(*any); ok {
+		if v.(*any) == nil {
+			return reflect.Value{}, &InvalidUnmarshalError{reflect.TypeOf(v)}
+		}
+		return reflect.Value{}, nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return rv, &InvalidUnmarshalError{reflect.TypeOf(v)}
+	}
+	return rv, nil
+}
+
+func (s *decState) decodeInto(v any, rv reflect.Value) error {
+	val, err := s.run()
+	if err != nil {
+		return err
+	}
+	val, err = s.finish(val)
+	if err != nil {
+		return err
+	}
+	if p, ok := v.(*any); ok {
+		*p = val
+		return nil
+	}
+	c := converter{s: s}
+	return c.assign(rv.Elem(), val)
+}
+
+// A Decoder reads pickles one after another from a stream, like
+// pickle.Unpickler.load. It reads in bounded chunks (never allocating a
+// length claimed by the input before the bytes arrive) and may read past
+// the end of a pickle; Buffered returns what it has read but not used. A
+// Decoder is not safe for concurrent use.
+type Decoder struct {
+	r     io.Reader
+	m     *decMode
+	buf   []byte
+	start int // first unused byte of buf
+	err   error
+}
+
+// NewDecoder returns a Decoder reading from r with the default limits.
+func NewDecoder(r io.Reader) *Decoder { return defaultDecMode.NewDecoder(r) }
+
+// NewDecoder returns a Decoder reading from r with this mode's limits.
+func (m *decMode) NewDecoder(r io.Reader) *Decoder { return &Decoder{r: r, m: m} }
+
+// Decode reads the next pickle (up to and including STOP) and stores it in
+// v like Unmarshal. At a clean end of input (no byte of a new pickle) it
+// returns io.EOF; input ending inside a pickle gives a *SyntaxError
+// wrapping ErrTruncated.
+func (d *Decoder) Decode(v any) error {
+	rv, err := checkTarget(v)
+	if err != nil {
+		return err
+	}
+	if d.start > 0 && d.start >= len(d.buf)/2 {
+		n := copy(d.buf, d.buf[d.start:])
+		d.buf = d.buf[:n]
+		d.start = 0
+	}
+	if len(d.buf)-d.start == 0 {
+		if err := d.fill(1); err != nil {
+			if errors.Is(err, io.EOF) {
+				return io.EOF
+			}
+			return err
+		}
+	}
+	s := decState{m: d.m, data: d.buf[d.start:], src: d}
+	err = s.decodeInto(v, rv)
+	// On error the rest of the pickle is unusable: drop what was read.
+	if err != nil {
+		d.start = len(d.buf)
+		return err
+	}
+	d.start += s.pos
+	return nil
+}
+
+// Buffered returns the data read from the underlying reader but not yet
+// decoded.
+func (d *Decoder) Buffered() io.Reader { return bytes.NewReader(d.buf[d.start:]) }
+
+// fill reads at least n more bytes into d.buf. The buffer grows by at most
+// its current size (or 64 KiB) per step, so memory follows the data that
+// actually arrives.
+func (d *Decoder) fill(n int) error {
+	if d.err != nil {
+		return d.err
+	}
+	got := 0
+	for got < n {
+		if len(d.buf) == cap(d.buf) {
+			grow := max(min(n-got, max(cap(d.buf), 64<<10)), 4096)
+			d.buf = slices.Grow(d.buf, grow)
+		}
+		k, err := d.r.Read(d.buf[len(d.buf):cap(d.buf)])
+		d.buf = d.buf[:len(d.buf)+k]
+		got += k
+		if err != nil {
+			d.err = err
+			if got >= n {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
