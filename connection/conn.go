@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mpwire/mpwire/pickle"
 )
 
 // DefaultMaxFrame is the receive limit of a Conn made without WithMaxFrame:
@@ -33,6 +35,9 @@ type Option func(*options)
 
 type options struct {
 	maxFrame int64
+	enc      pickle.EncMode
+	encErr   error
+	dec      pickle.DecMode
 }
 
 func buildOptions(opts []Option) options {

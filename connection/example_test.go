@@ -55,3 +55,15 @@ func ExampleWait() {
 	fmt.Println(len(ready), ready[0] == r2)
 	// Output: 1 true
 }
+
+func ExampleConn_Send() {
+	a, b, _ := connection.Pipe(true)
+	defer a.Close()
+	defer b.Close()
+	// What Python's a.send([42, None, 'hello']) sends: a protocol-4 pickle.
+	_ = a.Send([]any{42, nil, "hello"})
+	var v any // generic values: int64, nil, string, []any, ...
+	_ = b.Recv(&v)
+	fmt.Printf("%#v\n", v)
+	// Output: []interface {}{42, interface {}(nil), "hello"}
+}

@@ -1,7 +1,8 @@
 // Command quickstart runs a real Go⇄Python exchange over a multiprocessing
-// connection: Go makes a socketpair, starts a CPython peer
-// (pyfixtures/frame_writer.py) with one end as an inherited file
-// descriptor, and reads the frame Python's Connection.send_bytes wrote.
+// connection: Go makes a duplex Pipe, starts a CPython peer
+// (pyfixtures/conn_quickstart.py) with one end as an inherited file
+// descriptor, sends it a pickled dict with Conn.Send, and reads Python's
+// pickled reply with Conn.Recv.
 //
 //	go run ./examples/quickstart
 //
@@ -10,15 +11,12 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"log"
 	"os"
-	"syscall"
 	"time"
 
+	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/pyfixtures"
 )
 
@@ -31,47 +29,57 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	// multiprocessing.Pipe(duplex=True): a socketpair.
+	ours, theirs, err := connection.Pipe(true)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := syscall.SetNonblock(fds[0], true); err != nil {
-		log.Fatal(err)
-	}
-	ours := os.NewFile(uintptr(fds[0]), "go-end")
-	theirs := os.NewFile(uintptr(fds[1]), "python-end")
 	defer ours.Close()
-
-	msg := "hello from Python " + py.Version()
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
-		Python:     py,
-		Script:     "frame_writer.py",
-		Args:       []string{"--fd", "3", "--hex", hex.EncodeToString([]byte(msg))},
-		ExtraFiles: []*os.File{theirs},
-		Stderr:     os.Stderr,
-	})
+	f, err := theirs.File() // a blocking descriptor, as Python expects
 	if err != nil {
 		log.Fatal(err)
 	}
 	theirs.Close()
-	fmt.Printf("Go started %s (pid %d) and gave it one end of a socketpair as fd 3\n", py, proc.Pid())
 
-	if err := ours.SetReadDeadline(time.Now().Add(20 * time.Second)); err != nil {
+	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
+		Python:     py,
+		Script:     "conn_quickstart.py",
+		Args:       []string{"--fd", "3"},
+		ExtraFiles: []*os.File{f},
+		Stderr:     os.Stderr,
+	})
+	f.Close()
+	if err != nil {
 		log.Fatal(err)
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(ours, hdr[:]); err != nil {
-		log.Fatalf("reading the frame header: %v", err)
+	fmt.Printf("Go started %s (pid %d) and gave it one end of a Pipe as fd 3\n", py, proc.Pid())
+
+	msg := map[string]any{"from": "Go", "numbers": []int{1, 2, 3, 4}, "ok": true}
+	if err := ours.SendContext(ctx, msg); err != nil {
+		log.Fatalf("sending: %v", err)
 	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	body := make([]byte, n)
-	if _, err := io.ReadFull(ours, body); err != nil {
-		log.Fatalf("reading the frame body: %v", err)
+	fmt.Printf("Go sent a pickled map with Send: %v\n", msg)
+
+	line, err := proc.ReadLine(ctx)
+	if err != nil {
+		log.Fatal(err)
 	}
-	fmt.Printf("Go received one multiprocessing frame: header %x (%d bytes), payload %q\n", hdr, n, body)
+	fmt.Printf("Python said: %s\n", line)
+
+	var reply struct {
+		Greeting string         `pickle:"greeting"`
+		Sum      int            `pickle:"sum"`
+		AsTuple  []int64        `pickle:"as_tuple"`
+		Echo     map[string]any `pickle:"echo"`
+	}
+	if err := ours.RecvContext(ctx, &reply); err != nil {
+		log.Fatalf("receiving: %v", err)
+	}
+	fmt.Printf("Go received Python's pickled reply with Recv into a struct: greeting=%q sum=%d tuple=%v\n",
+		reply.Greeting, reply.Sum, reply.AsTuple)
+	fmt.Printf("and the echo of its own map, decoded generically: %v\n", reply.Echo)
 	if err := proc.Wait(); err != nil {
 		log.Fatal(err)
 	}
-	line, _ := proc.Stdout()
-	fmt.Printf("Python said: %s\n", line)
+	fmt.Println("Python exited cleanly; done.")
 }
