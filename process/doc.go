@@ -1,4 +1,84 @@
 // Package process speaks multiprocessing's spawn start method in both
 // directions: Go workers started by Python parents, and Python children
-// started by Go.
+// started by Go. Both sides exchange exactly what CPython 3.8–3.13 exchange
+// with a spawned Python child (WIRE.md §6), so the other side runs its own,
+// unmodified multiprocessing code.
+//
+// # The protocol
+//
+// The parent creates two pipes, starts the child with the read end of one
+// (pipe_handle) and the write end of the resource tracker's pipe
+// (tracker_fd) inherited at known numbers, and writes two protocol-4 pickles
+// on pipe_handle: the preparation data (a dict: name, authkey, sys_path, dir,
+// start_method, …) and the Process object (a
+// multiprocessing.context.SpawnProcess whose __dict__ holds _name, _config
+// with the AuthenticationString authkey, _parent_pid, _target, _args,
+// _kwargs, …). It never closes its end of that pipe while it lives, so the
+// child reads exactly two pickles and later sees EOF when the parent dies.
+// Arguments that hold file descriptors (Pipe ends, Queue pipes, Value/Array
+// arenas) are pickled as popen_spawn_posix._DupFd({'fd': N}) where N is the
+// number the child inherits; SemLocks travel as their /dev/shm names.
+//
+// # Python parent, Go worker
+//
+// pyfixtures/mpwire.py provides GoProcess(executable, args, kwargs, name,
+// daemon), a spawn-context Process whose child is a Go binary: it runs
+// multiprocessing's own spawn code (preparation data, reduction.dump of a real
+// SpawnProcess while the spawning Popen is set, pass_fds, the resource
+// tracker) and starts
+//
+//	executable --multiprocessing-fork tracker_fd=N pipe_handle=M
+//
+// (the frozen-executable form). In the worker, IsChild(os.Args) recognises
+// that command line (and the -c form a Python child gets), and Child reads the
+// payload:
+//
+//	child, err := process.Child()
+//	conn, err := child.Conn(0)      // a Pipe end → *connection.Conn
+//	var opts Options
+//	err = child.UnmarshalArg(1, &opts) // plain data → typed Go value
+//	child.Run(func(ctx context.Context) error { … }) // exit code like Python's
+//
+// Queues, SemLocks and Value/Array arrive as *pickle.Object in their reduced
+// form (Arg, Kwarg) for the packages that implement them; ConnFrom and File
+// turn the inherited descriptors inside them into Go objects. The worker's
+// Context ends when the parent exits. Exit codes: Run exits 0, the code of a
+// SystemExit error, or 1 after printing "Process <name>:" and the error or
+// panic stack to stderr, as Python's Process._bootstrap does.
+//
+// # Go parent, Python child
+//
+// Start runs
+//
+//	python [flags] -c 'from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=N, pipe_handle=M)' --multiprocessing-fork
+//
+// and writes a payload built from a Spec: Target "module:function" (found
+// through Spec.Path, which is prepended to PYTHONPATH), Args and Kwargs of
+// plain values, *connection.Conn ends and SpawnReducer values. The child is a
+// normal multiprocessing child: current_process().name, parent_process(), an
+// exception in the target printed with its traceback and exit code 1.
+// Process mirrors the Python handle: Wait, Join, ExitCode (-signum when
+// killed), IsAlive, Terminate, Kill, Close. With Spec.Executable instead of
+// Spec.Python the child is started in the frozen form, so a Go parent can
+// start a Go worker through the same protocol.
+//
+// Differences from a Python parent: the preparation data carries no
+// sys_path, sys_argv or init_main_* (they would replace the child's own;
+// Spec.Path covers imports), and start_method is "spawn" (not the global
+// default "fork"), so the child's own children can share named SemLocks with
+// Go. The resource tracker is optional: Spec.Tracker passes a tracker started
+// with StartResourceTracker, as Python passes its own; without one the child
+// gets tracker_fd=None and starts its own tracker the first time it creates
+// a named resource (identical behaviour in 3.8–3.13), which then cleans up
+// when the child exits.
+//
+// # Versions
+//
+// The spawn code paths used here (popen_spawn_posix, spawn_main, _main,
+// BaseProcess._bootstrap) are identical in CPython 3.8–3.13 as far as the
+// protocol goes. What differs: 3.11+ store set_executable as bytes (GoProcess
+// never calls it); the resource tracker gained exit codes and the "dummy"
+// type in 3.12/3.13; and a target calling sys.exit() with no argument
+// exits with 1 in 3.8 (_bootstrap tests e.args) but 0 in 3.9+ (e.code is
+// None). Integer codes and exceptions behave the same everywhere.
 package process

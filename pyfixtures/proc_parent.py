@@ -8,7 +8,9 @@ scenario on stdout:
 
 Scenarios: echo (a Pipe end + plain data, the worker replies), exit (exit
 codes 0 and 3), panic, error, terminate, kill, large (a 300 KiB argument),
-kinds (one argument of every multiprocessing kind), orphan (start a worker,
+kinds (one argument of every multiprocessing kind), register (the worker
+registers a /dev/shm name with our resource tracker, which unlinks it when
+this parent exits), orphan (start a worker,
 then die without joining: the worker must notice), all (everything except
 orphan). After the scenarios the parent reports the fds it leaked.
 """
@@ -28,7 +30,17 @@ TIMEOUT = 30
 
 
 def fds():
-    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
+    """Open fds, except multiprocessing.heap arenas (the Value/Array memory,
+    which the heap keeps for reuse by design)."""
+    out = []
+    for n in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink("/proc/self/fd/" + n)
+        except OSError:
+            continue  # the fd listdir itself used
+        if "/pym-" not in target:
+            out.append(int(n))
+    return sorted(out)
 
 
 def emit(**kw):
@@ -124,6 +136,23 @@ def scenario_large(go):
          sha_ok=(reply.get("sha256") == hashlib.sha256(blob).hexdigest()))
 
 
+def sem_names(root):
+    """Names of every SemLock reachable from root (what the tracker must unlink)."""
+    from multiprocessing.synchronize import SemLock
+    names, seen, stack = set(), set(), [root]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, SemLock):
+            names.add(x._semlock.name)
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        stack.extend(getattr(x, "__dict__", {}).values())
+    return sorted(names)
+
+
 def scenario_kinds(go):
     ours, theirs = CTX.Pipe()
     r, w = CTX.Pipe(duplex=False)
@@ -138,9 +167,20 @@ def scenario_kinds(go):
     r.close()
     w.close()
     code = finish(p)
+    sems = sem_names(objs)
     del objs
     gc.collect()
-    emit(scenario="kinds", exitcode=code, kinds=reply)
+    emit(scenario="kinds", exitcode=code, kinds=reply, sems=sems)
+
+
+def scenario_register(go):
+    ours, theirs = CTX.Pipe()
+    p = mpwire.GoProcess(go, args=(theirs,), kwargs={"role": "register"}, name="GoRegister")
+    p.start()
+    theirs.close()
+    name = recv(ours)
+    ours.close()
+    emit(scenario="register", exitcode=finish(p), name=name)
 
 
 def scenario_orphan(go, marker):
@@ -153,7 +193,7 @@ def scenario_orphan(go, marker):
     os._exit(0)  # die without joining: the worker's Context must end
 
 
-SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds"]
+SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register"]
 
 
 def main():

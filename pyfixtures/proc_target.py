@@ -85,15 +85,31 @@ def watch_parent(conn, marker):
         f.write("parent gone\n")
 
 
+def noop():
+    """Do nothing (spawn latency benchmarks)."""
+
+
 def _reference():
     import argparse
     import _fixture
     p = _fixture.parser(__doc__.splitlines()[0])
     p.add_argument("--target", default="echo", choices=["echo", "fail", "exit_with"],
                    help="target to run in a Python spawn child (default %(default)s)")
+    p.add_argument("--bench", type=int, default=0, metavar="N",
+                   help="instead, time N spawn start+join cycles of noop and print the mean in ns")
     args = p.parse_args()
     _fixture.start(args)
     ctx = mp.get_context("spawn")
+    if args.bench:
+        from multiprocessing import resource_tracker
+        resource_tracker.ensure_running()  # not part of each start, as in Go
+        t0 = time.perf_counter()
+        for _ in range(args.bench):
+            proc = ctx.Process(target=noop)
+            proc.start()
+            proc.join()
+        print("ns/op", int((time.perf_counter() - t0) / args.bench * 1e9))
+        return
     if args.target == "echo":
         a, b = ctx.Pipe()
         proc = ctx.Process(target=echo, args=(b, {"k": "v"}), name="PyEcho")

@@ -1,0 +1,64 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+var (
+	// ErrNotChild is returned by Child when the process was not started as a
+	// spawned multiprocessing child (no --multiprocessing-fork command line,
+	// or one without a usable pipe_handle).
+	ErrNotChild = errors.New("not started as a multiprocessing spawn child")
+
+	// ErrBadPayload is wrapped by every error about a spawn payload that is
+	// not what multiprocessing writes: a malformed pickle, a wrong type, a
+	// missing field, an oversized payload.
+	ErrBadPayload = errors.New("bad spawn payload")
+
+	// ErrNotConnection is returned by Conn when the argument is not a
+	// pickled multiprocessing Connection.
+	ErrNotConnection = errors.New("argument is not a multiprocessing Connection")
+
+	// ErrNotInheritable is returned for an fd wrapper that is not the
+	// spawn-time popen_spawn_posix._DupFd (e.g. resource_sharer.DupFd).
+	ErrNotInheritable = errors.New("value does not name an inherited file descriptor")
+
+	// ErrFDTaken is returned when the fd of an argument was already handed
+	// out (each inherited fd has one owner).
+	ErrFDTaken = errors.New("inherited file descriptor already taken")
+
+	// ErrNoArg is returned for an argument index or keyword that the parent
+	// did not pass.
+	ErrNoArg = errors.New("no such argument")
+
+	// ErrNoTracker is returned by RegisterResource when the parent passed no
+	// resource tracker (tracker_fd=None).
+	ErrNoTracker = errors.New("no resource tracker")
+
+	// ErrRunning is returned by Process.Close while the child still runs.
+	ErrRunning = errors.New("process is still running")
+
+	// ErrBadSpec is wrapped by Start's errors about an invalid Spec.
+	ErrBadSpec = errors.New("invalid process spec")
+)
+
+// ExitError is returned by Process.Wait when the child did not exit with
+// status 0. Code follows Python's Process.exitcode: the exit status, or
+// -signum when a signal killed the child.
+type ExitError struct {
+	Name string // the process name
+	Pid  int
+	Code int
+}
+
+func (e *ExitError) Error() string {
+	if e.Code < 0 {
+		return fmt.Sprintf("process %s (pid %d) killed by %v", e.Name, e.Pid, syscall.Signal(-e.Code))
+	}
+	return fmt.Sprintf("process %s (pid %d) exited with code %d", e.Name, e.Pid, e.Code)
+}
+
+// Signaled reports whether a signal ended the process.
+func (e *ExitError) Signaled() bool { return e.Code < 0 }
