@@ -1,4 +1,69 @@
-// Package queue puts and gets on real multiprocessing Queues, SimpleQueues and
-// JoinableQueues: a one-way pipe guarded by named POSIX semaphores shared with
-// Python processes.
+// Package queue puts and gets on real multiprocessing Queues, SimpleQueues
+// and JoinableQueues shared with Python processes: a one-way pipe whose
+// frames are pickles, guarded by named POSIX semaphores (WIRE.md §4).
+//
+// # Model
+//
+//	Python                              Go
+//	ctx.Queue(maxsize)                  New(maxsize)                 Open(pickled, conn) / FromChildArg(child, i)
+//	ctx.JoinableQueue(maxsize)          NewJoinableQueue(maxsize)    OpenJoinable / JoinableFromChildArg
+//	ctx.SimpleQueue()                   NewSimpleQueue()             OpenSimple / SimpleFromChildArg
+//	put(obj) / put(obj, True, t)        Put(ctx, v) / PutTimeout(v, t)   (a ctx deadline is the timeout)
+//	put_nowait(obj)  → queue.Full       PutNowait(v)                  → ErrFull
+//	get() / get(True, t) → queue.Empty  Get(ctx, &v) / GetTimeout(&v, t) → ErrEmpty
+//	get_nowait()                        GetNowait(&v)
+//	qsize() empty() full()              QSize() Empty() Full()
+//	close() join_thread()               Close() JoinThread(ctx)
+//	cancel_join_thread()                CancelJoinThread()
+//	task_done() join()                  TaskDone(ctx) Join(ctx)
+//	ValueError (closed)                 ErrClosed
+//
+// Get unpickles into any pointer, as encoding/json does (*any gives the
+// generic values of package pickle); GetPickle and PutPickle move raw
+// pickles. Every blocking call takes a context; a deadline that ends a Put
+// or a Get gives an error matching both ErrFull/ErrEmpty and
+// context.DeadlineExceeded.
+//
+// # Protocol
+//
+// Exactly Python's (multiprocessing/queues.py, unchanged in this respect
+// from 3.8 to 3.13): a producer takes _sem (a free slot) and hands the
+// pickled item to a feeder goroutine, which writes one frame per item under
+// _wlock; a consumer takes _rlock, waits for data, reads one frame,
+// releases _sem, releases _rlock and unpickles. qsize() is maxsize minus
+// _sem's value. JoinableQueue puts also release _unfinished_tasks under
+// _cond; TaskDone and Join run synchronize.Condition's protocol.
+//
+// # Feeder, Close and JoinThread
+//
+// Put returns once the item is buffered, like Python's, so a Put never
+// deadlocks on a full pipe that the same process would drain later. The
+// buffered items are written by the feeder after Close too: call Close and
+// then JoinThread(ctx) to be sure they reached the pipe before the program
+// exits (a Go program, unlike Python, does not wait for the feeder at exit).
+// JoinThread blocks while nobody reads a full pipe, as Python's does.
+// Abort drops what is buffered.
+//
+// # Lifetime of the names
+//
+// A queue made by New owns its semaphores ("/mp-xxxxxxxx" in /dev/shm)
+// and unlinks them when it is torn down (after Close, once the feeder is
+// done). A child started with process.Start opens them while unpickling
+// its arguments, right after it starts; close the Go creator only after
+// the children are running (after their first item, or after Wait). Go has
+// no resource tracker: a Go creator killed before Close leaves its
+// /dev/shm/sem.mp-* files behind. Queues rebuilt from a pickled state
+// (Open, FromChildArg) never unlink anything.
+//
+// # Failure
+//
+// A peer killed while holding _rlock or _wlock leaves the lock taken:
+// every later Python get()/put() in any process hangs (there is no owner
+// death detection in POSIX semaphores). Go calls with a context return
+// when it ends instead. A peer killed in the middle of writing a large
+// item leaves a partial frame; the next reader blocks in the middle of it
+// (Python) or until its context ends (Go), after which the pipe cannot be
+// resynchronised.
+//
+// All types are safe for concurrent use by multiple goroutines.
 package queue

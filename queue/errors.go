@@ -1,0 +1,75 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/synchronize"
+)
+
+// Errors callers branch on (errors.Is).
+var (
+	// ErrEmpty is Python's queue.Empty: GetNowait found no item, or a Get's
+	// deadline passed first (that error also matches
+	// context.DeadlineExceeded).
+	ErrEmpty = errors.New("queue: empty")
+	// ErrFull is Python's queue.Full: PutNowait found no free slot, or a
+	// Put's deadline passed first (also matches context.DeadlineExceeded).
+	ErrFull = errors.New("queue: full")
+	// ErrClosed is Python's ValueError("Queue … is closed"): an operation on
+	// a queue this process closed.
+	ErrClosed = errors.New("queue: closed")
+	// ErrNotClosed is Python's AssertionError from join_thread() before
+	// close().
+	ErrNotClosed = errors.New("queue: JoinThread before Close")
+	// ErrTaskDone is Python's ValueError('task_done() called too many
+	// times').
+	ErrTaskDone = errors.New("task_done() called too many times")
+	// ErrBadState wraps every error about a pickled queue that is not what
+	// multiprocessing pickles.
+	ErrBadState = errors.New("queue: bad pickled state")
+	// ErrReleasedTooManyTimes is re-exported from synchronize: a peer broke
+	// the protocol (e.g. read an item without taking _rlock/_sem).
+	ErrReleasedTooManyTimes = synchronize.ErrReleasedTooManyTimes
+)
+
+// timeoutError is returned when a context deadline ends a Put (ErrFull) or
+// a Get (ErrEmpty): it matches both the queue error and
+// context.DeadlineExceeded.
+type timeoutError struct{ err error }
+
+func (e timeoutError) Error() string { return e.err.Error() + " (deadline exceeded)" }
+func (e timeoutError) Is(target error) bool {
+	return target == e.err || target == context.DeadlineExceeded
+}
+func (e timeoutError) Timeout() bool { return true }
+
+// waitErr maps the error of a blocking step: a deadline becomes kind
+// (ErrFull/ErrEmpty), a closed semaphore or connection ErrClosed.
+func waitErr(err, kind error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return timeoutError{kind}
+	case errors.Is(err, synchronize.ErrClosed), errors.Is(err, connection.ErrClosed):
+		return fmt.Errorf("%w (%v)", ErrClosed, err)
+	}
+	return err
+}
+
+// ItemError reports an item that could not be decoded into the caller's
+// value; the item has been consumed from the queue (as in Python, where
+// unpickling happens after the read).
+type ItemError struct {
+	Err  error
+	Data []byte // the pickled item
+}
+
+func (e *ItemError) Error() string { return "queue: decoding an item: " + e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+var _ = pickle.Marshal

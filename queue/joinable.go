@@ -1,0 +1,125 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/synchronize"
+)
+
+// JoinableQueue is multiprocessing.JoinableQueue: a Queue plus
+// _unfinished_tasks (a Semaphore(0) released by every put) and _cond (a
+// Condition on an RLock) for TaskDone and Join, following the Condition
+// protocol of multiprocessing/synchronize.py so that Go and Python
+// producers, consumers and joiners mix.
+//
+// All methods are safe for concurrent use.
+type JoinableQueue struct {
+	*Queue
+}
+
+// NewJoinableQueue creates a JoinableQueue(maxsize) (maxsize <= 0:
+// unbounded).
+func NewJoinableQueue(maxsize int, opts ...Option) (*JoinableQueue, error) {
+	q := &Queue{}
+	if err := q.create(maxsize, opts); err != nil {
+		return nil, err
+	}
+	var err error
+	if q.unfinished, err = synchronize.NewSemaphore(0); err != nil {
+		q.teardown()
+		return nil, err
+	}
+	if q.cond, err = synchronize.NewCondition(nil); err != nil {
+		q.unfinished.Close()
+		q.unfinished = nil
+		q.teardown()
+		return nil, err
+	}
+	return &JoinableQueue{q}, nil
+}
+
+// TaskDone is task_done(): it marks one item as processed (ErrTaskDone if
+// there is none) and wakes the joiners when none is left.
+func (j *JoinableQueue) TaskDone(ctx context.Context) error {
+	q := j.Queue
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	c, done := q.slow(ctx)
+	defer done()
+	if err := q.cond.Acquire(c); err != nil {
+		return err
+	}
+	err := func() error {
+		ok, err := q.unfinished.TryAcquire()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrTaskDone
+		}
+		zero, err := q.unfinished.IsZero()
+		if err != nil || !zero {
+			return err
+		}
+		return q.cond.NotifyAll(c)
+	}()
+	return errors.Join(err, q.cond.Release())
+}
+
+// Join is join(): it waits until every item put has been marked done, or
+// ctx ends. Like Python it returns after one wake-up of the condition
+// (join() does "if not zero: wait()").
+func (j *JoinableQueue) Join(ctx context.Context) error {
+	q := j.Queue
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	c, done := q.slow(ctx)
+	defer done()
+	if err := q.cond.Acquire(c); err != nil {
+		return err
+	}
+	err := func() error {
+		zero, err := q.unfinished.IsZero()
+		if err != nil || zero {
+			return err
+		}
+		return q.cond.Wait(c)
+	}()
+	return errors.Join(err, q.cond.Release())
+}
+
+// JoinTimeout is Join with a time limit: it reports whether the queue was
+// joined (false: time ran out).
+func (j *JoinableQueue) JoinTimeout(d time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err := j.Join(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// UnfinishedTasks returns the value of _unfinished_tasks: items put and
+// not yet marked done, across all processes.
+func (j *JoinableQueue) UnfinishedTasks() (int, error) { return j.unfinished.GetValue() }
+
+// ReduceForSpawn implements process.SpawnReducer: NEWOBJ
+// multiprocessing.queues.JoinableQueue + BUILD of the Queue state followed
+// by (cond, unfinished_tasks).
+func (j *JoinableQueue) ReduceForSpawn(s *process.Spawning) (any, error) {
+	st, err := j.spawnState(s)
+	if err != nil {
+		return nil, err
+	}
+	st = append(st, j.cond.Object(), j.unfinished.Object())
+	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: "JoinableQueue"}, Args: pickle.Tuple{}, NewObj: true, State: st}, nil
+}

@@ -1,0 +1,613 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/sem"
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/synchronize"
+)
+
+// Module is the Python module defining the queue classes.
+const Module = "multiprocessing.queues"
+
+// SemValueMax is SEM_VALUE_MAX, the maxsize of an unbounded Queue.
+const SemValueMax = sem.SemValueMax
+
+// Option configures a queue made by a New or Open function.
+type Option func(*config)
+
+type config struct {
+	enc      pickle.EncMode
+	dec      pickle.DecMode
+	connOpts []connection.Option
+	onError  func(error)
+}
+
+func buildConfig(opts []Option) config {
+	c := config{}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.enc == nil {
+		c.enc, _ = pickle.EncOptions{}.EncMode()
+	}
+	if c.dec == nil {
+		c.dec, _ = pickle.DecOptions{}.DecMode()
+	}
+	return c
+}
+
+// WithEncMode sets how Put pickles items (default: protocol 4, what Python
+// 3.8–3.13 queues write).
+func WithEncMode(m pickle.EncMode) Option { return func(c *config) { c.enc = m } }
+
+// WithDecMode sets how Get unpickles items, including the decoder's limits
+// (default: pickle.DecOptions{}, the safe defaults).
+func WithDecMode(m pickle.DecMode) Option { return func(c *config) { c.dec = m } }
+
+// WithConnOptions passes options (e.g. connection.WithMaxFrame, the limit
+// on one item's pickled size) to the queue's pipe ends.
+func WithConnOptions(opts ...connection.Option) Option {
+	return func(c *config) { c.connOpts = append(c.connOpts, opts...) }
+}
+
+// WithFeederErrorHandler sets the function called when the feeder cannot
+// write an item (Python's Queue._on_queue_feeder_error, which prints a
+// traceback). The item is dropped and its slot released, as in Python.
+// The default handler prints the error to standard error.
+func WithFeederErrorHandler(f func(error)) Option { return func(c *config) { c.onError = f } }
+
+// Queue is multiprocessing.Queue: a one-way pipe whose items are pickles,
+// a BoundedSemaphore(maxsize) counting free slots (_sem), and two Locks
+// serialising readers (_rlock) and writers (_wlock) across processes.
+//
+// Put, like Python's put, hands the item to a feeder goroutine that writes
+// it to the pipe, so Put does not block on a full pipe (only on a full
+// queue); unlike Python, Put pickles the item itself so encoding errors
+// reach the caller. Items put before Close are written by the feeder after
+// Close returns; JoinThread waits for that. A Get removes one item: it
+// takes _rlock, reads one frame, releases _sem and _rlock, then unpickles.
+//
+// All methods are safe for concurrent use by many goroutines.
+type Queue struct {
+	maxsize     int
+	ignoreEpipe bool
+	opid        int64
+	reader      *connection.Conn
+	writer      *connection.Conn
+	rlock       *synchronize.Lock
+	wlock       *synchronize.Lock
+	sem         *synchronize.BoundedSemaphore
+	cfg         config
+
+	// JoinableQueue only.
+	cond       *synchronize.Condition
+	unfinished *synchronize.Semaphore
+
+	mu            sync.Mutex
+	buf           [][]byte // pickled items waiting for the feeder
+	spare         [][]byte
+	notEmpty      chan struct{} // wakes the feeder (cap 1)
+	feeding       bool
+	closed        bool
+	torn          bool
+	joinCancelled bool
+	feederDone    chan struct{}
+
+	life     context.Context // ends at teardown: interrupts blocked operations
+	kill     context.CancelFunc
+	ops      sync.WaitGroup // operations in flight (they release what they hold before leaving)
+	tornDone chan struct{}
+	tornErr  error
+}
+
+// New creates a Queue like multiprocessing.Queue(maxsize) in a spawn
+// context: an os pipe and three named semaphores ("/mp-xxxxxxxx"). maxsize
+// <= 0 means unbounded (SEM_VALUE_MAX). The Queue owns the names and
+// unlinks them when it is closed and its feeder has finished; children it
+// was passed to (process.Start) have opened them by then if they have
+// started running.
+func New(maxsize int, opts ...Option) (*Queue, error) {
+	q := &Queue{}
+	if err := q.create(maxsize, opts); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+func (q *Queue) create(maxsize int, opts []Option) (err error) {
+	if maxsize <= 0 {
+		maxsize = SemValueMax
+	}
+	if maxsize > SemValueMax {
+		return fmt.Errorf("queue: maxsize %d above SEM_VALUE_MAX", maxsize)
+	}
+	q.cfg = buildConfig(opts)
+	q.maxsize = maxsize
+	q.opid = int64(os.Getpid())
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for _, c := range closers {
+				_ = c()
+			}
+		}
+	}()
+	if q.reader, q.writer, err = connection.Pipe(false, q.cfg.connOpts...); err != nil {
+		return fmt.Errorf("queue: pipe: %w", err)
+	}
+	closers = append(closers, q.reader.Close, q.writer.Close)
+	if q.rlock, err = synchronize.NewLock(); err != nil {
+		return err
+	}
+	closers = append(closers, q.rlock.Close)
+	if q.wlock, err = synchronize.NewLock(); err != nil {
+		return err
+	}
+	closers = append(closers, q.wlock.Close)
+	if q.sem, err = synchronize.NewBoundedSemaphore(maxsize); err != nil {
+		return err
+	}
+	q.init()
+	return nil
+}
+
+func (q *Queue) init() {
+	q.notEmpty = make(chan struct{}, 1)
+	q.feederDone = make(chan struct{})
+	q.tornDone = make(chan struct{})
+	q.life, q.kill = context.WithCancel(context.Background())
+}
+
+// MaxSize is the queue's maxsize (SemValueMax when unbounded).
+func (q *Queue) MaxSize() int { return q.maxsize }
+
+// Names returns the names of the queue's semaphores (_rlock, _wlock, _sem).
+func (q *Queue) Names() []string {
+	return []string{q.rlock.Name(), q.wlock.Name(), q.sem.Name()}
+}
+
+// begin registers an operation; it fails once the queue is closed.
+func (q *Queue) begin() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed || q.torn {
+		return ErrClosed
+	}
+	q.ops.Add(1)
+	return nil
+}
+
+// slow returns ctx merged with the queue's lifetime (so Close interrupts
+// a blocked operation) and its release function.
+func (q *Queue) slow(ctx context.Context) (context.Context, func()) {
+	c, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(q.life, cancel)
+	return c, func() { stop(); cancel() }
+}
+
+// acquire takes l: a try first, then (if block) a wait bounded by ctx and
+// the queue's lifetime. It reports false when !block and l was taken.
+func (q *Queue) acquire(ctx context.Context, l *synchronize.SemLock, block bool) (bool, error) {
+	ok, err := l.TryAcquire()
+	if ok || err != nil || !block {
+		return ok, err
+	}
+	c, done := q.slow(ctx)
+	defer done()
+	err = l.Acquire(c)
+	if err != nil && ctx.Err() == nil && q.life.Err() != nil {
+		err = ErrClosed
+	}
+	return err == nil, err
+}
+
+// Put is put(obj): it waits for a free slot until ctx ends (ctx's deadline
+// is Python's timeout: the error then matches ErrFull), pickles v and
+// queues it for the feeder.
+func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, true) }
+
+// PutTimeout is put(obj, True, timeout).
+func (q *Queue) PutTimeout(v any, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return q.put(ctx, v, true)
+}
+
+// PutNowait is put_nowait(obj): ErrFull if there is no free slot.
+func (q *Queue) PutNowait(v any) error { return q.put(context.Background(), v, false) }
+
+func (q *Queue) put(ctx context.Context, v any, block bool) error {
+	data, err := q.cfg.enc.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("queue: pickling the item: %w", err)
+	}
+	return q.putBytes(ctx, data, block)
+}
+
+// PutPickle puts an already pickled item (protocol ≤ 4 for Python 3.8's
+// sake; any protocol for newer peers).
+func (q *Queue) PutPickle(ctx context.Context, data []byte) error { return q.putBytes(ctx, data, true) }
+
+func (q *Queue) putBytes(ctx context.Context, data []byte, block bool) error {
+	if err := q.begin(); err != nil {
+		return err
+	}
+	defer q.ops.Done()
+	ok, err := q.acquire(ctx, q.sem.SemLock, block)
+	if err != nil {
+		return waitErr(err, ErrFull)
+	}
+	if !ok {
+		return ErrFull
+	}
+	if q.cond != nil {
+		// JoinableQueue.put: with self._notempty, self._cond: … self._unfinished_tasks.release()
+		c, done := q.slow(ctx)
+		err := q.cond.Acquire(c)
+		done()
+		if err != nil {
+			_ = q.sem.Release()
+			return waitErr(err, ErrFull)
+		}
+		err = q.unfinished.Release()
+		if rerr := q.cond.Release(); err == nil {
+			err = rerr
+		}
+		if err != nil {
+			_ = q.sem.Release()
+			return err
+		}
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		_ = q.sem.Release()
+		return ErrClosed
+	}
+	if !q.feeding {
+		q.feeding = true
+		q.ops.Add(1) // the feeder is an operation: teardown waits for it to let go of _wlock
+		go q.feed()
+	}
+	q.buf = append(q.buf, data)
+	q.mu.Unlock()
+	select {
+	case q.notEmpty <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// feed is Queue._feed: it writes buffered items to the pipe, each under
+// _wlock, until the queue is closed and the buffer is empty; then it closes
+// this process's pipe ends and tears the queue down.
+func (q *Queue) feed() {
+	defer close(q.feederDone)
+	for {
+		q.mu.Lock()
+		if len(q.buf) == 0 {
+			closed := q.closed
+			q.mu.Unlock()
+			if closed || q.life.Err() != nil {
+				q.ops.Done()
+				q.teardown()
+				return
+			}
+			<-q.notEmpty
+			continue
+		}
+		items := q.buf
+		q.buf, q.spare = q.spare, nil
+		q.mu.Unlock()
+		for i, data := range items {
+			items[i] = nil
+			if q.life.Err() != nil { // aborted: drop the item
+				_ = q.sem.Release()
+				continue
+			}
+			if err := q.write(data); err != nil {
+				_ = q.sem.Release() // as if the item had been removed (Python does the same)
+				if q.life.Err() != nil || (q.ignoreEpipe && errors.Is(err, syscall.EPIPE)) {
+					continue
+				}
+				q.feederError(err)
+			}
+		}
+		q.mu.Lock()
+		q.spare = items[:0]
+		q.mu.Unlock()
+	}
+}
+
+func (q *Queue) write(data []byte) error {
+	if _, err := q.acquire(q.life, q.wlock.SemLock, true); err != nil {
+		return fmt.Errorf("queue: feeder: acquiring _wlock: %w", err)
+	}
+	err := q.writer.SendBytes(data)
+	if rerr := q.wlock.Release(); err == nil && rerr != nil {
+		err = fmt.Errorf("queue: feeder: releasing _wlock: %w", rerr)
+	}
+	return err
+}
+
+func (q *Queue) feederError(err error) {
+	if q.cfg.onError != nil {
+		q.cfg.onError(err)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "mpwire queue feeder:", err)
+}
+
+// Get is get(): it removes an item and unpickles it into v (a non-nil
+// pointer; *any for a generic value), waiting until ctx ends (ctx's
+// deadline is Python's timeout: the error then matches ErrEmpty).
+func (q *Queue) Get(ctx context.Context, v any) error { return q.get(ctx, v, true) }
+
+// GetTimeout is get(True, timeout).
+func (q *Queue) GetTimeout(v any, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return q.get(ctx, v, true)
+}
+
+// GetNowait is get_nowait(): ErrEmpty unless an item can be read at once.
+func (q *Queue) GetNowait(v any) error { return q.get(context.Background(), v, false) }
+
+// GetValue is Get into a generic value.
+func (q *Queue) GetValue(ctx context.Context) (any, error) {
+	var v any
+	err := q.get(ctx, &v, true)
+	return v, err
+}
+
+// GetPickle is Get without unpickling: it returns the item's pickle.
+func (q *Queue) GetPickle(ctx context.Context) ([]byte, error) { return q.getBytes(ctx, true) }
+
+func (q *Queue) get(ctx context.Context, v any, block bool) error {
+	data, err := q.getBytes(ctx, block)
+	if err != nil {
+		return err
+	}
+	// unserialize the data after having released the lock
+	if err := q.cfg.dec.Unmarshal(data, v); err != nil {
+		return &ItemError{Err: err, Data: data}
+	}
+	return nil
+}
+
+func (q *Queue) getBytes(ctx context.Context, block bool) ([]byte, error) {
+	if err := q.begin(); err != nil {
+		return nil, err
+	}
+	defer q.ops.Done()
+	ok, err := q.acquire(ctx, q.rlock.SemLock, block)
+	if err != nil {
+		return nil, waitErr(err, ErrEmpty)
+	}
+	if !ok {
+		return nil, ErrEmpty
+	}
+	var slot *synchronize.SemLock
+	if q.sem != nil {
+		slot = q.sem.SemLock
+	}
+	data, err := q.recvLocked(ctx, block, slot)
+	if rerr := q.rlock.Release(); err == nil && rerr != nil {
+		err = fmt.Errorf("queue: releasing _rlock: %w", rerr)
+	}
+	return data, err
+}
+
+// recvLocked reads one frame with _rlock held, then releases slot (if not
+// nil): poll for the time left, recv_bytes, _sem.release().
+func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.SemLock) ([]byte, error) {
+	ready, err := q.reader.Poll(0)
+	if err != nil {
+		return nil, waitErr(err, ErrEmpty)
+	}
+	if !ready {
+		if !block {
+			return nil, ErrEmpty
+		}
+		c, done := q.slow(ctx)
+		ready, err = q.reader.PollContext(c, -1)
+		done()
+		if err != nil {
+			if ctx.Err() == nil && q.life.Err() != nil {
+				err = ErrClosed
+			}
+			return nil, waitErr(err, ErrEmpty)
+		}
+	}
+	data, err := q.reader.RecvBytesContext(ctx)
+	if err != nil {
+		return nil, waitErr(err, ErrEmpty)
+	}
+	if slot != nil {
+		if err := slot.Release(); err != nil {
+			return nil, fmt.Errorf("queue: releasing _sem after a get: %w", err)
+		}
+	}
+	return data, nil
+}
+
+// QSize is qsize(): maxsize minus the free slots, i.e. items put (in any
+// process, including those still in a feeder's buffer) and not yet got.
+func (q *Queue) QSize() (int, error) {
+	v, err := q.sem.GetValue()
+	if err != nil {
+		return 0, err
+	}
+	return q.maxsize - v, nil
+}
+
+// Empty is empty(): whether the pipe holds no data right now. Items still
+// in a feeder's buffer (this process's or a Python producer's) do not
+// count, as in Python.
+func (q *Queue) Empty() (bool, error) {
+	if err := q.begin(); err != nil {
+		return false, err
+	}
+	defer q.ops.Done()
+	ready, err := q.reader.Poll(0)
+	return !ready, err
+}
+
+// Full is full(): whether there is no free slot.
+func (q *Queue) Full() (bool, error) { return q.sem.IsZero() }
+
+// Close is close(): no more Puts or Gets from this process. Items already
+// put are still written by the feeder, which then closes this process's
+// pipe ends and semaphores (and, for a queue created by New, unlinks the
+// semaphore names). Close does not wait for that; JoinThread does. A
+// process that never put anything is torn down at once, which interrupts
+// Gets blocked in other goroutines (they return ErrClosed). Close is
+// idempotent.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	feeding := q.feeding
+	q.mu.Unlock()
+	if !feeding {
+		q.teardown()
+		return q.tornErr
+	}
+	select {
+	case q.notEmpty <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// JoinThread is join_thread(): after Close, it waits until the feeder has
+// written every item put by this process (or ctx ends). Like Python, it
+// blocks while nobody reads a full pipe. After CancelJoinThread it returns
+// at once.
+func (q *Queue) JoinThread(ctx context.Context) error {
+	q.mu.Lock()
+	closed, feeding, cancelled := q.closed, q.feeding, q.joinCancelled
+	q.mu.Unlock()
+	if !closed {
+		return ErrNotClosed
+	}
+	if cancelled || !feeding {
+		return nil
+	}
+	select {
+	case <-q.feederDone:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// CancelJoinThread is cancel_join_thread(): JoinThread no longer waits.
+// (Python uses it so that a process can exit without flushing; a Go
+// program exits without waiting for the feeder anyway, losing what it has
+// not written — call Close and JoinThread to flush.)
+func (q *Queue) CancelJoinThread() {
+	q.mu.Lock()
+	q.joinCancelled = true
+	q.mu.Unlock()
+}
+
+// Abort closes the queue without flushing: buffered items are dropped
+// (their slots released) and everything is torn down now, interrupting
+// blocked operations. A frame being written at that moment may be cut,
+// which corrupts the pipe for its readers; use it when the queue is being
+// abandoned.
+func (q *Queue) Abort() error {
+	q.mu.Lock()
+	q.closed = true
+	dropped := len(q.buf)
+	q.buf = nil
+	feeding := q.feeding
+	q.mu.Unlock()
+	for i := 0; i < dropped; i++ {
+		_ = q.sem.Release()
+	}
+	q.teardown()
+	if feeding {
+		select {
+		case q.notEmpty <- struct{}{}:
+		default:
+		}
+	}
+	return q.tornErr
+}
+
+// teardown closes the pipe ends, interrupts blocked operations, waits for
+// them to release what they hold, then closes the semaphores. It runs
+// once.
+func (q *Queue) teardown() {
+	q.mu.Lock()
+	if q.torn {
+		q.mu.Unlock()
+		<-q.tornDone
+		return
+	}
+	q.torn = true
+	q.closed = true
+	q.mu.Unlock()
+	defer close(q.tornDone)
+	var errs []error
+	q.kill()
+	select { // wake an idle feeder so that it leaves
+	case q.notEmpty <- struct{}{}:
+	default:
+	}
+	errs = append(errs, q.reader.Close(), q.writer.Close())
+	q.ops.Wait()
+	errs = append(errs, q.rlock.Close(), q.wlock.Close())
+	if q.sem != nil {
+		errs = append(errs, q.sem.Close())
+	}
+	if q.cond != nil {
+		errs = append(errs, q.cond.Close(), q.unfinished.Close())
+	}
+	q.tornErr = errors.Join(errs...)
+}
+
+// ReduceForSpawn implements process.SpawnReducer: a Python child receives
+// NEWOBJ multiprocessing.queues.Queue + BUILD (ignore_epipe, maxsize,
+// reader, writer, rlock, wlock, sem, opid) and rebuilds a real
+// multiprocessing.Queue on the same pipe and semaphores.
+func (q *Queue) ReduceForSpawn(s *process.Spawning) (any, error) {
+	st, err := q.spawnState(s)
+	if err != nil {
+		return nil, err
+	}
+	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: "Queue"}, Args: pickle.Tuple{}, NewObj: true, State: st}, nil
+}
+
+func (q *Queue) spawnState(s *process.Spawning) (pickle.Tuple, error) {
+	q.mu.Lock()
+	closed := q.closed
+	q.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	r, err := s.Connection(q.reader)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.Connection(q.writer)
+	if err != nil {
+		return nil, err
+	}
+	return pickle.Tuple{q.ignoreEpipe, int64(q.maxsize), r, w, q.rlock.Object(), q.wlock.Object(), q.sem.Object(), q.opid}, nil
+}

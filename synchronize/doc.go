@@ -1,0 +1,40 @@
+// Package synchronize shares multiprocessing's synchronization primitives
+// with Python processes: Lock, RLock, Semaphore, BoundedSemaphore
+// (named glibc semaphores, see internal/sem), and Condition and Event,
+// which CPython builds from several of them with a pure-Python protocol
+// that this package replicates step by step.
+//
+//	Python (spawn context)          Go
+//	ctx.Lock()                      NewLock()               OpenLock(pickled)
+//	ctx.RLock()                     NewRLock()              OpenRLock(pickled)
+//	ctx.Semaphore(n)                NewSemaphore(n)         OpenSemaphore(pickled)
+//	ctx.BoundedSemaphore(n)         NewBoundedSemaphore(n)  OpenBoundedSemaphore(pickled)
+//	ctx.Condition(lock=None)        NewCondition(lock)      OpenCondition(pickled)
+//	ctx.Event()                     NewEvent()              OpenEvent(pickled)
+//	acquire(timeout=t) / (False)    Acquire(ctx) / AcquireTimeout(t) / TryAcquire()
+//	wait/notify/notify_all          Wait(ctx) / Notify(ctx, n) / NotifyAll(ctx)
+//	is_set/set/clear/wait           IsSet(ctx) / Set(ctx) / Clear(ctx) / Wait(ctx)
+//
+// "pickled" is the *pickle.Object a Go worker receives for the object
+// (process.ChildProcess.Arg); Open fails unless its creator still holds
+// the name. Every type implements process.SpawnReducer, so process.Start
+// hands it to a Python child, which rebuilds the real multiprocessing
+// object.
+//
+// # Lifetime
+//
+// A New object owns its semaphore names and unlinks them on Close, as a
+// Python creator does when its object is collected. A child (Python or Go)
+// opens the names while it unpickles its arguments, right after it starts,
+// and keeps working after the unlink; Close the Go creator only once the
+// children are running (after their first message, or after Join). Go has
+// no resource tracker of its own: a Go creator killed before Close leaves
+// /dev/shm/sem.mp-* files behind (Python's tracker would remove them).
+//
+// # Failure
+//
+// Nothing is robust against a peer that dies holding a unit: the lock
+// stays taken, as in Python. Every blocking Go call takes a context so
+// that a Go process never hangs without a deadline; Python's calls
+// without a timeout would hang.
+package synchronize
