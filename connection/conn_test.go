@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
 )
@@ -424,4 +425,42 @@ func TestFrameLargerThan2GiB(t *testing.T) {
 			t.Fatalf("byte %d differs", i)
 		}
 	}
+}
+
+// TestFromFDKeepsSharedDescriptionBlocking: a descriptor inherited from
+// Python shares its open file description with Python processes, which
+// need blocking mode; FromFD must not leave it non-blocking.
+func TestFromFDKeepsSharedDescriptionBlocking(t *testing.T) {
+	check := func(t *testing.T, shared, ours int, readable, writable bool) {
+		c, err := connection.FromFD(ours, readable, writable)
+		require.NoError(t, err)
+		defer c.Close()
+		flags, err := unix.FcntlInt(uintptr(shared), unix.F_GETFL, 0)
+		require.NoError(t, err)
+		assert.Zero(t, flags&unix.O_NONBLOCK, "the shared description became non-blocking")
+		fd, err := c.Fd()
+		require.NoError(t, err)
+		assert.Equal(t, ours, fd, "FromFD keeps the fd number")
+	}
+	t.Run("pipe", func(t *testing.T) {
+		var p [2]int
+		require.NoError(t, unix.Pipe2(p[:], unix.O_CLOEXEC))
+		defer unix.Close(p[0])
+		defer unix.Close(p[1])
+		dupR, err := unix.FcntlInt(uintptr(p[0]), unix.F_DUPFD_CLOEXEC, 0)
+		require.NoError(t, err)
+		check(t, p[0], dupR, true, false)
+		dupW, err := unix.FcntlInt(uintptr(p[1]), unix.F_DUPFD_CLOEXEC, 0)
+		require.NoError(t, err)
+		check(t, p[1], dupW, false, true)
+	})
+	t.Run("socket", func(t *testing.T) {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		require.NoError(t, err)
+		defer unix.Close(fds[0])
+		defer unix.Close(fds[1])
+		dup, err := unix.FcntlInt(uintptr(fds[0]), unix.F_DUPFD_CLOEXEC, 0)
+		require.NoError(t, err)
+		check(t, fds[0], dup, true, true)
+	})
 }

@@ -183,3 +183,28 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 		}
 	})
 }
+
+// TestPickledValuesOverAuthenticatedConnections: after authentication,
+// Send/Recv carry pickles both ways between Go and a Python Listener.
+func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		ctx := pyfixtures.Context(t, 30*time.Second)
+		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+			Args: []string{"--mode", "obj"}, Env: keyEnv([]byte("secret"))})
+		line, err := proc.ReadLine(ctx)
+		require.NoError(t, err)
+		addr, _ := strings.CutSuffix(line, " READY")
+		c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.SendContext(ctx, []any{42, nil, "hello"}))
+		var reply []any
+		require.NoError(t, c.RecvContext(ctx, &reply))
+		require.Len(t, reply, 3)
+		assert.Equal(t, "list", reply[0])
+		assert.Equal(t, "[42, None, 'hello']", reply[1])
+		assert.Equal(t, []any{int64(42), nil, "hello"}, reply[2])
+		require.NoError(t, proc.Wait())
+	})
+}
