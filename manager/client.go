@@ -1,0 +1,324 @@
+package manager
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/pickle"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxIdleConns = 8
+	DefaultMaxMessage   = 64 << 20
+)
+
+// Options configure a Client. The zero value is usable.
+type Options struct {
+	// Config is used for every connection (handshake scheme and timeout,
+	// connection options). Its AuthKey is replaced by the authkey passed to
+	// Dial.
+	Config listener.Config
+	// MaxIdleConns bounds the pool of idle per-call connections
+	// (DefaultMaxIdleConns if <= 0).
+	MaxIdleConns int
+	// MaxMessage bounds the size of one reply frame (DefaultMaxMessage if
+	// <= 0).
+	MaxMessage int
+	// Decode are the pickle decoder limits for replies.
+	Decode pickle.DecOptions
+	// Name is what the server records as the connection's thread name
+	// (Python: the process name plus "|thread"); default "GoClient-<pid>".
+	Name string
+}
+
+// Client is a connection to a manager server (Python's BaseManager after
+// connect(), or a Go Server). It is safe for concurrent use.
+//
+// Connections: control requests (create, incref, decref, shutdown,
+// number_of_objects, debug_info, get_methods) each use a new connection,
+// as in Python. Method calls on proxies use a pool of connections that the
+// server serves with accept_connection, one call at a time per connection:
+// each call takes an idle connection (or dials a new one), so concurrent
+// calls — including blocking ones such as Queue.Get or Lock.Acquire — run in
+// parallel on the server, each in its own server thread, like calls from
+// different Python threads. Idle connections beyond MaxIdleConns are closed.
+// A call whose context ends while it waits for the reply closes its
+// connection (the server may still complete the call). Owner-sensitive
+// objects (RLock, Condition) use a dedicated connection per proxy instead;
+// see Proxy.
+type Client struct {
+	network, address string
+	pyAddr           any
+	cfg              listener.Config
+	dec              pickle.DecMode
+	maxMsg           int
+	maxIdle          int
+	name             string
+
+	mu     sync.Mutex
+	idle   []*connection.Conn
+	closed bool
+}
+
+// Dial connects to the manager server at address ("tcp" host:port, "unix"
+// path or "@abstract") with authkey (nil: no authentication) and checks it
+// answers, like Python's BaseManager(address, authkey).connect().
+func Dial(ctx context.Context, network, address string, authkey []byte) (*Client, error) {
+	return Options{}.Dial(ctx, network, address, authkey)
+}
+
+// Dial is Dial with these options.
+func (o Options) Dial(ctx context.Context, network, address string, authkey []byte) (*Client, error) {
+	c, err := o.newClient(network, address, authkey)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.dispatch(ctx, "dummy", nil, nil); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (o Options) newClient(network, address string, authkey []byte) (*Client, error) {
+	pa, err := PyAddr(network, address)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := o.Decode.DecMode()
+	if err != nil {
+		return nil, err
+	}
+	cfg := o.Config
+	cfg.AuthKey = authkey
+	c := &Client{network: network, address: address, pyAddr: pa, cfg: cfg, dec: dec,
+		maxMsg: o.MaxMessage, maxIdle: o.MaxIdleConns, name: o.Name}
+	if c.maxMsg <= 0 {
+		c.maxMsg = DefaultMaxMessage
+	}
+	if c.maxIdle <= 0 {
+		c.maxIdle = DefaultMaxIdleConns
+	}
+	if c.name == "" {
+		c.name = "GoClient-" + strconv.Itoa(os.Getpid())
+	}
+	return c, nil
+}
+
+// Address returns the server address as Python writes it in Tokens.
+func (c *Client) Address() any { return c.pyAddr }
+
+// dial opens an authenticated connection to the server.
+func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
+	conn, err := c.cfg.DialContext(ctx, c.network, c.address)
+	if err != nil {
+		return nil, fmt.Errorf("manager: connecting to %s %s: %w", c.network, c.address, err)
+	}
+	return conn, nil
+}
+
+// roundTrip sends one request and reads one reply.
+func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, req pickle.Tuple) (string, any, error) {
+	if err := sendMsg(ctx, conn, req); err != nil {
+		return "", nil, fmt.Errorf("manager: sending %v: %w", req[1], err)
+	}
+	v, err := recvMsg(ctx, conn, c.maxMsg, c.dec)
+	if err != nil {
+		return "", nil, fmt.Errorf("manager: reply to %v: %w", req[1], err)
+	}
+	return reply(v)
+}
+
+// dispatch runs a control request on a new connection (Python's
+// dispatch(Client(address), None, method, args, kwds)).
+func (c *Client) dispatch(ctx context.Context, method string, args []any, kwargs map[string]any) (any, error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	kind, payload, err := c.roundTrip(ctx, conn, request(nil, method, args, kwargs))
+	if err != nil {
+		return nil, err
+	}
+	if kind == kindReturn {
+		return payload, nil
+	}
+	return nil, fmt.Errorf("manager: %s: %w", method, replyError(kind, payload))
+}
+
+// getConn returns an idle per-thread connection or opens a new one.
+func (c *Client) getConn(ctx context.Context) (*connection.Conn, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if n := len(c.idle); n > 0 {
+		conn := c.idle[n-1]
+		c.idle = c.idle[:n-1]
+		c.mu.Unlock()
+		return conn, nil
+	}
+	c.mu.Unlock()
+	return c.openServing(ctx)
+}
+
+// openServing dials and turns the connection into a served one
+// (accept_connection).
+func (c *Client) openServing(ctx context.Context) (*connection.Conn, error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kind, payload, err := c.roundTrip(ctx, conn, request(nil, "accept_connection", []any{c.name}, nil))
+	if err == nil && kind != kindReturn {
+		err = fmt.Errorf("manager: accept_connection: %w", replyError(kind, payload))
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (c *Client) putConn(conn *connection.Conn) {
+	c.mu.Lock()
+	if !c.closed && len(c.idle) < c.maxIdle {
+		c.idle = append(c.idle, conn)
+		conn = nil
+	}
+	c.mu.Unlock()
+	if conn != nil {
+		conn.Close()
+	}
+}
+
+// callOn runs one method call on a served connection. An I/O error
+// (including a context ending mid-call) leaves the connection unusable;
+// the caller closes it when broken is true.
+func (c *Client) callOn(ctx context.Context, conn *connection.Conn, ident, method string, args []any, kwargs map[string]any) (kind string, payload any, broken bool, err error) {
+	kind, payload, err = c.roundTrip(ctx, conn, request(ident, method, args, kwargs))
+	if err != nil {
+		return "", nil, true, err
+	}
+	return kind, payload, false, nil
+}
+
+// Create asks the server to create a shared object of a registered typeid
+// with args and kwargs (Python: manager.<typeid>(*args, **kwargs)) and
+// returns a proxy for it. The proxy holds one reference, released by
+// Close. Typed constructors (Dict, List, Queue, ...) wrap Create.
+func (c *Client) Create(ctx context.Context, typeid string, args []any, kwargs map[string]any) (*Proxy, error) {
+	res, err := c.dispatch(ctx, "create", append([]any{typeid}, args...), kwargs)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := res.(pickle.Tuple)
+	if !ok || len(t) != 2 {
+		return nil, fmt.Errorf("%w: create returned %T", ErrProtocol, res)
+	}
+	id, ok := t[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("%w: create returned ident %T", ErrProtocol, t[0])
+	}
+	// The server's create() took one reference for us (Python's proxy
+	// constructor increfs and the creator then decrefs: the same net count
+	// with two fewer round trips).
+	return c.newProxy(Token{TypeID: typeid, Address: c.pyAddr, ID: id}, stringsOf(t[1]), true), nil
+}
+
+// NumberOfObjects returns how many shared objects the server holds
+// (Python's manager._number_of_objects()).
+func (c *Client) NumberOfObjects(ctx context.Context) (int, error) {
+	v, err := c.dispatch(ctx, "number_of_objects", nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(int64)
+	if !ok {
+		return 0, fmt.Errorf("%w: number_of_objects returned %T", ErrProtocol, v)
+	}
+	return int(n), nil
+}
+
+// DebugInfo returns the server's description of its objects and refcounts
+// (Python's manager._debug_info()).
+func (c *Client) DebugInfo(ctx context.Context) (string, error) {
+	v, err := c.dispatch(ctx, "debug_info", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%w: debug_info returned %T", ErrProtocol, v)
+	}
+	return s, nil
+}
+
+// GetMethods returns the methods the server exposes for the object of tok
+// (the get_methods request AutoProxy uses).
+func (c *Client) GetMethods(ctx context.Context, tok Token) ([]string, error) {
+	v, err := c.dispatch(ctx, "get_methods", []any{tok.pickled()}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return stringsOf(v), nil
+}
+
+// Shutdown asks the server to stop (Python's manager.shutdown() for a
+// manager started elsewhere) and closes the client.
+func (c *Client) Shutdown(ctx context.Context) error {
+	_, err := c.dispatch(ctx, "shutdown", nil, nil)
+	c.Close()
+	return err
+}
+
+// Close closes the pooled connections; later calls through the client
+// fail with ErrClosed (proxies can still be closed, which sends decref).
+// It is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	c.closed = true
+	c.mu.Unlock()
+	for _, conn := range idle {
+		conn.Close()
+	}
+	return nil
+}
+
+func stringsOf(v any) []string {
+	var items []any
+	switch x := v.(type) {
+	case pickle.Tuple:
+		items = x
+	case []any:
+		items = x
+	}
+	out := make([]string, 0, len(items))
+	seen := map[string]bool{}
+	for _, it := range items {
+		if s, ok := it.(string); ok && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
