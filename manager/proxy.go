@@ -284,7 +284,7 @@ func (p *Proxy) ReduceForSpawn(*process.Spawning) (any, error) {
 }
 
 var (
-	_ pickle.Marshaler      = (*Proxy)(nil)
-	_ process.SpawnReducer  = (*Proxy)(nil)
-	_ pickle.Marshaler      = Token{}
+	_ pickle.Marshaler     = (*Proxy)(nil)
+	_ process.SpawnReducer = (*Proxy)(nil)
+	_ pickle.Marshaler     = Token{}
 )

@@ -142,10 +142,14 @@ func (d *DictProxy) Contains(ctx context.Context, key any) (bool, error) {
 }
 
 // Len returns len(d).
-func (d *DictProxy) Len(ctx context.Context) (int, error) { return asInt(d.Call(ctx, "__len__", nil, nil)) }
+func (d *DictProxy) Len(ctx context.Context) (int, error) {
+	return asInt(d.Call(ctx, "__len__", nil, nil))
+}
 
 // Keys returns list(d.keys()).
-func (d *DictProxy) Keys(ctx context.Context) ([]any, error) { return asList(d.Call(ctx, "keys", nil, nil)) }
+func (d *DictProxy) Keys(ctx context.Context) ([]any, error) {
+	return asList(d.Call(ctx, "keys", nil, nil))
+}
 
 // Values returns list(d.values()).
 func (d *DictProxy) Values(ctx context.Context) ([]any, error) {
@@ -340,10 +344,14 @@ func (l *ListProxy) Contains(ctx context.Context, v any) (bool, error) {
 }
 
 // Len returns len(l).
-func (l *ListProxy) Len(ctx context.Context) (int, error) { return asInt(l.Call(ctx, "__len__", nil, nil)) }
+func (l *ListProxy) Len(ctx context.Context) (int, error) {
+	return asInt(l.Call(ctx, "__len__", nil, nil))
+}
 
 // Reverse reverses l in place.
-func (l *ListProxy) Reverse(ctx context.Context) error { return noResult(l.Call(ctx, "reverse", nil, nil)) }
+func (l *ListProxy) Reverse(ctx context.Context) error {
+	return noResult(l.Call(ctx, "reverse", nil, nil))
+}
 
 // Sort sorts l in place (l.sort(reverse=reverse)); a key function cannot
 // cross the wire.
@@ -501,13 +509,19 @@ func (q *QueueProxy) GetNowait(ctx context.Context) (any, error) {
 }
 
 // Qsize returns the approximate size.
-func (q *QueueProxy) Qsize(ctx context.Context) (int, error) { return asInt(q.Call(ctx, "qsize", nil, nil)) }
+func (q *QueueProxy) Qsize(ctx context.Context) (int, error) {
+	return asInt(q.Call(ctx, "qsize", nil, nil))
+}
 
 // Empty reports q.empty().
-func (q *QueueProxy) Empty(ctx context.Context) (bool, error) { return asBool(q.Call(ctx, "empty", nil, nil)) }
+func (q *QueueProxy) Empty(ctx context.Context) (bool, error) {
+	return asBool(q.Call(ctx, "empty", nil, nil))
+}
 
 // Full reports q.full().
-func (q *QueueProxy) Full(ctx context.Context) (bool, error) { return asBool(q.Call(ctx, "full", nil, nil)) }
+func (q *QueueProxy) Full(ctx context.Context) (bool, error) {
+	return asBool(q.Call(ctx, "full", nil, nil))
+}
 
 // TaskDone is q.task_done() (ValueError if called too often).
 func (q *QueueProxy) TaskDone(ctx context.Context) error {
@@ -534,7 +548,9 @@ func (c *Client) acquirer(ctx context.Context, typeid string, args []any) (*Acqu
 }
 
 // Lock creates a shared threading.Lock.
-func (c *Client) Lock(ctx context.Context) (*AcquirerProxy, error) { return c.acquirer(ctx, "Lock", nil) }
+func (c *Client) Lock(ctx context.Context) (*AcquirerProxy, error) {
+	return c.acquirer(ctx, "Lock", nil)
+}
 
 // RLock creates a shared threading.RLock.
 func (c *Client) RLock(ctx context.Context) (*AcquirerProxy, error) {
@@ -663,7 +679,9 @@ func (e *EventProxy) IsSet(ctx context.Context) (bool, error) {
 func (e *EventProxy) Set(ctx context.Context) error { return noResult(e.Call(ctx, "set", nil, nil)) }
 
 // Clear clears the flag.
-func (e *EventProxy) Clear(ctx context.Context) error { return noResult(e.Call(ctx, "clear", nil, nil)) }
+func (e *EventProxy) Clear(ctx context.Context) error {
+	return noResult(e.Call(ctx, "clear", nil, nil))
+}
 
 // Wait waits until the flag is set or ctx ends.
 func (e *EventProxy) Wait(ctx context.Context) error {
@@ -719,10 +737,14 @@ func (b *BarrierProxy) WaitTimeout(ctx context.Context, timeout time.Duration) (
 }
 
 // Abort puts the barrier into the broken state.
-func (b *BarrierProxy) Abort(ctx context.Context) error { return noResult(b.Call(ctx, "abort", nil, nil)) }
+func (b *BarrierProxy) Abort(ctx context.Context) error {
+	return noResult(b.Call(ctx, "abort", nil, nil))
+}
 
 // Reset returns the barrier to the initial state.
-func (b *BarrierProxy) Reset(ctx context.Context) error { return noResult(b.Call(ctx, "reset", nil, nil)) }
+func (b *BarrierProxy) Reset(ctx context.Context) error {
+	return noResult(b.Call(ctx, "reset", nil, nil))
+}
 
 // Parties returns the number of parties.
 func (b *BarrierProxy) Parties(ctx context.Context) (int, error) {
@@ -780,7 +802,9 @@ func (c *Client) Array(ctx context.Context, typecode string, items []any) (*Arra
 }
 
 // Len returns len(a).
-func (a *ArrayProxy) Len(ctx context.Context) (int, error) { return asInt(a.Call(ctx, "__len__", nil, nil)) }
+func (a *ArrayProxy) Len(ctx context.Context) (int, error) {
+	return asInt(a.Call(ctx, "__len__", nil, nil))
+}
 
 // Get returns a[i].
 func (a *ArrayProxy) Get(ctx context.Context, i int) (any, error) {
