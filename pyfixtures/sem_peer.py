@@ -48,6 +48,14 @@ def main():
     ctx = multiprocessing.get_context("spawn")
     objs = {}
     raw_names = []
+    pins = {}
+
+    def pin(key, name):
+        # glibc maps a new semaphore through a temporary file it then
+        # deletes, so /proc/<pid>/maps shows "/dev/shm/XXXXXX (deleted)",
+        # not the name. Holding the file open under its name tells
+        # /dev/shm sweepers (pyfixtures.StartT's) that it is in use.
+        pins[key] = os.open("/dev/shm/sem." + name.lstrip("/"), os.O_RDONLY | os.O_CLOEXEC)
 
     def semlock(key):
         o = objs[key]
@@ -59,6 +67,7 @@ def main():
             key, cls = rest[0], rest[1]
             o = getattr(ctx, cls)(*[int(x) for x in rest[2:]])
             objs[key] = o
+            pin(key, o._semlock.name)
             return o._semlock.name
         if cmd == "raw":
             key, kind, value, maxvalue = rest[0], int(rest[1]), int(rest[2]), int(rest[3])
@@ -71,6 +80,7 @@ def main():
                 break
             raw_names.append(name)
             objs[key] = o
+            pin(key, o.name)
             return o.name
         if cmd == "rebuild":
             key, cls, kind, maxvalue, name = rest[0], rest[1], int(rest[2]), int(rest[3]), rest[4]
@@ -148,6 +158,8 @@ def main():
             return "%.1f" % (best / n * 1e9)
         if cmd == "del":
             del objs[rest[0]]
+            if rest[0] in pins:
+                os.close(pins.pop(rest[0]))
             import gc
             gc.collect()
             return ""
@@ -168,6 +180,8 @@ def main():
             except Exception as e:
                 print("err %s: %s" % (type(e).__name__, e), flush=True)
     finally:
+        for fd in pins.values():
+            os.close(fd)
         objs.clear()
         for name in raw_names:
             try:

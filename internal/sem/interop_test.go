@@ -46,12 +46,17 @@ func shmBytes(t testing.TB, name string) []byte {
 	return b
 }
 
+// The interop tests run their per-interpreter subtests sequentially on
+// purpose: pyfixtures.StartT's cleanup removes "leaked" /dev/shm/sem.mp-*
+// entries that no process maps under that name, and a semaphore a Python
+// peer has just created is mapped only under glibc's deleted temporary
+// name until Go opens it, so a parallel subtest's cleanup could remove it.
+
 // TestPythonLockWithGo shares a spawn-context Lock created by Python: both
 // sides block, time out and wake each other, and the value and maxvalue
 // check agree.
 func TestPythonLockWithGo(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		t.Parallel()
 		p := startPeer(t, py)
 		name := p.ok("new l Lock")
 		require.Regexp(t, `^/mp-[a-z0-9_]{8}$`, name)
@@ -179,7 +184,6 @@ func TestPythonLockWithGo(t *testing.T) {
 // ownership check holds against Go.
 func TestPythonRLockWithGo(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		t.Parallel()
 		p := startPeer(t, py)
 		name := p.ok("new r RLock")
 		assert.Equal(t, "0", p.ok("kind r"))
@@ -238,7 +242,6 @@ func TestPythonRLockWithGo(t *testing.T) {
 // _multiprocessing.SemLock: values agree and the bounds are enforced.
 func TestPythonSemaphoresWithGo(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		t.Parallel()
 		p := startPeer(t, py)
 		sname := p.ok("new s Semaphore 3")
 		bname := p.ok("new b BoundedSemaphore 2")
@@ -311,7 +314,6 @@ func TestGoSemLockInPython(t *testing.T) {
 		{"raw", func() (*SemLock, error) { return NewSemLock(Semaphore, 0, 3, RandomName("/mp")) }, Semaphore, 3, 0},
 	}
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		t.Parallel()
 		p := startPeer(t, py)
 		for _, c := range cases {
 			t.Run(c.class, func(t *testing.T) {
@@ -325,6 +327,9 @@ func TestGoSemLockInPython(t *testing.T) {
 				assert.Equal(t, c.kind, st.Kind)
 				assert.Equal(t, c.maxvalue, st.MaxValue)
 				assert.NotZero(t, st.Handle)
+				if c.class != "raw" {
+					assert.Equal(t, c.class, st.PythonClass())
+				}
 				require.Regexp(t, `^/mp-[a-z0-9_]{8}$`, st.Name)
 
 				raw := shmBytes(t, st.Name)

@@ -233,7 +233,35 @@ func createIn(dir, name string, value uint32) (*Sem, error) {
 		unix.Munmap(mem)
 		return nil, &os.PathError{Op: "sem_open", Path: final, Err: err}
 	}
-	return newSem(name, mem), nil
+	return newSem(name, remapByName(fd, final, mem)), nil
+}
+
+// remapByName replaces the mapping of the temporary file with one made
+// through the final name when that name still refers to the same file.
+// The contents are identical; the difference is that /proc/<pid>/maps then
+// shows /dev/shm/sem.<name> instead of a deleted temporary name, which is
+// what tools (and mpwire's test harness, when deciding whether a
+// semaphore is still in use) look for. On any failure the original
+// mapping is kept.
+func remapByName(tmpfd int, final string, mem []byte) []byte {
+	var a, b unix.Stat_t
+	if unix.Fstat(tmpfd, &a) != nil {
+		return mem
+	}
+	fd, err := unix.Open(final, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return mem
+	}
+	defer unix.Close(fd)
+	if unix.Fstat(fd, &b) != nil || a.Dev != b.Dev || a.Ino != b.Ino {
+		return mem
+	}
+	m2, err := unix.Mmap(fd, 0, SemSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return mem
+	}
+	unix.Munmap(mem)
+	return m2
 }
 
 // tempFile opens a new, empty, mode-0600 file in dir that no one else can

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io/fs"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,9 @@ func TestCreateMatchesGlibc(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, fi.Mode().IsRegular())
 	assert.Zero(t, fi.Mode().Perm()&^0o600, "mode %v", fi.Mode())
+	maps, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	assert.Contains(t, string(maps), path+"\n", "the mapping is made through the final name")
 
 	_, err = Create(s.Name(), 1)
 	assert.ErrorIs(t, err, fs.ErrExist)
@@ -356,4 +360,37 @@ func TestSemLockLocal(t *testing.T) {
 	defer r.Close()
 	assert.Equal(t, RecursiveMutex, r.Kind())
 	assert.Equal(t, 1, r.MaxValue())
+}
+
+func TestParseState(t *testing.T) {
+	big1 := new(big.Int).SetUint64(0x7f8f7afc3000)
+	st, err := ParseState([]any{big1, int64(1), int32(1), "/mp-u4jerdd2"})
+	require.NoError(t, err)
+	assert.Equal(t, State{Handle: 0x7f8f7afc3000, Kind: Semaphore, MaxValue: 1, Name: "/mp-u4jerdd2"}, st)
+	assert.Equal(t, "Lock", st.PythonClass())
+	back, err := ParseState(st.Tuple())
+	require.NoError(t, err)
+	assert.Equal(t, st, back)
+
+	st, err = ParseState([]any{uint64(1), 0, 1, nil})
+	require.NoError(t, err)
+	assert.Equal(t, "", st.Name)
+	assert.Equal(t, "RLock", st.PythonClass())
+	assert.Nil(t, st.Tuple()[3])
+	assert.Equal(t, "Semaphore", State{Kind: Semaphore, MaxValue: SemValueMax}.PythonClass())
+	assert.Equal(t, "BoundedSemaphore", State{Kind: Semaphore, MaxValue: 3}.PythonClass())
+
+	for _, bad := range [][]any{
+		nil,
+		{1, 1, 1},
+		{-1, 1, 1, "/x"},
+		{1, 2, 1, "/x"},
+		{1, 1, int64(1) << 40, "/x"},
+		{1, 1.0, 1, "/x"},
+		{1, 1, 1, []byte("/x")},
+		{(*big.Int)(nil), 1, 1, "/x"},
+	} {
+		_, err := ParseState(bad)
+		assert.Error(t, err, "%v", bad)
+	}
 }

@@ -333,7 +333,8 @@ func (l *SemLock) IsZero() (bool, error) {
 func (l *SemLock) Unlink() error { return Unlink(l.name) }
 
 // Close releases this handle; the mapping is unmapped when the last clone
-// is closed, waking any of its blocked waiters with ErrClosed. Units this
+// is closed, waking any blocked waiters with ErrClosed (a waiter blocked
+// through a closed clone keeps waiting until then). Units this
 // handle holds stay taken (as when a Python process exits holding a lock).
 // Close is idempotent.
 func (l *SemLock) Close() error {
