@@ -74,6 +74,7 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 		sizes = sizes[:3]
 	}
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				send, recv, files, args := goPipes(t, duplex)
@@ -119,6 +120,7 @@ func TestPythonPipeEndsInGoChild(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				ctx := pyfixtures.Context(t, 60*time.Second)
@@ -139,6 +141,7 @@ func TestPythonPipeEndsInGoChild(t *testing.T) {
 // EOF error, not hang and not report a clean EOF.
 func TestPeerKilledMidFrame(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				send, recv, files, args := goPipes(t, duplex)

@@ -40,7 +40,10 @@ def main():
     for i, v in enumerate(VALUES):
         c.send(v)
         back = c.recv()
-        if back == v and type(back) is type(v) and repr(back) == repr(v):
+        # repr also checks order (dict insertion order, list/tuple contents);
+        # a set's iteration order may legitimately differ after a rebuild.
+        same_repr = isinstance(v, (set, frozenset)) or repr(back) == repr(v)
+        if back == v and type(back) is type(v) and same_repr:
             print("ok", i, type(v).__name__)
         else:
             bad += 1
