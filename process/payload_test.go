@@ -301,8 +301,11 @@ func FuzzDecodePayload(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	// Tight decoder limits keep each run short; the pickle package fuzzes
+	// its own limits.
+	lim := pickle.DecOptions{MaxObjects: 100000, MaxContainerLen: 10000, MaxMemo: 10000, MaxInput: 1 << 20}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		ch, err := decodePayload(bytes.NewReader(data), pickle.DecOptions{})
+		ch, err := decodePayload(bytes.NewReader(data), lim)
 		if err != nil {
 			return
 		}

@@ -1,0 +1,169 @@
+package process_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+// worker is the Go worker binary of the interop tests: this test binary
+// (see TestMain).
+func worker(t *testing.T) string {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	return exe
+}
+
+// TestPythonParentGoWorker runs pyfixtures/proc_parent.py, a Python parent
+// that starts this test binary as a Go worker with mpwire.GoProcess, through
+// every scenario, and checks what the parent saw.
+func TestPythonParentGoWorker(t *testing.T) {
+	exe := worker(t)
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel() // each version has its own Python parent and workers
+		ctx := pyfixtures.Context(t, 80*time.Second)
+		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py",
+			Args: []string{"--go", exe, "--scenario", "all"}})
+		require.NoError(t, proc.Wait())
+		out, err := proc.Stdout()
+		require.NoError(t, err)
+		res := map[string]map[string]any{}
+		for _, line := range strings.Split(out, "\n") {
+			if line == "" {
+				continue
+			}
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(line), &m), "line %q", line)
+			res[m["scenario"].(string)] = m
+		}
+
+		t.Run("a Pipe end and plain data reach the worker, which replies", func(t *testing.T) {
+			e := res["echo"]
+			require.NotNil(t, e, "no echo result in %q", out)
+			assert.Equal(t, 0.0, e["exitcode"])
+			for _, k := range []string{"alive_after_start", "pid_ok", "sentinel", "data_ok", "parent_pid_ok", "authkey_ok"} {
+				assert.Equal(t, true, e[k], k)
+			}
+			reply := e["reply"].(map[string]any)
+			assert.Equal(t, "GoEcho", reply["name"])
+			assert.Equal(t, "MainProcess", reply["parent_name"])
+			assert.Equal(t, true, reply["parent_alive"])
+			assert.Equal(t, false, reply["daemon"])
+			assert.Equal(t, true, reply["target_none"])
+			assert.Equal(t, 7.0, reply["extra"])
+			assert.Equal(t, map[string]any{"msg": "ping", "from": float64(proc.Pid())}, reply["msg"])
+			assert.GreaterOrEqual(t, reply["tracker_fd"], 3.0, "the worker got the tracker's pipe")
+		})
+		t.Run("exit codes round-trip", func(t *testing.T) {
+			assert.Equal(t, map[string]any{"0": 0.0, "3": 3.0}, res["exit"]["codes"])
+		})
+		t.Run("a Go panic exits with 1 and a stack on stderr", func(t *testing.T) {
+			assert.Equal(t, 1.0, res["panic"]["exitcode"])
+			assert.Contains(t, proc.Stderr(), "Process GoPanic:\npanic: panicking on purpose")
+		})
+		t.Run("a returned error exits with 1 like a Python exception", func(t *testing.T) {
+			assert.Equal(t, 1.0, res["error"]["exitcode"])
+			assert.Contains(t, proc.Stderr(), "Process GoError:\nfailing on purpose")
+		})
+		t.Run("terminate and kill", func(t *testing.T) {
+			assert.Equal(t, -float64(syscall.SIGTERM), res["terminate"]["exitcode"])
+			assert.Equal(t, -float64(syscall.SIGKILL), res["kill"]["exitcode"])
+			assert.Equal(t, false, res["terminate"]["alive_after_join"])
+			assert.Equal(t, "ready", res["kill"]["ready"])
+		})
+		t.Run("a 300 KiB argument does not hang", func(t *testing.T) {
+			assert.Equal(t, 0.0, res["large"]["exitcode"])
+			assert.Equal(t, true, res["large"]["len_ok"])
+			assert.Equal(t, true, res["large"]["sha_ok"])
+		})
+		t.Run("every multiprocessing kind arrives in its reduced form", func(t *testing.T) {
+			assert.Equal(t, 0.0, res["kinds"]["exitcode"])
+			assert.Equal(t, []any{
+				"multiprocessing.connection.rebuild_connection r=true w=false",
+				"multiprocessing.connection.rebuild_connection r=false w=true",
+				"multiprocessing.synchronize.Lock",
+				"multiprocessing.synchronize.RLock",
+				"multiprocessing.synchronize.Semaphore",
+				"multiprocessing.synchronize.BoundedSemaphore",
+				"multiprocessing.synchronize.Event",
+				"multiprocessing.synchronize.Condition",
+				"multiprocessing.sharedctypes.synchronized",
+				"multiprocessing.sharedctypes.synchronized",
+				"multiprocessing.queues.Queue",
+				"multiprocessing.queues.SimpleQueue",
+				"multiprocessing.queues.JoinableQueue",
+				"[]interface {}",
+			}, res["kinds"]["kinds"])
+		})
+		t.Run("the parent leaks no fds and no children", func(t *testing.T) {
+			assert.Equal(t, []any{}, res["fds"]["leaked"])
+			assert.Equal(t, []any{}, res["fds"]["children"])
+		})
+		t.Run("the parent's resource tracker unlinks what the worker registered", func(t *testing.T) {
+			r := res["register"]
+			require.NotNil(t, r)
+			assert.Equal(t, 0.0, r["exitcode"])
+			name, _ := r["name"].(string)
+			require.True(t, strings.HasPrefix(name, "/mp-gw"), name)
+			require.Eventually(t, func() bool {
+				_, err := os.Stat(pyfixtures.ShmDir + "/sem." + name[1:])
+				return os.IsNotExist(err)
+			}, 10*time.Second, 50*time.Millisecond)
+		})
+		t.Run("no /dev/shm entries are left", func(t *testing.T) {
+			// The kinds scenario's semaphores are unlinked when the parent
+			// drops them (or by its tracker once it exits).
+			sems, _ := res["kinds"]["sems"].([]any)
+			require.NotEmpty(t, sems)
+			require.Eventually(t, func() bool {
+				for _, n := range sems {
+					if _, err := os.Stat(pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(n.(string), "/")); err == nil {
+						return false
+					}
+				}
+				return true
+			}, 10*time.Second, 50*time.Millisecond, "left: some of %v", sems)
+		})
+	})
+}
+
+// TestGoWorkerNoticesParentDeath: the Python parent dies without joining;
+// the worker's Context ends with ErrParentExited.
+func TestGoWorkerNoticesParentDeath(t *testing.T) {
+	exe := worker(t)
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		marker := filepath.Join(t.TempDir(), "marker")
+		ctx := pyfixtures.Context(t, 40*time.Second)
+		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py",
+			Args: []string{"--go", exe, "--scenario", "orphan", "--marker", marker}})
+		line, err := proc.ReadLine(ctx)
+		require.NoError(t, err)
+		require.NoError(t, proc.Wait())
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m))
+		require.Equal(t, "ready", m["ready"])
+		pid := int(m["pid"].(float64))
+		require.Eventually(t, func() bool {
+			b, err := os.ReadFile(marker)
+			return err == nil && strings.HasSuffix(string(b), "\n")
+		}, 20*time.Second, 20*time.Millisecond, "the orphaned worker did not notice")
+		b, _ := os.ReadFile(marker)
+		assert.Equal(t, "parent process exited\n", string(b))
+		require.Eventually(t, func() bool {
+			st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			return err != nil || strings.Contains(string(st), ") Z ")
+		}, 10*time.Second, 20*time.Millisecond, "worker %d still running", pid)
+	})
+}

@@ -1,0 +1,174 @@
+package process_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
+)
+
+// TestMain doubles as the Go worker of the interop tests: started by a
+// spawn parent (mpwire.GoProcess in Python, or process.Start with
+// Spec.Executable), the test binary runs workerMain instead of the tests.
+func TestMain(m *testing.M) {
+	if process.IsChild(os.Args) {
+		workerMain()
+	}
+	os.Exit(m.Run())
+}
+
+// workerMain plays the role the parent names in kwargs["role"].
+func workerMain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	child, err := process.ChildContext(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(101)
+	}
+	role, _ := child.Kwarg("role")
+	child.Run(func(ctx context.Context) error {
+		switch role {
+		case "echo":
+			return roleEcho(child)
+		case "exit":
+			var code int
+			if err := child.UnmarshalKwarg("code", &code); err != nil {
+				return err
+			}
+			return process.SystemExit(code)
+		case "panic":
+			panic("panicking on purpose")
+		case "error":
+			return errors.New("failing on purpose")
+		case "sleep":
+			conn, err := child.Conn(0)
+			if err != nil {
+				return err
+			}
+			if err := conn.Send("ready"); err != nil {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(60 * time.Second):
+			}
+			return nil
+		case "digest":
+			conn, err := child.Conn(0)
+			if err != nil {
+				return err
+			}
+			blob, ok := child.Arg(1).([]byte)
+			if !ok {
+				return fmt.Errorf("argument 1 is %T, want bytes", child.Arg(1))
+			}
+			sum := sha256.Sum256(blob)
+			return conn.Send(map[string]any{"len": len(blob), "sha256": hex.EncodeToString(sum[:])})
+		case "kinds":
+			return roleKinds(child)
+		case "register":
+			// A stand-in for a named semaphore this worker created: the
+			// parent's tracker must sem_unlink it when the parent exits.
+			conn, err := child.Conn(0)
+			if err != nil {
+				return err
+			}
+			name := fmt.Sprintf("/mp-gw%d", os.Getpid())
+			if err := os.WriteFile("/dev/shm/sem."+name[1:], make([]byte, 32), 0o600); err != nil {
+				return err
+			}
+			if err := child.RegisterResource(name, process.ResourceSemaphore); err != nil {
+				return err
+			}
+			return conn.Send(name)
+		case "watch":
+			conn, err := child.Conn(0)
+			if err != nil {
+				return err
+			}
+			marker, _ := child.Arg(1).(string)
+			if err := conn.Send("ready"); err != nil {
+				return err
+			}
+			conn.Close()
+			select {
+			case <-ctx.Done():
+			case <-time.After(30 * time.Second):
+				return errors.New("parent did not die")
+			}
+			return os.WriteFile(marker, []byte(context.Cause(ctx).Error()+"\n"), 0o600)
+		}
+		return fmt.Errorf("unknown role %v", role)
+	})
+}
+
+func roleEcho(child *process.ChildProcess) error {
+	conn, err := child.Conn(0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := child.Conn(0); !errors.Is(err, process.ErrFDTaken) {
+		return fmt.Errorf("second Conn(0): %v, want ErrFDTaken", err)
+	}
+	ctx, cancel := context.WithTimeout(child.Context(), 20*time.Second)
+	defer cancel()
+	var msg any
+	if err := conn.RecvContext(ctx, &msg); err != nil {
+		return err
+	}
+	extra, _ := child.Kwarg("extra")
+	ident := make([]any, 0, len(child.Identity()))
+	for _, n := range child.Identity() {
+		ident = append(ident, n)
+	}
+	return conn.SendContext(ctx, map[string]any{
+		"name":         child.Name(),
+		"pid":          child.Pid(),
+		"parent_pid":   child.ParentPid(),
+		"parent_name":  child.ParentName(),
+		"parent_alive": child.ParentAlive(),
+		"authkey":      child.Authkey(),
+		"daemon":       child.Daemon(),
+		"identity":     ident,
+		"tracker_fd":   child.TrackerFD(),
+		"target_none":  child.Target() == nil,
+		"data":         child.Arg(1),
+		"msg":          msg,
+		"extra":        extra,
+	})
+}
+
+// roleKinds answers with the class of each argument after the first, and
+// for Pipe ends the flags they were rebuilt with.
+func roleKinds(child *process.ChildProcess) error {
+	conn, err := child.Conn(0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var kinds []any
+	for i := 1; i < child.NumArgs(); i++ {
+		a := child.Arg(i)
+		o, ok := a.(*pickle.Object)
+		if !ok {
+			kinds = append(kinds, fmt.Sprintf("%T", a))
+			continue
+		}
+		k := o.Class().String()
+		if c, err := child.Conn(i); err == nil {
+			k += fmt.Sprintf(" r=%v w=%v", c.Readable(), c.Writable())
+			c.Close()
+		}
+		kinds = append(kinds, k)
+	}
+	return conn.Send(kinds)
+}

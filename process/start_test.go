@@ -1,0 +1,276 @@
+package process_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startPy starts a Python child of this process running proc_target:<fn>.
+func startPy(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, fn string, spec process.Spec) (*process.Process, *syncBuffer) {
+	t.Helper()
+	var stderr syncBuffer
+	spec.Python = py.Path
+	spec.Target = "proc_target:" + fn
+	spec.Path = []string{pyfixtures.Dir()}
+	spec.Stderr = &stderr
+	spec.Setpgid = true
+	spec.Env = append(spec.Env, "PYTHONDONTWRITEBYTECODE=1")
+	p, err := process.Start(ctx, spec)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = syscall.Kill(-p.Pid(), syscall.SIGKILL)
+		_ = p.Wait()
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", fn, stderr.String())
+		}
+	})
+	return p, &stderr
+}
+
+func openFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	return len(ents)
+}
+
+// childPids lists the processes whose parent is this one (zombies included).
+func childPids(t *testing.T) []string {
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	require.NoError(t, err)
+	var kids []string
+	me := strconv.Itoa(os.Getpid())
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may contain spaces, so split after ')'.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 1 && f[1] == me {
+			kids = append(kids, st)
+		}
+	}
+	return kids
+}
+
+func pipeT(t *testing.T) (*connection.Conn, *connection.Conn) {
+	a, b, err := connection.Pipe(true)
+	require.NoError(t, err)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func TestGoParentPythonChild(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		fdsBefore := openFDs(t)
+		ctx := pyfixtures.Context(t, 60*time.Second)
+
+		t.Run("the child echoes on a Pipe and is a normal multiprocessing child", func(t *testing.T) {
+			ours, theirs := pipeT(t)
+			key := []byte("0123456789abcdef0123456789abcdef")
+			p, _ := startPy(t, ctx, py, "echo", process.Spec{
+				Args:    []any{theirs, map[string]any{"k": "v", "n": 3}},
+				Kwargs:  map[string]any{"flag": true},
+				Name:    "PyEcho",
+				Authkey: key,
+			})
+			theirs.Close()
+			require.NoError(t, ours.SendContext(ctx, "ping"))
+			var reply map[string]any
+			require.NoError(t, ours.RecvContext(ctx, &reply))
+			require.NoError(t, p.Wait())
+			code, ok := p.ExitCode()
+			assert.True(t, ok)
+			assert.Equal(t, 0, code)
+			assert.Equal(t, "PyEcho", reply["name"])
+			assert.EqualValues(t, p.Pid(), reply["pid"])
+			assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
+			assert.Equal(t, true, reply["parent_alive"])
+			assert.Equal(t, false, reply["daemon"])
+			assert.Equal(t, key, reply["authkey"])
+			assert.Equal(t, "spawn", reply["start_method"])
+			assert.Equal(t, "ping", reply["msg"])
+			assert.Equal(t, py.Version()[:len(reply["python"].(string))], reply["python"])
+			data, ok := reply["data"].(*pickle.Dict)
+			require.True(t, ok, "data is %T", reply["data"])
+			v, _ := data.Get("k")
+			assert.Equal(t, "v", v)
+			kw, ok := reply["kwargs"].(*pickle.Dict)
+			require.True(t, ok)
+			v, _ = kw.Get("flag")
+			assert.Equal(t, true, v)
+		})
+
+		t.Run("an exception in the target exits with 1 and a traceback", func(t *testing.T) {
+			p, stderr := startPy(t, ctx, py, "fail", process.Spec{Args: []any{int64(5)}, Name: "PyFail"})
+			err := p.Wait()
+			var ee *process.ExitError
+			require.ErrorAs(t, err, &ee)
+			assert.Equal(t, 1, ee.Code)
+			assert.False(t, ee.Signaled())
+			s := stderr.String()
+			assert.Contains(t, s, "Process PyFail:\nTraceback (most recent call last):")
+			assert.Contains(t, s, "ValueError: ('failing on purpose', (5,))")
+		})
+
+		t.Run("sys.exit codes round-trip", func(t *testing.T) {
+			p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{int64(3)}})
+			var ee *process.ExitError
+			require.ErrorAs(t, p.Wait(), &ee)
+			assert.Equal(t, 3, ee.Code)
+			assert.True(t, strings.HasPrefix(p.Name(), "SpawnProcess-"), p.Name())
+		})
+
+		t.Run("sys.exit() without a code is 1 in 3.8 and 0 in 3.9+", func(t *testing.T) {
+			p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{nil}})
+			_ = p.Wait()
+			code, ok := p.ExitCode()
+			require.True(t, ok)
+			if py.AtLeast(3, 9) {
+				assert.Equal(t, 0, code)
+			} else {
+				assert.Equal(t, 1, code)
+			}
+		})
+
+		t.Run("terminate, kill and context cancellation", func(t *testing.T) {
+			for _, how := range []string{"terminate", "kill", "cancel"} {
+				ours, theirs := pipeT(t)
+				cctx, cancel := context.WithCancel(ctx)
+				p, _ := startPy(t, cctx, py, "sleep_forever", process.Spec{Args: []any{theirs}})
+				theirs.Close()
+				var ready string
+				require.NoError(t, ours.RecvContext(ctx, &ready))
+				assert.True(t, p.IsAlive())
+				assert.ErrorIs(t, p.Close(), process.ErrRunning)
+				want := -int(syscall.SIGKILL)
+				switch how {
+				case "terminate":
+					require.NoError(t, p.Terminate())
+					want = -int(syscall.SIGTERM)
+				case "kill":
+					require.NoError(t, p.Kill())
+				case "cancel":
+					cancel()
+				}
+				require.True(t, p.Join(20*time.Second), how)
+				code, ok := p.ExitCode()
+				assert.True(t, ok)
+				assert.Equal(t, want, code, how)
+				assert.NoError(t, p.Close())
+				assert.NoError(t, p.Terminate(), "signalling an exited process is a no-op")
+				cancel()
+			}
+		})
+
+		t.Run("a 300 KiB argument does not hang", func(t *testing.T) {
+			blob := make([]byte, 300*1024)
+			_, _ = rand.Read(blob)
+			ours, theirs := pipeT(t)
+			p, _ := startPy(t, ctx, py, "digest", process.Spec{Args: []any{theirs, blob}})
+			theirs.Close()
+			var reply map[string]any
+			require.NoError(t, ours.RecvContext(ctx, &reply))
+			require.NoError(t, p.Wait())
+			sum := sha256.Sum256(blob)
+			assert.EqualValues(t, len(blob), reply["len"])
+			assert.Equal(t, hex.EncodeToString(sum[:]), reply["sha256"])
+		})
+
+		t.Run("the resource tracker cleans up after a killed child", func(t *testing.T) {
+			tr, err := process.StartResourceTracker(py.Path)
+			require.NoError(t, err)
+			ours, theirs := pipeT(t)
+			p, _ := startPy(t, ctx, py, "make_lock", process.Spec{Args: []any{theirs}, Tracker: tr})
+			theirs.Close()
+			var name string
+			require.NoError(t, ours.RecvContext(ctx, &name))
+			path := pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
+			require.FileExists(t, path)
+			require.NoError(t, p.Kill())
+			require.Error(t, p.Wait())
+			assert.FileExists(t, path, "nobody unlinked it yet")
+			require.NoError(t, tr.Close())
+			assert.NoFileExists(t, path, "the tracker unlinked the killed child's semaphore")
+		})
+
+		t.Run("no fds or child processes are leaked", func(t *testing.T) {
+			require.Eventually(t, func() bool { return openFDs(t) <= fdsBefore }, 5*time.Second, 20*time.Millisecond,
+				"fds: %d before, %d after", fdsBefore, openFDs(t))
+			assert.Empty(t, childPids(t), "children of the test process")
+		})
+	})
+}
+
+// TestGoParentGoWorker is the bonus direction: Start with Spec.Executable
+// runs this test binary as a Go worker through the same protocol.
+func TestGoParentGoWorker(t *testing.T) {
+	ctx := pyfixtures.Context(t, 30*time.Second)
+	exe := worker(t)
+	ours, theirs := pipeT(t)
+	tr := (*process.ResourceTracker)(nil)
+	p, err := process.Start(ctx, process.Spec{
+		Executable: []string{exe},
+		Args:       []any{theirs, pickle.Tuple{int64(1), "x"}},
+		Kwargs:     map[string]any{"role": "echo", "extra": int64(7)},
+		Name:       "GoFromGo",
+		Tracker:    tr,
+		Daemon:     true,
+	})
+	require.NoError(t, err)
+	theirs.Close()
+	require.NoError(t, ours.SendContext(ctx, "ping"))
+	var reply map[string]any
+	require.NoError(t, ours.RecvContext(ctx, &reply))
+	require.NoError(t, p.Wait())
+	assert.Equal(t, "GoFromGo", reply["name"])
+	assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
+	assert.Equal(t, true, reply["daemon"])
+	assert.Equal(t, p.Authkey(), reply["authkey"])
+	assert.EqualValues(t, -1, reply["tracker_fd"])
+	assert.Equal(t, pickle.Tuple{int64(1), "x"}, reply["data"])
+
+	p2, err := process.Start(ctx, process.Spec{Executable: []string{exe}, Kwargs: map[string]any{"role": "exit", "code": int64(4)}})
+	require.NoError(t, err)
+	var ee *process.ExitError
+	require.True(t, errors.As(p2.Wait(), &ee))
+	assert.Equal(t, 4, ee.Code)
+}
