@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,50 +62,69 @@ func keyEnv(k []byte) []string {
 // goAddrString gives Python the address the Go listener actually bound.
 func goAddrString(a net.Addr) string { return a.String() }
 
-// TestGoListenerPythonClient: a Go Listener accepts Python Client()s over
+// TestGoListenerPythonClient: Go Listeners accept Python Client()s over
 // tcp, a unix path and an abstract socket, with the right key, a wrong key
 // and no key, for every interpreter (≤3.11 answer the {sha256} challenge
-// with raw MD5; 3.12+ with {sha256}).
+// with raw MD5; 3.12+ with {sha256}). One Python process connects to all
+// nine listeners in turn.
 func TestGoListenerPythonClient(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
 		t.Parallel()
+		type target struct {
+			name   string
+			kc     keyCase
+			l      *listener.Listener
+			hsErrs chan error
+		}
+		var targets []*target
+		var args []string
 		for _, ac := range addrCases {
 			for _, kc := range keyCases {
-				t.Run(ac.name+", "+kc.name, func(t *testing.T) {
-					var mu sync.Mutex
-					var hsErrs []error
-					cfg := listener.Config{AuthKey: kc.goKey, HandshakeTimeout: 20 * time.Second,
-						OnHandshakeError: func(_ net.Addr, err error) { mu.Lock(); hsErrs = append(hsErrs, err); mu.Unlock() }}
-					l, err := cfg.Listen(ac.network, ac.address(t))
-					require.NoError(t, err)
-					defer l.Close()
-					ctx := pyfixtures.Context(t, 30*time.Second)
-					proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py",
-						Args: []string{"--family", ac.family, "--address", goAddrString(l.Addr())}, Env: keyEnv(kc.pyKey)})
-					if kc.wantAuthn {
-						c, err := l.AcceptContext(ctx)
-						require.NoError(t, err)
-						defer c.Close()
-						msg, err := c.RecvBytesContext(ctx)
-						require.NoError(t, err)
-						assert.Equal(t, "hello from python", string(msg))
-						require.NoError(t, c.SendBytes(append([]byte("echo:"), msg...)))
-						line, err := proc.ReadLine(ctx)
-						require.NoError(t, err)
-						assert.Equal(t, "REPLY "+hex.EncodeToString([]byte("echo:hello from python")), line)
-					} else {
-						line, err := proc.ReadLine(ctx)
-						require.NoError(t, err)
-						assert.Equal(t, "AUTHFAIL digest sent was rejected", line)
-						require.NoError(t, proc.Wait())
-						require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(hsErrs) == 1 }, 10*time.Second, 10*time.Millisecond)
-						assert.ErrorIs(t, hsErrs[0], listener.ErrAuthentication)
-						assert.Contains(t, hsErrs[0].Error(), "digest received was wrong")
-					}
-					require.NoError(t, proc.Wait())
-				})
+				tg := &target{name: ac.name + ", " + kc.name, kc: kc, hsErrs: make(chan error, 1)}
+				cfg := listener.Config{AuthKey: kc.goKey, HandshakeTimeout: 20 * time.Second,
+					OnHandshakeError: func(_ net.Addr, err error) { tg.hsErrs <- err }}
+				l, err := cfg.Listen(ac.network, ac.address(t))
+				require.NoError(t, err)
+				defer l.Close()
+				tg.l = l
+				key := "-"
+				if kc.pyKey != nil {
+					key = hex.EncodeToString(kc.pyKey)
+				}
+				args = append(args, "--target", ac.family, goAddrString(l.Addr()), key)
+				targets = append(targets, tg)
 			}
 		}
+		ctx := pyfixtures.Context(t, 60*time.Second)
+		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py", Args: args})
+		for _, tg := range targets {
+			t.Run(tg.name, func(t *testing.T) {
+				if tg.kc.wantAuthn {
+					c, err := tg.l.AcceptContext(ctx)
+					require.NoError(t, err)
+					defer c.Close()
+					msg, err := c.RecvBytesContext(ctx)
+					require.NoError(t, err)
+					assert.Equal(t, "hello from python", string(msg))
+					require.NoError(t, c.SendBytes(append([]byte("echo:"), msg...)))
+					line, err := proc.ReadLine(ctx)
+					require.NoError(t, err)
+					assert.Equal(t, "REPLY "+hex.EncodeToString([]byte("echo:hello from python")), line)
+					return
+				}
+				line, err := proc.ReadLine(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, "AUTHFAIL digest sent was rejected", line)
+				select {
+				case err := <-tg.hsErrs:
+					assert.ErrorIs(t, err, listener.ErrAuthentication)
+					assert.Contains(t, err.Error(), "digest received was wrong")
+				case <-ctx.Done():
+					t.Fatal("the Go listener did not report the failed handshake")
+				}
+			})
+		}
+		require.NoError(t, proc.Wait())
 	})
 }
 
@@ -152,7 +170,7 @@ func TestPythonListenerGoClient(t *testing.T) {
 	})
 }
 
-// TestGoChallengeSchemesAgainstPythonClients: a Go Listener sending each
+// TestGoChallengeSchemesAgainstPythonClients: Go Listeners sending each
 // challenge scheme; every Python client must authenticate (≤3.11 answer
 // every challenge with raw HMAC-MD5, which Python's modern challenger — and
 // ours — accepts; 3.12+ answer with the named digest).
@@ -161,15 +179,20 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 		listener.SchemeSHA384, listener.SchemeSHA3256, listener.SchemeSHA3384}
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
 		t.Parallel()
+		var ls []*listener.Listener
+		var args []string
 		for _, s := range schemes {
+			l, err := listener.Config{AuthKey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer l.Close()
+			ls = append(ls, l)
+			args = append(args, "--target", "tcp", l.Addr().String(), hex.EncodeToString([]byte("k3y")))
+		}
+		ctx := pyfixtures.Context(t, 60*time.Second)
+		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py", Args: args})
+		for i, s := range schemes {
 			t.Run(string(s), func(t *testing.T) {
-				l, err := listener.Config{AuthKey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
-				require.NoError(t, err)
-				defer l.Close()
-				ctx := pyfixtures.Context(t, 30*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py",
-					Args: []string{"--address", l.Addr().String()}, Env: keyEnv([]byte("k3y"))})
-				c, err := l.AcceptContext(ctx)
+				c, err := ls[i].AcceptContext(ctx)
 				require.NoError(t, err)
 				defer c.Close()
 				msg, err := c.RecvBytesContext(ctx)
@@ -178,9 +201,9 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 				line, err := proc.ReadLine(ctx)
 				require.NoError(t, err)
 				assert.True(t, strings.HasPrefix(line, "REPLY "), line)
-				require.NoError(t, proc.Wait())
 			})
 		}
+		require.NoError(t, proc.Wait())
 	})
 }
 
