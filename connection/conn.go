@@ -324,20 +324,18 @@ func (c *Conn) Close() error {
 	return c.closeErr
 }
 
-// Fd returns the file descriptor number (Python's fileno()). The Conn still
-// owns it. It does not change the descriptor's blocking mode.
-func (c *Conn) Fd() (int, error) {
-	if c.closed.Load() {
-		return -1, c.closedErr("fileno")
-	}
-	if c.rc == nil {
-		return -1, fmt.Errorf("connection: %w", ErrNoFD)
+// Fd returns the file descriptor number (Python's fileno()), or -1 after
+// Close or for a Conn without a descriptor (see NewConn). The Conn still
+// owns the descriptor. Fd does not change its blocking mode.
+func (c *Conn) Fd() int {
+	if c.closed.Load() || c.rc == nil {
+		return -1
 	}
 	fd := -1
 	if err := c.rc.Control(func(u uintptr) { fd = int(u) }); err != nil {
-		return -1, c.ioErr("fileno", err)
+		return -1
 	}
-	return fd, nil
+	return fd
 }
 
 // File returns a new *os.File for the connection's descriptor, in blocking

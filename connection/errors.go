@@ -46,7 +46,7 @@ var (
 	// again.
 	ErrBroken = errors.New("stream broken in the middle of a frame")
 
-	// ErrNoFD is returned by Poll, Wait, Fd and File for a Conn made by
+	// ErrNoFD is returned by Poll, Wait and File for a Conn made by
 	// NewConn from a net.Conn that has no file descriptor.
 	ErrNoFD = errors.New("connection has no file descriptor")
 )
