@@ -9,7 +9,8 @@ Modes (stdin/stdout carry JSON lines, one object per line; bytes are hex):
            {"name", "proto", "skip": reason} when this interpreter cannot dump
            a value at a protocol.  The last line is {"summary": ...} with the
            opcodes the corpus covers.  desc (acyclic plain values only) is a
-           JSON tree of the value, see describe_plain.
+           JSON tree of the value, see describe_plain; tdesc (datetime, date,
+           timedelta) is described in describe_time.
   check    Read lines {"name", "hex", "tag"?, "orig"?, "expr"?, "dump"?,
            "unordered"?}.  The
            expected value is, in this order: eval(expr) if given, the corpus
@@ -690,6 +691,9 @@ def mode_gen(args):
                 descs[name] = _desc_or_none(name, factory)
             if descs[name] is not None:
                 rec["desc"] = descs[name]
+            tdesc = describe_time(factory())
+            if tdesc is not None:
+                rec["tdesc"] = tdesc
             _emit(out, rec)
             n += 1
     raws = list(RAW.items()) + list(_pickletester_data())
@@ -754,6 +758,23 @@ def describe_plain(v, _stack=None):
     finally:
         st.discard(id(v))
     raise ValueError("not plain: " + _tname(t))
+
+
+def describe_time(v):
+    """JSON for the Go tests' typed decoding (time.Time, time.Duration):
+    ["datetime", y, mo, d, h, mi, s, us, utcoffset seconds or None] for
+    datetime and date (midnight, naive), ["timedelta", "total microseconds"];
+    None for anything else."""
+    t = type(v)
+    if t is datetime.datetime:
+        off = v.utcoffset()
+        return ["datetime", v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond,
+                None if off is None else int(off.total_seconds())]
+    if t is datetime.date:
+        return ["datetime", v.year, v.month, v.day, 0, 0, 0, 0, None]
+    if t is datetime.timedelta:
+        return ["timedelta", str((v.days * 86400 + v.seconds) * 10 ** 6 + v.microseconds)]
+    return None
 
 
 def _desc_or_none(name, factory):
