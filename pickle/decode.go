@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 )
 
@@ -269,8 +271,10 @@ func (s *decState) run() (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if s.src == nil && n > uint64(len(s.data)-s.pos) {
-				return nil, s.truncated()
+			// The frame must be there (as CPython checks); for a stream this
+			// reads it in bounded chunks.
+			if err := s.ensure(n); err != nil {
+				return nil, err
 			}
 		case opMark:
 			s.marks = append(s.marks, len(s.stack))
@@ -583,6 +587,9 @@ func (s *decState) run() (any, error) {
 			if e != nil {
 				return nil, e
 			}
+			if !validPyUTF8String(modS) || !validPyUTF8(name) {
+				return nil, s.errf("GLOBAL names must be UTF-8")
+			}
 			err = s.push(s.findClass(modS, string(name)))
 		case opStackGlobal:
 			name, e := s.pop()
@@ -665,6 +672,9 @@ func (s *decState) run() (any, error) {
 			name, e := s.line()
 			if e != nil {
 				return nil, e
+			}
+			if !validPyUTF8String(modS) || !validPyUTF8(name) {
+				return nil, s.errf("INST names must be UTF-8")
 			}
 			items, e := s.popMark()
 			if e != nil {
@@ -854,8 +864,10 @@ func (s *decState) loadBytes(n uint64, array bool) error {
 	if err != nil {
 		return err
 	}
-	c := make([]byte, len(b))
-	copy(c, b)
+	c := bytes.Clone(b) // no zeroing of the new array before the copy
+	if c == nil {
+		c = []byte{}
+	}
 	if array {
 		return s.push(ByteArray(c))
 	}
@@ -940,6 +952,9 @@ func parsePyFloat(s string) (float64, error) {
 }
 
 func (s *decState) setItems(d *Dict, items []any) error {
+	// The items are on the stack, so growing by their count is bounded by
+	// the input.
+	d.ents = slices.Grow(d.ents, len(items)/2)
 	for i := 0; i+1 < len(items); i += 2 {
 		if err := d.Set(items[i], items[i+1]); err != nil {
 			return s.errw(err, "dict key")
@@ -983,16 +998,28 @@ func (s *decState) appendTo(_ int, items []any) error {
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
 			return err
 		}
-		l.items = append(l.items, items...)
+		l.items = appendDoubling(l.items, items)
 		return nil
 	case *Object:
 		if err := s.checkLen(len(l.ListItems) + len(items)); err != nil {
 			return err
 		}
-		l.ListItems = append(l.ListItems, items...)
+		l.ListItems = appendDoubling(l.ListItems, items)
 		return nil
 	}
 	return s.errf("APPEND to %s", pyTypeName(t))
+}
+
+// appendDoubling appends, doubling the capacity when it grows: long lists
+// arrive in batches of 1000, and append's 1.25× growth for large slices
+// would copy them about four times over.
+func appendDoubling(dst, items []any) []any {
+	if n := len(dst) + len(items); n > cap(dst) {
+		grown := make([]any, len(dst), max(n, 2*cap(dst)))
+		copy(grown, dst)
+		dst = grown
+	}
+	return append(dst, items...)
 }
 
 func newObject(cls any, args Tuple, kw *Dict, newObj bool) any {

@@ -99,12 +99,14 @@ func (e *encState) reset(m *encMode, dst []byte) {
 
 func (e *encState) release() {
 	e.b = nil
-	if len(e.memoID) > 1024 {
+	// Keep the memo tables (clearing is cheaper than regrowing them) unless
+	// one encode made them huge.
+	if len(e.memoID) > 1<<17 {
 		e.memoID = nil
 	} else {
 		clear(e.memoID)
 	}
-	if len(e.memoStr) > 1024 {
+	if len(e.memoStr) > 1<<17 {
 		e.memoStr = nil
 	} else {
 		clear(e.memoStr)

@@ -518,12 +518,9 @@ const maxKeyDepth = 1000
 
 func hashKey(k any) (any, error) {
 	switch x := k.(type) {
-	case string:
-		return x, nil
-	case int64:
-		return x, nil
-	case nil:
-		return nil, nil
+	case string, int64, nil, Global:
+		// Their own hash key; returning k avoids boxing the value again.
+		return k, nil
 	case bool:
 		if x {
 			return int64(1), nil
@@ -540,8 +537,6 @@ func hashKey(k any) (any, error) {
 			return x.Int64(), nil
 		}
 		return bigKey(x.String()), nil
-	case Global:
-		return x, nil
 	case Tuple, *FrozenSet:
 		b, err := appendKey(nil, k, 0)
 		if err != nil {

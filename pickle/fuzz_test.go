@@ -1,0 +1,115 @@
+package pickle
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+// Limits small enough that one fuzz input cannot use much memory or time.
+var fuzzMode, _ = DecOptions{MaxDepth: 200, MaxMemo: 1 << 16, MaxContainerLen: 1 << 16, MaxObjects: 1 << 18, MaxLongBytes: 1 << 12, MaxInput: 1 << 20}.DecMode()
+
+// FuzzUnmarshal: no panic on any input; whatever decodes re-encodes, and
+// decode→encode is stable from then on (Marshal(Unmarshal(Marshal(v)))
+// gives the same bytes as Marshal(v)).
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range [][]byte{
+		[]byte("\x80\x04N."),
+		[]byte("(I00\nI10\nL12L\nF1.5\nS'a\\n'\nVx\\u00e9\nt."),
+		[]byte("\x80\x04\x95\x06\x00\x00\x00\x00\x00\x00\x00]\x94h\x00a."),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		if err := fuzzMode.Unmarshal(data, &v); err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("error is %T, not *SyntaxError: %v", err, err)
+			}
+			return
+		}
+		b1, err := Marshal(v)
+		if err != nil {
+			t.Fatalf("decoded value does not re-encode: %v", err)
+		}
+		var v2 any
+		if err := Unmarshal(b1, &v2); err != nil {
+			t.Fatalf("re-encoded pickle does not decode: %v\n%x", err, b1)
+		}
+		b2, err := Marshal(v2)
+		if err != nil {
+			t.Fatalf("second re-encode: %v", err)
+		}
+		if !bytes.Equal(b1, b2) {
+			t.Fatalf("decode→encode not stable:\n%x\n%x", b1, b2)
+		}
+		// Typed decoding must not panic either.
+		var st struct {
+			A int
+			B []string
+			C map[string]float64
+		}
+		_ = fuzzMode.Unmarshal(data, &st)
+	})
+}
+
+type chunkReader struct {
+	data  []byte
+	sizes []byte
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := 1
+	if len(c.sizes) > 0 {
+		n = int(c.sizes[0])%17 + 1
+		c.sizes = c.sizes[1:]
+	}
+	n = min(n, len(p), len(c.data))
+	copy(p, c.data[:n])
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// FuzzDecoder: a stream of pickles read in odd-sized chunks gives the same
+// values as Unmarshal on each pickle, and never panics.
+func FuzzDecoder(f *testing.F) {
+	f.Add([]byte("\x80\x04N.\x80\x04K\x01."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := fuzzMode.NewDecoder(&chunkReader{data: data, sizes: data})
+		rest := data
+		for i := 0; i < 100; i++ {
+			var v any
+			err := dec.Decode(&v)
+			if err == io.EOF {
+				if len(rest) != 0 {
+					t.Fatalf("io.EOF with %d bytes left", len(rest))
+				}
+				return
+			}
+			var want any
+			werr := fuzzMode.Unmarshal(rest, &want)
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("Decoder: %v; Unmarshal: %v", err, werr)
+			}
+			if err != nil {
+				return
+			}
+			b1, e1 := Marshal(v)
+			b2, e2 := Marshal(want)
+			if e1 != nil || e2 != nil || !bytes.Equal(b1, b2) {
+				t.Fatalf("Decoder and Unmarshal disagree: %x (%v) vs %x (%v)", b1, e1, b2, e2)
+			}
+			// Advance rest past this pickle: re-decode with a counting source.
+			s := decState{m: fuzzMode.(*decMode), data: rest}
+			if _, err := s.run(); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			rest = rest[s.pos:]
+		}
+	})
+}
