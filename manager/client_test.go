@@ -326,7 +326,7 @@ func runSyncManagerSuite(t *testing.T, ctx context.Context, c *manager.Client, p
 		ok(t, r.Acquire(ctx))
 		other := must(r.Clone(ctx))(t)
 		defer other.Close()
-		o := manager.AcquirerProxy{Proxy: other}
+		o := &manager.AcquirerProxy{Proxy: other}
 		if must(o.TryAcquire(ctx))(t) {
 			t.Fatal("another owner acquired a held RLock")
 		}

@@ -32,7 +32,7 @@ func workerMain() {
 			return err
 		}
 		defer lp.Close()
-		d, l := manager.DictProxy{Proxy: dp}, manager.ListProxy{Proxy: lp}
+		d, l := &manager.DictProxy{Proxy: dp}, &manager.ListProxy{Proxy: lp}
 		if err := d.Set(ctx, 1, "1"); err != nil {
 			return err
 		}

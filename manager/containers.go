@@ -1,0 +1,969 @@
+package manager
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mpwire/mpwire/pickle"
+)
+
+// Exposed method lists, as Python's proxy types declare them.
+var (
+	dictExposed = []string{"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__",
+		"__setitem__", "clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}
+	listExposed = []string{"__add__", "__contains__", "__delitem__", "__getitem__", "__len__",
+		"__mul__", "__reversed__", "__rmul__", "__setitem__", "append", "count", "extend", "index", "insert", "pop", "remove",
+		"reverse", "sort", "__imul__"}
+	namespaceExposed = []string{"__getattribute__", "__setattr__", "__delattr__"}
+	valueExposed     = []string{"get", "set"}
+	arrayExposed     = []string{"__len__", "__getitem__", "__setitem__"}
+	iteratorExposed  = []string{"__next__", "send", "throw", "close"}
+)
+
+func keyErr(k any) error { return pyErr("KeyError", k) }
+
+// ---- dict ----
+
+// Dict is a shared dict served by a Go Server (SyncManager's "dict").
+type Dict struct {
+	mu sync.Mutex
+	d  *pickle.Dict
+}
+
+// NewDict returns an empty shared dict.
+func NewDict() *Dict { return &Dict{d: pickle.NewDict()} }
+
+// Exposed implements Object.
+func (*Dict) Exposed() []string { return dictExposed }
+
+// MethodToTypeID implements ProxyMethods: __iter__ returns an Iterator.
+func (*Dict) MethodToTypeID() map[string]string { return map[string]string{"__iter__": "Iterator"} }
+
+// Value returns a copy of the contents.
+func (o *Dict) Value() *pickle.Dict {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return copyDict(o.d)
+}
+
+// PickleValue implements Valuer.
+func (o *Dict) PickleValue() (any, error) { return o.Value(), nil }
+
+// Repr implements Reprer.
+func (o *Dict) Repr() string { return Repr(o.Value()) }
+
+func copyDict(d *pickle.Dict) *pickle.Dict {
+	c := pickle.NewDict()
+	for _, kv := range d.Items() {
+		_ = c.Set(kv[0], kv[1])
+	}
+	return c
+}
+
+func setItem(d *pickle.Dict, k, v any) error {
+	if err := d.Set(k, v); err != nil {
+		return pyErr("TypeError", fmt.Sprintf("unhashable type: '%s'", typeName(k)))
+	}
+	return nil
+}
+
+// update applies dict.update(other, **kw).
+func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
+	if len(args) > 1 {
+		return pyErr("TypeError", fmt.Sprintf("update expected at most 1 argument, got %d", len(args)))
+	}
+	if len(args) == 1 {
+		switch o := args[0].(type) {
+		case *pickle.Dict:
+			for _, kv := range o.Items() {
+				if err := setItem(d, kv[0], kv[1]); err != nil {
+					return err
+				}
+			}
+		case []any, pickle.Tuple:
+			items, _ := asList(o, nil)
+			for i, it := range items {
+				pair, ok := it.(pickle.Tuple)
+				if !ok {
+					if l, ok2 := it.([]any); ok2 {
+						pair, ok = pickle.Tuple(l), true
+					}
+				}
+				if !ok || len(pair) != 2 {
+					return pyErr("ValueError", fmt.Sprintf("dictionary update sequence element #%d has wrong length", i))
+				}
+				if err := setItem(d, pair[0], pair[1]); err != nil {
+					return err
+				}
+			}
+		case nil:
+			return pyErr("TypeError", "'NoneType' object is not iterable")
+		default:
+			return pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(o)))
+		}
+	}
+	if kwargs != nil {
+		for _, kv := range kwargs.Items() {
+			_ = d.Set(kv[0], kv[1])
+		}
+	}
+	return nil
+}
+
+// CallMethod implements Object.
+func (o *Dict) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	d := o.d
+	switch method {
+	case "__contains__":
+		p, err := bind(method, args, kwargs, []string{"key"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		_, ok := d.Get(p.vals[0])
+		return ok, nil
+	case "__getitem__":
+		p, err := bind(method, args, kwargs, []string{"key"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		v, ok := d.Get(p.vals[0])
+		if !ok {
+			return nil, keyErr(p.vals[0])
+		}
+		return v, nil
+	case "__setitem__":
+		p, err := bind(method, args, kwargs, []string{"key", "value"}, 2)
+		if err != nil {
+			return nil, err
+		}
+		return nil, setItem(d, p.vals[0], p.vals[1])
+	case "__delitem__":
+		p, err := bind(method, args, kwargs, []string{"key"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Delete(p.vals[0]) {
+			return nil, keyErr(p.vals[0])
+		}
+		return nil, nil
+	case "__len__":
+		return d.Len(), nil
+	case "__iter__":
+		return &Iterator{items: d.Keys()}, nil
+	case "clear":
+		o.d = pickle.NewDict()
+		return nil, nil
+	case "copy":
+		return copyDict(d), nil
+	case "get":
+		p, err := bind(method, args, kwargs, []string{"key", "default"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := d.Get(p.vals[0]); ok {
+			return v, nil
+		}
+		return p.get(1, nil), nil
+	case "items":
+		out := make([]any, 0, d.Len())
+		for _, kv := range d.Items() {
+			out = append(out, pickle.Tuple{kv[0], kv[1]})
+		}
+		return out, nil
+	case "keys":
+		return d.Keys(), nil
+	case "values":
+		return d.Values(), nil
+	case "pop":
+		p, err := bind(method, args, kwargs, []string{"key", "default"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := d.Get(p.vals[0]); ok {
+			d.Delete(p.vals[0])
+			return v, nil
+		}
+		if p.set[1] {
+			return p.vals[1], nil
+		}
+		return nil, keyErr(p.vals[0])
+	case "popitem":
+		items := d.Items()
+		if len(items) == 0 {
+			return nil, keyErr("popitem(): dictionary is empty")
+		}
+		last := items[len(items)-1]
+		d.Delete(last[0])
+		return pickle.Tuple{last[0], last[1]}, nil
+	case "setdefault":
+		p, err := bind(method, args, kwargs, []string{"key", "default"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := d.Get(p.vals[0]); ok {
+			return v, nil
+		}
+		v := p.get(1, nil)
+		return v, setItem(d, p.vals[0], v)
+	case "update":
+		return nil, updateDict(d, args, kwargs)
+	}
+	return nil, errNoMethod
+}
+
+// ---- Iterator ----
+
+// Iterator is a served iterator over a snapshot of items (dict.__iter__).
+type Iterator struct {
+	mu    sync.Mutex
+	items []any
+	next  int
+}
+
+// Exposed implements Object.
+func (*Iterator) Exposed() []string { return iteratorExposed }
+
+// CallMethod implements Object: only __next__ exists, as for Python's dict
+// key iterator (send, throw and close are exposed by IteratorProxy but the
+// iterator lacks them).
+func (it *Iterator) CallMethod(_ context.Context, _ Caller, method string, _ pickle.Tuple, _ *pickle.Dict) (any, error) {
+	if method != "__next__" {
+		return nil, errNoMethod
+	}
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.next >= len(it.items) {
+		return nil, pyErr("StopIteration")
+	}
+	v := it.items[it.next]
+	it.next++
+	return v, nil
+}
+
+// Repr implements Reprer.
+func (*Iterator) Repr() string { return "<dict_keyiterator object>" }
+
+// ---- list ----
+
+// List is a shared list served by a Go Server (SyncManager's "list").
+type List struct {
+	mu    sync.Mutex
+	items []any
+}
+
+// NewList returns a shared list holding a copy of items.
+func NewList(items []any) *List { return &List{items: slices.Clone(items)} }
+
+// Exposed implements Object.
+func (*List) Exposed() []string { return listExposed }
+
+// Value returns a copy of the items.
+func (l *List) Value() []any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.items)
+}
+
+// PickleValue implements Valuer.
+func (l *List) PickleValue() (any, error) { return l.Value(), nil }
+
+// Repr implements Reprer.
+func (l *List) Repr() string { return Repr(l.Value()) }
+
+func iterable(v any) ([]any, error) {
+	switch x := v.(type) {
+	case []any:
+		return x, nil
+	case pickle.Tuple:
+		return x, nil
+	case string:
+		var out []any
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out, nil
+	case []byte:
+		out := make([]any, len(x))
+		for i, c := range x {
+			out[i] = int64(c)
+		}
+		return out, nil
+	case *pickle.Dict:
+		return x.Keys(), nil
+	case *pickle.Set:
+		return x.Items(), nil
+	case *pickle.FrozenSet:
+		return x.Items(), nil
+	}
+	return nil, pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
+}
+
+// index normalizes a Python index for a sequence of length n.
+func seqIndex(v any, n int, what string) (int, error) {
+	i, err := toInt(v, "")
+	if err != nil {
+		return 0, pyErr("TypeError", fmt.Sprintf("list indices must be integers or slices, not %s", typeName(v)))
+	}
+	if i < 0 {
+		i += n
+	}
+	if i < 0 || i >= n {
+		return 0, pyErr("IndexError", what)
+	}
+	return i, nil
+}
+
+// sliceIndices is Python's slice.indices(n); ok is false if v is not a slice.
+func sliceIndices(v any, n int) (start, stop, step int, ok bool, err error) {
+	o, isObj := v.(*pickle.Object)
+	if !isObj || o.Class() != (pickle.Global{Module: "builtins", Name: "slice"}) || len(o.Args) != 3 {
+		return 0, 0, 0, false, nil
+	}
+	step = 1
+	if o.Args[2] != nil {
+		if step, err = toInt(o.Args[2], ""); err != nil {
+			return
+		}
+		if step == 0 {
+			return 0, 0, 0, true, pyErr("ValueError", "slice step cannot be zero")
+		}
+	}
+	lower, upper := 0, n
+	if step < 0 {
+		lower, upper = -1, n-1
+	}
+	conv := func(x any, def int) (int, error) {
+		if x == nil {
+			return def, nil
+		}
+		i, err := toInt(x, "")
+		if err != nil {
+			return 0, err
+		}
+		if i < 0 {
+			i += n
+			if i < lower {
+				i = lower
+			}
+		} else if i > upper {
+			i = upper
+		}
+		return i, nil
+	}
+	if step < 0 {
+		start, err = conv(o.Args[0], upper)
+		if err == nil {
+			stop, err = conv(o.Args[1], lower)
+		}
+	} else {
+		start, err = conv(o.Args[0], lower)
+		if err == nil {
+			stop, err = conv(o.Args[1], upper)
+		}
+	}
+	return start, stop, step, true, err
+}
+
+func sliceSelect(n, start, stop, step int) []int {
+	var idx []int
+	if step > 0 {
+		for i := start; i < stop; i += step {
+			idx = append(idx, i)
+		}
+	} else {
+		for i := start; i > stop; i += step {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// CallMethod implements Object.
+func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	one := func() (any, error) {
+		p, err := bind(method, args, kwargs, []string{"value"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		return p.vals[0], nil
+	}
+	switch method {
+	case "append":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		l.items = append(l.items, v)
+		return nil, nil
+	case "extend", "__iadd__":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		more, err := iterable(v)
+		if err != nil {
+			return nil, err
+		}
+		l.items = append(l.items, more...)
+		return nil, nil
+	case "__len__":
+		return len(l.items), nil
+	case "__contains__":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		return slices.ContainsFunc(l.items, func(e any) bool { return pyEqual(e, v) }), nil
+	case "count":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, e := range l.items {
+			if pyEqual(e, v) {
+				n++
+			}
+		}
+		return n, nil
+	case "index":
+		p, err := bind(method, args, kwargs, []string{"value", "start", "stop"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		start, stop := 0, len(l.items)
+		if s, _, _, _, _ := sliceIndices(Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items)); p.set[1] {
+			start = s
+		}
+		if p.set[2] {
+			_, e, _, _, _ := sliceIndices(Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items))
+			stop = e
+		}
+		for i := start; i < stop; i++ {
+			if pyEqual(l.items[i], p.vals[0]) {
+				return i, nil
+			}
+		}
+		return nil, pyErr("ValueError", Repr(p.vals[0])+" is not in list")
+	case "insert":
+		p, err := bind(method, args, kwargs, []string{"index", "object"}, 2)
+		if err != nil {
+			return nil, err
+		}
+		i, err := toInt(p.vals[0], "")
+		if err != nil {
+			return nil, err
+		}
+		n := len(l.items)
+		if i < 0 {
+			i = max(i+n, 0)
+		}
+		i = min(i, n)
+		l.items = slices.Insert(l.items, i, p.vals[1])
+		return nil, nil
+	case "pop":
+		p, err := bind(method, args, kwargs, []string{"index"}, 0)
+		if err != nil {
+			return nil, err
+		}
+		if len(l.items) == 0 {
+			return nil, pyErr("IndexError", "pop from empty list")
+		}
+		i, err := seqIndex(p.get(0, int64(-1)), len(l.items), "pop index out of range")
+		if err != nil {
+			return nil, err
+		}
+		v := l.items[i]
+		l.items = slices.Delete(l.items, i, i+1)
+		return v, nil
+	case "remove":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		i := slices.IndexFunc(l.items, func(e any) bool { return pyEqual(e, v) })
+		if i < 0 {
+			return nil, pyErr("ValueError", "list.remove(x): x not in list")
+		}
+		l.items = slices.Delete(l.items, i, i+1)
+		return nil, nil
+	case "reverse":
+		slices.Reverse(l.items)
+		return nil, nil
+	case "sort":
+		if len(args) > 0 {
+			return nil, pyErr("TypeError", "sort() takes no positional arguments")
+		}
+		p, err := bind(method, nil, kwargs, []string{"key", "reverse"}, 0)
+		if err != nil {
+			return nil, err
+		}
+		if p.get(0, nil) != nil {
+			return nil, pyErr("TypeError", "sort(key=...) is not supported by a Go-hosted list")
+		}
+		c := slices.Clone(l.items)
+		if err := sortValues(c, truthy(p.get(1, false))); err != nil {
+			return nil, err
+		}
+		l.items = c
+		return nil, nil
+	case "clear":
+		l.items = nil
+		return nil, nil
+	case "copy":
+		return slices.Clone(l.items), nil
+	case "__getitem__":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		if start, stop, step, ok, err := sliceIndices(v, len(l.items)); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			out := []any{}
+			for _, i := range sliceSelect(len(l.items), start, stop, step) {
+				out = append(out, l.items[i])
+			}
+			return out, nil
+		}
+		i, err := seqIndex(v, len(l.items), "list index out of range")
+		if err != nil {
+			return nil, err
+		}
+		return l.items[i], nil
+	case "__setitem__":
+		p, err := bind(method, args, kwargs, []string{"key", "value"}, 2)
+		if err != nil {
+			return nil, err
+		}
+		if start, stop, step, ok, err := sliceIndices(p.vals[0], len(l.items)); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			repl, err := iterable(p.vals[1])
+			if err != nil {
+				return nil, pyErr("TypeError", "can only assign an iterable")
+			}
+			if step != 1 {
+				idx := sliceSelect(len(l.items), start, stop, step)
+				if len(idx) != len(repl) {
+					return nil, pyErr("ValueError", fmt.Sprintf("attempt to assign sequence of size %d to extended slice of size %d", len(repl), len(idx)))
+				}
+				for k, i := range idx {
+					l.items[i] = repl[k]
+				}
+				return nil, nil
+			}
+			stop = max(stop, start)
+			l.items = slices.Replace(l.items, start, stop, slices.Clone(repl)...)
+			return nil, nil
+		}
+		i, err := seqIndex(p.vals[0], len(l.items), "list assignment index out of range")
+		if err != nil {
+			return nil, err
+		}
+		l.items[i] = p.vals[1]
+		return nil, nil
+	case "__delitem__":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		if start, stop, step, ok, err := sliceIndices(v, len(l.items)); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			del := map[int]bool{}
+			for _, i := range sliceSelect(len(l.items), start, stop, step) {
+				del[i] = true
+			}
+			out := l.items[:0:0]
+			for i, e := range l.items {
+				if !del[i] {
+					out = append(out, e)
+				}
+			}
+			l.items = out
+			return nil, nil
+		}
+		i, err := seqIndex(v, len(l.items), "list assignment index out of range")
+		if err != nil {
+			return nil, err
+		}
+		l.items = slices.Delete(l.items, i, i+1)
+		return nil, nil
+	case "__add__":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		other, ok := v.([]any)
+		if !ok {
+			return nil, pyErr("TypeError", fmt.Sprintf("can only concatenate list (not \"%s\") to list", typeName(v)))
+		}
+		return append(slices.Clone(l.items), other...), nil
+	case "__mul__", "__rmul__", "__imul__":
+		v, err := one()
+		if err != nil {
+			return nil, err
+		}
+		n, err := toInt(v, "")
+		if err != nil {
+			return nil, pyErr("TypeError", fmt.Sprintf("can't multiply sequence by non-int of type '%s'", typeName(v)))
+		}
+		if n < 0 {
+			n = 0
+		}
+		if len(l.items)*n > 1<<26 {
+			return nil, pyErr("MemoryError")
+		}
+		out := make([]any, 0, len(l.items)*n)
+		for k := 0; k < n; k++ {
+			out = append(out, l.items...)
+		}
+		if method == "__imul__" {
+			l.items = out
+			return slices.Clone(out), nil
+		}
+		return out, nil
+	case "__reversed__":
+		out := slices.Clone(l.items)
+		slices.Reverse(out)
+		return out, nil
+	}
+	return nil, errNoMethod
+}
+
+// ---- Namespace ----
+
+var globalNamespace = pickle.Global{Module: "multiprocessing.managers", Name: "Namespace"}
+
+// Namespace is a shared attribute bag (SyncManager's "Namespace").
+type Namespace struct {
+	mu    sync.Mutex
+	attrs *pickle.Dict
+}
+
+// NewNamespace returns a Namespace with the given attributes.
+func NewNamespace(attrs map[string]any) *Namespace {
+	n := &Namespace{attrs: pickle.NewDict()}
+	for _, k := range sortedKeys(attrs) {
+		_ = n.attrs.Set(k, attrs[k])
+	}
+	return n
+}
+
+// Exposed implements Object.
+func (*Namespace) Exposed() []string { return namespaceExposed }
+
+// PickleValue implements Valuer: a multiprocessing.managers.Namespace.
+func (n *Namespace) PickleValue() (any, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return &pickle.Object{Callable: globalNamespace, NewObj: true, Args: pickle.Tuple{}, State: copyDict(n.attrs)}, nil
+}
+
+// Repr implements Reprer: Namespace(a=1, b='x').
+func (n *Namespace) Repr() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var parts []string
+	for _, kv := range n.attrs.Items() {
+		k, _ := kv[0].(string)
+		if !strings.HasPrefix(k, "_") {
+			parts = append(parts, k+"="+Repr(kv[1]))
+		}
+	}
+	sort.Strings(parts)
+	return "Namespace(" + strings.Join(parts, ", ") + ")"
+}
+
+// CallMethod implements Object.
+func (n *Namespace) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	names := []string{"name"}
+	if method == "__setattr__" {
+		names = []string{"name", "value"}
+	}
+	p, err := bind(method, args, kwargs, names, len(names))
+	if err != nil {
+		return nil, err
+	}
+	name, ok := p.vals[0].(string)
+	if !ok {
+		return nil, pyErr("TypeError", fmt.Sprintf("attribute name must be string, not '%s'", typeName(p.vals[0])))
+	}
+	switch method {
+	case "__getattribute__":
+		if v, ok := n.attrs.Get(name); ok {
+			return v, nil
+		}
+		return nil, pyErr("AttributeError", fmt.Sprintf("'Namespace' object has no attribute '%s'", name))
+	case "__setattr__":
+		return nil, n.attrs.Set(name, p.vals[1])
+	case "__delattr__":
+		if !n.attrs.Delete(name) {
+			return nil, pyErr("AttributeError", name)
+		}
+		return nil, nil
+	}
+	return nil, errNoMethod
+}
+
+// ---- Value ----
+
+var globalValue = pickle.Global{Module: "multiprocessing.managers", Name: "Value"}
+
+// Value is a shared managers.Value(typecode, value).
+type Value struct {
+	mu       sync.Mutex
+	typecode any
+	value    any
+}
+
+// NewValue returns a Value.
+func NewValue(typecode string, v any) *Value { return &Value{typecode: typecode, value: v} }
+
+// Exposed implements Object.
+func (*Value) Exposed() []string { return valueExposed }
+
+// Get returns the value.
+func (v *Value) Get() any {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.value
+}
+
+// PickleValue implements Valuer: a multiprocessing.managers.Value.
+func (v *Value) PickleValue() (any, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st := pickle.NewDict()
+	_ = st.Set("_typecode", v.typecode)
+	_ = st.Set("_value", v.value)
+	return &pickle.Object{Callable: globalValue, NewObj: true, Args: pickle.Tuple{}, State: st}, nil
+}
+
+// Repr implements Reprer: Value('i', 0).
+func (v *Value) Repr() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return "Value(" + Repr(v.typecode) + ", " + Repr(v.value) + ")"
+}
+
+// CallMethod implements Object.
+func (v *Value) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch method {
+	case "get":
+		if _, err := bind(method, args, kwargs, nil, 0); err != nil {
+			return nil, err
+		}
+		return v.value, nil
+	case "set":
+		p, err := bind(method, args, kwargs, []string{"value"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		v.value = p.vals[0]
+		return nil, nil
+	}
+	return nil, errNoMethod
+}
+
+// ---- Array ----
+
+// Array is a shared array.array (SyncManager's "Array").
+type Array struct {
+	mu       sync.Mutex
+	typecode string
+	items    []any
+}
+
+// NewArray returns an array.array(typecode, items), checking each item as
+// Python does.
+func NewArray(typecode string, items []any) (*Array, error) {
+	if _, ok := arraySizes[typecode]; !ok {
+		return nil, pyErr("ValueError", "bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f or d)")
+	}
+	a := &Array{typecode: typecode, items: make([]any, len(items))}
+	for i, it := range items {
+		v, err := a.check(it)
+		if err != nil {
+			return nil, err
+		}
+		a.items[i] = v
+	}
+	return a, nil
+}
+
+var arrayRanges = map[string][2]*big.Int{}
+
+func init() {
+	r := func(lo, hi int64) [2]*big.Int { return [2]*big.Int{big.NewInt(lo), big.NewInt(hi)} }
+	arrayRanges["b"] = r(math.MinInt8, math.MaxInt8)
+	arrayRanges["B"] = r(0, math.MaxUint8)
+	arrayRanges["h"] = r(math.MinInt16, math.MaxInt16)
+	arrayRanges["H"] = r(0, math.MaxUint16)
+	arrayRanges["i"] = r(math.MinInt32, math.MaxInt32)
+	arrayRanges["I"] = r(0, math.MaxUint32)
+	arrayRanges["l"] = r(math.MinInt64, math.MaxInt64)
+	arrayRanges["q"] = r(math.MinInt64, math.MaxInt64)
+	arrayRanges["L"] = [2]*big.Int{big.NewInt(0), new(big.Int).SetUint64(math.MaxUint64)}
+	arrayRanges["Q"] = arrayRanges["L"]
+}
+
+func (a *Array) check(v any) (any, error) {
+	switch a.typecode {
+	case "f", "d":
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case int64:
+			return float64(x), nil
+		case bool:
+			if x {
+				return 1.0, nil
+			}
+			return 0.0, nil
+		}
+		return nil, pyErr("TypeError", fmt.Sprintf("must be real number, not %s", typeName(v)))
+	case "u":
+		if s, ok := v.(string); ok && len([]rune(s)) == 1 {
+			return s, nil
+		}
+		return nil, pyErr("TypeError", "array item must be unicode character")
+	}
+	var n *big.Int
+	switch x := v.(type) {
+	case int64:
+		n = big.NewInt(x)
+	case *big.Int:
+		n = x
+	case bool:
+		n = big.NewInt(0)
+		if x {
+			n = big.NewInt(1)
+		}
+	default:
+		return nil, pyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as an integer", typeName(v)))
+	}
+	r := arrayRanges[a.typecode]
+	if n.Cmp(r[0]) < 0 || n.Cmp(r[1]) > 0 {
+		return nil, pyErr("OverflowError", "array item out of range for typecode "+a.typecode)
+	}
+	if n.IsInt64() {
+		return n.Int64(), nil
+	}
+	return n, nil
+}
+
+// Exposed implements Object.
+func (*Array) Exposed() []string { return arrayExposed }
+
+// PickleValue implements Valuer: REDUCE(array.array, (typecode, bytes)),
+// multiprocessing's reduction of arrays.
+func (a *Array) PickleValue() (any, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reduced(a.items), nil
+}
+
+func (a *Array) reduced(items []any) *pickle.Object {
+	size := arraySizes[a.typecode]
+	b := make([]byte, len(items)*size)
+	le := binary.LittleEndian
+	for i, it := range items {
+		c := b[i*size : (i+1)*size]
+		switch a.typecode {
+		case "f":
+			le.PutUint32(c, math.Float32bits(float32(it.(float64))))
+		case "d":
+			le.PutUint64(c, math.Float64bits(it.(float64)))
+		case "u":
+			le.PutUint32(c, uint32([]rune(it.(string))[0]))
+		default:
+			var u uint64
+			switch x := it.(type) {
+			case int64:
+				u = uint64(x)
+			case *big.Int:
+				u = x.Uint64()
+			}
+			for k := 0; k < size; k++ {
+				c[k] = byte(u >> (8 * k))
+			}
+		}
+	}
+	return &pickle.Object{Callable: pickle.Global{Module: "array", Name: "array"}, Args: pickle.Tuple{a.typecode, b}}
+}
+
+// Repr implements Reprer: array('i', [1, 2]).
+func (a *Array) Repr() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.items) == 0 {
+		return "array('" + a.typecode + "')"
+	}
+	return "array('" + a.typecode + "', " + Repr(a.items) + ")"
+}
+
+// CallMethod implements Object.
+func (a *Array) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch method {
+	case "__len__":
+		return len(a.items), nil
+	case "__getitem__":
+		p, err := bind(method, args, kwargs, []string{"key"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if start, stop, step, ok, err := sliceIndices(p.vals[0], len(a.items)); ok || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			var out []any
+			for _, i := range sliceSelect(len(a.items), start, stop, step) {
+				out = append(out, a.items[i])
+			}
+			return a.reduced(out), nil
+		}
+		i, err := seqIndex(p.vals[0], len(a.items), "array index out of range")
+		if err != nil {
+			return nil, err
+		}
+		return a.items[i], nil
+	case "__setitem__":
+		p, err := bind(method, args, kwargs, []string{"key", "value"}, 2)
+		if err != nil {
+			return nil, err
+		}
+		i, err := seqIndex(p.vals[0], len(a.items), "array assignment index out of range")
+		if err != nil {
+			return nil, err
+		}
+		v, err := a.check(p.vals[1])
+		if err != nil {
+			return nil, err
+		}
+		a.items[i] = v
+		return nil, nil
+	}
+	return nil, errNoMethod
+}

@@ -1,0 +1,748 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/pickle"
+)
+
+// Factory creates a shared object for a create request of its typeid,
+// from the arguments the client passed (Python: the registered callable).
+// An error is reported to the client as Python's server does (#TRACEBACK).
+type Factory func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error)
+
+// ServerOptions configure a Server. The zero value is usable.
+type ServerOptions struct {
+	// Config configures the listener: handshake scheme (DefaultScheme
+	// {sha256}; Python 3.8–3.11 clients answer it with MD5, which is
+	// accepted), handshake timeout, backlog (Python's manager: 128 on 3.13,
+	// 16 before). Its AuthKey is replaced by the key passed to NewServer.
+	Config listener.Config
+	// MaxMessage bounds one request frame (DefaultMaxMessage if <= 0); a
+	// larger frame closes that client's connection.
+	MaxMessage int
+	// Decode are the pickle decoder limits for requests.
+	Decode pickle.DecOptions
+}
+
+// Server is a Go-hosted manager server that Python clients use unchanged
+// (SyncManager(address=…, authkey=…).connect(), BaseManager.register'ed
+// typeids, proxies passed to other processes). Each client connection is
+// served by its own goroutine; objects guard their own state, so
+// concurrent clients are safe. Methods are safe for concurrent use.
+type Server struct {
+	authkey []byte
+	cfg     listener.Config
+	maxMsg  int
+	dec     pickle.DecMode
+
+	ln     *listener.Listener
+	pyAddr any
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	callers atomic.Uint64
+
+	mu       sync.Mutex
+	registry map[string]Factory
+	objs     map[string]*served
+	refs     map[string]int
+	idents   map[any]string
+	nextID   uint64
+	conns    map[*connection.Conn]struct{}
+}
+
+type served struct {
+	obj     Object
+	exposed map[string]bool
+	reply   pickle.Tuple // exposed as sent to clients
+	m2t     map[string]string
+}
+
+// NewServer returns a server with SyncManager's typeids registered and
+// authkey as the shared secret (nil: no authentication). Call Listen to
+// start serving.
+func NewServer(authkey []byte) *Server { return ServerOptions{}.NewServer(authkey) }
+
+// NewServer is NewServer with these options.
+func (o ServerOptions) NewServer(authkey []byte) *Server {
+	cfg := o.Config
+	cfg.AuthKey = authkey
+	dec, err := o.Decode.DecMode()
+	if err != nil {
+		dec, _ = pickle.DecOptions{}.DecMode()
+	}
+	s := &Server{authkey: authkey, cfg: cfg, maxMsg: o.MaxMessage, dec: dec,
+		done: make(chan struct{}), registry: map[string]Factory{}, objs: map[string]*served{},
+		refs: map[string]int{}, idents: map[any]string{}, nextID: 0x7f0000001000,
+		conns: map[*connection.Conn]struct{}{}}
+	if s.maxMsg <= 0 {
+		s.maxMsg = DefaultMaxMessage
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for typeid, f := range syncManagerTypes {
+		s.registry[typeid] = f
+	}
+	return s
+}
+
+// Register serves obj under typeid: every create of typeid (Python:
+// manager.typeid()) returns a proxy for this same object, like
+// BaseManager.register('get_jobs', callable=lambda: jobs).
+func (s *Server) Register(typeid string, obj Object) {
+	s.RegisterFactory(typeid, func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		if len(args) > 0 || (kwargs != nil && kwargs.Len() > 0) {
+			return nil, pyErr("TypeError", typeid+"() takes no arguments")
+		}
+		return obj, nil
+	})
+}
+
+// RegisterFactory registers typeid with a function creating its objects.
+// It replaces an existing registration, including SyncManager's.
+func (s *Server) RegisterFactory(typeid string, f Factory) {
+	s.mu.Lock()
+	s.registry[typeid] = f
+	s.mu.Unlock()
+}
+
+// Listen starts serving on network ("tcp", "tcp4", "tcp6", "unix") at
+// address, in background goroutines.
+func (s *Server) Listen(network, address string) error {
+	ln, err := s.cfg.Listen(network, address)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	if network == "unix" && strings.HasPrefix(address, "\x00") {
+		addr = "@" + address[1:]
+	}
+	pa, err := PyAddr(network, addr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.mu.Lock()
+	if s.ln != nil {
+		s.mu.Unlock()
+		ln.Close()
+		return errors.New("manager: server is already listening")
+	}
+	s.ln, s.pyAddr = ln, pa
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go s.accept()
+	return nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Address returns the address as Python clients spell it: a (host, port)
+// tuple, a socket path, or b'\x00name'.
+func (s *Server) Address() any { return s.pyAddr }
+
+// Done is closed when the server stops: a client sent shutdown, or Close.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+// Close stops the server: it stops listening, closes every client
+// connection, ends blocked calls and waits for its goroutines. It is
+// idempotent.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.done)
+		s.cancel()
+		if s.ln != nil {
+			err = s.ln.Close()
+		}
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// NumberOfObjects returns how many objects have references
+// (number_of_objects).
+func (s *Server) NumberOfObjects() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.refs)
+}
+
+// DebugInfo returns debug_info's text: each object's ident, refcount and
+// repr.
+func (s *Server) DebugInfo() string {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.refs))
+	for id := range s.refs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	type row struct {
+		id  string
+		n   int
+		obj Object
+	}
+	rows := make([]row, len(ids))
+	for i, id := range ids {
+		rows[i] = row{id, s.refs[id], s.objs[id].obj}
+	}
+	s.mu.Unlock()
+	lines := make([]string, len(rows))
+	for i, r := range rows {
+		str := reprOf(r.obj)
+		if len(str) > 75 {
+			str = str[:75]
+		}
+		lines[i] = fmt.Sprintf("  %s:       refcount=%d\n    %s", r.id, r.n, str)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func reprOf(o Object) string {
+	if r, ok := o.(Reprer); ok {
+		return r.Repr()
+	}
+	return fmt.Sprintf("<Go %T object>", o)
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		conn, err := s.ln.AcceptContext(s.ctx)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.ctx.Err() != nil {
+			s.mu.Unlock()
+			conn.Close()
+			return
+		}
+		s.conns[conn] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handle(conn)
+	}
+}
+
+// Python's Server.public: the only requests a new connection may make.
+var publicRequests = map[string]bool{"shutdown": true, "create": true, "accept_connection": true,
+	"get_methods": true, "debug_info": true, "number_of_objects": true, "dummy": true, "incref": true, "decref": true}
+
+func (s *Server) handle(conn *connection.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, conn)
+		s.mu.Unlock()
+		conn.Close()
+	}()
+	v, err := recvMsg(s.ctx, conn, s.maxMsg, s.dec)
+	if err != nil {
+		if errors.Is(err, ErrProtocol) {
+			s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
+		}
+		return
+	}
+	_, method, args, kwargs, err := parseRequest(v)
+	if err == nil && !publicRequests[method] {
+		err = pyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
+	}
+	if err != nil {
+		s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
+		return
+	}
+	switch method {
+	case "accept_connection":
+		if !s.send(conn, pickle.Tuple{kindReturn, nil}) {
+			return
+		}
+		s.serveClient(conn, callerID(s.callers.Add(1)))
+		return
+	case "shutdown":
+		s.send(conn, pickle.Tuple{kindReturn, nil})
+		go s.Close()
+		return
+	}
+	res, err := s.control(method, args, kwargs)
+	if err != nil {
+		s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
+		return
+	}
+	s.send(conn, pickle.Tuple{kindReturn, res})
+}
+
+// send pickles and sends a reply; a reply that cannot be pickled becomes
+// #UNSERIALIZABLE, as in Python's serve_client.
+func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
+	b, err := pickle.Marshal(msg)
+	if err != nil {
+		b, err = pickle.Marshal(pickle.Tuple{kindUnserializable, traceback(err)})
+		if err != nil {
+			return false
+		}
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	defer cancel()
+	return conn.SendBytesContext(ctx, b) == nil
+}
+
+func parseRequest(v any) (ident any, method string, args pickle.Tuple, kwargs *pickle.Dict, err error) {
+	t, ok := v.(pickle.Tuple)
+	if !ok || len(t) != 4 {
+		return nil, "", nil, nil, pyErr("ValueError", fmt.Sprintf("request is %s, not a 4-tuple (ident, methodname, args, kwds)", typeName(v)))
+	}
+	method, ok = t[1].(string)
+	if !ok {
+		return nil, "", nil, nil, pyErr("TypeError", "methodname must be str, not "+typeName(t[1]))
+	}
+	switch a := t[2].(type) {
+	case pickle.Tuple:
+		args = a
+	case []any:
+		args = pickle.Tuple(a)
+	default:
+		return nil, "", nil, nil, pyErr("TypeError", "args must be a tuple, not "+typeName(t[2]))
+	}
+	switch k := t[3].(type) {
+	case *pickle.Dict:
+		kwargs = k
+		for _, key := range k.Keys() {
+			if _, ok := key.(string); !ok {
+				return nil, "", nil, nil, pyErr("TypeError", "keywords must be strings")
+			}
+		}
+	case nil:
+	default:
+		return nil, "", nil, nil, pyErr("TypeError", "kwds must be a dict, not "+typeName(t[3]))
+	}
+	return t[0], method, args, kwargs, nil
+}
+
+// traceback formats err as the text of a #TRACEBACK reply.
+func traceback(err error) string {
+	var pe *pickle.PythonError
+	line := "RuntimeError: " + err.Error()
+	if errors.As(err, &pe) {
+		line = pe.Type.Name
+		switch {
+		case pe.Type.Name == "KeyError" && len(pe.Args) == 1:
+			line += ": " + Repr(pe.Args[0])
+		case len(pe.Args) == 1:
+			line += ": " + fmt.Sprint(strArg(pe.Args[0]))
+		case len(pe.Args) > 1:
+			line += ": " + Repr(pe.Args)
+		}
+	}
+	return "Traceback (most recent call last):\n  File \"<mpwire Go manager server>\"\n" + line + "\n"
+}
+
+func strArg(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return Repr(v)
+}
+
+func exposedTuple(names []string, m2t map[string]string) pickle.Tuple {
+	t := make(pickle.Tuple, 0, len(names)+len(m2t))
+	for _, n := range names {
+		t = append(t, n)
+	}
+	keys := make([]string, 0, len(m2t))
+	for k := range m2t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t = append(t, k)
+	}
+	return t
+}
+
+// identKey is the identity under which obj is registered: the same object
+// created twice gets the same ident, as Python's '%x' % id(obj).
+func identKey(obj Object) any {
+	v := reflect.ValueOf(obj)
+	switch v.Kind() {
+	case reflect.Map, reflect.Pointer, reflect.Func, reflect.Chan, reflect.UnsafePointer, reflect.Slice:
+		return [2]uintptr{v.Pointer(), uintptr(v.Kind())}
+	}
+	if v.Type().Comparable() {
+		return obj
+	}
+	return new(int) // not identifiable: always a new ident
+}
+
+// register records obj (created for typeid) and takes one reference, like
+// Python's Server.create after the callable returned.
+func (s *Server) register(obj Object) (string, pickle.Tuple) {
+	var m2t map[string]string
+	if pm, ok := obj.(ProxyMethods); ok {
+		m2t = pm.MethodToTypeID()
+	}
+	key := identKey(obj)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.idents[key]
+	if !ok {
+		id = fmt.Sprintf("%x", s.nextID)
+		s.nextID += 0x10
+		s.idents[key] = id
+	}
+	e := s.objs[id]
+	if e == nil {
+		names := obj.Exposed()
+		e = &served{obj: obj, exposed: map[string]bool{}, reply: exposedTuple(names, m2t), m2t: m2t}
+		for _, n := range names {
+			e.exposed[n] = true
+		}
+		for n := range m2t {
+			e.exposed[n] = true
+		}
+		s.objs[id] = e
+		e.obj = obj
+	}
+	s.refs[id]++
+	return id, e.reply
+}
+
+func identArg(args pickle.Tuple) (string, error) {
+	if len(args) != 1 {
+		return "", pyErr("TypeError", fmt.Sprintf("expected 1 argument, got %d", len(args)))
+	}
+	id, ok := args[0].(string)
+	if !ok {
+		return "", keyErr(args[0])
+	}
+	return id, nil
+}
+
+// control answers the one-shot requests.
+func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	switch method {
+	case "dummy":
+		return nil, nil
+	case "number_of_objects":
+		return s.NumberOfObjects(), nil
+	case "debug_info":
+		return s.DebugInfo(), nil
+	case "create":
+		if len(args) < 1 {
+			return nil, pyErr("TypeError", "create() missing required argument 'typeid'")
+		}
+		typeid, ok := args[0].(string)
+		s.mu.Lock()
+		f, found := s.registry[typeid]
+		s.mu.Unlock()
+		if !ok || !found {
+			return nil, keyErr(args[0])
+		}
+		obj, err := f(args[1:], kwargs)
+		if err != nil {
+			return nil, err
+		}
+		if obj == nil {
+			return nil, pyErr("TypeError", "the factory of "+typeid+" returned no object")
+		}
+		id, exposed := s.register(obj)
+		return pickle.Tuple{id, exposed}, nil
+	case "incref":
+		id, err := identArg(args)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := s.refs[id]; !ok {
+			return nil, keyErr(id)
+		}
+		s.refs[id]++
+		return nil, nil
+	case "decref":
+		id, err := identArg(args)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		n, ok := s.refs[id]
+		if !ok {
+			return nil, keyErr(id)
+		}
+		if n <= 1 {
+			delete(s.refs, id)
+			if e := s.objs[id]; e != nil {
+				delete(s.idents, identKey(e.obj))
+			}
+			delete(s.objs, id)
+		} else {
+			s.refs[id] = n - 1
+		}
+		return nil, nil
+	case "get_methods":
+		if len(args) != 1 {
+			return nil, pyErr("TypeError", "get_methods() takes 1 argument")
+		}
+		tok, err := tokenFrom(args[0])
+		if err != nil {
+			return nil, pyErr("TypeError", err.Error())
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		e, ok := s.objs[tok.ID]
+		if !ok {
+			return nil, keyErr(tok.ID)
+		}
+		return e.reply, nil
+	}
+	return nil, pyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
+}
+
+// serveClient is Python's Server.serve_client: calls on one connection
+// until EOF.
+func (s *Server) serveClient(conn *connection.Conn, caller Caller) {
+	for {
+		v, err := recvMsg(s.ctx, conn, s.maxMsg, s.dec)
+		if err != nil {
+			if errors.Is(err, ErrProtocol) && conn.Readable() {
+				if s.send(conn, pickle.Tuple{kindTraceback, traceback(err)}) {
+					continue
+				}
+			}
+			return
+		}
+		if !s.send(conn, s.call(caller, v)) {
+			return
+		}
+	}
+}
+
+// call runs one request on a served connection and returns the reply.
+func (s *Server) call(caller Caller, v any) pickle.Tuple {
+	identV, method, args, kwargs, err := parseRequest(v)
+	if err != nil {
+		return pickle.Tuple{kindTraceback, traceback(err)}
+	}
+	ident, _ := identV.(string)
+	s.mu.Lock()
+	e, ok := s.objs[ident]
+	s.mu.Unlock()
+	if !ok {
+		return pickle.Tuple{kindTraceback, traceback(keyErr(identV))}
+	}
+	if !e.exposed[method] {
+		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method '%s' of %s object is not in exposed=%s", method, reprOf(e.obj), Repr(e.reply))))
+	}
+	res, err := e.obj.CallMethod(s.ctx, caller, method, args, kwargs)
+	if errors.Is(err, errNoMethod) {
+		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
+	}
+	if err != nil {
+		return pickle.Tuple{kindError, exceptionValue(err)}
+	}
+	if typeid := e.m2t[method]; typeid != "" {
+		obj, ok := res.(Object)
+		if !ok {
+			return pickle.Tuple{kindTraceback, traceback(pyErr("TypeError", fmt.Sprintf("%s returned %T, not a shared object", method, res)))}
+		}
+		id, exposed := s.register(obj)
+		return pickle.Tuple{kindProxy, pickle.Tuple{exposed, Token{TypeID: typeid, Address: s.pyAddr, ID: id}.pickled()}}
+	}
+	return pickle.Tuple{kindReturn, res}
+}
+
+// fallback implements Python's fallback_mapping: #GETVALUE, __str__ and
+// __repr__ work on every object.
+func (s *Server) fallback(e *served, method string, orig error) pickle.Tuple {
+	switch method {
+	case "#GETVALUE":
+		if v, ok := e.obj.(Valuer); ok {
+			val, err := v.PickleValue()
+			if err != nil {
+				return pickle.Tuple{kindTraceback, traceback(err)}
+			}
+			return pickle.Tuple{kindReturn, val}
+		}
+		return pickle.Tuple{kindUnserializable, traceback(pyErr("TypeError", fmt.Sprintf("cannot pickle '%T' object", e.obj)))}
+	case "__str__", "__repr__":
+		return pickle.Tuple{kindReturn, reprOf(e.obj)}
+	}
+	return pickle.Tuple{kindTraceback, traceback(orig)}
+}
+
+// exceptionValue is what #ERROR carries for err.
+func exceptionValue(err error) *pickle.PythonError {
+	var pe *pickle.PythonError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return pyErr("RuntimeError", err.Error())
+}
+
+// syncManagerTypes are SyncManager's registrations (managers.py), minus
+// Pool and AsyncResult, which need Python code.
+var syncManagerTypes = map[string]Factory{
+	"Queue":         queueFactory,
+	"JoinableQueue": queueFactory,
+	"Event": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		if _, err := bind("Event", args, kwargs, nil, 0); err != nil {
+			return nil, err
+		}
+		return NewEvent(), nil
+	},
+	"Lock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		if _, err := bind("Lock", args, kwargs, nil, 0); err != nil {
+			return nil, err
+		}
+		return NewLock(), nil
+	},
+	"RLock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		if _, err := bind("RLock", args, kwargs, nil, 0); err != nil {
+			return nil, err
+		}
+		return NewRLock(), nil
+	},
+	"Semaphore":        semaphoreFactory("Semaphore"),
+	"BoundedSemaphore": semaphoreFactory("BoundedSemaphore"),
+	"Condition": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		p, err := bind("Condition", args, kwargs, []string{"lock"}, 0)
+		if err != nil {
+			return nil, err
+		}
+		if p.get(0, nil) != nil {
+			return nil, pyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
+		}
+		return NewCondition(), nil
+	},
+	"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
+		if err != nil {
+			return nil, err
+		}
+		n, err := toInt(p.vals[0], "")
+		if err != nil {
+			return nil, err
+		}
+		if n < 1 {
+			return nil, pyErr("ValueError", "parties must be > 0")
+		}
+		if p.get(1, nil) != nil {
+			return nil, pyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
+		}
+		timeout := time.Duration(-1)
+		if t, has, err := toTimeout(p.get(2, nil)); err != nil {
+			return nil, err
+		} else if has {
+			timeout = time.Duration(t * float64(time.Second))
+		}
+		return NewBarrier(n, timeout), nil
+	},
+	"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		p, err := bind("list", args, kwargs, []string{"iterable"}, 0)
+		if err != nil {
+			return nil, err
+		}
+		if !p.set[0] {
+			return NewList(nil), nil
+		}
+		items, err := iterable(p.vals[0])
+		if err != nil {
+			return nil, err
+		}
+		return NewList(items), nil
+	},
+	"dict": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		d := NewDict()
+		if err := updateDict(d.d, args, kwargs); err != nil {
+			return nil, err
+		}
+		return d, nil
+	},
+	"Value": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		p, err := bind("Value", args, kwargs, []string{"typecode", "value", "lock"}, 2)
+		if err != nil {
+			return nil, err
+		}
+		return &Value{typecode: p.vals[0], value: p.vals[1]}, nil
+	},
+	"Array": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		p, err := bind("Array", args, kwargs, []string{"typecode", "sequence", "lock"}, 2)
+		if err != nil {
+			return nil, err
+		}
+		tc, ok := p.vals[0].(string)
+		if !ok {
+			return nil, pyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
+		}
+		items, err := iterable(p.vals[1])
+		if err != nil {
+			return nil, err
+		}
+		return NewArray(tc, items)
+	},
+	"Namespace": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		if len(args) > 0 {
+			return nil, pyErr("TypeError", "Namespace() takes no positional arguments")
+		}
+		n := NewNamespace(nil)
+		if kwargs != nil {
+			for _, kv := range kwargs.Items() {
+				_ = n.attrs.Set(kv[0], kv[1])
+			}
+		}
+		return n, nil
+	},
+}
+
+func queueFactory(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+	p, err := bind("Queue", args, kwargs, []string{"maxsize"}, 0)
+	if err != nil {
+		return nil, err
+	}
+	n, err := toInt(p.get(0, int64(0)), "")
+	if err != nil {
+		return nil, err
+	}
+	return NewQueue(n), nil
+}
+
+func semaphoreFactory(kind string) Factory {
+	return func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+		p, err := bind(kind, args, kwargs, []string{"value"}, 0)
+		if err != nil {
+			return nil, err
+		}
+		n, err := toInt(p.get(0, int64(1)), "")
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			return nil, pyErr("ValueError", "semaphore initial value must be >= 0")
+		}
+		if kind == "BoundedSemaphore" {
+			return NewBoundedSemaphore(n), nil
+		}
+		return NewSemaphore(n), nil
+	}
+}
