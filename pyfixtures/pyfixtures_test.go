@@ -123,3 +123,35 @@ os.killpg(os.getpgid(0), signal.SIGKILL)`
 	require.NotEmpty(t, name)
 	assert.NoFileExists(t, filepath.Join(pyfixtures.ShmDir, name), "the subtest cleanup should remove the leaked semaphore")
 }
+
+func TestSweepKeepsSemaphoresStillInUse(t *testing.T) {
+	py := pyfixtures.DefaultT(t)
+	ctx := pyfixtures.Context(t, 30*time.Second)
+	holder := `import _multiprocessing, os, sys
+s = _multiprocessing.SemLock(1, 1, 1, "/mp-mpwkeep" + str(os.getpid()), False)
+print(s.name, flush=True)
+sys.stdin.read()
+_multiprocessing.sem_unlink(s.name)`
+	stdinR, stdinW, err := os.Pipe()
+	require.NoError(t, err)
+	defer stdinW.Close()
+	outer := t
+	var name string
+	t.Run("a peer that ends while another holds a semaphore", func(t *testing.T) {
+		// This peer's cleanup sweeps /dev/shm for entries that appeared
+		// while it ran: the holder's semaphore appears then, but is mapped
+		// (under glibc's temporary name) by the still-running holder.
+		other := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", "print('up', flush=True)"}})
+		_, err := other.ReadLine(ctx)
+		require.NoError(t, err)
+		// The holder belongs to the outer test, so it outlives this one.
+		h := pyfixtures.StartT(outer, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", holder}, Stdin: stdinR})
+		line, err := h.ReadLine(ctx)
+		require.NoError(t, err)
+		name = "sem." + strings.TrimPrefix(line, "/")
+		require.NoError(t, other.Wait())
+	})
+	require.NotEmpty(t, name)
+	assert.FileExists(t, filepath.Join(pyfixtures.ShmDir, name), "the sweep removed a semaphore a live peer maps")
+	stdinW.Close() // the holder unlinks its semaphore and exits
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -150,6 +151,9 @@ func shmSnapshot() map[string]bool {
 // sweepShm removes multiprocessing /dev/shm entries that are not in before
 // and that no process on the machine maps or holds open — so entries that
 // belong to peers still running (this test process included) are kept.
+// Files are matched by inode, not name: glibc's sem_open maps a temporary
+// file and then links it to its final name, so /proc/*/maps shows the
+// temporary name.
 func sweepShm(before map[string]bool) []string {
 	var fresh []string
 	for name := range shmSnapshot() {
@@ -160,37 +164,48 @@ func sweepShm(before map[string]bool) []string {
 	if len(fresh) == 0 {
 		return nil
 	}
-	inUse := shmInUse()
+	inUse := shmInodesInUse()
 	var removed []string
 	for _, name := range fresh {
-		if inUse[name] {
+		path := filepath.Join(ShmDir, name)
+		var st syscall.Stat_t
+		if syscall.Stat(path, &st) != nil || inUse[st.Ino] {
 			continue
 		}
-		if os.Remove(filepath.Join(ShmDir, name)) == nil {
+		if os.Remove(path) == nil {
 			removed = append(removed, name)
 		}
 	}
 	return removed
 }
 
-// shmInUse lists the /dev/shm names that some process maps or has open,
-// from /proc/*/maps and /proc/*/fd.
-func shmInUse() map[string]bool {
-	used := map[string]bool{}
+// shmInodesInUse lists the inodes of /dev/shm files that some process maps
+// or has open, from /proc/*/maps and /proc/*/fd.
+func shmInodesInUse() map[uint64]bool {
+	used := map[uint64]bool{}
+	var shm syscall.Stat_t
+	if syscall.Stat(ShmDir, &shm) != nil {
+		return used
+	}
 	pids, _ := filepath.Glob("/proc/[0-9]*")
 	for _, dir := range pids {
 		if b, err := os.ReadFile(dir + "/maps"); err == nil {
 			for _, line := range strings.Split(string(b), "\n") {
-				if i := strings.Index(line, ShmDir+"/"); i >= 0 {
-					name := strings.TrimSuffix(line[i+len(ShmDir)+1:], " (deleted)")
-					used[name] = true
+				// address perms offset dev inode path
+				f := strings.Fields(line)
+				if len(f) < 6 || !strings.HasPrefix(f[5], ShmDir+"/") {
+					continue
+				}
+				if ino, err := strconv.ParseUint(f[4], 10, 64); err == nil {
+					used[ino] = true
 				}
 			}
 		}
 		fds, _ := os.ReadDir(dir + "/fd")
 		for _, fd := range fds {
-			if target, err := os.Readlink(dir + "/fd/" + fd.Name()); err == nil && strings.HasPrefix(target, ShmDir+"/") {
-				used[strings.TrimPrefix(target, ShmDir+"/")] = true
+			var st syscall.Stat_t
+			if syscall.Stat(dir+"/fd/"+fd.Name(), &st) == nil && st.Dev == shm.Dev {
+				used[st.Ino] = true
 			}
 		}
 	}
