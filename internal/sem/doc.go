@@ -50,7 +50,7 @@
 // context between slices; cancellation is therefore honoured within about
 // 50 ms. Deadlines (context deadlines and AcquireTimeout) are exact: the
 // last slice ends at the deadline. A context that can never be cancelled
-// (context.Background) sleeps in a single futex wait. Close wakes every
+// (context.Background) sleeps in one futex wait until woken. Close wakes every
 // waiter of the semaphore (spurious wake-ups are harmless to glibc
 // waiters) until its own waiters have left, then unmaps.
 //

@@ -44,6 +44,10 @@ const (
 	tmpfileRetries = 50  // glibc sem_open's NRETRIES
 )
 
+// maxSleep bounds one futex sleep of a waiter with a very distant
+// deadline; the loop simply sleeps again.
+const maxSleep = time.Hour
+
 // WaitSlice bounds one futex sleep of a waiter whose context can be
 // cancelled: cancellation is noticed at most this long after it happens.
 const WaitSlice = 50 * time.Millisecond
@@ -264,16 +268,21 @@ func remapByName(tmpfd int, final string, mem []byte) []byte {
 	return m2
 }
 
+// testNamedTemp makes tests take the no-O_TMPFILE path.
+var testNamedTemp = false
+
 // tempFile opens a new, empty, mode-0600 file in dir that no one else can
 // open: an O_TMPFILE file (tmp == "") or, where the file system lacks
-// O_TMPFILE, a randomly named one as glibc makes (dir/XXXXXX).
+// O_TMPFILE, a randomly named one as glibc 2.36 makes (dir/sem.XXXXXX).
 func tempFile(dir string) (fd int, tmp string, err error) {
-	fd, err = unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err == nil {
-		return fd, "", nil
-	}
-	if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EINVAL) {
-		return -1, "", &os.PathError{Op: "open", Path: dir, Err: err}
+	if !testNamedTemp {
+		fd, err = unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+		if err == nil {
+			return fd, "", nil
+		}
+		if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EINVAL) {
+			return -1, "", &os.PathError{Op: "open", Path: dir, Err: err}
+		}
 	}
 	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	for i := 0; i < tmpfileRetries; i++ {
@@ -281,7 +290,7 @@ func tempFile(dir string) (fd int, tmp string, err error) {
 		for j := range b {
 			b[j] = chars[rand.IntN(len(chars))]
 		}
-		tmp = dir + "/" + string(b[:])
+		tmp = dir + "/" + semFilePrefix + string(b[:])
 		fd, err = unix.Open(tmp, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o600)
 		if err == nil {
 			return fd, tmp, nil
@@ -512,6 +521,8 @@ func (s *Sem) wait(deadline time.Time, done <-chan struct{}) error {
 		}
 		if done != nil && (until < 0 || until > WaitSlice) {
 			until = WaitSlice
+		} else if until > maxSleep {
+			until = maxSleep // keeps the absolute timespec far from overflow
 		}
 		// 0, EAGAIN (the count changed), EINTR (a signal, e.g. Go's
 		// preemption) and ETIMEDOUT (end of a slice or the deadline) all

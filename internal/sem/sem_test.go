@@ -71,9 +71,18 @@ func TestCreateMatchesGlibc(t *testing.T) {
 	assert.True(t, ok, "the mapping outlives the name")
 }
 
-func TestCreateWithoutTmpfileSupportLinksATempName(t *testing.T) {
-	// A directory on which O_TMPFILE may or may not work; either path
-	// must leave exactly the final file behind.
+func TestCreateInPrivateDirectory(t *testing.T) {
+	t.Run("with O_TMPFILE", func(t *testing.T) { testCreateIn(t) })
+	t.Run("with a named temporary file, as glibc", func(t *testing.T) {
+		testNamedTemp = true
+		defer func() { testNamedTemp = false }()
+		testCreateIn(t)
+	})
+}
+
+// testCreateIn checks that creation leaves exactly the final file behind,
+// also when the name is taken.
+func testCreateIn(t *testing.T) {
 	dir := t.TempDir()
 	s, err := createIn(dir, "/mp-xyz", 2)
 	require.NoError(t, err)
@@ -393,4 +402,19 @@ func TestParseState(t *testing.T) {
 		_, err := ParseState(bad)
 		assert.Error(t, err, "%v", bad)
 	}
+}
+
+func TestHugeTimeoutStillWakes(t *testing.T) {
+	s := createTemp(t, 0)
+	res := make(chan error, 1)
+	go func() {
+		ok, err := s.AcquireTimeout(time.Duration(1<<63 - 1))
+		if err == nil && !ok {
+			err = errors.New("timed out")
+		}
+		res <- err
+	}()
+	require.Eventually(t, func() bool { w, _ := s.Waiters(); return w == 1 }, 10*time.Second, time.Millisecond)
+	require.NoError(t, s.Release())
+	require.NoError(t, <-res)
 }
