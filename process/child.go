@@ -123,9 +123,8 @@ func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
 }
 
 func readPayload(ctx context.Context, f *os.File, o ChildOptions) (*ChildProcess, error) {
-	if d, ok := ctx.Deadline(); ok {
-		_ = f.SetReadDeadline(d)
-	}
+	// Only AfterFunc, not ctx.Deadline(): the read must fail after ctx.Err()
+	// is set, so that the error reports the context.
 	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
 	defer func() {
 		stop()
@@ -460,27 +459,38 @@ func (c *ChildProcess) ConnFrom(v any, opts ...connection.Option) (*connection.C
 	return conn, nil
 }
 
-// File returns the descriptor named by a spawn-time fd wrapper found in the
-// payload (a _DupFd, e.g. the arena of a Value/Array: rebuild_arena(size,
-// _DupFd)) as an *os.File that owns it. Each fd can be taken once.
+// File returns a duplicate of the descriptor named by a spawn-time fd
+// wrapper found in the payload (a _DupFd, e.g. the heap arena of a
+// Value/Array: rebuild_arena(size, _DupFd)). Each call returns a new
+// close-on-exec *os.File the caller owns; the inherited descriptor itself
+// stays open, because several values may name it (a Value and an Array
+// share one arena). Descriptors handed to a Conn, and the spawn pipe, are
+// refused with ErrFDTaken.
 func (c *ChildProcess) File(v any, name string) (*os.File, error) {
 	fd, err := InheritedFD(v)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reserved(fd) {
+		return nil, fmt.Errorf("process: %w: fd %d", ErrFDTaken, fd)
+	}
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
 		return nil, fmt.Errorf("process: %w: fd %d was not inherited: %v", ErrBadPayload, fd, err)
 	}
-	if err := c.take(fd); err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), name), nil
+	return os.NewFile(uintptr(nfd), name), nil
+}
+
+func (c *ChildProcess) reserved(fd int) bool {
+	return fd == c.spawn.PipeHandle || (fd == c.spawn.TrackerFD && fd >= 0) || c.taken[fd]
 }
 
 func (c *ChildProcess) take(fd int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if fd == c.spawn.PipeHandle || (fd == c.spawn.TrackerFD && fd >= 0) || c.taken[fd] {
+	if c.reserved(fd) {
 		return fmt.Errorf("process: %w: fd %d", ErrFDTaken, fd)
 	}
 	c.taken[fd] = true

@@ -87,7 +87,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 			assert.Equal(t, true, res["large"]["len_ok"])
 			assert.Equal(t, true, res["large"]["sha_ok"])
 		})
-		t.Run("every multiprocessing kind arrives in its reduced form", func(t *testing.T) {
+		t.Run("every multiprocessing kind arrives in its reduced form; Value/Array memory is readable", func(t *testing.T) {
 			assert.Equal(t, 0.0, res["kinds"]["exitcode"])
 			assert.Equal(t, []any{
 				"multiprocessing.connection.rebuild_connection r=true w=false",
@@ -98,8 +98,8 @@ func TestPythonParentGoWorker(t *testing.T) {
 				"multiprocessing.synchronize.BoundedSemaphore",
 				"multiprocessing.synchronize.Event",
 				"multiprocessing.synchronize.Condition",
-				"multiprocessing.sharedctypes.synchronized",
-				"multiprocessing.sharedctypes.synchronized",
+				"multiprocessing.sharedctypes.synchronized c_int=42",
+				"multiprocessing.sharedctypes.synchronized c_double=1,2",
 				"multiprocessing.queues.Queue",
 				"multiprocessing.queues.SimpleQueue",
 				"multiprocessing.queues.JoinableQueue",

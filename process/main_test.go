@@ -3,12 +3,18 @@ package process_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
@@ -168,7 +174,66 @@ func roleKinds(child *process.ChildProcess) error {
 			k += fmt.Sprintf(" r=%v w=%v", c.Readable(), c.Writable())
 			c.Close()
 		}
+		if o.Class() == (pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}) {
+			v, err := readSharedCtype(child, o)
+			if err != nil {
+				return err
+			}
+			k += " " + v
+		}
 		kinds = append(kinds, k)
 	}
 	return conn.Send(kinds)
+}
+
+// readSharedCtype reads a Value('i') or Array('d') from the arena the parent
+// passed: synchronized(rebuild_ctype(type, BufferWrapper{_state: ((arena,
+// start, stop), size)}, length), lock) with arena = rebuild_arena(size,
+// _DupFd) — the way the sharedmem package will.
+func readSharedCtype(child *process.ChildProcess, o *pickle.Object) (string, error) {
+	ctype, ok := o.Args[0].(*pickle.Object)
+	if !ok || len(ctype.Args) != 3 {
+		return "", fmt.Errorf("unexpected synchronized argument %v", o.Args[0])
+	}
+	typ, _ := ctype.Args[0].(pickle.Global)
+	bw, ok := ctype.Args[1].(*pickle.Object)
+	if !ok {
+		return "", fmt.Errorf("no BufferWrapper")
+	}
+	st, _ := bw.State.(*pickle.Dict)
+	stv, _ := st.Get("_state")
+	state, _ := stv.(pickle.Tuple)
+	if len(state) != 2 {
+		return "", fmt.Errorf("BufferWrapper state %v", stv)
+	}
+	block, _ := state[0].(pickle.Tuple)
+	size, _ := state[1].(int64)
+	arena, _ := block[0].(*pickle.Object)
+	start, _ := block[1].(int64)
+	arenaSize, _ := arena.Args[0].(int64)
+	f, err := child.File(arena.Args[1], "arena")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	mem, err := unix.Mmap(int(f.Fd()), 0, int(arenaSize), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Munmap(mem)
+	b := mem[start : start+size]
+	var vals []string
+	switch typ.Name {
+	case "c_int":
+		for i := 0; i+4 <= len(b); i += 4 {
+			vals = append(vals, strconv.Itoa(int(int32(binary.LittleEndian.Uint32(b[i:])))))
+		}
+	case "c_double":
+		for i := 0; i+8 <= len(b); i += 8 {
+			vals = append(vals, strconv.FormatFloat(math.Float64frombits(binary.LittleEndian.Uint64(b[i:])), 'g', -1, 64))
+		}
+	default:
+		return "", fmt.Errorf("unexpected ctype %v", typ)
+	}
+	return typ.Name + "=" + strings.Join(vals, ","), nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/pickle"
@@ -91,6 +92,12 @@ func childPids(t *testing.T) []string {
 	return kids
 }
 
+// fdArg hands a file to a spawned child the way Python reduces fd-holding
+// objects while spawning (popen_spawn_posix._DupFd).
+type fdArg struct{ f *os.File }
+
+func (a fdArg) ReduceForSpawn(s *process.Spawning) (any, error) { return s.DupFd(int(a.f.Fd())) }
+
 func pipeT(t *testing.T) (*connection.Conn, *connection.Conn) {
 	a, b, err := connection.Pipe(true)
 	require.NoError(t, err)
@@ -99,144 +106,162 @@ func pipeT(t *testing.T) (*connection.Conn, *connection.Conn) {
 }
 
 func TestGoParentPythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		fdsBefore := openFDs(t)
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	fdsBefore := openFDs(t)
+	t.Run("each version", func(t *testing.T) { pyfixtures.ForEach(t, goParentPythonChild) })
+	t.Run("no fds or child processes are leaked", func(t *testing.T) {
+		require.Eventually(t, func() bool { return openFDs(t) <= fdsBefore }, 5*time.Second, 20*time.Millisecond,
+			"fds: %d before, %d after", fdsBefore, openFDs(t))
+		assert.Empty(t, childPids(t), "children of the test process")
+	})
+}
 
-		t.Run("the child echoes on a Pipe and is a normal multiprocessing child", func(t *testing.T) {
-			ours, theirs := pipeT(t)
-			key := []byte("0123456789abcdef0123456789abcdef")
-			p, _ := startPy(t, ctx, py, "echo", process.Spec{
-				Args:    []any{theirs, map[string]any{"k": "v", "n": 3}},
-				Kwargs:  map[string]any{"flag": true},
-				Name:    "PyEcho",
-				Authkey: key,
-			})
-			theirs.Close()
-			require.NoError(t, ours.SendContext(ctx, "ping"))
-			var reply map[string]any
-			require.NoError(t, ours.RecvContext(ctx, &reply))
-			require.NoError(t, p.Wait())
-			code, ok := p.ExitCode()
-			assert.True(t, ok)
+func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
+	t.Parallel() // the leak checks above run once all versions are done
+	ctx := pyfixtures.Context(t, 90*time.Second)
+	t.Run("the child echoes on a Pipe and is a normal multiprocessing child", func(t *testing.T) {
+		ours, theirs := pipeT(t)
+		key := []byte("0123456789abcdef0123456789abcdef")
+		p, _ := startPy(t, ctx, py, "echo", process.Spec{
+			Args:    []any{theirs, map[string]any{"k": "v", "n": 3}},
+			Kwargs:  map[string]any{"flag": true},
+			Name:    "PyEcho",
+			Authkey: key,
+		})
+		theirs.Close()
+		require.NoError(t, ours.SendContext(ctx, "ping"))
+		var reply map[string]any
+		require.NoError(t, ours.RecvContext(ctx, &reply))
+		require.NoError(t, p.Wait())
+		code, ok := p.ExitCode()
+		assert.True(t, ok)
+		assert.Equal(t, 0, code)
+		assert.Equal(t, "PyEcho", reply["name"])
+		assert.EqualValues(t, p.Pid(), reply["pid"])
+		assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
+		assert.Equal(t, true, reply["parent_alive"])
+		assert.Equal(t, false, reply["daemon"])
+		assert.Equal(t, key, reply["authkey"])
+		assert.Equal(t, "spawn", reply["start_method"])
+		assert.Equal(t, "ping", reply["msg"])
+		assert.Equal(t, py.Version()[:len(reply["python"].(string))], reply["python"])
+		data, ok := reply["data"].(*pickle.Dict)
+		require.True(t, ok, "data is %T", reply["data"])
+		v, _ := data.Get("k")
+		assert.Equal(t, "v", v)
+		kw, ok := reply["kwargs"].(*pickle.Dict)
+		require.True(t, ok)
+		v, _ = kw.Get("flag")
+		assert.Equal(t, true, v)
+	})
+
+	t.Run("an exception in the target exits with 1 and a traceback", func(t *testing.T) {
+		p, stderr := startPy(t, ctx, py, "fail", process.Spec{Args: []any{int64(5)}, Name: "PyFail"})
+		err := p.Wait()
+		var ee *process.ExitError
+		require.ErrorAs(t, err, &ee)
+		assert.Equal(t, 1, ee.Code)
+		assert.False(t, ee.Signaled())
+		s := stderr.String()
+		assert.Contains(t, s, "Process PyFail:\nTraceback (most recent call last):")
+		assert.Contains(t, s, "ValueError: ('failing on purpose', (5,))")
+	})
+
+	t.Run("sys.exit codes round-trip", func(t *testing.T) {
+		p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{int64(3)}})
+		var ee *process.ExitError
+		require.ErrorAs(t, p.Wait(), &ee)
+		assert.Equal(t, 3, ee.Code)
+		assert.True(t, strings.HasPrefix(p.Name(), "SpawnProcess-"), p.Name())
+	})
+
+	t.Run("sys.exit() without a code is 1 in 3.8 and 0 in 3.9+", func(t *testing.T) {
+		p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{nil}})
+		_ = p.Wait()
+		code, ok := p.ExitCode()
+		require.True(t, ok)
+		if py.AtLeast(3, 9) {
 			assert.Equal(t, 0, code)
-			assert.Equal(t, "PyEcho", reply["name"])
-			assert.EqualValues(t, p.Pid(), reply["pid"])
-			assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
-			assert.Equal(t, true, reply["parent_alive"])
-			assert.Equal(t, false, reply["daemon"])
-			assert.Equal(t, key, reply["authkey"])
-			assert.Equal(t, "spawn", reply["start_method"])
-			assert.Equal(t, "ping", reply["msg"])
-			assert.Equal(t, py.Version()[:len(reply["python"].(string))], reply["python"])
-			data, ok := reply["data"].(*pickle.Dict)
-			require.True(t, ok, "data is %T", reply["data"])
-			v, _ := data.Get("k")
-			assert.Equal(t, "v", v)
-			kw, ok := reply["kwargs"].(*pickle.Dict)
-			require.True(t, ok)
-			v, _ = kw.Get("flag")
-			assert.Equal(t, true, v)
-		})
+		} else {
+			assert.Equal(t, 1, code)
+		}
+	})
 
-		t.Run("an exception in the target exits with 1 and a traceback", func(t *testing.T) {
-			p, stderr := startPy(t, ctx, py, "fail", process.Spec{Args: []any{int64(5)}, Name: "PyFail"})
-			err := p.Wait()
-			var ee *process.ExitError
-			require.ErrorAs(t, err, &ee)
-			assert.Equal(t, 1, ee.Code)
-			assert.False(t, ee.Signaled())
-			s := stderr.String()
-			assert.Contains(t, s, "Process PyFail:\nTraceback (most recent call last):")
-			assert.Contains(t, s, "ValueError: ('failing on purpose', (5,))")
-		})
-
-		t.Run("sys.exit codes round-trip", func(t *testing.T) {
-			p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{int64(3)}})
-			var ee *process.ExitError
-			require.ErrorAs(t, p.Wait(), &ee)
-			assert.Equal(t, 3, ee.Code)
-			assert.True(t, strings.HasPrefix(p.Name(), "SpawnProcess-"), p.Name())
-		})
-
-		t.Run("sys.exit() without a code is 1 in 3.8 and 0 in 3.9+", func(t *testing.T) {
-			p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{nil}})
-			_ = p.Wait()
-			code, ok := p.ExitCode()
-			require.True(t, ok)
-			if py.AtLeast(3, 9) {
-				assert.Equal(t, 0, code)
-			} else {
-				assert.Equal(t, 1, code)
-			}
-		})
-
-		t.Run("terminate, kill and context cancellation", func(t *testing.T) {
-			for _, how := range []string{"terminate", "kill", "cancel"} {
-				ours, theirs := pipeT(t)
-				cctx, cancel := context.WithCancel(ctx)
-				p, _ := startPy(t, cctx, py, "sleep_forever", process.Spec{Args: []any{theirs}})
-				theirs.Close()
-				var ready string
-				require.NoError(t, ours.RecvContext(ctx, &ready))
-				assert.True(t, p.IsAlive())
-				assert.ErrorIs(t, p.Close(), process.ErrRunning)
-				want := -int(syscall.SIGKILL)
-				switch how {
-				case "terminate":
-					require.NoError(t, p.Terminate())
-					want = -int(syscall.SIGTERM)
-				case "kill":
-					require.NoError(t, p.Kill())
-				case "cancel":
-					cancel()
-				}
-				require.True(t, p.Join(20*time.Second), how)
-				code, ok := p.ExitCode()
-				assert.True(t, ok)
-				assert.Equal(t, want, code, how)
-				assert.NoError(t, p.Close())
-				assert.NoError(t, p.Terminate(), "signalling an exited process is a no-op")
+	t.Run("terminate, kill and context cancellation", func(t *testing.T) {
+		for _, how := range []string{"terminate", "kill", "cancel"} {
+			ours, theirs := pipeT(t)
+			cctx, cancel := context.WithCancel(ctx)
+			p, _ := startPy(t, cctx, py, "sleep_forever", process.Spec{Args: []any{theirs}})
+			theirs.Close()
+			var ready string
+			require.NoError(t, ours.RecvContext(ctx, &ready))
+			assert.True(t, p.IsAlive())
+			assert.ErrorIs(t, p.Close(), process.ErrRunning)
+			want := -int(syscall.SIGKILL)
+			switch how {
+			case "terminate":
+				require.NoError(t, p.Terminate())
+				want = -int(syscall.SIGTERM)
+			case "kill":
+				require.NoError(t, p.Kill())
+			case "cancel":
 				cancel()
 			}
-		})
+			require.True(t, p.Join(20*time.Second), how)
+			code, ok := p.ExitCode()
+			assert.True(t, ok)
+			assert.Equal(t, want, code, how)
+			assert.NoError(t, p.Close())
+			assert.NoError(t, p.Terminate(), "signalling an exited process is a no-op")
+			cancel()
+		}
+	})
 
-		t.Run("a 300 KiB argument does not hang", func(t *testing.T) {
-			blob := make([]byte, 300*1024)
-			_, _ = rand.Read(blob)
-			ours, theirs := pipeT(t)
-			p, _ := startPy(t, ctx, py, "digest", process.Spec{Args: []any{theirs, blob}})
-			theirs.Close()
-			var reply map[string]any
-			require.NoError(t, ours.RecvContext(ctx, &reply))
-			require.NoError(t, p.Wait())
-			sum := sha256.Sum256(blob)
-			assert.EqualValues(t, len(blob), reply["len"])
-			assert.Equal(t, hex.EncodeToString(sum[:]), reply["sha256"])
-		})
+	t.Run("a 300 KiB argument does not hang", func(t *testing.T) {
+		blob := make([]byte, 300*1024)
+		_, _ = rand.Read(blob)
+		ours, theirs := pipeT(t)
+		p, _ := startPy(t, ctx, py, "digest", process.Spec{Args: []any{theirs, blob}})
+		theirs.Close()
+		var reply map[string]any
+		require.NoError(t, ours.RecvContext(ctx, &reply))
+		require.NoError(t, p.Wait())
+		sum := sha256.Sum256(blob)
+		assert.EqualValues(t, len(blob), reply["len"])
+		assert.Equal(t, hex.EncodeToString(sum[:]), reply["sha256"])
+	})
 
-		t.Run("the resource tracker cleans up after a killed child", func(t *testing.T) {
-			tr, err := process.StartResourceTracker(py.Path)
-			require.NoError(t, err)
-			ours, theirs := pipeT(t)
-			p, _ := startPy(t, ctx, py, "make_lock", process.Spec{Args: []any{theirs}, Tracker: tr})
-			theirs.Close()
-			var name string
-			require.NoError(t, ours.RecvContext(ctx, &name))
-			path := pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
-			require.FileExists(t, path)
-			require.NoError(t, p.Kill())
-			require.Error(t, p.Wait())
-			assert.FileExists(t, path, "nobody unlinked it yet")
-			require.NoError(t, tr.Close())
-			assert.NoFileExists(t, path, "the tracker unlinked the killed child's semaphore")
-		})
+	t.Run("a SpawnReducer value reaches the child as an inherited fd", func(t *testing.T) {
+		var fds [2]int
+		require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+		r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
+		defer r.Close()
+		defer w.Close()
+		_, err := w.WriteString("bytes through a pipe")
+		require.NoError(t, err)
+		ours, theirs := pipeT(t)
+		p, _ := startPy(t, ctx, py, "read_dupfd", process.Spec{Args: []any{theirs, fdArg{r}}})
+		theirs.Close()
+		var reply pickle.Tuple
+		require.NoError(t, ours.RecvContext(ctx, &reply))
+		require.NoError(t, p.Wait())
+		assert.Equal(t, pickle.Tuple{"multiprocessing.popen_spawn_posix._DupFd", []byte("bytes through a pipe")}, reply)
+	})
 
-		t.Run("no fds or child processes are leaked", func(t *testing.T) {
-			require.Eventually(t, func() bool { return openFDs(t) <= fdsBefore }, 5*time.Second, 20*time.Millisecond,
-				"fds: %d before, %d after", fdsBefore, openFDs(t))
-			assert.Empty(t, childPids(t), "children of the test process")
-		})
+	t.Run("the resource tracker cleans up after a killed child", func(t *testing.T) {
+		tr, err := process.StartResourceTracker(py.Path)
+		require.NoError(t, err)
+		ours, theirs := pipeT(t)
+		p, _ := startPy(t, ctx, py, "make_lock", process.Spec{Args: []any{theirs}, Tracker: tr})
+		theirs.Close()
+		var name string
+		require.NoError(t, ours.RecvContext(ctx, &name))
+		path := pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
+		require.FileExists(t, path)
+		require.NoError(t, p.Kill())
+		require.Error(t, p.Wait())
+		assert.FileExists(t, path, "nobody unlinked it yet")
+		require.NoError(t, tr.Close())
+		assert.NoFileExists(t, path, "the tracker unlinked the killed child's semaphore")
 	})
 }
 

@@ -43,6 +43,14 @@ def echo(conn, data=None, **kwargs):
     conn.close()
 
 
+def read_dupfd(conn, dupfd):
+    """Answer with the class of dupfd (a popen_spawn_posix._DupFd) and up to
+    100 bytes read from the fd it names."""
+    fd = dupfd.detach()
+    conn.send((type(dupfd).__module__ + "." + type(dupfd).__name__, os.read(fd, 100)))
+    os.close(fd)
+
+
 def fail(*args):
     """Raise on purpose: Process._bootstrap prints the traceback and exits with 1."""
     raise ValueError("failing on purpose", args)
