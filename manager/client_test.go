@@ -17,29 +17,12 @@ import (
 // client against a CPython SyncManager server, on every interpreter.
 func TestClientAgainstPython(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		ctx := pyfixtures.Context(t, 60*time.Second)
 		network, address := startPyServer(t, ctx, py, "tcp")
 		c := dialT(t, ctx, network, address)
 		runSyncManagerSuite(t, ctx, c, true)
 		t.Run("custom typeid and errors", func(t *testing.T) { customSuite(t, ctx, c) })
-		waitObjects(t, ctx, c, 0)
-		ok(t, c.Shutdown(ctx))
-	})
-}
-
-// TestClientUnixSocket checks a manager on a unix socket.
-func TestClientUnixSocket(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		network, address := startPyServer(t, ctx, py, "unix")
-		c := dialT(t, ctx, network, address)
-		d := must(c.Dict(ctx, nil))(t)
-		ok(t, d.Set(ctx, "k", []byte("v")))
-		v := must(d.Get(ctx, "k"))(t)
-		if b, _ := v.([]byte); string(b) != "v" {
-			t.Fatalf("got %#v", v)
-		}
-		ok(t, d.Close())
 		waitObjects(t, ctx, c, 0)
 		ok(t, c.Shutdown(ctx))
 	})

@@ -303,6 +303,10 @@ func iterable(v any) ([]any, error) {
 		return x.Items(), nil
 	case *pickle.FrozenSet:
 		return x.Items(), nil
+	case *pickle.Object:
+		if x.Class() == (pickle.Global{Module: "builtins", Name: "range"}) {
+			return rangeItems(x.Args)
+		}
 	}
 	return nil, pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
 }
@@ -966,4 +970,34 @@ func (a *Array) CallMethod(_ context.Context, _ Caller, method string, args pick
 		return nil, nil
 	}
 	return nil, errNoMethod
+}
+
+// maxRange bounds the items materialized from a pickled range().
+const maxRange = 1 << 24
+
+// rangeItems expands range(start, stop, step), as Python's list(range(...)).
+func rangeItems(args pickle.Tuple) ([]any, error) {
+	var r [3]int64
+	r[2] = 1
+	if len(args) != 3 {
+		return nil, pyErr("TypeError", "bad range arguments")
+	}
+	for i, a := range args {
+		n, ok := a.(int64)
+		if !ok {
+			return nil, pyErr("OverflowError", "range too large")
+		}
+		r[i] = n
+	}
+	if r[2] == 0 {
+		return nil, pyErr("ValueError", "range() arg 3 must not be zero")
+	}
+	var out []any
+	for i := r[0]; (r[2] > 0 && i < r[1]) || (r[2] < 0 && i > r[1]); i += r[2] {
+		if len(out) >= maxRange {
+			return nil, pyErr("MemoryError")
+		}
+		out = append(out, i)
+	}
+	return out, nil
 }

@@ -1,0 +1,131 @@
+package manager_test
+
+import (
+	"context"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+var keyEnv = []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(testKey)}
+
+// pyClient runs pyfixtures/mgr_client.py with a role against address.
+func pyClient(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, network, address string, args ...string) *pyfixtures.Proc {
+	t.Helper()
+	return pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mgr_client.py",
+		Args: append([]string{"--address", network + ":" + address}, args...), Env: keyEnv})
+}
+
+// TestPythonClientGoServer runs CPython's stock SyncManager proxies
+// (every typeid, exceptions, a BaseManager-registered typeid backed by Go
+// objects) against a Go-hosted server.
+func TestPythonClientGoServer(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		ctx := pyfixtures.Context(t, 60*time.Second)
+		s := startGoServer(t)
+		jobs := manager.NewQueue(0)
+		s.Register("get_jobs", jobs)
+		s.Register("calc", manager.Methods{
+			"add": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
+				return args[0].(int64) + args[1].(int64), nil
+			},
+			"fail": func(context.Context, pickle.Tuple, *pickle.Dict) (any, error) {
+				return nil, &pickle.PythonError{Type: pickle.Global{Module: "builtins", Name: "ValueError"}, Args: pickle.Tuple{"bad", int64(7)}}
+			},
+		})
+		p := pyClient(t, ctx, py, "tcp", s.Addr().String(), "scenario")
+		line, err := p.ReadLine(ctx)
+		if err != nil || !strings.HasPrefix(line, "OK ") {
+			t.Fatalf("scenario: %q %v", line, err)
+		}
+		if err := p.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		c := dialT(t, ctx, "tcp", s.Addr().String())
+		waitObjects(t, ctx, c, 0)
+		v, err := jobs.CallMethod(ctx, nil, "get_nowait", nil, nil)
+		if err != nil || v != "from-python" {
+			t.Fatalf("jobs queue: %v %v", v, err)
+		}
+		t.Logf("%s against the Go server: %s", py.Name(), line)
+	})
+}
+
+// TestMixedParties puts Go and Python parties on one Barrier (two Go
+// goroutines, one Python process) and one Condition (Python waits, Go
+// notifies), hosted by a Python server (on a unix socket) and by the Go
+// server.
+func TestMixedParties(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		for _, host := range []string{"python", "go"} {
+			t.Run(host+" server", func(t *testing.T) {
+				ctx := pyfixtures.Context(t, 60*time.Second)
+				var network, address string
+				if host == "python" {
+					network, address = startPyServer(t, ctx, py, "unix")
+				} else {
+					s := startGoServer(t)
+					network, address = "tcp", s.Addr().String()
+				}
+				c := dialT(t, ctx, network, address)
+				b := must(c.Barrier(ctx, 3, 20*time.Second))(t)
+				cv := must(c.Condition(ctx))(t)
+				p := pyClient(t, ctx, py, network, address, "mixed", b.Token().ID, cv.Token().ID)
+				var wg sync.WaitGroup
+				idx := make(chan int, 3)
+				for i := 0; i < 2; i++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						n, err := b.Wait(ctx)
+						if err != nil {
+							t.Error(err)
+						}
+						idx <- n
+					}()
+				}
+				line, err := p.ReadLine(ctx)
+				if err != nil || !strings.HasPrefix(line, "INDEX ") {
+					t.Fatalf("python party: %q %v", line, err)
+				}
+				idx <- int(line[len("INDEX ")] - '0')
+				wg.Wait()
+				close(idx)
+				seen := map[int]bool{}
+				for n := range idx {
+					seen[n] = true
+				}
+				if len(seen) != 3 {
+					t.Fatalf("arrival indexes %v", seen)
+				}
+				if _, err := p.Expect(ctx, "WAITING"); err != nil {
+					t.Fatal(err)
+				}
+				// The waiter holds the lock until it is inside wait(); then
+				// our acquire succeeds and the notify reaches it.
+				ok(t, cv.Acquire(ctx))
+				ok(t, cv.Notify(ctx, 1))
+				ok(t, cv.Release(ctx))
+				line, err = p.ReadLine(ctx)
+				if err != nil || line != "NOTIFIED True" {
+					t.Fatalf("python waiter: %q %v", line, err)
+				}
+				ok(t, p.Wait())
+				ok(t, b.Close())
+				ok(t, cv.Close())
+				waitObjects(t, ctx, c, 0)
+				if host == "python" {
+					ok(t, c.Shutdown(ctx))
+				}
+			})
+		}
+	})
+}
