@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/sem"
 	"github.com/mpwire/mpwire/pickle"
@@ -26,6 +28,7 @@ const SemValueMax = sem.SemValueMax
 type Option func(*config)
 
 type config struct {
+	pipeSize int
 	enc      pickle.EncMode
 	dec      pickle.DecMode
 	connOpts []connection.Option
@@ -33,7 +36,7 @@ type config struct {
 }
 
 func buildConfig(opts []Option) config {
-	c := config{}
+	c := config{pipeSize: DefaultPipeSize}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -45,6 +48,18 @@ func buildConfig(opts []Option) config {
 	}
 	return c
 }
+
+// DefaultPipeSize is the pipe capacity New, NewJoinableQueue and
+// NewSimpleQueue ask for (F_SETPIPE_SZ; Linux caps it at
+// /proc/sys/fs/pipe-max-size, 1 MiB by default). Python's queues use the
+// default 64 KiB pipe; a larger one lets a large item cross with fewer
+// writer/reader wake-ups. Both languages work with either size.
+const DefaultPipeSize = 1 << 20
+
+// WithPipeSize sets the capacity of the pipe of a queue created by this
+// process (0: the system default, 64 KiB). It is best effort: a size
+// the kernel refuses leaves the default.
+func WithPipeSize(n int) Option { return func(c *config) { c.pipeSize = n } }
 
 // WithEncMode sets how Put pickles items (default: protocol 4, what Python
 // 3.8–3.13 queues write).
@@ -146,6 +161,7 @@ func (q *Queue) create(maxsize int, opts []Option) (err error) {
 		return fmt.Errorf("queue: pipe: %w", err)
 	}
 	closers = append(closers, q.reader.Close, q.writer.Close)
+	setPipeSize(q.writer, q.cfg.pipeSize)
 	if q.rlock, err = synchronize.NewLock(); err != nil {
 		return err
 	}
@@ -166,6 +182,15 @@ func (q *Queue) init() {
 	q.feederDone = make(chan struct{})
 	q.tornDone = make(chan struct{})
 	q.life, q.kill = context.WithCancel(context.Background())
+}
+
+func setPipeSize(c *connection.Conn, n int) {
+	if n <= 0 {
+		return
+	}
+	if fd := c.Fd(); fd >= 0 {
+		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, n)
+	}
 }
 
 // MaxSize is the queue's maxsize (SemValueMax when unbounded).

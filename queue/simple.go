@@ -29,6 +29,7 @@ func NewSimpleQueue(opts ...Option) (*SimpleQueue, error) {
 	if q.reader, q.writer, err = connection.Pipe(false, q.cfg.connOpts...); err != nil {
 		return nil, fmt.Errorf("queue: pipe: %w", err)
 	}
+	setPipeSize(q.writer, q.cfg.pipeSize)
 	if q.rlock, err = synchronize.NewLock(); err != nil {
 		q.reader.Close()
 		q.writer.Close()
