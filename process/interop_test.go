@@ -59,7 +59,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 			assert.Equal(t, "GoEcho", reply["name"])
 			assert.Equal(t, "MainProcess", reply["parent_name"])
 			assert.Equal(t, true, reply["parent_alive"])
-			assert.Equal(t, false, reply["daemon"])
+			assert.Equal(t, true, reply["daemon"])
 			assert.Equal(t, true, reply["target_none"])
 			assert.Equal(t, 7.0, reply["extra"])
 			assert.Equal(t, map[string]any{"msg": "ping", "from": float64(proc.Pid())}, reply["msg"])

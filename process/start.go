@@ -80,6 +80,8 @@ type Spec struct {
 	Stdin io.Reader
 	// Stdout and Stderr receive the child's output; nil means this
 	// process's os.Stdout and os.Stderr, as a Python child inherits them.
+	// Other writers than *os.File are fed through pipes, copied until the
+	// child exits plus 2 s (grandchildren may hold them open).
 	Stdout, Stderr io.Writer
 	// Setpgid starts the child in its own process group.
 	Setpgid bool
@@ -193,6 +195,10 @@ func sortedKeys(m map[string]any) []string {
 
 var processCounter atomic.Int64
 
+// outputGrace is how long Wait keeps copying a child's output (Spec.Stdout
+// and Stderr that are not *os.File) after the child exits.
+const outputGrace = 2 * time.Second
+
 // Process is a child started by Start. Its methods are safe for concurrent use.
 type Process struct {
 	name    string
@@ -284,6 +290,9 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if spec.Setpgid {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
+	// A grandchild (e.g. the child's own resource tracker) may hold a
+	// Stdout/Stderr pipe open after the child exits; don't wait for it long.
+	cmd.WaitDelay = outputGrace
 	if err := cmd.Start(); err != nil {
 		parentW.Close()
 		return nil, fmt.Errorf("process: starting %s: %w", argv0, err)
@@ -462,7 +471,7 @@ func (p *Process) wait() {
 		p.code = st.ExitCode()
 	}
 	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
 		p.waitErr = err // I/O copying errors
 	}
 	// The child is gone: drop its parent sentinel like Popen.close does.

@@ -66,7 +66,8 @@ def finish(p):
 def scenario_echo(go):
     ours, theirs = CTX.Pipe()
     data = {"n": 3, "s": "text", "b": b"\x00\xff", "f": 1.5, "l": [1, 2], "t": (1, "x"), "none": None}
-    p = mpwire.GoProcess(go, args=(theirs, data), kwargs={"role": "echo", "extra": 7}, name="GoEcho")
+    p = mpwire.GoProcess(go, args=(theirs, data), kwargs={"role": "echo", "extra": 7}, name="GoEcho",
+                         daemon=True)
     p.start()
     theirs.close()
     pid, sentinel = p.pid, p.sentinel
@@ -74,9 +75,11 @@ def scenario_echo(go):
     ours.send({"msg": "ping", "from": os.getpid()})
     reply = recv(ours)
     ours.close()
+    from multiprocessing.connection import wait
+    sentinel_ready = wait([sentinel], TIMEOUT) == [sentinel]
     code = finish(p)
     emit(scenario="echo", exitcode=code, alive_after_start=alive, pid_ok=(reply.get("pid") == pid),
-         sentinel=isinstance(sentinel, int), reply=reply, data_ok=(reply.get("data") == data),
+         sentinel=sentinel_ready, reply=reply, data_ok=(reply.get("data") == data),
          parent_pid_ok=(reply.get("parent_pid") == os.getpid()),
          authkey_ok=(reply.get("authkey") == bytes(mp.current_process().authkey)))
 
