@@ -536,3 +536,55 @@ func TestPythonErrorIsAnError(t *testing.T) {
 		t.Fatalf("got %#v", v)
 	}
 }
+
+func TestGenericTypesInsideTypedValues(t *testing.T) {
+	type holder struct {
+		T  Tuple     `pickle:"t"`
+		G  Global    `pickle:"g"`
+		D  *Dict     `pickle:"d"`
+		BA ByteArray `pickle:"ba"`
+		O  *Object   `pickle:"o"`
+		E  error     `pickle:"e"`
+	}
+	h := holder{T: Tuple{int64(1)}, G: Global{"m", "n"}, D: mustDict(map[string]any{"a": int64(1)}), BA: ByteArray("x"),
+		O: &Object{Callable: Global{"m", "C"}, Args: Tuple{}}, E: &PythonError{Type: Global{"builtins", "KeyError"}, Args: Tuple{"k"}}}
+	data, err := Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	d := v.(*Dict)
+	for k, want := range map[string]string{"t": "tuple", "g": "global m.n", "d": "dict", "ba": "bytearray", "o": "m.C object", "e": "builtins.KeyError"} {
+		got, _ := d.Get(k)
+		if pyTypeName(got) != want {
+			t.Errorf("%s encoded as %s, want %s", k, pyTypeName(got), want)
+		}
+	}
+	var back holder
+	if err := Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.G != h.G || back.E.Error() != "KeyError: k" || len(back.T) != 1 || string(back.BA) != "x" {
+		t.Fatalf("typed decode: %+v", back)
+	}
+}
+
+func TestTypedDecodeRefusesWhatGoCannotHold(t *testing.T) {
+	// {(1, 2): 'b'} into map[any]any: a Tuple is not a comparable Go key.
+	d := NewDict()
+	_ = d.Set(Tuple{int64(1), int64(2)}, "b")
+	data := mustMarshal(t, d)
+	var m map[any]any
+	var te *UnmarshalTypeError
+	if err := Unmarshal(data, &m); !errors.As(err, &te) {
+		t.Fatalf("got %v", err)
+	}
+	// l = []; l.append(l) into a recursive Go type.
+	var r rec
+	if err := Unmarshal(unhexT(t, "80049506000000000000005d946800612e"), &r); !errors.Is(err, ErrLimit) {
+		t.Fatalf("got %v", err)
+	}
+}

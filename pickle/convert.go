@@ -171,6 +171,10 @@ func cachedFields(t reflect.Type) *structInfo {
 			name, opts, _ := strings.Cut(tag, ",")
 			idx := append(append([]int(nil), index...), i)
 			ft := f.Type
+			if f.Anonymous && !f.IsExported() && ft.Kind() == reflect.Pointer {
+				// Cannot allocate an unexported embedded pointer (as encoding/json).
+				continue
+			}
 			if f.Anonymous && name == "" {
 				et := ft
 				if et.Kind() == reflect.Pointer {
@@ -237,6 +241,13 @@ func fieldByIndexAlloc(v reflect.Value, index []int) reflect.Value {
 type converter struct {
 	s     *decState
 	count int
+	depth int
+	ptrs  map[ptrKey]reflect.Value // shared Python objects already converted to Go pointers
+}
+
+type ptrKey struct {
+	src any // *Object, *Dict, *Set
+	t   reflect.Type
 }
 
 func (c *converter) typeErr(src any, t reflect.Type, msg string) error {
@@ -270,6 +281,13 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 	if c.s != nil && c.count > c.s.m.maxObjects {
 		return fmt.Errorf("%w: typed conversion made more than %d values", ErrLimit, c.s.m.maxObjects)
 	}
+	// A self-referential value converted into a recursive Go type would
+	// recurse forever: bound the depth as the decoder does.
+	c.depth++
+	defer func() { c.depth-- }()
+	if maxDepth := DefaultMaxDepth; c.s != nil && c.depth > c.s.m.maxDepth || c.s == nil && c.depth > maxDepth {
+		return fmt.Errorf("%w: typed conversion nested deeper than MaxDepth (a cycle?)", ErrLimit)
+	}
 	t := dst.Type()
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -281,6 +299,23 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			dst.Set(sv)
 			return nil
 		}
+		// One Python object referenced twice becomes one Go pointer (and a
+		// self-referential one a Go cycle).
+		switch src.(type) {
+		case *Object, *Dict, *Set:
+			k := ptrKey{src, t}
+			if p, ok := c.ptrs[k]; ok {
+				dst.Set(p)
+				return nil
+			}
+			p := reflect.New(t.Elem())
+			if c.ptrs == nil {
+				c.ptrs = make(map[ptrKey]reflect.Value)
+			}
+			c.ptrs[k] = p
+			dst.Set(p)
+			return c.assign(p.Elem(), src)
+		}
 		if dst.IsNil() {
 			dst.Set(reflect.New(t.Elem()))
 		}
@@ -289,6 +324,20 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		if src == nil {
 			dst.SetZero()
 			return nil
+		}
+		if o, ok := src.(*Object); ok && o.CallableValue == nil {
+			if rt, ok := lookupClass(o.Callable); ok && reflect.PointerTo(rt).Implements(t) || ok && rt.Implements(t) {
+				v := reflect.New(rt).Elem()
+				if err := c.assign(v, o); err != nil {
+					return err
+				}
+				if v.Type().Implements(t) {
+					dst.Set(v)
+				} else {
+					dst.Set(v.Addr())
+				}
+				return nil
+			}
 		}
 		sv := reflect.ValueOf(src)
 		if sv.Type().AssignableTo(t) {
@@ -504,6 +553,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			kv := reflect.New(kt).Elem()
 			if err := c.assign(kv, e.k); err != nil {
 				return prefixField(err, "[key "+reprShort(e.k)+"]")
+			}
+			if kt.Kind() == reflect.Interface && !kv.IsNil() && !kv.Elem().Type().Comparable() {
+				return prefixField(c.typeErr(e.k, kt, "a Go map key must be comparable (decode into *Dict instead)"), "[key "+reprShort(e.k)+"]")
 			}
 			vv := reflect.New(vt).Elem()
 			if err := c.assign(vv, e.v); err != nil {

@@ -43,7 +43,8 @@ type decState struct {
 	memoCount  int
 
 	objects int
-	proto   int // from PROTO (0 if absent): Python 2 names are mapped below 3
+	typed   bool // decoding into a typed target: keep *Object for registered classes
+	proto   int  // from PROTO (0 if absent): Python 2 names are mapped below 3
 
 	tuples map[*any]int // final pass: tuple heights (-1 in progress)
 }
@@ -1345,7 +1346,7 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 			h = max(h, hh)
 		}
 		x.walk.state, x.walk.height = 2, int32(h+1)
-		if !inKey && x.CallableValue == nil {
+		if !inKey && !s.typed && x.CallableValue == nil {
 			if t, ok := lookupClass(x.Callable); ok {
 				rv := reflect.New(t).Elem()
 				c := converter{s: s}

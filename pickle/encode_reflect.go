@@ -38,7 +38,46 @@ func typeEncoder(t reflect.Type) encFunc {
 	return f
 }
 
+// genericTypes are encoded by save's type switch even when reached
+// through reflection (struct fields, pointers, typed slices).
+var genericTypes = map[reflect.Type]bool{
+	reflect.TypeFor[Tuple]():          true,
+	reflect.TypeFor[ByteArray]():      true,
+	reflect.TypeFor[[]any]():          true,
+	reflect.TypeFor[*Dict]():          true,
+	reflect.TypeFor[*Set]():           true,
+	reflect.TypeFor[*FrozenSet]():     true,
+	reflect.TypeFor[Global]():         true,
+	reflect.TypeFor[*Object]():        true,
+	reflect.TypeFor[*PythonError]():   true,
+	reflect.TypeFor[map[string]any](): true,
+	reflect.TypeFor[map[any]any]():    true,
+	reflect.TypeFor[*big.Int]():       true,
+	reflect.TypeFor[[]byte]():         true,
+	reflect.TypeFor[freshStr]():       true,
+	reflect.TypeFor[time.Time]():      true,
+	reflect.TypeFor[time.Duration]():  true,
+	reflect.TypeFor[big.Int]():        true,
+}
+
+func genericEncoder(e *encState, v reflect.Value) error { return e.save(v.Interface()) }
+
 func newTypeEncoder(t reflect.Type, allowAddr bool) encFunc {
+	if genericTypes[t] {
+		return genericEncoder
+	}
+	// Dict, Set, FrozenSet, Object, PythonError by value: encode their address.
+	switch t {
+	case reflect.TypeFor[Dict](), reflect.TypeFor[Set](), reflect.TypeFor[FrozenSet](), reflect.TypeFor[Object](), reflect.TypeFor[PythonError]():
+		return func(e *encState, v reflect.Value) error {
+			if v.CanAddr() {
+				return e.save(v.Addr().Interface())
+			}
+			p := reflect.New(t)
+			p.Elem().Set(v)
+			return e.save(p.Interface())
+		}
+	}
 	if t.Kind() != reflect.Pointer && allowAddr && reflect.PointerTo(t).Implements(marshalerType) {
 		return condAddrEncoder(addrMarshalerEncoder, newTypeEncoder(t, false))
 	}

@@ -46,6 +46,8 @@ func checkTarget(v any) (reflect.Value, error) {
 }
 
 func (s *decState) decodeInto(v any, rv reflect.Value) error {
+	_, generic := v.(*any)
+	s.typed = !generic
 	val, err := s.run()
 	if err != nil {
 		return err
