@@ -319,3 +319,19 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseArgv(f *testing.F) {
+	f.Add("-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=6, pipe_handle=13)", ForkMarker)
+	f.Add(ForkMarker, "tracker_fd=None", "pipe_handle=4")
+	f.Add(ForkMarker, "pipe_handle=4", "parent_pid=1")
+	f.Fuzz(func(t *testing.T, a, b, c string) {
+		argv := []string{"w", a, b, c}
+		sa, err := parseArgv(argv)
+		if err != nil {
+			return
+		}
+		if !IsChild(argv) || sa.PipeHandle < 0 || sa.TrackerFD < -1 {
+			t.Fatalf("parseArgv(%q) = %+v without error", argv, sa)
+		}
+	})
+}
