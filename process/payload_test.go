@@ -335,3 +335,32 @@ func FuzzParseArgv(f *testing.F) {
 		}
 	})
 }
+
+// TestGoPayloadMatchesPythonsShape compares the Process object Start
+// pickles with the ones CPython pickled: same class, same __dict__ keys in
+// the same order, same _config keys, same kinds of values.
+func TestGoPayloadMatchesPythonsShape(t *testing.T) {
+	b, err := encodePayload(Spec{}, "N", make([]byte, 32), "/", 1, pickle.Tuple{}, pickle.NewDict())
+	require.NoError(t, err)
+	ours, err := decodePayload(bytes.NewReader(b), pickle.DecOptions{})
+	require.NoError(t, err)
+	keys := func(d *pickle.Dict) []any { return d.Keys() }
+	for _, c := range loadCaptures(t) {
+		theirs, err := decodePayload(bytes.NewReader(c.payload), pickle.DecOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, theirs.Object().Class(), ours.Object().Class(), c.Python)
+		assert.Equal(t, keys(theirs.state), keys(ours.state), "Process __dict__ keys, Python %s", c.Python)
+		assert.Equal(t, keys(theirs.config), keys(ours.config), "_config keys, Python %s", c.Python)
+		for _, k := range keys(theirs.state) {
+			tv, _ := theirs.state.Get(k)
+			ov, _ := ours.state.Get(k)
+			if k == "_args" || k == "_kwargs" {
+				continue // different on purpose
+			}
+			assert.Equal(t, kindOf(tv), kindOf(ov), "type of %v, Python %s", k, c.Python)
+		}
+		ta, _ := theirs.config.Get("authkey")
+		oa, _ := ours.config.Get("authkey")
+		assert.Equal(t, kindOf(ta), kindOf(oa))
+	}
+}
