@@ -54,7 +54,9 @@ func BenchmarkSendBytes(b *testing.B) {
 
 // rawSocketpair returns a socketpair as net.Conns (the baseline: Go's own
 // socket I/O, no framing).
-func rawSocketpair(b *testing.B) (net.Conn, net.Conn) {
+func rawSocketpair(b *testing.B) (net.Conn, net.Conn) { return rawSocketpairT(b) }
+
+func rawSocketpairT(b testing.TB) (net.Conn, net.Conn) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		b.Fatal(err)

@@ -121,6 +121,7 @@ type Conn struct {
 	werr    error
 	writeFn func(fd uintptr) bool
 	wbuf    []byte // reused frame buffer for Send
+	wsmall  []byte // small frames are copied here and written at once
 }
 
 func newConn(o options, readable, writable bool) *Conn {

@@ -19,6 +19,11 @@ import (
 // write at about 2 GiB anyway).
 const maxIO = 1 << 30
 
+// smallWrite is the largest frame that is copied into one buffer and sent
+// with a single-buffer system call (as Python does up to 16 KiB) rather
+// than writev'd from header and payload.
+const smallWrite = 16 << 10
+
 // Growth of the receive buffer: a frame up to firstChunk bytes gets its
 // whole buffer at once; a larger one starts with firstChunk and doubles as
 // bytes actually arrive, so a header claiming 8 GiB from a peer that then
@@ -92,7 +97,10 @@ func (c *Conn) doWrite(fd uintptr) bool {
 		first := len(c.wiov) - c.wcnt
 		var n uintptr
 		var errno syscall.Errno
-		if c.sock {
+		if c.sock && c.wcnt == 1 {
+			v := &c.wiov[first]
+			n, _, errno = unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(v.Base)), uintptr(v.Len), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+		} else if c.sock {
 			c.wmsg.Iov = &c.wiov[first]
 			c.wmsg.Iovlen = uint64(c.wcnt)
 			n, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.wmsg)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
@@ -140,6 +148,14 @@ func (c *Conn) writeTwo(a, b []byte) (int, error) {
 		bufs := net.Buffers{a, b}
 		n, err := bufs.WriteTo(c.nc)
 		return int(n), err
+	}
+	// Small frames: one contiguous buffer, one send(2)/write(2).
+	if len(a)+len(b) <= smallWrite && len(b) > 0 {
+		if c.wsmall == nil {
+			c.wsmall = make([]byte, 0, smallWrite)
+		}
+		buf := append(append(c.wsmall[:0], a...), b...)
+		a, b = buf, nil
 	}
 	c.wiov[0] = unix.Iovec{}
 	c.wiov[1] = unix.Iovec{}
