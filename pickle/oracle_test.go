@@ -81,6 +81,13 @@ var knownOracleDiffs = func() map[string]string {
 	const ogMemo = "og-rek memoizes a list's Go slice header at PUT time, so a later GET of a list that was appended to afterwards returns the stale (shorter) slice"
 	m["og-rek shared_list"] = ogMemo
 	m["og-rek memo_300_lists"] = ogMemo
+	for _, n := range []string{"op_dict_dup_numeric_keys", "op_dict_signed_zero_keys", "op_dict_bigint_float_key",
+		"op_dict_tuple_key_equiv", "op_set_dup_numeric", "op_frozenset_key_order"} {
+		m["gopickle "+n] = "gopickle compares dict keys and set items with Go equality, not Python's (1 == 1.0 == True, 0.0 == -0.0, frozensets by value), so equal keys stay separate"
+	}
+	for _, n := range []string{"op_dict_dup_numeric_keys", "op_dict_signed_zero_keys", "op_dict_bigint_float_key", "op_dict_tuple_key_equiv"} {
+		m["og-rek "+n] = "og-rek's Dict keeps the last of several equal key objects; Python keeps the first (and replaces only the value)"
+	}
 	m["og-rek op_pop_mark"] = "og-rek's POP_MARK leaves the stack wrong: K1 ( K2 K3 POP_MARK STOP gives 3, CPython gives 1"
 	return m
 }()
