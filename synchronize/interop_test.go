@@ -1,0 +1,247 @@
+package synchronize_test
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/synchronize"
+)
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type peer struct {
+	t   *testing.T
+	ctx context.Context
+	ctl *connection.Conn
+	p   *process.Process
+	err *syncWriter
+}
+
+func (p *peer) send(cmd ...any) {
+	p.t.Helper()
+	b, err := pickle.Marshal(pickle.Tuple(cmd))
+	require.NoError(p.t, err)
+	require.NoError(p.t, p.ctl.SendBytes(b))
+}
+
+func (p *peer) recv() any {
+	p.t.Helper()
+	b, err := p.ctl.RecvBytesContext(p.ctx)
+	require.NoError(p.t, err, "stderr: %s", p.err.String())
+	var v any
+	require.NoError(p.t, pickle.Unmarshal(b, &v))
+	return v
+}
+
+func (p *peer) call(cmd ...any) any {
+	p.t.Helper()
+	p.send(cmd...)
+	return p.recv()
+}
+
+func (p *peer) silent(d time.Duration) bool {
+	ready, err := p.ctl.Poll(d)
+	require.NoError(p.t, err)
+	return !ready
+}
+
+// TestGoPrimitivesPythonChild hands Go-created Lock, Event, Condition and
+// BoundedSemaphore to a Python child (process.Start), which rebuilds real
+// multiprocessing objects, and drives both sides against each other.
+func TestGoPrimitivesPythonChild(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		ctx := pyfixtures.Context(t, 60*time.Second)
+		lock, err := synchronize.NewLock()
+		require.NoError(t, err)
+		defer lock.Close()
+		ev, err := synchronize.NewEvent()
+		require.NoError(t, err)
+		defer ev.Close()
+		cond, err := synchronize.NewCondition(nil)
+		require.NoError(t, err)
+		defer cond.Close()
+		bs, err := synchronize.NewBoundedSemaphore(1)
+		require.NoError(t, err)
+		defer bs.Close()
+
+		ours, theirs, err := connection.Pipe(true)
+		require.NoError(t, err)
+		defer ours.Close()
+		stderr := &syncWriter{}
+		p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_sync_peer:sync_probe",
+			Path: []string{pyfixtures.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
+		require.NoError(t, err)
+		theirs.Close()
+		defer func() { _ = p.Kill(); _ = p.Wait() }()
+		pr := &peer{t: t, ctx: ctx, ctl: ours, p: p, err: stderr}
+
+		t.Run("Lock excludes across languages", func(t *testing.T) {
+			require.NoError(t, lock.Acquire(ctx))
+			assert.Equal(t, false, pr.call("lock_acquire", 0.2))
+			require.NoError(t, lock.Release())
+			assert.Equal(t, true, pr.call("lock_acquire", 5.0))
+			ok, err := lock.TryAcquire()
+			require.NoError(t, err)
+			assert.False(t, ok)
+			pr.send("lock_release")
+			assert.Equal(t, "ok", pr.recv())
+			ok, err = lock.AcquireTimeout(5 * time.Second)
+			require.NoError(t, err)
+			assert.True(t, ok)
+			require.NoError(t, lock.Release())
+			assert.ErrorIs(t, lock.Release(), synchronize.ErrReleasedTooManyTimes)
+		})
+		t.Run("a Python Event.wait is woken by a Go Set, and the reverse", func(t *testing.T) {
+			pr.send("event_wait", 10.0)
+			assert.True(t, pr.silent(300*time.Millisecond))
+			require.NoError(t, ev.Set(ctx))
+			assert.Equal(t, true, pr.recv())
+			set, err := ev.IsSet(ctx)
+			require.NoError(t, err)
+			assert.True(t, set)
+			require.NoError(t, ev.Clear(ctx))
+			assert.Equal(t, false, pr.call("event_is_set"))
+			assert.Equal(t, false, pr.call("event_wait", 0.1))
+
+			got := make(chan bool, 1)
+			go func() {
+				ok, err := ev.Wait(ctx)
+				got <- ok && err == nil
+			}()
+			time.Sleep(300 * time.Millisecond)
+			assert.Equal(t, "ok", pr.call("event_set"))
+			assert.True(t, <-got)
+			ok, err := ev.WaitTimeout(10 * time.Millisecond)
+			require.NoError(t, err)
+			assert.True(t, ok)
+			assert.Equal(t, "ok", pr.call("event_clear"))
+			ok, err = ev.WaitTimeout(100 * time.Millisecond)
+			require.NoError(t, err)
+			assert.False(t, ok)
+		})
+		t.Run("Condition wait/notify_all across languages", func(t *testing.T) {
+			pr.send("cond_wait", 10.0)
+			assert.True(t, pr.silent(300*time.Millisecond))
+			require.NoError(t, cond.Acquire(ctx))
+			require.NoError(t, cond.NotifyAll(ctx))
+			require.NoError(t, cond.Release())
+			assert.Equal(t, true, pr.recv())
+
+			woke := make(chan error, 1)
+			require.NoError(t, cond.Acquire(ctx))
+			go func() {
+				err := cond.Wait(ctx)
+				if rerr := cond.Release(); err == nil {
+					err = rerr
+				}
+				woke <- err
+			}()
+			// The waiter has released the lock once Python can take it.
+			time.Sleep(300 * time.Millisecond)
+			assert.Equal(t, "ok", pr.call("cond_notify_all"))
+			require.NoError(t, <-woke)
+			require.NoError(t, cond.Acquire(ctx))
+			ok, err := cond.WaitTimeout(100 * time.Millisecond)
+			require.NoError(t, err)
+			assert.False(t, ok)
+			require.NoError(t, cond.Release())
+		})
+		t.Run("BoundedSemaphore maxvalue is enforced on both sides", func(t *testing.T) {
+			assert.Equal(t, "ValueError: semaphore or lock released too many times", pr.call("sem_release"))
+			assert.ErrorIs(t, bs.Release(), synchronize.ErrReleasedTooManyTimes)
+			require.NoError(t, bs.Acquire(ctx))
+			assert.Equal(t, int64(0), pr.call("sem_value"))
+			assert.Equal(t, "ok", pr.call("sem_release"))
+			v, err := bs.GetValue()
+			require.NoError(t, err)
+			assert.Equal(t, 1, v)
+		})
+		assert.Equal(t, "bye", pr.call("exit"))
+		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.String())
+	})
+}
+
+// TestOpenFromPickledState rebuilds every primitive from the pickled form
+// a spawn payload carries (here produced by the Go side's ReduceForSpawn
+// and round-tripped through pickle bytes).
+func TestOpenFromPickledState(t *testing.T) {
+	ctx := context.Background()
+	roundTrip := func(o *pickle.Object) any {
+		b, err := pickle.Marshal(o)
+		require.NoError(t, err)
+		var v any
+		require.NoError(t, pickle.Unmarshal(b, &v))
+		return v
+	}
+	ev, err := synchronize.NewEvent()
+	require.NoError(t, err)
+	defer ev.Close()
+	ev2, err := synchronize.OpenEvent(roundTrip(ev.Object()))
+	require.NoError(t, err)
+	defer ev2.Close()
+	require.NoError(t, ev.Set(ctx))
+	set, err := ev2.IsSet(ctx)
+	require.NoError(t, err)
+	assert.True(t, set)
+
+	r, err := synchronize.NewRLock()
+	require.NoError(t, err)
+	defer r.Close()
+	r2, err := synchronize.OpenRLock(roundTrip(r.Object()))
+	require.NoError(t, err)
+	defer r2.Close()
+	require.NoError(t, r.Acquire(ctx))
+	require.NoError(t, r.Acquire(ctx), "recursive on the same handle")
+	ok, err := r2.TryAcquire()
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.ErrorIs(t, r2.Release(), synchronize.ErrNotOwner)
+	require.NoError(t, r.Release())
+	require.NoError(t, r.Release())
+	ok, err = r2.TryAcquire()
+	require.NoError(t, err)
+	assert.True(t, ok)
+	require.NoError(t, r2.Release())
+
+	_, err = synchronize.OpenLock(roundTrip(r.Object()))
+	assert.ErrorIs(t, err, synchronize.ErrBadState, "an RLock is not a Lock")
+	_, err = synchronize.OpenSemLock("nope")
+	assert.ErrorIs(t, err, synchronize.ErrBadState)
+	bad := r.Object()
+	bad.State = pickle.Tuple{int64(0), int64(0), int64(1), nil}
+	_, err = synchronize.OpenSemLock(bad)
+	assert.ErrorIs(t, err, synchronize.ErrBadState)
+
+	// The creator unlinks on Close: nobody can open the name afterwards.
+	s, err := synchronize.NewSemaphore(3)
+	require.NoError(t, err)
+	st := roundTrip(s.Object())
+	require.NoError(t, s.Close())
+	_, err = synchronize.OpenSemaphore(st)
+	assert.Error(t, err)
+}
