@@ -79,36 +79,52 @@ func TestSideBySidePingPong(t *testing.T) {
 	}()
 	var rows []string
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		// Python drives.
-		echo := startEcho(t, py, "bytes")
-		f := handOver(t, echo)
-		ctx := pyfixtures.Context(t, 5*time.Minute)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_pingpong.py",
-			Args: []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(size)}, ExtraFiles: []*os.File{f}})
-		pyPy := parseElapsed(t, out)
-		// Go drives the same kind of Python echo peer.
-		c := startEcho(t, py, "bytes")
-		msg, buf := make([]byte, size), make([]byte, 64)
-		for i := 0; i < 100; i++ {
-			require.NoError(t, c.SendBytes(msg))
-			_, err := c.RecvBytesInto(buf)
-			require.NoError(t, err)
+		for _, obj := range []bool{false, true} {
+			mode, what := "bytes", fmt.Sprintf("%d-byte send_bytes", size)
+			pyArgs := []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(size)}
+			if obj {
+				mode, what = "obj-echo", "send([42, None, 'hello'])"
+				pyArgs = append(pyArgs, "--obj")
+			}
+			// Python drives.
+			echo := startEcho(t, py, mode)
+			f := handOver(t, echo)
+			ctx := pyfixtures.Context(t, 5*time.Minute)
+			out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_pingpong.py",
+				Args: pyArgs, ExtraFiles: []*os.File{f}})
+			pyPy := parseElapsed(t, out)
+			// Go drives the same kind of Python echo peer.
+			c := startEcho(t, py, mode)
+			msg, buf := make([]byte, size), make([]byte, 64)
+			value := []any{int64(42), nil, "hello"}
+			var back any
+			roundTrip := func() {
+				if obj {
+					require.NoError(t, c.Send(value))
+					require.NoError(t, c.Recv(&back))
+					return
+				}
+				require.NoError(t, c.SendBytes(msg))
+				_, err := c.RecvBytesInto(buf)
+				require.NoError(t, err)
+			}
+			for i := 0; i < 100; i++ {
+				roundTrip()
+			}
+			start := time.Now()
+			for i := 0; i < count; i++ {
+				roundTrip()
+			}
+			goPy := time.Since(start)
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 / count }
+			rows = append(rows, fmt.Sprintf("| %s | %s | %.1f µs | %.1f µs | %.2f× |", py.Name(), what,
+				per(pyPy), per(goPy), float64(pyPy)/float64(goPy)))
 		}
-		start := time.Now()
-		for i := 0; i < count; i++ {
-			require.NoError(t, c.SendBytes(msg))
-			_, err := c.RecvBytesInto(buf)
-			require.NoError(t, err)
-		}
-		goPy := time.Since(start)
-		per := func(d time.Duration) float64 { return float64(d.Microseconds()) / count }
-		rows = append(rows, fmt.Sprintf("| %s | %.1f µs | %.1f µs | %.2f× |", py.Name(),
-			per(pyPy), per(goPy), float64(pyPy)/float64(goPy)))
 	})
-	fmt.Printf("\nping-pong, %d-byte send_bytes, %d round trips (Go↔Go: %.1f µs per round trip)\n",
-		size, count, float64(goGo.Microseconds())/count)
-	fmt.Println("| peer | Python↔Python | Go↔Python | speed-up |")
-	fmt.Println("|---|---|---|---|")
+	fmt.Printf("\nping-pong with a Python echo peer, %d round trips; the driver is Python or Go (Go↔Go send_bytes: %.1f µs per round trip)\n",
+		count, float64(goGo.Nanoseconds())/1000/count)
+	fmt.Println("| peer | message | Python driver | Go driver | Python time / Go time |")
+	fmt.Println("|---|---|---|---|---|")
 	for _, r := range rows {
 		fmt.Println(r)
 	}

@@ -9,7 +9,7 @@ message it receives back until EOF, then prints a summary line.
 
 Modes: bytes (recv_bytes/send_bytes), obj (recv/send: replies with
 [type name, repr, the object] so the Go side can check what Python decoded),
-mid-frame (write a header announcing 100 bytes, 10 bytes of body, then die
+obj-echo (recv/send the object itself), mid-frame (write a header announcing 100 bytes, 10 bytes of body, then die
 by SIGKILL), close (close at once).
 """
 import os
@@ -24,7 +24,7 @@ def main():
     p = _fixture.parser(__doc__.splitlines()[0])
     p.add_argument("--rfd", type=int, required=True, help="fd to receive on")
     p.add_argument("--wfd", type=int, required=True, help="fd to send on (same as --rfd for a duplex socket)")
-    p.add_argument("--mode", default="bytes", choices=["bytes", "obj", "mid-frame", "close"])
+    p.add_argument("--mode", default="bytes", choices=["bytes", "obj", "obj-echo", "mid-frame", "close"])
     args = p.parse_args()
     _fixture.start(args)
     if args.rfd == args.wfd:
@@ -49,6 +49,8 @@ def main():
                 msg = r.recv_bytes()
                 total += len(msg)
                 w.send_bytes(msg)
+            elif args.mode == "obj-echo":
+                w.send(r.recv())
             else:
                 obj = r.recv()
                 w.send([type(obj).__name__, repr(obj), obj])

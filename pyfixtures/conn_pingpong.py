@@ -2,7 +2,7 @@
 
 Wraps an inherited fd as a Connection, sends --count messages of --size
 bytes (send_bytes) or a pickled list (--obj, send/recv), waiting for each
-echo, and prints "ELAPSED <seconds>". The echo side is conn_echo.py (or Go).
+echo, and prints "ELAPSED <seconds>". The echo side is conn_echo.py --mode bytes or obj-echo (or Go).
 
     python3 pyfixtures/conn_pingpong.py --fd 3 --count 10000 --size 32
 """
@@ -23,10 +23,13 @@ def main():
     c = Connection(args.fd)
     payload = b"x" * args.size
     obj = [42, None, "hello"]
-    # warm up
-    for _ in range(100):
-        c.send_bytes(payload)
-        c.recv_bytes()
+    for _ in range(100):  # warm up
+        if args.obj:
+            c.send(obj)
+            c.recv()
+        else:
+            c.send_bytes(payload)
+            c.recv_bytes()
     t0 = time.perf_counter()
     if args.obj:
         for _ in range(args.count):
