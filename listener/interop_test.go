@@ -231,3 +231,33 @@ func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
 		require.NoError(t, proc.Wait())
 	})
 }
+
+// TestGoAnswersPythonDigestChallenges: Python 3.12+'s deliver_challenge
+// with each digest_name; the Go responder must answer with the prefixed
+// MAC Python verifies, and then answer Go's challenge in turn.
+func TestGoAnswersPythonDigestChallenges(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		if !py.AtLeast(3, 12) {
+			t.Skipf("%s has no digest_name in deliver_challenge (legacy challenges are covered by TestPythonListenerGoClient)", py.Name())
+		}
+		t.Parallel()
+		for _, d := range []string{"md5", "sha256", "sha384", "sha3_256", "sha3_384"} {
+			t.Run(d, func(t *testing.T) {
+				ctx := pyfixtures.Context(t, 30*time.Second)
+				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+					Args: []string{"--digest", d}, Env: keyEnv([]byte("secret"))})
+				line, err := proc.ReadLine(ctx)
+				require.NoError(t, err)
+				addr, _ := strings.CutSuffix(line, " READY")
+				c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
+				require.NoError(t, err)
+				defer c.Close()
+				require.NoError(t, c.SendBytes([]byte("digest "+d)))
+				got, err := c.RecvBytesContext(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, "echo:digest "+d, string(got))
+				require.NoError(t, proc.Wait())
+			})
+		}
+	})
+}

@@ -10,7 +10,7 @@ the hex environment variable MPWIRE_AUTHKEY (unset: authkey=None).
 """
 import sys
 from multiprocessing import AuthenticationError
-from multiprocessing.connection import Listener
+from multiprocessing.connection import Listener, answer_challenge, deliver_challenge
 
 import _fixture
 
@@ -32,10 +32,13 @@ def main():
     p.add_argument("--accept", type=int, default=1, help="connections to accept")
     p.add_argument("--mode", choices=["bytes", "obj", "accept-only"], default="bytes",
                    help="accept-only: close each connection right after authentication, print nothing")
+    p.add_argument("--digest", help="Python 3.12+: authenticate by calling deliver_challenge(conn, key, "
+                   "digest_name=DIGEST) and answer_challenge by hand instead of Listener's default {sha256}")
     args = p.parse_args()
     _fixture.start(args)
     address, family = address_for(args.family, args.address)
-    l = Listener(address, family, authkey=_fixture.authkey_from_env())
+    key = _fixture.authkey_from_env()
+    l = Listener(address, family, authkey=None if args.digest else key)
     a = l.address
     if isinstance(a, tuple):
         shown = "%s:%d" % a[:2]
@@ -47,6 +50,9 @@ def main():
     for _ in range(args.accept):
         try:
             c = l.accept()
+            if args.digest:
+                deliver_challenge(c, key, digest_name=args.digest)
+                answer_challenge(c, key)
         except AuthenticationError as e:
             print("AUTHFAIL", e, flush=True)
             continue
