@@ -343,8 +343,9 @@ func (c *Conn) Fd() int {
 // mode, ready to hand to a Python process (exec.Cmd.ExtraFiles, pass_fds)
 // which will use it as a multiprocessing Connection. The Conn keeps working
 // and closing either does not affect the other. For a socket the new file
-// shares the Conn's open file description (which Conn keeps blocking, see
-// FromFD); for a pipe it is a fresh description of the same pipe.
+// shares the Conn's open file description, which File puts in blocking
+// mode if it was not (the Conn drives sockets with MSG_DONTWAIT, so it is
+// unaffected); for a pipe it is a fresh description of the same pipe.
 func (c *Conn) File() (*os.File, error) {
 	if c.closed.Load() {
 		return nil, c.closedErr("file")
@@ -376,9 +377,13 @@ func (c *Conn) File() (*os.File, error) {
 			}
 		}
 		nfd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0)
-		if derr == nil && flags&unix.O_NONBLOCK != 0 && !c.sock {
-			// Last resort: a shared non-blocking description would make
-			// Python's os.read fail with BlockingIOError.
+		if derr == nil && flags&unix.O_NONBLOCK != 0 {
+			// A non-blocking description would make Python's os.read fail
+			// with BlockingIOError. The dup shares it, so this also makes
+			// ours blocking: harmless for a socket, which we drive with
+			// MSG_DONTWAIT (a net.Conn from the listener, say); for a pipe
+			// that could not be reopened it is a last resort that costs
+			// this Conn its deadlines.
 			derr = unix.SetNonblock(nfd, false)
 		}
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
@@ -237,4 +238,34 @@ func TestConfigValidation(t *testing.T) {
 	if err == nil {
 		l.Close()
 	}
+}
+
+// TestAcceptedConnFileIsBlocking: a listener Conn handed over with File()
+// must be usable by Python (blocking), while the Go Conn keeps working.
+func TestAcceptedConnFileIsBlocking(t *testing.T) {
+	l, err := listener.Listen("tcp", "127.0.0.1:0", nil)
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		c, err := listener.Dial("tcp", l.Addr().String(), nil)
+		if err == nil {
+			_ = c.SendBytes([]byte("one"))
+			_, _ = c.RecvBytes()
+			c.Close()
+		}
+	}()
+	c, err := l.AcceptContext(testCtx(t))
+	require.NoError(t, err)
+	defer c.Close()
+	f, err := c.File()
+	require.NoError(t, err)
+	defer f.Close()
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	require.NoError(t, err)
+	assert.Zero(t, flags&unix.O_NONBLOCK)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	got, err := c.RecvBytes()
+	require.NoError(t, err)
+	assert.Equal(t, "one", string(got))
+	require.NoError(t, c.SendBytes([]byte("two")))
 }
