@@ -259,6 +259,10 @@ func runCheck(t testing.TB, py pyfixtures.Interpreter, reqs []checkReq) map[stri
 // Every entry says why; an entry that no longer reproduces is logged so it
 // can be removed.
 var knownGaps = map[string]string{
+	// Codec bugs found by these tests (reported to the codec owner).
+	"goencode map_nan_key":                "Marshal panics (recovered here) on a Go map with a NaN key: reflect MapIndex(NaN) finds nothing; iterate with MapRange",
+	"gocheck map_array_key":               "a Go array used as a map key is written as a list, which Python cannot use as a dict key (TypeError: unhashable type: 'list'); it must be a tuple",
+	"goback map_array_key":                "follows from gocheck map_array_key",
 	"check op_dict_nan_key_shared":        nanIdentity,
 	"goencode registered_class@0":         regClassProto,
 	"goencode registered_class@1":         regClassProto,
@@ -879,6 +883,8 @@ func goValueCases() []goValueCase {
 		{name: "object_decimal", v: &pickle.Object{Callable: pickle.Global{Module: "decimal", Name: "Decimal"}, Args: pickle.Tuple{"3.14"}}, expr: "Decimal('3.14')", want: skipWant{}},
 		{name: "python_error", v: &pickle.PythonError{Type: pickle.Global{Module: "builtins", Name: "ValueError"}, Args: pickle.Tuple{"bad"}}, expr: "ValueError('bad')", want: skipWant{}},
 		{name: "marshaler", v: gvCelsius(21.5), expr: "('C', 21.5)", back: func() any { return new(gvCelsius) }},
+		{name: "map_array_key", v: map[[2]int]int{{1, 2}: 3}, expr: "{(1, 2): 3}", back: func() any { return new(map[[2]int]int) }},
+		{name: "map_nan_key", v: map[float64]int{math.NaN(): 1}, expr: "{float('nan'): 1}", want: skipWant{}},
 		{name: "registered_class", v: gvPoint{X: 1, Y: -2, Label: "p"}, expr: "GoPoint(1, -2, 'p')", back: func() any { return new(gvPoint) }},
 		{name: "registered_class_generic", v: &gvPoint{X: 3, Label: "q"}, expr: "GoPoint(3, 0, 'q')", want: gvPoint{X: 3, Label: "q"}},
 		{name: "registered_in_list", v: []any{gvPoint{X: 1}, gvPoint{Y: 1}}, expr: "[GoPoint(1, 0, ''), GoPoint(0, 1, '')]", want: []any{gvPoint{X: 1}, gvPoint{Y: 1}}},
