@@ -46,17 +46,19 @@ func shmBytes(t testing.TB, name string) []byte {
 	return b
 }
 
-// The interop tests run their per-interpreter subtests sequentially on
-// purpose: pyfixtures.StartT's cleanup removes "leaked" /dev/shm/sem.mp-*
-// entries that no process maps under that name, and a semaphore a Python
-// peer has just created is mapped only under glibc's deleted temporary
-// name until Go opens it, so a parallel subtest's cleanup could remove it.
+// Note on /dev/shm sweeps: pyfixtures.StartT's cleanup removes "leaked"
+// /dev/shm/sem.mp-* entries that no process maps or holds open under that
+// name. glibc maps a new semaphore through a temporary file it then
+// deletes, so a semaphore Python has just created looks unused; sem_peer.py
+// therefore keeps each one it creates open by name ("pins" it), which lets
+// the per-interpreter subtests run in parallel.
 
 // TestPythonLockWithGo shares a spawn-context Lock created by Python: both
 // sides block, time out and wake each other, and the value and maxvalue
 // check agree.
 func TestPythonLockWithGo(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		p := startPeer(t, py)
 		name := p.ok("new l Lock")
 		require.Regexp(t, `^/mp-[a-z0-9_]{8}$`, name)
@@ -92,7 +94,7 @@ func TestPythonLockWithGo(t *testing.T) {
 
 		t.Run("a private-futex wake does not reach Python, so ops must be shared", func(t *testing.T) {
 			// Python holds the Lock and blocks on it a second time.
-			p.send("acquire l 0.3")
+			p.send("acquire l 1")
 			waitWaiters(t, l.Sem(), 1)
 			// sem_post's CAS, then a wake with FUTEX_PRIVATE_FLAG: keyed on
 			// this process's address space, it cannot reach the Python
@@ -101,7 +103,7 @@ func TestPythonLockWithGo(t *testing.T) {
 			s := l.Sem()
 			atomic.AddUint64(s.data, 1)
 			unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(s.word)), futexWake_|128, 1, 0, 0, 0)
-			assert.False(t, acquired(t, p.okAnswer("acquire l 0.3")))
+			assert.False(t, acquired(t, p.okAnswer("acquire l 1")))
 			assert.Equal(t, "1", p.ok("value l"))
 			waitWaiters(t, s, 0)
 			assert.True(t, acquired(t, p.ok("acquire l 0 noblock")), "Python holds it again")
@@ -184,6 +186,7 @@ func TestPythonLockWithGo(t *testing.T) {
 // ownership check holds against Go.
 func TestPythonRLockWithGo(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		p := startPeer(t, py)
 		name := p.ok("new r RLock")
 		assert.Equal(t, "0", p.ok("kind r"))
@@ -242,6 +245,7 @@ func TestPythonRLockWithGo(t *testing.T) {
 // _multiprocessing.SemLock: values agree and the bounds are enforced.
 func TestPythonSemaphoresWithGo(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		p := startPeer(t, py)
 		sname := p.ok("new s Semaphore 3")
 		bname := p.ok("new b BoundedSemaphore 2")
@@ -314,6 +318,7 @@ func TestGoSemLockInPython(t *testing.T) {
 		{"raw", func() (*SemLock, error) { return NewSemLock(Semaphore, 0, 3, RandomName("/mp")) }, Semaphore, 3, 0},
 	}
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
 		p := startPeer(t, py)
 		for _, c := range cases {
 			t.Run(c.class, func(t *testing.T) {
