@@ -151,8 +151,9 @@ func (c *Conn) writeTwo(a, b []byte) (int, error) {
 	}
 	// Small frames: one contiguous buffer, one send(2)/write(2).
 	if len(a)+len(b) <= smallWrite && len(b) > 0 {
-		if c.wsmall == nil {
-			c.wsmall = make([]byte, 0, smallWrite)
+		if need := len(a) + len(b); cap(c.wsmall) < need {
+			// Grow on demand: short-lived conns (a handshake) stay small.
+			c.wsmall = make([]byte, 0, min(max(need, 2*cap(c.wsmall), 256), smallWrite))
 		}
 		buf := append(append(c.wsmall[:0], a...), b...)
 		a, b = buf, nil
