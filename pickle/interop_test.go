@@ -402,7 +402,8 @@ func TestInteropCorpus(t *testing.T) {
 			decoded, decodeGaps, rejected   int
 			identical, plainP4              int
 			identByProto, plainByProto      [6]int
-			notIdentical                    []string
+			notIdentical, otherDiff         []string
+			otherP4, otherIdent             int
 			encodeFailures, encodeGapsCount int
 		)
 		for _, cc := range c.Cases {
@@ -453,6 +454,14 @@ func TestInteropCorpus(t *testing.T) {
 				}
 				if p < 0 && (len(b) < 2 || b[0] != 0x80 || b[1] != 4) {
 					t.Errorf("%s: Marshal does not write protocol 4 by default: % x", cc.ID(), b[:min(len(b), 2)])
+				}
+				if cc.Kind == "value" && !cc.Plain && p == 4 && inProto == 4 {
+					otherP4++
+					if bytes.Equal(b, cc.Data) {
+						otherIdent++
+					} else {
+						otherDiff = append(otherDiff, cc.Name)
+					}
 				}
 				if cc.Kind == "value" && cc.Plain && p >= 0 && p == inProto {
 					plainByProto[p]++
@@ -512,8 +521,15 @@ func TestInteropCorpus(t *testing.T) {
 				t.Logf("byte-identical to CPython pickle.dumps(protocol=%d) for plain data: %d/%d (%.1f%%)", p, identByProto[p], plainByProto[p], 100*float64(identByProto[p])/float64(plainByProto[p]))
 			}
 		}
-		if len(notIdentical) > 0 {
-			t.Logf("plain cases not byte-identical at protocol 4: %v", notIdentical)
+		if otherP4 > 0 {
+			t.Logf("byte-identical at protocol 4 for the other values (stdlib types, classes, exceptions): %d/%d; differing: %v", otherIdent, otherP4, otherDiff)
+		}
+		for _, name := range notIdentical {
+			if reason, ok := knownNotIdentical[name]; ok {
+				t.Logf("%s: not byte-identical at protocol 4 (known: %s)", name, reason)
+			} else {
+				t.Errorf("%s: Go's protocol-4 re-encoding differs from CPython's pickle.dumps", name)
+			}
 		}
 		if plainP4 == 0 {
 			t.Fatal("no plain protocol-4 cases in the corpus")
@@ -527,8 +543,15 @@ func TestInteropCorpus(t *testing.T) {
 }
 
 // identicalFloor is the share of plain-data corpus cases whose Go encoding at
-// protocol 4 must equal CPython's pickle.dumps byte for byte.
-const identicalFloor = 1.0
+// protocol 4 must equal CPython's pickle.dumps byte for byte (all but the
+// knownNotIdentical ones, which must stay few).
+const identicalFloor = 0.99
+
+// knownNotIdentical lists plain-data cases whose re-encoding is a correct
+// pickle of the value but not CPython's bytes.
+var knownNotIdentical = map[string]string{
+	"distinct_equal_strs": "CPython memoizes by object identity, so two equal but distinct str objects are written twice; the Go encoder memoizes strings by value and writes BINGET for the second (Python loads an equal list)",
+}
 
 func protoOf(c *corpusCase) int {
 	if c.Proto == nil {

@@ -265,6 +265,12 @@ plain("shared_dict", _shared_dict)
 plain("shared_tuple", _shared_tuple)
 plain("shared_strs", _shared_strs)
 plain("shared_set", _shared_set)
+# Equal but distinct objects: CPython memoizes by identity, so it writes each
+# one out in full (a byte-identical encoder must not merge them).
+plain("distinct_equal_strs", lambda: [str(10 ** 6), str(10 ** 6), "".join(["a", "b"]), "".join(["a", "b"])])
+plain("distinct_equal_bytes", lambda: [bytes([120] * 3), bytes([120] * 3)])
+plain("distinct_equal_tuples", lambda: [tuple([1, 2]), tuple([1, 2])])
+plain("distinct_equal_frozensets", lambda: [frozenset([1]), frozenset([1])])
 plain("shared_bytearray", _shared_bytearray)
 plain("self_list", _self_list)
 plain("self_dict", _self_dict)
