@@ -37,6 +37,13 @@ func startPeer(t *testing.T, py pyfixtures.Interpreter) *peer {
 	return p
 }
 
+// on returns the peer for use in subtest t.
+func (p *peer) on(t *testing.T) *peer {
+	q := *p
+	q.t = t
+	return &q
+}
+
 // reply is one answer of the peer.
 type reply struct {
 	OK      json.RawMessage `json:"ok"`

@@ -122,8 +122,9 @@ func TestPickledSharedMemory(t *testing.T) {
 // version, both ways, and checks who unlinks what.
 func TestSharedMemoryPython(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		shared := startPeer(t, py) // for the subtests that do not need it to exit
 		t.Run("Go attaches to a Python segment, both write, Go never unlinks it", func(t *testing.T) {
-			p := startPeer(t, py)
+			p := shared.on(t)
 			var name string
 			p.do(&name, "shm_create", "size", 5000)
 			p.do(nil, "shm_write", "name", name, "offset", 4990, "data", untag([]byte("from python")[:10]))
@@ -138,54 +139,10 @@ func TestSharedMemoryPython(t *testing.T) {
 			require.NoError(t, m.Close())
 			assert.True(t, shmExists(name))
 			p.do(nil, "shm_unlink", "name", name) // would raise FileNotFoundError had Go unlinked
-			p.exit()
-		})
-
-		t.Run("Python attaches to a Go segment", func(t *testing.T) {
-			m, err := sharedmem.Create("", 3000)
-			require.NoError(t, err)
-			defer m.Close()
-			defer sharedmem.Unlink(m.Name())
-			copy(m.Bytes(), "go data")
-			p := startPeer(t, py)
-			var size int
-			if py.AtLeast(3, 13) {
-				p.do(&size, "shm_attach", "name", m.Name(), "track", false)
-			} else {
-				p.do(&size, "shm_attach", "name", m.Name())
-			}
-			assert.Equal(t, 3000, size)
-			var got any
-			p.do(&got, "shm_read", "name", m.Name(), "offset", 0, "length", 7)
-			assert.Equal(t, []byte("go data"), tagged(t, got))
-			p.do(nil, "shm_write", "name", m.Name(), "offset", 2990, "data", untag([]byte("py")))
-			assert.Equal(t, "py", string(m.Bytes()[2990:2992]))
-			p.exit()
-			if py.AtLeast(3, 13) {
-				time.Sleep(200 * time.Millisecond)
-				assert.True(t, shmExists(m.Name()), "3.13 with track=False leaves the Go segment alone")
-			}
-		})
-
-		t.Run("a tracking Python attacher unlinks the Go segment when it exits", func(t *testing.T) {
-			// WIRE.md §8.1: every SharedMemory() call registers with the
-			// attacher's resource tracker (3.13: unless track=False), which
-			// unlinks at exit.
-			m, err := sharedmem.Create("", 100)
-			require.NoError(t, err)
-			defer m.Close()
-			p := startPeer(t, py)
-			p.do(nil, "shm_attach", "name", m.Name())
-			p.do(nil, "shm_close", "name", m.Name())
-			p.exit()
-			assert.True(t, waitGone(m.Name(), 10*time.Second), "Python %s's tracker should unlink %s", py.Version(), m.Name())
-			assert.ErrorIs(t, m.Unlink(), fs.ErrNotExist)
-			copy(m.Bytes(), "still mapped")
-			assert.Equal(t, "still mapped", string(m.Bytes()[:12]))
 		})
 
 		t.Run("pickles travel both ways", func(t *testing.T) {
-			p := startPeer(t, py)
+			p := shared.on(t)
 			var name, hexPickle string
 			p.do(&name, "shm_create", "size", 256)
 			p.do(nil, "shm_write", "name", name, "offset", 0, "data", untag([]byte{1, 2, 3}))
@@ -212,7 +169,49 @@ func TestSharedMemoryPython(t *testing.T) {
 			assert.Equal(t, g.Name(), res[0])
 			assert.Equal(t, 512.0, res[1])
 			assert.Equal(t, []byte("0123456789abcdef"), tagged(t, res[2]))
-			p.exit()
 		})
+		t.Run("Python attaches to a Go segment", func(t *testing.T) {
+			p := shared.on(t)
+			m, err := sharedmem.Create("", 3000)
+			require.NoError(t, err)
+			defer m.Close()
+			defer sharedmem.Unlink(m.Name())
+			copy(m.Bytes(), "go data")
+			var size int
+			if py.AtLeast(3, 13) {
+				p.do(&size, "shm_attach", "name", m.Name(), "track", false)
+			} else {
+				p.do(&size, "shm_attach", "name", m.Name())
+			}
+			assert.Equal(t, 3000, size)
+			var got any
+			p.do(&got, "shm_read", "name", m.Name(), "offset", 0, "length", 7)
+			assert.Equal(t, []byte("go data"), tagged(t, got))
+			p.do(nil, "shm_write", "name", m.Name(), "offset", 2990, "data", untag([]byte("py")))
+			assert.Equal(t, "py", string(m.Bytes()[2990:2992]))
+			if py.AtLeast(3, 13) {
+				p.exit()
+				time.Sleep(200 * time.Millisecond)
+				assert.True(t, shmExists(m.Name()), "3.13 with track=False leaves the Go segment alone after the attacher exits")
+			}
+		})
+
+		t.Run("a tracking Python attacher unlinks the Go segment when it exits", func(t *testing.T) {
+			// WIRE.md §8.1: every SharedMemory() call registers with the
+			// attacher's resource tracker (3.13: unless track=False), which
+			// unlinks at exit.
+			m, err := sharedmem.Create("", 100)
+			require.NoError(t, err)
+			defer m.Close()
+			p := startPeer(t, py)
+			p.do(nil, "shm_attach", "name", m.Name())
+			p.do(nil, "shm_close", "name", m.Name())
+			p.exit()
+			assert.True(t, waitGone(m.Name(), 10*time.Second), "Python %s's tracker should unlink %s", py.Version(), m.Name())
+			assert.ErrorIs(t, m.Unlink(), fs.ErrNotExist)
+			copy(m.Bytes(), "still mapped")
+			assert.Equal(t, "still mapped", string(m.Bytes()[:12]))
+		})
+
 	})
 }

@@ -152,9 +152,9 @@ func TestValueArrayFromPythonParent(t *testing.T) {
 // exact only if Go and Python exclude each other. MPWIRE_STRESS=1 runs the
 // full 100,000 increments per process.
 func TestSharedCounter(t *testing.T) {
-	n := 2000
+	n := 1000
 	if testing.Short() {
-		n = 300
+		n = 200
 	}
 	if os.Getenv("MPWIRE_STRESS") == "1" {
 		n = 100000
