@@ -88,6 +88,7 @@ func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
 	if argv == nil {
 		argv = os.Args
 	}
+	ppid := unix.Getppid() // before anything can make us an orphan unnoticed
 	sa, err := parseArgv(argv)
 	if err != nil {
 		return nil, fmt.Errorf("process: %w", err)
@@ -118,7 +119,7 @@ func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
 	c.sentinel = f
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	c.watchDone = make(chan struct{})
-	go c.watchParent()
+	go c.watchParent(ppid)
 	return c, nil
 }
 
@@ -267,20 +268,46 @@ func cloexecInherited() {
 // watchParent reads the payload pipe until EOF: the parent holds the write
 // end until it exits (or closes its Process object), as for Python's
 // parent_process().sentinel.
-func (c *ChildProcess) watchParent() {
+//
+// The pipe alone misses a parent whose write end lives on in other
+// processes (children it forked later inherit it), so the watcher also
+// polls getppid: a change means the process that started us has exited
+// and we were reparented.
+func (c *ChildProcess) watchParent(ppid int) {
 	defer close(c.watchDone)
-	var buf [512]byte
+	readErr := make(chan error, 1)
+	go func() {
+		var buf [512]byte
+		for {
+			if _, err := c.sentinel.Read(buf[:]); err != nil {
+				readErr <- err
+				return
+			}
+		}
+	}()
+	tick := time.NewTicker(parentPollInterval)
+	defer tick.Stop()
 	for {
-		if _, err := c.sentinel.Read(buf[:]); err != nil {
+		select {
+		case err := <-readErr:
 			if errors.Is(err, os.ErrClosed) {
 				c.cancel(context.Canceled)
 			} else {
 				c.cancel(ErrParentExited)
 			}
 			return
+		case <-tick.C:
+			if unix.Getppid() != ppid {
+				c.cancel(ErrParentExited)
+				<-readErr // the reader ends at Close (or when the pipe closes)
+				return
+			}
 		}
 	}
 }
+
+// parentPollInterval is how often the watcher compares getppid.
+const parentPollInterval = 500 * time.Millisecond
 
 type limitedReader struct {
 	r io.Reader

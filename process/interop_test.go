@@ -32,9 +32,11 @@ func TestPythonParentGoWorker(t *testing.T) {
 	exe := worker(t)
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
 		t.Parallel() // each version has its own Python parent and workers
-		ctx := pyfixtures.Context(t, 80*time.Second)
+		// Generous: ten worker starts per version, on a machine that may be
+		// running the whole suite (the fixture's watchdog must not fire first).
+		ctx := pyfixtures.Context(t, 170*time.Second)
 		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py",
-			Args: []string{"--go", exe, "--scenario", "all"}})
+			Args: []string{"--go", exe, "--scenario", "all", "--watchdog", "160"}})
 		require.NoError(t, proc.Wait())
 		out, err := proc.Stdout()
 		require.NoError(t, err)
@@ -119,7 +121,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 			require.Eventually(t, func() bool {
 				_, err := os.Stat(pyfixtures.ShmDir + "/sem." + name[1:])
 				return os.IsNotExist(err)
-			}, 10*time.Second, 50*time.Millisecond)
+			}, 30*time.Second, 50*time.Millisecond)
 		})
 		t.Run("no /dev/shm entries are left", func(t *testing.T) {
 			// The kinds scenario's semaphores are unlinked when the parent
@@ -133,21 +135,33 @@ func TestPythonParentGoWorker(t *testing.T) {
 					}
 				}
 				return true
-			}, 10*time.Second, 50*time.Millisecond, "left: some of %v", sems)
+			}, 30*time.Second, 50*time.Millisecond, "left: some of %v", sems)
 		})
 	})
 }
 
 // TestGoWorkerNoticesParentDeath: the Python parent dies without joining;
-// the worker's Context ends with ErrParentExited.
+// the worker's Context ends with ErrParentExited — through the spawn pipe,
+// or through getppid when a forked grandchild keeps the pipe open.
 func TestGoWorkerNoticesParentDeath(t *testing.T) {
 	exe := worker(t)
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
 		t.Parallel()
+		for _, hold := range []bool{false, true} {
+			t.Run("pipe held open elsewhere="+strconv.FormatBool(hold), func(t *testing.T) { orphan(t, py, exe, hold) })
+		}
+	})
+}
+
+func orphan(t *testing.T, py pyfixtures.Interpreter, exe string, holdPipe bool) {
+	{
 		marker := filepath.Join(t.TempDir(), "marker")
 		ctx := pyfixtures.Context(t, 40*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py",
-			Args: []string{"--go", exe, "--scenario", "orphan", "--marker", marker}})
+		args := []string{"--go", exe, "--scenario", "orphan", "--marker", marker}
+		if holdPipe {
+			args = append(args, "--hold-pipe")
+		}
+		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py", Args: args})
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
 		require.NoError(t, proc.Wait())
@@ -165,5 +179,5 @@ func TestGoWorkerNoticesParentDeath(t *testing.T) {
 			st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 			return err != nil || strings.Contains(string(st), ") Z ")
 		}, 10*time.Second, 20*time.Millisecond, "worker %d still running", pid)
-	})
+	}
 }

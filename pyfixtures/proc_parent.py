@@ -186,13 +186,32 @@ def scenario_register(go):
     emit(scenario="register", exitcode=finish(p), name=name)
 
 
-def scenario_orphan(go, marker):
+def _hold(tracker_fd):
+    """Sleep with stdio on /dev/null and without the resource tracker's pipe
+    (whose tracker would otherwise live on, holding our stderr), so that the
+    harness sees our output end."""
+    import time
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(tracker_fd)
+    time.sleep(30)
+
+
+def scenario_orphan(go, marker, hold_pipe):
     ours, theirs = CTX.Pipe()
     p = mpwire.GoProcess(go, args=(theirs, marker), kwargs={"role": "watch"}, name="GoOrphan")
     p.start()
     theirs.close()
     ready = recv(ours)
-    emit(scenario="orphan", ready=ready, pid=p.pid)
+    holder = None
+    if hold_pipe:
+        # A fork child inherits every fd, our end of the worker's spawn pipe
+        # included, and outlives us: the pipe never reports our death.
+        from multiprocessing import resource_tracker
+        holder = mp.get_context("fork").Process(target=_hold, args=(resource_tracker.getfd(),))
+        holder.start()
+    emit(scenario="orphan", ready=ready, pid=p.pid, holder=holder.pid if holder else None)
     os._exit(0)  # die without joining: the worker's Context must end
 
 
@@ -204,10 +223,12 @@ def main():
     p.add_argument("--go", required=True, help="the Go worker binary")
     p.add_argument("--scenario", default="all", help="one of %s, orphan or all" % ", ".join(SCENARIOS))
     p.add_argument("--marker", help="file the orphaned worker creates (orphan scenario)")
+    p.add_argument("--hold-pipe", action="store_true",
+                   help="orphan scenario: keep the spawn pipe open in a forked grandchild")
     args = p.parse_args()
     _fixture.start(args)
     if args.scenario == "orphan":
-        scenario_orphan(args.go, args.marker)
+        scenario_orphan(args.go, args.marker, args.hold_pipe)
         return 0
     # Start the tracker first so that its pipe is not counted as a leak.
     from multiprocessing import resource_tracker
