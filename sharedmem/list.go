@@ -711,7 +711,7 @@ func (l *ShareableList) Close() error { return l.shm.Close() }
 // Unlink removes the segment's name (Python: .shm.unlink()).
 func (l *ShareableList) Unlink() error { return l.shm.Unlink() }
 
-// String is Python's repr: ShareableList([...], name='psm_...').
+// String describes the list like Python's repr (items in Go syntax).
 func (l *ShareableList) String() string {
 	items, err := l.Items()
 	if err != nil {

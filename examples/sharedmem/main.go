@@ -1,0 +1,117 @@
+// Command sharedmem shares memory between a Go parent and CPython spawn
+// children:
+//
+//  1. the multiprocessing Value/Array tutorial with Go as the parent: Go
+//     allocates Value('d', 0.0) and Array('i', range(10)) in a heap arena,
+//     a Python child (a normal multiprocessing child) sets the value to
+//     3.1415927 and negates the array under their locks, Go prints them;
+//  2. a ShareableList (in the layout of the child's Python version) and a
+//     SharedMemory segment created by Go, opened by the Python child by name.
+//
+//	go run ./examples/sharedmem
+//
+// Set MPWIRE_PYTHON to choose the interpreter (default: python3 on PATH).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"time"
+
+	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/sharedmem"
+)
+
+func main() {
+	log.SetFlags(0)
+	py, err := pyfixtures.Default()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// 1. Value and Array, as in the multiprocessing docs.
+	num, err := sharedmem.NewValue(sharedmem.CDouble)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer num.Close()
+	arr, err := sharedmem.NewArray(sharedmem.CInt, 10)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer arr.Close()
+	if err := arr.SetInts([]int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}); err != nil {
+		log.Fatal(err)
+	}
+	child, err := process.Start(ctx, process.Spec{
+		Python: py.Path,
+		Target: "shm_targets:seed", // def seed(num, arr): num.value = 3.1415927; arr[i] = -arr[i]
+		Path:   []string{pyfixtures.Dir()},
+		Args:   []any{num, arr},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := child.WaitContext(ctx); err != nil {
+		log.Fatalf("Python child: %v", err)
+	}
+	f, _ := num.Float()
+	xs, _ := arr.Ints()
+	fmt.Printf("Go parent after the %s child: num=%v arr=%v\n", py.Name(), f, xs)
+
+	// 2. A ShareableList and a SharedMemory segment, opened by name.
+	layout := sharedmem.LayoutFor(py.Major, py.Minor)
+	sl, err := sharedmem.CreateShareableList("", []any{"go", int64(42), 2.5, true, nil, []byte("raw")}, layout)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sl.Close()
+	shm, err := sharedmem.Create("", 4096)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer shm.Close()
+	copy(shm.Bytes(), "hello from Go")
+	fmt.Printf("Go created %v (layout %v) and %v\n", sl, layout, shm)
+
+	child, err = process.Start(ctx, process.Spec{
+		Python: py.Path,
+		Target: "shm_targets:show_list",
+		Path:   []string{pyfixtures.Dir()},
+		Args:   []any{sl, shm}, // pickled by name, as Python pickles them
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := child.WaitContext(ctx); err != nil {
+		log.Fatalf("Python child: %v", err)
+	}
+	items, err := sl.Items()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("Go sees the child's writes: list=%v shm=%q\n", items, shm.Bytes()[:13])
+
+	// Attaching registered both names with the child's resource tracker,
+	// which would have unlinked them when the child exited (WIRE.md §8.1);
+	// show_list unregistered them, so the names are still Go's to unlink.
+	for _, name := range []string{sl.Name(), shm.Name()} {
+		err := sharedmem.Unlink(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fmt.Printf("%s: already unlinked by the Python child's resource tracker\n", name)
+		case err != nil:
+			log.Fatal(err)
+		default:
+			fmt.Printf("%s: unlinked by Go\n", name)
+		}
+	}
+	os.Stdout.Sync()
+}
