@@ -5,10 +5,11 @@
 //     allocates Value('d', 0.0) and Array('i', range(10)) in a heap arena,
 //     a Python child (a normal multiprocessing child) sets the value to
 //     3.1415927 and negates the array under their locks, Go prints them;
+//
 //  2. a ShareableList (in the layout of the child's Python version) and a
 //     SharedMemory segment created by Go, opened by the Python child by name.
 //
-//	go run ./examples/sharedmem
+//     go run ./examples/sharedmem
 //
 // Set MPWIRE_PYTHON to choose the interpreter (default: python3 on PATH).
 package main
