@@ -108,6 +108,20 @@ func TestPythonParentGoWorker(t *testing.T) {
 				"[]interface {}",
 			}, res["kinds"]["kinds"])
 		})
+		t.Run("GoProcess behaves like a Process around errors", func(t *testing.T) {
+			a := res["api"]
+			require.NotNil(t, a)
+			assert.Equal(t, "FileNotFoundError", a["missing"])
+			assert.Equal(t, "PermissionError", a["not_executable"])
+			assert.Equal(t, "FileNotFoundError", a["not_on_path"])
+			assert.Nil(t, a["exitcode_before_start"])
+			assert.Contains(t, a["repr_initial"], "<GoSpawnProcess name='SpawnProcess-")
+			assert.Equal(t, "AssertionError", a["start_twice"])
+			assert.Equal(t, "ValueError", a["close_running"])
+			assert.Equal(t, true, a["in_active_children"])
+			assert.Equal(t, -float64(syscall.SIGTERM), a["exitcode"])
+			assert.Equal(t, "ValueError", a["closed_pid"], "a closed process refuses pid, as in Python")
+		})
 		t.Run("the parent leaks no fds and no children", func(t *testing.T) {
 			assert.Equal(t, []any{}, res["fds"]["leaked"])
 			assert.Equal(t, []any{}, res["fds"]["children"])

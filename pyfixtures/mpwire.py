@@ -136,6 +136,8 @@ def _resolve(executable):
         if found is None:
             raise FileNotFoundError("GoProcess: %r not found on PATH" % prog)
         prog = found
+    if not os.path.exists(prog):
+        raise FileNotFoundError("GoProcess: %r does not exist" % prog)
     if not os.path.isfile(prog) or not os.access(prog, os.X_OK):
         raise PermissionError("GoProcess: %r is not an executable file" % prog)
     if isinstance(executable, (list, tuple)):

@@ -176,6 +176,37 @@ def scenario_kinds(go):
     emit(scenario="kinds", exitcode=code, kinds=reply, sems=sems)
 
 
+def scenario_api(go):
+    """GoProcess's error cases and the Process API around them."""
+    def raises(fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - we report the type
+            return type(e).__name__
+        return None
+    res = {
+        "missing": raises(lambda: mpwire.GoProcess("/nonexistent/worker")),
+        "not_executable": raises(lambda: mpwire.GoProcess(os.path.abspath(__file__))),
+        "not_on_path": raises(lambda: mpwire.GoProcess("no-such-mpwire-worker")),
+    }
+    ours, theirs = CTX.Pipe()
+    p = mpwire.GoProcess([go], args=(theirs,), kwargs={"role": "sleep"})  # argv-prefix form
+    res["exitcode_before_start"] = p.exitcode
+    res["repr_initial"] = repr(p)
+    p.start()
+    theirs.close()
+    recv(ours)
+    res["start_twice"] = raises(p.start)
+    res["close_running"] = raises(p.close)
+    res["name"] = p.name
+    res["in_active_children"] = p.process in mp.active_children()
+    p.terminate()
+    res["exitcode"] = finish(p)
+    ours.close()
+    res["closed_pid"] = raises(lambda: p.pid)
+    emit(scenario="api", **res)
+
+
 def scenario_register(go):
     ours, theirs = CTX.Pipe()
     p = mpwire.GoProcess(go, args=(theirs,), kwargs={"role": "register"}, name="GoRegister")
@@ -215,7 +246,7 @@ def scenario_orphan(go, marker, hold_pipe):
     os._exit(0)  # die without joining: the worker's Context must end
 
 
-SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register"]
+SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register", "api"]
 
 
 def main():
