@@ -41,8 +41,12 @@
 //
 // Queues, SemLocks and Value/Array arrive as *pickle.Object in their reduced
 // form (Arg, Kwarg) for the packages that implement them; ConnFrom and File
-// turn the inherited descriptors inside them into Go objects. The worker's
-// Context ends when the parent exits. Exit codes: Run exits 0, the code of a
+// turn the inherited descriptors inside them into Go objects (a Conn owns
+// its fd; File hands out duplicates, since a Value and an Array may share
+// one heap arena). The worker's Context ends when the parent exits: EOF on
+// the spawn pipe (Python's parent_process().sentinel), or a change of
+// getppid, which also catches a parent whose pipe end lives on in children
+// it forked later. RegisterResource writes to the parent's resource tracker. Exit codes: Run exits 0, the code of a
 // SystemExit error, or 1 after printing "Process <name>:" and the error or
 // panic stack to stderr, as Python's Process._bootstrap does.
 //
