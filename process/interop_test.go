@@ -70,6 +70,9 @@ func TestPythonParentGoWorker(t *testing.T) {
 		t.Run("exit codes round-trip", func(t *testing.T) {
 			assert.Equal(t, map[string]any{"0": 0.0, "3": 3.0}, res["exit"]["codes"])
 		})
+		t.Run("plain multiprocessing with set_executable starts a Go worker too", func(t *testing.T) {
+			assert.Equal(t, 5.0, res["set_executable"]["exitcode"])
+		})
 		t.Run("a Go panic exits with 1 and a stack on stderr", func(t *testing.T) {
 			assert.Equal(t, 1.0, res["panic"]["exitcode"])
 			assert.Contains(t, proc.Stderr(), "Process GoPanic:\npanic: panicking on purpose")

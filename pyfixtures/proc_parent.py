@@ -207,6 +207,22 @@ def scenario_api(go):
     emit(scenario="api", **res)
 
 
+def scenario_set_executable(go):
+    """Plain multiprocessing, no mpwire: spawn.set_executable(go) makes a
+    spawn-context Process start the Go worker with a Python child's command
+    line (-c 'from multiprocessing.spawn import spawn_main; ...')."""
+    from multiprocessing import resource_tracker, spawn
+    resource_tracker.ensure_running()  # else set_executable would start the tracker with go
+    old = spawn.get_executable()
+    spawn.set_executable(go)
+    try:
+        p = CTX.Process(kwargs={"role": "exit", "code": 5}, name="GoViaSetExecutable")
+        p.start()
+    finally:
+        spawn.set_executable(os.fsdecode(old))
+    emit(scenario="set_executable", exitcode=finish(p))
+
+
 def scenario_register(go):
     ours, theirs = CTX.Pipe()
     p = mpwire.GoProcess(go, args=(theirs,), kwargs={"role": "register"}, name="GoRegister")
@@ -246,7 +262,7 @@ def scenario_orphan(go, marker, hold_pipe):
     os._exit(0)  # die without joining: the worker's Context must end
 
 
-SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register", "api"]
+SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register", "api", "set_executable"]
 
 
 def main():
