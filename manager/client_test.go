@@ -22,6 +22,22 @@ func TestClientAgainstPython(t *testing.T) {
 		network, address := startPyServer(t, ctx, py, "tcp")
 		c := dialT(t, ctx, network, address)
 		runSyncManagerSuite(t, ctx, c, true)
+		t.Run("version differences", func(t *testing.T) {
+			// Queue is an AutoProxy: its methods are public_methods(queue.Queue()),
+			// which gained shutdown() in 3.13.
+			q := must(c.Queue(ctx, 0))(t)
+			defer q.Close()
+			if has, want := slices.Contains(q.Exposed(), "shutdown"), py.AtLeast(3, 13); has != want {
+				t.Fatalf("Queue exposed %v: shutdown present = %v, want %v", q.Exposed(), has, want)
+			}
+			// dict proxies: the exposed tuple lists __iter__ twice (exposed and
+			// method_to_typeid) on every version.
+			d := must(c.Dict(ctx, nil))(t)
+			defer d.Close()
+			if !slices.Contains(d.Exposed(), "__iter__") || !slices.Contains(d.Exposed(), "popitem") {
+				t.Fatalf("dict exposed %v", d.Exposed())
+			}
+		})
 		t.Run("custom typeid and errors", func(t *testing.T) { customSuite(t, ctx, c) })
 		waitObjects(t, ctx, c, 0)
 		ok(t, c.Shutdown(ctx))

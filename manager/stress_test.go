@@ -14,9 +14,9 @@ import (
 // TestStressAppend has 8 clients (4 Go clients with their own connections,
 // 4 CPython processes) append to one shared list, on a Python server and
 // on the Go server, and checks the exact length. MPWIRE_STRESS=1 runs the
-// full 8 × 10,000; the default is 8 × 250.
+// full 8 × 10,000; the default is 8 × 100.
 func TestStressAppend(t *testing.T) {
-	n := 250
+	n := 100
 	if os.Getenv("MPWIRE_STRESS") == "1" {
 		n = 10000
 	} else if testing.Short() {
