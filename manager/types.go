@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"time"
 
 	"github.com/mpwire/mpwire/pickle"
@@ -880,7 +881,7 @@ func decodeArray(tc string, b []byte) ([]any, error) {
 		case "L", "Q":
 			u := le.Uint64(c)
 			if u > math.MaxInt64 {
-				v = float64(u)
+				v = new(big.Int).SetUint64(u)
 			} else {
 				v = int64(u)
 			}
