@@ -9,7 +9,6 @@ import (
 	"math"
 	"math/big"
 	"reflect"
-	"slices"
 	"strconv"
 )
 
@@ -955,7 +954,7 @@ func parsePyFloat(s string) (float64, error) {
 func (s *decState) setItems(d *Dict, items []any) error {
 	// The items are on the stack, so growing by their count is bounded by
 	// the input.
-	d.ents = slices.Grow(d.ents, len(items)/2)
+	d.grow(len(items) / 2)
 	for i := 0; i+1 < len(items); i += 2 {
 		if err := d.Set(items[i], items[i+1]); err != nil {
 			return s.errw(err, "dict key")

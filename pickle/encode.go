@@ -87,6 +87,7 @@ type encState struct {
 	memoN      int
 	memoID     map[idKey]int
 	memoStr    map[string]int
+	strCache   [256]strCacheEntry // recent short strings: repeated dict keys skip the map
 	depth      int
 	pendingID  idKey // identity of the pointer whose struct is being encoded
 }
@@ -106,6 +107,7 @@ func (e *encState) release() {
 	} else {
 		clear(e.memoID)
 	}
+	e.strCache = [256]strCacheEntry{}
 	if len(e.memoStr) > 1<<17 {
 		e.memoStr = nil
 	} else {
@@ -204,10 +206,10 @@ func (e *encState) writeGet(idx int) {
 	}
 }
 
-func (e *encState) enter(v any) error {
+func (e *encState) enter() error {
 	e.depth++
 	if e.depth > e.m.maxDepth {
-		return &UnsupportedValueError{Value: reflect.ValueOf(v), Str: "value nested deeper than " + strconv.Itoa(e.m.maxDepth) + " levels (or a cycle the pickle cannot express)"}
+		return &UnsupportedValueError{Str: "value nested deeper than " + strconv.Itoa(e.m.maxDepth) + " levels (or a cycle the pickle cannot express)"}
 	}
 	return nil
 }
@@ -341,7 +343,7 @@ func (e *encState) saveMarshaler(m Marshaler) error {
 	if err != nil {
 		return &MarshalerError{Type: rv.Type(), Err: err}
 	}
-	if err := e.enter(m); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
@@ -539,7 +541,18 @@ func appendFloatRepr(b []byte, f float64) []byte {
 }
 
 func (e *encState) saveStr(s string) error {
+	var slot *strCacheEntry
+	if n := len(s); n > 0 && n <= 32 {
+		slot = &e.strCache[(uint(n)*31+uint(s[0])*7+uint(s[n-1]))&255]
+		if slot.set && slot.s == s {
+			e.writeGet(slot.idx)
+			return nil
+		}
+	}
 	if i, ok := e.memoStr[s]; ok {
+		if slot != nil {
+			*slot = strCacheEntry{s: s, idx: i, set: true}
+		}
 		e.writeGet(i)
 		return nil
 	}
@@ -551,7 +564,16 @@ func (e *encState) saveStr(s string) error {
 		e.memoStr = make(map[string]int)
 	}
 	e.memoStr[s] = idx
+	if slot != nil {
+		*slot = strCacheEntry{s: s, idx: idx, set: true}
+	}
 	return nil
+}
+
+type strCacheEntry struct {
+	s   string
+	idx int
+	set bool
 }
 
 // saveFreshStr writes and memoizes s without sharing it with equal strings.
@@ -679,7 +701,7 @@ func (e *encState) saveList(x []any) error {
 		e.writeGet(i)
 		return nil
 	}
-	if err := e.enter(x); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	if e.proto >= 1 {
@@ -751,7 +773,7 @@ func (e *encState) saveTuple(x Tuple) error {
 		e.writeGet(i)
 		return nil
 	}
-	if err := e.enter(x); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
@@ -815,14 +837,50 @@ func (e *encState) saveDict(d *Dict) error {
 		e.writeGet(i)
 		return nil
 	}
-	if err := e.enter(d); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	e.emptyDict()
 	e.memoizeID(id)
-	err := e.batchSetitems(len(d.ents), func(i int) (any, any) { return d.ents[i].k, d.ents[i].v }, true)
+	err := e.dictEntries(d.ents)
 	e.depth--
 	return err
+}
+
+// dictEntries is batchSetitems for an exact *Dict, without closures.
+func (e *encState) dictEntries(ents []dictEntry) error {
+	n := len(ents)
+	if n == 0 {
+		return nil
+	}
+	if e.proto == 0 || n == 1 {
+		for i := range ents {
+			if err := e.save(ents[i].k); err != nil {
+				return err
+			}
+			if err := e.save(ents[i].v); err != nil {
+				return err
+			}
+			e.b = append(e.b, opSetitem)
+		}
+		return nil
+	}
+	for start := 0; ; start += batchSize {
+		end := min(n, start+batchSize)
+		e.b = append(e.b, opMark)
+		for i := start; i < end; i++ {
+			if err := e.save(ents[i].k); err != nil {
+				return err
+			}
+			if err := e.save(ents[i].v); err != nil {
+				return err
+			}
+		}
+		e.b = append(e.b, opSetitems)
+		if end-start < batchSize {
+			return nil
+		}
+	}
 }
 
 // batchSetitems writes dict items. Exact dicts follow the C pickler
@@ -901,7 +959,7 @@ func (e *encState) saveStrMap(m map[string]any) error {
 		e.writeGet(i)
 		return nil
 	}
-	if err := e.enter(m); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	e.emptyDict()
@@ -927,7 +985,7 @@ func (e *encState) saveAnyMap(m map[any]any) error {
 		e.writeGet(i)
 		return nil
 	}
-	if err := e.enter(m); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	e.emptyDict()
@@ -1000,7 +1058,7 @@ func (e *encState) saveSet(s *Set) error {
 	if e.proto < 4 {
 		return e.saveReduce(gSet, Tuple{s.hs.elems()}, nil, false, nil, nil, nil, id)
 	}
-	if err := e.enter(s); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
@@ -1035,7 +1093,7 @@ func (e *encState) saveFrozenSet(s *FrozenSet) error {
 	if e.proto < 4 {
 		return e.saveReduce(gFrozenset, Tuple{s.hs.elems()}, nil, false, nil, nil, nil, id)
 	}
-	if err := e.enter(s); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
@@ -1131,7 +1189,7 @@ func (e *encState) saveReduce(fn any, args Tuple, kw *Dict, newObj bool, state a
 		e.writeGet(i)
 		return nil
 	}
-	if err := e.enter(fn); err != nil {
+	if err := e.enter(); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()

@@ -190,7 +190,7 @@ func ptrEncoder(t reflect.Type) encFunc {
 			}
 			e.pendingID = id
 		}
-		if err := e.enter(v); err != nil {
+		if err := e.enter(); err != nil {
 			return err
 		}
 		err := elemEnc(e, v.Elem())
@@ -211,7 +211,7 @@ func sliceEncoder(t reflect.Type) encFunc {
 				return nil
 			}
 		}
-		if err := e.enter(v); err != nil {
+		if err := e.enter(); err != nil {
 			return err
 		}
 		defer func() { e.depth-- }()
@@ -228,7 +228,7 @@ func sliceEncoder(t reflect.Type) encFunc {
 func arrayEncoder(t reflect.Type) encFunc {
 	elemEnc := typeEncoder(t.Elem())
 	return func(e *encState, v reflect.Value) error {
-		if err := e.enter(v); err != nil {
+		if err := e.enter(); err != nil {
 			return err
 		}
 		defer func() { e.depth-- }()
@@ -318,7 +318,7 @@ func mapEncoder(t reflect.Type) encFunc {
 				return nil
 			}
 		}
-		if err := e.enter(v); err != nil {
+		if err := e.enter(); err != nil {
 			return err
 		}
 		defer func() { e.depth-- }()
@@ -371,7 +371,7 @@ func structEncoder(t reflect.Type) encFunc {
 		})
 		id := e.pendingID
 		e.pendingID = idKey{}
-		if err := e.enter(v); err != nil {
+		if err := e.enter(); err != nil {
 			return err
 		}
 		defer func() { e.depth-- }()
@@ -424,7 +424,7 @@ func classEncoder(g Global, _ encFunc) encFunc {
 			e.writeGet(i)
 			return nil
 		}
-		if err := e.enter(v); err != nil {
+		if err := e.enter(); err != nil {
 			return err
 		}
 		defer func() { e.depth-- }()

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/big"
 	"testing"
+	"time"
 )
 
 // Limits small enough that one fuzz input cannot use much memory or time.
@@ -52,6 +54,17 @@ func FuzzUnmarshal(f *testing.F) {
 			C map[string]float64
 		}
 		_ = fuzzMode.Unmarshal(data, &st)
+		var r rec
+		_ = fuzzMode.Unmarshal(data, &r)
+		var m map[any]any
+		_ = fuzzMode.Unmarshal(data, &m)
+		var tm struct {
+			T time.Time
+			D time.Duration
+			B big.Int
+			P *point
+		}
+		_ = fuzzMode.Unmarshal(data, &tm)
 	})
 }
 

@@ -136,7 +136,7 @@ type walkInfo struct {
 const smallDict = 8
 
 type dictEntry struct {
-	h, k, v any
+	k, v any
 }
 
 // Dict is a Python dict: insertion-ordered, with any hashable key. Keys are
@@ -147,15 +147,34 @@ type dictEntry struct {
 // The zero Dict is empty and ready to use. A Dict is not safe for
 // concurrent mutation.
 type Dict struct {
-	ents  []dictEntry
-	index map[any]int
-	walk  walkInfo
+	ents []dictEntry
+	// hashes[i] is the hash key of ents[i].k; nil while every key is its
+	// own hash key (str, int, None, ...), the common case.
+	hashes []any
+	index  map[any]int
+	walk   walkInfo
+	small  [6]dictEntry // storage for small dicts: one allocation per dict
 }
 
 // NewDict returns an empty Dict.
 func NewDict() *Dict { return &Dict{} }
 
-func newDictCap(n int) *Dict { return &Dict{ents: make([]dictEntry, 0, n)} }
+func newDictCap(n int) *Dict {
+	d := &Dict{}
+	if n > len(d.small) {
+		d.ents = make([]dictEntry, 0, n)
+	}
+	return d
+}
+
+// grow makes room for n more items.
+func (d *Dict) grow(n int) {
+	if d.ents == nil && n <= len(d.small) {
+		d.ents = d.small[:0]
+		return
+	}
+	d.ents = slices.Grow(d.ents, n)
+}
 
 // Len returns the number of items.
 func (d *Dict) Len() int {
@@ -165,6 +184,13 @@ func (d *Dict) Len() int {
 	return len(d.ents)
 }
 
+func (d *Dict) hashAt(i int) any {
+	if d.hashes != nil {
+		return d.hashes[i]
+	}
+	return d.ents[i].k
+}
+
 func (d *Dict) find(h any) int {
 	if d.index != nil {
 		if i, ok := d.index[h]; ok {
@@ -172,8 +198,16 @@ func (d *Dict) find(h any) int {
 		}
 		return -1
 	}
+	if d.hashes != nil {
+		for i := range d.hashes {
+			if d.hashes[i] == h {
+				return i
+			}
+		}
+		return -1
+	}
 	for i := range d.ents {
-		if d.ents[i].h == h {
+		if d.ents[i].k == h {
 			return i
 		}
 	}
@@ -190,13 +224,38 @@ func (d *Dict) Set(k, v any) error {
 	return nil
 }
 
+// selfHashed reports whether h (the hash key of k) is k itself, so that
+// comparing stored keys with h is exact.
+func selfHashed(h, k any) bool {
+	switch k.(type) {
+	case string, int64, nil, Global:
+		return true
+	case float64:
+		_, isF := h.(float64)
+		return isF
+	}
+	return false
+}
+
 func (d *Dict) setHashed(h, k, v any) {
 	if i := d.find(h); i >= 0 {
 		// Python keeps the first key object and replaces the value.
 		d.ents[i].v = v
 		return
 	}
-	d.ents = append(d.ents, dictEntry{h: h, k: k, v: v})
+	if d.hashes == nil && !selfHashed(h, k) {
+		d.hashes = make([]any, len(d.ents), cap(d.ents)+1)
+		for i := range d.ents {
+			d.hashes[i] = d.ents[i].k
+		}
+	}
+	if d.ents == nil {
+		d.ents = d.small[:0]
+	}
+	d.ents = append(d.ents, dictEntry{k: k, v: v})
+	if d.hashes != nil {
+		d.hashes = append(d.hashes, h)
+	}
 	if d.index != nil {
 		d.index[h] = len(d.ents) - 1
 	} else if len(d.ents) > smallDict {
@@ -206,8 +265,8 @@ func (d *Dict) setHashed(h, k, v any) {
 
 func (d *Dict) reindex() {
 	d.index = make(map[any]int, len(d.ents))
-	for i, e := range d.ents {
-		d.index[e.h] = i
+	for i := range d.ents {
+		d.index[d.hashAt(i)] = i
 	}
 }
 
@@ -240,6 +299,9 @@ func (d *Dict) Delete(k any) bool {
 		return false
 	}
 	d.ents = slices.Delete(d.ents, i, i+1)
+	if d.hashes != nil {
+		d.hashes = slices.Delete(d.hashes, i, i+1)
+	}
 	if d.index != nil {
 		if len(d.ents) > smallDict {
 			d.reindex()
@@ -415,8 +477,12 @@ func (s *FrozenSet) All() iter.Seq[any] {
 	}
 }
 
+type setEntry struct {
+	h, k any
+}
+
 type hashSet struct {
-	items []dictEntry // h, k; v unused
+	items []setEntry
 	index map[any]int
 }
 
@@ -448,7 +514,7 @@ func (s *hashSet) addHashed(h, v any) {
 	if s.find(h) >= 0 {
 		return
 	}
-	s.items = append(s.items, dictEntry{h: h, k: v})
+	s.items = append(s.items, setEntry{h: h, k: v})
 	if s.index != nil {
 		s.index[h] = len(s.items) - 1
 	} else if len(s.items) > smallDict {
