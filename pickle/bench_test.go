@@ -221,8 +221,12 @@ func TestBenchCompare(t *testing.T) {
 		return best, allocs
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Measured %s; %s, CPython %s (C _pickle), GOMAXPROCS=%d, nproc=%d, %s/%s.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), py.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	load := "n/a"
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	fmt.Fprintf(&sb, "Measured %s; %s, CPython %s (C _pickle), GOMAXPROCS=%d, nproc=%d, %s/%s, load average %s.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), py.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, load)
 	sb.WriteString("| workload | pickle bytes | CPython loads | mpwire decode | gopickle decode | og-rek decode | mpwire/CPython | mpwire/gopickle | mpwire/og-rek | CPython dumps | mpwire encode | og-rek encode | mpwire/CPython |\n")
 	sb.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	dec, enc := decodeImpls(), encodeImpls()
