@@ -59,9 +59,10 @@ func TestPythonClientGoServer(t *testing.T) {
 }
 
 // TestMixedParties puts Go and Python parties on one Barrier (two Go
-// goroutines, one Python process) and one Condition (Python waits, Go
-// notifies), hosted by a Python server (on a unix socket) and by the Go
-// server.
+// goroutines, one Python process), one Condition (Python waits, Go
+// notifies), one Lock (Python holds, Go contends) and one Queue (Go blocks
+// in get with a timeout, Python puts), hosted by a Python server (on a
+// unix socket) and by the Go server.
 func TestMixedParties(t *testing.T) {
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
 		t.Parallel()
@@ -78,7 +79,9 @@ func TestMixedParties(t *testing.T) {
 				c := dialT(t, ctx, network, address)
 				b := must(c.Barrier(ctx, 3, 20*time.Second))(t)
 				cv := must(c.Condition(ctx))(t)
-				p := pyClient(t, ctx, py, network, address, "mixed", b.Token().ID, cv.Token().ID)
+				lock := must(c.Lock(ctx))(t)
+				q := must(c.Queue(ctx, 0))(t)
+				p := pyClient(t, ctx, py, network, address, "mixed", b.Token().ID, cv.Token().ID, lock.Token().ID, q.Token().ID)
 				var wg sync.WaitGroup
 				idx := make(chan int, 3)
 				for i := 0; i < 2; i++ {
@@ -118,9 +121,27 @@ func TestMixedParties(t *testing.T) {
 				if err != nil || line != "NOTIFIED True" {
 					t.Fatalf("python waiter: %q %v", line, err)
 				}
+				// Lock contention: Python holds the lock for 1 s.
+				if _, err := p.Expect(ctx, "LOCKED"); err != nil {
+					t.Fatal(err)
+				}
+				if must(lock.TryAcquire(ctx))(t) {
+					t.Fatal("acquired a lock Python holds")
+				}
+				ok(t, lock.Acquire(ctx))
+				if line, err := p.ReadLine(ctx); err != nil || line != "RELEASED" {
+					t.Fatalf("acquired before Python released: %q %v", line, err)
+				}
+				ok(t, lock.Release(ctx))
+				// Blocking get with a timeout, fed by Python.
+				if v := must(q.GetTimeout(ctx, 20*time.Second))(t); v != "from-python" {
+					t.Fatalf("queue got %#v", v)
+				}
 				ok(t, p.Wait())
 				ok(t, b.Close())
 				ok(t, cv.Close())
+				ok(t, lock.Close())
+				ok(t, q.Close())
 				waitObjects(t, ctx, c, 0)
 				if host == "python" {
 					ok(t, c.Shutdown(ctx))

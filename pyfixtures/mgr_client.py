@@ -9,7 +9,10 @@ authkey from MPWIRE_AUTHKEY (hex) and runs one role:
   append ID N         append 1 to the list ID, N times
   seed DICT LIST      the seed program's f(d, l): d[1] = '1'; d['2'] = 2; l.append(1)
   condwait ID         acquire the Condition ID, print WAITING, wait(10), print the result
-  mixed BID CID       barrier BID then condwait CID
+  mixed BID CID LID QID
+                      barrier BID, condwait CID, then hold the Lock LID for
+                      1 s (printing LOCKED, RELEASED) and put 'from-python'
+                      on the Queue QID (an AutoProxy: methods from get_methods)
   bench N             N round trips (len() of a list), prints calls/s
   shutdown            ask the server to stop
 
@@ -23,7 +26,8 @@ import time
 
 import _fixture
 from multiprocessing.managers import (BaseManager, SyncManager, Token, BarrierProxy, ListProxy,
-                                      DictProxy, ConditionProxy, RemoteError)
+                                      DictProxy, ConditionProxy, RemoteError,
+                                      AcquirerProxy, AutoProxy)
 
 
 class JobsManager(BaseManager):
@@ -276,6 +280,15 @@ def main():
         with c:
             print("WAITING", flush=True)
             print("NOTIFIED", c.wait(10), flush=True)
+        if args.role == "mixed":
+            lock = token_proxy(AcquirerProxy, "Lock", address, key, args.args[1])
+            lock.acquire()
+            print("LOCKED", flush=True)
+            time.sleep(1.0)
+            lock.release()
+            print("RELEASED", flush=True)
+            q = AutoProxy(Token("Queue", address, args.args[2]), "pickle", authkey=key)
+            q.put("from-python")
     elif args.role == "bench":
         m = SyncManager(address=address, authkey=key)
         m.connect()
