@@ -29,6 +29,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel() // each version is independent; most of the time is process start-up
 		ctx := pyfixtures.Context(t, 90*time.Second)
 		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "queue_parent.py",
 			Args: []string{"--go", exe, "--scenario", "all"}})

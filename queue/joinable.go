@@ -39,6 +39,16 @@ func NewJoinableQueue(maxsize int, opts ...Option) (*JoinableQueue, error) {
 		q.teardown()
 		return nil, err
 	}
+	if q.cfg.tracker != nil {
+		err = q.track(q.unfinished.SemLock)
+		if err == nil {
+			err = q.cond.Track(q.cfg.tracker)
+		}
+		if err != nil {
+			q.teardown()
+			return nil, err
+		}
+	}
 	return &JoinableQueue{q}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/sem"
 	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
@@ -29,7 +30,12 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 
 	victim := startProbe(t, ctx, py, q)
 	victim.send("get", true, nil) // blocks inside _rlock
-	require.True(t, victim.silent(300*time.Millisecond))
+	rlock, err := sem.Open(q.Names()[0])
+	require.NoError(t, err)
+	defer rlock.Close()
+	require.Eventually(t, func() bool { v, err := rlock.Value(); return err == nil && v == 0 },
+		20*time.Second, 10*time.Millisecond, "the Python get never took _rlock")
+	require.True(t, victim.silent(100*time.Millisecond))
 	require.NoError(t, victim.proc.Kill())
 	require.Error(t, victim.proc.WaitContext(ctx))
 

@@ -33,6 +33,7 @@ type config struct {
 	dec      pickle.DecMode
 	connOpts []connection.Option
 	onError  func(error)
+	tracker  synchronize.Tracker
 }
 
 func buildConfig(opts []Option) config {
@@ -62,6 +63,13 @@ const DefaultPipeSize = 0
 // but was not faster in our measurements (pipe buffers beyond the CPU
 // cache cost more to copy through).
 func WithPipeSize(n int) Option { return func(c *config) { c.pipeSize = n } }
+
+// WithTracker registers the semaphores of a queue created by this process
+// with a multiprocessing resource tracker (a *process.ResourceTracker, or
+// synchronize.ChildTracker(child) in a Go worker), as Python does for its
+// own queues: if this process dies before closing the queue, the tracker
+// unlinks the names once every process holding it has exited.
+func WithTracker(t synchronize.Tracker) Option { return func(c *config) { c.tracker = t } }
 
 // WithEncMode sets how Put pickles items (default: protocol 4, what Python
 // 3.8–3.13 queues write).
@@ -175,7 +183,23 @@ func (q *Queue) create(maxsize int, opts []Option) (err error) {
 	if q.sem, err = synchronize.NewBoundedSemaphore(maxsize); err != nil {
 		return err
 	}
+	closers = append(closers, q.sem.Close)
+	if err = q.track(q.rlock.SemLock, q.wlock.SemLock, q.sem.SemLock); err != nil {
+		return err
+	}
 	q.init()
+	return nil
+}
+
+func (q *Queue) track(ls ...*synchronize.SemLock) error {
+	if q.cfg.tracker == nil {
+		return nil
+	}
+	for _, l := range ls {
+		if err := l.Track(q.cfg.tracker); err != nil {
+			return fmt.Errorf("queue: registering %s with the resource tracker: %w", l.Name(), err)
+		}
+	}
 	return nil
 }
 

@@ -41,6 +41,13 @@ func NewSimpleQueue(opts ...Option) (*SimpleQueue, error) {
 		q.writer.Close()
 		return nil, err
 	}
+	if err := q.track(q.rlock.SemLock, q.wlock.SemLock); err != nil {
+		q.rlock.Close()
+		q.wlock.Close()
+		q.reader.Close()
+		q.writer.Close()
+		return nil, err
+	}
 	q.init()
 	return s, nil
 }

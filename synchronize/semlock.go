@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,9 @@ type SemLock struct {
 	sl    *sem.SemLock
 	class string
 	owner atomic.Bool
+
+	trackMu sync.Mutex
+	tracker Tracker
 }
 
 func newSemLock(class string, kind sem.Kind, value, maxvalue int) (*SemLock, error) {
@@ -118,7 +122,15 @@ func (l *SemLock) Owner() bool { return l.owner.Load() }
 
 // Unlink removes the name now, like the creating Python object's finalizer.
 // Processes that already opened it keep working; nobody can open it again.
-func (l *SemLock) Unlink() error { return l.sl.Unlink() }
+func (l *SemLock) Unlink() error {
+	err := l.sl.Unlink()
+	if l.owner.Swap(false) {
+		if terr := l.untrack(); err == nil {
+			err = terr
+		}
+	}
+	return err
+}
 
 // Close unmaps the semaphore, waking this handle's blocked waiters with
 // ErrClosed, and unlinks the name if this handle created it: spawned
@@ -130,6 +142,9 @@ func (l *SemLock) Close() error {
 	if l.owner.Swap(false) {
 		if uerr := l.sl.Unlink(); uerr != nil && err == nil && !errors.Is(uerr, fs.ErrNotExist) {
 			err = uerr
+		}
+		if terr := l.untrack(); terr != nil && err == nil {
+			err = terr
 		}
 	}
 	return err

@@ -1,0 +1,85 @@
+package synchronize
+
+import (
+	"errors"
+
+	"github.com/mpwire/mpwire/process"
+)
+
+// Tracker is a multiprocessing resource tracker: *process.ResourceTracker
+// (one a Go parent started), or ChildTracker(child) in a Go worker (the
+// tracker of its Python parent). A tracked name is unlinked by the tracker
+// if this process dies without closing the object, as Python's tracker
+// does for Python's own semaphores.
+type Tracker interface {
+	Register(name, rtype string) error
+	Unregister(name, rtype string) error
+}
+
+// RTypeSemaphore is the resource type of named semaphores in the tracker
+// protocol.
+const RTypeSemaphore = "semaphore"
+
+type childTracker struct{ c *process.ChildProcess }
+
+func (t childTracker) Register(name, rtype string) error { return t.c.RegisterResource(name, rtype) }
+func (t childTracker) Unregister(name, rtype string) error {
+	return t.c.UnregisterResource(name, rtype)
+}
+
+// ChildTracker is the resource tracker a Go worker inherited from its
+// spawn parent (tracker_fd).
+func ChildTracker(c *process.ChildProcess) Tracker { return childTracker{c} }
+
+// Track registers the name with t (REGISTER:name:semaphore), as Python's
+// SemLock.__init__ does; Close then unregisters it after unlinking. Only a
+// handle that owns its name (made by a New function) can be tracked.
+func (l *SemLock) Track(t Tracker) error {
+	if !l.owner.Load() {
+		return errors.New("synchronize: only the creator of a semaphore tracks it")
+	}
+	if err := t.Register(l.Name(), RTypeSemaphore); err != nil {
+		return err
+	}
+	l.trackMu.Lock()
+	l.tracker = t
+	l.trackMu.Unlock()
+	return nil
+}
+
+func (l *SemLock) untrack() error {
+	l.trackMu.Lock()
+	t := l.tracker
+	l.tracker = nil
+	l.trackMu.Unlock()
+	if t == nil {
+		return nil
+	}
+	return t.Unregister(l.Name(), RTypeSemaphore)
+}
+
+// Track registers every semaphore the Condition created.
+func (c *Condition) Track(t Tracker) error {
+	var errs []error
+	if c.closeLock && c.lock.Owner() {
+		errs = append(errs, c.lock.Track(t))
+	}
+	for _, s := range []*SemLock{c.sleeping, c.woken, c.waitSem} {
+		if s.Owner() {
+			errs = append(errs, s.Track(t))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Track registers the Event's semaphores.
+func (e *Event) Track(t Tracker) error {
+	errs := []error{e.cond.Track(t)}
+	if e.flag.Owner() {
+		errs = append(errs, e.flag.Track(t))
+	}
+	if e.lock != nil && e.lock.Owner() {
+		errs = append(errs, e.lock.Track(t))
+	}
+	return errors.Join(errs...)
+}
