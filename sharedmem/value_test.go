@@ -280,3 +280,68 @@ func TestValueArrayToPythonChild(t *testing.T) {
 		assert.Equal(t, "Synchronized SynchronizedArray c_char_Array_8 b'go'\n", out.String())
 	})
 }
+
+// TestSharedCounterGoParent is TestSharedCounter with Go as the parent: it
+// allocates the Value and starts 2 Python children and 2 Go children
+// (this test binary as a spawn worker) through process.Start.
+func TestSharedCounterGoParent(t *testing.T) {
+	n := 1000
+	if testing.Short() {
+		n = 200
+	}
+	if os.Getenv("MPWIRE_STRESS") == "1" {
+		n = 100000
+	}
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		d := 60 * time.Second
+		if n >= 100000 {
+			d = 600 * time.Second
+		}
+		ctx := pyfixtures.Context(t, d)
+		v, err := sharedmem.NewValue(sharedmem.CInt)
+		require.NoError(t, err)
+		defer v.Close()
+		var errb syncBuffer
+		specs := []process.Spec{
+			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyfixtures.Dir()}},
+			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyfixtures.Dir()}},
+			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
+			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
+		}
+		start := time.Now()
+		var procs []*process.Process
+		for _, s := range specs {
+			s.Args = []any{v, n}
+			s.Stderr = &errb
+			s.Setpgid = true
+			p, err := process.Start(ctx, s)
+			require.NoError(t, err)
+			procs = append(procs, p)
+		}
+		for _, p := range procs {
+			require.NoError(t, p.WaitContext(ctx), "stderr:\n%s", errb.String())
+		}
+		x, err := v.Int()
+		require.NoError(t, err)
+		assert.Equal(t, int64(4*n), x)
+		t.Logf("%s: %d increments by 2 Python + 2 Go children of a Go parent in %v", py.Name(), 4*n, time.Since(start))
+	})
+}
+
+// syncBuffer is a bytes.Buffer several children may write to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
