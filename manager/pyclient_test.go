@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pyfixtures"
@@ -147,6 +148,30 @@ func TestMixedParties(t *testing.T) {
 					ok(t, c.Shutdown(ctx))
 				}
 			})
+		}
+	})
+}
+
+// TestGoServerAuthSchemes: CPython clients authenticate to the Go server
+// with its default {sha256} challenge (3.8–3.11 answer it with raw MD5)
+// and with the legacy 20-byte challenge, then shut it down.
+func TestGoServerAuthSchemes(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		for _, scheme := range []listener.Scheme{listener.SchemeSHA256, listener.SchemeLegacy} {
+			ctx := pyfixtures.Context(t, 30*time.Second)
+			s := manager.ServerOptions{Config: listener.Config{Scheme: scheme}}.NewServer(testKey)
+			ok(t, s.Listen("tcp", "127.0.0.1:0"))
+			defer s.Close()
+			c := dialT(t, ctx, "tcp", s.Addr().String())
+			ok(t, c.Close())
+			p := pyClient(t, ctx, py, "tcp", s.Addr().String(), "shutdown")
+			ok(t, p.Wait())
+			select {
+			case <-s.Done():
+			case <-ctx.Done():
+				t.Fatalf("%s: server not shut down", scheme)
+			}
 		}
 	})
 }
