@@ -462,6 +462,15 @@ func (q *Queue) getBytes(ctx context.Context, block bool) ([]byte, error) {
 // recvLocked reads one frame with _rlock held, then releases slot (if not
 // nil): poll for the time left, recv_bytes, _sem.release().
 func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.SemLock) ([]byte, error) {
+	if block && ctx.Done() == nil {
+		// get() without a timeout: Python reads straight away under
+		// _rlock; Close interrupts the read by closing the pipe end.
+		data, err := q.reader.RecvBytes()
+		if err != nil {
+			return nil, waitErr(err, ErrEmpty)
+		}
+		return data, q.releaseSlot(slot)
+	}
 	ready, err := q.reader.Poll(0)
 	if err != nil {
 		return nil, waitErr(err, ErrEmpty)
@@ -484,12 +493,16 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 	if err != nil {
 		return nil, waitErr(err, ErrEmpty)
 	}
+	return data, q.releaseSlot(slot)
+}
+
+func (q *Queue) releaseSlot(slot *synchronize.SemLock) error {
 	if slot != nil {
 		if err := slot.Release(); err != nil {
-			return nil, fmt.Errorf("queue: releasing _sem after a get: %w", err)
+			return fmt.Errorf("queue: releasing _sem after a get: %w", err)
 		}
 	}
-	return data, nil
+	return nil
 }
 
 // QSize is qsize(): maxsize minus the free slots, i.e. items put (in any
