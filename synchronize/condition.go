@@ -21,7 +21,9 @@ import (
 // Goroutines: the shared lock excludes other processes; a process-local
 // mutex held together with it excludes the other goroutines using this
 // Condition value, so Acquire/Release behave like a plain mutex within the
-// process (no recursion). All methods are safe for concurrent use.
+// process (no recursion). Take the lock through the Condition's Acquire
+// (not through the Lock itself) when other goroutines share the
+// Condition. All methods are safe for concurrent use.
 type Condition struct {
 	lock                     *SemLock
 	sleeping, woken, waitSem *SemLock
@@ -148,7 +150,10 @@ func (c *Condition) Wait(ctx context.Context) error {
 			return err
 		}
 	}
-	c.local <- struct{}{}
+	select { // let other goroutines of this process in (if Acquire went through the Condition)
+	case c.local <- struct{}{}:
+	default:
+	}
 	werr := c.waitSem.Acquire(ctx)
 	// indicate that this thread has woken
 	err := c.woken.Release()
