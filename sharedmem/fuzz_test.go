@@ -3,7 +3,13 @@ package sharedmem
 import (
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
 )
 
 // FuzzShareableList feeds arbitrary segment contents to the ShareableList
@@ -72,4 +78,147 @@ func le(words ...int64) []byte {
 		binary.LittleEndian.PutUint64(b[8*i:], uint64(w))
 	}
 	return b
+}
+
+// memfdSource stands in for a spawned child's inherited descriptors: every
+// fd a pickle names is a fresh 4096-byte memfd.
+type memfdSource struct{}
+
+func (memfdSource) File(v any, name string) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Ftruncate(fd, 4096); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// ctypePickle builds the pickle of a sharedctypes object as Python's spawn
+// sends it (see WIRE.md §8.3), with a lock named lockName if not empty.
+func ctypePickle(typ string, length any, arenaSize, start, stop, nbytes int64, lockName string) []byte {
+	st := pickle.NewDict()
+	_ = st.Set("fd", int64(900))
+	dup := &pickle.Object{Callable: process.GlobalDupFd, Args: pickle.Tuple{}, NewObj: true, State: st}
+	arena := &pickle.Object{Callable: GlobalRebuildArena, Args: pickle.Tuple{arenaSize, dup}}
+	ws := pickle.NewDict()
+	_ = ws.Set("_state", pickle.Tuple{pickle.Tuple{arena, start, stop}, nbytes})
+	w := &pickle.Object{Callable: GlobalBufferWrapper, Args: pickle.Tuple{}, NewObj: true, State: ws}
+	var v any = &pickle.Object{Callable: GlobalRebuildCtype, Args: pickle.Tuple{pickle.Global{Module: "ctypes", Name: typ}, w, length}}
+	if lockName != "" {
+		lock := &pickle.Object{Callable: pickle.Global{Module: synchronizeModule, Name: "RLock"}, Args: pickle.Tuple{}, NewObj: true,
+			State: pickle.Tuple{int64(0x7f0000001000), int64(0), int64(1), lockName}}
+		v = &pickle.Object{Callable: GlobalSynchronized, Args: pickle.Tuple{v, lock}}
+	}
+	b, err := pickle.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// FuzzValueFromPickle decodes arbitrary pickles as sharedctypes Values and
+// Arrays: errors are fine, panics, out-of-range mappings and faults are not.
+// Seeds: well-formed Value/Array pickles, blocks outside the arena, an
+// arena larger than its file, a lock that does not exist.
+func FuzzValueFromPickle(f *testing.F) {
+	f.Add(ctypePickle("c_double", nil, 4096, 0, 8, 8, ""))
+	f.Add(ctypePickle("c_int", int64(10), 4096, 16, 56, 40, ""))
+	f.Add(ctypePickle("c_char", int64(5), 4096, 8, 16, 5, ""))
+	f.Add(ctypePickle("c_long", nil, 4096, 4088, 4096, 8, ""))
+	f.Add(ctypePickle("c_long", nil, 4096, 4090, 4098, 8, ""))           // block past the arena end
+	f.Add(ctypePickle("c_int", int64(1<<40), 4096, 0, 1<<42, 1<<42, "")) // huge array
+	f.Add(ctypePickle("c_int", nil, 1<<30, 0, 8, 4, ""))                 // arena larger than the file
+	f.Add(ctypePickle("c_int", nil, 4096, 3, 8, 4, ""))                  // misaligned
+	f.Add(ctypePickle("c_int", nil, 4096, 0, 8, 4, "/mp-fuzz-absent"))   // lock that does not exist
+	f.Add(ctypePickle("c_int", nil, 4096, 0, 8, 4, "/../../etc/passwd"))
+	f.Add(ctypePickle("Point", nil, 4096, 0, 8, 8, ""))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		if err := pickle.Unmarshal(data, &v); err != nil {
+			return
+		}
+		for _, array := range []bool{false, true} {
+			o, err := objectFrom(memfdSource{}, v, array)
+			if err != nil {
+				continue
+			}
+			if len(o.mem) > o.arena.size || o.start+len(o.mem) > len(o.arena.data) {
+				t.Fatalf("object [%d, +%d) outside its %d-byte arena", o.start, len(o.mem), o.arena.size)
+			}
+			if o.n >= 0 {
+				for i := 0; i < o.n && i < 64; i++ {
+					b := o.mem[i*o.typ.Size : (i+1)*o.typ.Size]
+					_ = loadAny(o.typ, b)
+				}
+			} else {
+				_ = loadAny(o.typ, o.mem)
+			}
+			o.Close()
+		}
+	})
+}
+
+// TestValueFromPickleChecks: well-formed pickles decode; hostile ones give
+// errors of the right kind.
+func TestValueFromPickleChecks(t *testing.T) {
+	good := []struct {
+		data  []byte
+		array bool
+	}{
+		{ctypePickle("c_double", nil, 4096, 0, 8, 8, ""), false},
+		{ctypePickle("c_int", int64(10), 4096, 16, 56, 40, ""), true},
+		{ctypePickle("c_int64", nil, 4096, 4088, 4096, 8, ""), false},
+	}
+	for i, g := range good {
+		var v any
+		if err := pickle.Unmarshal(g.data, &v); err != nil {
+			t.Fatal(err)
+		}
+		o, err := objectFrom(memfdSource{}, v, g.array)
+		if err != nil {
+			t.Fatalf("good pickle %d: %v", i, err)
+		}
+		o.Close()
+	}
+	bad := []struct {
+		data  []byte
+		array bool
+		want  error
+	}{
+		{ctypePickle("c_long", nil, 4096, 4090, 4098, 8, ""), false, ErrCorrupt},
+		{ctypePickle("c_int", int64(1<<40), 4096, 0, 1<<42, 1<<42, ""), true, ErrBadPickle},
+		{ctypePickle("c_int", nil, 1<<30, 0, 8, 4, ""), false, ErrCorrupt},
+		{ctypePickle("c_int", nil, 4096, 3, 8, 4, ""), false, ErrCorrupt},
+		{ctypePickle("c_int", nil, 4096, 0, 8, 8, ""), false, ErrCorrupt},
+		{ctypePickle("Point", nil, 4096, 0, 8, 8, ""), false, ErrType},
+		{ctypePickle("c_int", int64(2), 4096, 0, 8, 8, ""), false, ErrType},
+		{ctypePickle("c_int", nil, 4096, 0, 8, 4, ""), true, ErrType},
+	}
+	for i, b := range bad {
+		var v any
+		if err := pickle.Unmarshal(b.data, &v); err != nil {
+			t.Fatal(err)
+		}
+		_, err := objectFrom(memfdSource{}, v, b.array)
+		if !errors.Is(err, b.want) {
+			t.Errorf("bad pickle %d: got %v, want %v", i, err, b.want)
+		}
+	}
+	for _, name := range []string{"/mp-fuzz-absent", "/../../etc/passwd"} {
+		var v any
+		if err := pickle.Unmarshal(ctypePickle("c_int", nil, 4096, 0, 8, 4, name), &v); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := objectFrom(memfdSource{}, v, false); err == nil {
+			t.Errorf("lock %q: no error", name)
+		}
+	}
+	arenas.Lock()
+	defer arenas.Unlock()
+	if len(arenas.byFD) != 0 {
+		t.Errorf("%d arenas left mapped after errors and closes", len(arenas.byFD))
+	}
 }
