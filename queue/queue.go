@@ -425,18 +425,44 @@ func (q *Queue) GetValue(ctx context.Context) (any, error) {
 func (q *Queue) GetPickle(ctx context.Context) ([]byte, error) { return q.getBytes(ctx, true) }
 
 func (q *Queue) get(ctx context.Context, v any, block bool) error {
-	data, err := q.getBytes(ctx, block)
+	bp := getBuf()
+	data, err := q.getInto(ctx, block, *bp)
 	if err != nil {
+		putBuf(bp, nil)
 		return err
 	}
 	// unserialize the data after having released the lock
 	if err := q.cfg.dec.Unmarshal(data, v); err != nil {
-		return &ItemError{Err: err, Data: data}
+		return &ItemError{Err: err, Data: data} // data escapes: the buffer is not reused
 	}
+	putBuf(bp, data)
 	return nil
 }
 
+// Receive buffers for Get: the item is unpickled (copied out) right after
+// the read, so one buffer per concurrent Get is enough, and a large item
+// does not cost a fresh allocation each time.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+const maxPooledBuf = 8 << 20
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// putBuf returns the buffer, or a larger one that data lives in.
+func putBuf(bp *[]byte, data []byte) {
+	if cap(data) > cap(*bp) && cap(data) <= maxPooledBuf {
+		*bp = data[:cap(data)]
+	}
+	bufPool.Put(bp)
+}
+
 func (q *Queue) getBytes(ctx context.Context, block bool) ([]byte, error) {
+	return q.getInto(ctx, block, nil)
+}
+
+// getInto is get's locked part; with buf it reads into buf when the item
+// fits (the result then aliases buf).
+func (q *Queue) getInto(ctx context.Context, block bool, buf []byte) ([]byte, error) {
 	if err := q.begin(); err != nil {
 		return nil, err
 	}
@@ -452,7 +478,7 @@ func (q *Queue) getBytes(ctx context.Context, block bool) ([]byte, error) {
 	if q.sem != nil {
 		slot = q.sem.SemLock
 	}
-	data, err := q.recvLocked(ctx, block, slot)
+	data, err := q.recvLocked(ctx, block, slot, buf)
 	if rerr := q.rlock.Release(); err == nil && rerr != nil {
 		err = fmt.Errorf("queue: releasing _rlock: %w", rerr)
 	}
@@ -461,11 +487,11 @@ func (q *Queue) getBytes(ctx context.Context, block bool) ([]byte, error) {
 
 // recvLocked reads one frame with _rlock held, then releases slot (if not
 // nil): poll for the time left, recv_bytes, _sem.release().
-func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.SemLock) ([]byte, error) {
+func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.SemLock, buf []byte) ([]byte, error) {
 	if block && ctx.Done() == nil {
 		// get() without a timeout: Python reads straight away under
 		// _rlock; Close interrupts the read by closing the pipe end.
-		data, err := q.reader.RecvBytes()
+		data, err := q.recv(ctx, buf)
 		if err != nil {
 			return nil, waitErr(err, ErrEmpty)
 		}
@@ -489,11 +515,27 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 			return nil, waitErr(err, ErrEmpty)
 		}
 	}
-	data, err := q.reader.RecvBytesContext(ctx)
+	data, err := q.recv(ctx, buf)
 	if err != nil {
 		return nil, waitErr(err, ErrEmpty)
 	}
 	return data, q.releaseSlot(slot)
+}
+
+// recv reads one frame, into buf if it fits.
+func (q *Queue) recv(ctx context.Context, buf []byte) ([]byte, error) {
+	if buf == nil {
+		return q.reader.RecvBytesContext(ctx)
+	}
+	n, err := q.reader.RecvBytesIntoContext(ctx, buf)
+	if err == nil {
+		return buf[:n], nil
+	}
+	var short *connection.BufferTooShortError
+	if errors.As(err, &short) {
+		return short.Message, nil
+	}
+	return nil, err
 }
 
 func (q *Queue) releaseSlot(slot *synchronize.SemLock) error {

@@ -85,16 +85,7 @@ func (s *SimpleQueue) PutPickle(ctx context.Context, data []byte) error {
 // Get is get(): it reads one item into v (a pointer; *any for a generic
 // value), waiting until ctx ends (a deadline gives an error matching
 // ErrEmpty).
-func (s *SimpleQueue) Get(ctx context.Context, v any) error {
-	data, err := s.GetPickle(ctx)
-	if err != nil {
-		return err
-	}
-	if err := s.q.cfg.dec.Unmarshal(data, v); err != nil {
-		return &ItemError{Err: err, Data: data}
-	}
-	return nil
-}
+func (s *SimpleQueue) Get(ctx context.Context, v any) error { return s.q.get(ctx, v, true) }
 
 // GetValue is Get into a generic value.
 func (s *SimpleQueue) GetValue(ctx context.Context) (any, error) {
