@@ -60,10 +60,14 @@ type Server struct {
 	mu       sync.Mutex
 	registry map[string]Factory
 	objs     map[string]*served
-	refs     map[string]int
-	idents   map[any]string
-	nextID   uint64
-	conns    map[*connection.Conn]struct{}
+	// local holds objects whose proxies were stored inside other shared
+	// objects (Python's id_to_local_proxy_obj): they outlive their external
+	// references, and an incref revives them.
+	local  map[string]*served
+	refs   map[string]int
+	idents map[any]string
+	nextID uint64
+	conns  map[*connection.Conn]struct{}
 }
 
 type served struct {
@@ -88,7 +92,7 @@ func (o ServerOptions) NewServer(authkey []byte) *Server {
 	}
 	s := &Server{authkey: authkey, cfg: cfg, maxMsg: o.MaxMessage, dec: dec,
 		done: make(chan struct{}), registry: map[string]Factory{}, objs: map[string]*served{},
-		refs: map[string]int{}, idents: map[any]string{}, nextID: 0x7f0000001000,
+		refs: map[string]int{}, local: map[string]*served{}, idents: map[any]string{}, nextID: 0x7f0000001000,
 		conns: map[*connection.Conn]struct{}{}}
 	if s.maxMsg <= 0 {
 		s.maxMsg = DefaultMaxMessage
@@ -458,6 +462,10 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		if !ok || !found {
 			return nil, keyErr(args[0])
 		}
+		s.stashProxies(args[1:], 0)
+		if kwargs != nil {
+			s.stashProxies(kwargs.Values(), 0)
+		}
 		obj, err := f(args[1:], kwargs)
 		if err != nil {
 			return nil, err
@@ -475,7 +483,13 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if _, ok := s.refs[id]; !ok {
-			return nil, keyErr(id)
+			e, stashed := s.local[id]
+			if !stashed {
+				return nil, keyErr(id)
+			}
+			// Python: re-enable tracking from the internal reference.
+			s.objs[id] = e
+			s.idents[identKey(e.obj)] = id
 		}
 		s.refs[id]++
 		return nil, nil
@@ -488,6 +502,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		defer s.mu.Unlock()
 		n, ok := s.refs[id]
 		if !ok {
+			if _, stashed := s.local[id]; stashed {
+				return nil, nil // Python: "Server DECREF skipping"
+			}
 			return nil, keyErr(id)
 		}
 		if n <= 1 {
@@ -547,7 +564,14 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 	ident, _ := identV.(string)
 	s.mu.Lock()
 	e, ok := s.objs[ident]
+	if !ok {
+		e, ok = s.local[ident]
+	}
 	s.mu.Unlock()
+	s.stashProxies(args, 0)
+	if kwargs != nil {
+		s.stashProxies(kwargs.Values(), 0)
+	}
 	if !ok {
 		return pickle.Tuple{kindTraceback, traceback(keyErr(identV))}
 	}
@@ -745,4 +769,61 @@ func semaphoreFactory(kind string) Factory {
 		}
 		return NewSemaphore(n), nil
 	}
+}
+
+// stashProxies finds pickled proxies of this server's objects among call
+// arguments (a client storing a proxy inside a shared container) and keeps
+// their objects alive, as Python's RebuildProxy does inside the server.
+func (s *Server) stashProxies(vals []any, depth int) {
+	if depth > 8 {
+		return
+	}
+	for _, v := range vals {
+		switch x := v.(type) {
+		case []any:
+			s.stashProxies(x, depth+1)
+		case pickle.Tuple:
+			s.stashProxies(x, depth+1)
+		case *pickle.Dict:
+			s.stashProxies(x.Values(), depth+1)
+		case *pickle.Object:
+			if x.Class() != globalRebuildProxy || len(x.Args) != 4 {
+				continue
+			}
+			tok, err := tokenFrom(x.Args[1])
+			if err != nil || !sameAddress(tok.Address, s.pyAddr) {
+				continue
+			}
+			s.mu.Lock()
+			if e, ok := s.objs[tok.ID]; ok {
+				if _, done := s.local[tok.ID]; !done {
+					s.local[tok.ID] = e
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func sameAddress(a, b any) bool {
+	n1, a1, err1 := NetAddr(a)
+	n2, a2, err2 := NetAddr(b)
+	if err1 != nil || err2 != nil || n1 != n2 {
+		return false
+	}
+	if a1 == a2 {
+		return true
+	}
+	// 'localhost' vs '127.0.0.1' and the like: compare ports of loopback hosts.
+	h1, p1, e1 := net.SplitHostPort(a1)
+	h2, p2, e2 := net.SplitHostPort(a2)
+	return e1 == nil && e2 == nil && p1 == p2 && isLoopback(h1) && isLoopback(h2)
+}
+
+func isLoopback(h string) bool {
+	if h == "localhost" || h == "" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }

@@ -218,3 +218,29 @@ func TestServerShutdownByClient(t *testing.T) {
 		t.Fatal("blocked get returned no error after shutdown")
 	}
 }
+
+// TestGoServerStoredProxy: a proxy stored inside a shared list keeps its
+// referent alive after its last external reference is gone, and a proxy
+// rebuilt from the stored value revives it (Python's id_to_local_proxy_obj).
+func TestGoServerStoredProxy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s := startGoServer(t)
+	c := dialT(t, ctx, "tcp", s.Addr().String())
+	outer := must(c.List(ctx, nil))(t)
+	inner := must(c.Dict(ctx, nil))(t)
+	ok(t, inner.Set(ctx, "a", 1))
+	ok(t, outer.Append(ctx, inner.Proxy))
+	ok(t, inner.Close())
+	waitObjects(t, ctx, c, 1)
+	v := must(outer.Get(ctx, 0))(t)
+	p := must(manager.Rebuild(ctx, v, manager.RebuildOptions{Authkey: testKey}))(t)
+	d := &manager.DictProxy{Proxy: p}
+	if x := must(d.Get(ctx, "a"))(t); x != int64(1) {
+		t.Fatalf("d['a'] = %#v", x)
+	}
+	waitObjects(t, ctx, c, 2)
+	ok(t, d.Close())
+	ok(t, outer.Close())
+	waitObjects(t, ctx, c, 0)
+}

@@ -224,6 +224,25 @@ def scenario(address, key):
 
     raises(RemoteError, d._callmethod, "no_such_method")
 
+    # A proxy stored inside another shared object keeps its referent alive
+    # (it is rebuilt with the process authkey, as in Python).
+    import gc
+    import multiprocessing
+    multiprocessing.current_process().authkey = key
+    gc.collect()  # exceptions caught above hold proxies in reference cycles
+    n0 = m._number_of_objects()
+    outer = m.list()
+    inner = m.dict()
+    inner["a"] = 1
+    outer.append(inner)
+    del inner
+    gc.collect()
+    check(m._number_of_objects() == n0 + 1, "stored proxy counted: %d -> %d: %s" % (n0, m._number_of_objects(), m._debug_info()))
+    x = outer[0]
+    x["b"] = 2
+    check(x._getvalue() == {"a": 1, "b": 2}, "nested proxy")
+    del x, outer
+
     # e (a KeyError) holds a traceback whose frames hold the dict proxy.
     del d, l, ns, q, jq, lock, rl, sem, bs, cond, ev, b, v, a, e
     import gc
