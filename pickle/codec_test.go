@@ -588,3 +588,23 @@ func TestTypedDecodeRefusesWhatGoCannotHold(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestUnmarshalTargets(t *testing.T) {
+	data := mustMarshal(t, int64(1))
+	var i int
+	for _, target := range []any{nil, i, (*int)(nil)} {
+		var ie *InvalidUnmarshalError
+		if err := Unmarshal(data, target); !errors.As(err, &ie) {
+			t.Errorf("Unmarshal(%T): %v", target, err)
+		}
+	}
+	s, _ := NewSet("a", "b")
+	var set map[string]struct{}
+	var flags map[string]bool
+	if err := Unmarshal(mustMarshal(t, s), &set); err != nil || len(set) != 2 {
+		t.Fatalf("set into map[string]struct{}: %v %v", set, err)
+	}
+	if err := Unmarshal(mustMarshal(t, s), &flags); err != nil || !flags["a"] || !flags["b"] {
+		t.Fatalf("set into map[string]bool: %v %v", flags, err)
+	}
+}

@@ -536,6 +536,27 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		}
 		return nil
 	case reflect.Map:
+		// A set into map[T]bool or map[T]struct{}.
+		if items, isSet := setItems(src); isSet && (t.Elem().Kind() == reflect.Bool || t.Elem().Kind() == reflect.Struct && t.Elem().NumField() == 0) {
+			if dst.IsNil() {
+				dst.Set(reflect.MakeMapWithSize(t, len(items)))
+			}
+			val := reflect.New(t.Elem()).Elem()
+			if val.Kind() == reflect.Bool {
+				val.SetBool(true)
+			}
+			for _, it := range items {
+				kv := reflect.New(t.Key()).Elem()
+				if err := c.assign(kv, it); err != nil {
+					return prefixField(err, "[key "+reprShort(it)+"]")
+				}
+				if t.Key().Kind() == reflect.Interface && !kv.IsNil() && !kv.Elem().Type().Comparable() {
+					return c.typeErr(it, t.Key(), "a Go map key must be comparable")
+				}
+				dst.SetMapIndex(kv, val)
+			}
+			return nil
+		}
 		d, ok := src.(*Dict)
 		if !ok {
 			if o, isObj := src.(*Object); isObj && o.DictItems != nil {
@@ -573,6 +594,16 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		}
 	}
 	return c.typeErr(src, t, "")
+}
+
+func setItems(src any) ([]any, bool) {
+	switch x := src.(type) {
+	case *Set:
+		return x.Items(), true
+	case *FrozenSet:
+		return x.Items(), true
+	}
+	return nil, false
 }
 
 func toFloat(v any) (float64, bool) {

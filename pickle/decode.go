@@ -70,7 +70,7 @@ func (s *decState) ensure(n uint64) error {
 	if s.src == nil {
 		return s.truncated()
 	}
-	if uint64(s.pos)+n > uint64(s.m.maxInput) {
+	if n > uint64(s.m.maxInput) || uint64(s.pos)+n > uint64(s.m.maxInput) {
 		return s.errw(ErrLimit, "pickle larger than MaxInput (%d bytes)", s.m.maxInput)
 	}
 	for uint64(len(s.data)-s.pos) < n {
