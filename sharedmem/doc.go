@@ -53,6 +53,48 @@
 // more than the segment holds, offsets outside it, unknown formats — give
 // errors wrapping ErrCorrupt, never a crash.
 //
+// # Value and Array
+//
+// multiprocessing.sharedctypes allocates from heap arenas: on Linux an
+// unlinked file in /dev/shm, shared only by passing its descriptor to spawned
+// children. A Value/Array pickles (WIRE.md §8.3) as
+//
+//	synchronized(rebuild_ctype(ctypes.c_int, BufferWrapper{_state: ((rebuild_arena(size, _DupFd{fd}), start, stop), nbytes)}, length), RLock(...))
+//
+// without the synchronized(…, lock) wrapper for RawValue, RawArray and
+// lock=False. A Go worker started by a Python parent (pyfixtures/mpwire.py
+// GoProcess) calls ValueFrom or ArrayFrom on process.ChildProcess.Arg(i):
+// the inherited arena is mapped once however many objects live in it, the
+// lock is opened by name. A Go parent makes objects with NewValue, NewArray,
+// NewRawValue, NewRawArray (one page-rounded arena each, named
+// "pym-<pid>-<random>" and unlinked at once, as Python does) and passes them
+// in process.Spec.Args: they implement process.SpawnReducer, so a Python
+// child receives a normal Synchronized / SynchronizedArray /
+// SynchronizedString or raw ctypes object over the same memory, and a Go
+// child can use ValueFrom/ArrayFrom the same way.
+//
+// Element types are the ctypes simple types of sharedctypes' typecodes
+// (c b B h H i I l L q Q f d u) plus c_bool, in Linux x86-64 sizes (c_long
+// and c_longlong are 8 bytes; Value('q') arrives as ctypes.c_long, its
+// alias). Load/Store convert to int64, uint64, float64, bool, []byte (c_char)
+// and string (c_wchar), refusing values that do not fit (ErrRange) where
+// ctypes would truncate. Loads and stores of 4- and 8-byte elements are
+// atomic; Pointer and Slice give zero-copy typed views. ctypes Structures
+// and pointers are not supported (ErrType).
+//
+// The guarding lock (get_lock(): an RLock unless the Python code passed a
+// Lock) is shared with Python through internal/sem: Lock, Unlock, WithLock
+// and GetLock().Acquire/AcquireTimeout/TryAcquire exclude Python processes
+// and, inside this process, other goroutines (it is not re-entrant in Go).
+// Python's recursion count is per thread and process-local, so a Go process
+// can only take or give back the whole lock. Plain Load/Store, like Python's
+// .value, do not lock.
+//
+// Lifetimes: a Go-made object's lock name is unlinked by Close, so close it
+// only after the children have started (they open the lock by name while
+// unpickling; mappings survive the unlink). A Python parent's lock lives
+// while its object does.
+//
 // # Concurrency
 //
 // Handles are safe for concurrent use by goroutines. The memory itself is

@@ -124,6 +124,9 @@ func lockFromPickle(v any) (*Lock, error) {
 	default:
 		return nil, fmt.Errorf("%w: SemLock handle %T", ErrBadPickle, st[0])
 	}
+	if st[3] == nil {
+		return nil, fmt.Errorf("sharedmem: %w", sem.ErrNoName)
+	}
 	kind, ok1 := st[1].(int64)
 	maxv, ok2 := st[2].(int64)
 	name, ok3 := st[3].(string)
