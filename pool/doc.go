@@ -1,0 +1,53 @@
+// Package pool speaks multiprocessing.Pool's worker protocol in both
+// directions.
+//
+// A Pool's workers are spawned children running
+// multiprocessing.pool.worker(inqueue, outqueue, initializer, initargs,
+// maxtasks, wrap_exception). The parent writes tasks (job, i, func, args,
+// kwds) to inqueue, a SimpleQueue; func is the user's function, or mapstar
+// / starmapstar with args ((func, chunk),) for map and starmap. Each worker
+// answers (job, i, (success, value)) on outqueue, where a failed call's
+// value is the exception (wrapped as rebuild_exc(exc, traceback_text) when
+// wrap_exception is true). None on inqueue tells a worker to exit; a
+// worker also exits after maxtasks tasks, and the parent starts
+// replacements for workers that exit.
+//
+// # Python parent, Go workers
+//
+// pyfixtures/gopool.py has GoPool(executable, processes, initializer,
+// initargs, maxtasksperchild): Python's own Pool with its Process replaced
+// by mpwire.GoProcess, so the workers are a Go program whose main calls
+// ServeWorker. Functions are named: Python passes GoFunc("square") or
+// "square", the Go program registered it:
+//
+//	func main() {
+//		pool.Register("square", func(x int64) int64 { return x * x })
+//		if pool.IsWorker() {
+//			pool.ServeWorker()
+//		}
+//		…
+//	}
+//
+// Arguments are decoded into the parameter types (see Register). A Go
+// error or panic raises RuntimeError in the caller (a returned
+// *pickle.PythonError raises that exception instead), with the Go text,
+// and for panics the stack, as the remote traceback (exc.__cause__).
+//
+// # Go parent, Python workers
+//
+// New starts Config.Processes Python children through process.Start with
+// target multiprocessing.pool:worker, so the workers run CPython's own
+// loop. Map, Starmap, Imap, ImapUnordered, Apply and ApplyAsync take the
+// function as "module:function"; results are decoded into the caller's
+// types; a Python exception arrives as a *TaskError wrapping the
+// *pickle.PythonError, with the remote traceback text. Config.Executable
+// starts Go workers instead (the same protocol, Go on both sides).
+//
+// # Differences from Python
+//
+// Like Python's pool, a worker that dies while running a task loses that
+// task (the call waits until its context ends), and a worker killed while
+// it waits for a task holds the inqueue's read lock forever, which stalls
+// the other workers. Go callers pass contexts: a call's context stops its
+// dispatching and its wait; New's context terminates the whole pool.
+package pool

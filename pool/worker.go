@@ -1,0 +1,373 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/queue"
+)
+
+// Func is the raw form of a Go pool function: it gets the positional and
+// keyword arguments exactly as decoded (generic pickle values) and returns
+// a value to pickle. Returning a *pickle.PythonError raises that exception
+// in the Python caller; any other error raises RuntimeError.
+type Func func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error)
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Func{}
+)
+
+// Register makes fn callable from a Python pool under name (Python:
+// GoFunc(name), or the plain string). fn is a function whose parameters
+// are an optional leading context.Context followed by the positional
+// arguments, each decoded from its pickle value into the parameter's type
+// (int64, float64, string, []byte, any, slices, maps, structs with pickle
+// tags: whatever pickle.Unmarshal supports); a final variadic parameter
+// takes the remaining arguments. It returns (R), (R, error), (error) or
+// nothing. Keyword arguments are refused unless fn is a Func.
+//
+// Register panics if fn has another shape or name is empty or taken, like
+// http.HandleFunc; call it from init or main before Worker runs.
+func Register(name string, fn any) {
+	if name == "" {
+		panic("pool: Register with an empty name")
+	}
+	f, err := wrap(name, fn)
+	if err != nil {
+		panic(err)
+	}
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := registry[name]; dup {
+		panic("pool: function " + name + " registered twice")
+	}
+	registry[name] = f
+}
+
+// Registered lists the registered names, sorted.
+func Registered() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func lookup(name string) (Func, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	f, ok := registry[name]
+	return f, ok
+}
+
+// wrap adapts a typed Go function to Func.
+func wrap(name string, fn any) (Func, error) {
+	switch f := fn.(type) {
+	case Func:
+		return f, nil
+	case func(context.Context, pickle.Tuple, *pickle.Dict) (any, error):
+		return f, nil
+	}
+	fv := reflect.ValueOf(fn)
+	ft := fv.Type()
+	if fv.Kind() != reflect.Func || fv.IsNil() {
+		return nil, fmt.Errorf("pool: Register(%q): %T is not a function", name, fn)
+	}
+	withCtx := ft.NumIn() > 0 && ft.In(0) == typeContext
+	first := 0
+	if withCtx {
+		first = 1
+	}
+	hasErr := ft.NumOut() > 0 && ft.Out(ft.NumOut()-1) == typeError
+	nval := ft.NumOut()
+	if hasErr {
+		nval--
+	}
+	if nval > 1 {
+		return nil, fmt.Errorf("pool: Register(%q): %s returns more than a value and an error", name, ft)
+	}
+	nparams := ft.NumIn() - first
+	variadic := ft.IsVariadic()
+	return func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+		if kwargs != nil && kwargs.Len() > 0 {
+			return nil, pyErr("TypeError", "%s() takes no keyword arguments", name)
+		}
+		if (!variadic && len(args) != nparams) || (variadic && len(args) < nparams-1) {
+			return nil, pyErr("TypeError", "%s() takes %d positional arguments but %d were given", name, nparams, len(args))
+		}
+		in := make([]reflect.Value, 0, first+len(args))
+		if withCtx {
+			in = append(in, reflect.ValueOf(ctx))
+		}
+		for i, a := range args {
+			var t reflect.Type
+			if variadic && i >= nparams-1 {
+				t = ft.In(ft.NumIn() - 1).Elem()
+			} else {
+				t = ft.In(first + i)
+			}
+			v := reflect.New(t).Elem()
+			if err := assign(v, a); err != nil {
+				return nil, pyErr("TypeError", "%s() argument %d: %v", name, i+1, err)
+			}
+			in = append(in, v)
+		}
+		out := fv.Call(in)
+		var err error
+		if hasErr {
+			if e := out[len(out)-1]; !e.IsNil() {
+				err = e.Interface().(error)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if nval == 1 {
+			return out[0].Interface(), nil
+		}
+		return nil, nil
+	}, nil
+}
+
+func pyErr(typ, format string, a ...any) *pickle.PythonError {
+	return &pickle.PythonError{Type: pickle.Global{Module: "builtins", Name: typ}, Args: pickle.Tuple{fmt.Sprintf(format, a...)}}
+}
+
+// Names of multiprocessing.pool's helpers that appear as a task's func.
+var (
+	globalMapstar     = pickle.Global{Module: "multiprocessing.pool", Name: "mapstar"}
+	globalStarmapstar = pickle.Global{Module: "multiprocessing.pool", Name: "starmapstar"}
+	globalReraise     = pickle.Global{Module: "multiprocessing.pool", Name: "_helper_reraises_exception"}
+	globalRebuildExc  = pickle.Global{Module: "multiprocessing.pool", Name: "rebuild_exc"}
+)
+
+// goFuncName tells which registered function a pickled callable names: a
+// GoFunc object (REDUCE of any class named GoFunc with the name as its only
+// argument) or a plain string.
+func goFuncName(f any) (string, bool) {
+	switch x := f.(type) {
+	case string:
+		return x, true
+	case *pickle.Object:
+		if x.Callable.Name == "GoFunc" && len(x.Args) == 1 {
+			s, ok := x.Args[0].(string)
+			return s, ok
+		}
+	}
+	return "", false
+}
+
+// taskError is a failed call: the exception to send and its traceback text.
+type taskError struct {
+	exc any
+	tb  string
+}
+
+// call runs a named Go function, turning errors and panics into Python
+// exceptions.
+func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (res any, terr *taskError) {
+	name, ok := goFuncName(f)
+	if !ok {
+		e := pyErr("TypeError", "mpwire pool: %s is not a Go function (use GoFunc(name) or a name string)", describe(f))
+		return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+	}
+	fn, ok := lookup(name)
+	if !ok {
+		e := pyErr("NotImplementedError", "mpwire pool: no Go function registered as %q (have %s)", name, strings.Join(Registered(), ", "))
+		return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e := pyErr("RuntimeError", "panic in Go function %s: %v", name, r)
+			res, terr = nil, &taskError{exc: e, tb: fmt.Sprintf("Go panic in %s (pid %d): %v\n\n%s\n%s\n", name, os.Getpid(), r, debug.Stack(), e.Error())}
+		}
+	}()
+	v, err := fn(ctx, args, kwargs)
+	if err != nil {
+		var pe *pickle.PythonError
+		if !errors.As(err, &pe) {
+			pe = pyErr("RuntimeError", "%s", err.Error())
+		}
+		return nil, &taskError{exc: pe, tb: fmt.Sprintf("Go function %s (pid %d) failed:\n  %v\n%s\n", name, os.Getpid(), err, pe.Error())}
+	}
+	return v, nil
+}
+
+func describe(v any) string {
+	switch x := v.(type) {
+	case *pickle.Object:
+		return x.Callable.Module + "." + x.Callable.Name + " object"
+	case pickle.Global:
+		return x.Module + "." + x.Name
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// runTask is the body of Python's worker loop for one task:
+// func(*args, **kwds) where func may be mapstar/starmapstar over a chunk.
+func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (any, *taskError) {
+	g, isGlobal := f.(pickle.Global)
+	if !isGlobal {
+		return call(ctx, f, args, kwargs)
+	}
+	switch g {
+	case globalMapstar, globalStarmapstar:
+		if len(args) != 1 {
+			break
+		}
+		pair, ok := args[0].(pickle.Tuple)
+		if !ok || len(pair) != 2 {
+			break
+		}
+		chunk, err := sliceItems(pair[1])
+		if err != nil {
+			break
+		}
+		out := make([]any, len(chunk))
+		for i, item := range chunk {
+			a := pickle.Tuple{item}
+			if g == globalStarmapstar {
+				if a, err = argTuple(item); err != nil {
+					e := pyErr("TypeError", "%v", err)
+					return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+				}
+			}
+			v, terr := call(ctx, pair[0], a, nil)
+			if terr != nil {
+				return nil, terr
+			}
+			out[i] = v
+		}
+		return out, nil
+	case globalReraise:
+		if len(args) == 1 {
+			// The task generator failed in the parent: send the exception back unwrapped.
+			return nil, &taskError{exc: args[0]}
+		}
+	}
+	e := pyErr("TypeError", "mpwire pool: cannot run %s in a Go worker", describe(f))
+	return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+}
+
+// WorkerOptions configure Worker.
+type WorkerOptions struct {
+	// Queue options for the inherited inqueue and outqueue.
+	Queue []queue.Option
+}
+
+// Worker runs multiprocessing.pool.worker's loop in a Go process started by
+// a Python pool (pyfixtures/gopool.py: GoPool) or by New with
+// Config.Executable: child's arguments are (inqueue, outqueue, initializer,
+// initargs, maxtasks, wrap_exception). It gets (job, i, func, args, kwds)
+// tasks from inqueue, runs the registered Go function (directly or over a
+// mapstar/starmapstar chunk) and puts (job, i, (success, value)) on
+// outqueue, until None, EOF, maxtasks tasks or the end of ctx. A failed
+// call is sent as the exception multiprocessing's own worker sends
+// (wrapped in ExceptionWithTraceback's rebuild_exc form when
+// wrap_exception is true, so the caller sees the Go text as the remote
+// traceback). An initializer that fails ends the worker with the error,
+// as in Python.
+func Worker(ctx context.Context, child *process.ChildProcess, opts WorkerOptions) error {
+	if child.NumArgs() < 2 {
+		return fmt.Errorf("pool: worker got %d arguments, want (inqueue, outqueue, initializer, initargs, maxtasks, wrap_exception)", child.NumArgs())
+	}
+	inq, err := queue.SimpleFromChildArg(child, 0, opts.Queue...)
+	if err != nil {
+		return fmt.Errorf("pool: inqueue: %w", err)
+	}
+	defer inq.Close()
+	outq, err := queue.SimpleFromChildArg(child, 1, opts.Queue...)
+	if err != nil {
+		return fmt.Errorf("pool: outqueue: %w", err)
+	}
+	defer outq.Close()
+	arg := func(i int) any {
+		if i < child.NumArgs() {
+			return child.Arg(i)
+		}
+		return nil
+	}
+	if init := arg(2); init != nil {
+		initargs, _ := arg(3).(pickle.Tuple)
+		if _, terr := call(ctx, init, initargs, nil); terr != nil {
+			return fmt.Errorf("pool: initializer: %v\n%s", terr.exc, terr.tb)
+		}
+	}
+	maxtasks := int64(-1)
+	if m, ok := arg(4).(int64); ok {
+		maxtasks = m
+	}
+	wrapExc, _ := arg(5).(bool)
+	for completed := int64(0); maxtasks < 0 || completed < maxtasks; completed++ {
+		var task any
+		if err := inq.Get(ctx, &task); err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, queue.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("pool: getting a task: %w", err)
+		}
+		if task == nil {
+			return nil
+		}
+		t, ok := task.(pickle.Tuple)
+		if !ok || len(t) != 5 {
+			return fmt.Errorf("pool: malformed task %s", describe(task))
+		}
+		args, _ := t[3].(pickle.Tuple)
+		kwargs, _ := t[4].(*pickle.Dict)
+		v, terr := runTask(ctx, t[2], args, kwargs)
+		var result pickle.Tuple
+		if terr == nil {
+			result = pickle.Tuple{true, v}
+		} else {
+			exc := terr.exc
+			if wrapExc && terr.tb != "" {
+				exc = &pickle.Object{Callable: globalRebuildExc, Args: pickle.Tuple{exc, "\n\"\"\"\n" + terr.tb + "\"\"\""}}
+			}
+			result = pickle.Tuple{false, exc}
+		}
+		if err := outq.Put(ctx, pickle.Tuple{t[0], t[1], result}); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			// Python: MaybeEncodingError when the result cannot be pickled.
+			e := pyErr("RuntimeError", "Error sending result: %s. Reason: %v", describe(v), err)
+			if err := outq.Put(ctx, pickle.Tuple{t[0], t[1], pickle.Tuple{false, e}}); err != nil {
+				return fmt.Errorf("pool: putting a result: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// IsWorker reports whether this process was started as a pool worker (a
+// multiprocessing spawn child; see process.IsChild).
+func IsWorker() bool { return process.IsChild(os.Args) }
+
+// ServeWorker is the whole main of a Go pool worker: it reads the spawn
+// payload, runs Worker and exits with Python's exit codes (0, or 1 with the
+// error on stderr). Call it first thing in main when IsWorker() is true,
+// after registering functions.
+func ServeWorker() {
+	child, err := process.Child()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pool worker:", err)
+		os.Exit(1)
+	}
+	child.Run(func(ctx context.Context) error { return Worker(ctx, child, WorkerOptions{}) })
+	os.Exit(0)
+}

@@ -1,0 +1,122 @@
+"""gopool: a multiprocessing.pool.Pool whose workers are Go processes.
+
+Stdlib only, CPython 3.8+ on POSIX. With pyfixtures/ on sys.path::
+
+    from gopool import GoPool, GoFunc
+
+    with GoPool("/path/to/go-worker", processes=4) as pool:
+        print(pool.map(GoFunc("square"), range(10)))        # [0, 1, 4, ...]
+        r = pool.apply_async("add", (2, 3))                 # a plain name works too
+        print(r.get(timeout=10))
+
+GoPool *is* a multiprocessing.pool.Pool (spawn context): map, imap,
+imap_unordered, starmap, apply, apply_async, map_async, starmap_async,
+callbacks, chunksize, close, terminate, join and the context manager are
+Python's own code. Only the workers differ: Pool.Process is overridden to
+start mpwire.GoProcess children, which receive exactly what a Python pool
+worker receives - target multiprocessing.pool.worker's arguments (inqueue,
+outqueue, initializer, initargs, maxtasksperchild, wrap_exception) - and run
+the same loop in Go (github.com/mpwire/mpwire/pool.Worker): get
+(job, i, func, args, kwds) from inqueue, call the Go function func names
+(directly or over a mapstar/starmapstar chunk), put (job, i, (ok, value)) on
+outqueue. Functions are named: GoFunc("square") or the plain string "square"
+is the function the Go worker registered with pool.Register("square", fn).
+A Go error or panic raises RuntimeError (or the exception type the Go
+function chose) with the Go message, and the Go text as the remote traceback
+(exc.__cause__). Dead workers are replaced and maxtasksperchild works,
+because the pool's own worker handler does both.
+
+Run as a script it maps a Go function over a range and prints the result::
+
+    python3 pyfixtures/gopool.py ./worker square --n 10
+"""
+import multiprocessing
+import multiprocessing.pool
+import sys
+
+import mpwire
+
+__all__ = ["GoPool", "GoFunc"]
+
+
+class GoFunc(object):
+    """The name of a function registered in the Go worker (pool.Register).
+
+    It pickles as GoFunc(name); calling it in Python raises TypeError, since
+    only Go workers can run it."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        if not isinstance(name, str) or not name:
+            raise TypeError("GoFunc name must be a non-empty str")
+        self.name = name
+
+    def __reduce__(self):
+        return (GoFunc, (self.name,))
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError("GoFunc(%r) runs only in a Go pool worker" % self.name)
+
+    def __eq__(self, other):
+        return isinstance(other, GoFunc) and other.name == self.name
+
+    def __hash__(self):
+        return hash(("GoFunc", self.name))
+
+    def __repr__(self):
+        return "GoFunc(%r)" % self.name
+
+
+def _resolve(executable):
+    check = getattr(mpwire, "_resolve", None)
+    return check(executable) if check is not None else executable
+
+
+class GoPool(multiprocessing.pool.Pool):
+    """GoPool(executable, processes=None, initializer=None, initargs=(),
+    maxtasksperchild=None)
+
+    A multiprocessing.pool.Pool in the spawn context whose workers are the Go
+    program executable (a path or an argv prefix list, as for
+    mpwire.GoProcess). initializer is a GoFunc or a name string (run once in
+    each Go worker with initargs). Task functions are GoFunc objects or
+    name strings."""
+
+    def __init__(self, executable, processes=None, initializer=None, initargs=(),
+                 maxtasksperchild=None):
+        self._go_executable = _resolve(executable)
+        if isinstance(initializer, str):
+            initializer = GoFunc(initializer)
+        super().__init__(processes, initializer, initargs, maxtasksperchild,
+                         context=multiprocessing.get_context("spawn"))
+
+    @property
+    def executable(self):
+        return self._go_executable
+
+    # Pool calls self.Process(ctx, target=worker, args=(...)) from
+    # _repopulate_pool_static (3.8+); a bound method keeps the executable.
+    def Process(self, ctx, *args, **kwds):
+        return mpwire.GoProcess(self._go_executable, args=kwds.get("args", ()),
+                                name=kwds.get("name"), daemon=kwds.get("daemon"))
+
+    def __reduce__(self):
+        raise NotImplementedError("pool objects cannot be passed between processes or pickled")
+
+
+def _main():
+    import argparse
+    p = argparse.ArgumentParser(description="Map a Go function over range(n) with a GoPool and print the results.")
+    p.add_argument("executable", help="the Go worker binary (it must call pool.ServeWorker)")
+    p.add_argument("function", help="registered Go function name")
+    p.add_argument("--n", type=int, default=10)
+    p.add_argument("--processes", type=int, default=2)
+    args = p.parse_args()
+    with GoPool(args.executable, processes=args.processes) as pool:
+        print(pool.map(GoFunc(args.function), range(args.n)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
