@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/synchronize"
 )
 
@@ -71,5 +70,3 @@ type ItemError struct {
 
 func (e *ItemError) Error() string { return "queue: decoding an item: " + e.Err.Error() }
 func (e *ItemError) Unwrap() error { return e.Err }
-
-var _ = pickle.Marshal

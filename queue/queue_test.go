@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -253,5 +252,4 @@ func TestItemErrorKeepsThePickle(t *testing.T) {
 	var s string
 	require.NoError(t, pickle.Unmarshal(ie.Data, &s))
 	assert.Equal(t, "not an int", s)
-	_ = fmt.Sprint
 }

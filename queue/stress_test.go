@@ -2,7 +2,6 @@ package queue_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -131,5 +130,4 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	n, err := q.QSize()
 	require.NoError(t, err)
 	require.Zero(t, n)
-	_ = context.Background
 }
