@@ -498,6 +498,7 @@ func OpenShareableListLayout(name string, layout Layout) (*ShareableList, error)
 // takes over shm (its Close closes shm).
 func NewShareableList(shm *SharedMemory, layout Layout) (l *ShareableList, err error) {
 	defer catchFault(&err)
+	defer guard()()
 	buf := shm.Bytes()
 	if buf == nil {
 		return nil, ErrClosed

@@ -3,6 +3,7 @@ package sharedmem_test
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -237,4 +238,21 @@ func untagJSON(v any) any {
 		}
 	}
 	return v
+}
+
+// TestShareableListTruncated: another process shrinking the segment under
+// an open list makes accesses fault; the list reports an error instead of
+// crashing.
+func TestShareableListTruncated(t *testing.T) {
+	items := make([]any, 600) // 600 str slots of 8 bytes: the data spans pages
+	for i := range items {
+		items[i] = "x"
+	}
+	l := newList(t, items, sharedmem.Layout39)
+	require.NoError(t, os.Truncate("/dev/shm/"+l.Name(), 100))
+	_, err := l.Get(599)
+	assert.ErrorIs(t, err, sharedmem.ErrCorrupt)
+	assert.ErrorIs(t, l.Set(599, "y"), sharedmem.ErrCorrupt)
+	_, err = sharedmem.OpenShareableList(l.Name())
+	assert.ErrorIs(t, err, sharedmem.ErrCorrupt, "the shrunken segment no longer holds its header")
 }
