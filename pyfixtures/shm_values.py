@@ -12,6 +12,8 @@ Scenarios:
   types    one Value, RawValue and Array per typecode (and c_bool), lock=False
            forms and a c_char string; the worker reports what it read on a Pipe
            and writes new values (see the Go test for the expected ones).
+  named    a SharedMemory and a ShareableList (pickled by name) handed to the
+           worker, which writes "from go" into both.
   counter  Value('i', 0) incremented --n times under its lock by 2 Python
            children and 2 Go workers at once; prints the final value.
 """
@@ -64,7 +66,7 @@ def incr(v, n):
 def main():
     p = _fixture.parser(__doc__.splitlines()[0])
     p.add_argument("--go", required=True, help="the Go worker binary")
-    p.add_argument("--scenario", required=True, choices=["seed", "types", "counter"])
+    p.add_argument("--scenario", required=True, choices=["seed", "types", "named", "counter"])
     p.add_argument("--n", type=int, default=1000, help="increments per process (counter)")
     p.add_argument("--timeout", type=float, default=50.0)
     args = p.parse_args()
@@ -108,6 +110,21 @@ def main():
                 after.append(o[:])
         out.update(exitcode=w.exitcode, reads=enc(reads), after=enc(after),
                    types=[type(o).__name__ for o in objs])
+
+    elif args.scenario == "named":
+        from multiprocessing import shared_memory
+        shm = shared_memory.SharedMemory(create=True, size=64)
+        sl = shared_memory.ShareableList(["python", 1, None])
+        try:
+            w = mpwire.GoProcess(args.go, args=(shm, sl), kwargs={"role": "named"})
+            w.start()
+            w.join(args.timeout)
+            out.update(exitcode=w.exitcode, shm=bytes(shm.buf[:7]).decode(), list=list(sl),
+                       exists=os.path.exists("/dev/shm/" + shm.name))
+        finally:
+            for m in (shm, sl.shm):
+                m.close()
+                m.unlink()
 
     elif args.scenario == "counter":
         v = ctx.Value("i", 0)

@@ -736,30 +736,49 @@ func (l *ShareableList) MarshalPickle() (any, error) {
 	return &pickle.Object{CallableValue: partial, Args: pickle.Tuple{}}, nil
 }
 
-// ListName returns the segment name held by a decoded pickled ShareableList
-// (REDUCE of functools.partial(ShareableList, name=...)).
+// globalRebuildPartial is how multiprocessing's ForkingPickler (spawn
+// payloads, Queues, Connection.send) pickles a functools.partial.
+var globalRebuildPartial = pickle.Global{Module: "multiprocessing.reduction", Name: "_rebuild_partial"}
+
+// ListName returns the segment name held by a decoded pickled ShareableList:
+// REDUCE of functools.partial(ShareableList, name=...) with no arguments,
+// the partial pickled either by the plain pickler (functools.partial with a
+// (func, args, kwds, dict) state) or by multiprocessing's ForkingPickler
+// (multiprocessing.reduction._rebuild_partial(func, args, kwds)).
 func ListName(v any) (string, error) {
 	o, ok := v.(*pickle.Object)
 	if !ok {
 		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadPickle, describe(v))
 	}
 	p, ok := o.CallableValue.(*pickle.Object)
-	if !ok || p.Class() != globalPartial || len(o.Args) != 0 {
+	if !ok || len(o.Args) != 0 {
 		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadPickle, describe(v))
 	}
-	st, ok := p.State.(pickle.Tuple)
-	if !ok || len(st) != 4 {
-		return "", fmt.Errorf("%w: functools.partial state %T", ErrBadPickle, p.State)
+	var parts pickle.Tuple // func, args, kwds
+	switch p.Class() {
+	case globalPartial:
+		st, ok := p.State.(pickle.Tuple)
+		if !ok || len(st) != 4 {
+			return "", fmt.Errorf("%w: functools.partial state %T", ErrBadPickle, p.State)
+		}
+		parts = st[:3]
+	case globalRebuildPartial:
+		if len(p.Args) != 3 {
+			return "", fmt.Errorf("%w: _rebuild_partial with %d arguments", ErrBadPickle, len(p.Args))
+		}
+		parts = p.Args
+	default:
+		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadPickle, describe(p))
 	}
-	if g, ok := st[0].(pickle.Global); !ok || g != GlobalShareableList {
-		return "", fmt.Errorf("%w: partial of %v, not ShareableList", ErrBadPickle, st[0])
+	if g, ok := parts[0].(pickle.Global); !ok || g != GlobalShareableList {
+		return "", fmt.Errorf("%w: partial of %v, not ShareableList", ErrBadPickle, parts[0])
 	}
-	if args, ok := st[1].(pickle.Tuple); !ok || len(args) != 0 {
+	if args, ok := parts[1].(pickle.Tuple); !ok || len(args) != 0 {
 		return "", fmt.Errorf("%w: partial(ShareableList) with positional arguments", ErrBadPickle)
 	}
-	kw, ok := st[2].(*pickle.Dict)
+	kw, ok := parts[2].(*pickle.Dict)
 	if !ok {
-		return "", fmt.Errorf("%w: partial(ShareableList) keywords %T", ErrBadPickle, st[2])
+		return "", fmt.Errorf("%w: partial(ShareableList) keywords %T", ErrBadPickle, parts[2])
 	}
 	name, _ := kw.Get("name")
 	s, ok := name.(string)

@@ -39,6 +39,8 @@ func workerMain() {
 			return roleTypes(child)
 		case "incr":
 			return roleIncr(ctx, child)
+		case "named":
+			return roleNamed(child)
 		}
 		return fmt.Errorf("unknown role %v", role)
 	})
@@ -192,4 +194,24 @@ func checkLock(l *sharedmem.Lock) error {
 		return fmt.Errorf("taking the lock %s: %v %v", l.Name(), ok, err)
 	}
 	return l.Release()
+}
+
+// roleNamed writes "from go" into a SharedMemory and a ShareableList that
+// arrived in the spawn pickle, then closes them (never unlinking).
+func roleNamed(child *process.ChildProcess) error {
+	m, err := sharedmem.Attach(child.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	l, err := sharedmem.AttachList(child.Arg(1))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	copy(m.Bytes(), "from go")
+	if err := l.Set(0, "from go"); err != nil {
+		return err
+	}
+	return l.Set(2, 3.5)
 }

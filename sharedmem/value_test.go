@@ -55,6 +55,14 @@ func TestValueArrayFromPythonParent(t *testing.T) {
 			assert.Equal(t, []string{"0", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9"}, arr)
 		})
 
+		t.Run("a SharedMemory and a ShareableList in the spawn pickle reach a Go child", func(t *testing.T) {
+			m := runValues(t, py, 40*time.Second, "--scenario", "named")
+			assert.Equal(t, "0", num(m["exitcode"]))
+			assert.Equal(t, "from go", m["shm"])
+			assert.Equal(t, []any{"from go", json.Number("1"), json.Number("3.5")}, m["list"])
+			assert.Equal(t, true, m["exists"], "the Go child did not unlink the parent's segment")
+		})
+
 		t.Run("every typecode, raw and synchronized, reaches a Go child and back", func(t *testing.T) {
 			m := runValues(t, py, 40*time.Second, "--scenario", "types")
 			require.Equal(t, "0", num(m["exitcode"]), "worker failed")
