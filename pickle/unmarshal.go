@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"sync"
 )
 
 // Unmarshal decodes one pickle (protocols 0–5) from data and stores the
@@ -28,7 +29,40 @@ func (m *decMode) Unmarshal(data []byte, v any) error {
 		return err
 	}
 	s := decState{m: m, data: data}
-	return s.decodeInto(v, rv)
+	s.borrow()
+	err = s.decodeInto(v, rv)
+	s.giveBack()
+	return err
+}
+
+// Decoding scratch space (stack, marks, memo) is reused across decodes:
+// most pickles are small messages, and growing these from nothing each
+// time costs more than decoding them.
+type decScratch struct {
+	stack []any
+	marks []int
+	memo  []any
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &decScratch{stack: make([]any, 0, 64), marks: make([]int, 0, 16), memo: make([]any, 0, 64)}
+}}
+
+func (s *decState) borrow() {
+	sc := scratchPool.Get().(*decScratch)
+	s.stack, s.marks, s.memo = sc.stack[:0], sc.marks[:0], sc.memo[:0]
+}
+
+func (s *decState) giveBack() {
+	const keep = 1 << 16
+	if cap(s.stack) > keep || cap(s.memo) > keep || cap(s.marks) > keep {
+		return
+	}
+	// Drop references so pooled slices keep no decoded values alive.
+	clear(s.stack[:cap(s.stack)])
+	clear(s.memo[:cap(s.memo)])
+	scratchPool.Put(&decScratch{stack: s.stack[:0], marks: s.marks[:0], memo: s.memo[:0]})
+	s.stack, s.marks, s.memo = nil, nil, nil
 }
 
 func checkTarget(v any) (reflect.Value, error) {
@@ -106,7 +140,9 @@ func (d *Decoder) Decode(v any) error {
 		}
 	}
 	s := decState{m: d.m, data: d.buf[d.start:], src: d}
+	s.borrow()
 	err = s.decodeInto(v, rv)
+	s.giveBack()
 	// On error the rest of the pickle is unusable: drop what was read.
 	if err != nil {
 		d.start = len(d.buf)
