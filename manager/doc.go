@@ -64,5 +64,17 @@
 // incref, decref, get_methods, debug_info, number_of_objects, dummy and
 // shutdown, and the #GETVALUE, __str__ and __repr__ fallbacks as Python's
 // Server does. Malformed requests get a #TRACEBACK reply; oversized frames
-// close that connection only.
+// close that connection only. A proxy of the server's own object stored
+// inside a shared object (a list of dicts) keeps that object alive, as
+// Python's id_to_local_proxy_obj does. Not supported by the Go server:
+// Pool and AsyncResult, Condition(lock) with an explicit lock, Barrier
+// actions, list.sort(key=...), and Queue.shutdown (3.13).
+//
+// # Limits
+//
+// Every frame is bounded (Options.MaxMessage, ServerOptions.MaxMessage;
+// 64 MiB by default) and decoded with the pickle package's limits
+// (Options.Decode, ServerOptions.Decode). Handshakes are bounded by
+// listener.Config.HandshakeTimeout. A pickled proxy found inside a returned
+// value is left as a *pickle.Object; Rebuild turns it into a Proxy.
 package manager
