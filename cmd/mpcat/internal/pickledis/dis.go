@@ -1,0 +1,794 @@
+// Package pickledis disassembles pickles the way Python's pickletools.dis
+// does: the same opcode names, offsets, argument reprs, MARK indentation,
+// memo annotations and sanity checks, so that `mpcat dis` output can be
+// compared line by line with Python's.
+//
+// It is a self-contained opcode table (package pickle keeps its opcode
+// constants unexported); the table could move into pickle as an exported
+// Opcodes API later.
+package pickledis
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/pickle"
+)
+
+// argKind says how an opcode's argument is encoded (pickletools'
+// ArgumentDescriptor names).
+type argKind int
+
+const (
+	argNone argKind = iota
+	argUint1
+	argUint2
+	argInt4
+	argUint4
+	argUint8
+	argDecimalShort
+	argDecimalLong
+	argFloatNL
+	argFloat8
+	argLong1
+	argLong4
+	argStringNL
+	argStringNLNoEscape
+	argStringNLPair
+	argString1
+	argString4
+	argBytes1
+	argBytes4
+	argBytes8
+	argBytearray8
+	argUnicodeNL
+	argUnicode1
+	argUnicode4
+	argUnicode8
+)
+
+// Opcode describes one pickle opcode as pickletools does.
+type Opcode struct {
+	Code  byte
+	Name  string
+	Proto int // the protocol that introduced it
+	arg   argKind
+	// stack effect: with mark, everything down to the topmost MARK is
+	// popped, then pop more items below it; push items are pushed after.
+	mark     bool
+	pop      int
+	push     int
+	pushMark bool
+}
+
+// Opcodes lists every opcode of protocols 0–5, indexed by code byte (nil
+// for unknown codes).
+var Opcodes [256]*Opcode
+
+func def(code byte, name string, proto int, arg argKind, mark bool, pop, push int) {
+	Opcodes[code] = &Opcode{Code: code, Name: name, Proto: proto, arg: arg, mark: mark, pop: pop, push: push}
+}
+
+func init() {
+	def('I', "INT", 0, argDecimalShort, false, 0, 1)
+	def('J', "BININT", 1, argInt4, false, 0, 1)
+	def('K', "BININT1", 1, argUint1, false, 0, 1)
+	def('M', "BININT2", 1, argUint2, false, 0, 1)
+	def('L', "LONG", 0, argDecimalLong, false, 0, 1)
+	def(0x8a, "LONG1", 2, argLong1, false, 0, 1)
+	def(0x8b, "LONG4", 2, argLong4, false, 0, 1)
+	def('S', "STRING", 0, argStringNL, false, 0, 1)
+	def('T', "BINSTRING", 1, argString4, false, 0, 1)
+	def('U', "SHORT_BINSTRING", 1, argString1, false, 0, 1)
+	def('B', "BINBYTES", 3, argBytes4, false, 0, 1)
+	def('C', "SHORT_BINBYTES", 3, argBytes1, false, 0, 1)
+	def(0x8e, "BINBYTES8", 4, argBytes8, false, 0, 1)
+	def(0x96, "BYTEARRAY8", 5, argBytearray8, false, 0, 1)
+	def(0x97, "NEXT_BUFFER", 5, argNone, false, 0, 1)
+	def(0x98, "READONLY_BUFFER", 5, argNone, false, 1, 1)
+	def('N', "NONE", 0, argNone, false, 0, 1)
+	def(0x88, "NEWTRUE", 2, argNone, false, 0, 1)
+	def(0x89, "NEWFALSE", 2, argNone, false, 0, 1)
+	def('V', "UNICODE", 0, argUnicodeNL, false, 0, 1)
+	def(0x8c, "SHORT_BINUNICODE", 4, argUnicode1, false, 0, 1)
+	def('X', "BINUNICODE", 1, argUnicode4, false, 0, 1)
+	def(0x8d, "BINUNICODE8", 4, argUnicode8, false, 0, 1)
+	def('F', "FLOAT", 0, argFloatNL, false, 0, 1)
+	def('G', "BINFLOAT", 1, argFloat8, false, 0, 1)
+	def(']', "EMPTY_LIST", 1, argNone, false, 0, 1)
+	def('a', "APPEND", 0, argNone, false, 2, 1)
+	def('e', "APPENDS", 1, argNone, true, 1, 1)
+	def('l', "LIST", 0, argNone, true, 0, 1)
+	def(')', "EMPTY_TUPLE", 1, argNone, false, 0, 1)
+	def('t', "TUPLE", 0, argNone, true, 0, 1)
+	def(0x85, "TUPLE1", 2, argNone, false, 1, 1)
+	def(0x86, "TUPLE2", 2, argNone, false, 2, 1)
+	def(0x87, "TUPLE3", 2, argNone, false, 3, 1)
+	def('}', "EMPTY_DICT", 1, argNone, false, 0, 1)
+	def('d', "DICT", 0, argNone, true, 0, 1)
+	def('s', "SETITEM", 0, argNone, false, 3, 1)
+	def('u', "SETITEMS", 1, argNone, true, 1, 1)
+	def(0x8f, "EMPTY_SET", 4, argNone, false, 0, 1)
+	def(0x90, "ADDITEMS", 4, argNone, true, 1, 1)
+	def(0x91, "FROZENSET", 4, argNone, true, 0, 1)
+	def('0', "POP", 0, argNone, false, 1, 0)
+	def('2', "DUP", 0, argNone, false, 1, 2)
+	def('(', "MARK", 0, argNone, false, 0, 0)
+	Opcodes['('].pushMark = true
+	def('1', "POP_MARK", 1, argNone, true, 0, 0)
+	def('g', "GET", 0, argDecimalShort, false, 0, 1)
+	def('h', "BINGET", 1, argUint1, false, 0, 1)
+	def('j', "LONG_BINGET", 1, argUint4, false, 0, 1)
+	def('p', "PUT", 0, argDecimalShort, false, 0, 0)
+	def('q', "BINPUT", 1, argUint1, false, 0, 0)
+	def('r', "LONG_BINPUT", 1, argUint4, false, 0, 0)
+	def(0x94, "MEMOIZE", 4, argNone, false, 0, 0)
+	def(0x82, "EXT1", 2, argUint1, false, 0, 1)
+	def(0x83, "EXT2", 2, argUint2, false, 0, 1)
+	def(0x84, "EXT4", 2, argInt4, false, 0, 1)
+	def('c', "GLOBAL", 0, argStringNLPair, false, 0, 1)
+	def(0x93, "STACK_GLOBAL", 4, argNone, false, 2, 1)
+	def('R', "REDUCE", 0, argNone, false, 2, 1)
+	def('b', "BUILD", 0, argNone, false, 2, 1)
+	def('i', "INST", 0, argStringNLPair, true, 0, 1)
+	def('o', "OBJ", 1, argNone, true, 0, 1)
+	def(0x81, "NEWOBJ", 2, argNone, false, 2, 1)
+	def(0x92, "NEWOBJ_EX", 4, argNone, false, 3, 1)
+	def(0x80, "PROTO", 2, argUint1, false, 0, 0)
+	def('.', "STOP", 0, argNone, false, 1, 0)
+	def(0x95, "FRAME", 4, argUint8, false, 0, 0)
+	def('P', "PERSID", 0, argStringNLNoEscape, false, 0, 1)
+	def('Q', "BINPERSID", 1, argNone, false, 1, 1)
+}
+
+// Line is one disassembled opcode.
+type Line struct {
+	Offset int64  // of the opcode byte
+	Code   byte   // the opcode byte
+	Name   string // pickletools' name (PROTO, FRAME, ...)
+	Level  int    // MARK nesting before the opcode (indentation)
+	HasArg bool
+	Arg    any    // the decoded argument (a generic pickle value)
+	Note   string // "(MARK at 13)", "(as 0)", ...
+}
+
+// ArgRepr returns repr of the argument as pickletools prints it.
+func (l Line) ArgRepr() string {
+	if !l.HasArg {
+		return ""
+	}
+	return pyrepr.Repr(l.Arg)
+}
+
+// CodeRepr returns the opcode byte as pickletools prints it
+// (repr(opcode.code)[1:-1]).
+func (l Line) CodeRepr() string {
+	s := pyrepr.String(string(pyrepr.AppendRune(nil, rune(l.Code))))
+	return s[1 : len(s)-1]
+}
+
+// String formats the line exactly as pickletools.dis does.
+func (l Line) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%5d: %-4s %s%s", l.Offset, l.CodeRepr(), strings.Repeat("    ", l.Level), l.Name)
+	if l.HasArg || l.Note != "" {
+		if n := 10 - len(l.Name); n > 0 {
+			b.WriteString(strings.Repeat(" ", n))
+		}
+		if l.HasArg {
+			b.WriteString(" " + l.ArgRepr())
+		}
+		if l.Note != "" {
+			b.WriteString(" " + l.Note)
+		}
+	}
+	return b.String()
+}
+
+// Result is the disassembly of one pickle.
+type Result struct {
+	Lines    []Line
+	MaxProto int   // highest protocol among the opcodes (-1 if none)
+	Len      int64 // bytes consumed (through STOP, or up to the failing opcode)
+	// Err is the problem pickletools would raise (ValueError), reported
+	// after the lines it could decode; nil for a sound pickle.
+	Err error
+}
+
+// Format writes r as pickletools.dis prints it: the lines, then
+// "highest protocol among opcodes = N", or the error.
+func (r *Result) Format(w io.Writer) error {
+	var b strings.Builder
+	for _, l := range r.Lines {
+		b.WriteString(l.String())
+		b.WriteByte('\n')
+	}
+	if r.Err != nil {
+		fmt.Fprintf(&b, "error: %v\n", r.Err)
+	} else {
+		fmt.Fprintf(&b, "highest protocol among opcodes = %d\n", r.MaxProto)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// ErrNoStop is wrapped when the data ends before a STOP opcode.
+var ErrNoStop = errors.New("pickle exhausted before seeing STOP")
+
+// MaxLines bounds the opcodes one Dis call reports, so hostile input cannot
+// make the disassembler use unbounded memory.
+const MaxLines = 1 << 22
+
+// Dis disassembles the pickle at the start of data, through its STOP
+// opcode, with pickletools.dis' sanity checks (stack, marks, memo).
+func Dis(data []byte) *Result { return DisAt(data, 0) }
+
+// DisAt disassembles the pickle starting at data[start:]; offsets are
+// counted from the start of data (as pickletools counts them from the
+// start of the file).
+func DisAt(data []byte, start int) *Result {
+	d := &disassembler{data: data, pos: start, base: start, memo: map[int64]bool{}}
+	d.run()
+	return &d.res
+}
+
+type disassembler struct {
+	data      []byte
+	pos       int
+	base      int
+	res       Result
+	stack     []bool // true = markobject
+	markstack []int64
+	memo      map[int64]bool
+}
+
+func (d *disassembler) run() {
+	d.res.MaxProto = -1
+	defer func() { d.res.Len = int64(d.pos - d.base) }()
+	for {
+		if d.pos >= len(d.data) {
+			d.res.Err = ErrNoStop
+			return
+		}
+		if len(d.res.Lines) >= MaxLines {
+			d.res.Err = fmt.Errorf("more than %d opcodes", MaxLines)
+			return
+		}
+		start := d.pos
+		code := d.data[d.pos]
+		op := Opcodes[code]
+		if op == nil {
+			d.res.Err = fmt.Errorf("at position %d, opcode %s unknown", start, pyrepr.String(string(pyrepr.AppendRune(nil, rune(code)))))
+			return
+		}
+		d.pos++
+		arg, hasArg, err := d.readArg(op.arg)
+		if err != nil {
+			d.res.Err = err
+			d.pos = start
+			return
+		}
+		line := Line{Offset: int64(start), Code: code, Name: op.Name, Level: len(d.markstack), HasArg: hasArg, Arg: arg}
+		d.res.MaxProto = max(d.res.MaxProto, op.Proto)
+		numtopop := op.pop
+		var errmsg string
+		if op.mark || (op.Name == "POP" && len(d.stack) > 0 && d.stack[len(d.stack)-1]) {
+			if len(d.markstack) > 0 {
+				mp := d.markstack[len(d.markstack)-1]
+				d.markstack = d.markstack[:len(d.markstack)-1]
+				line.Note = fmt.Sprintf("(MARK at %d)", mp)
+				for len(d.stack) > 0 && !d.stack[len(d.stack)-1] {
+					d.stack = d.stack[:len(d.stack)-1]
+				}
+				if len(d.stack) > 0 {
+					d.stack = d.stack[:len(d.stack)-1]
+				}
+				if op.mark {
+					numtopop = op.pop
+				} else {
+					numtopop = 0
+				}
+			} else {
+				errmsg = "no MARK exists on stack"
+				line.Note = errmsg
+			}
+		}
+		switch op.Name {
+		case "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE":
+			var idx int64
+			argRepr := "None"
+			if op.Name == "MEMOIZE" {
+				idx = int64(len(d.memo))
+				line.Note = fmt.Sprintf("(as %d)", idx)
+			} else {
+				idx = memoKey(arg)
+				argRepr = pyrepr.Repr(arg)
+			}
+			switch {
+			case d.memo[idx]:
+				errmsg = fmt.Sprintf("memo key %s already defined", argRepr)
+			case len(d.stack) == 0:
+				errmsg = "stack is empty -- can't store into memo"
+			case d.stack[len(d.stack)-1]:
+				errmsg = "can't store markobject in the memo"
+			default:
+				d.memo[idx] = true
+			}
+		case "GET", "BINGET", "LONG_BINGET":
+			if !d.memo[memoKey(arg)] {
+				errmsg = fmt.Sprintf("memo key %s has never been stored into", pyrepr.Repr(arg))
+			}
+		}
+		d.res.Lines = append(d.res.Lines, line)
+		if errmsg != "" {
+			d.res.Err = errors.New(errmsg)
+			return
+		}
+		if len(d.stack) < numtopop {
+			d.res.Err = fmt.Errorf("tries to pop %d items from stack with only %d items", numtopop, len(d.stack))
+			return
+		}
+		d.stack = d.stack[:len(d.stack)-numtopop]
+		if op.pushMark {
+			d.markstack = append(d.markstack, int64(start))
+			d.stack = append(d.stack, true)
+		}
+		for i := 0; i < op.push; i++ {
+			d.stack = append(d.stack, false)
+		}
+		if code == '.' {
+			if len(d.stack) != 0 {
+				d.res.Err = fmt.Errorf("stack not empty after STOP: %d items", len(d.stack))
+			}
+			return
+		}
+	}
+}
+
+func memoKey(arg any) int64 {
+	switch x := arg.(type) {
+	case int64:
+		return x
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	}
+	return math.MinInt64 // a big int: never stored by a real pickler
+}
+
+func (d *disassembler) need(n uint64, what string) ([]byte, error) {
+	if uint64(len(d.data)-d.pos) < n {
+		return nil, fmt.Errorf("expected %d bytes in a %s, but only %d remain", n, what, len(d.data)-d.pos)
+	}
+	b := d.data[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return b, nil
+}
+
+func (d *disassembler) fixed(n int, what string) ([]byte, error) {
+	if len(d.data)-d.pos < n {
+		return nil, fmt.Errorf("not enough data in stream to read %s", what)
+	}
+	b := d.data[d.pos : d.pos+n]
+	d.pos += n
+	return b, nil
+}
+
+func (d *disassembler) line(what string) ([]byte, error) {
+	i := bytes.IndexByte(d.data[d.pos:], '\n')
+	if i < 0 {
+		return nil, fmt.Errorf("no newline found when trying to read %s", what)
+	}
+	b := d.data[d.pos : d.pos+i]
+	d.pos += i + 1
+	return b, nil
+}
+
+func (d *disassembler) readArg(k argKind) (any, bool, error) {
+	switch k {
+	case argNone:
+		return nil, false, nil
+	case argUint1:
+		b, err := d.fixed(1, "uint1")
+		if err != nil {
+			return nil, false, err
+		}
+		return int64(b[0]), true, nil
+	case argUint2:
+		b, err := d.fixed(2, "uint2")
+		if err != nil {
+			return nil, false, err
+		}
+		return int64(binary.LittleEndian.Uint16(b)), true, nil
+	case argInt4:
+		b, err := d.fixed(4, "int4")
+		if err != nil {
+			return nil, false, err
+		}
+		return int64(int32(binary.LittleEndian.Uint32(b))), true, nil
+	case argUint4:
+		b, err := d.fixed(4, "uint4")
+		if err != nil {
+			return nil, false, err
+		}
+		return int64(binary.LittleEndian.Uint32(b)), true, nil
+	case argUint8:
+		b, err := d.fixed(8, "uint8")
+		if err != nil {
+			return nil, false, err
+		}
+		u := binary.LittleEndian.Uint64(b)
+		if u > math.MaxInt64 {
+			return new(big.Int).SetUint64(u), true, nil
+		}
+		return int64(u), true, nil
+	case argDecimalShort, argDecimalLong:
+		b, err := d.line("stringnl")
+		if err != nil {
+			return nil, false, err
+		}
+		if k == argDecimalShort {
+			if string(b) == "00" {
+				return false, true, nil
+			}
+			if string(b) == "01" {
+				return true, true, nil
+			}
+		} else {
+			b = bytes.TrimSuffix(b, []byte("L"))
+		}
+		v, ok := pyInt(string(b))
+		if !ok {
+			return nil, false, fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Bytes(b))
+		}
+		return v, true, nil
+	case argFloatNL:
+		b, err := d.line("stringnl")
+		if err != nil {
+			return nil, false, err
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, false, fmt.Errorf("could not convert string to float: %s", pyrepr.Bytes(b))
+		}
+		return f, true, nil
+	case argFloat8:
+		b, err := d.fixed(8, "float8")
+		if err != nil {
+			return nil, false, err
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(b)), true, nil
+	case argLong1, argLong4:
+		var n uint64
+		if k == argLong1 {
+			b, err := d.fixed(1, "uint1")
+			if err != nil {
+				return nil, false, err
+			}
+			n = uint64(b[0])
+		} else {
+			b, err := d.fixed(4, "int4")
+			if err != nil {
+				return nil, false, err
+			}
+			s := int32(binary.LittleEndian.Uint32(b))
+			if s < 0 {
+				return nil, false, fmt.Errorf("LONG pickle has negative byte count")
+			}
+			n = uint64(s)
+		}
+		b, err := d.need(n, "long")
+		if err != nil {
+			return nil, false, errors.New("not enough data in stream to read long")
+		}
+		return decodeLong(b), true, nil
+	case argStringNL, argStringNLNoEscape, argStringNLPair:
+		s, err := d.stringnl(k == argStringNL)
+		if err != nil {
+			return nil, false, err
+		}
+		if k == argStringNLPair {
+			s2, err := d.stringnl(false)
+			if err != nil {
+				return nil, false, err
+			}
+			s = s + " " + s2
+		}
+		return s, true, nil
+	case argString1, argString4:
+		n, err := d.count(k == argString1, "string")
+		if err != nil {
+			return nil, false, err
+		}
+		what := "string4"
+		if k == argString1 {
+			what = "string1"
+		}
+		b, err := d.need(n, what)
+		if err != nil {
+			return nil, false, err
+		}
+		r := make([]byte, 0, len(b))
+		for _, c := range b { // latin-1
+			r = pyrepr.AppendRune(r, rune(c))
+		}
+		return string(r), true, nil
+	case argBytes1, argBytes4, argBytes8, argBytearray8:
+		var n uint64
+		var what string
+		switch k {
+		case argBytes1, argBytes4:
+			c, err := d.count(k == argBytes1, "bytes")
+			if err != nil {
+				return nil, false, err
+			}
+			n, what = c, map[bool]string{true: "bytes1", false: "bytes4"}[k == argBytes1]
+		default:
+			b, err := d.fixed(8, "uint8")
+			if err != nil {
+				return nil, false, err
+			}
+			n, what = binary.LittleEndian.Uint64(b), "bytes8"
+			if k == argBytearray8 {
+				what = "bytearray8"
+			}
+		}
+		b, err := d.need(n, what)
+		if err != nil {
+			return nil, false, err
+		}
+		cp := append([]byte{}, b...)
+		if k == argBytearray8 {
+			return pickle.ByteArray(cp), true, nil
+		}
+		return cp, true, nil
+	case argUnicodeNL:
+		b, err := d.line("unicodestringnl")
+		if err != nil {
+			return nil, false, err
+		}
+		return rawUnicodeEscape(b), true, nil
+	case argUnicode1, argUnicode4, argUnicode8:
+		var n uint64
+		what := "unicodestring1"
+		switch k {
+		case argUnicode1:
+			b, err := d.fixed(1, "uint1")
+			if err != nil {
+				return nil, false, err
+			}
+			n = uint64(b[0])
+		case argUnicode4:
+			b, err := d.fixed(4, "uint4")
+			if err != nil {
+				return nil, false, err
+			}
+			n, what = uint64(binary.LittleEndian.Uint32(b)), "unicodestring4"
+		default:
+			b, err := d.fixed(8, "uint8")
+			if err != nil {
+				return nil, false, err
+			}
+			n, what = binary.LittleEndian.Uint64(b), "unicodestring8"
+		}
+		b, err := d.need(n, what)
+		if err != nil {
+			return nil, false, err
+		}
+		if !validPyUTF8(b) {
+			return nil, false, fmt.Errorf("'utf-8' codec can't decode %s", what)
+		}
+		return string(b), true, nil
+	}
+	return nil, false, fmt.Errorf("unknown argument kind %d", k)
+}
+
+// count reads a 1-byte or 4-byte signed length.
+func (d *disassembler) count(one bool, what string) (uint64, error) {
+	if one {
+		b, err := d.fixed(1, "uint1")
+		if err != nil {
+			return 0, err
+		}
+		return uint64(b[0]), nil
+	}
+	b, err := d.fixed(4, "int4")
+	if err != nil {
+		return 0, err
+	}
+	n := int32(binary.LittleEndian.Uint32(b))
+	if n < 0 {
+		return 0, fmt.Errorf("%s4 byte count < 0: %d", what, n)
+	}
+	return uint64(n), nil
+}
+
+// stringnl reads pickletools' stringnl (quotes stripped and escapes
+// undone) or stringnl_noescape (escapes undone, quotes kept).
+func (d *disassembler) stringnl(stripQuotes bool) (string, error) {
+	b, err := d.line("stringnl")
+	if err != nil {
+		return "", err
+	}
+	if stripQuotes {
+		ok := false
+		for _, q := range []byte{'"', '\''} {
+			if len(b) > 0 && b[0] == q {
+				if len(b) < 2 || b[len(b)-1] != q {
+					return "", fmt.Errorf("strinq quote %s not found at both ends of %s", pyrepr.Bytes([]byte{q}), pyrepr.Bytes(b))
+				}
+				b = b[1 : len(b)-1]
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return "", fmt.Errorf("no string quotes around %s", pyrepr.Bytes(b))
+		}
+	}
+	out, err := escapeDecode(b)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range out {
+		if c >= 0x80 {
+			return "", errors.New("'ascii' codec can't decode the string")
+		}
+	}
+	return string(out), nil
+}
+
+// escapeDecode is codecs.escape_decode.
+func escapeDecode(b []byte) ([]byte, error) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return nil, errors.New("Trailing \\ in string")
+		}
+		c = b[i]
+		switch c {
+		case '\n':
+		case '\\', '\'', '"':
+			out = append(out, c)
+		case 'a':
+			out = append(out, 7)
+		case 'b':
+			out = append(out, 8)
+		case 'f':
+			out = append(out, 12)
+		case 'n':
+			out = append(out, 10)
+		case 'r':
+			out = append(out, 13)
+		case 't':
+			out = append(out, 9)
+		case 'v':
+			out = append(out, 11)
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			v := int(c - '0')
+			for k := 0; k < 2 && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '7'; k++ {
+				i++
+				v = v*8 + int(b[i]-'0')
+			}
+			out = append(out, byte(v))
+		case 'x':
+			if i+2 >= len(b) {
+				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
+			}
+			h, err := strconv.ParseUint(string(b[i+1:i+3]), 16, 8)
+			if err != nil || strings.ContainsAny(string(b[i+1:i+3]), "+-_") {
+				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
+			}
+			out = append(out, byte(h))
+			i += 2
+		default:
+			out = append(out, '\\', c)
+		}
+	}
+	return out, nil
+}
+
+// rawUnicodeEscape decodes Python's raw-unicode-escape codec: \uXXXX and
+// \UXXXXXXXX after an odd run of backslashes, every other byte as latin-1.
+func rawUnicodeEscape(b []byte) string {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c != '\\' {
+			out = pyrepr.AppendRune(out, rune(c))
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j] == '\\' {
+			j++
+		}
+		run := j - i
+		if run%2 == 1 && j < len(b) && (b[j] == 'u' || b[j] == 'U') {
+			n := 4
+			if b[j] == 'U' {
+				n = 8
+			}
+			if j+1+n <= len(b) {
+				if v, err := strconv.ParseUint(string(b[j+1:j+1+n]), 16, 32); err == nil && v <= 0x10FFFF && !strings.ContainsAny(string(b[j+1:j+1+n]), "+-_") {
+					out = append(out, bytes.Repeat([]byte{'\\'}, run-1)...)
+					out = pyrepr.AppendRune(out, rune(v))
+					i = j + 1 + n
+					continue
+				}
+			}
+		}
+		out = append(out, b[i:j]...)
+		i = j
+	}
+	return string(out)
+}
+
+func validPyUTF8(b []byte) bool {
+	s := string(b)
+	for i := 0; i < len(s); {
+		r, n := pyrepr.NextRune(s, i)
+		if r == 0xFFFD && n == 1 {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// pyInt is int(s) for a base-10 string (sign, surrounding whitespace and
+// underscores between digits allowed).
+func pyInt(s string) (any, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
+		return nil, false
+	}
+	body := strings.TrimLeft(s, "+-")
+	if len(s)-len(body) > 1 || strings.HasPrefix(body, "_") {
+		return nil, false
+	}
+	b, ok := new(big.Int).SetString(strings.ReplaceAll(s, "_", ""), 10)
+	if !ok {
+		return nil, false
+	}
+	if b.IsInt64() {
+		return b.Int64(), true
+	}
+	return b, true
+}
+
+// decodeLong decodes a little-endian two's-complement integer
+// (pickle.decode_long).
+func decodeLong(b []byte) any {
+	if len(b) == 0 {
+		return int64(0)
+	}
+	be := make([]byte, len(b))
+	for i, c := range b {
+		be[len(b)-1-i] = c
+	}
+	v := new(big.Int).SetBytes(be)
+	if b[len(b)-1]&0x80 != 0 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	if v.IsInt64() {
+		return v.Int64()
+	}
+	return v
+}

@@ -1,0 +1,83 @@
+package pyrepr
+
+import (
+	"encoding/json"
+	"math"
+	"math/big"
+
+	"github.com/mpwire/mpwire/pickle"
+)
+
+// JSON converts a generic decoded value to a JSON-friendly tree: None, bool,
+// str and list map to null, booleans, strings and arrays; ints to JSON
+// numbers of any size; finite floats to numbers. Everything JSON cannot say
+// directly is an object with a "type" member: {"type": "float", "repr":
+// "nan"}, {"type": "bytes", "hex": "..."}, {"type": "tuple", "items": [...]},
+// {"type": "dict", "items": [[k, v], ...]} (keys need not be strings),
+// {"type": "set"|"frozenset", "items": [...]}, {"type": "bytearray", "hex"},
+// and {"type": "object", "repr": "..."} for instances, classes and
+// exceptions. A container that contains itself is {"type": "recursion"}.
+func JSON(v any) any {
+	return toJSON(v, map[any]bool{})
+}
+
+func toJSON(v any, seen map[any]bool) any {
+	if id := identity(v); id != nil {
+		if seen[id] {
+			return map[string]any{"type": "recursion"}
+		}
+		seen[id] = true
+		defer delete(seen, id)
+	}
+	list := func(xs []any) []any {
+		out := make([]any, len(xs))
+		for i, x := range xs {
+			out[i] = toJSON(x, seen)
+		}
+		return out
+	}
+	switch x := v.(type) {
+	case nil, bool, string:
+		return x
+	case int64:
+		return x
+	case int:
+		return x
+	case *big.Int:
+		return json.Number(x.String())
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return map[string]any{"type": "float", "repr": Float(x)}
+		}
+		return x
+	case []byte:
+		return map[string]any{"type": "bytes", "hex": hexString(x)}
+	case pickle.ByteArray:
+		return map[string]any{"type": "bytearray", "hex": hexString(x)}
+	case []any:
+		return list(x)
+	case pickle.Tuple:
+		return map[string]any{"type": "tuple", "items": list(x)}
+	case *pickle.Dict:
+		items := make([]any, 0, x.Len())
+		for k, v := range x.All() {
+			items = append(items, []any{toJSON(k, seen), toJSON(v, seen)})
+		}
+		return map[string]any{"type": "dict", "items": items}
+	case *pickle.Set:
+		return map[string]any{"type": "set", "items": list(x.Items())}
+	case *pickle.FrozenSet:
+		return map[string]any{"type": "frozenset", "items": list(x.Items())}
+	}
+	return map[string]any{"type": "object", "repr": Repr(v)}
+}
+
+func hexString(p []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 2*len(p))
+	for i, c := range p {
+		out[2*i] = digits[c>>4]
+		out[2*i+1] = digits[c&15]
+	}
+	return string(out)
+}
