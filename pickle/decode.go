@@ -46,6 +46,11 @@ type decState struct {
 	proto   int  // from PROTO (0 if absent): Python 2 names are mapped below 3
 
 	tuples map[*any]int // final pass: tuple heights (-1 in progress)
+	// tupleShared is set when a tuple was pushed a second time (memo get
+	// or DUP): only then can the final pass meet a tuple twice and need
+	// the tuples map.
+	tupleShared bool
+	scratch     *decScratch
 }
 
 func (s *decState) errf(format string, args ...any) error {
@@ -228,9 +233,16 @@ func (s *decState) memoPut(idx uint64, v any) error {
 
 func (s *decState) memoGet(idx uint64) error {
 	if idx < uint64(len(s.memo)) {
-		return s.push(s.memo[idx])
+		v := s.memo[idx]
+		if t, ok := v.(Tuple); ok && len(t) > 0 {
+			s.tupleShared = true
+		}
+		return s.push(v)
 	}
 	if v, ok := s.memoSparse[idx]; ok {
+		if t, ok := v.(Tuple); ok && len(t) > 0 {
+			s.tupleShared = true
+		}
 		return s.push(v)
 	}
 	return s.errf("Memo value not found at index %d", idx)
@@ -516,8 +528,11 @@ func (s *decState) run() (any, error) {
 			if e != nil {
 				return nil, e
 			}
-			if b, ok := v.(*listBox); ok {
-				b.memo = true
+			switch x := v.(type) {
+			case *listBox:
+				x.memo = true
+			case Tuple:
+				s.tupleShared = s.tupleShared || len(x) > 0
 			}
 			err = s.push(v)
 		case opMemoize:
@@ -1232,6 +1247,17 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 	case Tuple:
 		if len(x) == 0 {
 			return v, 1, nil
+		}
+		if !s.tupleShared {
+			// Reached once only: no bookkeeping needed.
+			if depth >= s.m.maxDepth {
+				return nil, 0, s.depthErr()
+			}
+			h, err := s.walkSlice(x, depth+1, inKey)
+			if err != nil {
+				return nil, 0, err
+			}
+			return v, h + 1, nil
 		}
 		if s.tuples == nil {
 			s.tuples = make(map[*any]int)

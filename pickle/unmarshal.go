@@ -50,6 +50,7 @@ var scratchPool = sync.Pool{New: func() any {
 
 func (s *decState) borrow() {
 	sc := scratchPool.Get().(*decScratch)
+	s.scratch = sc
 	s.stack, s.marks, s.memo = sc.stack[:0], sc.marks[:0], sc.memo[:0]
 }
 
@@ -61,8 +62,10 @@ func (s *decState) giveBack() {
 	// Drop references so pooled slices keep no decoded values alive.
 	clear(s.stack[:cap(s.stack)])
 	clear(s.memo[:cap(s.memo)])
-	scratchPool.Put(&decScratch{stack: s.stack[:0], marks: s.marks[:0], memo: s.memo[:0]})
-	s.stack, s.marks, s.memo = nil, nil, nil
+	sc := s.scratch
+	sc.stack, sc.marks, sc.memo = s.stack[:0], s.marks[:0], s.memo[:0]
+	scratchPool.Put(sc)
+	s.stack, s.marks, s.memo, s.scratch = nil, nil, nil, nil
 }
 
 func checkTarget(v any) (reflect.Value, error) {
