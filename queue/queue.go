@@ -572,10 +572,12 @@ func (q *Queue) Empty() (bool, error) {
 // Full is full(): whether there is no free slot.
 func (q *Queue) Full() (bool, error) { return q.sem.IsZero() }
 
-// Close is close(): no more Puts or Gets from this process. Items already
-// put are still written by the feeder, which then closes this process's
-// pipe ends and semaphores (and, for a queue created by New, unlinks the
-// semaphore names). Close does not wait for that; JoinThread does. A
+// Close is close(): no more Puts or Gets from this process. For a queue
+// created by New it unlinks the semaphore names at once (as Python does
+// when the creating object goes away; processes that opened them keep
+// working). Items already put are still written by the feeder, which then
+// closes this process's pipe ends and semaphores. Close does not wait for
+// that; JoinThread does. A
 // process that never put anything is torn down at once, which interrupts
 // Gets blocked in other goroutines (they return ErrClosed). Close is
 // idempotent.
@@ -592,11 +594,34 @@ func (q *Queue) Close() error {
 		q.teardown()
 		return q.tornErr
 	}
+	// The names can go now (Python unlinks when the creator's object
+	// dies): children have opened them, and the feeder keeps its mappings.
+	err := q.unlinkNames()
 	select {
 	case q.notEmpty <- struct{}{}:
 	default:
 	}
-	return nil
+	return err
+}
+
+// unlinkNames unlinks the semaphore names this process created.
+func (q *Queue) unlinkNames() error {
+	var errs []error
+	for _, l := range []*synchronize.SemLock{q.rlock.SemLock, q.wlock.SemLock} {
+		if l.Owner() {
+			errs = append(errs, l.Unlink())
+		}
+	}
+	if q.sem != nil && q.sem.Owner() {
+		errs = append(errs, q.sem.Unlink())
+	}
+	if q.cond != nil {
+		errs = append(errs, q.cond.Unlink())
+		if q.unfinished.Owner() {
+			errs = append(errs, q.unfinished.Unlink())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // JoinThread is join_thread(): after Close, it waits until the feeder has

@@ -273,6 +273,21 @@ func (c *Condition) Object() *pickle.Object {
 		State: pickle.Tuple{c.lock.Object(), c.sleeping.Object(), c.woken.Object(), c.waitSem.Object()}}
 }
 
+// Unlink removes the names of the semaphores this Condition created (see
+// SemLock.Unlink); the Condition keeps working.
+func (c *Condition) Unlink() error {
+	var errs []error
+	if c.lock != nil && c.closeLock && c.lock.Owner() {
+		errs = append(errs, c.lock.Unlink())
+	}
+	for _, s := range []*SemLock{c.sleeping, c.woken, c.waitSem} {
+		if s != nil && s.Owner() {
+			errs = append(errs, s.Unlink())
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Close closes the four semaphores (unlinking those this process created),
 // except a lock that was passed to NewCondition.
 func (c *Condition) Close() error {
