@@ -88,6 +88,9 @@ def main():
     p.add_argument("--expect", help="file of literals mpcat will send")
     p.add_argument("--send", help="file of literals to send")
     p.add_argument("--bytes", action="store_true")
+    p.add_argument("--no-echo", action="store_true",
+                   help="client: send everything without waiting for replies")
+    p.add_argument("--raw-first", help="listener: send_bytes of this hex before anything else")
     args = p.parse_args()
     _fixture.start(args)
     if args.mode == "corpus":
@@ -121,6 +124,8 @@ def main():
         except AuthenticationError as e:
             print("AUTHFAIL", e, flush=True)
             return
+        if args.raw_first:
+            c.send_bytes(bytes.fromhex(args.raw_first))
         for i in range(args.count):
             if args.bytes:
                 obj = c.recv_bytes()
@@ -142,6 +147,9 @@ def main():
         print("AUTHFAIL", e, flush=True)
         return
     for obj, text in zip(send, send_text):
+        if args.no_echo:
+            c.send(obj)
+            continue
         if args.bytes:
             c.send_bytes(text.encode("utf-8", "surrogatepass"))
             report("ECHO", c.recv_bytes())
