@@ -261,7 +261,7 @@ func (s *Server) handle(conn *connection.Conn) {
 		s.mu.Unlock()
 		conn.Close()
 	}()
-	v, err := recvMsg(s.ctx, conn, s.maxMsg, s.dec)
+	v, err := recvMsg(context.Background(), conn, s.maxMsg, s.dec)
 	if err != nil {
 		if errors.Is(err, ErrProtocol) {
 			s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
@@ -306,9 +306,9 @@ func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
 			return false
 		}
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
-	defer cancel()
-	return conn.SendBytesContext(ctx, b) == nil
+	// No per-call context: Close closes every connection, which unblocks
+	// a send to a client that stopped reading.
+	return conn.SendBytes(b) == nil
 }
 
 func parseRequest(v any) (ident any, method string, args pickle.Tuple, kwargs *pickle.Dict, err error) {
@@ -540,7 +540,7 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 // until EOF.
 func (s *Server) serveClient(conn *connection.Conn, caller Caller) {
 	for {
-		v, err := recvMsg(s.ctx, conn, s.maxMsg, s.dec)
+		v, err := recvMsg(context.Background(), conn, s.maxMsg, s.dec)
 		if err != nil {
 			if errors.Is(err, ErrProtocol) && conn.Readable() {
 				if s.send(conn, pickle.Tuple{kindTraceback, traceback(err)}) {
