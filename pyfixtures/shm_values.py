@@ -68,6 +68,8 @@ def main():
     p.add_argument("--go", required=True, help="the Go worker binary")
     p.add_argument("--scenario", required=True, choices=["seed", "types", "named", "counter"])
     p.add_argument("--n", type=int, default=1000, help="increments per process (counter)")
+    p.add_argument("--hold", type=float, default=0.5,
+                   help="seconds the parent holds the lock while the children start (counter)")
     p.add_argument("--timeout", type=float, default=50.0)
     args = p.parse_args()
     _fixture.start(args)
@@ -131,8 +133,12 @@ def main():
         procs = [ctx.Process(target=incr, args=(v, args.n)) for _ in range(2)]
         procs += [mpwire.GoProcess(args.go, args=(v, args.n), kwargs={"role": "incr"}) for _ in range(2)]
         t0 = time.time()
-        for pr in procs:
-            pr.start()
+        # Hold the lock while the children start, so that all four are
+        # contending for it from the moment it is released.
+        with v.get_lock():
+            for pr in procs:
+                pr.start()
+            time.sleep(args.hold)
         for pr in procs:
             pr.join(args.timeout)
         out.update(exitcodes=[pr.exitcode for pr in procs], value=v.value,

@@ -317,6 +317,9 @@ func TestSharedCounterGoParent(t *testing.T) {
 			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
 		}
 		start := time.Now()
+		// Hold the lock while the children start, so that all four contend
+		// for it from the moment it is released.
+		require.NoError(t, v.Lock())
 		var procs []*process.Process
 		for _, s := range specs {
 			s.Args = []any{v, n}
@@ -326,6 +329,8 @@ func TestSharedCounterGoParent(t *testing.T) {
 			require.NoError(t, err)
 			procs = append(procs, p)
 		}
+		time.Sleep(500 * time.Millisecond)
+		require.NoError(t, v.Unlock())
 		for _, p := range procs {
 			require.NoError(t, p.WaitContext(ctx), "stderr:\n%s", errb.String())
 		}
