@@ -7,7 +7,12 @@
 //     3.1415927 and negates the array under their locks, Go prints them;
 //
 //  2. a ShareableList (in the layout of the child's Python version) and a
-//     SharedMemory segment created by Go, opened by the Python child by name.
+//     SharedMemory segment created by Go, opened by the Python child by name;
+//
+//  3. the tutorial the other way round: a Python parent
+//     (pyfixtures/shm_values.py) creates Value('d', 0.0) and
+//     Array('i', range(10)) and starts this program as its Go worker
+//     (mpwire.GoProcess), which sets the value and negates the array.
 //
 //     go run ./examples/sharedmem
 //
@@ -21,6 +26,7 @@ import (
 	"io/fs"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mpwire/mpwire/process"
@@ -30,6 +36,10 @@ import (
 
 func main() {
 	log.SetFlags(0)
+	if process.IsChild(os.Args) {
+		worker()
+		return
+	}
 	py, err := pyfixtures.Default()
 	if err != nil {
 		log.Fatal(err)
@@ -114,5 +124,54 @@ func main() {
 			fmt.Printf("%s: unlinked by Go\n", name)
 		}
 	}
-	os.Stdout.Sync()
+
+	// 3. Python parent, Go worker (this program, started again by Python).
+	exe, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd := pyfixtures.Cmd{Python: py, Script: "shm_values.py", Args: []string{"--go", exe, "--scenario", "seed"}, Stderr: os.Stderr}
+	p, err := pyfixtures.Start(ctx, cmd)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := p.Wait(); err != nil {
+		log.Fatalf("Python parent: %v", err)
+	}
+	res, _ := p.Stdout()
+	fmt.Printf("Python parent after its Go worker: %s\n", strings.TrimSpace(res))
+	if !strings.Contains(res, `"exitcode": 0`) {
+		log.Fatal("the Go worker failed")
+	}
+}
+
+// worker is the Go child of step 3: arguments 0 and 1 are the parent's
+// Value('d') and Array('i').
+func worker() {
+	child, err := process.Child()
+	if err != nil {
+		log.Fatal(err)
+	}
+	child.Run(func(ctx context.Context) error {
+		num, err := sharedmem.ValueFrom(child, child.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer num.Close()
+		arr, err := sharedmem.ArrayFrom(child, child.Arg(1))
+		if err != nil {
+			return err
+		}
+		defer arr.Close()
+		if err := num.WithLock(ctx, func() error { return num.SetFloat(3.1415927) }); err != nil {
+			return err
+		}
+		return arr.WithLock(ctx, func() error {
+			xs, err := sharedmem.Slice[int32](arr)
+			for i := range xs {
+				xs[i] = -xs[i]
+			}
+			return err
+		})
+	})
 }
