@@ -17,7 +17,9 @@ Modes:
             printing "GOT <json>" like the listener, and closes.
   corpus    For every literal of --send FILE and every protocol 0..HIGHEST,
             print one JSON line {"expr", "proto", "hex", "repr", "dis"} where
-            dis is pickletools.dis's output.
+            dis is pickletools.dis's output (repr is null
+            for values Python prints with an address); then the same for
+            EXTRAS (recursive, shared, exceptions, complex, class instances).
 
     MPWIRE_AUTHKEY=736563726574 python3 pyfixtures/mpcat_peer.py listener --address 127.0.0.1:0 --count 1
     python3 pyfixtures/mpcat_peer.py corpus --send cmd/mpcat/testdata/literals.txt | head -1
@@ -37,6 +39,23 @@ from conn_listener import address_for
 ENV = {"__builtins__": {}, "set": set, "frozenset": frozenset, "float": float,
        "bytearray": bytearray, "bytes": bytes, "tuple": tuple, "list": list,
        "dict": dict, "int": int}
+
+
+# Values beyond literals for the corpus: (name, code building x, whether
+# mpcat's repr is Python's repr for it).
+EXTRAS = [
+    ("recursive list", "x = []; x.append(x)", True),
+    ("recursive dict", "x = {}; x['self'] = x", True),
+    ("shared list", "a = [1]; x = [a, a, (a,)]", True),
+    ("exception", "x = KeyError('zz')", True),
+    ("exception with two args", "x = ValueError('bad', 3)", True),
+    ("complex", "x = [complex(1, 2), complex(0, -1.5), complex(-0.0, 2), complex(1.5, float('nan'))]", True),
+    ("OrderedDict", "import collections; x = collections.OrderedDict([(1, 'a'), (2, 'b')])", False),
+    ("datetime", "import datetime; x = datetime.datetime(2020, 1, 2, 3, 4, 5, 6)", False),
+    ("Decimal", "import decimal; x = decimal.Decimal('1.5')", False),
+    ("class", "import collections; x = [collections.OrderedDict, len]", False),
+    ("bytearray list", "x = [bytearray(b'a'), bytearray(b'a')]", True),
+]
 
 
 def literals(path):
@@ -94,14 +113,18 @@ def main():
     args = p.parse_args()
     _fixture.start(args)
     if args.mode == "corpus":
-        for expr in literals(args.send):
-            obj = eval(expr, ENV)
+        cases = [(expr, eval(expr, ENV), True) for expr in literals(args.send)]
+        for name, code, plain in EXTRAS:
+            env = {}
+            exec(code, env)
+            cases.append((name, env["x"], plain))
+        for expr, obj, plain in cases:
             for proto in range(pickle.HIGHEST_PROTOCOL + 1):
                 data = pickle.dumps(obj, proto)
                 out = io.StringIO()
                 pickletools.dis(data, out)
                 print(json.dumps({"expr": expr, "proto": proto, "hex": data.hex(),
-                                  "repr": repr(obj), "dis": out.getvalue()}))
+                                  "repr": repr(obj) if plain else None, "dis": out.getvalue()}))
         return
     family = args.family or ("unix" if ("/" in args.address or args.address.startswith("@")) else "tcp")
     address, fam = address_for(family, args.address)

@@ -218,14 +218,15 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		fmt.Fprintf(stderr, "usage: mpcat %s [flags] %s\n\nThe authkey is never taken from the command line: command lines are visible\nto other users (ps, /proc/PID/cmdline) and stay in shell history.\n\nflags:\n", cmd, argsHelp)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	if fs.NArg() != nargs {
-		fmt.Fprintf(stderr, "mpcat %s: want %s, got %d arguments\n", cmd, argsHelp, fs.NArg())
+	if len(pos) != nargs {
+		fmt.Fprintf(stderr, "mpcat %s: want %s, got %d arguments\n", cmd, argsHelp, len(pos))
 		fs.Usage()
 		return 2
 	}
@@ -233,7 +234,7 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		fmt.Fprintf(stderr, "mpcat %s: %v\n", cmd, err)
 		return 2
 	}
-	network, address, err := parseAddress(fs.Arg(0))
+	network, address, err := parseAddress(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "mpcat %s: %v\n", cmd, err)
 		return 2
@@ -246,15 +247,15 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		c, err := cfg.DialContext(dctx, network, address)
 		cancel()
 		if err != nil {
-			out.fail(fmt.Sprintf("dial %s: %s", fs.Arg(0), explain(err)))
+			out.fail(fmt.Sprintf("dial %s: %s", pos[0], explain(err)))
 			return 1
 		}
-		out.event("connected to " + fs.Arg(0))
+		out.event("connected to " + pos[0])
 		return session(ctx, c, &f, stdin, out)
 	case "listen":
 		l, err := cfg.Listen(network, address)
 		if err != nil {
-			out.fail(fmt.Sprintf("listen %s: %v", fs.Arg(0), err))
+			out.fail(fmt.Sprintf("listen %s: %v", pos[0], err))
 			return 1
 		}
 		defer l.Close()
@@ -276,7 +277,7 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 			}
 		}
 	default:
-		upNet, upAddr, err := parseAddress(fs.Arg(1))
+		upNet, upAddr, err := parseAddress(pos[1])
 		if err != nil {
 			fmt.Fprintf(stderr, "mpcat proxy: %v\n", err)
 			return 2
@@ -407,4 +408,25 @@ func encodeLine(l line, f *netFlags, out *printer) (payload []byte, skip bool) {
 		return nil, true
 	}
 	return p, false
+}
+
+// parseInterspersed parses flags given before, between or after the
+// positional arguments (mpcat dial ADDR --json), which package flag alone
+// does not; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
