@@ -3,6 +3,7 @@ package manager_test
 import (
 	"context"
 	"encoding/hex"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -161,11 +162,16 @@ func TestGoServerAuthSchemes(t *testing.T) {
 		for _, scheme := range []listener.Scheme{listener.SchemeSHA256, listener.SchemeLegacy} {
 			ctx := pyfixtures.Context(t, 30*time.Second)
 			s := manager.ServerOptions{Config: listener.Config{Scheme: scheme}}.NewServer(testKey)
-			ok(t, s.Listen("tcp", "127.0.0.1:0"))
+			// The legacy run also covers a unix socket address.
+			network, address := "tcp", "127.0.0.1:0"
+			if scheme == listener.SchemeLegacy {
+				network, address = "unix", filepath.Join(t.TempDir(), "m.sock")
+			}
+			ok(t, s.Listen(network, address))
 			defer s.Close()
-			c := dialT(t, ctx, "tcp", s.Addr().String())
+			c := dialT(t, ctx, network, s.Addr().String())
 			ok(t, c.Close())
-			p := pyClient(t, ctx, py, "tcp", s.Addr().String(), "shutdown")
+			p := pyClient(t, ctx, py, network, s.Addr().String(), "shutdown")
 			ok(t, p.Wait())
 			select {
 			case <-s.Done():
