@@ -302,6 +302,24 @@ func Pipe(duplex bool, opts ...Option) (*Conn, *Conn, error) {
 	return r, w, nil
 }
 
+// LocalAddr returns the local network address of a Conn made by NewConn,
+// nil otherwise.
+func (c *Conn) LocalAddr() net.Addr {
+	if c.nc == nil {
+		return nil
+	}
+	return c.nc.LocalAddr()
+}
+
+// RemoteAddr returns the peer's network address of a Conn made by NewConn
+// (Python's Listener.last_accepted), nil otherwise.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.nc == nil {
+		return nil
+	}
+	return c.nc.RemoteAddr()
+}
+
 // Readable reports whether the Conn can receive (Python's readable).
 func (c *Conn) Readable() bool { return c.readable.Load() }
 

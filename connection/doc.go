@@ -34,9 +34,11 @@
 // # Limits and security
 //
 // Receiving is limited to DefaultMaxFrame (64 MiB) per message unless
-// WithMaxFrame says otherwise (NoLimit for none). Memory is allocated as
-// bytes arrive, so a header that claims gigabytes from a peer that then
-// stops costs at most 1 MiB. Recv unpickles only after a whole frame has
+// WithMaxFrame says otherwise (NoLimit for none). Memory follows the bytes
+// that actually arrive: a header that claims gigabytes from a peer that
+// then stops costs at most 1 MiB, and the receive buffer doubles as data
+// comes in until 64 MiB have arrived, after which the rest of the
+// announced length is allocated at once. Recv unpickles only after a whole frame has
 // arrived and inside the pickle package's limits. Pickle from an
 // untrusted peer is still a risk for the Python side (Python's pickle runs
 // code); authenticate peers with the listener package.

@@ -30,6 +30,13 @@ const smallWrite = 16 << 10
 // goes silent costs at most firstChunk.
 const firstChunk = 1 << 20
 
+// trustChunk: once this much of a frame has really arrived, the rest of
+// its announced length is allocated at once (so a 2 GiB frame costs one
+// big allocation and a 64 MiB copy, not a chain of doublings). A peer must
+// therefore send 64 MiB before the Conn commits memory to a larger claim —
+// and only with a MaxFrame above 64 MiB.
+const trustChunk = 64 << 20
+
 // doRead is the raw-conn read callback: one syscall into c.rp. It returns
 // false on EAGAIN so the runtime poller waits for readability.
 func (c *Conn) doRead(fd uintptr) bool {
@@ -362,7 +369,7 @@ func (c *Conn) recvBody(op string, size int, dst []byte) ([]byte, error) {
 	for len(buf) < size {
 		if len(buf) == cap(buf) {
 			nc := 2 * cap(buf)
-			if nc > size || nc < 0 {
+			if nc > size || nc < 0 || len(buf) >= trustChunk {
 				nc = size
 			}
 			nb := make([]byte, len(buf), nc)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +79,7 @@ type Listener struct {
 	cfg    Config
 	ln     net.Listener
 	path   string // socket file to remove on Close
+	tmpDir string // directory Listen made for an automatic unix address
 	conns  chan *connection.Conn
 	done   chan struct{}
 	dead   chan struct{} // closed when the accept loop stops on an error
@@ -98,14 +100,36 @@ func Listen(network, address string, authkey []byte) (*Listener, error) {
 }
 
 // Listen is Listen with this configuration.
+//
+// An empty address picks one, as Python's Listener(address=None) does:
+// 127.0.0.1 with a free port for tcp, a socket in a fresh private
+// directory for unix (the directory is removed on Close).
 func (cfg Config) Listen(network, address string) (*Listener, error) {
 	cfg = cfg.withDefaults()
+	var tmpDir string
+	if address == "" {
+		switch network {
+		case "tcp", "tcp4":
+			address = "127.0.0.1:0"
+		case "tcp6":
+			address = "[::1]:0"
+		case "unix":
+			d, err := os.MkdirTemp("", "pymp-")
+			if err != nil {
+				return nil, fmt.Errorf("listener: %w", err)
+			}
+			tmpDir, address = d, filepath.Join(d, "listener")
+		}
+	}
 	ln, path, err := listen(network, address, cfg.Backlog)
 	if err != nil {
+		if tmpDir != "" {
+			os.RemoveAll(tmpDir)
+		}
 		return nil, err
 	}
 	l := &Listener{
-		cfg: cfg, ln: ln, path: path,
+		cfg: cfg, ln: ln, path: path, tmpDir: tmpDir,
 		conns:   make(chan *connection.Conn),
 		done:    make(chan struct{}),
 		dead:    make(chan struct{}),
@@ -334,6 +358,9 @@ func (l *Listener) Close() error {
 			if rerr := os.Remove(l.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
 				err = rerr
 			}
+		}
+		if l.tmpDir != "" {
+			os.RemoveAll(l.tmpDir)
 		}
 	})
 	return err

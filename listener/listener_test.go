@@ -269,3 +269,30 @@ func TestAcceptedConnFileIsBlocking(t *testing.T) {
 	assert.Equal(t, "one", string(got))
 	require.NoError(t, c.SendBytes([]byte("two")))
 }
+
+func TestEmptyAddressPicksOneLikePython(t *testing.T) {
+	for _, network := range []string{"tcp", "unix"} {
+		t.Run(network, func(t *testing.T) {
+			l, err := listener.Listen(network, "", []byte("k"))
+			require.NoError(t, err)
+			addr := l.Addr().String()
+			go func() {
+				if c, err := l.Accept(); err == nil {
+					_ = c.SendBytes([]byte(c.RemoteAddr().Network()))
+					c.Close()
+				}
+			}()
+			c, err := listener.DialContext(testCtx(t), network, addr, []byte("k"))
+			require.NoError(t, err)
+			got, err := c.RecvBytes()
+			require.NoError(t, err)
+			assert.Equal(t, network, string(got))
+			c.Close()
+			require.NoError(t, l.Close())
+			if network == "unix" {
+				_, err := os.Stat(filepath.Dir(addr))
+				assert.True(t, errors.Is(err, os.ErrNotExist), "the private directory is removed")
+			}
+		})
+	}
+}
