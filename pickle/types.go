@@ -144,7 +144,8 @@ type dictEntry struct {
 // str, bytes, tuples and frozensets compare by value; *Object keys by
 // identity. Lists, dicts, sets and bytearrays are not hashable.
 //
-// The zero Dict is empty and ready to use. A Dict is not safe for
+// The zero Dict is empty and ready to use. Use it through *Dict: a copied
+// Dict value shares storage with the original. A Dict is not safe for
 // concurrent mutation.
 type Dict struct {
 	ents []dictEntry
