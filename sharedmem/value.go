@@ -166,8 +166,8 @@ func NewRawArray(t CType, n int) (*Array, error) {
 }
 
 func newObject(t CType, n int, locked bool) (*object, error) {
-	if _, ok := ctypesByName[t.Name]; !ok || t.Size <= 0 {
-		return nil, fmt.Errorf("%w: %v", ErrType, t)
+	if known, ok := ctypesByName[t.Name]; !ok || known != t {
+		return nil, fmt.Errorf("%w: %+v is not one of the CType values of this package", ErrType, t)
 	}
 	size := t.Size
 	if n >= 0 {

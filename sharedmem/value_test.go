@@ -240,6 +240,9 @@ func TestGoValueArray(t *testing.T) {
 	_, err = a.Load(4)
 	assert.ErrorIs(t, err, sharedmem.ErrIndex)
 
+	_, err = sharedmem.NewValue(sharedmem.CType{Name: "c_int", Code: 'i', Size: 8, Kind: sharedmem.Signed})
+	assert.ErrorIs(t, err, sharedmem.ErrType, "a hand-made CType with the wrong size")
+
 	c, err := sharedmem.NewArray(sharedmem.CChar, 5)
 	require.NoError(t, err)
 	defer c.Close()
