@@ -608,3 +608,43 @@ func TestUnmarshalTargets(t *testing.T) {
 		t.Fatalf("set into map[string]bool: %v %v", flags, err)
 	}
 }
+
+func TestMapKeysPythonCanHash(t *testing.T) {
+	// NaN keys iterate (they cannot be looked up), arrays become tuples.
+	data, err := Marshal(map[float64]int{math.NaN(): 1, 2: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := Unmarshal(data, &v); err != nil || v.(*Dict).Len() != 2 {
+		t.Fatalf("NaN key: %v %v", v, err)
+	}
+	data, err = Marshal(map[[2]int]string{{1, 2}: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := v.(*Dict).Get(Tuple{int64(1), int64(2)}); !ok || got != "a" {
+		t.Fatalf("array key: %v", v)
+	}
+}
+
+func TestRegisteredClassAtProtocolsZeroAndOne(t *testing.T) {
+	RegisterClass("geometry", "Vec", Vec{})
+	for _, p := range []int{0, 1} {
+		m, _ := EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
+		data, err := m.Marshal(Vec{3, 4})
+		if err != nil {
+			t.Fatalf("protocol %d: %v", p, err)
+		}
+		if !bytes.Contains(data, []byte("copy_reg\n_reconstructor")) {
+			t.Fatalf("protocol %d: %q", p, data)
+		}
+		var v any
+		if err := Unmarshal(data, &v); err != nil || v != (Vec{3, 4}) {
+			t.Fatalf("protocol %d: %#v %v", p, v, err)
+		}
+	}
+}

@@ -1111,6 +1111,14 @@ func (s *decState) reduce(fn any, args Tuple) (any, error) {
 			copy(rest, args[1:])
 			return newObject(args[0], rest, nil, true), nil
 		}
+	case gReconstruct:
+		// copyreg._reconstructor(cls, object, None) is how protocols 0 and 1
+		// write object.__new__(cls): the same as NEWOBJ with no arguments.
+		if len(args) == 3 && args[1] == gObject && args[2] == nil {
+			if _, ok := args[0].(Global); ok {
+				return newObject(args[0], Tuple{}, nil, true), nil
+			}
+		}
 	case gNewobjEx:
 		if len(args) == 3 {
 			a, ok1 := args[1].(Tuple)

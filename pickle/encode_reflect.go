@@ -307,6 +307,9 @@ func (e *encState) saveValue(v reflect.Value, enc encFunc) error {
 
 func mapEncoder(t reflect.Type) encFunc {
 	keyEnc := typeEncoder(t.Key())
+	if t.Key().Kind() == reflect.Array && t.Key().Elem().Kind() != reflect.Uint8 {
+		keyEnc = tupleArrayEncoder(t.Key())
+	}
 	valEnc := typeEncoder(t.Elem())
 	kk := t.Key().Kind()
 	return func(e *encState, v reflect.Value) error {
@@ -324,23 +327,65 @@ func mapEncoder(t reflect.Type) encFunc {
 		defer func() { e.depth-- }()
 		e.emptyDict()
 		e.memoizeID(id)
-		keys := v.MapKeys()
+		// MapRange, not MapIndex: a NaN key can be iterated but not looked up.
+		type kv struct{ k, v reflect.Value }
+		items := make([]kv, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			items = append(items, kv{it.Key(), it.Value()})
+		}
 		switch kk {
 		case reflect.String:
-			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.String(), b.String()) })
+			slices.SortFunc(items, func(a, b kv) int { return cmp.Compare(a.k.String(), b.k.String()) })
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) })
+			slices.SortFunc(items, func(a, b kv) int { return cmp.Compare(a.k.Int(), b.k.Int()) })
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) })
+			slices.SortFunc(items, func(a, b kv) int { return cmp.Compare(a.k.Uint(), b.k.Uint()) })
 		case reflect.Float32, reflect.Float64:
-			slices.SortFunc(keys, func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) })
+			slices.SortFunc(items, func(a, b kv) int { return cmp.Compare(a.k.Float(), b.k.Float()) })
 		}
-		return e.dictItems(len(keys), func(i int) error {
-			if err := e.saveValue(keys[i], keyEnc); err != nil {
+		return e.dictItems(len(items), func(i int) error {
+			if err := e.saveValue(items[i].k, keyEnc); err != nil {
 				return err
 			}
-			return e.saveValue(v.MapIndex(keys[i]), valEnc)
+			return e.saveValue(items[i].v, valEnc)
 		})
+	}
+}
+
+// tupleArrayEncoder writes a Go array as a tuple: the form a dict key
+// must have (a list is not hashable in Python).
+func tupleArrayEncoder(t reflect.Type) encFunc {
+	elemEnc := typeEncoder(t.Elem())
+	return func(e *encState, v reflect.Value) error {
+		n := v.Len()
+		if n == 0 {
+			if e.proto >= 1 {
+				e.b = append(e.b, opEmptyTuple)
+			} else {
+				e.b = append(e.b, opMark, opTuple)
+			}
+			return nil
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		defer func() { e.depth-- }()
+		short := n <= 3 && e.proto >= 2
+		if !short {
+			e.b = append(e.b, opMark)
+		}
+		for i := 0; i < n; i++ {
+			if err := e.saveValue(v.Index(i), elemEnc); err != nil {
+				return err
+			}
+		}
+		if short {
+			e.b = append(e.b, opTuple1+byte(n-1))
+		} else {
+			e.b = append(e.b, opTuple)
+		}
+		e.memoize()
+		return nil
 	}
 }
 
@@ -428,16 +473,21 @@ func classEncoder(g Global, _ encFunc) encFunc {
 			return err
 		}
 		defer func() { e.depth-- }()
-		if err := e.saveGlobal(g); err != nil {
-			return err
-		}
-		e.b = append(e.b, opEmptyTuple)
 		if e.proto >= 2 {
-			e.b = append(e.b, opNewobj)
+			if err := e.saveGlobal(g); err != nil {
+				return err
+			}
+			e.b = append(e.b, opEmptyTuple, opNewobj)
 		} else {
-			// copyreg.__newobj__(cls) for protocols without NEWOBJ.
-			e.b = e.b[:len(e.b)-1]
-			return &UnsupportedValueError{Value: v, Str: "registered classes need protocol 2 or later"}
+			// As CPython for protocols without NEWOBJ:
+			// copyreg._reconstructor(cls, object, None).
+			if err := e.saveGlobal(gReconstruct); err != nil {
+				return err
+			}
+			if err := e.saveTuple(Tuple{g, gObject, nil}); err != nil {
+				return err
+			}
+			e.b = append(e.b, opReduce)
 		}
 		e.memoizeID(id)
 		e.emptyDict()

@@ -254,8 +254,8 @@ func TestPythonTypedInterop(t *testing.T) {
 				t.Errorf("protocol %s: %+v", proto, p)
 			}
 			// And back: Go's typed encoding must load as the same payload.
-			for _, ep := range []int{2, 4, 5} {
-				m, _ := EncOptions{Protocol: ep}.EncMode()
+			for _, ep := range []int{0, 1, 2, 4, 5} {
+				m, _ := EncOptions{Protocol: ep, ProtocolZero: ep == 0}.EncMode()
 				b, err := m.Marshal(&p)
 				if err != nil {
 					t.Fatalf("Marshal: %v", err)
