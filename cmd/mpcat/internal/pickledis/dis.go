@@ -266,7 +266,7 @@ func (d *disassembler) run() {
 		code := d.data[d.pos]
 		op := Opcodes[code]
 		if op == nil {
-			d.res.Err = fmt.Errorf("at position %d, opcode %s unknown", start, pyrepr.String(string(pyrepr.AppendRune(nil, rune(code)))))
+			d.res.Err = fmt.Errorf("at position %d, opcode %s unknown", start, pyrepr.Bytes([]byte{code}))
 			return
 		}
 		d.pos++
