@@ -151,8 +151,9 @@ func TestShareableListPython(t *testing.T) {
 		// Python does not truncate them itself.
 		pyItems := []any{int64(7), 2.5, "hi", []byte{1, 2}, nil, true, int64(-3), "12345678", false, []byte{}, ""}
 
+		shared := startPeer(t, py)
 		t.Run("Go reads and writes a Python list", func(t *testing.T) {
-			p := startPeer(t, py)
+			p := shared.on(t)
 			var name string
 			p.do(&name, "sl_create", "items", untag(pyItems))
 			l, err := sharedmem.OpenShareableList(name)
@@ -180,12 +181,11 @@ func TestShareableListPython(t *testing.T) {
 			r := p.call("sl_set", "name", name, "index", 3, "value", "more than 8 bytes")
 			assert.Equal(t, "ValueError", r.Error)
 			assert.Equal(t, sharedmem.ErrCapacity.Error(), r.Message)
-			p.exit()
 		})
 
 		t.Run("Python reads and writes a Go list", func(t *testing.T) {
 			l := newList(t, sample, want)
-			p := startPeer(t, py)
+			p := shared.on(t)
 			var n int
 			p.do(&n, "sl_attach", "name", l.Name())
 			assert.Equal(t, len(sample), n)
@@ -218,8 +218,8 @@ func TestShareableListPython(t *testing.T) {
 			var items []any
 			p.do(&items, "sl_unpickle", "pickle", hex.EncodeToString(b))
 			assert.Len(t, items, len(sample))
-			p.exit()
 		})
+		shared.exit()
 	})
 }
 
