@@ -15,6 +15,10 @@ Modes:
             --bytes) and receives one reply per message, printing "ECHO
             <json>" ({"repr", "same"}); then receives --count more messages
             printing "GOT <json>" like the listener, and closes.
+  manager   A SyncManager server on --address (tcp) with the key; prints
+            "<address> READY" and serves until killed.
+  manager-client  Connects a SyncManager to --address, creates a dict, sets
+            and gets an item, prints "VALUE 1", "KEYERROR 'zz'", "DONE".
   corpus    For every literal of --send FILE and every protocol 0..HIGHEST,
             print one JSON line {"expr", "proto", "hex", "repr", "dis"} where
             dis is pickletools.dis's output (repr is null
@@ -100,7 +104,7 @@ def connect_key():
 
 def main():
     p = _fixture.parser(__doc__.splitlines()[0])
-    p.add_argument("mode", choices=["listener", "client", "corpus"])
+    p.add_argument("mode", choices=["listener", "client", "corpus", "manager", "manager-client"])
     p.add_argument("--address", default="127.0.0.1:0")
     p.add_argument("--family", choices=["tcp", "unix"], default=None)
     p.add_argument("--count", type=int, default=0)
@@ -125,6 +129,28 @@ def main():
                 pickletools.dis(data, out)
                 print(json.dumps({"expr": expr, "proto": proto, "hex": data.hex(),
                                   "repr": repr(obj) if plain else None, "dis": out.getvalue()}))
+        return
+    if args.mode == "manager":
+        from multiprocessing.managers import SyncManager
+        m = SyncManager(address=("127.0.0.1", 0), authkey=connect_key())
+        server = m.get_server()
+        _fixture.ready("%s:%d" % server.address[:2], "READY")
+        server.serve_forever()
+        return
+    if args.mode == "manager-client":
+        from multiprocessing.managers import SyncManager
+        host, _, port = args.address.rpartition(":")
+        m = SyncManager(address=(host, int(port)), authkey=connect_key())
+        m.connect()
+        d = m.dict()
+        d["a"] = 1
+        print("VALUE", d["a"], flush=True)
+        try:
+            d["zz"]
+        except KeyError as e:
+            print("KEYERROR", e, flush=True)
+        del d
+        print("DONE", flush=True)
         return
     family = args.family or ("unix" if ("/" in args.address or args.address.startswith("@")) else "tcp")
     address, fam = address_for(family, args.address)

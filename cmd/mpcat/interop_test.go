@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,6 +201,70 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339Nano, c2s.Time); err != nil || c2s.Len == 0 {
 				t.Errorf("frame %d: time %q, len %d", i, c2s.Time, c2s.Len)
 			}
+		}
+	})
+}
+
+// TestProxyShowsManagerMessages puts mpcat proxy in front of a Python
+// SyncManager server: the manager client still works through it, and the
+// control requests and replies are printed in their (ident, method, args,
+// kwds) / (kind, payload) form with timestamps, direction and length.
+func TestProxyShowsManagerMessages(t *testing.T) {
+	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+		t.Parallel()
+		ctx := pyfixtures.Context(t, 60*time.Second)
+		sp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+			Args: []string{"manager"}, Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
+		line, err := sp.ReadLine(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upstream, _, _ := strings.Cut(line, " ")
+		keyFile := filepath.Join(t.TempDir(), "key")
+		if err := os.WriteFile(keyFile, []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pctx, stop := context.WithCancel(ctx)
+		defer stop()
+		var stdout, stderr syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- run(pctx, []string{"proxy", "--authkey-file", keyFile, "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)
+		}()
+		rest := waitFor(t, ctx, &stderr, "proxy listening on ")
+		listenAddr, _, _ := strings.Cut(rest, ",")
+		cp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+			Args: []string{"manager-client", "--address", listenAddr}, Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
+		for _, want := range []string{"VALUE 1", "KEYERROR 'zz'", "DONE"} {
+			if _, err := cp.Expect(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cp.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		reqRE := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{6} \[\d+\] C->S \d+ B request ident=None method=create args=\('dict',\) kwds=\{\}$`)
+		repRE := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{6} \[\d+\] S->C \d+ B response #RETURN \('[0-9a-f]+', \(.*'__getitem__'.*\)\)$`)
+		dummyRE := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{6} \[\d+\] C->S \d+ B request ident=None method=dummy args=\(\) kwds=\{\}$`)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var req, rep, dummy bool
+			for _, l := range outputLines(stdout.String()) {
+				req = req || reqRE.MatchString(l)
+				rep = rep || repRE.MatchString(l)
+				dummy = dummy || dummyRE.MatchString(l)
+			}
+			if req && rep && dummy {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("create request %v, its reply %v, dummy request %v in proxy output:\n%s", req, rep, dummy, stdout.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		stop()
+		if code := <-done; code != 0 {
+			t.Fatalf("proxy exited %d: %s", code, stderr.String())
 		}
 	})
 }
