@@ -1,0 +1,386 @@
+package main
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+const pingSize = 32
+
+// handOver returns a blocking *os.File for c (for a Python child) and
+// closes c.
+func handOver(c *connection.Conn) (*os.File, error) {
+	f, err := c.File()
+	c.Close()
+	return f, err
+}
+
+// startEcho hands one end of a fresh duplex Pipe to conn_echo.py in mode
+// and returns the other end and the process.
+func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, error) {
+	a, b, err := connection.Pipe(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := handOver(b)
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	defer f.Close()
+	p, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "conn_echo.py", TempDir: r.tmp,
+		Args: []string{"--rfd", "3", "--wfd", "3", "--mode", mode}, ExtraFiles: []*os.File{f}, Env: []string{"MPWIRE_WATCHDOG=900"}})
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, p, nil
+}
+
+// stopEcho closes the Go end (the echo sees EOF and exits) and waits.
+func stopEcho(c *connection.Conn, p *pyfixtures.Proc) error {
+	c.Close()
+	return p.Wait()
+}
+
+// rawPair is a blocking AF_UNIX socketpair driven by plain read/write
+// system calls: the floor under any framing library.
+func rawPair() (int, int, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	return fds[0], fds[1], nil
+}
+
+func readFull(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Read(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("EOF")
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func writeFull(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func runConn(r *runner) error {
+	// Go↔Go over connection.Pipe(true).
+	a, b, err := connection.Pipe(true)
+	if err != nil {
+		return err
+	}
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := b.RecvBytesInto(buf)
+			if err != nil || b.SendBytes(buf[:n]) != nil {
+				return
+			}
+		}
+	}()
+	msg, buf := make([]byte, pingSize), make([]byte, 64)
+	ns, err := r.measure(func(n int) error {
+		for i := 0; i < n; i++ {
+			if err := a.SendBytes(msg); err != nil {
+				return err
+			}
+			if _, err := a.RecvBytesInto(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	a.Close()
+	b.Close()
+	if err != nil {
+		return err
+	}
+	r.add("conn/gogo", ns)
+
+	// Raw socketpair: the same 4-byte header + 32 bytes, one write each way.
+	fa, fb, err := rawPair()
+	if err != nil {
+		return err
+	}
+	go func() {
+		m := make([]byte, 4+pingSize)
+		for readFull(fb, m) == nil && writeFull(fb, m) == nil {
+		}
+	}()
+	frame := binary.BigEndian.AppendUint32(nil, pingSize)
+	frame = append(frame, msg...)
+	in := make([]byte, len(frame))
+	ns, err = r.measure(func(n int) error {
+		for i := 0; i < n; i++ {
+			if err := writeFull(fa, frame); err != nil {
+				return err
+			}
+			if err := readFull(fa, in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	unix.Shutdown(fa, unix.SHUT_RDWR)
+	unix.Close(fa)
+	if err != nil {
+		return err
+	}
+	unix.Close(fb)
+	r.add("conn/raw", ns)
+
+	// Go drives, Python echoes.
+	c, p, err := r.startEcho("bytes")
+	if err != nil {
+		return err
+	}
+	for i := 0; i < 100 && !r.cfg.Short; i++ {
+		if err := c.SendBytes(msg); err != nil {
+			return err
+		}
+		if _, err := c.RecvBytesInto(buf); err != nil {
+			return err
+		}
+	}
+	ns, err = r.measure(func(n int) error {
+		for i := 0; i < n; i++ {
+			if err := c.SendBytes(msg); err != nil {
+				return err
+			}
+			if _, err := c.RecvBytesInto(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if werr := stopEcho(c, p); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	r.add("conn/gopy", ns)
+
+	// Python drives, Python echoes.
+	count := r.pick(10000, 1)
+	c, p, err = r.startEcho("bytes")
+	if err != nil {
+		return err
+	}
+	f, err := handOver(c)
+	if err != nil {
+		return err
+	}
+	out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "conn_pingpong.py", ExtraFiles: []*os.File{f},
+		Args: []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(pingSize)}})
+	f.Close()
+	if werr := p.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return err
+	}
+	total, err := elapsed(out)
+	if err != nil {
+		return err
+	}
+	r.add("conn/pypy", total/float64(count))
+
+	wl := fmt.Sprintf("%d-byte send_bytes round trip", pingSize)
+	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Go Conn", SubjectKey: "conn/gogo",
+		Baseline: "raw socketpair read/write (floor)", BaseKey: "conn/raw", Goal: 0.9})
+	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Go Conn", SubjectKey: "conn/gogo",
+		Baseline: "Python↔Python Connection", BaseKey: "conn/pypy"})
+	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Python (Go drives)", SubjectKey: "conn/gopy",
+		Baseline: "Python↔Python Connection", BaseKey: "conn/pypy"})
+	return nil
+}
+
+var bulkSizes = []int{64 << 10, 1 << 20, 16 << 20}
+
+func sizeName(n int) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}
+
+// oneWay times n frames of size from send to recv (both Conns), received
+// by a goroutine into a preallocated buffer.
+func oneWay(send, recv *connection.Conn, payload, buf []byte, n int) error {
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if _, err := recv.RecvBytesInto(buf); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for i := 0; i < n; i++ {
+		if err := send.SendBytes(payload); err != nil {
+			return err
+		}
+	}
+	return <-done
+}
+
+func runBulk(r *runner) error {
+	for _, size := range bulkSizes {
+		k := "bulk/" + strconv.Itoa(size) + "/"
+		payload, buf := make([]byte, size), make([]byte, size)
+		// Go SendBytes over a socketpair Conn.
+		a, b, err := connection.Pipe(true)
+		if err != nil {
+			return err
+		}
+		ns, err := r.measure(func(n int) error { return oneWay(a, b, payload, buf, n) })
+		a.Close()
+		b.Close()
+		if err != nil {
+			return err
+		}
+		r.add(k+"go", ns)
+
+		// Raw unix socket: header and payload with blocking write/read.
+		fa, fb, err := rawPair()
+		if err != nil {
+			return err
+		}
+		hdr := binary.BigEndian.AppendUint32(nil, uint32(size))
+		ns, err = r.measure(func(n int) error {
+			done := make(chan error, 1)
+			go func() {
+				h := make([]byte, 4)
+				for i := 0; i < n; i++ {
+					if err := readFull(fb, h); err != nil {
+						done <- err
+						return
+					}
+					if err := readFull(fb, buf[:binary.BigEndian.Uint32(h)]); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			for i := 0; i < n; i++ {
+				if err := writeFull(fa, hdr); err != nil {
+					return err
+				}
+				if err := writeFull(fa, payload); err != nil {
+					return err
+				}
+			}
+			return <-done
+		})
+		unix.Close(fa)
+		unix.Close(fb)
+		if err != nil {
+			return err
+		}
+		r.add(k+"raw", ns)
+
+		// Python send_bytes → Python recv_bytes_into.
+		count := r.pick(max(8, (256<<20)/size), 1)
+		pa, pb, err := connection.Pipe(true)
+		if err != nil {
+			return err
+		}
+		fr, err := handOver(pb)
+		if err != nil {
+			return err
+		}
+		fs, err := handOver(pa)
+		if err != nil {
+			return err
+		}
+		args := []string{"--fd", "3", "--size", strconv.Itoa(size), "--count", strconv.Itoa(count)}
+		rp, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
+			Args: append([]string{"bulk-recv"}, args...), ExtraFiles: []*os.File{fr}, Env: []string{"MPWIRE_WATCHDOG=900"}})
+		fr.Close()
+		if err != nil {
+			fs.Close()
+			return err
+		}
+		out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py",
+			Args: append([]string{"bulk-send"}, args...), ExtraFiles: []*os.File{fs}})
+		fs.Close()
+		if werr := rp.Wait(); err == nil {
+			err = werr
+		}
+		if err != nil {
+			return err
+		}
+		total, err := elapsed(out)
+		if err != nil {
+			return err
+		}
+		r.add(k+"py", total/float64(count))
+
+		wl := sizeName(size) + " frames, one way"
+		r.compare(comparison{Case: "bulk SendBytes", Workload: wl, Subject: "Go Conn (socketpair)", SubjectKey: k + "go",
+			Baseline: "raw unix socket write/read", BaseKey: k + "raw", Bytes: int64(size), Goal: 0.8})
+		r.compare(comparison{Case: "bulk SendBytes", Workload: wl, Subject: "Go Conn (socketpair)", SubjectKey: k + "go",
+			Baseline: "Python send_bytes → recv_bytes_into", BaseKey: k + "py", Bytes: int64(size)})
+	}
+
+	// One-way pipe (Pipe(false)): F_SETPIPE_SZ 1 MiB vs the default buffer.
+	size := 1 << 20
+	payload, buf := make([]byte, size), make([]byte, size)
+	for _, enlarge := range []bool{false, true} {
+		rd, wr, err := connection.Pipe(false)
+		if err != nil {
+			return err
+		}
+		key := "bulk/pipe/default"
+		if enlarge {
+			key = "bulk/pipe/enlarged"
+			if _, err := unix.FcntlInt(uintptr(wr.Fd()), unix.F_SETPIPE_SZ, size); err != nil {
+				r.note(fmt.Sprintf("bulk: F_SETPIPE_SZ %d failed (%v); the enlarged-pipe row is missing (see /proc/sys/fs/pipe-max-size)", size, err))
+				rd.Close()
+				wr.Close()
+				continue
+			}
+		}
+		ns, err := r.measure(func(n int) error { return oneWay(wr, rd, payload, buf, n) })
+		rd.Close()
+		wr.Close()
+		if err != nil {
+			return err
+		}
+		r.add(key, ns)
+	}
+	r.compare(comparison{Case: "bulk SendBytes", Workload: "1 MiB frames, one-way pipe", Subject: "Go Conn, pipe F_SETPIPE_SZ 1 MiB",
+		SubjectKey: "bulk/pipe/enlarged", Baseline: "Go Conn, default 64 KiB pipe", BaseKey: "bulk/pipe/default", Bytes: int64(size)})
+	return nil
+}

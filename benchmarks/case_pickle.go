@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	ogórek "github.com/kisielk/og-rek"
+	gopickle "github.com/nlpodyssey/gopickle/pickle"
+
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+// pickleWorkloads are the names pyfixtures/pickle_bench.py gen writes.
+var pickleWorkloads = []string{"small_dicts_10k", "ints_100k", "bytes_1mib", "nonascii_str_10k", "deep_nesting_400"}
+
+var pickleLabels = map[string]string{
+	"small_dicts_10k":  "10k small dicts",
+	"ints_100k":        "100k ints",
+	"bytes_1mib":       "1 MiB bytes",
+	"nonascii_str_10k": "10k non-ASCII str",
+	"deep_nesting_400": "nested 400 deep",
+}
+
+// pickleDir holds CPython's pickles of the workloads, generated once per
+// run by the baseline interpreter.
+func (r *runner) pickleDir() (string, error) {
+	dir := filepath.Join(r.tmp, "pickles")
+	if _, err := os.Stat(filepath.Join(dir, pickleWorkloads[0]+".pickle")); err == nil {
+		return dir, nil
+	}
+	_, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "pickle_bench.py", Args: []string{"gen", dir}})
+	return dir, err
+}
+
+func runPickle(r *runner) error {
+	dir, err := r.pickleDir()
+	if err != nil {
+		return err
+	}
+	r.note("pickle: every implementation decodes CPython's own protocol-4 bytes of the same workload (pyfixtures/pickle_bench.py); " +
+		"encode re-encodes the decoded value at protocol 4. CPython is timed with timeit in a subprocess (bench_py.py pickle-time). " +
+		"gopickle has no encoder. stalecucumber (github.com/hydrogen18/stalecucumber) is not available from the module proxy, so it is not measured.")
+	// CPython first (one subprocess for all workloads).
+	args := []string{"pickle-time", dir, "--repeat", "1"}
+	if r.cfg.Short {
+		args = append(args, "--number", "1")
+	}
+	out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", Args: args})
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var t struct {
+			Name    string  `json:"name"`
+			LoadsNs float64 `json:"loads_ns"`
+			DumpsNs float64 `json:"dumps_ns"`
+			CPickle bool    `json:"c_pickle"`
+		}
+		if err := json.Unmarshal([]byte(line), &t); err != nil {
+			return fmt.Errorf("pickle-time output %q: %w", line, err)
+		}
+		if !t.CPickle {
+			return fmt.Errorf("CPython %s does not use the C pickler", r.cfg.Python.Version())
+		}
+		r.add("pickle/"+t.Name+"/cpython/loads", t.LoadsNs)
+		r.add("pickle/"+t.Name+"/cpython/dumps", t.DumpsNs)
+	}
+	em, err := pickle.EncOptions{Protocol: 4}.EncMode()
+	if err != nil {
+		return err
+	}
+	for _, name := range pickleWorkloads {
+		data, err := os.ReadFile(filepath.Join(dir, name+".pickle"))
+		if err != nil {
+			return err
+		}
+		k := "pickle/" + name + "/"
+		label := pickleLabels[name] + ", " + strconv.Itoa(len(data)) + " B"
+		// mpwire decode
+		ns, err := r.measure(func(n int) error {
+			for i := 0; i < n; i++ {
+				var v any
+				if err := pickle.Unmarshal(data, &v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("mpwire decode %s: %w", name, err)
+		}
+		r.add(k+"mpwire/decode", ns)
+		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
+			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 1.0})
+		// gopickle decode
+		if ns, err := r.measure(func(n int) error {
+			for i := 0; i < n; i++ {
+				u := gopickle.NewUnpickler(bytes.NewReader(data))
+				if _, err := u.Load(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			r.note(fmt.Sprintf("gopickle cannot decode %s: %v", name, err))
+		} else {
+			r.add(k+"gopickle/decode", ns)
+		}
+		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
+			Baseline: "gopickle", BaseKey: k + "gopickle/decode", Goal: 4.0})
+		// og-rek decode
+		cfg := &ogórek.DecoderConfig{PyDict: true, StrictUnicode: true}
+		if ns, err := r.measure(func(n int) error {
+			for i := 0; i < n; i++ {
+				if _, err := ogórek.NewDecoderWithConfig(bytes.NewReader(data), cfg).Decode(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			r.note(fmt.Sprintf("og-rek cannot decode %s: %v", name, err))
+		} else {
+			r.add(k+"ogrek/decode", ns)
+		}
+		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
+			Baseline: "og-rek", BaseKey: k + "ogrek/decode"})
+
+		// mpwire encode of its own decoded value.
+		var v any
+		if err := pickle.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		var buf []byte
+		ns, err = r.measure(func(n int) error {
+			for i := 0; i < n; i++ {
+				var err error
+				if buf, err = em.AppendMarshal(buf[:0], v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("mpwire encode %s: %w", name, err)
+		}
+		r.add(k+"mpwire/encode", ns)
+		r.compare(comparison{Case: "pickle encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/encode",
+			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 1.0})
+		// og-rek encode of its own decoded value.
+		if ov, err := ogórek.NewDecoderWithConfig(bytes.NewReader(data), cfg).Decode(); err == nil {
+			var ob bytes.Buffer
+			ecfg := &ogórek.EncoderConfig{Protocol: 4, StrictUnicode: true}
+			if ns, err := r.measure(func(n int) error {
+				for i := 0; i < n; i++ {
+					ob.Reset()
+					if err := ogórek.NewEncoderWithConfig(&ob, ecfg).Encode(ov); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				r.note(fmt.Sprintf("og-rek cannot encode %s: %v", name, err))
+			} else {
+				r.add(k+"ogrek/encode", ns)
+			}
+		}
+		r.compare(comparison{Case: "pickle encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/encode",
+			Baseline: "og-rek", BaseKey: k + "ogrek/encode"})
+	}
+	return nil
+}
