@@ -10,7 +10,8 @@
 // literals concatenated; lists, tuples (including (x,) and ()), dicts, sets,
 // and the calls set(), frozenset(), bytearray(), tuple(), list(), dict()
 // with zero or one iterable argument (dict() also with key=value
-// arguments). Nesting is limited to MaxDepth.
+// arguments); at the top level, a bare tuple (1, 'a' or 1,). Nesting is
+// limited to MaxDepth.
 package pylit
 
 import (
@@ -56,6 +57,22 @@ func Parse(s string) (any, error) {
 		return nil, err
 	}
 	p.space()
+	if p.peek() == ',' {
+		// A bare tuple, as Python reads "1, 2" (and "1,").
+		items := pickle.Tuple{v}
+		for p.eat(',') {
+			if p.space(); p.i >= len(p.s) {
+				break
+			}
+			x, err := p.value(0)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, x)
+		}
+		v = items
+		p.space()
+	}
 	if p.i < len(p.s) {
 		return nil, p.errf("unexpected %q after the value", p.rest(10))
 	}

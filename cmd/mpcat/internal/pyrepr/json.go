@@ -17,11 +17,21 @@ import (
 // {"type": "set"|"frozenset", "items": [...]}, {"type": "bytearray", "hex"},
 // and {"type": "object", "repr": "..."} for instances, classes and
 // exceptions. A container that contains itself is {"type": "recursion"}.
+//
+// Like Repr, the tree is bounded: after MaxNodes values the rest are
+// {"type": "truncated"}.
 func JSON(v any) any {
-	return toJSON(v, map[any]bool{})
+	n := 0
+	return toJSON(v, map[any]bool{}, &n)
 }
 
-func toJSON(v any, seen map[any]bool) any {
+// MaxNodes bounds the values one JSON call converts.
+const MaxNodes = 1 << 20
+
+func toJSON(v any, seen map[any]bool, n *int) any {
+	if *n++; *n > MaxNodes {
+		return map[string]any{"type": "truncated"}
+	}
 	if id := identity(v); id != nil {
 		if seen[id] {
 			return map[string]any{"type": "recursion"}
@@ -32,7 +42,7 @@ func toJSON(v any, seen map[any]bool) any {
 	list := func(xs []any) []any {
 		out := make([]any, len(xs))
 		for i, x := range xs {
-			out[i] = toJSON(x, seen)
+			out[i] = toJSON(x, seen, n)
 		}
 		return out
 	}
@@ -61,7 +71,7 @@ func toJSON(v any, seen map[any]bool) any {
 	case *pickle.Dict:
 		items := make([]any, 0, x.Len())
 		for k, v := range x.All() {
-			items = append(items, []any{toJSON(k, seen), toJSON(v, seen)})
+			items = append(items, []any{toJSON(k, seen, n), toJSON(v, seen, n)})
 		}
 		return map[string]any{"type": "dict", "items": items}
 	case *pickle.Set:

@@ -23,10 +23,25 @@ import (
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// Repr returns Python's repr() of a generic decoded value.
-func Repr(v any) string {
-	p := printer{seen: map[any]bool{}}
+// MaxLen bounds the length of one Repr, in bytes. A pickle can share one
+// list many times over (a = [x, x]; b = [a, a]; ...), so a small frame can
+// have an exponentially long repr; past MaxLen the output ends with
+// Truncated.
+const MaxLen = 4 << 20
+
+// Truncated ends a repr cut at MaxLen.
+const Truncated = "... (repr truncated)"
+
+// Repr returns Python's repr() of a generic decoded value (at most about
+// MaxLen bytes; see Truncated).
+func Repr(v any) string { return reprN(v, MaxLen) }
+
+func reprN(v any, limit int) string {
+	p := printer{seen: map[any]bool{}, limit: limit}
 	p.repr(v)
+	if p.cut {
+		return p.b.String() + Truncated
+	}
 	return p.b.String()
 }
 
@@ -99,8 +114,10 @@ func Float(f float64) string {
 }
 
 type printer struct {
-	b    strings.Builder
-	seen map[any]bool // containers being printed (cycle detection)
+	b     strings.Builder
+	seen  map[any]bool // containers being printed (cycle detection)
+	limit int
+	cut   bool
 }
 
 // identity returns a key naming v's identity for cycle detection, or nil
@@ -124,6 +141,10 @@ func identity(v any) any {
 }
 
 func (p *printer) repr(v any) {
+	if p.cut || p.b.Len() > p.limit {
+		p.cut = true
+		return
+	}
 	if id := identity(v); id != nil {
 		if p.seen[id] {
 			switch v.(type) {

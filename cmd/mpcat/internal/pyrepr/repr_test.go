@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/mpwire/mpwire/pickle"
@@ -80,5 +81,20 @@ func TestJSON(t *testing.T) {
 	want := `{"items":[[1,[{"repr":"inf","type":"float"},{"hex":"ff","type":"bytes"},{"items":["a"],"type":"tuple"}]]],"type":"dict"}`
 	if string(b) != want {
 		t.Errorf("got %s\nwant %s", b, want)
+	}
+}
+
+func TestSharedValuesAreBounded(t *testing.T) {
+	// 64 levels of a = [a, a]: 2^64 leaves, a few hundred pickle bytes.
+	var v any = []any{}
+	for i := 0; i < 64; i++ {
+		v = []any{v, v}
+	}
+	s := reprN(v, 64<<10)
+	if len(s) > 64<<10+1000 || !strings.HasSuffix(s, Truncated) {
+		t.Errorf("repr of %d bytes, suffix %q", len(s), s[len(s)-30:])
+	}
+	if _, err := json.Marshal(JSON(v)); err != nil {
+		t.Fatal(err)
 	}
 }
