@@ -240,6 +240,9 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		return 2
 	}
 	out := newPrinter(stdout, stderr, f.json, f.rawBytes)
+	if f.key != nil && len(f.key) == 0 {
+		out.event("warning: the authkey is empty; a Python 3.8–3.12 Listener treats b'' as no authentication, so the handshake would time out")
+	}
 	cfg := f.config(stderr, out)
 	switch cmd {
 	case "dial":

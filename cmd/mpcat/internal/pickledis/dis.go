@@ -756,6 +756,9 @@ func validPyUTF8(b []byte) bool {
 // underscores between digits allowed).
 func pyInt(s string) (any, bool) {
 	s = strings.TrimSpace(s)
+	if len(s) > pyrepr.MaxIntDigits+1 {
+		return nil, false
+	}
 	if s == "" || strings.Contains(s, "__") || strings.HasSuffix(s, "_") {
 		return nil, false
 	}

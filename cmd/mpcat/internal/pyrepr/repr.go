@@ -175,7 +175,7 @@ func (p *printer) repr(v any) {
 	case int:
 		b.WriteString(strconv.Itoa(x))
 	case *big.Int:
-		b.WriteString(x.String())
+		b.WriteString(Int(x))
 	case float64:
 		b.WriteString(Float(x))
 	case string:
@@ -313,6 +313,30 @@ func (p *printer) object(o *pickle.Object) {
 		b.WriteString(" with state ")
 		p.repr(o.State)
 	}
+}
+
+// MaxIntDigits is CPython's default limit on int to decimal string
+// conversion (sys.get_int_max_str_digits()).
+const MaxIntDigits = 4300
+
+// Int returns repr of a Python int. Beyond MaxIntDigits decimal digits, where
+// Python's repr raises ValueError (and decimal conversion gets slow), it
+// returns the hex literal of the same value instead.
+func Int(x *big.Int) string {
+	if x.BitLen() > MaxIntDigits*3 { // may have more than MaxIntDigits digits
+		digits := len(x.String())
+		if x.Sign() < 0 {
+			digits--
+		}
+		if x.BitLen() > MaxIntDigits*4 || digits > MaxIntDigits {
+			s := x.Text(16)
+			if s[0] == '-' {
+				return "-0x" + s[1:]
+			}
+			return "0x" + s
+		}
+	}
+	return x.String()
 }
 
 // Complex returns repr of a Python complex number.

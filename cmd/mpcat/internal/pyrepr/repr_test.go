@@ -98,3 +98,23 @@ func TestSharedValuesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHugeIntsPrintInHex(t *testing.T) {
+	x := new(big.Int).Lsh(big.NewInt(1), 20000)
+	if got := Int(x); !strings.HasPrefix(got, "0x1000") || len(got) != 2+5001 {
+		t.Errorf("2**20000 printed as %.20s… (%d chars)", got, len(got))
+	}
+	if got := Int(new(big.Int).Neg(x)); !strings.HasPrefix(got, "-0x1") {
+		t.Errorf("-2**20000 printed as %.20s…", got)
+	}
+	y := new(big.Int).Exp(big.NewInt(10), big.NewInt(4299), nil) // 4300 digits: decimal, as Python
+	if got := Int(y); len(got) != 4300 || got[0] != '1' {
+		t.Errorf("10**4299 printed with %d chars", len(got))
+	}
+	if got := Int(new(big.Int).Neg(y)); len(got) != 4301 {
+		t.Errorf("-10**4299 printed with %d chars", len(got))
+	}
+	if got := Int(new(big.Int).Mul(y, big.NewInt(10))); !strings.HasPrefix(got, "0x") {
+		t.Errorf("10**4300 printed as %.20s…", got)
+	}
+}
