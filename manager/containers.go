@@ -627,10 +627,11 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, pyErr("TypeError", fmt.Sprintf("can't multiply sequence by non-int of type '%s'", typeName(v)))
 		}
-		if n < 0 {
+		if n < 0 || len(l.items) == 0 {
 			n = 0
 		}
-		if len(l.items)*n > 1<<26 {
+		// Divide rather than multiply: len*n can overflow for a client's n.
+		if n > maxRepeat/max(len(l.items), 1) {
 			return nil, pyErr("MemoryError")
 		}
 		out := make([]any, 0, len(l.items)*n)
@@ -971,6 +972,10 @@ func (a *Array) CallMethod(_ context.Context, _ Caller, method string, args pick
 	}
 	return nil, errNoMethod
 }
+
+// maxRepeat bounds the items of a list repeated by a client (list * n):
+// more is a MemoryError, as it would soon be in the client's Python.
+const maxRepeat = 1 << 26
 
 // maxRange bounds the items materialized from a pickled range().
 const maxRange = 1 << 24
