@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"strconv"
 
@@ -58,6 +60,28 @@ func rawPair() (int, int, error) {
 		return 0, 0, err
 	}
 	return fds[0], fds[1], nil
+}
+
+// rawNetPair is the same socketpair as net.Conns: Go's netpoller, no
+// framing library — the floor for Go code.
+func rawNetPair() (net.Conn, net.Conn, error) {
+	a, b, err := rawPair()
+	if err != nil {
+		return nil, nil, err
+	}
+	fa, fb := os.NewFile(uintptr(a), "rawA"), os.NewFile(uintptr(b), "rawB")
+	defer fa.Close()
+	defer fb.Close()
+	ca, err := net.FileConn(fa)
+	if err != nil {
+		return nil, nil, err
+	}
+	cb, err := net.FileConn(fb)
+	if err != nil {
+		ca.Close()
+		return nil, nil, err
+	}
+	return ca, cb, nil
 }
 
 func readFull(fd int, b []byte) error {
@@ -157,6 +181,40 @@ func runConn(r *runner) error {
 	unix.Close(fb)
 	r.add("conn/raw", ns)
 
+	// The same over net.Conn (netpoller).
+	na, nb, err := rawNetPair()
+	if err != nil {
+		return err
+	}
+	go func() {
+		m := make([]byte, 4+pingSize)
+		for {
+			if _, err := io.ReadFull(nb, m); err != nil {
+				return
+			}
+			if _, err := nb.Write(m); err != nil {
+				return
+			}
+		}
+	}()
+	ns, err = r.measure(func(n int) error {
+		for i := 0; i < n; i++ {
+			if _, err := na.Write(frame); err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(na, in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	na.Close()
+	nb.Close()
+	if err != nil {
+		return err
+	}
+	r.add("conn/rawnet", ns)
+
 	// Go drives, Python echoes.
 	c, p, err := r.startEcho("bytes")
 	if err != nil {
@@ -216,7 +274,9 @@ func runConn(r *runner) error {
 
 	wl := fmt.Sprintf("%d-byte send_bytes round trip", pingSize)
 	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Go Conn", SubjectKey: "conn/gogo",
-		Baseline: "raw socketpair read/write (floor)", BaseKey: "conn/raw", Goal: 0.9})
+		Baseline: "raw socketpair, blocking read(2)/write(2)", BaseKey: "conn/raw", Goal: 0.9})
+	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Go Conn", SubjectKey: "conn/gogo",
+		Baseline: "raw socketpair as net.Conn (netpoller)", BaseKey: "conn/rawnet", Goal: 0.9})
 	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Go Conn", SubjectKey: "conn/gogo",
 		Baseline: "Python↔Python Connection", BaseKey: "conn/pypy"})
 	r.compare(comparison{Case: "Conn ping-pong", Workload: wl, Subject: "Go↔Python (Go drives)", SubjectKey: "conn/gopy",
@@ -310,6 +370,44 @@ func runBulk(r *runner) error {
 		}
 		r.add(k+"raw", ns)
 
+		// The same over net.Conn (netpoller).
+		na, nb, err := rawNetPair()
+		if err != nil {
+			return err
+		}
+		ns, err = r.measure(func(n int) error {
+			done := make(chan error, 1)
+			go func() {
+				h := make([]byte, 4)
+				for i := 0; i < n; i++ {
+					if _, err := io.ReadFull(nb, h); err != nil {
+						done <- err
+						return
+					}
+					if _, err := io.ReadFull(nb, buf[:binary.BigEndian.Uint32(h)]); err != nil {
+						done <- err
+						return
+					}
+				}
+				done <- nil
+			}()
+			for i := 0; i < n; i++ {
+				if _, err := na.Write(hdr); err != nil {
+					return err
+				}
+				if _, err := na.Write(payload); err != nil {
+					return err
+				}
+			}
+			return <-done
+		})
+		na.Close()
+		nb.Close()
+		if err != nil {
+			return err
+		}
+		r.add(k+"rawnet", ns)
+
 		// Python send_bytes → Python recv_bytes_into.
 		count := r.pick(max(8, (256<<20)/size), 1)
 		pa, pb, err := connection.Pipe(true)
@@ -332,6 +430,12 @@ func runBulk(r *runner) error {
 			fs.Close()
 			return err
 		}
+		if _, err := rp.ReadLine(r.ctx); err != nil {
+			fs.Close()
+			rp.Kill()
+			rp.Wait()
+			return err
+		}
 		out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py",
 			Args: append([]string{"bulk-send"}, args...), ExtraFiles: []*os.File{fs}})
 		fs.Close()
@@ -349,7 +453,9 @@ func runBulk(r *runner) error {
 
 		wl := sizeName(size) + " frames, one way"
 		r.compare(comparison{Case: "bulk SendBytes", Workload: wl, Subject: "Go Conn (socketpair)", SubjectKey: k + "go",
-			Baseline: "raw unix socket write/read", BaseKey: k + "raw", Bytes: int64(size), Goal: 0.8})
+			Baseline: "raw unix socket, blocking write(2)/read(2)", BaseKey: k + "raw", Bytes: int64(size), Goal: 0.8})
+		r.compare(comparison{Case: "bulk SendBytes", Workload: wl, Subject: "Go Conn (socketpair)", SubjectKey: k + "go",
+			Baseline: "raw unix socket as net.Conn (netpoller)", BaseKey: k + "rawnet", Bytes: int64(size), Goal: 0.8})
 		r.compare(comparison{Case: "bulk SendBytes", Workload: wl, Subject: "Go Conn (socketpair)", SubjectKey: k + "go",
 			Baseline: "Python send_bytes → recv_bytes_into", BaseKey: k + "py", Bytes: int64(size)})
 	}

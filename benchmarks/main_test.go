@@ -57,8 +57,8 @@ func TestSmoke(t *testing.T) {
 	want := map[string]int{
 		"pickle decode":         3 * len(pickleWorkloads),
 		"pickle encode":         2 * len(pickleWorkloads),
-		"Conn ping-pong":        3,
-		"bulk SendBytes":        2*len(bulkSizes) + 1,
+		"Conn ping-pong":        4,
+		"bulk SendBytes":        3*len(bulkSizes) + 1,
 		"Queue":                 7,
 		"authenticated connect": 4,
 		"vs JSON lines":         1,

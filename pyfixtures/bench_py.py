@@ -11,8 +11,8 @@ Modes (every timing is printed as "ELAPSED <seconds>" or one JSON line):
   bulk-send         Wrap --fd as a Connection, send_bytes --count frames of
                     --size bytes, wait for the receiver's b"ok", print
                     ELAPSED (first frame to the acknowledgement).
-  bulk-recv         Wrap --fd as a Connection, recv_bytes_into a
-                    preallocated buffer --count times, send b"ok".
+  bulk-recv         Wrap --fd as a Connection, print READY, recv_bytes_into
+                    a preallocated buffer --count times, send b"ok".
   jsonl-echo        Read JSON lines on stdin; for each, json.loads it and
                     write json.dumps of the value back on stdout (flushed),
                     until EOF. What people do today instead of a pickle
@@ -41,6 +41,8 @@ def _ns(stmt, number, repeat):
 
 def mode_pickle_time(args):
     names = sorted(f[:-len(".pickle")] for f in os.listdir(args.dir) if f.endswith(".pickle"))
+    if args.only:
+        names = [n for n in names if n in args.only]
     for name in names:
         with open(os.path.join(args.dir, name + ".pickle"), "rb") as fh:
             data = fh.read()
@@ -70,6 +72,7 @@ def mode_bulk_recv(args):
     from multiprocessing.connection import Connection
     c = Connection(args.fd)
     buf = bytearray(args.size)
+    _fixture.ready("READY")
     for _ in range(args.count):
         n = c.recv_bytes_into(buf)
         if n != args.size:
@@ -94,6 +97,7 @@ def main():
     p.add_argument("dir", nargs="?", help="pickle-time: directory of <workload>.pickle files")
     p.add_argument("--number", type=int, default=0, help="pickle-time: calls per sample, 0 = autorange")
     p.add_argument("--repeat", type=int, default=3, help="pickle-time: samples, best is kept (default %(default)s)")
+    p.add_argument("--only", action="append", help="pickle-time: only this workload (repeatable)")
     p.add_argument("--fd", type=int, help="bulk-*: inherited socket fd")
     p.add_argument("--size", type=int, default=1 << 20, help="bulk-*: frame size (default %(default)s)")
     p.add_argument("--count", type=int, default=100, help="bulk-*: frames (default %(default)s)")
