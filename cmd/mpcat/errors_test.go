@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,23 @@ func TestErrorsAgainstPython(t *testing.T) {
 			got := readReports(t, ctx, lp, "GOT", 2)
 			if got[0].Repr != "2" || got[1].Repr != "'end'" {
 				t.Errorf("Python got %+v", got)
+			}
+		})
+		t.Run("values sent with every --protocol arrive intact", func(t *testing.T) {
+			lits := literalLines(t)
+			// 0, 2 and 5 on every version, 1 or 3 by turns (time).
+			for _, proto := range []int{0, 2, 5, 1 + 2*(py.Minor%2)} {
+				ctx := pyfixtures.Context(t, 30*time.Second)
+				lp, addr := startListener(t, ctx, py, "--count", strconv.Itoa(len(lits)), "--expect", literalsFile(t))
+				code, stdout, stderr := dial(t, ctx, strings.Join(lits, "\n")+"\n", addr, "--protocol", strconv.Itoa(proto))
+				if code != 0 || strings.Contains(stderr, "not sent") {
+					t.Fatalf("protocol %d: exit %d: %s", proto, code, stderr)
+				}
+				got := readReports(t, ctx, lp, "GOT", len(lits))
+				checkSame(t, lits, got)
+				if n := len(outputLines(stdout)); n != len(lits) {
+					t.Errorf("protocol %d: %d echoes printed, want %d", proto, n, len(lits))
+				}
 			}
 		})
 		t.Run("--bytes sends and prints raw frames", func(t *testing.T) {

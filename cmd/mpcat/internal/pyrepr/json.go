@@ -20,8 +20,10 @@ import (
 //
 // Like Repr, the tree is bounded: after MaxNodes values the rest are
 // {"type": "truncated"}.
-func JSON(v any) any {
-	n := 0
+func JSON(v any) any { return jsonN(v, MaxNodes) }
+
+func jsonN(v any, limit int) any {
+	n := limit
 	return toJSON(v, map[any]bool{}, &n)
 }
 
@@ -29,7 +31,7 @@ func JSON(v any) any {
 const MaxNodes = 1 << 20
 
 func toJSON(v any, seen map[any]bool, n *int) any {
-	if *n++; *n > MaxNodes {
+	if *n--; *n < 0 {
 		return map[string]any{"type": "truncated"}
 	}
 	if id := identity(v); id != nil {

@@ -94,8 +94,9 @@ func TestSharedValuesAreBounded(t *testing.T) {
 	if len(s) > 64<<10+1000 || !strings.HasSuffix(s, Truncated) {
 		t.Errorf("repr of %d bytes, suffix %q", len(s), s[len(s)-30:])
 	}
-	if _, err := json.Marshal(JSON(v)); err != nil {
-		t.Fatal(err)
+	b, err := json.Marshal(jsonN(v, 1000))
+	if err != nil || !strings.Contains(string(b), `"truncated"`) || len(b) > 20000 {
+		t.Fatalf("%d bytes of JSON, %v", len(b), err)
 	}
 }
 
