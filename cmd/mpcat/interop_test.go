@@ -156,12 +156,13 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 		if err := os.WriteFile(keyFile, []byte(testKeyHex), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		capture := filepath.Join(t.TempDir(), "capture")
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
 		var stdout, stderr syncBuffer
 		done := make(chan int, 1)
 		go func() {
-			done <- run(pctx, []string{"proxy", "--json", "--authkey-file", keyFile, "--authkey-hex", "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)
+			done <- run(pctx, []string{"proxy", "--json", "--capture", capture, "--authkey-file", keyFile, "--authkey-hex", "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)
 		}()
 		rest := waitFor(t, ctx, &stderr, "proxy listening on ")
 		listenAddr, _, _ := strings.Cut(rest, ",")
@@ -201,6 +202,14 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 			if _, err := time.Parse(time.RFC3339Nano, c2s.Time); err != nil || c2s.Len == 0 {
 				t.Errorf("frame %d: time %q, len %d", i, c2s.Time, c2s.Len)
 			}
+		}
+		// The capture holds the same frames; mpcat dis --frames reads it.
+		var disOut, disErr syncBuffer
+		if code := run(ctx, []string{"dis", "--frames", "--json", capture}, nil, &disOut, &disErr); code != 0 {
+			t.Fatalf("dis of the capture exited %d: %s", code, disErr.String())
+		}
+		if n := len(outputLines(disOut.String())); n != len(frames) {
+			t.Errorf("dis --frames found %d pickles in the capture, the proxy printed %d frames", n, len(frames))
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -22,6 +23,7 @@ type printer struct {
 	json    bool
 	raw     bool
 	jsonEnc *json.Encoder
+	capture io.Writer // proxy --capture: frames as they were on the wire
 }
 
 func newPrinter(out, errw io.Writer, asJSON, raw bool) *printer {
@@ -122,6 +124,13 @@ func (p *printer) proxyFrame(conn int, dir string, b []byte, at time.Time) {
 	d := decodeFrame(b, p.raw)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.capture != nil {
+		if _, err := p.capture.Write(connection.AppendHeader(nil, len(b))); err == nil {
+			if _, err := p.capture.Write(b); err != nil {
+				fmt.Fprintf(p.errw, "mpcat: error: --capture: %v\n", err)
+			}
+		}
+	}
 	if p.json {
 		m := map[string]any{"time": at.UTC().Format(time.RFC3339Nano), "conn": conn, "dir": dir, "len": len(b)}
 		fillJSON(m, b, d)

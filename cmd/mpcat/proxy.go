@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +25,15 @@ func proxy(ctx context.Context, cfg listener.Config, lnet, laddr, unet, uaddr st
 		return 1
 	}
 	defer l.Close()
+	if f.capture != "" {
+		cf, err := os.OpenFile(f.capture, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			out.fail(fmt.Sprintf("--capture: %v", err))
+			return 1
+		}
+		defer cf.Close()
+		out.capture = cf
+	}
 	out.event(fmt.Sprintf("proxy listening on %s, upstream %s", l.Addr(), uaddr))
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -49,6 +49,12 @@ challenge mpcat sends: auto and sha256 send {sha256} (what Python 3.12+
 sends; every Python 3.8+ answers it), legacy sends the 3.8–3.11 MD5
 challenge. Either kind of challenge from the peer is answered.
 
+proxy terminates the handshake on each side (both with the same key) and
+relays every frame unchanged, printing time, connection number, direction,
+length and the value — manager traffic as "request ident=… method=… args=…
+kwds=…" and "response #RETURN …". --capture FILE keeps the raw frames for
+mpcat dis --frames.
+
 Run "mpcat COMMAND -h" for the flags of a command.
 `
 
@@ -83,6 +89,7 @@ type netFlags struct {
 	linger            time.Duration
 	protocol          int
 	keep              bool
+	capture           string
 
 	key    []byte
 	scheme listener.Scheme
@@ -101,6 +108,9 @@ func (f *netFlags) register(fs *flag.FlagSet, cmd string) {
 	if cmd != "proxy" {
 		fs.DurationVar(&f.linger, "linger", 0, "after stdin ends, wait this long for frames from the peer (0: until the peer closes)")
 		fs.IntVar(&f.protocol, "protocol", 4, "pickle protocol for values sent (0–5; Python's send() uses 4)")
+	}
+	if cmd == "proxy" {
+		fs.StringVar(&f.capture, "capture", "", "also append every relayed frame (both directions, header and payload) to `FILE`, for mpcat dis --frames")
 	}
 	if cmd == "listen" {
 		fs.BoolVar(&f.keep, "keep", false, "after a client closes, accept the next one")
