@@ -171,29 +171,29 @@ func goFuncName(f any) (string, bool) {
 	return "", false
 }
 
-// taskError is a failed call: the exception to send and its traceback text.
-type taskError struct {
+// callFailure is a failed call: the exception to send and its traceback text.
+type callFailure struct {
 	exc any
 	tb  string
 }
 
 // call runs a named Go function, turning errors and panics into Python
 // exceptions.
-func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (res any, terr *taskError) {
+func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (res any, terr *callFailure) {
 	name, ok := goFuncName(f)
 	if !ok {
 		e := pyErr("TypeError", "mpwire pool: %s is not a Go function (use GoFunc(name) or a name string)", describe(f))
-		return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
 	fn, ok := lookup(name)
 	if !ok {
 		e := pyErr("NotImplementedError", "mpwire pool: no Go function registered as %q (have %s)", name, strings.Join(Registered(), ", "))
-		return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
 	defer func() {
 		if r := recover(); r != nil {
 			e := pyErr("RuntimeError", "panic in Go function %s: %v", name, r)
-			res, terr = nil, &taskError{exc: e, tb: fmt.Sprintf("Go panic in %s (pid %d): %v\n\n%s\n%s\n", name, os.Getpid(), r, debug.Stack(), e.Error())}
+			res, terr = nil, &callFailure{exc: e, tb: fmt.Sprintf("Go panic in %s (pid %d): %v\n\n%s\n%s\n", name, os.Getpid(), r, debug.Stack(), e.Error())}
 		}
 	}()
 	v, err := fn(ctx, args, kwargs)
@@ -202,7 +202,7 @@ func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (r
 		if !errors.As(err, &pe) {
 			pe = pyErr("RuntimeError", "%s", err.Error())
 		}
-		return nil, &taskError{exc: pe, tb: fmt.Sprintf("Go function %s (pid %d) failed:\n  %v\n%s\n", name, os.Getpid(), err, pe.Error())}
+		return nil, &callFailure{exc: pe, tb: fmt.Sprintf("Go function %s (pid %d) failed:\n  %v\n%s\n", name, os.Getpid(), err, pe.Error())}
 	}
 	return v, nil
 }
@@ -219,7 +219,7 @@ func describe(v any) string {
 
 // runTask is the body of Python's worker loop for one task:
 // func(*args, **kwds) where func may be mapstar/starmapstar over a chunk.
-func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (any, *taskError) {
+func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (any, *callFailure) {
 	g, isGlobal := f.(pickle.Global)
 	if !isGlobal {
 		return call(ctx, f, args, kwargs)
@@ -243,7 +243,7 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 			if g == globalStarmapstar {
 				if a, err = argTuple(item); err != nil {
 					e := pyErr("TypeError", "%v", err)
-					return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+					return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 				}
 			}
 			v, terr := call(ctx, pair[0], a, nil)
@@ -256,11 +256,11 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 	case globalReraise:
 		if len(args) == 1 {
 			// The task generator failed in the parent: send the exception back unwrapped.
-			return nil, &taskError{exc: args[0]}
+			return nil, &callFailure{exc: args[0]}
 		}
 	}
 	e := pyErr("TypeError", "mpwire pool: cannot run %s in a Go worker", describe(f))
-	return nil, &taskError{exc: e, tb: e.Error() + "\n"}
+	return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 }
 
 // WorkerOptions configure Worker.
