@@ -250,25 +250,13 @@ func runCheck(t testing.TB, py pyfixtures.Interpreter, reqs []checkReq) map[stri
 // Every entry says why; an entry that no longer reproduces is logged so it
 // can be removed.
 var knownGaps = map[string]string{
-	// Codec bugs found by these tests (reported to the codec owner).
-	"goencode map_nan_key":                "Marshal panics (recovered here) on a Go map with a NaN key: reflect MapIndex(NaN) finds nothing; iterate with MapRange",
-	"gocheck map_array_key":               "a Go array used as a map key is written as a list, which Python cannot use as a dict key (TypeError: unhashable type: 'list'); it must be a tuple",
-	"goback map_array_key":                "follows from gocheck map_array_key",
-	"check op_dict_nan_key_shared":        nanIdentity,
-	"goencode registered_class@0":         regClassProto,
-	"goencode registered_class@1":         regClassProto,
-	"goencode registered_class_generic@0": regClassProto,
-	"goencode registered_class_generic@1": regClassProto,
-	"goencode registered_in_list@0":       regClassProto,
-	"goencode registered_in_list@1":       regClassProto,
+	"check op_dict_nan_key_shared": nanIdentity,
 }
 
 // nanIdentity: a float64 has no identity, so the decoder cannot tell that
 // two NaN keys are the same Python object (memoized and fetched again);
 // CPython's dict then holds one item, the Go Dict two.
 const nanIdentity = "a NaN dict key fetched twice from the memo is one key in Python (same object) but two in the Go Dict: float64 values have no identity"
-
-const regClassProto = "Marshal of a RegisterClass type needs protocol 2+ (NEWOBJ); CPython itself pickles such instances at protocols 0/1 with copyreg._reconstructor"
 
 type gapLog struct {
 	mu   sync.Mutex
