@@ -326,7 +326,7 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			return nil
 		}
 		if o, ok := src.(*Object); ok && o.CallableValue == nil {
-			if rt, ok := lookupClass(o.Callable); ok && reflect.PointerTo(rt).Implements(t) || ok && rt.Implements(t) {
+			if rt, ok := lookupClass(o.class()); ok && reflect.PointerTo(rt).Implements(t) || ok && rt.Implements(t) {
 				v := reflect.New(rt).Elem()
 				if err := c.assign(v, o); err != nil {
 					return err

@@ -1111,14 +1111,6 @@ func (s *decState) reduce(fn any, args Tuple) (any, error) {
 			copy(rest, args[1:])
 			return newObject(args[0], rest, nil, true), nil
 		}
-	case gReconstruct:
-		// copyreg._reconstructor(cls, object, None) is how protocols 0 and 1
-		// write object.__new__(cls): the same as NEWOBJ with no arguments.
-		if len(args) == 3 && args[1] == gObject && args[2] == nil {
-			if _, ok := args[0].(Global); ok {
-				return newObject(args[0], Tuple{}, nil, true), nil
-			}
-		}
 	case gNewobjEx:
 		if len(args) == 3 {
 			a, ok1 := args[1].(Tuple)
@@ -1380,7 +1372,7 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 		}
 		x.walk.state, x.walk.height = 2, int32(h+1)
 		if !inKey && !s.typed && x.CallableValue == nil {
-			if t, ok := lookupClass(x.Callable); ok {
+			if t, ok := lookupClass(x.class()); ok {
 				rv := reflect.New(t).Elem()
 				c := converter{s: s}
 				if err := c.fromObject(rv, x, t); err != nil {

@@ -87,6 +87,8 @@ type encState struct {
 	memoN      int
 	memoID     map[idKey]int
 	memoStr    map[string]int
+	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)
+	memoDict   map[*Dict]int
 	strCache   [256]strCacheEntry // recent short strings: repeated dict keys skip the map
 	depth      int
 	pendingID  idKey // identity of the pointer whose struct is being encoded
@@ -108,6 +110,16 @@ func (e *encState) release() {
 		clear(e.memoID)
 	}
 	e.strCache = [256]strCacheEntry{}
+	if len(e.memoSlice) > 1<<17 {
+		e.memoSlice = nil
+	} else {
+		clear(e.memoSlice)
+	}
+	if len(e.memoDict) > 1<<17 {
+		e.memoDict = nil
+	} else {
+		clear(e.memoDict)
+	}
 	if len(e.memoStr) > 1<<17 {
 		e.memoStr = nil
 	} else {
@@ -214,22 +226,38 @@ func (e *encState) enter() error {
 	return nil
 }
 
-func sliceID(p *any, n int, kind byte) idKey {
-	return idKey{p: p, n: n, kind: kind}
+type sliceKey struct {
+	p     *any
+	n     int
+	tuple bool
 }
 
-func listID(x []any) idKey {
+func sliceKeyOf(x []any, tuple bool) (sliceKey, bool) {
 	if cap(x) == 0 {
-		return idKey{}
+		return sliceKey{}, false
 	}
-	return sliceID(&x[:cap(x)][0], len(x), 'l')
+	return sliceKey{&x[:cap(x)][0], len(x), tuple}, true
 }
 
-func tupleID(x Tuple) idKey {
-	if cap(x) == 0 {
-		return idKey{}
+func (e *encState) lookupSlice(x []any, tuple bool) (sliceKey, bool, int) {
+	k, ok := sliceKeyOf(x, tuple)
+	if !ok || e.memoSlice == nil {
+		return k, ok, -1
 	}
-	return sliceID(&x[:cap(x)][0], len(x), 't')
+	if i, hit := e.memoSlice[k]; hit {
+		return k, ok, i
+	}
+	return k, ok, -1
+}
+
+func (e *encState) memoizeSlice(k sliceKey, ok bool) {
+	idx := e.memoize()
+	if ok {
+		if e.memoSlice == nil {
+			e.memoSlice = make(map[sliceKey]int)
+		}
+		e.memoSlice[k] = idx
+	}
 }
 
 // save writes v. The type switch covers the generic values without
@@ -696,8 +724,8 @@ func (e *encState) saveByteArray(b ByteArray) error {
 }
 
 func (e *encState) saveList(x []any) error {
-	id := listID(x)
-	if i, ok := e.lookupID(id); ok {
+	key, hasKey, i := e.lookupSlice(x, false)
+	if i >= 0 {
 		e.writeGet(i)
 		return nil
 	}
@@ -709,7 +737,7 @@ func (e *encState) saveList(x []any) error {
 	} else {
 		e.b = append(e.b, opMark, opList)
 	}
-	e.memoizeID(id)
+	e.memoizeSlice(key, hasKey)
 	err := e.batchAppends(x, true)
 	e.depth--
 	return err
@@ -768,8 +796,8 @@ func (e *encState) saveTuple(x Tuple) error {
 		}
 		return nil
 	}
-	id := tupleID(x)
-	if i, ok := e.lookupID(id); ok {
+	key, hasKey, i := e.lookupSlice(x, true)
+	if i >= 0 {
 		e.writeGet(i)
 		return nil
 	}
@@ -783,7 +811,7 @@ func (e *encState) saveTuple(x Tuple) error {
 				return err
 			}
 		}
-		if i, ok := e.lookupID(id); ok {
+		if _, _, i := e.lookupSlice(x, true); i >= 0 {
 			// The tuple was pickled while pickling its elements (it is
 			// recursive through a mutable container): drop the elements and
 			// fetch it back, as pickle.py does.
@@ -794,7 +822,7 @@ func (e *encState) saveTuple(x Tuple) error {
 			return nil
 		}
 		e.b = append(e.b, opTuple1+byte(n-1))
-		e.memoizeID(id)
+		e.memoizeSlice(key, hasKey)
 		return nil
 	}
 	e.b = append(e.b, opMark)
@@ -803,7 +831,7 @@ func (e *encState) saveTuple(x Tuple) error {
 			return err
 		}
 	}
-	if i, ok := e.lookupID(id); ok {
+	if _, _, i := e.lookupSlice(x, true); i >= 0 {
 		if e.proto >= 1 {
 			e.b = append(e.b, opPopMark)
 		} else {
@@ -815,7 +843,7 @@ func (e *encState) saveTuple(x Tuple) error {
 		return nil
 	}
 	e.b = append(e.b, opTuple)
-	e.memoizeID(id)
+	e.memoizeSlice(key, hasKey)
 	return nil
 }
 
@@ -832,8 +860,7 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opNone)
 		return nil
 	}
-	id := idKey{p: d}
-	if i, ok := e.lookupID(id); ok {
+	if i, ok := e.memoDict[d]; ok {
 		e.writeGet(i)
 		return nil
 	}
@@ -841,7 +868,11 @@ func (e *encState) saveDict(d *Dict) error {
 		return err
 	}
 	e.emptyDict()
-	e.memoizeID(id)
+	idx := e.memoize()
+	if e.memoDict == nil {
+		e.memoDict = make(map[*Dict]int)
+	}
+	e.memoDict[d] = idx
 	err := e.dictEntries(d.ents)
 	e.depth--
 	return err

@@ -75,6 +75,21 @@ func (o *Object) Class() Global {
 	return o.Callable
 }
 
+// class is the instance's class: the callable, or cls of
+// copyreg._reconstructor(cls, base, state), which protocols 0 and 1 use for
+// object.__new__(cls).
+func (o *Object) class() Global {
+	if o.CallableValue != nil {
+		return Global{}
+	}
+	if o.Callable == (Global{"copyreg", "_reconstructor"}) && len(o.Args) == 3 {
+		if g, ok := o.Args[0].(Global); ok {
+			return g
+		}
+	}
+	return o.Callable
+}
+
 // PythonError is a Python exception (builtins.ValueError etc.) as pickled:
 // REDUCE(type, args) plus an optional BUILD of the instance __dict__.
 type PythonError struct {
