@@ -466,7 +466,7 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		if kwargs != nil {
 			s.stashProxies(kwargs.Values(), 0)
 		}
-		obj, err := f(args[1:], kwargs)
+		obj, err := recovering("the factory of "+typeid, func() (Object, error) { return f(args[1:], kwargs) })
 		if err != nil {
 			return nil, err
 		}
@@ -578,7 +578,7 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 	if !e.exposed[method] {
 		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method '%s' of %s object is not in exposed=%s", method, reprOf(e.obj), Repr(e.reply))))
 	}
-	res, err := e.obj.CallMethod(s.ctx, caller, method, args, kwargs)
+	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.ctx, caller, method, args, kwargs) })
 	if errors.Is(err, errNoMethod) {
 		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
 	}
@@ -594,6 +594,21 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		return pickle.Tuple{kindProxy, pickle.Tuple{exposed, Token{TypeID: typeid, Address: s.pyAddr, ID: id}.pickled()}}
 	}
 	return pickle.Tuple{kindReturn, res}
+}
+
+// recovering runs user code (an Object's method, a Factory) and turns a
+// panic into an error: a client's arguments reach that code (Methods
+// functions type-assert them), and one bad call must fail like a Python
+// exception in that call, not take down a server that holds every other
+// client's objects.
+func recovering[T any](what string, f func() (T, error)) (res T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			res, err = zero, pyErr("RuntimeError", fmt.Sprintf("Go panic in %s: %v", what, r))
+		}
+	}()
+	return f()
 }
 
 // fallback implements Python's fallback_mapping: #GETVALUE, __str__ and

@@ -244,3 +244,41 @@ func TestGoServerStoredProxy(t *testing.T) {
 	ok(t, outer.Close())
 	waitObjects(t, ctx, c, 0)
 }
+
+// A client's arguments reach user code; code that panics on them fails that
+// one call (#ERROR RuntimeError), and the server keeps serving.
+func TestGoServerSurvivesPanickingUserCode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := startGoServer(t)
+	s.Register("strict", manager.Methods{
+		"upper": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
+			return args[0].(string) + "!", nil // panics on a non-string or no argument
+		},
+	})
+	s.RegisterFactory("fragile", func(args pickle.Tuple, _ *pickle.Dict) (manager.Object, error) {
+		return manager.NewList([]any{args[0]}), nil // panics without an argument
+	})
+	c := dialT(t, ctx, "tcp", s.Addr().String())
+	strict := must(c.Create(ctx, "strict", nil, nil))(t)
+	isPanic := func(err error) bool {
+		var pe *pickle.PythonError
+		return errors.As(err, &pe) && pe.Type.Name == "RuntimeError" && len(pe.Args) == 1 &&
+			contains(pe.Args[0].(string), "Go panic in ")
+	}
+	for _, args := range [][]any{nil, {int64(1)}} {
+		if _, err := strict.Call(ctx, "upper", args, nil); !isPanic(err) {
+			t.Fatalf("upper(%v): %v, want a RuntimeError for the panic", args, err)
+		}
+	}
+	if _, err := c.Create(ctx, "fragile", nil, nil); err == nil || !contains(err.Error(), "Go panic in the factory of fragile") {
+		t.Fatalf("create fragile: %v", err)
+	}
+	if v := must(strict.Call(ctx, "upper", []any{"ok"}, nil))(t); v != "ok!" {
+		t.Fatalf("upper after the panics = %#v", v)
+	}
+	l := must(c.Create(ctx, "fragile", []any{int64(5)}, nil))(t)
+	ok(t, l.Close())
+	ok(t, strict.Close())
+	waitObjects(t, ctx, c, 0)
+}
