@@ -377,16 +377,20 @@ func sliceIndices(v any, n int) (start, stop, step int, ok bool, err error) {
 	return start, stop, step, true, err
 }
 
+// sliceSelect lists the indices of a slice normalized by sliceIndices.
+// It counts as Python's PySlice_AdjustIndices does rather than stepping
+// past stop: start+step overflows for a client's huge step.
 func sliceSelect(n, start, stop, step int) []int {
-	var idx []int
-	if step > 0 {
-		for i := start; i < stop; i += step {
-			idx = append(idx, i)
-		}
-	} else {
-		for i := start; i > stop; i += step {
-			idx = append(idx, i)
-		}
+	var count uint
+	switch {
+	case step > 0 && start < stop:
+		count = uint(stop-start-1)/uint(step) + 1
+	case step < 0 && stop < start:
+		count = uint(start-stop-1)/(-uint(step)) + 1 // -uint: step may be MinInt
+	}
+	idx := make([]int, count) // count <= n+1: start and stop are clamped
+	for k := range idx {
+		idx[k] = start + k*step
 	}
 	return idx
 }

@@ -58,3 +58,38 @@ func TestListRepeatRefusesHugeFactors(t *testing.T) {
 		}
 	}
 }
+
+// Slice steps come from the client; start+step must not overflow into
+// indices outside the list (Python: [1, 2, 3][1::2**63-1] == [2]).
+func TestListSliceWithExtremeSteps(t *testing.T) {
+	ctx := context.Background()
+	const maxInt = int64(^uint64(0) >> 1)
+	for _, tc := range []struct {
+		start, stop, step any
+		want              []any
+	}{
+		{nil, nil, int64(2), []any{"a", "c"}},
+		{int64(1), nil, maxInt, []any{"b"}},
+		{int64(2), nil, maxInt - 1, []any{"c"}},
+		{nil, nil, -maxInt - 1, []any{"c"}},
+		{int64(1), nil, -maxInt, []any{"b"}},
+		{nil, nil, int64(-2), []any{"c", "a"}},
+		{int64(-maxInt - 1), int64(maxInt), int64(1), []any{"a", "b", "c"}},
+	} {
+		l := manager.NewList([]any{"a", "b", "c"})
+		v, err := l.CallMethod(ctx, nil, "__getitem__", pickle.Tuple{manager.Slice(tc.start, tc.stop, tc.step)}, nil)
+		if err != nil {
+			t.Errorf("[%v:%v:%v]: %v", tc.start, tc.stop, tc.step, err)
+			continue
+		}
+		if got, ok := v.([]any); !ok || len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) || (len(got) > 1 && got[1] != tc.want[1]) {
+			t.Errorf("[%v:%v:%v] = %#v, want %#v", tc.start, tc.stop, tc.step, v, tc.want)
+		}
+		// Deleting the same slice removes as many items.
+		if _, err := l.CallMethod(ctx, nil, "__delitem__", pickle.Tuple{manager.Slice(tc.start, tc.stop, tc.step)}, nil); err != nil {
+			t.Errorf("del [%v:%v:%v]: %v", tc.start, tc.stop, tc.step, err)
+		} else if n := len(l.Value()); n != 3-len(tc.want) {
+			t.Errorf("del [%v:%v:%v] left %d items, want %d", tc.start, tc.stop, tc.step, n, 3-len(tc.want))
+		}
+	}
+}
