@@ -94,3 +94,21 @@ func TestPoolBenchTable(t *testing.T) {
 		goPy.Tiny1/pyPy.Tiny1, goPy.TinyD/pyPy.TinyD, pyPy.CPU/goPy.CPU)
 	_ = context.Background
 }
+
+// BenchmarkGoPoolMapChunked: Go pool.Map of 100,000 tiny tasks over 2
+// Python workers with Pool.map's default chunksize (encode/decode bound).
+func BenchmarkGoPoolMapChunked(b *testing.B) {
+	py := pyfixtures.DefaultT(b)
+	ctx := pyfixtures.Context(b, 120*time.Second)
+	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyfixtures.Dir()}, Processes: 2})
+	require.NoError(b, err)
+	defer p.Terminate()
+	items := intsUpTo(100000)
+	var out []int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, p.Map(ctx, "pool_funcs:square", items, &out))
+	}
+	b.ReportMetric(float64(b.N*len(items))/b.Elapsed().Seconds(), "tasks/s")
+}

@@ -275,3 +275,31 @@ func assertNoPoolSemaphores(t *testing.T, p *pool.Pool) {
 		assert.True(t, errors.Is(err, os.ErrNotExist), "%s still exists", name)
 	}
 }
+
+// TestGoPoolGoWorkers: Config.Executable runs this binary's registered
+// functions through the same protocol (Go on both sides).
+func TestGoPoolGoWorkers(t *testing.T) {
+	ctx := pyfixtures.Context(t, 60*time.Second)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	p, err := pool.New(ctx, pool.Config{Executable: []string{self}, Processes: 2, Initializer: "init", InitArgs: []any{9}})
+	require.NoError(t, err)
+	defer p.Terminate()
+	got, err := pool.MapOf[int64](ctx, p, "square", intsUpTo(300), pool.Chunksize(7))
+	require.NoError(t, err)
+	assert.Equal(t, squares(300), got)
+	var sums []int64
+	require.NoError(t, p.Starmap(ctx, "sum", [][]int{{1, 2, 3}, {}, {4}}, &sums))
+	assert.Equal(t, []int64{6, 0, 4}, sums)
+	var iv int64
+	require.NoError(t, p.Apply(ctx, "initvalue", []any{nil}, nil, &iv))
+	assert.Equal(t, int64(10), iv)
+	err = p.Apply(ctx, "fail", []any{"from go"}, nil, nil)
+	var te *pool.TaskError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "RuntimeError", te.Err.Type.Name)
+	assert.Equal(t, pickle.Tuple{"from go"}, te.Err.Args)
+	assert.Contains(t, te.Traceback, "Go function fail")
+	require.NoError(t, p.Close())
+	require.NoError(t, p.Join(ctx))
+}

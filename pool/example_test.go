@@ -1,0 +1,74 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/pool"
+	"github.com/mpwire/mpwire/pyfixtures"
+)
+
+// A Go program maps Python functions over a slice with a pool of Python
+// workers running CPython's own worker loop.
+func Example() {
+	py, err := pyfixtures.Default()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := pool.New(ctx, pool.Config{Python: py.Path, Processes: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Terminate()
+
+	var facts []int64
+	if err := p.Map(ctx, "math:factorial", []int{3, 5, 10}, &facts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(facts)
+
+	for v, err := range p.Imap(ctx, "operator:neg", []int{1, 2, 3}) {
+		fmt.Println(v, err)
+	}
+
+	err = p.Apply(ctx, "math:sqrt", []any{-1}, nil, nil)
+	var pe *pickle.PythonError
+	fmt.Println(errors.As(err, &pe), pe.Type.Name, pe.Args)
+
+	p.Close()
+	fmt.Println(p.Join(ctx))
+	// Output:
+	// [6 120 3628800]
+	// -1 <nil>
+	// -2 <nil>
+	// -3 <nil>
+	// true ValueError [math domain error]
+	// <nil>
+}
+
+// A Go worker program: register functions, then serve when started by a
+// Python GoPool (or by New with Config.Executable).
+func ExampleRegister() {
+	pool.Register("example.square", func(x int64) int64 { return x * x })
+	pool.Register("example.div", func(a, b float64) (float64, error) {
+		if b == 0 {
+			// Raised as ZeroDivisionError in the Python caller.
+			return 0, &pickle.PythonError{Type: pickle.Global{Module: "builtins", Name: "ZeroDivisionError"}, Args: pickle.Tuple{"division by zero"}}
+		}
+		return a / b, nil
+	})
+	if pool.IsWorker() {
+		pool.ServeWorker() // never returns
+	}
+	fmt.Println(slices.Contains(pool.Registered(), "example.div"))
+	// Output: true
+}
