@@ -154,7 +154,9 @@ func runConn(r *runner) error {
 	if err != nil {
 		return err
 	}
+	echoDone := make(chan struct{})
 	go func() {
+		defer close(echoDone)
 		m := make([]byte, 4+pingSize)
 		for readFull(fb, m) == nil && writeFull(fb, m) == nil {
 		}
@@ -173,12 +175,15 @@ func runConn(r *runner) error {
 		}
 		return nil
 	})
+	// Stop the echo before closing its fd, so that it cannot read from a
+	// later socket that reuses the number.
 	unix.Shutdown(fa, unix.SHUT_RDWR)
+	<-echoDone
 	unix.Close(fa)
+	unix.Close(fb)
 	if err != nil {
 		return err
 	}
-	unix.Close(fb)
 	r.add("conn/raw", ns)
 
 	// The same over net.Conn (netpoller).

@@ -97,9 +97,16 @@ func median(xs []float64) float64 {
 }
 
 // measure times fn(n) for growing n until one call takes at least target
-// (like testing.B), and returns ns per op. In short mode it runs fn(1)
-// once.
+// (like testing.B), after one warm-up call, and returns ns per op. In
+// short mode it runs fn(1) once.
 func (r *runner) measure(fn func(n int) error) (float64, error) {
+	if !r.cfg.Short {
+		// Warm up: first-call costs (page faults, pools, a scheduler
+		// wake-up on a busy machine) are not what is measured.
+		if err := fn(1); err != nil {
+			return 0, err
+		}
+	}
 	n := 1
 	for {
 		t0 := time.Now()
