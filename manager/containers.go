@@ -1001,12 +1001,22 @@ func rangeItems(args pickle.Tuple) ([]any, error) {
 	if r[2] == 0 {
 		return nil, pyErr("ValueError", "range() arg 3 must not be zero")
 	}
-	var out []any
-	for i := r[0]; (r[2] > 0 && i < r[1]) || (r[2] < 0 && i > r[1]); i += r[2] {
-		if len(out) >= maxRange {
-			return nil, pyErr("MemoryError")
-		}
-		out = append(out, i)
+	// Count as len(range(...)) does, in uint64: stop-start and start+step
+	// overflow int64 for a client's extreme arguments.
+	start, stop, step := r[0], r[1], r[2]
+	var n uint64
+	switch {
+	case step > 0 && start < stop:
+		n = (uint64(stop)-uint64(start)-1)/uint64(step) + 1
+	case step < 0 && stop < start:
+		n = (uint64(start)-uint64(stop)-1)/(-uint64(step)) + 1
+	}
+	if n > maxRange {
+		return nil, pyErr("MemoryError")
+	}
+	out := make([]any, n)
+	for k := range out {
+		out[k] = start + int64(k)*step // wraps to the right value: it lies between start and stop
 	}
 	return out, nil
 }

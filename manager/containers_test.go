@@ -93,3 +93,49 @@ func TestListSliceWithExtremeSteps(t *testing.T) {
 		}
 	}
 }
+
+// A pickled range() from a client is expanded by counting, as Python's
+// len(range(...)): stepping past stop would overflow for a huge step.
+func TestListExtendWithExtremeRanges(t *testing.T) {
+	ctx := context.Background()
+	const maxInt = int64(^uint64(0) >> 1)
+	rng := func(a, b, c int64) *pickle.Object {
+		return &pickle.Object{Callable: pickle.Global{Module: "builtins", Name: "range"}, Args: pickle.Tuple{a, b, c}}
+	}
+	for _, tc := range []struct {
+		r    *pickle.Object
+		want []int64 // nil: MemoryError
+	}{
+		{rng(0, 5, 2), []int64{0, 2, 4}},
+		{rng(5, 0, -2), []int64{5, 3, 1}},
+		{rng(1, 3, maxInt), []int64{1}},
+		{rng(-2, -maxInt-1, -maxInt-1), []int64{-2}},
+		{rng(maxInt-1, maxInt, maxInt), []int64{maxInt - 1}},
+		{rng(-maxInt-1, maxInt, maxInt), []int64{-maxInt - 1, -1, maxInt - 1}},
+		{rng(0, 0, 1), []int64{}},
+		{rng(0, maxInt, 1), nil},
+		{rng(-maxInt-1, maxInt, 1), nil},
+	} {
+		l := manager.NewList(nil)
+		_, err := l.CallMethod(ctx, nil, "extend", pickle.Tuple{tc.r}, nil)
+		if tc.want == nil {
+			var pe *pickle.PythonError
+			if !errors.As(err, &pe) || pe.Type.Name != "MemoryError" {
+				t.Errorf("range%v: %v, want MemoryError", tc.r.Args, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("range%v: %v", tc.r.Args, err)
+			continue
+		}
+		got := l.Value()
+		ok := len(got) == len(tc.want)
+		for i := 0; ok && i < len(got); i++ {
+			ok = got[i] == tc.want[i]
+		}
+		if !ok {
+			t.Errorf("list(range%v) = %v, want %v", tc.r.Args, got, tc.want)
+		}
+	}
+}
