@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"sort"
 	"syscall"
 	"testing"
@@ -203,8 +204,11 @@ func TestGoPoolRestarts(t *testing.T) {
 		p := newPythonPool(t, ctx, py, pool.Config{Processes: 1})
 		var first int
 		require.NoError(t, p.Apply(ctx, "pool_funcs:pid", nil, nil, &first))
-		lost := p.ApplyAsync("pool_funcs:sleep", []any{30}, nil)
-		time.Sleep(500 * time.Millisecond) // the worker has the task (not the read lock)
+		// Kill the worker once it runs the task (not while it holds the
+		// inqueue's read lock in get(), which would stall any pool).
+		mark := filepath.Join(t.TempDir(), "running")
+		lost := p.ApplyAsync("pool_funcs:touch_sleep", []any{mark, 30}, nil)
+		waitFile(t, ctx, mark)
 		require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
 		var second int
 		require.NoError(t, p.Apply(ctx, "pool_funcs:pid", nil, nil, &second))
@@ -219,7 +223,11 @@ func TestGoPoolRestarts(t *testing.T) {
 		errc := make(chan error, 1)
 		go func() {
 			var out []float64
-			errc <- p.Map(ctx, "pool_funcs:sleep", make([]float64, 400), &out, pool.Chunksize(1))
+			items := make([]float64, 400)
+			for i := range items {
+				items[i] = 0.02
+			}
+			errc <- p.Map(ctx, "pool_funcs:sleep", items, &out, pool.Chunksize(1))
 		}()
 		time.Sleep(300 * time.Millisecond)
 		require.NoError(t, p.Terminate())
@@ -266,6 +274,20 @@ func TestGoPoolRestarts(t *testing.T) {
 		_, err = pool.New(ctx, pool.Config{Python: py.Path, Initializer: "nocolon"})
 		assert.ErrorIs(t, err, pool.ErrBadConfig)
 	})
+}
+
+func waitFile(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s never appeared", path)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func assertNoPoolSemaphores(t *testing.T, p *pool.Pool) {

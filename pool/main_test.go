@@ -41,6 +41,17 @@ func init() {
 			return 0, ctx.Err()
 		}
 	})
+	pool.Register("touchsleep", func(ctx context.Context, path string, sec float64) (float64, error) {
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			return 0, err
+		}
+		select {
+		case <-time.After(time.Duration(sec * float64(time.Second))):
+			return sec, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
 	pool.Register("init", func(v int64) { initValue.Store(v) })
 	pool.Register("initvalue", func(any) int64 { return initValue.Load() + 1 })
 	pool.Register("echo", func(x any) any { return x })

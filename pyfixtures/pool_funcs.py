@@ -45,6 +45,13 @@ def sleep(seconds):
     return seconds
 
 
+def touch_sleep(path, seconds):
+    """Create path (so the caller knows the task is running), then sleep."""
+    open(path, "w").close()
+    time.sleep(seconds)
+    return seconds
+
+
 def init(v):
     global _init_value
     _init_value = v

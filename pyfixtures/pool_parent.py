@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 
@@ -106,8 +107,11 @@ def scenario_replace(go):
     # task is lost, as with Python workers; the pool starts a new worker.
     with GoPool(go, processes=1) as pool:
         first = pool.apply(GoFunc("pid"))
-        lost = pool.apply_async(GoFunc("sleep"), (30,))
-        time.sleep(0.5)
+        mark = os.path.join(tempfile.mkdtemp(), "running")
+        lost = pool.apply_async(GoFunc("touchsleep"), (mark, 30))
+        deadline = time.time() + TIMEOUT
+        while not os.path.exists(mark) and time.time() < deadline:
+            time.sleep(0.01)
         os.kill(first, signal.SIGKILL)
         second = pool.apply_async(GoFunc("pid")).get(TIMEOUT)
         emit(scenario="replace", first=first, second=second, lost_ready=lost.ready(),
