@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"reflect"
 	"runtime"
 	"sort"
@@ -249,25 +250,14 @@ func (p *Pool) readResults() {
 		if err != nil {
 			return
 		}
-		var msg any
-		if err := pickle.Unmarshal(data, &msg); err != nil {
+		id, i, success, value, err := parseResult(data)
+		if err != nil {
 			continue
 		}
-		t, ok := msg.(pickle.Tuple)
-		if !ok || len(t) != 3 {
-			continue
-		}
-		id, ok1 := t[0].(int64)
-		i, ok2 := t[1].(int64)
-		r, ok3 := t[2].(pickle.Tuple)
-		if !ok1 || !ok2 || !ok3 || len(r) != 2 {
-			continue
-		}
-		success, _ := r[0].(bool)
 		p.mu.Lock()
 		j := p.jobs[id]
 		p.mu.Unlock()
-		if j != nil && j.set(int(i), success, r[1]) {
+		if j != nil && j.set(i, success, value) {
 			p.removeJob(j)
 		}
 	}
@@ -279,6 +269,29 @@ func (p *Pool) readResults() {
 func (p *Pool) abandon(j *job, err error) {
 	j.fail(err)
 	p.removeJob(j)
+}
+
+// parseResult decodes one outqueue message, (job, i, (success, value)).
+func parseResult(data []byte) (id int64, i int, success bool, value any, err error) {
+	var msg any
+	if err := pickle.Unmarshal(data, &msg); err != nil {
+		return 0, 0, false, nil, fmt.Errorf("%w: %v", ErrBadResult, err)
+	}
+	t, ok := msg.(pickle.Tuple)
+	if !ok || len(t) != 3 {
+		return 0, 0, false, nil, ErrBadResult
+	}
+	id, ok1 := t[0].(int64)
+	n, ok2 := t[1].(int64)
+	r, ok3 := t[2].(pickle.Tuple)
+	if !ok1 || !ok2 || !ok3 || len(r) != 2 || n < 0 || n > math.MaxInt32 {
+		return 0, 0, false, nil, ErrBadResult
+	}
+	success, ok = r[0].(bool)
+	if !ok {
+		return 0, 0, false, nil, ErrBadResult
+	}
+	return id, int(n), success, r[1], nil
 }
 
 func (p *Pool) removeJob(j *job) {

@@ -254,7 +254,7 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 		}
 		return out, nil
 	case globalReraise:
-		if len(args) == 1 {
+		if len(args) == 1 && args[0] != nil {
 			// The task generator failed in the parent: send the exception back unwrapped.
 			return nil, &callFailure{exc: args[0]}
 		}
