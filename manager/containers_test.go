@@ -3,6 +3,7 @@ package manager_test
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -137,5 +138,34 @@ func TestListExtendWithExtremeRanges(t *testing.T) {
 		if !ok {
 			t.Errorf("list(range%v) = %v, want %v", tc.r.Args, got, tc.want)
 		}
+	}
+}
+
+// Timeouts come from the client as floats: a huge one waits (it must not
+// convert to a negative Duration and time out at once), NaN behaves as in Python.
+func TestEventWaitExtremeTimeouts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e := manager.NewEvent()
+	wctx, wcancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.CallMethod(wctx, nil, "wait", pickle.Tuple{1e300}, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("wait(1e300) on an unset event returned at once: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	wcancel()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("wait(1e300) ignored its cancelled context")
+	}
+	// Python's Event.wait(nan) does not block ("timeout > 0" is false).
+	if v, err := e.CallMethod(ctx, nil, "wait", pickle.Tuple{math.NaN()}, nil); err != nil || v != false {
+		t.Fatalf("wait(nan) = %v, %v; want False", v, err)
 	}
 }

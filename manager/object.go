@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"time"
 
 	"github.com/mpwire/mpwire/pickle"
 )
@@ -172,6 +174,23 @@ func toTimeout(v any) (float64, bool, error) {
 		return 0, true, nil
 	}
 	return 0, false, pyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as a timeout", typeName(v)))
+}
+
+// seconds converts a client's timeout in seconds to a Duration, saturating:
+// converting an out-of-range float is implementation-defined in Go (on
+// amd64 1e300 seconds becomes a negative Duration, an instant timeout).
+// NaN is 0, as Python's Event/Condition/Barrier waits test "timeout > 0".
+func seconds(t float64) time.Duration {
+	const limit = float64(math.MaxInt64) / float64(time.Second)
+	switch {
+	case math.IsNaN(t):
+		return 0
+	case t >= limit:
+		return math.MaxInt64
+	case t <= -limit:
+		return math.MinInt64
+	}
+	return time.Duration(t * float64(time.Second))
 }
 
 func truthy(v any) bool {

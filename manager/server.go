@@ -693,7 +693,7 @@ var syncManagerTypes = map[string]Factory{
 		if t, has, err := toTimeout(p.get(2, nil)); err != nil {
 			return nil, err
 		} else if has {
-			timeout = time.Duration(t * float64(time.Second))
+			timeout = seconds(t)
 		}
 		return NewBarrier(n, timeout), nil
 	},

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -56,7 +57,10 @@ func deadlineFor(timeout any) (time.Time, error) {
 	if t < 0 {
 		return time.Time{}, pyErr("ValueError", "'timeout' must be a non-negative number")
 	}
-	return time.Now().Add(time.Duration(t * float64(time.Second))), nil
+	if math.IsNaN(t) { // as _thread.lock.acquire
+		return time.Time{}, pyErr("ValueError", "Invalid value NaN (not a number)")
+	}
+	return time.Now().Add(seconds(t)), nil
 }
 
 // block waits for ch, the deadline (zero: none) or ctx, with mu unlocked.
@@ -407,7 +411,7 @@ func (e *Event) CallMethod(ctx context.Context, _ Caller, method string, args pi
 		if t, has, err := toTimeout(p.get(0, nil)); err != nil {
 			return nil, err
 		} else if has {
-			dl = time.Now().Add(time.Duration(max(t, 0) * float64(time.Second)))
+			dl = time.Now().Add(seconds(max(t, 0)))
 		}
 		for !e.flag {
 			ok, err := block(ctx, &e.mu, e.changed.wait(), dl)
@@ -468,7 +472,7 @@ func (c *Condition) CallMethod(ctx context.Context, caller Caller, method string
 		if t, has, err := toTimeout(p.get(0, nil)); err != nil {
 			return nil, err
 		} else if has {
-			dl = time.Now().Add(time.Duration(max(t, 0) * float64(time.Second)))
+			dl = time.Now().Add(seconds(max(t, 0)))
 		}
 		w := make(chan struct{})
 		c.waiters = append(c.waiters, w)
@@ -595,7 +599,7 @@ func (b *Barrier) CallMethod(ctx context.Context, _ Caller, method string, args 
 		if t, has, err := toTimeout(timeout); err != nil {
 			return nil, err
 		} else if has {
-			dl = time.Now().Add(time.Duration(max(t, 0) * float64(time.Second)))
+			dl = time.Now().Add(seconds(max(t, 0)))
 		}
 		if b.broken {
 			return nil, brokenErr()

@@ -1,0 +1,40 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/mpwire/mpwire/pickle"
+)
+
+func TestSecondsSaturates(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want time.Duration
+	}{
+		{1.5, 1500 * time.Millisecond},
+		{0, 0},
+		{1e300, math.MaxInt64},
+		{math.Inf(1), math.MaxInt64},
+		{-1e300, math.MinInt64},
+		{math.NaN(), 0},
+	} {
+		if got := seconds(tc.in); got != tc.want {
+			t.Errorf("seconds(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// As _thread.lock.acquire: a NaN timeout is a ValueError, not an instant
+// (implementation-defined) timeout.
+func TestLockAcquireNaNTimeout(t *testing.T) {
+	l := NewLock()
+	_, err := l.CallMethod(context.Background(), callerID(1), "acquire", pickle.Tuple{true, math.NaN()}, nil)
+	var pe *pickle.PythonError
+	if !errors.As(err, &pe) || pe.Type.Name != "ValueError" {
+		t.Fatalf("acquire(timeout=nan): %v, want ValueError", err)
+	}
+}
