@@ -106,6 +106,30 @@ func sliceItems(items any) ([]any, error) {
 		return x, nil
 	case nil:
 		return nil, nil
+	case []int:
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = int64(v)
+		}
+		return out, nil
+	case []int64:
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = v
+		}
+		return out, nil
+	case []float64:
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = v
+		}
+		return out, nil
+	case []string:
+		out := make([]any, len(x))
+		for i, v := range x {
+			out[i] = v
+		}
+		return out, nil
 	}
 	rv := reflect.ValueOf(items)
 	switch rv.Kind() {

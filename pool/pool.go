@@ -589,8 +589,23 @@ func (p *Pool) mapCall(ctx context.Context, fn string, items any, out any, star 
 }
 
 func storeSlice(s reflect.Value, vals []any) error {
-	if p, ok := s.Addr().Interface().(*[]any); ok {
+	switch p := s.Addr().Interface().(type) {
+	case *[]any:
 		*p = vals
+		return nil
+	case *[]int64:
+		out := make([]int64, len(vals))
+		for i, v := range vals {
+			x, ok := v.(int64)
+			if !ok {
+				if err := assign(reflect.ValueOf(&out[i]).Elem(), v); err != nil {
+					return fmt.Errorf("pool: result %d: %w", i, err)
+				}
+				continue
+			}
+			out[i] = x
+		}
+		*p = out
 		return nil
 	}
 	out := reflect.MakeSlice(s.Type(), len(vals), len(vals))

@@ -82,6 +82,9 @@ func wrap(name string, fn any) (Func, error) {
 	case func(context.Context, pickle.Tuple, *pickle.Dict) (any, error):
 		return f, nil
 	}
+	if f := fastPath(name, fn); f != nil {
+		return f, nil
+	}
 	fv := reflect.ValueOf(fn)
 	ft := fv.Type()
 	if fv.Kind() != reflect.Func || fv.IsNil() {
@@ -141,6 +144,71 @@ func wrap(name string, fn any) (Func, error) {
 		}
 		return nil, nil
 	}, nil
+}
+
+// fastPath wraps common one-argument signatures without reflect.Call.
+func fastPath(name string, fn any) Func {
+	one := func(args pickle.Tuple, kwargs *pickle.Dict) error {
+		if kwargs != nil && kwargs.Len() > 0 {
+			return pyErr("TypeError", "%s() takes no keyword arguments", name)
+		}
+		if len(args) != 1 {
+			return pyErr("TypeError", "%s() takes 1 positional argument but %d were given", name, len(args))
+		}
+		return nil
+	}
+	argErr := func(err error) error { return pyErr("TypeError", "%s() argument 1: %v", name, err) }
+	switch f := fn.(type) {
+	case func(int64) int64:
+		return func(_ context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+			if err := one(args, kwargs); err != nil {
+				return nil, err
+			}
+			x, ok := args[0].(int64)
+			if !ok {
+				if err := assign(reflect.ValueOf(&x).Elem(), args[0]); err != nil {
+					return nil, argErr(err)
+				}
+			}
+			return f(x), nil
+		}
+	case func(int64) (int64, error):
+		return func(_ context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+			if err := one(args, kwargs); err != nil {
+				return nil, err
+			}
+			x, ok := args[0].(int64)
+			if !ok {
+				if err := assign(reflect.ValueOf(&x).Elem(), args[0]); err != nil {
+					return nil, argErr(err)
+				}
+			}
+			v, err := f(x)
+			if err != nil {
+				return nil, err
+			}
+			return v, nil
+		}
+	case func(float64) float64:
+		return func(_ context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+			if err := one(args, kwargs); err != nil {
+				return nil, err
+			}
+			var x float64
+			if err := assign(reflect.ValueOf(&x).Elem(), args[0]); err != nil {
+				return nil, argErr(err)
+			}
+			return f(x), nil
+		}
+	case func(any) any:
+		return func(_ context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+			if err := one(args, kwargs); err != nil {
+				return nil, err
+			}
+			return f(args[0]), nil
+		}
+	}
+	return nil
 }
 
 func pyErr(typ, format string, a ...any) *pickle.PythonError {
