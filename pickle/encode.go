@@ -86,7 +86,7 @@ type encState struct {
 	frameStart int // offset of the current frame's reserved header, -1 if none
 	memoN      int
 	memoID     map[idKey]int
-	memoStr    map[string]int
+	memoStr    strMemo
 	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)
 	memoDict   map[*Dict]int
 	strCache   [256]strCacheEntry // recent short strings: repeated dict keys skip the map
@@ -120,11 +120,7 @@ func (e *encState) release() {
 	} else {
 		clear(e.memoDict)
 	}
-	if len(e.memoStr) > 1<<17 {
-		e.memoStr = nil
-	} else {
-		clear(e.memoStr)
-	}
+	e.memoStr.reset()
 	encPool.Put(e)
 }
 
@@ -577,7 +573,8 @@ func (e *encState) saveStr(s string) error {
 			return nil
 		}
 	}
-	if i, ok := e.memoStr[s]; ok {
+	i, at, ok := e.memoStr.find(s)
+	if ok {
 		if slot != nil {
 			*slot = strCacheEntry{s: s, idx: i, set: true}
 		}
@@ -588,10 +585,7 @@ func (e *encState) saveStr(s string) error {
 	if err != nil {
 		return err
 	}
-	if e.memoStr == nil {
-		e.memoStr = make(map[string]int)
-	}
-	e.memoStr[s] = idx
+	e.memoStr.put(at, s, idx)
 	if slot != nil {
 		*slot = strCacheEntry{s: s, idx: idx, set: true}
 	}
