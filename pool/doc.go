@@ -49,5 +49,10 @@
 // task (the call waits until its context ends), and a worker killed while
 // it waits for a task holds the inqueue's read lock forever, which stalls
 // the other workers. Go callers pass contexts: a call's context stops its
-// dispatching and its wait; New's context terminates the whole pool.
+// dispatching and its wait (the call is then dropped from the pool's cache:
+// results of its tasks already sent are discarded, and Close does not wait
+// for them); New's context terminates the whole pool. A task whose
+// "module:function" cannot be imported makes the Python worker die in
+// get(), as in Python: the worker is replaced and the call waits until its
+// context ends.
 package pool
