@@ -318,11 +318,14 @@ func (l *Lock) releaseLocked(who uint64, n int) error {
 		l.owner = 0
 		l.value = 1
 	case "BoundedSemaphore":
-		if l.value+n > l.initial {
+		if n > l.initial-l.value { // not value+n: n is the client's and may overflow
 			return pyErr("ValueError", "Semaphore released too many times")
 		}
 		l.value += n
 	default:
+		if n > math.MaxInt-l.value {
+			return pyErr("OverflowError", "semaphore value too large")
+		}
 		l.value += n
 	}
 	l.changed.broadcast()

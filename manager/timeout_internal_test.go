@@ -38,3 +38,27 @@ func TestLockAcquireNaNTimeout(t *testing.T) {
 		t.Fatalf("acquire(timeout=nan): %v, want ValueError", err)
 	}
 }
+
+// release(n) takes the client's n: a huge one must not wrap the count.
+func TestSemaphoreReleaseHugeN(t *testing.T) {
+	ctx := context.Background()
+	const maxInt = int64(math.MaxInt64)
+	b := NewBoundedSemaphore(2)
+	if _, err := b.CallMethod(ctx, callerID(1), "acquire", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	var pe *pickle.PythonError
+	if _, err := b.CallMethod(ctx, callerID(1), "release", pickle.Tuple{maxInt}, nil); !errors.As(err, &pe) || pe.Type.Name != "ValueError" {
+		t.Fatalf("BoundedSemaphore.release(2**63-1): %v, want ValueError", err)
+	}
+	if b.value != 1 {
+		t.Fatalf("value after a refused release = %d, want 1", b.value)
+	}
+	s := NewSemaphore(1)
+	if _, err := s.CallMethod(ctx, callerID(1), "release", pickle.Tuple{maxInt}, nil); !errors.As(err, &pe) || pe.Type.Name != "OverflowError" {
+		t.Fatalf("Semaphore(1).release(2**63-1): %v, want OverflowError", err)
+	}
+	if _, err := s.CallMethod(ctx, callerID(1), "release", pickle.Tuple{maxInt - 1}, nil); err != nil {
+		t.Fatalf("Semaphore(1).release(2**63-2): %v", err)
+	}
+}
