@@ -131,9 +131,9 @@ func (s *syncBuffer) String() string {
 // queueRun moves n items per producer through one multiprocessing.Queue,
 // every producer and the consumer its own process, and returns ns per item
 // as the consumer measured it (first item to last).
-func (r *runner) queueRun(prods []string, cons string, n, size int) (float64, error) {
+func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queue.Option) (float64, error) {
 	ctx := r.ctx
-	q, err := queue.New(0)
+	q, err := queue.New(0, opts...)
 	if err != nil {
 		return 0, err
 	}
@@ -236,6 +236,16 @@ func runQueue(r *runner) error {
 			r.add("queue/"+sz.label+"/"+row.name, ns)
 		}
 		k := "queue/" + sz.label + "/"
+		if sz.size > 0 {
+			// The same with the pipe enlarged (F_SETPIPE_SZ through
+			// queue.WithPipeSize): a 1 MiB item then needs one pipe fill
+			// instead of sixteen.
+			ns, err := r.queueRun([]string{"go"}, "go", sz.n, sz.size, queue.WithPipeSize(sz.size))
+			if err != nil {
+				return err
+			}
+			r.add(k+"Go→Go pipe", ns)
+		}
 		var b int64
 		if sz.size > 0 {
 			b = int64(sz.size)
@@ -244,6 +254,10 @@ func runQueue(r *runner) error {
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Py", SubjectKey: k + "Go→Py", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 1.0})
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Py→Go", SubjectKey: k + "Py→Go", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 1.0})
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go", SubjectKey: k + "Go→Go", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 3.0})
+		if sz.size > 0 {
+			r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go, WithPipeSize(1 MiB)", SubjectKey: k + "Go→Go pipe",
+				Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b})
+		}
 		if sz.size == 0 {
 			r.compare(comparison{Case: "Queue", Workload: wl + ", 4 producers → 1 consumer", Subject: "4 Go → Go", SubjectKey: k + "4→1 Go",
 				Baseline: "4 Py → Py", BaseKey: k + "4→1 Py", Bytes: b})

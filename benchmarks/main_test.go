@@ -59,7 +59,7 @@ func TestSmoke(t *testing.T) {
 		"pickle encode":         2 * len(pickleWorkloads),
 		"Conn ping-pong":        4,
 		"bulk SendBytes":        3*len(bulkSizes) + 1,
-		"Queue":                 7,
+		"Queue":                 8,
 		"authenticated connect": 4,
 		"vs JSON lines":         1,
 	}
