@@ -18,6 +18,7 @@ import (
 // resolves self-references: the []any then contains itself).
 type listBox struct {
 	items []any
+	small [4]any // storage for short lists: one allocation per list
 	final []any
 	memo  bool // stored in the memo (so it may be shared)
 	walk  walkInfo
@@ -308,13 +309,13 @@ func (s *decState) run() (any, error) {
 			if e != nil {
 				return nil, e
 			}
-			err = s.push(int64(v))
+			err = s.push(boxInt(int64(v)))
 		case opBinint:
 			v, e := s.u32()
 			if e != nil {
 				return nil, e
 			}
-			err = s.push(int64(int32(v)))
+			err = s.push(boxInt(int64(int32(v))))
 		case opLong1:
 			n, e := s.u8()
 			if e != nil {
@@ -429,9 +430,14 @@ func (s *decState) run() (any, error) {
 			if err := s.checkLen(len(items)); err != nil {
 				return nil, err
 			}
-			l := make([]any, len(items))
-			copy(l, items)
-			err = s.push(&listBox{items: l})
+			lb := &listBox{}
+			if len(items) > 0 && len(items) <= len(lb.small) {
+				lb.items = lb.small[:len(items)]
+			} else {
+				lb.items = make([]any, len(items))
+			}
+			copy(lb.items, items)
+			err = s.push(lb)
 		case opDict:
 			items, e := s.popMark()
 			if e != nil {
@@ -843,7 +849,7 @@ func decodeLong(b []byte) any {
 		if b[n-1]&0x80 != 0 && n < 8 {
 			u |= ^uint64(0) << (8 * uint(n))
 		}
-		return int64(u)
+		return boxInt(int64(u))
 	}
 	be := make([]byte, n)
 	for i := range b {
@@ -854,6 +860,29 @@ func decodeLong(b []byte) any {
 		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
 	}
 	return normInt(v)
+}
+
+// smallInts holds boxed int64 values -smallIntBias..smallIntMax-1, so that
+// decoding a small int allocates nothing (the runtime does the same for
+// 0..255 only).
+const (
+	smallIntBias = 1024
+	smallIntMax  = 1024
+)
+
+var smallInts = func() (t [smallIntBias + smallIntMax]any) {
+	for i := range t {
+		t[i] = int64(i - smallIntBias)
+	}
+	return t
+}()
+
+// boxInt returns v as an interface value, shared for small v.
+func boxInt(v int64) any {
+	if v >= -smallIntBias && v < smallIntMax {
+		return smallInts[v+smallIntBias]
+	}
+	return v
 }
 
 func normInt(v *big.Int) any {
@@ -1012,6 +1041,9 @@ func (s *decState) appendTo(_ int, items []any) error {
 	case *listBox:
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
 			return err
+		}
+		if l.items == nil && len(items) > 0 && len(items) <= len(l.small) {
+			l.items = l.small[:0]
 		}
 		l.items = appendDoubling(l.items, items)
 		return nil
