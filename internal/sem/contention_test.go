@@ -114,7 +114,9 @@ func TestGoroutinesShareLock(t *testing.T) {
 	const goroutines, n = 8, 2000
 	var counter int // plain memory: the semaphore must order the accesses
 	var wg sync.WaitGroup
-	ctx := context.Background()
+	// Bounded: a lost wake-up must fail the test, not hang the suite.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	for g := 0; g < goroutines; g++ {
 		s := a
 		if g%2 == 1 {
