@@ -190,7 +190,8 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 // a spawn payload carries (here produced by the Go side's ReduceForSpawn
 // and round-tripped through pickle bytes).
 func TestOpenFromPickledState(t *testing.T) {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	roundTrip := func(o *pickle.Object) any {
 		b, err := pickle.Marshal(o)
 		require.NoError(t, err)
