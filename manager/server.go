@@ -153,12 +153,23 @@ func (s *Server) Listen(network, address string) error {
 	return nil
 }
 
-// Addr returns the listening address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// Addr returns the listening address, or nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
 
 // Address returns the address as Python clients spell it: a (host, port)
-// tuple, a socket path, or b'\x00name'.
-func (s *Server) Address() any { return s.pyAddr }
+// tuple, a socket path, or b'\x00name'; nil before Listen.
+func (s *Server) Address() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pyAddr
+}
 
 // Done is closed when the server stops: a client sent shutdown, or Close.
 func (s *Server) Done() <-chan struct{} { return s.done }

@@ -282,3 +282,14 @@ func TestGoServerSurvivesPanickingUserCode(t *testing.T) {
 	ok(t, strict.Close())
 	waitObjects(t, ctx, c, 0)
 }
+
+func TestServerAddrBeforeListen(t *testing.T) {
+	s := manager.NewServer(testKey)
+	defer s.Close()
+	if a := s.Addr(); a != nil {
+		t.Fatalf("Addr before Listen = %v, want nil", a)
+	}
+	if a := s.Address(); a != nil {
+		t.Fatalf("Address before Listen = %v, want nil", a)
+	}
+}
