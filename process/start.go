@@ -149,25 +149,13 @@ func (s *Spawning) reduce(v any) (any, error) {
 	case SpawnReducer:
 		return x.ReduceForSpawn(s)
 	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			r, err := s.reduce(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
+		return s.reduceItems(x)
 	case pickle.Tuple:
-		out := make(pickle.Tuple, len(x))
-		for i, e := range x {
-			r, err := s.reduce(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
+		out, err := s.reduceItems(x)
+		if err != nil {
+			return nil, err
 		}
-		return out, nil
+		return pickle.Tuple(out), nil
 	case map[string]any:
 		d := pickle.NewDict()
 		for _, k := range sortedKeys(x) {
@@ -182,6 +170,19 @@ func (s *Spawning) reduce(v any) (any, error) {
 		return d, nil
 	}
 	return v, nil
+}
+
+// reduceItems reduces the items of a list or tuple into a new slice.
+func (s *Spawning) reduceItems(items []any) ([]any, error) {
+	out := make([]any, len(items))
+	for i, e := range items {
+		r, err := s.reduce(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
 }
 
 func sortedKeys(m map[string]any) []string {
