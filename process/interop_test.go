@@ -47,7 +47,9 @@ func TestPythonParentGoWorker(t *testing.T) {
 			}
 			var m map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &m), "line %q", line)
-			res[m["scenario"].(string)] = m
+			name, _ := m["scenario"].(string)
+			require.NotEmpty(t, name, "line without a scenario: %q", line)
+			res[name] = m
 		}
 
 		t.Run("a Pipe end and plain data reach the worker, which replies", func(t *testing.T) {
@@ -57,7 +59,8 @@ func TestPythonParentGoWorker(t *testing.T) {
 			for _, k := range []string{"alive_after_start", "pid_ok", "sentinel", "data_ok", "parent_pid_ok", "authkey_ok"} {
 				assert.Equal(t, true, e[k], k)
 			}
-			reply := e["reply"].(map[string]any)
+			reply, _ := e["reply"].(map[string]any)
+			require.NotNil(t, reply, "echo reply: %v", e["reply"])
 			assert.Equal(t, "GoEcho", reply["name"])
 			assert.Equal(t, "MainProcess", reply["parent_name"])
 			assert.Equal(t, true, reply["parent_alive"])
@@ -185,7 +188,9 @@ func orphan(t *testing.T, py pyfixtures.Interpreter, exe string, holdPipe bool) 
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &m))
 		require.Equal(t, "ready", m["ready"])
-		pid := int(m["pid"].(float64))
+		pidf, _ := m["pid"].(float64)
+		require.NotZero(t, pidf, "no worker pid in %q", line)
+		pid := int(pidf)
 		require.Eventually(t, func() bool {
 			b, err := os.ReadFile(marker)
 			return err == nil && strings.HasSuffix(string(b), "\n")
