@@ -40,7 +40,9 @@ func TestPythonParentGoWorker(t *testing.T) {
 			}
 			var m map[string]any
 			require.NoError(t, json.Unmarshal([]byte(line), &m), "line %q", line)
-			res[m["scenario"].(string)] = m
+			name, _ := m["scenario"].(string)
+			require.NotEmpty(t, name, "line without a scenario: %q", line)
+			res[name] = m
 		}
 		t.Run("seed 000: a Go child puts 'Python' and the Python parent gets it", func(t *testing.T) {
 			r := res["seed"]
@@ -71,7 +73,8 @@ func TestPythonParentGoWorker(t *testing.T) {
 		t.Run("Full and Empty in a Go worker on a Python Queue(1), qsize agrees", func(t *testing.T) {
 			r := res["timeouts"]
 			require.NotNil(t, r, out)
-			g := r["go"].(map[string]any)
+			g, _ := r["go"].(map[string]any)
+			require.NotNil(t, g, "no go result in %v", r)
 			assert.Equal(t, "Empty", g["get_nowait_empty"])
 			assert.Equal(t, "Empty", g["get_timeout_empty"])
 			assert.Equal(t, "ok", g["put_nowait_1"])
