@@ -80,8 +80,12 @@ func TestPythonParentGoWorker(t *testing.T) {
 			assert.Equal(t, "ok", g["put_nowait_1"])
 			assert.Equal(t, "Full", g["put_nowait_2"])
 			assert.Equal(t, "Full", g["put_timeout_2"])
-			assert.InDelta(t, 0.2, g["get_timeout_waited"], 0.15)
-			assert.InDelta(t, 0.2, g["put_timeout_waited"], 0.15)
+			// The timeout is honoured, not cut short; no upper bound but a
+			// hang's: a loaded CI machine under -race may take long to wake.
+			for _, k := range []string{"get_timeout_waited", "put_timeout_waited"} {
+				assert.GreaterOrEqual(t, g[k], 0.15, k)
+				assert.Less(t, g[k], 10.0, k)
+			}
 			assert.Equal(t, 1.0, g["qsize"])
 			assert.Equal(t, true, g["full"])
 			assert.Equal(t, 1.0, r["py_qsize"])
