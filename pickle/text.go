@@ -3,6 +3,8 @@ package pickle
 import (
 	"errors"
 	"unicode/utf8"
+
+	"github.com/mpwire/mpwire/internal/pystr"
 )
 
 // Python str values may hold lone surrogates (U+D800–U+DFFF), which
@@ -41,39 +43,11 @@ func validPyUTF8String(s string) bool {
 	return validPyUTF8([]byte(s))
 }
 
-// appendRune appends r as UTF-8, encoding surrogates as 'surrogatepass' does.
-func appendRune(b []byte, r rune) []byte {
-	if r >= 0xD800 && r <= 0xDFFF {
-		return append(b, 0xED, byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
-	}
-	return utf8.AppendRune(b, r)
-}
+// appendRune and nextPyRune hold surrogates in 'surrogatepass' form; the
+// rule lives in internal/pystr, shared with the tools that print these strings.
+func appendRune(b []byte, r rune) []byte { return pystr.AppendRune(b, r) }
 
-// decodePyRunes iterates over a Python str held in a Go string, yielding
-// surrogates as themselves.
-func nextPyRune(s string, i int) (rune, int) {
-	c := s[i]
-	if c < 0x80 {
-		return rune(c), 1
-	}
-	if c == 0xED && i+2 < len(s) && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2]&0xC0 == 0x80 {
-		return rune(0xD000) | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F), 3
-	}
-	r, n := utf8.DecodeRuneInString(s[i:])
-	return r, n
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
+func nextPyRune(s string, i int) (rune, int) { return pystr.NextRune(s, i) }
 
 // unquoteString decodes the argument of the protocol-0 STRING opcode: a
 // quoted Python 2 str repr, unescaped like codecs.escape_decode.
@@ -84,112 +58,13 @@ func unquoteString(l []byte) ([]byte, error) {
 	if len(l) < 2 || l[0] != l[len(l)-1] || (l[0] != '\'' && l[0] != '"') {
 		return nil, errors.New("the STRING opcode argument must be quoted")
 	}
-	l = l[1 : len(l)-1]
-	out := make([]byte, 0, len(l))
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(l) {
-			return nil, errors.New("Trailing \\ in string")
-		}
-		c = l[i]
-		switch c {
-		case '\n':
-		case '\\', '\'', '"':
-			out = append(out, c)
-		case 'a':
-			out = append(out, 7)
-		case 'b':
-			out = append(out, 8)
-		case 'f':
-			out = append(out, 12)
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'v':
-			out = append(out, 11)
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(c - '0')
-			for k := 0; k < 2 && i+1 < len(l) && l[i+1] >= '0' && l[i+1] <= '7'; k++ {
-				i++
-				v = v*8 + int(l[i]-'0')
-			}
-			out = append(out, byte(v))
-		case 'x':
-			if i+2 >= len(l) {
-				return nil, errors.New("invalid \\x escape")
-			}
-			h1, ok1 := unhex(l[i+1])
-			h2, ok2 := unhex(l[i+2])
-			if !ok1 || !ok2 {
-				return nil, errors.New("invalid \\x escape")
-			}
-			out = append(out, h1<<4|h2)
-			i += 2
-		default:
-			out = append(out, '\\', c)
-		}
-	}
-	return out, nil
+	return pystr.EscapeDecode(l[1 : len(l)-1])
 }
 
 // decodeRawUnicodeEscape decodes the argument of the protocol-0 UNICODE
 // opcode ('raw-unicode-escape': latin-1 bytes plus \uXXXX and \UXXXXXXXX).
 // A malformed escape is kept literally.
-func decodeRawUnicodeEscape(l []byte) string {
-	out := make([]byte, 0, len(l))
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if c != '\\' {
-			out = appendRune(out, rune(c))
-			continue
-		}
-		if i+1 >= len(l) {
-			out = append(out, '\\')
-			break
-		}
-		n := 0
-		switch l[i+1] {
-		case 'u':
-			n = 4
-		case 'U':
-			n = 8
-		default:
-			out = append(out, '\\')
-			out = appendRune(out, rune(l[i+1]))
-			i++
-			continue
-		}
-		if i+2+n > len(l) {
-			out = append(out, '\\')
-			continue
-		}
-		var r rune
-		ok := true
-		for _, h := range l[i+2 : i+2+n] {
-			d, good := unhex(h)
-			if !good {
-				ok = false
-				break
-			}
-			r = r<<4 | rune(d)
-		}
-		if !ok || r > 0x10FFFF || r < 0 {
-			out = append(out, '\\')
-			continue
-		}
-		out = appendRune(out, r)
-		i += 1 + n
-	}
-	return string(out)
-}
+func decodeRawUnicodeEscape(l []byte) string { return pystr.DecodeRawUnicodeEscape(l) }
 
 // appendRawUnicodeEscape writes s as protocol 0's UNICODE argument, the way
 // pickle.py does (backslash, NUL, \n, \r and \x1a escaped as \u00XX).

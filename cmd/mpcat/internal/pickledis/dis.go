@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/internal/pystr"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -171,7 +172,7 @@ func (l Line) ArgRepr() string {
 // CodeRepr returns the opcode byte as pickletools prints it
 // (repr(opcode.code)[1:-1]).
 func (l Line) CodeRepr() string {
-	s := pyrepr.String(string(pyrepr.AppendRune(nil, rune(l.Code))))
+	s := pyrepr.String(string(pystr.AppendRune(nil, rune(l.Code))))
 	return s[1 : len(s)-1]
 }
 
@@ -520,7 +521,7 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 		}
 		r := make([]byte, 0, len(b))
 		for _, c := range b { // latin-1
-			r = pyrepr.AppendRune(r, rune(c))
+			r = pystr.AppendRune(r, rune(c))
 		}
 		return string(r), true, nil
 	case argBytes1, argBytes4, argBytes8, argBytearray8:
@@ -557,7 +558,7 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 		if err != nil {
 			return nil, false, err
 		}
-		return rawUnicodeEscape(b), true, nil
+		return pystr.DecodeRawUnicodeEscape(b), true, nil
 	case argUnicode1, argUnicode4, argUnicode8:
 		var n uint64
 		what := "unicodestring1"
@@ -636,7 +637,7 @@ func (d *disassembler) stringnl(stripQuotes bool) (string, error) {
 			return "", fmt.Errorf("no string quotes around %s", pyrepr.Bytes(b))
 		}
 	}
-	out, err := escapeDecode(b)
+	out, err := pystr.EscapeDecode(b)
 	if err != nil {
 		return "", err
 	}
@@ -648,102 +649,10 @@ func (d *disassembler) stringnl(stripQuotes bool) (string, error) {
 	return string(out), nil
 }
 
-// escapeDecode is codecs.escape_decode.
-func escapeDecode(b []byte) ([]byte, error) {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		if i >= len(b) {
-			return nil, errors.New("Trailing \\ in string")
-		}
-		c = b[i]
-		switch c {
-		case '\n':
-		case '\\', '\'', '"':
-			out = append(out, c)
-		case 'a':
-			out = append(out, 7)
-		case 'b':
-			out = append(out, 8)
-		case 'f':
-			out = append(out, 12)
-		case 'n':
-			out = append(out, 10)
-		case 'r':
-			out = append(out, 13)
-		case 't':
-			out = append(out, 9)
-		case 'v':
-			out = append(out, 11)
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			v := int(c - '0')
-			for k := 0; k < 2 && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '7'; k++ {
-				i++
-				v = v*8 + int(b[i]-'0')
-			}
-			out = append(out, byte(v))
-		case 'x':
-			if i+2 >= len(b) {
-				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
-			}
-			h, err := strconv.ParseUint(string(b[i+1:i+3]), 16, 8)
-			if err != nil || strings.ContainsAny(string(b[i+1:i+3]), "+-_") {
-				return nil, fmt.Errorf("invalid \\x escape at position %d", i-1)
-			}
-			out = append(out, byte(h))
-			i += 2
-		default:
-			out = append(out, '\\', c)
-		}
-	}
-	return out, nil
-}
-
-// rawUnicodeEscape decodes Python's raw-unicode-escape codec: \uXXXX and
-// \UXXXXXXXX after an odd run of backslashes, every other byte as latin-1.
-func rawUnicodeEscape(b []byte) string {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); {
-		c := b[i]
-		if c != '\\' {
-			out = pyrepr.AppendRune(out, rune(c))
-			i++
-			continue
-		}
-		j := i
-		for j < len(b) && b[j] == '\\' {
-			j++
-		}
-		run := j - i
-		if run%2 == 1 && j < len(b) && (b[j] == 'u' || b[j] == 'U') {
-			n := 4
-			if b[j] == 'U' {
-				n = 8
-			}
-			if j+1+n <= len(b) {
-				if v, err := strconv.ParseUint(string(b[j+1:j+1+n]), 16, 32); err == nil && v <= 0x10FFFF && !strings.ContainsAny(string(b[j+1:j+1+n]), "+-_") {
-					out = append(out, bytes.Repeat([]byte{'\\'}, run-1)...)
-					out = pyrepr.AppendRune(out, rune(v))
-					i = j + 1 + n
-					continue
-				}
-			}
-		}
-		out = append(out, b[i:j]...)
-		i = j
-	}
-	return string(out)
-}
-
 func validPyUTF8(b []byte) bool {
 	s := string(b)
 	for i := 0; i < len(s); {
-		r, n := pyrepr.NextRune(s, i)
+		r, n := pystr.NextRune(s, i)
 		if r == 0xFFFD && n == 1 {
 			return false
 		}

@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/internal/pystr"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -346,7 +347,7 @@ func iterItems(v any) ([]any, bool) {
 	case string:
 		var out []any
 		for i := 0; i < len(x); {
-			_, n := pyrepr.NextRune(x, i)
+			_, n := pystr.NextRune(x, i)
 			out = append(out, x[i:i+n])
 			i += n
 		}
@@ -847,7 +848,7 @@ func (p *parser) escape(out []byte, isBytes bool) ([]byte, error) {
 		if isBytes {
 			return append(out, byte(v)), nil
 		}
-		return pyrepr.AppendRune(out, rune(v)), nil
+		return pystr.AppendRune(out, rune(v)), nil
 	case c == 'x':
 		v, err := hexN(2)
 		if err != nil {
@@ -856,7 +857,7 @@ func (p *parser) escape(out []byte, isBytes bool) ([]byte, error) {
 		if isBytes {
 			return append(out, byte(v)), nil
 		}
-		return pyrepr.AppendRune(out, rune(v)), nil
+		return pystr.AppendRune(out, rune(v)), nil
 	case (c == 'u' || c == 'U') && !isBytes:
 		n := 4
 		if c == 'U' {
@@ -870,7 +871,7 @@ func (p *parser) escape(out []byte, isBytes bool) ([]byte, error) {
 			p.i = at
 			return nil, p.errf("illegal Unicode character in \\U escape")
 		}
-		return pyrepr.AppendRune(out, rune(v)), nil
+		return pystr.AppendRune(out, rune(v)), nil
 	case c == 'N' && !isBytes:
 		p.i = at
 		return nil, p.errf("\\N{...} escapes are not supported; use \\u or \\U")

@@ -20,6 +20,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mpwire/mpwire/internal/pystr"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -359,7 +360,7 @@ func appendStr(b *strings.Builder, s string) {
 	}
 	b.WriteByte(quote)
 	for i := 0; i < len(s); {
-		r, n := nextPyRune(s, i)
+		r, n := pystr.NextRune(s, i)
 		if r == utf8.RuneError && n == 1 {
 			// Not valid even as surrogatepass UTF-8 (cannot come from a
 			// decoded pickle): show the byte like surrogateescape would.
@@ -437,29 +438,4 @@ func hexEsc(b *strings.Builder, prefix string, v uint32, n int) {
 	for i := n - 1; i >= 0; i-- {
 		b.WriteByte(digits[(v>>(4*uint(i)))&0xf])
 	}
-}
-
-// nextPyRune decodes one code point of a Python str held in a Go string,
-// accepting surrogates in their 3-byte 'surrogatepass' form.
-func nextPyRune(s string, i int) (rune, int) {
-	c := s[i]
-	if c < 0x80 {
-		return rune(c), 1
-	}
-	if c == 0xED && i+2 < len(s) && s[i+1] >= 0xA0 && s[i+1] <= 0xBF && s[i+2]&0xC0 == 0x80 {
-		return 0xD000 | rune(s[i+1]&0x3F)<<6 | rune(s[i+2]&0x3F), 3
-	}
-	return utf8.DecodeRuneInString(s[i:])
-}
-
-// NextRune is nextPyRune for other mpcat packages.
-func NextRune(s string, i int) (rune, int) { return nextPyRune(s, i) }
-
-// AppendRune appends r to b as UTF-8, writing surrogates in their
-// 'surrogatepass' form (how the pickle package holds them in Go strings).
-func AppendRune(b []byte, r rune) []byte {
-	if r >= 0xD800 && r <= 0xDFFF {
-		return append(b, 0xED, byte(0x80|(r>>6)&0x3F), byte(0x80|r&0x3F))
-	}
-	return utf8.AppendRune(b, r)
 }
