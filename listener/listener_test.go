@@ -31,9 +31,9 @@ func pipe(t *testing.T) (*connection.Conn, *connection.Conn) {
 	return a, b
 }
 
-// TestAnswerChallengeWorkedExamples replays WIRE.md §2.4's challenges
-// (key b'secret') and checks our replies byte for byte against the ones
-// CPython produced.
+// TestAnswerChallengeWorkedExamples replays the worked examples of
+// docs/spec.md#handshake (key b'secret') and checks our replies byte for
+// byte against the ones CPython produced.
 func TestAnswerChallengeWorkedExamples(t *testing.T) {
 	for _, tc := range []struct {
 		name, challenge, reply string

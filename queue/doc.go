@@ -1,6 +1,6 @@
 // Package queue puts and gets on real multiprocessing Queues, SimpleQueues
 // and JoinableQueues shared with Python processes: a one-way pipe whose
-// frames are pickles, guarded by named POSIX semaphores (WIRE.md §4).
+// frames are pickles, guarded by named POSIX semaphores (docs/spec.md#queue).
 //
 // # Model
 //
