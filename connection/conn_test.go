@@ -48,7 +48,7 @@ func readAllRaw(t *testing.T, c *connection.Conn, f *os.File) []byte {
 }
 
 func TestWireBytesMatchPython(t *testing.T) {
-	// WIRE.md §1.1's worked examples, written by Python 3.8–3.13.
+	// The worked examples of docs/spec.md#frames, written by Python 3.8–3.13.
 	c, f := rawPair(t)
 	require.NoError(t, c.SendBytesRange([]byte("abcdefgh"), 2, 3))
 	require.NoError(t, c.SendBytes(nil))

@@ -9,7 +9,7 @@
 // A Conn wraps one file descriptor (or a net.Conn). Each message is one
 // frame: a 4-byte big-endian signed length and the payload; payloads over
 // 2^31-1 bytes use 0xFFFFFFFF followed by an 8-byte length, as Python does
-// (WIRE.md §1). Pipe(duplex) mirrors multiprocessing.Pipe: a socketpair, or
+// (docs/spec.md#frames). Pipe(duplex) mirrors multiprocessing.Pipe: a socketpair, or
 // an OS pipe whose first end only receives and second only sends. FromFD
 // and FromFile wrap descriptors a Python process handed over (spawn's
 // pass_fds, for example); File returns a blocking descriptor to hand to a

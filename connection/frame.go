@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Frame header facts (WIRE.md §1.1), kept in one place.
+// Frame header facts (docs/spec.md#frames), kept in one place.
 const (
 	// smallHeaderLen is the 4-byte signed big-endian length header.
 	smallHeaderLen = 4

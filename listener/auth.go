@@ -40,7 +40,7 @@ const (
 // DefaultScheme is the challenge scheme used when none is configured.
 const DefaultScheme = SchemeSHA256
 
-// Handshake wire facts (WIRE.md §2), kept in one place.
+// Handshake wire facts (docs/spec.md#handshake), kept in one place.
 const (
 	challengePrefix = "#CHALLENGE#"
 	welcome         = "#WELCOME#"

@@ -1,6 +1,7 @@
 // Package listener implements multiprocessing.connection.Listener and
 // Client: Listen, Accept and Dial over tcp, unix-path and Linux abstract
-// sockets, with Python's mutual authentication (WIRE.md §2–3).
+// sockets, with Python's mutual authentication (docs/spec.md#handshake,
+// docs/spec.md#addresses).
 //
 // # Authentication
 //

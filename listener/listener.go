@@ -30,7 +30,7 @@ type Config struct {
 	// Scheme is the challenge this side sends (DefaultScheme if empty).
 	Scheme Scheme
 	// Backlog is listen(2)'s backlog (DefaultBacklog if <= 0; Python's
-	// Listener uses 1, its managers 128).
+	// Listener uses 1, its managers 16, 128 from 3.13).
 	Backlog int
 	// HandshakeTimeout bounds each connection's authentication (both
 	// halves), for accepted and dialed connections. Python has none.

@@ -31,9 +31,9 @@ func pipe(t *testing.T) (*connection.Conn, *connection.Conn) {
 	return a, b
 }
 
-// TestAnswerChallengeWorkedExamples replays WIRE.md §2.4's challenges
-// (key b'secret') and checks our replies byte for byte against the ones
-// CPython produced.
+// TestAnswerChallengeWorkedExamples replays the worked examples of
+// docs/spec.md#handshake (key b'secret') and checks our replies byte for
+// byte against the ones CPython produced.
 func TestAnswerChallengeWorkedExamples(t *testing.T) {
 	for _, tc := range []struct {
 		name, challenge, reply string
@@ -43,6 +43,9 @@ func TestAnswerChallengeWorkedExamples(t *testing.T) {
 		{"{sha256} challenge gets {sha256}+HMAC-SHA256 over the whole payload",
 			hex.EncodeToString([]byte("{sha256}")) + "22222222222222222222222222222222222222222222222222222222222222222222222222222222",
 			hex.EncodeToString([]byte("{sha256}")) + "1fd444d7ea7969cca0fbbcdb6bfbfae8e97831866b6a6f3d287f0eb637bd989e"},
+		{"{sha384} challenge gets {sha384}+HMAC-SHA384 over the whole payload",
+			hex.EncodeToString([]byte("{sha384}")) + "22222222222222222222222222222222222222222222222222222222222222222222222222222222",
+			hex.EncodeToString([]byte("{sha384}")) + "dcc963648d1d09be4aec0c242ece34a321bfc8707a0b6366c5a7836735666c84087ca2753f145443594204c71a291b47"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := pipe(t)

@@ -1,5 +1,5 @@
 // Package manager speaks the protocol of Python's multiprocessing managers
-// (BaseManager, SyncManager; WIRE.md §7) in both roles: a Go Client for
+// (BaseManager, SyncManager; docs/spec.md#manager) in both roles: a Go Client for
 // shared objects held by a Python manager server, and a Go Server that
 // Python clients (SyncManager(address, authkey).connect()) use unchanged.
 //

@@ -12,7 +12,7 @@ import (
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// Reply kinds of the manager protocol (WIRE.md §7.2). A reply is the
+// Reply kinds of the manager protocol (docs/spec.md#manager). A reply is the
 // 2-tuple (kind, payload).
 const (
 	kindReturn         = "#RETURN"

@@ -23,7 +23,7 @@ func unhexT(t *testing.T, s string) []byte {
 	return b
 }
 
-// WIRE.md §1.1: what Python 3.8–3.13 send() writes for these objects.
+// docs/spec.md#frames: what Python 3.8–3.13 send() writes for these objects.
 var wireExamples = []struct {
 	name string
 	v    any

@@ -7,6 +7,9 @@
 // never imports, resolves or calls anything: classes and functions stay
 // names (Global), instances stay descriptions (*Object).
 //
+// How multiprocessing objects pickle, per CPython version, and CPython's
+// own unpickler limits are specified in docs/spec.md#pickle.
+//
 // # Python ⇄ Go types
 //
 //	Python                  Unmarshal into *any           Marshal also accepts

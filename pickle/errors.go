@@ -86,7 +86,8 @@ func (e *InvalidUnmarshalError) Error() string {
 }
 
 // UnsupportedTypeError is returned by Marshal for a Go value it cannot
-// encode (channels, functions, complex numbers, ...).
+// encode: channels, functions, unsafe pointers. (Complex numbers are
+// supported; they encode as builtins.complex(re, im).)
 type UnsupportedTypeError struct {
 	Type reflect.Type
 }

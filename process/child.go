@@ -159,8 +159,9 @@ func decodePayload(r io.Reader, opts pickle.DecOptions) (*ChildProcess, error) {
 	return interpret(prep, obj)
 }
 
-// interpret checks the decoded pickles against what spawn writes (WIRE.md
-// §6.3): a dict, then a Process object whose BUILD state is its __dict__.
+// interpret checks the decoded pickles against what spawn writes
+// (docs/spec.md#spawn): a dict, then a Process object whose BUILD state is
+// its __dict__.
 func interpret(prepV, objV any) (*ChildProcess, error) {
 	prep, ok := prepV.(*pickle.Dict)
 	if !ok {

@@ -1,7 +1,7 @@
 // Package process speaks multiprocessing's spawn start method in both
 // directions: Go workers started by Python parents, and Python children
 // started by Go. Both sides exchange exactly what CPython 3.8–3.13 exchange
-// with a spawned Python child (WIRE.md §6), so the other side runs its own,
+// with a spawned Python child (docs/spec.md#spawn), so the other side runs its own,
 // unmodified multiprocessing code.
 //
 // # The protocol

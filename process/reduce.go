@@ -7,7 +7,7 @@ import (
 )
 
 // The classes and functions of multiprocessing that appear in spawn
-// payloads (WIRE.md §6.3, §9.2). They are the same in CPython 3.8–3.13.
+// payloads (docs/spec.md#spawn, docs/spec.md#pickle). They are the same in CPython 3.8–3.13.
 var (
 	// GlobalSpawnProcess is the class of the process object a spawn parent
 	// pickles (multiprocessing.context.SpawnProcess).

@@ -1,6 +1,6 @@
 // Package queue puts and gets on real multiprocessing Queues, SimpleQueues
 // and JoinableQueues shared with Python processes: a one-way pipe whose
-// frames are pickles, guarded by named POSIX semaphores (WIRE.md §4).
+// frames are pickles, guarded by named POSIX semaphores (docs/spec.md#queue).
 //
 // # Model
 //
@@ -47,15 +47,16 @@
 // # Lifetime of the names
 //
 // A queue made by New owns its semaphores ("/mp-xxxxxxxx" in /dev/shm)
-// and unlinks them when it is torn down (after Close, once the feeder is
-// done). A child started with process.Start opens them while unpickling
-// its arguments, right after it starts; close the Go creator only after
-// the children are running (after their first item, or after Wait). A Go
-// creator killed before Close leaves its /dev/shm/sem.mp-* files behind
-// unless the queue was created WithTracker (a process.ResourceTracker, or
-// the spawn parent's tracker in a Go worker), which then unlinks them as
-// Python's tracker does. Queues rebuilt from a pickled state (Open,
-// FromChildArg) never unlink anything.
+// and unlinks them as soon as it is closed (Close or Abort), without waiting
+// for the feeder to flush buffered items; the mappings this process and its
+// children already hold keep working. A child started with process.Start
+// opens them while unpickling its arguments, right after it starts; close
+// the Go creator only after the children are running (after their first
+// item, or after Wait). A Go creator killed before Close leaves its
+// /dev/shm/sem.mp-* files behind unless the queue was created WithTracker
+// (a process.ResourceTracker, or the spawn parent's tracker in a Go
+// worker), which then unlinks them as Python's tracker does. Queues rebuilt
+// from a pickled state (Open, FromChildArg) never unlink anything.
 //
 // # Failure
 //

@@ -138,9 +138,9 @@ type Queue struct {
 // New creates a Queue like multiprocessing.Queue(maxsize) in a spawn
 // context: an os pipe and three named semaphores ("/mp-xxxxxxxx"). maxsize
 // <= 0 means unbounded (SEM_VALUE_MAX). The Queue owns the names and
-// unlinks them when it is closed and its feeder has finished; children it
-// was passed to (process.Start) have opened them by then if they have
-// started running.
+// unlinks them as soon as it is closed (Close or Abort), even while the
+// feeder is still writing buffered items; children it was passed to
+// (process.Start) have opened them by then if they have started running.
 func New(maxsize int, opts ...Option) (*Queue, error) {
 	q := &Queue{}
 	if err := q.create(maxsize, opts); err != nil {

@@ -13,7 +13,7 @@ import (
 	"github.com/mpwire/mpwire/process"
 )
 
-// The multiprocessing names a Value/Array pickles through (WIRE.md §8.3),
+// The multiprocessing names a Value/Array pickles through (docs/spec.md#value-and-array),
 // identical in CPython 3.8–3.13.
 var (
 	GlobalSynchronized  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}

@@ -33,7 +33,7 @@
 // unlinks, and only an explicit Unlink (by any process) removes a name. A Go
 // creator therefore owns the name and must Unlink it.
 //
-// Python is different (WIRE.md §8.1): in CPython 3.8–3.12 every
+// Python is different (docs/spec.md#sharedmemory): in CPython 3.8–3.12 every
 // SharedMemory(...) — create or attach — registers the name with that
 // process's resource tracker, which unlinks every still-registered name
 // when the process exits. A Python process that merely attaches to a Go (or
@@ -57,7 +57,7 @@
 //
 // multiprocessing.sharedctypes allocates from heap arenas: on Linux an
 // unlinked file in /dev/shm, shared only by passing its descriptor to spawned
-// children. A Value/Array pickles (WIRE.md §8.3) as
+// children. A Value/Array pickles (docs/spec.md#value-and-array) as
 //
 //	synchronized(rebuild_ctype(ctypes.c_int, BufferWrapper{_state: ((rebuild_arena(size, _DupFd{fd}), start, stop), nbytes)}, length), RLock(...))
 //

@@ -97,7 +97,7 @@ func (memfdSource) File(v any, name string) (*os.File, error) {
 }
 
 // ctypePickle builds the pickle of a sharedctypes object as Python's spawn
-// sends it (see WIRE.md §8.3), with a lock named lockName if not empty.
+// sends it (see docs/spec.md#value-and-array), with a lock named lockName if not empty.
 func ctypePickle(typ string, length any, arenaSize, start, stop, nbytes int64, lockName string) []byte {
 	st := pickle.NewDict()
 	_ = st.Set("fd", int64(900))

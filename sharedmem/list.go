@@ -15,7 +15,7 @@ import (
 )
 
 // Layout is the binary layout of a ShareableList, which changed in CPython
-// 3.9 (WIRE.md §8.2). Both start with the item count N (int64) and end with
+// 3.9 (docs/spec.md#shareablelist). Both start with the item count N (int64) and end with
 // N 8-byte struct format strings and N back-transform codes; they differ in
 // the header after N.
 type Layout int

@@ -31,7 +31,7 @@ func newList(t *testing.T, items []any, layout sharedmem.Layout) *sharedmem.Shar
 }
 
 func TestShareableListLayouts(t *testing.T) {
-	// The WIRE.md §8.2 example: 166 bytes in 3.9+, 158 in 3.8.
+	// The docs/spec.md#shareablelist example: 166 bytes in 3.9+, 158 in 3.8.
 	items := []any{int64(7), 2.5, "hi", []byte{1, 2}, nil, true}
 	for _, tt := range []struct {
 		layout sharedmem.Layout

@@ -201,7 +201,7 @@ func TestSharedMemoryPython(t *testing.T) {
 		}
 
 		t.Run("a tracking Python attacher unlinks the Go segment when it exits", func(t *testing.T) {
-			// WIRE.md §8.1: every SharedMemory() call registers with the
+			// docs/spec.md#sharedmemory: every SharedMemory() call registers with the
 			// attacher's resource tracker (3.13: unless track=False), which
 			// unlinks at exit.
 			m, err := sharedmem.Create("", 100)

@@ -2,7 +2,9 @@
 // with Python processes: Lock, RLock, Semaphore, BoundedSemaphore
 // (named glibc semaphores, see internal/sem), and Condition and Event,
 // which CPython builds from several of them with a pure-Python protocol
-// that this package replicates step by step.
+// that this package replicates step by step. The semaphore file layout, the
+// pickled SemLock state and the Condition protocol are specified in
+// docs/spec.md#semlock.
 //
 //	Python (spawn context)          Go
 //	ctx.Lock()                      NewLock()               OpenLock(pickled)

@@ -89,7 +89,7 @@ func fillJSON(m map[string]any, b []byte, d decoded) {
 	m["value"] = pyrepr.JSON(d.value)
 }
 
-// Manager message kinds (WIRE.md §7.2).
+// Manager message kinds (docs/spec.md#manager).
 var replyKinds = map[string]bool{"#RETURN": true, "#ERROR": true, "#TRACEBACK": true, "#UNSERIALIZABLE": true, "#PROXY": true}
 
 // managerForm recognizes a manager request (ident, method, args, kwds) or

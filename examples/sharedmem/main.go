@@ -111,7 +111,7 @@ func main() {
 	fmt.Printf("Go sees the child's writes: list=%v shm=%q\n", items, shm.Bytes()[:13])
 
 	// Attaching registered both names with the child's resource tracker,
-	// which would have unlinked them when the child exited (WIRE.md §8.1);
+	// which would have unlinked them when the child exited (docs/spec.md#sharedmemory);
 	// show_list unregistered them, so the names are still Go's to unlink.
 	for _, name := range []string{sl.Name(), shm.Name()} {
 		err := sharedmem.Unlink(name)

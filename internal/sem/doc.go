@@ -11,7 +11,7 @@
 // (glibc's "process-shared" futex marker). Waiters sleep on the low 32-bit
 // half with shared futex operations. Sem reproduces glibc's "new semaphore"
 // algorithm (nptl sem_wait/sem_post, glibc ≥ 2.21, 64-bit targets) on that
-// mapping, so Go and C waiters and posters wake each other; see WIRE.md §5.
+// mapping, so Go and C waiters and posters wake each other; see docs/spec.md#semlock.
 //
 // SemLock adds what CPython keeps in process memory on top of the shared
 // count: the kind (RecursiveMutex for RLock, Semaphore for everything
