@@ -53,6 +53,9 @@ type decState struct {
 	tupleShared bool
 	scratch     *decScratch
 
+	// alloc counts the bytes typed conversion allocated (MaxAlloc).
+	alloc int64
+
 	// keys hashes dict keys and set elements for the whole pickle, so a
 	// key shared by reference is hashed once (see keyHasher).
 	keys keyHasher

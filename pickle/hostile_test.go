@@ -211,3 +211,88 @@ func TestUnhashableKeysStillFail(t *testing.T) {
 		}
 	}
 }
+
+// laughs returns the pickle of x = ['x'*10]; x = [x]*width, levels times:
+// a few hundred bytes, width^levels strings once copied into typed values.
+func laughs(t testing.TB, width, levels int) []byte {
+	var x any = []any{strings.Repeat("x", 10)}
+	for range levels {
+		l := make([]any, width)
+		for i := range l {
+			l[i] = x
+		}
+		x = l
+	}
+	b, err := Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBillionLaughsIntoTypedValuesHitsMaxAlloc(t *testing.T) {
+	data := laughs(t, 100, 4) // 10^8 strings as [][][][][]string
+	if len(data) > 1000 {
+		t.Fatalf("the bomb is %d bytes", len(data))
+	}
+	var err error
+	got := allocatedBy(func() {
+		var v [][][][][]string
+		err = Unmarshal(data, &v)
+	})
+	var le *LimitError
+	if !errors.Is(err, ErrLimit) || !errors.As(err, &le) || le.Limit != "MaxAlloc" || !strings.Contains(err.Error(), "MaxAlloc") {
+		t.Fatalf("err = %v", err)
+	}
+	if limit := uint64(DefaultMaxAlloc + DefaultAllocPerByte*len(data)); got > 2*limit {
+		t.Errorf("allocated %d bytes before failing; the budget is %d", got, limit)
+	}
+	// Decoding into *any keeps the sharing: nothing is copied.
+	if got := allocatedBy(func() {
+		var v any
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+	}); got > 64<<10 {
+		t.Errorf("generic decode allocated %d bytes", got)
+	}
+	// A budget that allows it gives the value.
+	small := laughs(t, 10, 3)
+	m, _ := DecOptions{MaxAlloc: 1 << 20}.DecMode()
+	var v [][][][]string
+	if err := m.Unmarshal(small, &v); err != nil || len(v) != 10 || v[9][9][9][0] != "xxxxxxxxxx" {
+		t.Fatalf("%v %v", err, len(v))
+	}
+	m, _ = DecOptions{MaxAlloc: 1 << 10}.DecMode()
+	if err := m.Unmarshal(small, &v); !errors.As(err, &le) || le.Max != 1<<10 {
+		t.Fatalf("MaxAlloc 1024: %v", err)
+	}
+}
+
+func TestMaxAllocLetsOrdinaryValuesThrough(t *testing.T) {
+	// A value whose Go form is several times its pickle (ints of one byte
+	// each into []int64; empty dicts into maps) decodes under the default.
+	ints := make([]any, 1<<20)
+	for i := range ints {
+		ints[i] = int64(i % 200)
+	}
+	data, err := Marshal(ints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	if err := Unmarshal(data, &out); err != nil || len(out) != 1<<20 || out[1000] != 1000%200 {
+		t.Fatalf("%v %d", err, len(out))
+	}
+	dicts := make([]any, 1<<16)
+	for i := range dicts {
+		dicts[i] = NewDict()
+	}
+	if data, err = Marshal(dicts); err != nil {
+		t.Fatal(err)
+	}
+	var maps []map[string]int
+	if err := Unmarshal(data, &maps); err != nil || len(maps) != 1<<16 {
+		t.Fatalf("%v %d", err, len(maps))
+	}
+}
