@@ -57,7 +57,13 @@ func (o *Dict) Value() *pickle.Dict {
 func (o *Dict) PickleValue() (any, error) { return o.Value(), nil }
 
 // Repr implements Reprer.
-func (o *Dict) Repr() string { return Repr(o.Value()) }
+func (o *Dict) Repr() string { return o.reprN(pickle.DefaultMaxRepr) }
+
+func (o *Dict) reprN(max int) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return pickle.ReprOptions{MaxLen: max}.Repr(o.d)
+}
 
 func copyDict(d *pickle.Dict) *pickle.Dict {
 	c := pickle.NewDict()
@@ -277,7 +283,13 @@ func (l *List) Value() []any {
 func (l *List) PickleValue() (any, error) { return l.Value(), nil }
 
 // Repr implements Reprer.
-func (l *List) Repr() string { return Repr(l.Value()) }
+func (l *List) Repr() string { return l.reprN(pickle.DefaultMaxRepr) }
+
+func (l *List) reprN(max int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return pickle.ReprOptions{MaxLen: max}.Repr(l.items)
+}
 
 func iterable(v any) ([]any, error) {
 	switch x := v.(type) {
@@ -432,15 +444,17 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
-		return slices.ContainsFunc(l.items, func(e any) bool { return pyEqual(e, v) }), nil
+		var c pickle.Comparer
+		return slices.ContainsFunc(l.items, func(e any) bool { return c.Equal(e, v) }), nil
 	case "count":
 		v, err := one()
 		if err != nil {
 			return nil, err
 		}
 		n := 0
+		var c pickle.Comparer
 		for _, e := range l.items {
-			if pyEqual(e, v) {
+			if c.Equal(e, v) {
 				n++
 			}
 		}
@@ -458,8 +472,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			_, e, _, _, _ := sliceIndices(Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items))
 			stop = e
 		}
+		var c pickle.Comparer
 		for i := start; i < stop; i++ {
-			if pyEqual(l.items[i], p.vals[0]) {
+			if c.Equal(l.items[i], p.vals[0]) {
 				return i, nil
 			}
 		}
@@ -500,7 +515,8 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
-		i := slices.IndexFunc(l.items, func(e any) bool { return pyEqual(e, v) })
+		var c pickle.Comparer
+		i := slices.IndexFunc(l.items, func(e any) bool { return c.Equal(e, v) })
 		if i < 0 {
 			return nil, pyErr("ValueError", "list.remove(x): x not in list")
 		}
@@ -685,18 +701,30 @@ func (n *Namespace) PickleValue() (any, error) {
 }
 
 // Repr implements Reprer: Namespace(a=1, b='x').
-func (n *Namespace) Repr() string {
+func (n *Namespace) Repr() string { return n.reprN(pickle.DefaultMaxRepr) }
+
+func (n *Namespace) reprN(max int) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var parts []string
-	for _, kv := range n.attrs.Items() {
-		k, _ := kv[0].(string)
-		if !strings.HasPrefix(k, "_") {
-			parts = append(parts, k+"="+Repr(kv[1]))
+	var names []string
+	for k := range n.attrs.All() {
+		if s, _ := k.(string); !strings.HasPrefix(s, "_") {
+			names = append(names, s)
 		}
 	}
-	sort.Strings(parts)
-	return "Namespace(" + strings.Join(parts, ", ") + ")"
+	sort.Strings(names)
+	r := newReprBuf(max)
+	r.lit("Namespace(")
+	for i, k := range names {
+		if i > 0 {
+			r.lit(", ")
+		}
+		v, _ := n.attrs.Get(k)
+		r.lit(k + "=")
+		r.val(v)
+	}
+	r.lit(")")
+	return r.String()
 }
 
 // CallMethod implements Object.
@@ -767,10 +795,18 @@ func (v *Value) PickleValue() (any, error) {
 }
 
 // Repr implements Reprer: Value('i', 0).
-func (v *Value) Repr() string {
+func (v *Value) Repr() string { return v.reprN(pickle.DefaultMaxRepr) }
+
+func (v *Value) reprN(max int) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return "Value(" + Repr(v.typecode) + ", " + Repr(v.value) + ")"
+	r := newReprBuf(max)
+	r.lit("Value(")
+	r.val(v.typecode)
+	r.lit(", ")
+	r.val(v.value)
+	r.lit(")")
+	return r.String()
 }
 
 // CallMethod implements Object.
@@ -922,13 +958,19 @@ func (a *Array) reduced(items []any) *pickle.Object {
 }
 
 // Repr implements Reprer: array('i', [1, 2]).
-func (a *Array) Repr() string {
+func (a *Array) Repr() string { return a.reprN(pickle.DefaultMaxRepr) }
+
+func (a *Array) reprN(max int) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.items) == 0 {
 		return "array('" + a.typecode + "')"
 	}
-	return "array('" + a.typecode + "', " + Repr(a.items) + ")"
+	r := newReprBuf(max)
+	r.lit("array('" + a.typecode + "', ")
+	r.val(a.items)
+	r.lit(")")
+	return r.String()
 }
 
 // CallMethod implements Object.

@@ -224,7 +224,7 @@ func (s *Server) DebugInfo() string {
 	s.mu.Unlock()
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		str := reprOf(r.obj)
+		str := reprOf(r.obj, 75)
 		if len(str) > 75 {
 			str = str[:75]
 		}
@@ -233,11 +233,57 @@ func (s *Server) DebugInfo() string {
 	return strings.Join(lines, "\n")
 }
 
-func reprOf(o Object) string {
+// reprOf is repr(o), at most about max bytes for the ready-made objects
+// (and cut to max for other Reprers).
+func reprOf(o Object, max int) string {
+	if r, ok := o.(boundedReprer); ok {
+		return r.reprN(max)
+	}
 	if r, ok := o.(Reprer); ok {
-		return r.Repr()
+		s := r.Repr()
+		if len(s) > max {
+			s = s[:max] + pickle.ReprTruncated
+		}
+		return s
 	}
 	return fmt.Sprintf("<Go %T object>", o)
+}
+
+// pyClass is repr(type(o)) as Python's server prints it in errors.
+func pyClass(o Object) string {
+	name := fmt.Sprintf("Go %T", o)
+	switch x := o.(type) {
+	case *Dict:
+		name = "dict"
+	case *List:
+		name = "list"
+	case *Namespace:
+		name = "multiprocessing.managers.Namespace"
+	case *Value:
+		name = "multiprocessing.managers.Value"
+	case *Array:
+		name = "array.array"
+	case *Iterator:
+		name = "dict_keyiterator"
+	case *Queue:
+		name = "queue.Queue"
+	case *Event:
+		name = "threading.Event"
+	case *Condition:
+		name = "threading.Condition"
+	case *Barrier:
+		name = "threading.Barrier"
+	case *Lock:
+		switch x.kind {
+		case "Lock":
+			name = "_thread.lock"
+		case "RLock":
+			name = "_thread.RLock"
+		default:
+			name = "threading." + x.kind
+		}
+	}
+	return "<class '" + name + "'>"
 }
 
 func (s *Server) accept() {
@@ -587,7 +633,8 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		return pickle.Tuple{kindTraceback, traceback(keyErr(identV))}
 	}
 	if !e.exposed[method] {
-		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method '%s' of %s object is not in exposed=%s", method, reprOf(e.obj), Repr(e.reply))))
+		// As Python: name the type; the object's repr may be huge.
+		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", Repr(method), pyClass(e.obj), Repr(e.reply))))
 	}
 	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.ctx, caller, method, args, kwargs) })
 	if errors.Is(err, errNoMethod) {
@@ -636,7 +683,7 @@ func (s *Server) fallback(e *served, method string, orig error) pickle.Tuple {
 		}
 		return pickle.Tuple{kindUnserializable, traceback(pyErr("TypeError", fmt.Sprintf("cannot pickle '%T' object", e.obj)))}
 	case "__str__", "__repr__":
-		return pickle.Tuple{kindReturn, reprOf(e.obj)}
+		return pickle.Tuple{kindReturn, reprOf(e.obj, pickle.DefaultMaxRepr)}
 	}
 	return pickle.Tuple{kindTraceback, traceback(orig)}
 }
