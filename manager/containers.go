@@ -33,8 +33,9 @@ func keyErr(k any) error { return pyErr("KeyError", k) }
 
 // Dict is a shared dict served by a Go Server (SyncManager's "dict").
 type Dict struct {
-	mu sync.Mutex
-	d  *pickle.Dict
+	mu   sync.Mutex
+	d    *pickle.Dict
+	held heldItems
 }
 
 // NewDict returns an empty shared dict.
@@ -65,13 +66,7 @@ func (o *Dict) reprN(max int) string {
 	return pickle.ReprOptions{MaxLen: max}.Repr(o.d)
 }
 
-func copyDict(d *pickle.Dict) *pickle.Dict {
-	c := pickle.NewDict()
-	for _, kv := range d.Items() {
-		_ = c.Set(kv[0], kv[1])
-	}
-	return c
-}
+func copyDict(d *pickle.Dict) *pickle.Dict { return d.Clone() }
 
 func setItem(d *pickle.Dict, k, v any) error {
 	if err := d.Set(k, v); err != nil {
@@ -88,11 +83,7 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 	if len(args) == 1 {
 		switch o := args[0].(type) {
 		case *pickle.Dict:
-			for _, kv := range o.Items() {
-				if err := setItem(d, kv[0], kv[1]); err != nil {
-					return err
-				}
-			}
+			d.Update(o) // keys already hashed: no rehashing of shared keys
 		case []any, pickle.Tuple:
 			items, _ := asList(o, nil)
 			for i, it := range items {
@@ -124,10 +115,33 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 }
 
 // CallMethod implements Object.
-func (o *Dict) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+func (o *Dict) CallMethod(ctx context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	defer func() { o.held.settle(o.d.Len()) }()
 	d := o.d
+	// Calls that may add keys charge the server's item bound first.
+	switch method {
+	case "__setitem__", "setdefault":
+		if err := o.held.resize(ctx, d.Len()+1); err != nil {
+			return nil, err
+		}
+	case "update":
+		n := 0
+		if len(args) == 1 {
+			switch a := args[0].(type) {
+			case *pickle.Dict:
+				n = a.Len()
+			case []any:
+				n = len(a)
+			case pickle.Tuple:
+				n = len(a)
+			}
+		}
+		if err := o.held.resize(ctx, d.Len()+n+kwargs.Len()); err != nil {
+			return nil, err
+		}
+	}
 	switch method {
 	case "__contains__":
 		p, err := bind(method, args, kwargs, []string{"key"}, 1)
@@ -233,6 +247,7 @@ type Iterator struct {
 	mu    sync.Mutex
 	items []any
 	next  int
+	held  heldItems
 }
 
 // Exposed implements Object.
@@ -264,6 +279,7 @@ func (*Iterator) Repr() string { return "<dict_keyiterator object>" }
 type List struct {
 	mu    sync.Mutex
 	items []any
+	held  heldItems
 }
 
 // NewList returns a shared list holding a copy of items.
@@ -291,7 +307,10 @@ func (l *List) reprN(max int) string {
 	return pickle.ReprOptions{MaxLen: max}.Repr(l.items)
 }
 
-func iterable(v any) ([]any, error) {
+func iterable(v any) ([]any, error) { return iterableN(v, maxRange) }
+
+// iterableN is list(v), materializing at most limit items from a range.
+func iterableN(v any, limit int) ([]any, error) {
 	switch x := v.(type) {
 	case []any:
 		return x, nil
@@ -317,7 +336,7 @@ func iterable(v any) ([]any, error) {
 		return x.Items(), nil
 	case *pickle.Object:
 		if x.Class() == (pickle.Global{Module: "builtins", Name: "range"}) {
-			return rangeItems(x.Args)
+			return rangeItems(x.Args, limit)
 		}
 	}
 	return nil, pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
@@ -408,9 +427,12 @@ func sliceSelect(n, start, stop, step int) []int {
 }
 
 // CallMethod implements Object.
-func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+func (l *List) CallMethod(ctx context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer func() { l.held.settle(len(l.items)) }()
+	// grow charges n more items to the server's bound before they are added.
+	grow := func(n int) error { return l.held.resize(ctx, len(l.items)+n) }
 	one := func() (any, error) {
 		p, err := bind(method, args, kwargs, []string{"value"}, 1)
 		if err != nil {
@@ -424,6 +446,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
+		if err := grow(1); err != nil {
+			return nil, err
+		}
 		l.items = append(l.items, v)
 		return nil, nil
 	case "extend", "__iadd__":
@@ -431,8 +456,11 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
-		more, err := iterable(v)
+		more, err := iterableN(v, room(ctx, maxRange))
 		if err != nil {
+			return nil, err
+		}
+		if err := grow(len(more)); err != nil {
 			return nil, err
 		}
 		l.items = append(l.items, more...)
@@ -493,6 +521,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			i = max(i+n, 0)
 		}
 		i = min(i, n)
+		if err := grow(1); err != nil {
+			return nil, err
+		}
 		l.items = slices.Insert(l.items, i, p.vals[1])
 		return nil, nil
 	case "pop":
@@ -576,7 +607,7 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			if err != nil {
 				return nil, err
 			}
-			repl, err := iterable(p.vals[1])
+			repl, err := iterableN(p.vals[1], room(ctx, maxRange))
 			if err != nil {
 				return nil, pyErr("TypeError", "can only assign an iterable")
 			}
@@ -591,6 +622,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 				return nil, nil
 			}
 			stop = max(stop, start)
+			if err := grow(len(repl) - (stop - start)); err != nil {
+				return nil, err
+			}
 			l.items = slices.Replace(l.items, start, stop, slices.Clone(repl)...)
 			return nil, nil
 		}
@@ -637,6 +671,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if !ok {
 			return nil, pyErr("TypeError", fmt.Sprintf("can only concatenate list (not \"%s\") to list", typeName(v)))
 		}
+		if len(l.items)+len(other) > room(ctx, maxRepeat) {
+			return nil, pyErr("MemoryError")
+		}
 		return append(slices.Clone(l.items), other...), nil
 	case "__mul__", "__rmul__", "__imul__":
 		v, err := one()
@@ -651,8 +688,15 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			n = 0
 		}
 		// Divide rather than multiply: len*n can overflow for a client's n.
-		if n > maxRepeat/max(len(l.items), 1) {
+		// The product counts against the server's item bound (held by the
+		// list for *=, in transit for *).
+		if n > room(ctx, maxRepeat)/max(len(l.items), 1) {
 			return nil, pyErr("MemoryError")
+		}
+		if method == "__imul__" {
+			if err := grow(len(l.items)*n - len(l.items)); err != nil {
+				return nil, err
+			}
 		}
 		out := make([]any, 0, len(l.items)*n)
 		for k := 0; k < n; k++ {
@@ -837,6 +881,7 @@ type Array struct {
 	mu       sync.Mutex
 	typecode string
 	items    []any
+	held     heldItems
 }
 
 // NewArray returns an array.array(typecode, items), checking each item as
@@ -1027,7 +1072,7 @@ const maxRepeat = 1 << 26
 const maxRange = 1 << 24
 
 // rangeItems expands range(start, stop, step), as Python's list(range(...)).
-func rangeItems(args pickle.Tuple) ([]any, error) {
+func rangeItems(args pickle.Tuple, limit int) ([]any, error) {
 	var r [3]int64
 	r[2] = 1
 	if len(args) != 3 {
@@ -1053,7 +1098,7 @@ func rangeItems(args pickle.Tuple) ([]any, error) {
 	case step < 0 && stop < start:
 		n = (uint64(start)-uint64(stop)-1)/(-uint64(step)) + 1
 	}
-	if n > maxRange {
+	if n > uint64(limit) {
 		return nil, pyErr("MemoryError")
 	}
 	out := make([]any, n)

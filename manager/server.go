@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"reflect"
 	"sort"
@@ -34,6 +35,18 @@ type ServerOptions struct {
 	MaxMessage int
 	// Decode are the pickle decoder limits for requests.
 	Decode pickle.DecOptions
+	// MaxItems bounds the items (list and Array elements, dict entries,
+	// keys held by dict iterators) that the ready-made shared objects of
+	// this server hold together: DefaultMaxItems if 0, no bound if
+	// negative. A call that would grow past it (l *= n, l.extend(range(n)),
+	// d.update(...), list(range(n))) fails with MemoryError and changes
+	// nothing, so one client cannot multiply a small request into all the
+	// server's memory.
+	MaxItems int
+	// MaxReply bounds one reply frame in bytes (MaxMessage if <= 0, or
+	// DefaultMaxMessage): a larger result (a repr, #GETVALUE, a slice) is
+	// answered with MemoryError instead.
+	MaxReply int
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -42,10 +55,14 @@ type ServerOptions struct {
 // served by its own goroutine; objects guard their own state, so
 // concurrent clients are safe. Methods are safe for concurrent use.
 type Server struct {
-	authkey []byte
-	cfg     listener.Config
-	maxMsg  int
-	dec     pickle.DecMode
+	authkey  []byte
+	cfg      listener.Config
+	maxMsg   int
+	maxReply int
+	dec      pickle.DecMode
+	items    *itemBudget
+	// callCtx is ctx carrying the item budget: the context of every call.
+	callCtx context.Context
 
 	ln     *listener.Listener
 	pyAddr any
@@ -97,7 +114,18 @@ func (o ServerOptions) NewServer(authkey []byte) *Server {
 	if s.maxMsg <= 0 {
 		s.maxMsg = DefaultMaxMessage
 	}
+	if s.maxReply = o.MaxReply; s.maxReply <= 0 {
+		s.maxReply = s.maxMsg
+	}
+	s.items = &itemBudget{max: int64(o.MaxItems)}
+	switch {
+	case o.MaxItems == 0:
+		s.items.max = DefaultMaxItems
+	case o.MaxItems < 0:
+		s.items.max = math.MaxInt64
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.callCtx = context.WithValue(s.ctx, budgetKey{}, s.items)
 	for typeid, f := range syncManagerTypes {
 		s.registry[typeid] = f
 	}
@@ -363,6 +391,12 @@ func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
 			return false
 		}
 	}
+	if len(b) > s.maxReply {
+		b, err = pickle.Marshal(pickle.Tuple{kindError, pyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (ServerOptions.MaxReply %d)", len(b), s.maxReply))})
+		if err != nil {
+			return false
+		}
+	}
 	// No per-call context: Close closes every connection, which unblocks
 	// a send to a client that stopped reading.
 	return conn.SendBytes(b) == nil
@@ -530,6 +564,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		if obj == nil {
 			return nil, pyErr("TypeError", "the factory of "+typeid+" returned no object")
 		}
+		if err := s.attach(obj); err != nil {
+			return nil, err
+		}
 		id, exposed := s.register(obj)
 		return pickle.Tuple{id, exposed}, nil
 	case "incref":
@@ -568,6 +605,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 			delete(s.refs, id)
 			if e := s.objs[id]; e != nil {
 				delete(s.idents, identKey(e.obj))
+				if b, ok := e.obj.(budgeted); ok && s.local[id] == nil {
+					b.detach() // its items no longer count against MaxItems
+				}
 			}
 			delete(s.objs, id)
 		} else {
@@ -636,7 +676,7 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		// As Python: name the type; the object's repr may be huge.
 		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", Repr(method), pyClass(e.obj), Repr(e.reply))))
 	}
-	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.ctx, caller, method, args, kwargs) })
+	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.callCtx, caller, method, args, kwargs) })
 	if errors.Is(err, errNoMethod) {
 		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
 	}
@@ -648,10 +688,21 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		if !ok {
 			return pickle.Tuple{kindTraceback, traceback(pyErr("TypeError", fmt.Sprintf("%s returned %T, not a shared object", method, res)))}
 		}
+		if err := s.attach(obj); err != nil {
+			return pickle.Tuple{kindError, exceptionValue(err)}
+		}
 		id, exposed := s.register(obj)
 		return pickle.Tuple{kindProxy, pickle.Tuple{exposed, Token{TypeID: typeid, Address: s.pyAddr, ID: id}.pickled()}}
 	}
 	return pickle.Tuple{kindReturn, res}
+}
+
+// attach charges a new shared object's items to MaxItems.
+func (s *Server) attach(obj Object) error {
+	if b, ok := obj.(budgeted); ok {
+		return b.attach(s.callCtx)
+	}
+	return nil
 }
 
 // recovering runs user code (an Object's method, a Factory) and turns a
