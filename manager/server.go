@@ -126,7 +126,7 @@ func (o ServerOptions) NewServer(authkey []byte) *Server {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.callCtx = context.WithValue(s.ctx, budgetKey{}, s.items)
-	for typeid, f := range syncManagerTypes {
+	for typeid, f := range syncManagerTypes(s.callCtx) {
 		s.registry[typeid] = f
 	}
 	return s
@@ -749,118 +749,121 @@ func exceptionValue(err error) *pickle.PythonError {
 }
 
 // syncManagerTypes are SyncManager's registrations (managers.py), minus
-// Pool and AsyncResult, which need Python code.
-var syncManagerTypes = map[string]Factory{
-	"Queue":         queueFactory,
-	"JoinableQueue": queueFactory,
-	"Event": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if _, err := bind("Event", args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return NewEvent(), nil
-	},
-	"Lock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if _, err := bind("Lock", args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return NewLock(), nil
-	},
-	"RLock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if _, err := bind("RLock", args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return NewRLock(), nil
-	},
-	"Semaphore":        semaphoreFactory("Semaphore"),
-	"BoundedSemaphore": semaphoreFactory("BoundedSemaphore"),
-	"Condition": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Condition", args, kwargs, []string{"lock"}, 0)
-		if err != nil {
-			return nil, err
-		}
-		if p.get(0, nil) != nil {
-			return nil, pyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
-		}
-		return NewCondition(), nil
-	},
-	"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		n, err := toInt(p.vals[0], "")
-		if err != nil {
-			return nil, err
-		}
-		if n < 1 {
-			return nil, pyErr("ValueError", "parties must be > 0")
-		}
-		if p.get(1, nil) != nil {
-			return nil, pyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
-		}
-		timeout := time.Duration(-1)
-		if t, has, err := toTimeout(p.get(2, nil)); err != nil {
-			return nil, err
-		} else if has {
-			timeout = seconds(t)
-		}
-		return NewBarrier(n, timeout), nil
-	},
-	"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("list", args, kwargs, []string{"iterable"}, 0)
-		if err != nil {
-			return nil, err
-		}
-		if !p.set[0] {
-			return NewList(nil), nil
-		}
-		items, err := iterable(p.vals[0])
-		if err != nil {
-			return nil, err
-		}
-		return NewList(items), nil
-	},
-	"dict": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		d := NewDict()
-		if err := updateDict(d.d, args, kwargs); err != nil {
-			return nil, err
-		}
-		return d, nil
-	},
-	"Value": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Value", args, kwargs, []string{"typecode", "value", "lock"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		return &Value{typecode: p.vals[0], value: p.vals[1]}, nil
-	},
-	"Array": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Array", args, kwargs, []string{"typecode", "sequence", "lock"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		tc, ok := p.vals[0].(string)
-		if !ok {
-			return nil, pyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
-		}
-		items, err := iterable(p.vals[1])
-		if err != nil {
-			return nil, err
-		}
-		return NewArray(tc, items)
-	},
-	"Namespace": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if len(args) > 0 {
-			return nil, pyErr("TypeError", "Namespace() takes no positional arguments")
-		}
-		n := NewNamespace(nil)
-		if kwargs != nil {
-			for _, kv := range kwargs.Items() {
-				_ = n.attrs.Set(kv[0], kv[1])
+// Pool and AsyncResult, which need Python code; ctx carries the server's
+// item bound, which also bounds what list(range(n)) may materialize.
+func syncManagerTypes(ctx context.Context) map[string]Factory {
+	return map[string]Factory{
+		"Queue":         queueFactory,
+		"JoinableQueue": queueFactory,
+		"Event": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if _, err := bind("Event", args, kwargs, nil, 0); err != nil {
+				return nil, err
 			}
-		}
-		return n, nil
-	},
+			return NewEvent(), nil
+		},
+		"Lock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if _, err := bind("Lock", args, kwargs, nil, 0); err != nil {
+				return nil, err
+			}
+			return NewLock(), nil
+		},
+		"RLock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if _, err := bind("RLock", args, kwargs, nil, 0); err != nil {
+				return nil, err
+			}
+			return NewRLock(), nil
+		},
+		"Semaphore":        semaphoreFactory("Semaphore"),
+		"BoundedSemaphore": semaphoreFactory("BoundedSemaphore"),
+		"Condition": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Condition", args, kwargs, []string{"lock"}, 0)
+			if err != nil {
+				return nil, err
+			}
+			if p.get(0, nil) != nil {
+				return nil, pyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
+			}
+			return NewCondition(), nil
+		},
+		"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
+			if err != nil {
+				return nil, err
+			}
+			n, err := toInt(p.vals[0], "")
+			if err != nil {
+				return nil, err
+			}
+			if n < 1 {
+				return nil, pyErr("ValueError", "parties must be > 0")
+			}
+			if p.get(1, nil) != nil {
+				return nil, pyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
+			}
+			timeout := time.Duration(-1)
+			if t, has, err := toTimeout(p.get(2, nil)); err != nil {
+				return nil, err
+			} else if has {
+				timeout = seconds(t)
+			}
+			return NewBarrier(n, timeout), nil
+		},
+		"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("list", args, kwargs, []string{"iterable"}, 0)
+			if err != nil {
+				return nil, err
+			}
+			if !p.set[0] {
+				return NewList(nil), nil
+			}
+			items, err := iterableN(p.vals[0], room(ctx, maxRange))
+			if err != nil {
+				return nil, err
+			}
+			return NewList(items), nil
+		},
+		"dict": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			d := NewDict()
+			if err := updateDict(d.d, args, kwargs); err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
+		"Value": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Value", args, kwargs, []string{"typecode", "value", "lock"}, 2)
+			if err != nil {
+				return nil, err
+			}
+			return &Value{typecode: p.vals[0], value: p.vals[1]}, nil
+		},
+		"Array": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Array", args, kwargs, []string{"typecode", "sequence", "lock"}, 2)
+			if err != nil {
+				return nil, err
+			}
+			tc, ok := p.vals[0].(string)
+			if !ok {
+				return nil, pyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
+			}
+			items, err := iterableN(p.vals[1], room(ctx, maxRange))
+			if err != nil {
+				return nil, err
+			}
+			return NewArray(tc, items)
+		},
+		"Namespace": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if len(args) > 0 {
+				return nil, pyErr("TypeError", "Namespace() takes no positional arguments")
+			}
+			n := NewNamespace(nil)
+			if kwargs != nil {
+				for _, kv := range kwargs.Items() {
+					_ = n.attrs.Set(kv[0], kv[1])
+				}
+			}
+			return n, nil
+		},
+	}
 }
 
 func queueFactory(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
