@@ -307,7 +307,6 @@ func (l *List) reprN(max int) string {
 	return pickle.ReprOptions{MaxLen: max}.Repr(l.items)
 }
 
-
 // iterableN is list(v), materializing at most limit items from a range.
 func iterableN(v any, limit int) ([]any, error) {
 	switch x := v.(type) {
