@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pyfixtures"
 )
 
@@ -32,15 +31,7 @@ func runHostile(r *runner) error {
 		return err
 	}
 	k := "hostile/" + name + "/mpwire/decode"
-	ns, err := r.measure(func(n int) error {
-		for i := 0; i < n; i++ {
-			var v any
-			if err := pickle.Unmarshal(data, &v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	ns, err := r.measure(decodeN(data))
 	if err != nil {
 		return fmt.Errorf("mpwire decode %s: %w", name, err)
 	}

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -104,49 +105,39 @@ type budgeted interface {
 }
 
 func (o *Dict) attach(ctx context.Context) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.held.resize(ctx, o.d.Len())
+	return attachHeld(ctx, &o.mu, &o.held, func() int { return o.d.Len() })
 }
 
-func (o *Dict) detach() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.held.release()
-}
+func (o *Dict) detach() { detachHeld(&o.mu, &o.held) }
 
 func (l *List) attach(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.held.resize(ctx, len(l.items))
+	return attachHeld(ctx, &l.mu, &l.held, func() int { return len(l.items) })
 }
 
-func (l *List) detach() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.held.release()
-}
+func (l *List) detach() { detachHeld(&l.mu, &l.held) }
 
 func (a *Array) attach(ctx context.Context) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.held.resize(ctx, len(a.items))
+	return attachHeld(ctx, &a.mu, &a.held, func() int { return len(a.items) })
 }
 
-func (a *Array) detach() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.held.release()
-}
+func (a *Array) detach() { detachHeld(&a.mu, &a.held) }
 
 func (it *Iterator) attach(ctx context.Context) error {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	return it.held.resize(ctx, len(it.items))
+	return attachHeld(ctx, &it.mu, &it.held, func() int { return len(it.items) })
 }
 
-func (it *Iterator) detach() {
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	it.held.release()
+func (it *Iterator) detach() { detachHeld(&it.mu, &it.held) }
+
+// attachHeld charges h with the size n() of a container guarded by mu.
+func attachHeld(ctx context.Context, mu *sync.Mutex, h *heldItems, n func() int) error {
+	mu.Lock()
+	defer mu.Unlock()
+	return h.resize(ctx, n())
+}
+
+// detachHeld releases h, guarded by mu.
+func detachHeld(mu *sync.Mutex, h *heldItems) {
+	mu.Lock()
+	defer mu.Unlock()
+	h.release()
 }

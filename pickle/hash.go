@@ -225,27 +225,14 @@ func (h *keyHasher) enc(b []byte, v any, depth int) ([]byte, error) {
 	start := len(b)
 	switch x := v.(type) {
 	case string:
-		if len(x) <= inlineKey {
-			b = append(b, 's')
-			b = binary.AppendUvarint(b, uint64(len(x)))
-			return append(b, x...), nil
-		}
-		id := keyID{unsafe.Pointer(unsafe.StringData(x)), len(x), 's'}
-		if e, ok := h.remembered(id); ok {
-			return append(b, e...), nil
-		}
-		b = append(b, 's')
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		b = seal(append(b, x...), start)
-		h.remember(id, depth, b[start:])
-		return b, nil
+		return h.encData(b, 's', x, depth)
 	case []byte:
-		return h.encBytes(b, x, depth)
+		return h.encData(b, 'y', unsafe.String(unsafe.SliceData(x), len(x)), depth)
 	case ByteArray:
 		if !h.eq {
 			break
 		}
-		return h.encBytes(b, x, depth)
+		return h.encData(b, 'y', unsafe.String(unsafe.SliceData(x), len(x)), depth)
 	case *big.Int:
 		if x.IsInt64() {
 			break
@@ -312,18 +299,20 @@ func (h *keyHasher) enc(b []byte, v any, depth int) ([]byte, error) {
 	return h.encScalar(b, k, v)
 }
 
-func (h *keyHasher) encBytes(b []byte, x []byte, depth int) ([]byte, error) {
-	start := len(b)
+// encData encodes str (kind 's') or bytes ('y') data; a long one is
+// remembered by the address of its data (for bytes, x aliases the slice).
+func (h *keyHasher) encData(b []byte, kind byte, x string, depth int) ([]byte, error) {
 	if len(x) <= inlineKey {
-		b = append(b, 'y')
+		b = append(b, kind)
 		b = binary.AppendUvarint(b, uint64(len(x)))
 		return append(b, x...), nil
 	}
-	id := keyID{unsafe.Pointer(unsafe.SliceData(x)), len(x), 'y'}
+	id := keyID{unsafe.Pointer(unsafe.StringData(x)), len(x), kind}
 	if e, ok := h.remembered(id); ok {
 		return append(b, e...), nil
 	}
-	b = append(b, 'y')
+	start := len(b)
+	b = append(b, kind)
 	b = binary.AppendUvarint(b, uint64(len(x)))
 	b = seal(append(b, x...), start)
 	h.remember(id, depth, b[start:])
@@ -408,48 +397,44 @@ func hasComposite(x []any) bool {
 // elements.
 func (h *keyHasher) encSet(b []byte, hs *hashSet, p unsafe.Pointer, depth int) ([]byte, error) {
 	return h.encComposite(b, keyID{p, 0, 'F'}, depth, func(b []byte) ([]byte, error) {
-		parts := make([]string, len(hs.items))
-		var scratch []byte
-		for i, e := range hs.items {
-			var err error
-			if scratch, err = h.enc(scratch[:0], e.k, depth+1); err != nil {
-				return nil, err
-			}
-			parts[i] = string(scratch)
-		}
-		slices.Sort(parts)
-		b = append(b, 'F')
-		b = binary.AppendUvarint(b, uint64(len(parts)))
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return b, nil
+		return appendSorted(b, 'F', len(hs.items), func(scratch []byte, i int) ([]byte, error) {
+			return h.enc(scratch, hs.items[i].k, depth+1)
+		})
 	})
 }
 
 // encDict encodes a dict (Equal only): the sorted encodings of its items.
 func (h *keyHasher) encDict(b []byte, d *Dict, depth int) ([]byte, error) {
 	return h.encComposite(b, keyID{unsafe.Pointer(d), 0, 'd'}, depth, func(b []byte) ([]byte, error) {
-		parts := make([]string, len(d.ents))
-		var scratch []byte
-		for i := range d.ents {
-			var err error
-			if scratch, err = h.enc(scratch[:0], d.ents[i].k, depth+1); err != nil {
+		return appendSorted(b, 'd', len(d.ents), func(scratch []byte, i int) ([]byte, error) {
+			scratch, err := h.enc(scratch, d.ents[i].k, depth+1)
+			if err != nil {
 				return nil, err
 			}
-			if scratch, err = h.enc(scratch, d.ents[i].v, depth+1); err != nil {
-				return nil, err
-			}
-			parts[i] = string(scratch)
-		}
-		slices.Sort(parts)
-		b = append(b, 'd')
-		b = binary.AppendUvarint(b, uint64(len(parts)))
-		for _, p := range parts {
-			b = append(b, p...)
-		}
-		return b, nil
+			return h.enc(scratch, d.ents[i].v, depth+1)
+		})
 	})
+}
+
+// appendSorted appends the body of an unordered container: kind, n, and
+// the n parts made by part (appended to an empty scratch), sorted.
+func appendSorted(b []byte, kind byte, n int, part func(scratch []byte, i int) ([]byte, error)) ([]byte, error) {
+	parts := make([]string, n)
+	var scratch []byte
+	for i := range parts {
+		var err error
+		if scratch, err = part(scratch[:0], i); err != nil {
+			return nil, err
+		}
+		parts[i] = string(scratch)
+	}
+	slices.Sort(parts)
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b, nil
 }
 
 // encObject encodes an instance (Equal only) by what built it, so that

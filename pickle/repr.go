@@ -197,21 +197,9 @@ func (p *reprPrinter) repr(v any) {
 	case *Dict:
 		p.dict(x)
 	case *Set:
-		if x.Len() == 0 {
-			p.write("set()")
-			return
-		}
-		p.writeByte('{')
-		p.elems(&x.hs)
-		p.writeByte('}')
+		p.set(&x.hs, "set(", "")
 	case *FrozenSet:
-		if x.Len() == 0 {
-			p.write("frozenset()")
-			return
-		}
-		p.write("frozenset({")
-		p.elems(&x.hs)
-		p.write("})")
+		p.set(&x.hs, "frozenset(", "frozenset(")
 	case Global:
 		if p.detailed {
 			p.write(x.Module + "." + x.Name)
@@ -244,7 +232,14 @@ func (p *reprPrinter) items(xs []any) {
 	}
 }
 
-func (p *reprPrinter) elems(hs *hashSet) {
+// set prints a set as Python does: empty+")" when empty, else
+// name+"{elements}" and ")" if name is not empty.
+func (p *reprPrinter) set(hs *hashSet, empty, name string) {
+	if len(hs.items) == 0 {
+		p.write(empty + ")")
+		return
+	}
+	p.write(name + "{")
 	for i := range hs.items {
 		if p.full() {
 			return
@@ -253,6 +248,10 @@ func (p *reprPrinter) elems(hs *hashSet) {
 			p.write(", ")
 		}
 		p.repr(hs.items[i].k)
+	}
+	p.writeByte('}')
+	if name != "" {
+		p.writeByte(')')
 	}
 }
 

@@ -20,24 +20,9 @@ import sys
 import time
 
 import _fixture
+import mgr_client
+from mgr_client import check, parse_address
 from multiprocessing.managers import SyncManager, RemoteError
-
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        raise AssertionError(what)
-
-
-def parse_address(s):
-    family, _, rest = s.partition(":")
-    if family == "tcp":
-        host, _, port = rest.rpartition(":")
-        return (host, int(port))
-    return rest
 
 
 def probe(name, fn):
@@ -196,7 +181,7 @@ def main():
     l3 = m2.list(range(10))
     check(d3["k"] == [1, 2] and len(l3) == 10 and str(l3) == str(list(range(10))), "second client")
     print("SECOND OK", flush=True)
-    print("DONE %d" % checks, flush=True)
+    print("DONE %d" % mgr_client.checks, flush=True)
 
 
 if __name__ == "__main__":

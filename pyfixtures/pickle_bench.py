@@ -48,13 +48,17 @@ WORKLOADS = {
 }
 
 
-def mode_gen(args):
-    os.makedirs(args.dir, exist_ok=True)
-    for name, f in WORKLOADS.items():
+def _write(directory, workloads):
+    os.makedirs(directory, exist_ok=True)
+    for name, f in workloads.items():
         data = pickle.dumps(f(), protocol=4)
-        with open(os.path.join(args.dir, name + ".pickle"), "wb") as fh:
+        with open(os.path.join(directory, name + ".pickle"), "wb") as fh:
             fh.write(data)
         print(name, len(data), flush=True)
+
+
+def mode_gen(args):
+    _write(args.dir, WORKLOADS)
 
 
 def _tuple_bomb(n):
@@ -72,12 +76,7 @@ HOSTILE = {
 
 
 def mode_hostile(args):
-    os.makedirs(args.dir, exist_ok=True)
-    for name, f in HOSTILE.items():
-        data = pickle.dumps(f(), protocol=4)
-        with open(os.path.join(args.dir, name + ".pickle"), "wb") as fh:
-            fh.write(data)
-        print(name, len(data), flush=True)
+    _write(args.dir, HOSTILE)
 
 
 def _best_ns(stmt, repeat):
