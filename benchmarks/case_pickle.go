@@ -67,15 +67,7 @@ func runPickle(r *runner) error {
 		k := "pickle/" + name + "/"
 		label := pickleLabels[name] + ", " + strconv.Itoa(len(data)) + " B"
 		// mpwire decode
-		ns, err := r.measure(func(n int) error {
-			for i := 0; i < n; i++ {
-				var v any
-				if err := pickle.Unmarshal(data, &v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		ns, err := r.measure(decodeN(data))
 		if err != nil {
 			return fmt.Errorf("mpwire decode %s: %w", name, err)
 		}
@@ -158,6 +150,19 @@ func runPickle(r *runner) error {
 			Baseline: "og-rek", BaseKey: k + "ogrek/encode"})
 	}
 	return nil
+}
+
+// decodeN returns a timing loop: n pickle.Unmarshal calls of data.
+func decodeN(data []byte) func(n int) error {
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			var v any
+			if err := pickle.Unmarshal(data, &v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // cpythonPickle times CPython's C pickle.loads/dumps of one workload in a

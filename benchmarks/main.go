@@ -13,7 +13,8 @@
 // send_bytes; a one-way pipe with an enlarged buffer vs the default),
 // queue (multiprocessing.Queue between processes of both languages),
 // connect (authenticated connect, legacy MD5 on ≤3.11 and sha256 on
-// 3.12+), jsonl (JSON lines over a subprocess's stdin/stdout vs a Conn).
+// 3.12+), jsonl (JSON lines over a subprocess's stdin/stdout vs a Conn),
+// hostile (decoding a 121-byte tuple-key hash bomb vs CPython's loads).
 // Each row carries its goal and whether it was met. Timings are noisy on a
 // shared machine: the header records nproc and the load average.
 //

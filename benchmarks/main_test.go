@@ -62,6 +62,7 @@ func TestSmoke(t *testing.T) {
 		"Queue":                 8,
 		"authenticated connect": 4,
 		"vs JSON lines":         1,
+		"hostile decode":        1,
 	}
 	for c, n := range want {
 		if cases[c] != n {

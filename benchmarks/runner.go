@@ -160,10 +160,11 @@ var caseFuncs = map[string]caseFunc{
 	"queue":   runQueue,
 	"connect": runConnect,
 	"jsonl":   runJSONL,
+	"hostile": runHostile,
 }
 
 // allCases is the default order.
-var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl"}
+var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile"}
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")

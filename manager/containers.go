@@ -33,8 +33,9 @@ func keyErr(k any) error { return pyErr("KeyError", k) }
 
 // Dict is a shared dict served by a Go Server (SyncManager's "dict").
 type Dict struct {
-	mu sync.Mutex
-	d  *pickle.Dict
+	mu   sync.Mutex
+	d    *pickle.Dict
+	held heldItems
 }
 
 // NewDict returns an empty shared dict.
@@ -57,15 +58,15 @@ func (o *Dict) Value() *pickle.Dict {
 func (o *Dict) PickleValue() (any, error) { return o.Value(), nil }
 
 // Repr implements Reprer.
-func (o *Dict) Repr() string { return Repr(o.Value()) }
+func (o *Dict) Repr() string { return o.reprN(pickle.DefaultMaxRepr) }
 
-func copyDict(d *pickle.Dict) *pickle.Dict {
-	c := pickle.NewDict()
-	for _, kv := range d.Items() {
-		_ = c.Set(kv[0], kv[1])
-	}
-	return c
+func (o *Dict) reprN(max int) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return pickle.ReprOptions{MaxLen: max}.Repr(o.d)
 }
+
+func copyDict(d *pickle.Dict) *pickle.Dict { return d.Clone() }
 
 func setItem(d *pickle.Dict, k, v any) error {
 	if err := d.Set(k, v); err != nil {
@@ -82,11 +83,7 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 	if len(args) == 1 {
 		switch o := args[0].(type) {
 		case *pickle.Dict:
-			for _, kv := range o.Items() {
-				if err := setItem(d, kv[0], kv[1]); err != nil {
-					return err
-				}
-			}
+			d.Update(o) // keys already hashed: no rehashing of shared keys
 		case []any, pickle.Tuple:
 			items, _ := asList(o, nil)
 			for i, it := range items {
@@ -118,10 +115,33 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 }
 
 // CallMethod implements Object.
-func (o *Dict) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+func (o *Dict) CallMethod(ctx context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	defer func() { o.held.settle(o.d.Len()) }()
 	d := o.d
+	// Calls that may add keys charge the server's item bound first.
+	switch method {
+	case "__setitem__", "setdefault":
+		if err := o.held.resize(ctx, d.Len()+1); err != nil {
+			return nil, err
+		}
+	case "update":
+		n := 0
+		if len(args) == 1 {
+			switch a := args[0].(type) {
+			case *pickle.Dict:
+				n = a.Len()
+			case []any:
+				n = len(a)
+			case pickle.Tuple:
+				n = len(a)
+			}
+		}
+		if err := o.held.resize(ctx, d.Len()+n+kwargs.Len()); err != nil {
+			return nil, err
+		}
+	}
 	switch method {
 	case "__contains__":
 		p, err := bind(method, args, kwargs, []string{"key"}, 1)
@@ -227,6 +247,7 @@ type Iterator struct {
 	mu    sync.Mutex
 	items []any
 	next  int
+	held  heldItems
 }
 
 // Exposed implements Object.
@@ -258,6 +279,7 @@ func (*Iterator) Repr() string { return "<dict_keyiterator object>" }
 type List struct {
 	mu    sync.Mutex
 	items []any
+	held  heldItems
 }
 
 // NewList returns a shared list holding a copy of items.
@@ -277,9 +299,16 @@ func (l *List) Value() []any {
 func (l *List) PickleValue() (any, error) { return l.Value(), nil }
 
 // Repr implements Reprer.
-func (l *List) Repr() string { return Repr(l.Value()) }
+func (l *List) Repr() string { return l.reprN(pickle.DefaultMaxRepr) }
 
-func iterable(v any) ([]any, error) {
+func (l *List) reprN(max int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return pickle.ReprOptions{MaxLen: max}.Repr(l.items)
+}
+
+// iterableN is list(v), materializing at most limit items from a range.
+func iterableN(v any, limit int) ([]any, error) {
 	switch x := v.(type) {
 	case []any:
 		return x, nil
@@ -305,7 +334,7 @@ func iterable(v any) ([]any, error) {
 		return x.Items(), nil
 	case *pickle.Object:
 		if x.Class() == (pickle.Global{Module: "builtins", Name: "range"}) {
-			return rangeItems(x.Args)
+			return rangeItems(x.Args, limit)
 		}
 	}
 	return nil, pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
@@ -396,9 +425,12 @@ func sliceSelect(n, start, stop, step int) []int {
 }
 
 // CallMethod implements Object.
-func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+func (l *List) CallMethod(ctx context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	defer func() { l.held.settle(len(l.items)) }()
+	// grow charges n more items to the server's bound before they are added.
+	grow := func(n int) error { return l.held.resize(ctx, len(l.items)+n) }
 	one := func() (any, error) {
 		p, err := bind(method, args, kwargs, []string{"value"}, 1)
 		if err != nil {
@@ -412,6 +444,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
+		if err := grow(1); err != nil {
+			return nil, err
+		}
 		l.items = append(l.items, v)
 		return nil, nil
 	case "extend", "__iadd__":
@@ -419,8 +454,11 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
-		more, err := iterable(v)
+		more, err := iterableN(v, room(ctx, maxRange))
 		if err != nil {
+			return nil, err
+		}
+		if err := grow(len(more)); err != nil {
 			return nil, err
 		}
 		l.items = append(l.items, more...)
@@ -432,15 +470,17 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
-		return slices.ContainsFunc(l.items, func(e any) bool { return pyEqual(e, v) }), nil
+		var c pickle.Comparer
+		return slices.ContainsFunc(l.items, func(e any) bool { return c.Equal(e, v) }), nil
 	case "count":
 		v, err := one()
 		if err != nil {
 			return nil, err
 		}
 		n := 0
+		var c pickle.Comparer
 		for _, e := range l.items {
-			if pyEqual(e, v) {
+			if c.Equal(e, v) {
 				n++
 			}
 		}
@@ -458,8 +498,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			_, e, _, _, _ := sliceIndices(Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items))
 			stop = e
 		}
+		var c pickle.Comparer
 		for i := start; i < stop; i++ {
-			if pyEqual(l.items[i], p.vals[0]) {
+			if c.Equal(l.items[i], p.vals[0]) {
 				return i, nil
 			}
 		}
@@ -478,6 +519,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			i = max(i+n, 0)
 		}
 		i = min(i, n)
+		if err := grow(1); err != nil {
+			return nil, err
+		}
 		l.items = slices.Insert(l.items, i, p.vals[1])
 		return nil, nil
 	case "pop":
@@ -500,7 +544,8 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if err != nil {
 			return nil, err
 		}
-		i := slices.IndexFunc(l.items, func(e any) bool { return pyEqual(e, v) })
+		var c pickle.Comparer
+		i := slices.IndexFunc(l.items, func(e any) bool { return c.Equal(e, v) })
 		if i < 0 {
 			return nil, pyErr("ValueError", "list.remove(x): x not in list")
 		}
@@ -560,7 +605,7 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			if err != nil {
 				return nil, err
 			}
-			repl, err := iterable(p.vals[1])
+			repl, err := iterableN(p.vals[1], room(ctx, maxRange))
 			if err != nil {
 				return nil, pyErr("TypeError", "can only assign an iterable")
 			}
@@ -575,6 +620,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 				return nil, nil
 			}
 			stop = max(stop, start)
+			if err := grow(len(repl) - (stop - start)); err != nil {
+				return nil, err
+			}
 			l.items = slices.Replace(l.items, start, stop, slices.Clone(repl)...)
 			return nil, nil
 		}
@@ -621,6 +669,9 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 		if !ok {
 			return nil, pyErr("TypeError", fmt.Sprintf("can only concatenate list (not \"%s\") to list", typeName(v)))
 		}
+		if len(l.items)+len(other) > room(ctx, maxRepeat) {
+			return nil, pyErr("MemoryError")
+		}
 		return append(slices.Clone(l.items), other...), nil
 	case "__mul__", "__rmul__", "__imul__":
 		v, err := one()
@@ -635,8 +686,15 @@ func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickl
 			n = 0
 		}
 		// Divide rather than multiply: len*n can overflow for a client's n.
-		if n > maxRepeat/max(len(l.items), 1) {
+		// The product counts against the server's item bound (held by the
+		// list for *=, in transit for *).
+		if n > room(ctx, maxRepeat)/max(len(l.items), 1) {
 			return nil, pyErr("MemoryError")
+		}
+		if method == "__imul__" {
+			if err := grow(len(l.items)*n - len(l.items)); err != nil {
+				return nil, err
+			}
 		}
 		out := make([]any, 0, len(l.items)*n)
 		for k := 0; k < n; k++ {
@@ -685,18 +743,30 @@ func (n *Namespace) PickleValue() (any, error) {
 }
 
 // Repr implements Reprer: Namespace(a=1, b='x').
-func (n *Namespace) Repr() string {
+func (n *Namespace) Repr() string { return n.reprN(pickle.DefaultMaxRepr) }
+
+func (n *Namespace) reprN(max int) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var parts []string
-	for _, kv := range n.attrs.Items() {
-		k, _ := kv[0].(string)
-		if !strings.HasPrefix(k, "_") {
-			parts = append(parts, k+"="+Repr(kv[1]))
+	var names []string
+	for k := range n.attrs.All() {
+		if s, _ := k.(string); !strings.HasPrefix(s, "_") {
+			names = append(names, s)
 		}
 	}
-	sort.Strings(parts)
-	return "Namespace(" + strings.Join(parts, ", ") + ")"
+	sort.Strings(names)
+	r := newReprBuf(max)
+	r.lit("Namespace(")
+	for i, k := range names {
+		if i > 0 {
+			r.lit(", ")
+		}
+		v, _ := n.attrs.Get(k)
+		r.lit(k + "=")
+		r.val(v)
+	}
+	r.lit(")")
+	return r.String()
 }
 
 // CallMethod implements Object.
@@ -767,10 +837,18 @@ func (v *Value) PickleValue() (any, error) {
 }
 
 // Repr implements Reprer: Value('i', 0).
-func (v *Value) Repr() string {
+func (v *Value) Repr() string { return v.reprN(pickle.DefaultMaxRepr) }
+
+func (v *Value) reprN(max int) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return "Value(" + Repr(v.typecode) + ", " + Repr(v.value) + ")"
+	r := newReprBuf(max)
+	r.lit("Value(")
+	r.val(v.typecode)
+	r.lit(", ")
+	r.val(v.value)
+	r.lit(")")
+	return r.String()
 }
 
 // CallMethod implements Object.
@@ -801,6 +879,7 @@ type Array struct {
 	mu       sync.Mutex
 	typecode string
 	items    []any
+	held     heldItems
 }
 
 // NewArray returns an array.array(typecode, items), checking each item as
@@ -922,13 +1001,19 @@ func (a *Array) reduced(items []any) *pickle.Object {
 }
 
 // Repr implements Reprer: array('i', [1, 2]).
-func (a *Array) Repr() string {
+func (a *Array) Repr() string { return a.reprN(pickle.DefaultMaxRepr) }
+
+func (a *Array) reprN(max int) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.items) == 0 {
 		return "array('" + a.typecode + "')"
 	}
-	return "array('" + a.typecode + "', " + Repr(a.items) + ")"
+	r := newReprBuf(max)
+	r.lit("array('" + a.typecode + "', ")
+	r.val(a.items)
+	r.lit(")")
+	return r.String()
 }
 
 // CallMethod implements Object.
@@ -985,7 +1070,7 @@ const maxRepeat = 1 << 26
 const maxRange = 1 << 24
 
 // rangeItems expands range(start, stop, step), as Python's list(range(...)).
-func rangeItems(args pickle.Tuple) ([]any, error) {
+func rangeItems(args pickle.Tuple, limit int) ([]any, error) {
 	var r [3]int64
 	r[2] = 1
 	if len(args) != 3 {
@@ -1011,7 +1096,7 @@ func rangeItems(args pickle.Tuple) ([]any, error) {
 	case step < 0 && stop < start:
 		n = (uint64(start)-uint64(stop)-1)/(-uint64(step)) + 1
 	}
-	if n > maxRange {
+	if n > uint64(limit) {
 		return nil, pyErr("MemoryError")
 	}
 	out := make([]any, n)

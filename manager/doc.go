@@ -75,6 +75,10 @@
 // Every frame is bounded (Options.MaxMessage, ServerOptions.MaxMessage;
 // 64 MiB by default) and decoded with the pickle package's limits
 // (Options.Decode, ServerOptions.Decode). Handshakes are bounded by
-// listener.Config.HandshakeTimeout. A pickled proxy found inside a returned
+// listener.Config.HandshakeTimeout. A Go Server bounds what one client can
+// make it hold: its ready-made lists, dicts, Arrays and dict iterators hold
+// at most ServerOptions.MaxItems items together, a reply is at most
+// ServerOptions.MaxReply bytes, and reprs are cut at pickle.DefaultMaxRepr;
+// past a bound a call fails with MemoryError and changes nothing. A pickled proxy found inside a returned
 // value is left as a *pickle.Object; Rebuild turns it into a Proxy.
 package manager

@@ -1,219 +1,61 @@
 package manager
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
 	"sort"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/mpwire/mpwire/pickle"
 )
 
 // Repr returns Python's repr() of a decoded pickle value (None, bool, int,
-// float, str, bytes, list, tuple, dict, set, …), e.g. {1: '1', '2': 2}.
-// Values Go does not know print as <module.Name object>.
-func Repr(v any) string {
-	var b strings.Builder
-	repr(&b, v, 0)
-	return b.String()
+// float, str, bytes, list, tuple, dict, set, …), e.g. {1: '1', '2': 2},
+// at most about pickle.DefaultMaxRepr bytes: it is pickle.Repr.
+// Instances print as <module.Name object>.
+func Repr(v any) string { return pickle.Repr(v) }
+
+// boundedReprer is implemented by the ready-made objects: their repr cut
+// at max bytes, at a cost bounded by max (whatever the values share).
+type boundedReprer interface {
+	reprN(max int) string
 }
 
-func repr(b *strings.Builder, v any, depth int) {
-	if depth > 100 {
-		b.WriteString("...")
+// reprBuf builds a repr from literal parts and values within one bound.
+type reprBuf struct {
+	b   []byte
+	max int
+	cut bool
+}
+
+func newReprBuf(max int) *reprBuf { return &reprBuf{max: max} }
+
+func (r *reprBuf) lit(s string) {
+	if room := r.max - len(r.b); len(s) > room {
+		s, r.cut = s[:max(room, 0)], true
+	}
+	r.b = append(r.b, s...)
+}
+
+func (r *reprBuf) val(v any) {
+	room := r.max - len(r.b)
+	if room <= 0 {
+		r.cut = true
 		return
 	}
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("None")
-	case bool:
-		if x {
-			b.WriteString("True")
-		} else {
-			b.WriteString("False")
-		}
-	case int:
-		b.WriteString(strconv.Itoa(x))
-	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
-	case *big.Int:
-		b.WriteString(x.String())
-	case float64:
-		b.WriteString(floatRepr(x))
-	case string:
-		b.WriteString(strRepr(x))
-	case []byte:
-		b.WriteString(bytesRepr(x))
-	case pickle.ByteArray:
-		b.WriteString("bytearray(" + bytesRepr(x) + ")")
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			repr(b, e, depth+1)
-		}
-		b.WriteByte(']')
-	case pickle.Tuple:
-		b.WriteByte('(')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			repr(b, e, depth+1)
-		}
-		if len(x) == 1 {
-			b.WriteByte(',')
-		}
-		b.WriteByte(')')
-	case *pickle.Dict:
-		b.WriteByte('{')
-		for i, kv := range x.Items() {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			repr(b, kv[0], depth+1)
-			b.WriteString(": ")
-			repr(b, kv[1], depth+1)
-		}
-		b.WriteByte('}')
-	case *pickle.Set:
-		if x.Len() == 0 {
-			b.WriteString("set()")
-			return
-		}
-		setRepr(b, x.Items(), depth)
-	case *pickle.FrozenSet:
-		b.WriteString("frozenset(")
-		if x.Len() > 0 {
-			setRepr(b, x.Items(), depth)
-		}
-		b.WriteByte(')')
-	case *pickle.PythonError:
-		b.WriteString(x.Type.Name)
-		repr(b, x.Args, depth+1)
-	case pickle.Global:
-		b.WriteString("<class '" + x.String() + "'>")
-	case *pickle.Object:
-		if x.Class() == (pickle.Global{Module: "builtins", Name: "slice"}) && len(x.Args) == 3 {
-			b.WriteString("slice")
-			repr(b, x.Args, depth+1)
-			return
-		}
-		b.WriteString("<" + x.Class().String() + " object>")
-	default:
-		fmt.Fprintf(b, "%v", x)
+	r.b = pickle.ReprOptions{MaxLen: room}.AppendRepr(r.b, v)
+	if bytes.HasSuffix(r.b, []byte(pickle.ReprTruncated)) {
+		r.b, r.cut = r.b[:len(r.b)-len(pickle.ReprTruncated)], true
 	}
 }
 
-func setRepr(b *strings.Builder, items []any, depth int) {
-	b.WriteByte('{')
-	for i, e := range items {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		repr(b, e, depth+1)
+func (r *reprBuf) String() string {
+	if r.cut {
+		return string(r.b) + pickle.ReprTruncated
 	}
-	b.WriteByte('}')
-}
-
-// floatRepr formats like Python's repr(float): shortest round-trip digits,
-// scientific notation below 1e-4 and from 1e16.
-func floatRepr(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	e := strconv.FormatFloat(f, 'e', -1, 64) // d.ddde±XX
-	mant, expS, _ := strings.Cut(e, "e")
-	exp, _ := strconv.Atoi(expS)
-	if exp < -4 || exp >= 16 {
-		sign := "+"
-		if exp < 0 {
-			sign, exp = "-", -exp
-		}
-		return fmt.Sprintf("%se%s%02d", mant, sign, exp)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
-
-func strRepr(s string) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == utf8.RuneError:
-			b.WriteString(`\ufffd`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r < 0x7f || unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r <= 0xff:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xffff:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-func bytesRepr(p []byte) string {
-	q := byte('\'')
-	if strings.IndexByte(string(p), '\'') >= 0 && strings.IndexByte(string(p), '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteString("b")
-	b.WriteByte(q)
-	for _, c := range p {
-		switch {
-		case c == q || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case c == '\r':
-			b.WriteString(`\r`)
-		case c == '\t':
-			b.WriteString(`\t`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
+	return string(r.b)
 }
 
 // typeName is Python's type(v).__name__ for a decoded value.
@@ -273,57 +115,9 @@ func number(v any) (*big.Float, bool) {
 	return nil, false
 }
 
-// pyEqual is Python's == for decoded values.
-func pyEqual(a, b any) bool {
-	if fa, ok := a.(float64); ok && math.IsNaN(fa) {
-		return false
-	}
-	if na, ok := number(a); ok {
-		nb, ok := number(b)
-		return ok && na.Cmp(nb) == 0
-	}
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []byte:
-		y, ok := b.([]byte)
-		return ok && string(x) == string(y)
-	case []any:
-		y, ok := b.([]any)
-		return ok && seqEqual(x, y)
-	case pickle.Tuple:
-		y, ok := b.(pickle.Tuple)
-		return ok && seqEqual(x, y)
-	case *pickle.Dict:
-		y, ok := b.(*pickle.Dict)
-		if !ok || x.Len() != y.Len() {
-			return false
-		}
-		for _, kv := range x.Items() {
-			w, found := y.Get(kv[0])
-			if !found || !pyEqual(kv[1], w) {
-				return false
-			}
-		}
-		return true
-	case nil:
-		return b == nil
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-func seqEqual(x, y []any) bool {
-	if len(x) != len(y) {
-		return false
-	}
-	for i := range x {
-		if !pyEqual(x[i], y[i]) {
-			return false
-		}
-	}
-	return true
-}
+// pyEqual is Python's == for decoded values (pickle.Equal: shared and
+// self-referencing values cost their distinct containers, not their paths).
+func pyEqual(a, b any) bool { return pickle.Equal(a, b) }
 
 // pyCompare is Python's ordering (<) for numbers, str, bytes, lists and
 // tuples; other pairs are a TypeError.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"reflect"
 	"sort"
@@ -34,6 +35,18 @@ type ServerOptions struct {
 	MaxMessage int
 	// Decode are the pickle decoder limits for requests.
 	Decode pickle.DecOptions
+	// MaxItems bounds the items (list and Array elements, dict entries,
+	// keys held by dict iterators) that the ready-made shared objects of
+	// this server hold together: DefaultMaxItems if 0, no bound if
+	// negative. A call that would grow past it (l *= n, l.extend(range(n)),
+	// d.update(...), list(range(n))) fails with MemoryError and changes
+	// nothing, so one client cannot multiply a small request into all the
+	// server's memory.
+	MaxItems int
+	// MaxReply bounds one reply frame in bytes (MaxMessage if <= 0, or
+	// DefaultMaxMessage): a larger result (a repr, #GETVALUE, a slice) is
+	// answered with MemoryError instead.
+	MaxReply int
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -42,10 +55,14 @@ type ServerOptions struct {
 // served by its own goroutine; objects guard their own state, so
 // concurrent clients are safe. Methods are safe for concurrent use.
 type Server struct {
-	authkey []byte
-	cfg     listener.Config
-	maxMsg  int
-	dec     pickle.DecMode
+	authkey  []byte
+	cfg      listener.Config
+	maxMsg   int
+	maxReply int
+	dec      pickle.DecMode
+	items    *itemBudget
+	// callCtx is ctx carrying the item budget: the context of every call.
+	callCtx context.Context
 
 	ln     *listener.Listener
 	pyAddr any
@@ -97,8 +114,19 @@ func (o ServerOptions) NewServer(authkey []byte) *Server {
 	if s.maxMsg <= 0 {
 		s.maxMsg = DefaultMaxMessage
 	}
+	if s.maxReply = o.MaxReply; s.maxReply <= 0 {
+		s.maxReply = s.maxMsg
+	}
+	s.items = &itemBudget{max: int64(o.MaxItems)}
+	switch {
+	case o.MaxItems == 0:
+		s.items.max = DefaultMaxItems
+	case o.MaxItems < 0:
+		s.items.max = math.MaxInt64
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	for typeid, f := range syncManagerTypes {
+	s.callCtx = context.WithValue(s.ctx, budgetKey{}, s.items)
+	for typeid, f := range syncManagerTypes(s.callCtx) {
 		s.registry[typeid] = f
 	}
 	return s
@@ -224,7 +252,7 @@ func (s *Server) DebugInfo() string {
 	s.mu.Unlock()
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		str := reprOf(r.obj)
+		str := reprOf(r.obj, 75)
 		if len(str) > 75 {
 			str = str[:75]
 		}
@@ -233,11 +261,57 @@ func (s *Server) DebugInfo() string {
 	return strings.Join(lines, "\n")
 }
 
-func reprOf(o Object) string {
+// reprOf is repr(o), at most about max bytes for the ready-made objects
+// (and cut to max for other Reprers).
+func reprOf(o Object, max int) string {
+	if r, ok := o.(boundedReprer); ok {
+		return r.reprN(max)
+	}
 	if r, ok := o.(Reprer); ok {
-		return r.Repr()
+		s := r.Repr()
+		if len(s) > max {
+			s = s[:max] + pickle.ReprTruncated
+		}
+		return s
 	}
 	return fmt.Sprintf("<Go %T object>", o)
+}
+
+// pyClass is repr(type(o)) as Python's server prints it in errors.
+func pyClass(o Object) string {
+	name := fmt.Sprintf("Go %T", o)
+	switch x := o.(type) {
+	case *Dict:
+		name = "dict"
+	case *List:
+		name = "list"
+	case *Namespace:
+		name = "multiprocessing.managers.Namespace"
+	case *Value:
+		name = "multiprocessing.managers.Value"
+	case *Array:
+		name = "array.array"
+	case *Iterator:
+		name = "dict_keyiterator"
+	case *Queue:
+		name = "queue.Queue"
+	case *Event:
+		name = "threading.Event"
+	case *Condition:
+		name = "threading.Condition"
+	case *Barrier:
+		name = "threading.Barrier"
+	case *Lock:
+		switch x.kind {
+		case "Lock":
+			name = "_thread.lock"
+		case "RLock":
+			name = "_thread.RLock"
+		default:
+			name = "threading." + x.kind
+		}
+	}
+	return "<class '" + name + "'>"
 }
 
 func (s *Server) accept() {
@@ -313,6 +387,12 @@ func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
 	b, err := pickle.Marshal(msg)
 	if err != nil {
 		b, err = pickle.Marshal(pickle.Tuple{kindUnserializable, traceback(err)})
+		if err != nil {
+			return false
+		}
+	}
+	if len(b) > s.maxReply {
+		b, err = pickle.Marshal(pickle.Tuple{kindError, pyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (ServerOptions.MaxReply %d)", len(b), s.maxReply))})
 		if err != nil {
 			return false
 		}
@@ -484,6 +564,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		if obj == nil {
 			return nil, pyErr("TypeError", "the factory of "+typeid+" returned no object")
 		}
+		if err := s.attach(obj); err != nil {
+			return nil, err
+		}
 		id, exposed := s.register(obj)
 		return pickle.Tuple{id, exposed}, nil
 	case "incref":
@@ -522,6 +605,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 			delete(s.refs, id)
 			if e := s.objs[id]; e != nil {
 				delete(s.idents, identKey(e.obj))
+				if b, ok := e.obj.(budgeted); ok && s.local[id] == nil {
+					b.detach() // its items no longer count against MaxItems
+				}
 			}
 			delete(s.objs, id)
 		} else {
@@ -587,9 +673,10 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		return pickle.Tuple{kindTraceback, traceback(keyErr(identV))}
 	}
 	if !e.exposed[method] {
-		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method '%s' of %s object is not in exposed=%s", method, reprOf(e.obj), Repr(e.reply))))
+		// As Python: name the type; the object's repr may be huge.
+		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", Repr(method), pyClass(e.obj), Repr(e.reply))))
 	}
-	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.ctx, caller, method, args, kwargs) })
+	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.callCtx, caller, method, args, kwargs) })
 	if errors.Is(err, errNoMethod) {
 		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
 	}
@@ -601,10 +688,21 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		if !ok {
 			return pickle.Tuple{kindTraceback, traceback(pyErr("TypeError", fmt.Sprintf("%s returned %T, not a shared object", method, res)))}
 		}
+		if err := s.attach(obj); err != nil {
+			return pickle.Tuple{kindError, exceptionValue(err)}
+		}
 		id, exposed := s.register(obj)
 		return pickle.Tuple{kindProxy, pickle.Tuple{exposed, Token{TypeID: typeid, Address: s.pyAddr, ID: id}.pickled()}}
 	}
 	return pickle.Tuple{kindReturn, res}
+}
+
+// attach charges a new shared object's items to MaxItems.
+func (s *Server) attach(obj Object) error {
+	if b, ok := obj.(budgeted); ok {
+		return b.attach(s.callCtx)
+	}
+	return nil
 }
 
 // recovering runs user code (an Object's method, a Factory) and turns a
@@ -636,7 +734,7 @@ func (s *Server) fallback(e *served, method string, orig error) pickle.Tuple {
 		}
 		return pickle.Tuple{kindUnserializable, traceback(pyErr("TypeError", fmt.Sprintf("cannot pickle '%T' object", e.obj)))}
 	case "__str__", "__repr__":
-		return pickle.Tuple{kindReturn, reprOf(e.obj)}
+		return pickle.Tuple{kindReturn, reprOf(e.obj, pickle.DefaultMaxRepr)}
 	}
 	return pickle.Tuple{kindTraceback, traceback(orig)}
 }
@@ -651,118 +749,121 @@ func exceptionValue(err error) *pickle.PythonError {
 }
 
 // syncManagerTypes are SyncManager's registrations (managers.py), minus
-// Pool and AsyncResult, which need Python code.
-var syncManagerTypes = map[string]Factory{
-	"Queue":         queueFactory,
-	"JoinableQueue": queueFactory,
-	"Event": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if _, err := bind("Event", args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return NewEvent(), nil
-	},
-	"Lock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if _, err := bind("Lock", args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return NewLock(), nil
-	},
-	"RLock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if _, err := bind("RLock", args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return NewRLock(), nil
-	},
-	"Semaphore":        semaphoreFactory("Semaphore"),
-	"BoundedSemaphore": semaphoreFactory("BoundedSemaphore"),
-	"Condition": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Condition", args, kwargs, []string{"lock"}, 0)
-		if err != nil {
-			return nil, err
-		}
-		if p.get(0, nil) != nil {
-			return nil, pyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
-		}
-		return NewCondition(), nil
-	},
-	"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		n, err := toInt(p.vals[0], "")
-		if err != nil {
-			return nil, err
-		}
-		if n < 1 {
-			return nil, pyErr("ValueError", "parties must be > 0")
-		}
-		if p.get(1, nil) != nil {
-			return nil, pyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
-		}
-		timeout := time.Duration(-1)
-		if t, has, err := toTimeout(p.get(2, nil)); err != nil {
-			return nil, err
-		} else if has {
-			timeout = seconds(t)
-		}
-		return NewBarrier(n, timeout), nil
-	},
-	"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("list", args, kwargs, []string{"iterable"}, 0)
-		if err != nil {
-			return nil, err
-		}
-		if !p.set[0] {
-			return NewList(nil), nil
-		}
-		items, err := iterable(p.vals[0])
-		if err != nil {
-			return nil, err
-		}
-		return NewList(items), nil
-	},
-	"dict": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		d := NewDict()
-		if err := updateDict(d.d, args, kwargs); err != nil {
-			return nil, err
-		}
-		return d, nil
-	},
-	"Value": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Value", args, kwargs, []string{"typecode", "value", "lock"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		return &Value{typecode: p.vals[0], value: p.vals[1]}, nil
-	},
-	"Array": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		p, err := bind("Array", args, kwargs, []string{"typecode", "sequence", "lock"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		tc, ok := p.vals[0].(string)
-		if !ok {
-			return nil, pyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
-		}
-		items, err := iterable(p.vals[1])
-		if err != nil {
-			return nil, err
-		}
-		return NewArray(tc, items)
-	},
-	"Namespace": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-		if len(args) > 0 {
-			return nil, pyErr("TypeError", "Namespace() takes no positional arguments")
-		}
-		n := NewNamespace(nil)
-		if kwargs != nil {
-			for _, kv := range kwargs.Items() {
-				_ = n.attrs.Set(kv[0], kv[1])
+// Pool and AsyncResult, which need Python code; ctx carries the server's
+// item bound, which also bounds what list(range(n)) may materialize.
+func syncManagerTypes(ctx context.Context) map[string]Factory {
+	return map[string]Factory{
+		"Queue":         queueFactory,
+		"JoinableQueue": queueFactory,
+		"Event": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if _, err := bind("Event", args, kwargs, nil, 0); err != nil {
+				return nil, err
 			}
-		}
-		return n, nil
-	},
+			return NewEvent(), nil
+		},
+		"Lock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if _, err := bind("Lock", args, kwargs, nil, 0); err != nil {
+				return nil, err
+			}
+			return NewLock(), nil
+		},
+		"RLock": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if _, err := bind("RLock", args, kwargs, nil, 0); err != nil {
+				return nil, err
+			}
+			return NewRLock(), nil
+		},
+		"Semaphore":        semaphoreFactory("Semaphore"),
+		"BoundedSemaphore": semaphoreFactory("BoundedSemaphore"),
+		"Condition": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Condition", args, kwargs, []string{"lock"}, 0)
+			if err != nil {
+				return nil, err
+			}
+			if p.get(0, nil) != nil {
+				return nil, pyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
+			}
+			return NewCondition(), nil
+		},
+		"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
+			if err != nil {
+				return nil, err
+			}
+			n, err := toInt(p.vals[0], "")
+			if err != nil {
+				return nil, err
+			}
+			if n < 1 {
+				return nil, pyErr("ValueError", "parties must be > 0")
+			}
+			if p.get(1, nil) != nil {
+				return nil, pyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
+			}
+			timeout := time.Duration(-1)
+			if t, has, err := toTimeout(p.get(2, nil)); err != nil {
+				return nil, err
+			} else if has {
+				timeout = seconds(t)
+			}
+			return NewBarrier(n, timeout), nil
+		},
+		"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("list", args, kwargs, []string{"iterable"}, 0)
+			if err != nil {
+				return nil, err
+			}
+			if !p.set[0] {
+				return NewList(nil), nil
+			}
+			items, err := iterableN(p.vals[0], room(ctx, maxRange))
+			if err != nil {
+				return nil, err
+			}
+			return NewList(items), nil
+		},
+		"dict": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			d := NewDict()
+			if err := updateDict(d.d, args, kwargs); err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
+		"Value": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Value", args, kwargs, []string{"typecode", "value", "lock"}, 2)
+			if err != nil {
+				return nil, err
+			}
+			return &Value{typecode: p.vals[0], value: p.vals[1]}, nil
+		},
+		"Array": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			p, err := bind("Array", args, kwargs, []string{"typecode", "sequence", "lock"}, 2)
+			if err != nil {
+				return nil, err
+			}
+			tc, ok := p.vals[0].(string)
+			if !ok {
+				return nil, pyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
+			}
+			items, err := iterableN(p.vals[1], room(ctx, maxRange))
+			if err != nil {
+				return nil, err
+			}
+			return NewArray(tc, items)
+		},
+		"Namespace": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+			if len(args) > 0 {
+				return nil, pyErr("TypeError", "Namespace() takes no positional arguments")
+			}
+			n := NewNamespace(nil)
+			if kwargs != nil {
+				for _, kv := range kwargs.Items() {
+					_ = n.attrs.Set(kv[0], kv[1])
+				}
+			}
+			return n, nil
+		},
+	}
 }
 
 func queueFactory(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {

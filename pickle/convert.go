@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Marshaler is implemented by types that pickle as another value:
@@ -276,17 +277,41 @@ func prefixField(err error, seg string) error {
 	return err
 }
 
+// charge counts n bytes allocated for the typed value against MaxAlloc.
+func (c *converter) charge(n uintptr) error {
+	s := c.s
+	if s == nil {
+		return nil
+	}
+	s.alloc += int64(n)
+	if limit := s.m.allocLimit(s.pos); s.alloc > limit {
+		return &LimitError{Limit: "MaxAlloc", Max: limit, Msg: "typed conversion allocated too many bytes (a shared value copied once per reference?)"}
+	}
+	return nil
+}
+
+// sliceHeader is what reflect.MakeSlice allocates besides the array.
+const sliceHeader = unsafe.Sizeof([]any(nil))
+
+// mapBytes estimates the allocation of a map of type t with n entries.
+func mapBytes(t reflect.Type, n int) uintptr {
+	return 48 + uintptr(n)*(t.Key().Size()+t.Elem().Size()+8)
+}
+
 func (c *converter) assign(dst reflect.Value, src any) error {
 	c.count++
 	if c.s != nil && c.count > c.s.m.maxObjects {
-		return fmt.Errorf("%w: typed conversion made more than %d values", ErrLimit, c.s.m.maxObjects)
+		return &LimitError{Limit: "MaxObjects", Max: int64(c.s.m.maxObjects), Msg: "typed conversion made too many values"}
 	}
 	// A self-referential value converted into a recursive Go type would
 	// recurse forever: bound the depth as the decoder does.
 	c.depth++
 	defer func() { c.depth-- }()
 	if maxDepth := DefaultMaxDepth; c.s != nil && c.depth > c.s.m.maxDepth || c.s == nil && c.depth > maxDepth {
-		return fmt.Errorf("%w: typed conversion nested deeper than MaxDepth (a cycle?)", ErrLimit)
+		if c.s != nil {
+			maxDepth = c.s.m.maxDepth
+		}
+		return &LimitError{Limit: "MaxDepth", Max: int64(maxDepth), Msg: "typed conversion nested too deep (a cycle?)"}
 	}
 	t := dst.Type()
 	switch t.Kind() {
@@ -308,6 +333,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 				dst.Set(p)
 				return nil
 			}
+			if err := c.charge(t.Elem().Size()); err != nil {
+				return err
+			}
 			p := reflect.New(t.Elem())
 			if c.ptrs == nil {
 				c.ptrs = make(map[ptrKey]reflect.Value)
@@ -317,6 +345,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			return c.assign(p.Elem(), src)
 		}
 		if dst.IsNil() {
+			if err := c.charge(t.Elem().Size()); err != nil {
+				return err
+			}
 			dst.Set(reflect.New(t.Elem()))
 		}
 		return c.assign(dst.Elem(), src)
@@ -327,6 +358,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		}
 		if o, ok := src.(*Object); ok && o.CallableValue == nil {
 			if rt, ok := lookupClass(o.class()); ok && reflect.PointerTo(rt).Implements(t) || ok && rt.Implements(t) {
+				if err := c.charge(rt.Size()); err != nil {
+					return err
+				}
 				v := reflect.New(rt).Elem()
 				if err := c.assign(v, o); err != nil {
 					return err
@@ -390,6 +424,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			dst.Set(reflect.ValueOf(*big.NewInt(x)))
 			return nil
 		case *big.Int:
+			if err := c.charge(uintptr(len(x.Bits())) * unsafe.Sizeof(big.Word(0))); err != nil {
+				return err
+			}
 			dst.Set(reflect.ValueOf(*new(big.Int).Set(x)))
 			return nil
 		case bool:
@@ -487,9 +524,15 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		if t.Elem().Kind() == reflect.Uint8 {
 			switch x := src.(type) {
 			case []byte:
+				if err := c.charge(uintptr(len(x))); err != nil {
+					return err
+				}
 				dst.SetBytes(append(make([]byte, 0, len(x)), x...))
 				return nil
 			case ByteArray:
+				if err := c.charge(uintptr(len(x))); err != nil {
+					return err
+				}
 				dst.SetBytes(append(make([]byte, 0, len(x)), x...))
 				return nil
 			}
@@ -497,6 +540,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		items, ok := seqItems(src)
 		if !ok {
 			break
+		}
+		if err := c.charge(sliceHeader + uintptr(len(items))*t.Elem().Size()); err != nil {
+			return err
 		}
 		sl := reflect.MakeSlice(t, len(items), len(items))
 		for i, it := range items {
@@ -538,6 +584,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 	case reflect.Map:
 		// A set into map[T]bool or map[T]struct{}.
 		if items, isSet := setItems(src); isSet && (t.Elem().Kind() == reflect.Bool || t.Elem().Kind() == reflect.Struct && t.Elem().NumField() == 0) {
+			if err := c.charge(mapBytes(t, len(items))); err != nil {
+				return err
+			}
 			if dst.IsNil() {
 				dst.Set(reflect.MakeMapWithSize(t, len(items)))
 			}
@@ -564,6 +613,9 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			} else {
 				break
 			}
+		}
+		if err := c.charge(mapBytes(t, d.Len())); err != nil {
+			return err
 		}
 		if dst.IsNil() {
 			dst.Set(reflect.MakeMapWithSize(t, d.Len()))
@@ -658,6 +710,9 @@ func (c *converter) fromDict(dst reflect.Value, d *Dict) error {
 func (c *converter) fromObject(dst reflect.Value, o *Object, t reflect.Type) error {
 	if t.Kind() == reflect.Pointer {
 		if dst.IsNil() {
+			if err := c.charge(t.Elem().Size()); err != nil {
+				return err
+			}
 			dst.Set(reflect.New(t.Elem()))
 		}
 		dst = dst.Elem()

@@ -52,6 +52,24 @@ type decState struct {
 	// the tuples map.
 	tupleShared bool
 	scratch     *decScratch
+
+	// alloc counts the bytes typed conversion allocated (MaxAlloc).
+	alloc int64
+
+	// keys hashes dict keys and set elements for the whole pickle, so a
+	// key shared by reference is hashed once (see keyHasher).
+	keys keyHasher
+}
+
+// addHashed adds v to a set or frozenset under construction.
+func (s *decState) addHashed(hs *hashSet, v any) error {
+	s.keys.keep = true
+	h, err := s.keys.key(v)
+	if err != nil {
+		return err
+	}
+	hs.addHashed(h, v)
+	return nil
 }
 
 func (s *decState) errf(format string, args ...any) error {
@@ -464,7 +482,7 @@ func (s *decState) run() (any, error) {
 			}
 			fs := &FrozenSet{}
 			for _, it := range items {
-				if err := fs.hs.add(it); err != nil {
+				if err := s.addHashed(&fs.hs, it); err != nil {
 					return nil, s.errw(err, "FROZENSET element")
 				}
 			}
@@ -515,7 +533,7 @@ func (s *decState) run() (any, error) {
 				return nil, err
 			}
 			for _, it := range items {
-				if err := set.hs.add(it); err != nil {
+				if err := s.addHashed(&set.hs, it); err != nil {
 					return nil, s.errw(err, "set element")
 				}
 			}
@@ -999,10 +1017,13 @@ func (s *decState) setItems(d *Dict, items []any) error {
 	// The items are on the stack, so growing by their count is bounded by
 	// the input.
 	d.grow(len(items) / 2)
+	s.keys.keep = true
 	for i := 0; i+1 < len(items); i += 2 {
-		if err := d.Set(items[i], items[i+1]); err != nil {
+		h, err := s.keys.key(items[i])
+		if err != nil {
 			return s.errw(err, "dict key")
 		}
+		d.setHashed(h, items[i], items[i+1])
 	}
 	return nil
 }
@@ -1129,7 +1150,7 @@ func (s *decState) reduce(fn any, args Tuple) (any, error) {
 		}
 		var hs hashSet
 		for _, it := range items {
-			if err := hs.add(it); err != nil {
+			if err := s.addHashed(&hs, it); err != nil {
 				return nil, s.errw(err, "set element")
 			}
 		}

@@ -89,11 +89,18 @@
 //	MaxLongDigits    4300       digits of a text INT/LONG (as CPython's int_max_str_digits)
 //	MaxLongBytes     2^20       bytes of one LONG1/LONG4
 //	MaxObjects       2^27       values created, including typed conversion
-//	                            (shared references expanded into typed values:
-//	                            the "billion laughs" guard)
+//	MaxAlloc         64 MiB +   bytes typed conversion allocates (shared
+//	                 64/byte    references copied into typed values: the
+//	                            "billion laughs" guard)
 //	MaxInput         2 GiB      bytes of one pickle read by a Decoder
 //
-// Every limit error wraps ErrLimit. A length claimed by an opcode is never
+// Every limit error wraps ErrLimit; typed conversion reports a *LimitError
+// naming the DecOptions field. Amplification is bounded too: decoding n
+// bytes into *any allocates at most 512n bytes + 64 KiB (FuzzDecodeCost
+// checks it), because shared references stay shared and a dict key or set
+// element is hashed once per distinct object, into a fixed-size key (a
+// tuple of tuples of the same tuple, 2^n leaves by content, costs n steps).
+// Repr output and the work behind it are bounded by ReprOptions.MaxLen. A length claimed by an opcode is never
 // allocated before the bytes are there: in memory it is checked against the
 // remaining input (a 10-byte pickle claiming 4 GiB fails at once), and a
 // Decoder reads in chunks that grow at most by the amount already received.

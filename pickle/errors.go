@@ -4,12 +4,28 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 )
 
 // ErrLimit is wrapped by every error caused by a decoder limit (nesting
 // depth, memo size, container length, long-integer digits, object count,
 // input size). Test with errors.Is(err, ErrLimit).
 var ErrLimit = errors.New("pickle: decoder limit exceeded")
+
+// LimitError reports a decoder limit that a pickle exceeded: which one
+// (the DecOptions field) and its value. It matches ErrLimit.
+type LimitError struct {
+	Limit string // the DecOptions field: "MaxAlloc", "MaxObjects", "MaxDepth"
+	Max   int64  // the limit in force
+	Msg   string // what went past it
+}
+
+func (e *LimitError) Error() string {
+	return "pickle: " + e.Msg + " (" + e.Limit + " " + strconv.FormatInt(e.Max, 10) + ")"
+}
+
+// Is reports whether target is ErrLimit.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 
 // ErrTruncated is wrapped by a *SyntaxError when the input ends before STOP
 // or in the middle of an opcode's argument.

@@ -126,3 +126,54 @@ func FuzzDecoder(f *testing.F) {
 		}
 	})
 }
+
+// Cost bounds checked by FuzzDecodeCost (and documented in README's
+// limits section): decoding n bytes into *any allocates at most
+// costPerByte*n + costBase bytes under the default options, whatever the
+// bytes (shared references stay shared; dict keys are hashed once per
+// distinct object); typed decoding adds at most costAllocFactor times its
+// MaxAlloc budget.
+const (
+	costPerByte     = 512
+	costBase        = 64 << 10
+	costAllocFactor = 4
+)
+
+var costMode, _ = DecOptions{MaxAlloc: 1 << 20}.DecMode()
+
+// FuzzDecodeCost checks cost, not only panics: for any input, the bytes
+// allocated by decoding it (measured with runtime.MemStats) stay within
+// the documented multiple of its size. Its seed corpus holds the
+// amplification bombs: tuple-key hash bombs (dict, set, frozenset key;
+// Go- and CPython-made), a shared list decoded into nested slices,
+// thousands of MARKs, a flood of empty dicts.
+func FuzzDecodeCost(f *testing.F) {
+	for _, kind := range []string{"dict", "set", "frozenset-key"} {
+		f.Add(tupleBomb(40, kind))
+	}
+	f.Add(laughs(f, 100, 4))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<20 {
+			return
+		}
+		bound := uint64(costPerByte*len(data) + costBase)
+		var err error
+		if got := allocatedBy(func() {
+			var v any
+			err = Unmarshal(data, &v)
+		}); got > bound {
+			t.Fatalf("decoding %d bytes into *any allocated %d bytes (bound %d; err %v)", len(data), got, bound, err)
+		}
+		typedBound := bound + costAllocFactor*(1<<20)
+		for _, target := range []func() any{
+			func() any { return new([][][][][]string) },
+			func() any { return new(map[string][]int) },
+			func() any { return new([]struct{ A, B *[]string }) },
+			func() any { return new(rec) },
+		} {
+			if got := allocatedBy(func() { err = costMode.Unmarshal(data, target()) }); got > typedBound {
+				t.Fatalf("decoding %d bytes into %T allocated %d bytes (bound %d; err %v)", len(data), target(), got, typedBound, err)
+			}
+		}
+	})
+}

@@ -14,6 +14,8 @@ const (
 	DefaultMaxObjects      = 1 << 27  // values created by one decode, including typed conversion
 	DefaultMaxInput        = 1 << 31  // bytes of one pickle read by a streaming Decoder
 	DefaultMaxLongBytes    = 1 << 20  // bytes of one LONG1/LONG4 two's-complement integer
+	DefaultMaxAlloc        = 64 << 20 // bytes typed conversion may allocate, plus DefaultAllocPerByte per input byte
+	DefaultAllocPerByte    = 64       // see DefaultMaxAlloc
 	defaultEncMaxDepth     = 100000   // encoder recursion guard
 	frameSizeTarget        = 64 << 10 // CPython's _FRAME_SIZE_TARGET
 	frameSizeMin           = 4        // CPython's _FRAME_SIZE_MIN
@@ -43,6 +45,19 @@ type DecOptions struct {
 	// "billion laughs" pickles whose shared references expand when copied
 	// into typed Go values.
 	MaxObjects int
+	// MaxAlloc bounds the bytes that storing one decoded pickle into a
+	// typed Go value may allocate (slices, maps, pointers, copies of bytes
+	// and big ints), the guard against "billion laughs" pickles: a list
+	// shared many times over costs nothing in the pickle but is copied
+	// once per reference into a typed value (x = ['x'*10]; x = [x]*100
+	// four times is < 1 KB and 10^8 strings as [][][][][]string). 0 means
+	// DefaultMaxAlloc plus DefaultAllocPerByte for every byte of the
+	// pickle (a value whose Go form is at most 64 times its pickle always
+	// fits); a positive value is the whole budget. Exceeding it fails with
+	// a *LimitError (Limit "MaxAlloc"). Decoding into *any keeps Python's
+	// sharing and allocates in proportion to the input, so it is not
+	// charged.
+	MaxAlloc int64
 	// MaxInput bounds the size in bytes of one pickle read by a Decoder
 	// (Unmarshal's input is already in memory and is not limited).
 	MaxInput int64
@@ -54,8 +69,16 @@ type DecOptions struct {
 
 type decMode struct {
 	maxDepth, maxMemo, maxContainer, maxLongDigits, maxLongBytes, maxObjects int
-	maxInput                                                                 int64
+	maxInput, maxAlloc                                                       int64
 	binaryStrings                                                            bool
+}
+
+// allocLimit is the MaxAlloc budget for a pickle of n bytes.
+func (m *decMode) allocLimit(n int) int64 {
+	if m.maxAlloc != 0 {
+		return m.maxAlloc
+	}
+	return DefaultMaxAlloc + DefaultAllocPerByte*int64(n)
 }
 
 func lim(v, def int) int {
@@ -78,7 +101,11 @@ func (o DecOptions) DecMode() (DecMode, error) {
 		maxLongBytes:  lim(o.MaxLongBytes, DefaultMaxLongBytes),
 		maxObjects:    lim(o.MaxObjects, DefaultMaxObjects),
 		maxInput:      o.MaxInput,
+		maxAlloc:      o.MaxAlloc,
 		binaryStrings: o.BinaryStrings,
+	}
+	if m.maxAlloc < 0 {
+		m.maxAlloc = int64(^uint64(0) >> 1)
 	}
 	switch {
 	case m.maxInput == 0:

@@ -1,12 +1,9 @@
 package pickle
 
 import (
-	"encoding/binary"
 	"fmt"
 	"iter"
-	"math"
 	"math/big"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -111,33 +108,13 @@ func (e *PythonError) Error() string {
 		if s, ok := e.Args[0].(string); ok {
 			b.WriteString(s)
 		} else {
-			fmt.Fprint(&b, reprShort(e.Args[0]))
+			b.WriteString(reprShort(e.Args[0]))
 		}
 	default:
 		b.WriteString(": ")
-		fmt.Fprint(&b, reprShort(e.Args))
+		b.WriteString(reprShort(e.Args))
 	}
 	return b.String()
-}
-
-func reprShort(v any) string {
-	switch x := v.(type) {
-	case string:
-		return fmt.Sprintf("%q", x)
-	case Tuple:
-		parts := make([]string, 0, len(x))
-		for _, e := range x {
-			parts = append(parts, reprShort(e))
-		}
-		if len(parts) == 1 {
-			return "(" + parts[0] + ",)"
-		}
-		return "(" + strings.Join(parts, ", ") + ")"
-	case []any, *Dict, *Set, *FrozenSet, *Object:
-		return fmt.Sprintf("<%T>", v)
-	default:
-		return fmt.Sprint(v)
-	}
 }
 
 // walkInfo is per-container bookkeeping of the decoder's final pass.
@@ -244,8 +221,11 @@ func (d *Dict) Set(k, v any) error {
 // comparing stored keys with h is exact.
 func selfHashed(h, k any) bool {
 	switch k.(type) {
-	case string, int64, nil, Global:
+	case int64, nil, Global:
 		return true
+	case string:
+		_, isS := h.(string) // a long str is keyed by its digest
+		return isS
 	case float64:
 		_, isF := h.(float64)
 		return isF
@@ -328,6 +308,26 @@ func (d *Dict) Delete(k any) bool {
 	return true
 }
 
+// Clone returns a shallow copy of d (Python's dict.copy()): the same keys
+// and values, without hashing the keys again.
+func (d *Dict) Clone() *Dict {
+	c := newDictCap(d.Len())
+	c.Update(d)
+	return c
+}
+
+// Update sets d[k] = v for every item of src, in src's order (Python's
+// dict.update(src)), reusing the hash keys src already holds.
+func (d *Dict) Update(src *Dict) {
+	if src == nil || src == d {
+		return
+	}
+	d.grow(len(src.ents))
+	for i := range src.ents {
+		d.setHashed(src.hashAt(i), src.ents[i].k, src.ents[i].v)
+	}
+}
+
 // Keys returns the keys in insertion order.
 func (d *Dict) Keys() []any {
 	out := make([]any, d.Len())
@@ -369,21 +369,8 @@ func (d *Dict) All() iter.Seq2[any, any] {
 	}
 }
 
-// String formats the dict like Python's repr for simple values.
-func (d *Dict) String() string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, e := range d.ents {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(reprShort(e.k))
-		b.WriteString(": ")
-		b.WriteString(reprShort(e.v))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
+// String returns Python's repr of the dict (see Repr).
+func (d *Dict) String() string { return Repr(d) }
 
 // Set is a Python set: insertion-ordered (Python's own order is by hash;
 // Go keeps the pickled order), holding hashable values.
@@ -576,177 +563,6 @@ func (s *hashSet) elems() []any {
 		out[i] = s.items[i].k
 	}
 	return out
-}
-
-// Hash keys: comparable Go values that are equal exactly when the Python
-// values are equal.
-type (
-	bytesKey string // bytes
-	bigKey   string // int outside int64, decimal text
-	compKey  string // tuple / frozenset, canonical encoding
-	nanKey   struct{ p *byte }
-)
-
-// ErrUnhashable is returned when a list, dict, set or bytearray is used as
-// a dict key or set element.
-var ErrUnhashable = errorString("pickle: unhashable type")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
-
-// maxKeyDepth bounds the nesting of tuples inside a key.
-const maxKeyDepth = 1000
-
-func hashKey(k any) (any, error) {
-	switch x := k.(type) {
-	case string, int64, nil, Global:
-		// Their own hash key; returning k avoids boxing the value again.
-		return k, nil
-	case bool:
-		if x {
-			return int64(1), nil
-		}
-		return int64(0), nil
-	case int:
-		return int64(x), nil
-	case float64:
-		return floatKey(x), nil
-	case []byte:
-		return bytesKey(x), nil
-	case *big.Int:
-		if x.IsInt64() {
-			return x.Int64(), nil
-		}
-		return bigKey(x.String()), nil
-	case Tuple, *FrozenSet:
-		b, err := appendKey(nil, k, 0)
-		if err != nil {
-			return nil, err
-		}
-		return compKey(b), nil
-	case []any, *Dict, *Set, ByteArray, *listBox, map[string]any, map[any]any:
-		return nil, fmt.Errorf("%w: '%s'", ErrUnhashable, pyTypeName(k))
-	}
-	rv := reflect.ValueOf(k)
-	switch rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int(), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		u := rv.Uint()
-		if u <= math.MaxInt64 {
-			return int64(u), nil
-		}
-		return bigKey(new(big.Int).SetUint64(u).String()), nil
-	case reflect.Float32, reflect.Float64:
-		return floatKey(rv.Float()), nil
-	case reflect.String:
-		return rv.String(), nil
-	case reflect.Bool:
-		if rv.Bool() {
-			return int64(1), nil
-		}
-		return int64(0), nil
-	}
-	if rv.Comparable() {
-		return k, nil
-	}
-	return nil, fmt.Errorf("%w: %T", ErrUnhashable, k)
-}
-
-func floatKey(f float64) any {
-	if math.IsNaN(f) {
-		// Python compares NaN keys by identity: every NaN is distinct.
-		return nanKey{new(byte)}
-	}
-	if f == math.Trunc(f) && !math.IsInf(f, 0) {
-		if f >= -9.223372036854775808e18 && f < 9.223372036854775808e18 {
-			return int64(f)
-		}
-		b, _ := new(big.Float).SetFloat64(f).Int(nil)
-		return bigKey(b.String())
-	}
-	return f
-}
-
-func appendKey(b []byte, k any, depth int) ([]byte, error) {
-	if depth > maxKeyDepth {
-		return nil, fmt.Errorf("%w: key nested deeper than %d", ErrLimit, maxKeyDepth)
-	}
-	switch x := k.(type) {
-	case Tuple:
-		b = append(b, 't')
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		for _, e := range x {
-			var err error
-			if b, err = appendKey(b, e, depth+1); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
-	case *FrozenSet:
-		parts := make([]string, 0, x.Len())
-		for _, e := range x.hs.items {
-			p, err := appendKey(nil, e.k, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, string(p))
-		}
-		slices.Sort(parts)
-		b = append(b, 'F')
-		b = binary.AppendUvarint(b, uint64(len(parts)))
-		for _, p := range parts {
-			b = binary.AppendUvarint(b, uint64(len(p)))
-			b = append(b, p...)
-		}
-		return b, nil
-	}
-	h, err := hashKey(k)
-	if err != nil {
-		return nil, err
-	}
-	switch x := h.(type) {
-	case nil:
-		return append(b, 'N'), nil
-	case int64:
-		b = append(b, 'i')
-		return binary.BigEndian.AppendUint64(b, uint64(x)), nil
-	case float64:
-		b = append(b, 'f')
-		return binary.BigEndian.AppendUint64(b, math.Float64bits(x)), nil
-	case string:
-		b = append(b, 's')
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		return append(b, x...), nil
-	case bytesKey:
-		b = append(b, 'y')
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		return append(b, x...), nil
-	case bigKey:
-		b = append(b, 'b')
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		return append(b, x...), nil
-	case Global:
-		b = append(b, 'g')
-		b = binary.AppendUvarint(b, uint64(len(x.Module)))
-		b = append(b, x.Module...)
-		b = binary.AppendUvarint(b, uint64(len(x.Name)))
-		return append(b, x.Name...), nil
-	}
-	// Identity-compared values (pointers such as *Object, NaN).
-	rv := reflect.ValueOf(h)
-	if rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Struct && rv.NumField() == 1 {
-		var p uintptr
-		if rv.Kind() == reflect.Pointer {
-			p = rv.Pointer()
-		} else {
-			p = rv.Field(0).Pointer()
-		}
-		b = append(b, 'p')
-		return binary.BigEndian.AppendUint64(b, uint64(p)), nil
-	}
-	return nil, fmt.Errorf("%w: %T inside a tuple key", ErrUnhashable, k)
 }
 
 // pyTypeName names the Python type a Go value pickles as (for messages).

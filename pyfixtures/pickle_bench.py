@@ -5,6 +5,11 @@ Modes:
   gen DIR    Write each workload as DIR/<name>.pickle: pickle.dumps(value,
              protocol=4) by this interpreter's C pickler.  Prints one line
              "<name> <bytes>" per workload.
+  hostile DIR
+             Write the amplification bombs of the "hostile" benchmark case:
+             DIR/tuple_bomb_26.pickle is pickle.dumps({t: 1}, protocol=4)
+             with t = (); t = (t, t) 26 times (a dict key whose hash walks
+             2^26 tuples in CPython).
   time DIR   For each DIR/<name>.pickle (the same bytes the Go benchmarks
              decode), time CPython's C pickle.loads(data) and
              pickle.dumps(obj, protocol=4) of the loaded value with timeit
@@ -43,13 +48,35 @@ WORKLOADS = {
 }
 
 
-def mode_gen(args):
-    os.makedirs(args.dir, exist_ok=True)
-    for name, f in WORKLOADS.items():
+def _write(directory, workloads):
+    os.makedirs(directory, exist_ok=True)
+    for name, f in workloads.items():
         data = pickle.dumps(f(), protocol=4)
-        with open(os.path.join(args.dir, name + ".pickle"), "wb") as fh:
+        with open(os.path.join(directory, name + ".pickle"), "wb") as fh:
             fh.write(data)
         print(name, len(data), flush=True)
+
+
+def mode_gen(args):
+    _write(args.dir, WORKLOADS)
+
+
+def _tuple_bomb(n):
+    t = ()
+    for _ in range(n):
+        t = (t, t)
+    return {t: 1}
+
+
+# name -> factory of the hostile case (not in WORKLOADS: other Go decoders
+# need 2^26 steps for them).
+HOSTILE = {
+    "tuple_bomb_26": lambda: _tuple_bomb(26),
+}
+
+
+def mode_hostile(args):
+    _write(args.dir, HOSTILE)
 
 
 def _best_ns(stmt, repeat):
@@ -78,13 +105,13 @@ def main():
     p = _fixture.parser(__doc__.splitlines()[0])
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = "\n".join(__doc__.splitlines()[2:])
-    p.add_argument("mode", choices=["gen", "time"])
+    p.add_argument("mode", choices=["gen", "hostile", "time"])
     p.add_argument("dir", help="directory of <workload>.pickle files")
     p.add_argument("--repeat", type=int, default=5, help="timeit repeats, best is kept (default %(default)s)")
     p.add_argument("--only", action="append", help="time only this workload (repeatable)")
     args = p.parse_args()
     _fixture.start(args)
-    {"gen": mode_gen, "time": mode_time}[args.mode](args)
+    {"gen": mode_gen, "hostile": mode_hostile, "time": mode_time}[args.mode](args)
 
 
 if __name__ == "__main__":

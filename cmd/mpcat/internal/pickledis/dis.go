@@ -9,6 +9,7 @@
 package pickledis
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -176,10 +177,21 @@ func (l Line) CodeRepr() string {
 	return s[1 : len(s)-1]
 }
 
-// String formats the line exactly as pickletools.dis does.
+// MaxIndent bounds the MARK levels shown by indentation: pickletools
+// indents four spaces per level, so n MARK opcodes (one byte each) would
+// print 2n² bytes. Deeper lines show MaxIndent levels of indentation and
+// then "+N " for the N levels beyond.
+const MaxIndent = 32
+
+// String formats the line as pickletools.dis does (indentation capped at
+// MaxIndent levels).
 func (l Line) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%5d: %-4s %s%s", l.Offset, l.CodeRepr(), strings.Repeat("    ", l.Level), l.Name)
+	indent := strings.Repeat("    ", min(l.Level, MaxIndent))
+	if l.Level > MaxIndent {
+		indent += "+" + strconv.Itoa(l.Level-MaxIndent) + " "
+	}
+	fmt.Fprintf(&b, "%5d: %-4s %s%s", l.Offset, l.CodeRepr(), indent, l.Name)
 	if l.HasArg || l.Note != "" {
 		if n := 10 - len(l.Name); n > 0 {
 			b.WriteString(strings.Repeat(" ", n))
@@ -204,21 +216,32 @@ type Result struct {
 	Err error
 }
 
+// MaxOutput bounds the bytes Format writes for one pickle; past it the
+// lines are replaced by one "... N more lines" line.
+const MaxOutput = 64 << 20
+
 // Format writes r as pickletools.dis prints it: the lines, then
-// "highest protocol among opcodes = N", or the error.
+// "highest protocol among opcodes = N", or the error. It writes as it
+// goes (never holding the whole text) and at most about MaxOutput bytes.
 func (r *Result) Format(w io.Writer) error {
-	var b strings.Builder
-	for _, l := range r.Lines {
-		b.WriteString(l.String())
-		b.WriteByte('\n')
+	bw := bufio.NewWriter(w)
+	written := 0
+	for i, l := range r.Lines {
+		if written > MaxOutput {
+			fmt.Fprintf(bw, "... %d more lines (output bounded at %d bytes)\n", len(r.Lines)-i, MaxOutput)
+			break
+		}
+		s := l.String()
+		written += len(s) + 1
+		bw.WriteString(s)
+		bw.WriteByte('\n')
 	}
 	if r.Err != nil {
-		fmt.Fprintf(&b, "error: %v\n", r.Err)
+		fmt.Fprintf(bw, "error: %v\n", r.Err)
 	} else {
-		fmt.Fprintf(&b, "highest protocol among opcodes = %d\n", r.MaxProto)
+		fmt.Fprintf(bw, "highest protocol among opcodes = %d\n", r.MaxProto)
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return bw.Flush()
 }
 
 // ErrNoStop is wrapped when the data ends before a STOP opcode.

@@ -88,3 +88,27 @@ func FuzzDis(f *testing.F) {
 		}
 	})
 }
+
+// TestDeepMarksAreBounded: 20 KB of MARK opcodes used to print 4 spaces per
+// level per line (800 MB); indentation is capped at MaxIndent levels and
+// the line still says how deep it is.
+func TestDeepMarksAreBounded(t *testing.T) {
+	data := strings.Repeat("(", 20000) + "."
+	res := Dis([]byte(data))
+	var b strings.Builder
+	if err := res.Format(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if len(out) > 200*len(data) {
+		t.Fatalf("%d bytes of output for %d bytes of input", len(out), len(data))
+	}
+	lines := strings.Split(out, "\n")
+	deep := lines[MaxIndent+5]
+	if want := strings.Repeat("    ", MaxIndent) + "+5 MARK"; !strings.HasSuffix(deep, want) {
+		t.Errorf("line %q does not end with %q", deep, want)
+	}
+	if shallow := lines[3]; !strings.HasSuffix(shallow, strings.Repeat("    ", 3)+"MARK") || strings.Contains(shallow, "+") {
+		t.Errorf("line %q", shallow)
+	}
+}

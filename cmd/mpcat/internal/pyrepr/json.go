@@ -59,7 +59,7 @@ func toJSON(v any, seen map[any]bool, n *int) any {
 		return json.Number(x.String())
 	case float64:
 		if math.IsInf(x, 0) || math.IsNaN(x) {
-			return map[string]any{"type": "float", "repr": Float(x)}
+			return map[string]any{"type": "float", "repr": Repr(x)}
 		}
 		return x
 	case []byte:
@@ -82,6 +82,26 @@ func toJSON(v any, seen map[any]bool, n *int) any {
 		return map[string]any{"type": "frozenset", "items": list(x.Items())}
 	}
 	return map[string]any{"type": "object", "repr": Repr(v)}
+}
+
+// identity returns a key naming v's identity for cycle detection, or nil
+// for values that cannot contain themselves.
+func identity(v any) any {
+	switch x := v.(type) {
+	case []any:
+		if cap(x) == 0 {
+			return nil
+		}
+		return &x[:1][0]
+	case *pickle.Dict, *pickle.Set, *pickle.FrozenSet, *pickle.Object, *pickle.PythonError:
+		return x
+	case pickle.Tuple:
+		if len(x) == 0 {
+			return nil
+		}
+		return &x[0]
+	}
+	return nil
 }
 
 func hexString(p []byte) string {

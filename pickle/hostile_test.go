@@ -1,0 +1,298 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/big"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Hostile inputs that amplify: a few hundred bytes whose naive decoding
+// costs time or memory exponential in their size. Each must end in a
+// correct value or a clean error, fast, under the default options.
+
+// pushTupleBomb appends opcodes that push t_n, where t_0 = () and
+// t_{i+1} = (t_i, t_i): n distinct tuples, 2^n leaves by content.
+func pushTupleBomb(b []byte, n int) []byte {
+	b = append(b, opEmptyTuple, opMemoize)
+	for i := 0; i < n; i++ {
+		b = append(b, opPop)
+		for range 2 {
+			b = append(b, opLongBinget)
+			b = binary.LittleEndian.AppendUint32(b, uint32(i))
+		}
+		b = append(b, opTuple2, opMemoize)
+	}
+	return b
+}
+
+// tupleBomb returns the pickle of {t_n: 1}, {t_n} or {frozenset({t_n}): 1}.
+func tupleBomb(n int, kind string) []byte {
+	b := []byte{opProto, 4}
+	switch kind {
+	case "dict":
+		b = append(b, opEmptyDict)
+		b = pushTupleBomb(b, n)
+		b = append(b, opBinint1, 1, opSetitem)
+	case "set":
+		b = append(b, opEmptySet, opMark)
+		b = pushTupleBomb(b, n)
+		b = append(b, opAdditems)
+	case "frozenset-key":
+		b = append(b, opEmptyDict, opMark)
+		b = pushTupleBomb(b, n)
+		b = append(b, opFrozenset, opBinint1, 1, opSetitem)
+	}
+	return append(b, opStop)
+}
+
+// buildTuple returns t_n built in Go, with fresh tuples (no sharing with
+// any other call).
+func buildTuple(n int) Tuple {
+	t := Tuple{}
+	for i := 0; i < n; i++ {
+		t = Tuple{t, t}
+	}
+	return t
+}
+
+func TestTupleKeyBombDecodesInLinearTime(t *testing.T) {
+	const n = 60 // 2^60 leaves by content; CPython itself needs 2^n steps here
+	for _, kind := range []string{"dict", "set", "frozenset-key"} {
+		t.Run(kind, func(t *testing.T) {
+			data := tupleBomb(n, kind)
+			if got := allocatedBy(func() {
+				var v any
+				if err := Unmarshal(data, &v); err != nil {
+					t.Fatal(err)
+				}
+			}); got > 64<<10 {
+				t.Errorf("decoding %d bytes allocated %d bytes", len(data), got)
+			}
+			var v any
+			if err := Unmarshal(data, &v); err != nil {
+				t.Fatal(err)
+			}
+			// The value is right: the key is found with an equal tuple
+			// built independently, and not with a different one.
+			same, other := buildTuple(n), buildTuple(n-1)
+			switch x := v.(type) {
+			case *Dict:
+				key := any(same)
+				if kind == "frozenset-key" {
+					fs, err := NewFrozenSet(same)
+					if err != nil {
+						t.Fatal(err)
+					}
+					key = fs
+				}
+				if got, ok := x.Get(key); !ok || got != int64(1) {
+					t.Fatalf("d[t] = %v, %v", got, ok)
+				}
+				if _, ok := x.Get(other); ok {
+					t.Fatal("a different tuple found the key")
+				}
+			case *Set:
+				if !x.Has(same) || x.Has(other) || x.Len() != 1 {
+					t.Fatal("set membership is wrong")
+				}
+			default:
+				t.Fatalf("decoded %T", v)
+			}
+		})
+	}
+}
+
+// allocatedBy returns the bytes allocated (by every goroutine) during one
+// call of f.
+func allocatedBy(f func()) uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	before := ms.TotalAlloc
+	f()
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc - before
+}
+
+func TestHashKeysAgreeWithPythonEquality(t *testing.T) {
+	long := strings.Repeat("x", 500)
+	p1000 := new(big.Int).Lsh(big.NewInt(1), 1000)
+	f1000 := math.Ldexp(1, 1000)
+	d := NewDict()
+	for _, kv := range [][2]any{
+		{long, "long str"},
+		{[]byte(long), "long bytes"},
+		{Tuple{long, int64(1)}, "tuple with a long str"},
+		{p1000, "2**1000"},
+		{Tuple{p1000}, "(2**1000,)"},
+		{buildTuple(40), "t40"},
+	} {
+		if err := d.Set(kv[0], kv[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		key  any
+		want any
+	}{
+		{strings.Repeat("x", 500), "long str"},
+		{[]byte(strings.Repeat("x", 500)), "long bytes"},
+		{Tuple{strings.Repeat("x", 500), 1.0}, "tuple with a long str"},
+		{f1000, "2**1000"},                     // 2.0**1000 == 2**1000
+		{Tuple{f1000}, "(2**1000,)"},           // and inside a tuple
+		{new(big.Int).Set(p1000), "2**1000"},   // another object
+		{buildTuple(40), "t40"},                // equal, not identical
+		{strings.Repeat("x", 499), nil},        // shorter: absent
+		{Tuple{strings.Repeat("x", 500)}, nil}, // other length: absent
+		{buildTuple(39), nil},
+	} {
+		got, ok := d.Get(tc.key)
+		if tc.want == nil {
+			if ok {
+				t.Errorf("key %.40s found (%v)", Repr(tc.key), got)
+			}
+			continue
+		}
+		if !ok || got != tc.want {
+			t.Errorf("key %.40s: got %v, %v; want %v", Repr(tc.key), got, ok, tc.want)
+		}
+	}
+	if d.Len() != 6 {
+		t.Errorf("%d entries", d.Len())
+	}
+	c := d.Clone()
+	c.Update(d)
+	if c.Len() != 6 {
+		t.Errorf("clone+update: %d entries", c.Len())
+	}
+	if got, _ := c.Get(buildTuple(40)); got != "t40" {
+		t.Errorf("clone lost t40: %v", got)
+	}
+}
+
+func TestEqualIsPythonEquality(t *testing.T) {
+	self := []any{nil}
+	self[0] = self
+	self2 := []any{nil}
+	self2[0] = self2
+	d1, d2 := NewDict(), NewDict()
+	_ = d1.Set("a", int64(1))
+	_ = d1.Set("b", Tuple{1.5})
+	_ = d2.Set("b", Tuple{1.5})
+	_ = d2.Set("a", true)
+	s, _ := NewSet(int64(1), "x")
+	fs, _ := NewFrozenSet("x", 1.0)
+	for _, tc := range []struct {
+		a, b any
+		want bool
+	}{
+		{int64(1), 1.0, true}, {true, int64(1), true}, {int64(2), 2.5, false}, {"a", []byte("a"), false},
+		{[]byte("ab"), ByteArray("ab"), true}, {math.NaN(), math.NaN(), false},
+		{[]any{int64(1)}, Tuple{int64(1)}, false}, {[]any{int64(1), "x"}, []any{1.0, "x"}, true},
+		{d1, d2, true}, {s, fs, true}, {buildTuple(50), buildTuple(50), true}, {buildTuple(50), buildTuple(49), false},
+		{self, self, true}, {nil, nil, true}, {nil, int64(0), false},
+		{&Object{Callable: Global{"decimal", "Decimal"}, Args: Tuple{"1.5"}}, &Object{Callable: Global{"decimal", "Decimal"}, Args: Tuple{"1.5"}}, true},
+		{&Object{Callable: Global{"decimal", "Decimal"}, Args: Tuple{"1.5"}}, &Object{Callable: Global{"decimal", "Decimal"}, Args: Tuple{"2"}}, false},
+	} {
+		if got := Equal(tc.a, tc.b); got != tc.want {
+			t.Errorf("Equal(%s, %s) = %v", Repr(tc.a), Repr(tc.b), got)
+		}
+	}
+}
+
+func TestUnhashableKeysStillFail(t *testing.T) {
+	d := NewDict()
+	for _, k := range []any{[]any{}, Tuple{int64(1), []any{}}, Tuple{NewDict()}, &Set{}, ByteArray("x")} {
+		if err := d.Set(k, 1); !errors.Is(err, ErrUnhashable) {
+			t.Errorf("Set(%s): %v", Repr(k), err)
+		}
+	}
+}
+
+// laughs returns the pickle of x = ['x'*10]; x = [x]*width, levels times:
+// a few hundred bytes, width^levels strings once copied into typed values.
+func laughs(t testing.TB, width, levels int) []byte {
+	var x any = []any{strings.Repeat("x", 10)}
+	for range levels {
+		l := make([]any, width)
+		for i := range l {
+			l[i] = x
+		}
+		x = l
+	}
+	b, err := Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestBillionLaughsIntoTypedValuesHitsMaxAlloc(t *testing.T) {
+	data := laughs(t, 100, 4) // 10^8 strings as [][][][][]string
+	if len(data) > 1000 {
+		t.Fatalf("the bomb is %d bytes", len(data))
+	}
+	var err error
+	got := allocatedBy(func() {
+		var v [][][][][]string
+		err = Unmarshal(data, &v)
+	})
+	var le *LimitError
+	if !errors.Is(err, ErrLimit) || !errors.As(err, &le) || le.Limit != "MaxAlloc" || !strings.Contains(err.Error(), "MaxAlloc") {
+		t.Fatalf("err = %v", err)
+	}
+	if limit := uint64(DefaultMaxAlloc + DefaultAllocPerByte*len(data)); got > 2*limit {
+		t.Errorf("allocated %d bytes before failing; the budget is %d", got, limit)
+	}
+	// Decoding into *any keeps the sharing: nothing is copied.
+	if got := allocatedBy(func() {
+		var v any
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+	}); got > 64<<10 {
+		t.Errorf("generic decode allocated %d bytes", got)
+	}
+	// A budget that allows it gives the value.
+	small := laughs(t, 10, 3)
+	m, _ := DecOptions{MaxAlloc: 1 << 20}.DecMode()
+	var v [][][][]string
+	if err := m.Unmarshal(small, &v); err != nil || len(v) != 10 || v[9][9][9][0] != "xxxxxxxxxx" {
+		t.Fatalf("%v %v", err, len(v))
+	}
+	m, _ = DecOptions{MaxAlloc: 1 << 10}.DecMode()
+	if err := m.Unmarshal(small, &v); !errors.As(err, &le) || le.Max != 1<<10 {
+		t.Fatalf("MaxAlloc 1024: %v", err)
+	}
+}
+
+func TestMaxAllocLetsOrdinaryValuesThrough(t *testing.T) {
+	// A value whose Go form is several times its pickle (ints of one byte
+	// each into []int64; empty dicts into maps) decodes under the default.
+	ints := make([]any, 1<<20)
+	for i := range ints {
+		ints[i] = int64(i % 200)
+	}
+	data, err := Marshal(ints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int64
+	if err := Unmarshal(data, &out); err != nil || len(out) != 1<<20 || out[1000] != 1000%200 {
+		t.Fatalf("%v %d", err, len(out))
+	}
+	dicts := make([]any, 1<<16)
+	for i := range dicts {
+		dicts[i] = NewDict()
+	}
+	if data, err = Marshal(dicts); err != nil {
+		t.Fatal(err)
+	}
+	var maps []map[string]int
+	if err := Unmarshal(data, &maps); err != nil || len(maps) != 1<<16 {
+		t.Fatalf("%v %d", err, len(maps))
+	}
+}
