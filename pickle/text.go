@@ -50,11 +50,10 @@ func appendRune(b []byte, r rune) []byte { return pystr.AppendRune(b, r) }
 func nextPyRune(s string, i int) (rune, int) { return pystr.NextRune(s, i) }
 
 // unquoteString decodes the argument of the protocol-0 STRING opcode: a
-// quoted Python 2 str repr, unescaped like codecs.escape_decode.
+// quoted Python 2 str repr, unescaped like codecs.escape_decode. As in
+// CPython the whole line must be quoted: nothing (no space, no '\r') may
+// follow the closing quote.
 func unquoteString(l []byte) ([]byte, error) {
-	for len(l) > 0 && (l[len(l)-1] == '\r' || l[len(l)-1] == ' ') {
-		l = l[:len(l)-1]
-	}
 	if len(l) < 2 || l[0] != l[len(l)-1] || (l[0] != '\'' && l[0] != '"') {
 		return nil, errors.New("the STRING opcode argument must be quoted")
 	}

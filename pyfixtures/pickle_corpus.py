@@ -533,7 +533,6 @@ ERRORS = collections.OrderedDict([
     ("err_binpersid", b"K\x01Q."),
     ("err_next_buffer", b"\x80\x05\x97."),
     ("err_readonly_buffer_empty_stack", b"\x80\x05\x98."),
-    ("err_unknown_ext", b"\x80\x02\x82\x01."),
     ("err_mark_missing", b"K\x01t."),
     ("err_setitem_on_list", b"]K\x01K\x02s."),
     ("err_invalid_utf8", b"\x80\x04\x8c\x02\xff\xfe."),
