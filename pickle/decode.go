@@ -1081,6 +1081,7 @@ var (
 	gTuple       = Global{"builtins", "tuple"}
 	gObject      = Global{"builtins", "object"}
 	gReconstruct = Global{"copyreg", "_reconstructor"}
+	gGetattr     = Global{"builtins", "getattr"}
 )
 
 // reduce turns callable(*args) into a value without calling anything: the

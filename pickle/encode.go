@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -1061,6 +1062,12 @@ func (e *encState) saveGlobal(g Global) error {
 			return err
 		}
 		e.b = append(e.b, opStackGlobal)
+	} else if i := strings.LastIndexByte(g.Name, '.'); i > 0 && i < len(g.Name)-1 {
+		// GLOBAL names no attribute path (Python reads "A.f" as one
+		// name before protocol 4): a nested class or a method is
+		// getattr(parent, name), as CPython's save_global writes it.
+		parent := Global{Module: g.Module, Name: g.Name[:i]}
+		return e.saveReduce(gGetattr, Tuple{parent, g.Name[i+1:]}, nil, false, nil, nil, nil, id)
 	} else {
 		mod, name, err := e.globalLines(g)
 		if err != nil {

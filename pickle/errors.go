@@ -16,9 +16,8 @@ var ErrLimit = errors.New("pickle: decoder limit exceeded")
 var ErrTruncated = errors.New("pickle data was truncated")
 
 // ErrUnsupported is wrapped when the pickle uses a feature the decoder
-// refuses by design: persistent ids (PERSID, BINPERSID), the extension
-// registry (EXT1/2/4) and out-of-band buffers (NEXT_BUFFER,
-// READONLY_BUFFER).
+// refuses by design: persistent ids (PERSID, BINPERSID) and out-of-band
+// buffers (NEXT_BUFFER, READONLY_BUFFER).
 var ErrUnsupported = errors.New("pickle: unsupported opcode")
 
 // SyntaxError describes malformed pickle data: where (byte offset of the

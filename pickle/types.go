@@ -45,8 +45,9 @@ type Ext struct {
 // (cls.__new__(cls, *args, **kwargs)), INST or OBJ, together with what was
 // applied to it afterwards (BUILD, APPEND(S), SETITEM(S)). Marshal writes an
 // *Object back the way CPython's save_reduce does, so Python rebuilds the
-// same object: callable, args, REDUCE or NEWOBJ(_EX), MEMOIZE, then
-// ListItems (APPENDS), DictItems (SETITEMS) and State (BUILD).
+// same object: callable, args, REDUCE or NEWOBJ(_EX) (INST or OBJ when
+// Inst is set), MEMOIZE, then ListItems (APPENDS), DictItems (SETITEMS)
+// and State (BUILD).
 //
 // Examples: collections.OrderedDict (REDUCE with DictItems), decimal.Decimal
 // (REDUCE with a str argument), complex (REDUCE of builtins.complex with two

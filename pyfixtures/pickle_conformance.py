@@ -7,6 +7,10 @@ dumps that send every pickle through Go, the way a user's data travels:
   loads(data)        Go Unmarshal(*any) -> Go Marshal -> pickle.loads
   dumps(obj, proto)  pickle.dumps(obj, proto) -> Go Unmarshal -> Go Marshal(proto)
 
+loads has Go re-encode at the input's own protocol (the highest protocol of
+its opcodes), except in GoUnpickleMarshalTests, which runs the unpickling
+tests again with Go re-encoding at protocol 4, what Go's Marshal sends.
+
 The Go side is one long-lived helper that answers framed requests (all
 integers little-endian):
 
@@ -92,13 +96,17 @@ class Helper:
 
 
 HELPER = None
+LOADS_PROTOCOL = None  # --loads-protocol
 
 
-def go_loads(data, encoding='ASCII', errors='strict', fix_imports=True, buffers=None):
-    """pickle.loads of Go's re-encoding of data."""
+def go_loads(data, encoding='ASCII', errors='strict', fix_imports=True, buffers=None, *, protocol=None):
+    """pickle.loads of Go's re-encoding of data (at protocol, by default the
+    input's own)."""
     if isinstance(data, str):
         raise TypeError("a bytes-like object is required, not 'str'")
-    res = HELPER.roundtrip(data, input_protocol(data), binary_strings=(encoding == 'bytes'))
+    if protocol is None:
+        protocol = LOADS_PROTOCOL if LOADS_PROTOCOL is not None else input_protocol(data)
+    res = HELPER.roundtrip(data, protocol, binary_strings=(encoding == 'bytes'))
     if isinstance(res, tuple):
         status, msg = res
         if status == 1:
@@ -190,21 +198,21 @@ def make_classes():
     import struct as _struct
     from test import pickletester as pt
 
-    unpickle_errors = dict(
-        bad_stack_errors=(pickle.UnpicklingError, IndexError),
-        truncated_errors=(pickle.UnpicklingError, EOFError, AttributeError,
-                          ValueError, _struct.error, IndexError, ImportError),
-    )
+    class UnpickleErrors:
+        # As CPython's test_pickle.InMemoryPickleTests (pickle.loads).
+        bad_stack_errors = (pickle.UnpicklingError, IndexError)
+        truncated_errors = (pickle.UnpicklingError, EOFError, AttributeError,
+                            ValueError, _struct.error, IndexError, ImportError)
 
-    class GoUnpickleTests(pt.AbstractUnpickleTests, unittest.TestCase):
-        locals().update(unpickle_errors)
-
+    class GoUnpickleTests(UnpickleErrors, pt.AbstractUnpickleTests, unittest.TestCase):
         def loads(self, buf, **kwds):
             return go_loads(buf, **kwds)
 
-    class GoPickleTests(pt.AbstractPickleTests, unittest.TestCase):
-        locals().update(unpickle_errors)
+    class GoUnpickleMarshalTests(GoUnpickleTests):
+        def loads(self, buf, **kwds):
+            return go_loads(buf, protocol=4, **kwds)
 
+    class GoPickleTests(UnpickleErrors, pt.AbstractPickleTests, unittest.TestCase):
         def dumps(self, arg, proto=None, **kwargs):
             return go_dumps(arg, proto, **kwargs)
 
@@ -217,7 +225,7 @@ def make_classes():
         load = staticmethod(go_load)
         loads = staticmethod(go_loads)
 
-    return [GoUnpickleTests, GoPickleTests, GoPickleModuleTests]
+    return [GoUnpickleTests, GoUnpickleMarshalTests, GoPickleTests, GoPickleModuleTests]
 
 
 class Result(unittest.TestResult):
@@ -284,11 +292,14 @@ def main():
     g.add_argument('--fds', help='R,W: inherited pipe fds to the Go helper (responses, requests)')
     g.add_argument('--helper', help='command to start the Go helper (speaks on stdin/stdout)')
     p.add_argument('--exclude', action='append', default=[], help='test method name not to run (repeatable)')
+    p.add_argument('--loads-protocol', type=int, choices=range(6),
+                   help="protocol Go re-encodes loads() input at (default: the input's own)")
     p.add_argument('-k', dest='only', action='append', default=[], help='run only tests whose name contains this')
     args = p.parse_args()
     _fixture.start(args)
 
-    global HELPER
+    global HELPER, LOADS_PROTOCOL
+    LOADS_PROTOCOL = args.loads_protocol
     if args.fds:
         r, w = (int(x) for x in args.fds.split(','))
         HELPER = Helper(os.fdopen(r, 'rb'), os.fdopen(w, 'wb'))
