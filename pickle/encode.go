@@ -1073,11 +1073,7 @@ func (e *encState) saveGlobal(g Global) error {
 		if err != nil {
 			return err
 		}
-		e.b = append(e.b, opGlobal)
-		e.b = append(e.b, mod...)
-		e.b = append(e.b, '\n')
-		e.b = append(e.b, name...)
-		e.b = append(e.b, '\n')
+		e.writeNameLines(opGlobal, mod, name)
 	}
 	e.memoizeID(id)
 	return nil
@@ -1101,6 +1097,15 @@ func (e *encState) globalLines(g Global) (string, string, error) {
 		return "", "", &UnsupportedValueError{Value: reflect.ValueOf(g), Str: "global name " + strconv.Quote(g.String()) + " cannot be written before protocol 4"}
 	}
 	return mod, name, nil
+}
+
+// writeNameLines writes GLOBAL or INST with its two lines.
+func (e *encState) writeNameLines(op byte, mod, name string) {
+	e.b = append(e.b, op)
+	e.b = append(e.b, mod...)
+	e.b = append(e.b, '\n')
+	e.b = append(e.b, name...)
+	e.b = append(e.b, '\n')
 }
 
 // writeExt writes the EXT1/EXT2/EXT4 opcode for an extension code, which
@@ -1293,11 +1298,7 @@ func (e *encState) writeInst(fn any, args Tuple) error {
 				return err
 			}
 		}
-		e.b = append(e.b, opInst)
-		e.b = append(e.b, mod...)
-		e.b = append(e.b, '\n')
-		e.b = append(e.b, name...)
-		e.b = append(e.b, '\n')
+		e.writeNameLines(opInst, mod, name)
 		return nil
 	}
 	if err := e.saveCallable(fn); err != nil {
