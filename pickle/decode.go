@@ -759,7 +759,11 @@ func (s *decState) run() (any, error) {
 			if e != nil {
 				return nil, e
 			}
-			err = s.push(decodeRawUnicodeEscape(l))
+			u, e := decodeRawUnicodeEscape(l)
+			if e != nil {
+				return nil, s.errf("'rawunicodeescape' codec can't decode the UNICODE argument: %v", e)
+			}
+			err = s.push(u)
 		case opPersid, opBinpersid:
 			return nil, s.errw(ErrUnsupported, "persistent IDs are not supported")
 		case opExt1:

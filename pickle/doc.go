@@ -100,8 +100,9 @@
 // (ErrUnsupported). EXT1/2/4 decode to the Global registered with
 // RegisterExtension, or else to an Ext that Marshal writes back as the same
 // code. Malformed input gives a *SyntaxError with the offset and opcode;
-// what CPython's unpickler refuses outright (a badly quoted STRING, an
-// empty GLOBAL line, None called by REDUCE) is refused too.
+// what CPython's unpickler refuses outright (a badly quoted STRING, a
+// malformed UNICODE escape, an empty GLOBAL line, None called by REDUCE)
+// is refused too.
 //
 // CPython's own pickle tests (test.pickletester) run against the codec in
 // TestCPythonPickleSuite: every pickle goes Go Unmarshal → Go Marshal →

@@ -169,6 +169,7 @@ func TestRefusesWhatCPythonRefuses(t *testing.T) {
 		"S ''\n.", "S \"\"\n.", "S \n.", "S\n.", "S.", "S'a'\r\n.",
 		"N)R.", "\x80\x02N)\x81.", "\x80\x04N)}\x92.", "(No.",
 		"c\nlog\n.", "cmath\n\n.", "(i\nX\n.",
+		"V\\u12\n.", "V\\u12zz\n.", "V\\U00110000\n.", "V\\Uffffffff\n.",
 	} {
 		var v any
 		err := Unmarshal([]byte(in), &v)
@@ -177,7 +178,10 @@ func TestRefusesWhatCPythonRefuses(t *testing.T) {
 			t.Errorf("%q: got %#v, %v; want a *SyntaxError", in, v, err)
 		}
 	}
-	for in, want := range map[string]string{"S''\n.": "", "S\"\"\n.": "", "S\"\\n\"\n.": "\n", "S'\\n'\n.": "\n"} {
+	for in, want := range map[string]string{
+		"S''\n.": "", "S\"\"\n.": "", "S\"\\n\"\n.": "\n", "S'\\n'\n.": "\n",
+		"V\\\\u0041\\u00e9\n.": "\\\\u0041é", "V\\x41\n.": "\\x41",
+	} {
 		var v any
 		if err := Unmarshal([]byte(in), &v); err != nil || v != want {
 			t.Errorf("%q: got %q, %v; want %q", in, v, err, want)

@@ -62,8 +62,8 @@ func unquoteString(l []byte) ([]byte, error) {
 
 // decodeRawUnicodeEscape decodes the argument of the protocol-0 UNICODE
 // opcode ('raw-unicode-escape': latin-1 bytes plus \uXXXX and \UXXXXXXXX).
-// A malformed escape is kept literally.
-func decodeRawUnicodeEscape(l []byte) string { return pystr.DecodeRawUnicodeEscape(l) }
+// A malformed escape is an error, as in CPython.
+func decodeRawUnicodeEscape(l []byte) (string, error) { return pystr.DecodeRawUnicodeEscapeStrict(l) }
 
 // appendRawUnicodeEscape writes s as protocol 0's UNICODE argument, the way
 // pickle.py does (backslash, NUL, \n, \r and \x1a escaped as \u00XX).
