@@ -197,7 +197,7 @@ func TestHostileInputFailsFastAndSmall(t *testing.T) {
 		{"STOP on empty stack", "2e", nil},
 		{"APPEND across a MARK", "5d284b01612e", nil},
 		{"missing memo index", "800468052e", nil},
-		{"unregistered EXT1", "800282012e", ErrUnsupported},
+		{"EXT1 code 0", "800282002e", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -86,10 +86,11 @@ var extensions struct {
 }
 
 // RegisterExtension mirrors copyreg.add_extension(module, name, code): the
-// decoder resolves EXT1/EXT2/EXT4 with this code to Global{module, name}
-// (an unregistered code is an error, as in Python), and the encoder writes
-// that Global as the EXT opcode in protocol 2 and later, as CPython does.
-// The Python peer must register the same code. Codes are 1..2^31-1.
+// decoder resolves EXT1/EXT2/EXT4 with this code to Global{module, name},
+// and the encoder writes that Global as the EXT opcode in protocol 2 and
+// later, as CPython does. The Python peer must register the same code.
+// Codes are 1..2^31-1. An unregistered code decodes to Ext{Code}, which
+// the encoder writes back as the same opcode.
 func RegisterExtension(module, name string, code int32) {
 	if code <= 0 {
 		panic("pickle: RegisterExtension code must be positive")

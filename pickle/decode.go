@@ -617,19 +617,11 @@ func (s *decState) run() (any, error) {
 			}
 			err = s.memoGet(i)
 		case opGlobal:
-			mod, e := s.line()
+			g, e := s.globalLines("GLOBAL")
 			if e != nil {
 				return nil, e
 			}
-			modS := string(mod)
-			name, e := s.line()
-			if e != nil {
-				return nil, e
-			}
-			if !validPyUTF8String(modS) || !validPyUTF8(name) {
-				return nil, s.errf("GLOBAL names must be UTF-8")
-			}
-			err = s.push(s.findClass(modS, string(name)))
+			err = s.push(g)
 		case opStackGlobal:
 			name, e := s.pop()
 			if e != nil {
@@ -676,6 +668,9 @@ func (s *decState) run() (any, error) {
 			if !ok {
 				return nil, s.errf("NEWOBJ expected an arg tuple, got %s", pyTypeName(args))
 			}
+			if cls == nil {
+				return nil, s.errf("NEWOBJ class argument isn't a type object")
+			}
 			err = s.push(newObject(cls, t, nil, true))
 		case opNewobjEx:
 			kw, e := s.pop()
@@ -698,22 +693,17 @@ func (s *decState) run() (any, error) {
 			if !ok {
 				return nil, s.errf("NEWOBJ_EX kwargs argument must be a dict, got %s", pyTypeName(kw))
 			}
+			if cls == nil {
+				return nil, s.errf("NEWOBJ_EX class argument must be a type, not NoneType")
+			}
 			if kd.Len() == 0 {
 				kd = nil
 			}
 			err = s.push(newObject(cls, t, kd, true))
 		case opInst:
-			mod, e := s.line()
+			g, e := s.globalLines("INST")
 			if e != nil {
 				return nil, e
-			}
-			modS := string(mod)
-			name, e := s.line()
-			if e != nil {
-				return nil, e
-			}
-			if !validPyUTF8String(modS) || !validPyUTF8(name) {
-				return nil, s.errf("INST names must be UTF-8")
 			}
 			items, e := s.popMark()
 			if e != nil {
@@ -721,7 +711,7 @@ func (s *decState) run() (any, error) {
 			}
 			args := make(Tuple, len(items))
 			copy(args, items)
-			v, e := s.reduce(s.findClass(modS, string(name)), args)
+			v, e := s.instantiate(g, args)
 			if e != nil {
 				return nil, e
 			}
@@ -736,7 +726,7 @@ func (s *decState) run() (any, error) {
 			}
 			args := make(Tuple, len(items)-1)
 			copy(args, items[1:])
-			v, e := s.reduce(items[0], args)
+			v, e := s.instantiate(items[0], args)
 			if e != nil {
 				return nil, e
 			}
@@ -787,7 +777,11 @@ func (s *decState) run() (any, error) {
 			if e != nil {
 				return nil, e
 			}
-			err = s.push(decodeRawUnicodeEscape(l))
+			u, e := decodeRawUnicodeEscape(l)
+			if e != nil {
+				return nil, s.errf("'rawunicodeescape' codec can't decode the UNICODE argument: %v", e)
+			}
+			err = s.push(u)
 		case opPersid, opBinpersid:
 			return nil, s.errw(ErrUnsupported, "persistent IDs are not supported")
 		case opExt1:
@@ -823,11 +817,10 @@ func (s *decState) pushExt(code int32) error {
 	if code <= 0 {
 		return s.errf("EXT specifies code <= 0")
 	}
-	g, ok := lookupExtension(code)
-	if !ok {
-		return s.errw(ErrUnsupported, "unregistered extension code %d (see RegisterExtension)", code)
+	if g, ok := lookupExtension(code); ok {
+		return s.push(g)
 	}
-	return s.push(g)
+	return s.push(Ext{Code: code})
 }
 
 func (s *decState) lineIndex() (uint64, error) {
@@ -926,12 +919,12 @@ func (s *decState) loadBytes(n uint64, array bool) error {
 	if err != nil {
 		return err
 	}
+	if array {
+		return s.push(newByteArray(b))
+	}
 	c := bytes.Clone(b) // no zeroing of the new array before the copy
 	if c == nil {
 		c = []byte{}
-	}
-	if array {
-		return s.push(ByteArray(c))
 	}
 	return s.push(c)
 }
@@ -1113,6 +1106,7 @@ var (
 	gTuple       = Global{"builtins", "tuple"}
 	gObject      = Global{"builtins", "object"}
 	gReconstruct = Global{"copyreg", "_reconstructor"}
+	gGetattr     = Global{"builtins", "getattr"}
 )
 
 // reduce turns callable(*args) into a value without calling anything: the
@@ -1122,12 +1116,19 @@ var (
 func (s *decState) reduce(fn any, args Tuple) (any, error) {
 	g, ok := fn.(Global)
 	if !ok {
+		if fn == nil {
+			// Python fails on None(*args); an *Object could not say it.
+			return nil, s.errf("'NoneType' object is not callable")
+		}
 		return newObject(fn, args, nil, false), nil
 	}
 	switch g {
 	case gBytearray, gBytes, gCodecsEnc:
 		if b, ok := bytesFromArgs(g, args); ok {
 			if g == gBytearray {
+				if cap(b) == 0 {
+					b = make([]byte, 0, 1) // an identity of its own (newByteArray)
+				}
 				return ByteArray(b), nil
 			}
 			return b, nil
@@ -1180,6 +1181,28 @@ func (s *decState) reduce(fn any, args Tuple) (any, error) {
 		return &PythonError{Type: g, Args: args}, nil
 	}
 	return newObject(g, args, nil, false), nil
+}
+
+// instantiate is INST and OBJ. Python calls cls(*args) as REDUCE does,
+// except that without arguments a class lacking __getinitargs__ is made by
+// cls.__new__(cls), skipping __init__ (Python 2 classic instances); the
+// *Object records it (Inst) so that Marshal writes INST or OBJ back and
+// Python makes the same choice.
+func (s *decState) instantiate(cls any, args Tuple) (any, error) {
+	v, err := s.reduce(cls, args)
+	if o, ok := v.(*Object); ok && !o.NewObj {
+		o.Inst = true
+	}
+	return v, err
+}
+
+// newByteArray copies b into a ByteArray with a backing array of its own,
+// even when empty: bytearrays are mutable, so each one decoded is a
+// distinct object whose identity Marshal keeps (it memoizes by array).
+func newByteArray(b []byte) ByteArray {
+	c := make([]byte, len(b), max(len(b), 1))
+	copy(c, b)
+	return c
 }
 
 func bytesFromArgs(g Global, args Tuple) ([]byte, bool) {
@@ -1235,6 +1258,28 @@ func isExceptionName(n string) bool {
 		}
 	}
 	return false
+}
+
+// globalLines reads the module and name lines of GLOBAL or INST. Like
+// CPython, it refuses an empty line (which CPython reports as truncated
+// data) and names that are not UTF-8.
+func (s *decState) globalLines(op string) (Global, error) {
+	mod, err := s.line()
+	if err != nil {
+		return Global{}, err
+	}
+	modS := string(mod)
+	name, err := s.line()
+	if err != nil {
+		return Global{}, err
+	}
+	if len(modS) == 0 || len(name) == 0 {
+		return Global{}, s.errf("%s with an empty module or name line", op)
+	}
+	if !validPyUTF8String(modS) || !validPyUTF8(name) {
+		return Global{}, s.errf("%s names must be UTF-8", op)
+	}
+	return s.findClass(modS, string(name)), nil
 }
 
 // findClass names a GLOBAL/INST class, mapping Python 2 names to Python 3

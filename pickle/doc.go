@@ -27,6 +27,7 @@
 //	                                                      any map, struct (str keys)
 //	set, frozenset          *Set, *FrozenSet
 //	class, function         Global                        (GLOBAL / STACK_GLOBAL)
+//	extension code object   Ext (unless registered)       (EXT1 / EXT2 / EXT4)
 //	exception (builtins)    *PythonError
 //	datetime.datetime       *Object  (typed: time.Time)   time.Time
 //	datetime.timedelta      *Object  (typed: time.Duration) time.Duration
@@ -106,9 +107,17 @@
 // Decoder reads in chunks that grow at most by the amount already received.
 // FRAME lengths are checked against the remaining input. PERSID/BINPERSID
 // and out-of-band buffers (NEXT_BUFFER, READONLY_BUFFER) are refused
-// (ErrUnsupported); EXT1/2/4 resolve only codes registered with
-// RegisterExtension. Malformed input gives a *SyntaxError with the offset
-// and opcode.
+// (ErrUnsupported). EXT1/2/4 decode to the Global registered with
+// RegisterExtension, or else to an Ext that Marshal writes back as the same
+// code. Malformed input gives a *SyntaxError with the offset and opcode;
+// what CPython's unpickler refuses outright (a badly quoted STRING, a
+// malformed UNICODE escape, an empty GLOBAL line, None called by REDUCE)
+// is refused too.
+//
+// CPython's own pickle tests (test.pickletester) run against the codec in
+// TestCPythonPickleSuite: every pickle goes Go Unmarshal → Go Marshal →
+// pickle.loads, every pickle.dumps result Go Unmarshal → Go Marshal (README,
+// "Pickle conformance").
 //
 // # Concurrency
 //

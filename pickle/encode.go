@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -89,7 +90,8 @@ type encState struct {
 	memoStr    strMemo
 	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)
 	memoDict   map[*Dict]int
-	strCache   [256]strCacheEntry // recent short strings: repeated dict keys skip the map
+	calling    map[idKey]callFrame // objects whose arguments are being written (beginCall)
+	strCache   [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
 	depth      int
 	pendingID  idKey // identity of the pointer whose struct is being encoded
 }
@@ -121,6 +123,7 @@ func (e *encState) release() {
 		clear(e.memoDict)
 	}
 	e.memoStr.reset()
+	clear(e.calling)
 	encPool.Put(e)
 }
 
@@ -322,6 +325,8 @@ func (e *encState) save(v any) error {
 		return e.saveFrozenSet(x)
 	case Global:
 		return e.saveGlobal(x)
+	case Ext:
+		return e.saveExt(x)
 	case freshStr:
 		return e.saveFreshStr(string(x))
 	case *Object:
@@ -732,50 +737,21 @@ func (e *encState) saveList(x []any) error {
 		e.b = append(e.b, opMark, opList)
 	}
 	e.memoizeSlice(key, hasKey)
-	err := e.batchAppends(x, true)
+	err := e.appendItems(x, batchList)
 	e.depth--
 	return err
 }
 
-// batchAppends writes list items. Exact lists follow the C pickler
-// (batch_list_exact: APPEND only for a one-item list, otherwise MARK …
-// APPENDS batches of 1000); list subclasses follow batch_list (a last
-// batch of one item uses APPEND).
-func (e *encState) batchAppends(items []any, exact bool) error {
-	if e.proto == 0 {
-		for _, it := range items {
+// appendItems writes list items (APPEND/APPENDS batches, batch.go).
+func (e *encState) appendItems(items []any, style batchStyle) error {
+	for b := e.batches(len(items), style); b.next(); {
+		e.openBatch(&b)
+		for _, it := range items[b.lo:b.hi] {
 			if err := e.save(it); err != nil {
 				return err
 			}
-			e.b = append(e.b, opAppend)
 		}
-		return nil
-	}
-	if exact && len(items) == 1 {
-		if err := e.save(items[0]); err != nil {
-			return err
-		}
-		e.b = append(e.b, opAppend)
-		return nil
-	}
-	for len(items) > 0 {
-		n := min(len(items), batchSize)
-		batch := items[:n]
-		items = items[n:]
-		if n > 1 || exact {
-			e.b = append(e.b, opMark)
-			for _, it := range batch {
-				if err := e.save(it); err != nil {
-					return err
-				}
-			}
-			e.b = append(e.b, opAppends)
-		} else {
-			if err := e.save(batch[0]); err != nil {
-				return err
-			}
-			e.b = append(e.b, opAppend)
-		}
+		e.closeBatch(&b, opAppend, opAppends)
 	}
 	return nil
 }
@@ -867,33 +843,16 @@ func (e *encState) saveDict(d *Dict) error {
 		e.memoDict = make(map[*Dict]int)
 	}
 	e.memoDict[d] = idx
-	err := e.dictEntries(d.ents)
+	err := e.dictEntries(d.ents, batchDict)
 	e.depth--
 	return err
 }
 
-// dictEntries is batchSetitems for an exact *Dict, without closures.
-func (e *encState) dictEntries(ents []dictEntry) error {
-	n := len(ents)
-	if n == 0 {
-		return nil
-	}
-	if e.proto == 0 || n == 1 {
-		for i := range ents {
-			if err := e.save(ents[i].k); err != nil {
-				return err
-			}
-			if err := e.save(ents[i].v); err != nil {
-				return err
-			}
-			e.b = append(e.b, opSetitem)
-		}
-		return nil
-	}
-	for start := 0; ; start += batchSize {
-		end := min(n, start+batchSize)
-		e.b = append(e.b, opMark)
-		for i := start; i < end; i++ {
+// dictEntries writes dict items (SETITEM/SETITEMS batches, batch.go).
+func (e *encState) dictEntries(ents []dictEntry, style batchStyle) error {
+	for b := e.batches(len(ents), style); b.next(); {
+		e.openBatch(&b)
+		for i := b.lo; i < b.hi; i++ {
 			if err := e.save(ents[i].k); err != nil {
 				return err
 			}
@@ -901,74 +860,24 @@ func (e *encState) dictEntries(ents []dictEntry) error {
 				return err
 			}
 		}
-		e.b = append(e.b, opSetitems)
-		if end-start < batchSize {
-			return nil
-		}
+		e.closeBatch(&b, opSetitem, opSetitems)
 	}
+	return nil
 }
 
-// batchSetitems writes dict items. Exact dicts follow the C pickler
-// (batch_dict_exact: SETITEM only for a one-item dict, otherwise MARK …
-// SETITEMS batches of 1000, and an empty batch after a full last one);
-// dict subclasses follow batch_dict.
-func (e *encState) batchSetitems(n int, item func(i int) (any, any), exact bool) error {
-	save := func(i int) error {
-		k, v := item(i)
-		if err := e.save(k); err != nil {
-			return err
-		}
-		return e.save(v)
-	}
-	if e.proto == 0 {
-		for i := 0; i < n; i++ {
-			if err := save(i); err != nil {
+// anyItems writes the items of a Go map with sorted keys as an exact dict.
+func anyItems[K comparable, V any](e *encState, keys []K, m map[K]V) error {
+	for b := e.batches(len(keys), batchDict); b.next(); {
+		e.openBatch(&b)
+		for _, k := range keys[b.lo:b.hi] {
+			if err := e.save(k); err != nil {
 				return err
 			}
-			e.b = append(e.b, opSetitem)
-		}
-		return nil
-	}
-	if exact {
-		if n == 0 {
-			return nil
-		}
-		if n == 1 {
-			if err := save(0); err != nil {
-				return err
-			}
-			e.b = append(e.b, opSetitem)
-			return nil
-		}
-		for start := 0; ; start += batchSize {
-			end := min(n, start+batchSize)
-			e.b = append(e.b, opMark)
-			for i := start; i < end; i++ {
-				if err := save(i); err != nil {
-					return err
-				}
-			}
-			e.b = append(e.b, opSetitems)
-			if end-start < batchSize {
-				return nil
-			}
-		}
-	}
-	for start := 0; start < n; start += batchSize {
-		end := min(n, start+batchSize)
-		if end-start > 1 {
-			e.b = append(e.b, opMark)
-		}
-		for i := start; i < end; i++ {
-			if err := save(i); err != nil {
+			if err := e.save(m[k]); err != nil {
 				return err
 			}
 		}
-		if end-start > 1 {
-			e.b = append(e.b, opSetitems)
-		} else {
-			e.b = append(e.b, opSetitem)
-		}
+		e.closeBatch(&b, opSetitem, opSetitems)
 	}
 	return nil
 }
@@ -994,7 +903,7 @@ func (e *encState) saveStrMap(m map[string]any) error {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	err := e.batchSetitems(len(keys), func(i int) (any, any) { return keys[i], m[keys[i]] }, true)
+	err := anyItems(e, keys, m)
 	e.depth--
 	return err
 }
@@ -1020,7 +929,7 @@ func (e *encState) saveAnyMap(m map[any]any) error {
 		keys = append(keys, k)
 	}
 	sortKeys(keys)
-	err := e.batchSetitems(len(keys), func(i int) (any, any) { return keys[i], m[keys[i]] }, true)
+	err := anyItems(e, keys, m)
 	e.depth--
 	return err
 }
@@ -1089,22 +998,15 @@ func (e *encState) saveSet(s *Set) error {
 	defer func() { e.depth-- }()
 	e.b = append(e.b, opEmptySet)
 	e.memoizeID(id)
-	// As the C pickler: batches of 1000, and an empty batch after a full
-	// last one.
 	items := s.hs.items
-	for len(items) > 0 {
-		n := min(len(items), batchSize)
-		e.b = append(e.b, opMark)
-		for _, it := range items[:n] {
+	for b := e.batches(len(items), batchSet); b.next(); {
+		e.openBatch(&b)
+		for _, it := range items[b.lo:b.hi] {
 			if err := e.save(it.k); err != nil {
 				return err
 			}
 		}
-		e.b = append(e.b, opAdditems)
-		items = items[n:]
-		if n == batchSize && len(items) == 0 {
-			e.b = append(e.b, opMark, opAdditems)
-		}
+		e.closeBatch(&b, opAdditems, opAdditems)
 	}
 	return nil
 }
@@ -1146,15 +1048,7 @@ func (e *encState) saveGlobal(g Global) error {
 	}
 	if e.proto >= 2 {
 		if code, ok := extensionCode(g); ok {
-			switch {
-			case code <= 0xff:
-				e.b = append(e.b, opExt1, byte(code))
-			case code <= 0xffff:
-				e.b = append(e.b, opExt2, byte(code), byte(code>>8))
-			default:
-				e.b = append(e.b, opExt4)
-				e.b = binary.LittleEndian.AppendUint32(e.b, uint32(code))
-			}
+			e.writeExt(code)
 			return nil
 		}
 	}
@@ -1168,25 +1062,74 @@ func (e *encState) saveGlobal(g Global) error {
 			return err
 		}
 		e.b = append(e.b, opStackGlobal)
+	} else if i := strings.LastIndexByte(g.Name, '.'); i > 0 && i < len(g.Name)-1 {
+		// GLOBAL names no attribute path (Python reads "A.f" as one
+		// name before protocol 4): a nested class or a method is
+		// getattr(parent, name), as CPython's save_global writes it.
+		parent := Global{Module: g.Module, Name: g.Name[:i]}
+		return e.saveReduce(gGetattr, Tuple{parent, g.Name[i+1:]}, nil, false, nil, nil, nil, id)
 	} else {
-		mod, name := g.Module, g.Name
-		if e.proto < 3 {
-			if n, ok := compatReverseName[g]; ok {
-				mod, name = n.Module, n.Name
-			} else if m, ok := compatReverseImport[mod]; ok {
-				mod = m
-			}
+		mod, name, err := e.globalLines(g)
+		if err != nil {
+			return err
 		}
-		if !validPyUTF8String(mod) || !validPyUTF8String(name) || hasNewline(mod) || hasNewline(name) {
-			return &UnsupportedValueError{Value: reflect.ValueOf(g), Str: "invalid global name " + strconv.Quote(g.String())}
-		}
-		e.b = append(e.b, opGlobal)
-		e.b = append(e.b, mod...)
-		e.b = append(e.b, '\n')
-		e.b = append(e.b, name...)
-		e.b = append(e.b, '\n')
+		e.writeNameLines(opGlobal, mod, name)
 	}
 	e.memoizeID(id)
+	return nil
+}
+
+// globalLines returns the module and name lines of GLOBAL or INST
+// (protocols 0–3): Python 3 names mapped back to Python 2 ones below
+// protocol 3, as pickle.Pickler(fix_imports=True) does. Each must be a
+// non-empty UTF-8 line (CPython's unpickler reads an empty one as
+// truncated data).
+func (e *encState) globalLines(g Global) (string, string, error) {
+	mod, name := g.Module, g.Name
+	if e.proto < 3 {
+		if n, ok := compatReverseName[g]; ok {
+			mod, name = n.Module, n.Name
+		} else if m, ok := compatReverseImport[mod]; ok {
+			mod = m
+		}
+	}
+	if mod == "" || name == "" || !validPyUTF8String(mod) || !validPyUTF8String(name) || hasNewline(mod) || hasNewline(name) {
+		return "", "", &UnsupportedValueError{Value: reflect.ValueOf(g), Str: "global name " + strconv.Quote(g.String()) + " cannot be written before protocol 4"}
+	}
+	return mod, name, nil
+}
+
+// writeNameLines writes GLOBAL or INST with its two lines.
+func (e *encState) writeNameLines(op byte, mod, name string) {
+	e.b = append(e.b, op)
+	e.b = append(e.b, mod...)
+	e.b = append(e.b, '\n')
+	e.b = append(e.b, name...)
+	e.b = append(e.b, '\n')
+}
+
+// writeExt writes the EXT1/EXT2/EXT4 opcode for an extension code, which
+// CPython does not memoize.
+func (e *encState) writeExt(code int32) {
+	switch {
+	case code <= 0xff:
+		e.b = append(e.b, opExt1, byte(code))
+	case code <= 0xffff:
+		e.b = append(e.b, opExt2, byte(code), byte(code>>8))
+	default:
+		e.b = append(e.b, opExt4)
+		e.b = binary.LittleEndian.AppendUint32(e.b, uint32(code))
+	}
+}
+
+func (e *encState) saveExt(x Ext) error {
+	if x.Code <= 0 {
+		return &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "extension code " + strconv.Itoa(int(x.Code)) + " is not positive"}
+	}
+	if e.proto < 2 {
+		return &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "extension code " + strconv.Itoa(int(x.Code)) + " needs protocol 2 (EXT opcodes)"}
+	}
+	e.writeExt(x.Code)
 	return nil
 }
 
@@ -1203,13 +1146,34 @@ func (e *encState) saveObject(o *Object) error {
 	var fn any = o.Callable
 	if o.CallableValue != nil {
 		fn = o.CallableValue
+	} else if o.Callable == (Global{}) {
+		return &UnsupportedValueError{Value: reflect.ValueOf(o), Str: "*Object without a callable"}
+	}
+	if o.Inst && !o.NewObj {
+		return e.saveBuilt(call{fn: fn, args: o.Args, inst: true}, o.State, o.ListItems, o.DictItems, idKey{p: o})
 	}
 	return e.saveReduce(fn, o.Args, o.Kwargs, o.NewObj, o.State, o.ListItems, o.DictItems, idKey{p: o})
+}
+
+// call is how an object is made: callable(*args) (REDUCE), cls.__new__(cls,
+// *args, **kw) (NEWOBJ, NEWOBJ_EX) or INST/OBJ.
+type call struct {
+	fn     any
+	args   Tuple
+	kw     *Dict
+	newObj bool
+	inst   bool
 }
 
 // saveReduce is pickle.py's save_reduce: callable and args, REDUCE or
 // NEWOBJ(_EX), memoize, then list items, dict items and BUILD state.
 func (e *encState) saveReduce(fn any, args Tuple, kw *Dict, newObj bool, state any, listItems []any, dictItems *Dict, id idKey) error {
+	return e.saveBuilt(call{fn: fn, args: args, kw: kw, newObj: newObj}, state, listItems, dictItems, id)
+}
+
+// saveBuilt writes an object made by c, memoizes it, then writes its list
+// items (APPENDS), dict items (SETITEMS) and state (BUILD), as save_reduce.
+func (e *encState) saveBuilt(c call, state any, listItems []any, dictItems *Dict, id idKey) error {
 	if i, ok := e.lookupID(id); ok {
 		e.writeGet(i)
 		return nil
@@ -1218,69 +1182,34 @@ func (e *encState) saveReduce(fn any, args Tuple, kw *Dict, newObj bool, state a
 		return err
 	}
 	defer func() { e.depth-- }()
-	if args == nil {
-		args = Tuple{}
+	if c.args == nil {
+		c.args = Tuple{}
 	}
-	switch {
-	case newObj && kw != nil && kw.Len() > 0 && e.proto >= 4:
-		if err := e.saveCallable(fn); err != nil {
-			return err
-		}
-		if err := e.saveTuple(args); err != nil {
-			return err
-		}
-		if err := e.saveDict(kw); err != nil {
-			return err
-		}
-		e.b = append(e.b, opNewobjEx)
-	case newObj && kw != nil && kw.Len() > 0:
-		if err := e.saveGlobal(gNewobjEx); err != nil {
-			return err
-		}
-		if err := e.saveTuple(Tuple{fn, args, kw}); err != nil {
-			return err
-		}
-		e.b = append(e.b, opReduce)
-	case newObj && e.proto >= 2:
-		if err := e.saveCallable(fn); err != nil {
-			return err
-		}
-		if err := e.saveTuple(args); err != nil {
-			return err
-		}
-		e.b = append(e.b, opNewobj)
-	case newObj:
-		if err := e.saveGlobal(gNewobj); err != nil {
-			return err
-		}
-		all := make(Tuple, 0, len(args)+1)
-		all = append(append(all, fn), args...)
-		if err := e.saveTuple(all); err != nil {
-			return err
-		}
-		e.b = append(e.b, opReduce)
-	default:
-		if err := e.saveCallable(fn); err != nil {
-			return err
-		}
-		if err := e.saveTuple(args); err != nil {
-			return err
-		}
-		e.b = append(e.b, opReduce)
+	args, end, err := e.beginCall(id, c.args)
+	if err != nil {
+		return err
+	}
+	c.args = args
+	err = e.writeCall(c)
+	end()
+	if err != nil {
+		return err
 	}
 	if i, ok := e.lookupID(id); ok {
+		// Made while writing its own arguments (recursive through them):
+		// drop this copy and fetch that one, as pickle.py does.
 		e.b = append(e.b, opPop)
 		e.writeGet(i)
 	} else {
 		e.memoizeID(id)
 	}
 	if listItems != nil {
-		if err := e.batchAppends(listItems, false); err != nil {
+		if err := e.appendItems(listItems, batchIter); err != nil {
 			return err
 		}
 	}
 	if dictItems != nil {
-		if err := e.batchSetitems(len(dictItems.ents), func(i int) (any, any) { return dictItems.ents[i].k, dictItems.ents[i].v }, false); err != nil {
+		if err := e.dictEntries(dictItems.ents, batchIter); err != nil {
 			return err
 		}
 	}
@@ -1291,6 +1220,196 @@ func (e *encState) saveReduce(fn any, args Tuple, kw *Dict, newObj bool, state a
 		e.b = append(e.b, opBuild)
 	}
 	return nil
+}
+
+// writeCall writes the callable, the arguments and the opcode that makes
+// the object.
+func (e *encState) writeCall(c call) error {
+	hasKw := c.kw != nil && c.kw.Len() > 0
+	switch {
+	case c.inst:
+		return e.writeInst(c.fn, c.args)
+	case c.newObj && hasKw && e.proto >= 4:
+		if err := e.saveCallable(c.fn); err != nil {
+			return err
+		}
+		if err := e.saveTuple(c.args); err != nil {
+			return err
+		}
+		if err := e.saveDict(c.kw); err != nil {
+			return err
+		}
+		e.b = append(e.b, opNewobjEx)
+		return nil
+	case c.newObj && hasKw:
+		if err := e.saveGlobal(gNewobjEx); err != nil {
+			return err
+		}
+		if err := e.saveTuple(Tuple{c.fn, c.args, c.kw}); err != nil {
+			return err
+		}
+	case c.newObj && e.proto >= 2:
+		if err := e.saveCallable(c.fn); err != nil {
+			return err
+		}
+		if err := e.saveTuple(c.args); err != nil {
+			return err
+		}
+		e.b = append(e.b, opNewobj)
+		return nil
+	case c.newObj:
+		if err := e.saveGlobal(gNewobj); err != nil {
+			return err
+		}
+		all := make(Tuple, 0, len(c.args)+1)
+		all = append(append(all, c.fn), c.args...)
+		if err := e.saveTuple(all); err != nil {
+			return err
+		}
+	default:
+		if err := e.saveCallable(c.fn); err != nil {
+			return err
+		}
+		if err := e.saveTuple(c.args); err != nil {
+			return err
+		}
+	}
+	e.b = append(e.b, opReduce)
+	return nil
+}
+
+// writeInst writes an INST/OBJ instance: INST with the class's name lines
+// at protocol 0, OBJ otherwise. A protocol-0 instance of a callable that
+// is not a global is written as REDUCE when it has arguments (the same
+// call) and as OBJ when it has none (Python reads it at any protocol).
+func (e *encState) writeInst(fn any, args Tuple) error {
+	g, isGlobal := fn.(Global)
+	if e.proto == 0 && !isGlobal && len(args) > 0 {
+		return e.writeCall(call{fn: fn, args: args})
+	}
+	e.b = append(e.b, opMark)
+	if e.proto == 0 && isGlobal {
+		mod, name, err := e.globalLines(g)
+		if err != nil {
+			return err
+		}
+		for _, a := range args {
+			if err := e.save(a); err != nil {
+				return err
+			}
+		}
+		e.writeNameLines(opInst, mod, name)
+		return nil
+	}
+	if err := e.saveCallable(fn); err != nil {
+		return err
+	}
+	for _, a := range args {
+		if err := e.save(a); err != nil {
+			return err
+		}
+	}
+	e.b = append(e.b, opObj)
+	return nil
+}
+
+// callFrame is an object whose callable and arguments are being written
+// (it is not memoized yet).
+type callFrame struct {
+	memoStart int // memo size when its arguments began
+	visits    int // how many times it is being written (see beginCall)
+}
+
+// beginCall registers the object id as being made and returns the
+// arguments to write, and a function to call once they are written.
+//
+// An object reached again while its own arguments are being written is
+// written again, as pickle.py does (the outer copy is dropped afterwards:
+// POP, GET). Two shapes lead there, and the decoded values cannot tell them
+// apart:
+//
+//   - a list subclass at protocol 0 or 1 is copyreg._reconstructor(cls,
+//     list, items) and Python copies items when it calls that; when items
+//     holds an instance whose state holds the list subclass, pickle.py's
+//     second visit writes new items (__reduce_ex__ returns a fresh list each
+//     call), where fetching the list that the first visit memoized would
+//     give Python a partial one to copy;
+//   - K(s) with s a set holding K(s): pickle.py's second visit fetches the
+//     partial set, which is right because K keeps a reference to it.
+//
+// So the second visit writes shallow copies of the containers that the
+// first visit's arguments memoized (right for the first shape), and if that
+// copy leads back to the object once more, the third visit fetches them
+// from the memo (right for the second shape: the copies are left unused).
+// A fourth visit would recurse forever: that structure cannot be pickled.
+func (e *encState) beginCall(id idKey, args Tuple) (Tuple, func(), error) {
+	if id.p == nil {
+		return args, func() {}, nil
+	}
+	f, ok := e.calling[id]
+	if !ok {
+		if e.calling == nil {
+			e.calling = make(map[idKey]callFrame)
+		}
+		e.calling[id] = callFrame{memoStart: e.memoN, visits: 1}
+		return args, func() { delete(e.calling, id) }, nil
+	}
+	if f.visits >= 3 {
+		return nil, nil, &UnsupportedValueError{Str: "object recursive through its own REDUCE arguments (cannot be pickled)"}
+	}
+	e.calling[id] = callFrame{memoStart: f.memoStart, visits: f.visits + 1}
+	restore := func() { e.calling[id] = f }
+	if f.visits == 1 {
+		return e.freshArgs(args, f.memoStart), restore, nil
+	}
+	return args, restore, nil
+}
+
+// freshArgs returns args with shallow copies of the containers that were
+// memoized at or after memo index start.
+func (e *encState) freshArgs(args Tuple, start int) Tuple {
+	var out Tuple
+	for i, a := range args {
+		c, ok := e.freshCopy(a, start)
+		if !ok {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(args)
+		}
+		out[i] = c
+	}
+	if out == nil {
+		return args
+	}
+	return out
+}
+
+func (e *encState) freshCopy(v any, start int) (any, bool) {
+	switch x := v.(type) {
+	case []any:
+		if _, _, i := e.lookupSlice(x, false); i >= start {
+			return slices.Clip(slices.Clone(x)), true
+		}
+	case *Dict:
+		if i, ok := e.memoDict[x]; ok && i >= start {
+			c := newDictCap(x.Len())
+			for k, v := range x.All() {
+				_ = c.Set(k, v) // hashable: x holds it
+			}
+			return c, true
+		}
+	case *Set:
+		if i, ok := e.lookupID(idKey{p: x}); ok && i >= start {
+			c, _ := NewSet(x.Items()...) // hashable: x holds them
+			return c, true
+		}
+	case ByteArray:
+		if i, ok := e.lookupID(bytesID(x, 'a')); ok && i >= start {
+			return newByteArray(x), true
+		}
+	}
+	return nil, false
 }
 
 func (e *encState) saveCallable(fn any) error {

@@ -48,6 +48,7 @@ var genericTypes = map[reflect.Type]bool{
 	reflect.TypeFor[*Set]():           true,
 	reflect.TypeFor[*FrozenSet]():     true,
 	reflect.TypeFor[Global]():         true,
+	reflect.TypeFor[Ext]():            true,
 	reflect.TypeFor[*Object]():        true,
 	reflect.TypeFor[*PythonError]():   true,
 	reflect.TypeFor[map[string]any](): true,
@@ -243,56 +244,30 @@ func arrayEncoder(t reflect.Type) encFunc {
 }
 
 func (e *encState) reflectAppends(v reflect.Value, elemEnc encFunc) error {
-	n := v.Len()
-	if e.proto == 0 || n == 1 {
-		for i := 0; i < n; i++ {
-			if err := e.saveValue(v.Index(i), elemEnc); err != nil {
-				return err
-			}
-			e.b = append(e.b, opAppend)
-		}
-		return nil
-	}
-	for start := 0; start < n; start += batchSize {
-		end := min(n, start+batchSize)
-		e.b = append(e.b, opMark)
-		for i := start; i < end; i++ {
+	for b := e.batches(v.Len(), batchList); b.next(); {
+		e.openBatch(&b)
+		for i := b.lo; i < b.hi; i++ {
 			if err := e.saveValue(v.Index(i), elemEnc); err != nil {
 				return err
 			}
 		}
-		e.b = append(e.b, opAppends)
+		e.closeBatch(&b, opAppend, opAppends)
 	}
 	return nil
 }
 
-// dictItems writes n key/value pairs of an exact dict like batchSetitems.
+// dictItems writes n key/value pairs of an exact dict (batch.go).
 func (e *encState) dictItems(n int, save func(i int) error) error {
-	if n == 0 {
-		return nil
-	}
-	if e.proto == 0 || n == 1 {
-		for i := 0; i < n; i++ {
-			if err := save(i); err != nil {
-				return err
-			}
-			e.b = append(e.b, opSetitem)
-		}
-		return nil
-	}
-	for start := 0; ; start += batchSize {
-		end := min(n, start+batchSize)
-		e.b = append(e.b, opMark)
-		for i := start; i < end; i++ {
+	for b := e.batches(n, batchDict); b.next(); {
+		e.openBatch(&b)
+		for i := b.lo; i < b.hi; i++ {
 			if err := save(i); err != nil {
 				return err
 			}
 		}
-		e.b = append(e.b, opSetitems)
-		if end-start < batchSize {
-			return nil
-		}
+		e.closeBatch(&b, opSetitem, opSetitems)
 	}
+	return nil
 }
 
 // saveValue encodes v with its type's encoder, checking frame boundaries

@@ -32,9 +32,8 @@ func (e *LimitError) Is(target error) bool { return target == ErrLimit }
 var ErrTruncated = errors.New("pickle data was truncated")
 
 // ErrUnsupported is wrapped when the pickle uses a feature the decoder
-// refuses by design: persistent ids (PERSID, BINPERSID), the extension
-// registry (EXT1/2/4) and out-of-band buffers (NEXT_BUFFER,
-// READONLY_BUFFER).
+// refuses by design: persistent ids (PERSID, BINPERSID) and out-of-band
+// buffers (NEXT_BUFFER, READONLY_BUFFER).
 var ErrUnsupported = errors.New("pickle: unsupported opcode")
 
 // SyntaxError describes malformed pickle data: where (byte offset of the

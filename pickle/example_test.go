@@ -122,3 +122,23 @@ func ExampleEncOptions() {
 	fmt.Printf("%q\n", b)
 	// Output: "\x80\x02X\x01\x00\x00\x00aq\x00\x88\x86q\x01."
 }
+
+func ExampleExt() {
+	// copyreg.add_extension('geometry', 'Point', 200) in Python, then
+	// pickle.dumps([geometry.Point], 2): the class travels as code 200.
+	data := []byte("\x80\x02]q\x00\x82\xc8a.")
+	var v any
+	if err := pickle.Unmarshal(data, &v); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%#v\n", v)
+	// Go has no name for code 200; Marshal writes it back unchanged.
+	b, err := pickle.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(bytes.Contains(b, []byte{0x82, 0xc8}))
+	// Output:
+	// []interface {}{pickle.Ext{Code:200}}
+	// true
+}

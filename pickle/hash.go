@@ -88,7 +88,7 @@ func (h *keyHasher) key(k any) (any, error) {
 		if len(x) <= inlineKey {
 			return k, nil // its own key; returning k avoids boxing it again
 		}
-	case int64, nil, Global:
+	case int64, nil, Global, Ext:
 		return k, nil
 	case bool:
 		if x {
@@ -384,7 +384,7 @@ func (h *keyHasher) encSeq(b []byte, x []any, kind byte, depth int) ([]byte, err
 func hasComposite(x []any) bool {
 	for _, e := range x {
 		switch e.(type) {
-		case string, int64, nil, bool, float64, Global:
+		case string, int64, nil, bool, float64, Global, Ext:
 		default:
 			return true
 		}
@@ -501,6 +501,9 @@ func (h *keyHasher) encScalar(b []byte, k, v any) ([]byte, error) {
 		b = append(b, x.Module...)
 		b = binary.AppendUvarint(b, uint64(len(x.Name)))
 		return append(b, x.Name...), nil
+	case Ext:
+		b = append(b, 'E')
+		return binary.BigEndian.AppendUint32(b, uint32(x.Code)), nil
 	case nanKey:
 		b = append(b, 'p')
 		return binary.BigEndian.AppendUint64(b, uint64(uintptr(unsafe.Pointer(x.p)))), nil
@@ -591,6 +594,8 @@ func eqClass(v any) (byte, bool) {
 		return 's', true
 	case Global:
 		return 'g', true
+	case Ext:
+		return 'E', true
 	}
 	return 0, false
 }

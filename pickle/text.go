@@ -50,11 +50,10 @@ func appendRune(b []byte, r rune) []byte { return pystr.AppendRune(b, r) }
 func nextPyRune(s string, i int) (rune, int) { return pystr.NextRune(s, i) }
 
 // unquoteString decodes the argument of the protocol-0 STRING opcode: a
-// quoted Python 2 str repr, unescaped like codecs.escape_decode.
+// quoted Python 2 str repr, unescaped like codecs.escape_decode. As in
+// CPython the whole line must be quoted: nothing (no space, no '\r') may
+// follow the closing quote.
 func unquoteString(l []byte) ([]byte, error) {
-	for len(l) > 0 && (l[len(l)-1] == '\r' || l[len(l)-1] == ' ') {
-		l = l[:len(l)-1]
-	}
 	if len(l) < 2 || l[0] != l[len(l)-1] || (l[0] != '\'' && l[0] != '"') {
 		return nil, errors.New("the STRING opcode argument must be quoted")
 	}
@@ -63,8 +62,8 @@ func unquoteString(l []byte) ([]byte, error) {
 
 // decodeRawUnicodeEscape decodes the argument of the protocol-0 UNICODE
 // opcode ('raw-unicode-escape': latin-1 bytes plus \uXXXX and \UXXXXXXXX).
-// A malformed escape is kept literally.
-func decodeRawUnicodeEscape(l []byte) string { return pystr.DecodeRawUnicodeEscape(l) }
+// A malformed escape is an error, as in CPython.
+func decodeRawUnicodeEscape(l []byte) (string, error) { return pystr.DecodeRawUnicodeEscapeStrict(l) }
 
 // appendRawUnicodeEscape writes s as protocol 0's UNICODE argument, the way
 // pickle.py does (backslash, NUL, \n, \r and \x1a escaped as \u00XX).

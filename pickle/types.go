@@ -25,13 +25,26 @@ type Global struct {
 // String returns "module.name".
 func (g Global) String() string { return g.Module + "." + g.Name }
 
+// Ext is an object that a pickle names by an extension code (the EXT1,
+// EXT2 and EXT4 opcodes, registered in Python with copyreg.add_extension)
+// for which Go knows no name (see RegisterExtension). Marshal writes it
+// back as the same EXT opcode, so the object passes through Go unchanged
+// and the receiving Python resolves the code in its own registry; EXT
+// opcodes exist from protocol 2 on, and Marshal fails on an Ext at
+// protocols 0 and 1. Ext values are equal when their codes are, as the
+// objects a Python registry gives for one code are identical.
+type Ext struct {
+	Code int32
+}
+
 // Object is an instance of a Python class that the decoder does not map to
 // a Go type: the result of REDUCE (callable(*args)), NEWOBJ / NEWOBJ_EX
 // (cls.__new__(cls, *args, **kwargs)), INST or OBJ, together with what was
 // applied to it afterwards (BUILD, APPEND(S), SETITEM(S)). Marshal writes an
 // *Object back the way CPython's save_reduce does, so Python rebuilds the
-// same object: callable, args, REDUCE or NEWOBJ(_EX), MEMOIZE, then
-// ListItems (APPENDS), DictItems (SETITEMS) and State (BUILD).
+// same object: callable, args, REDUCE or NEWOBJ(_EX) (INST or OBJ when
+// Inst is set), MEMOIZE, then ListItems (APPENDS), DictItems (SETITEMS)
+// and State (BUILD).
 //
 // Examples: collections.OrderedDict (REDUCE with DictItems), decimal.Decimal
 // (REDUCE with a str argument), complex (REDUCE of builtins.complex with two
@@ -51,6 +64,12 @@ type Object struct {
 	// NewObj is true for cls.__new__(cls, *args) (NEWOBJ, NEWOBJ_EX) and
 	// false for callable(*args) (REDUCE, INST, OBJ).
 	NewObj bool
+	// Inst is true for an instance made by INST or OBJ (protocols 0 and 1,
+	// Python 2 classic classes): Python calls Callable(*Args), except that
+	// with no Args a class without __getinitargs__ is made by
+	// Callable.__new__(Callable), skipping __init__. Marshal writes such an
+	// Object with INST (protocol 0) or OBJ, so Python makes the same choice.
+	Inst bool
 	// State is the BUILD argument (nil if there was no BUILD): usually a
 	// *Dict (the instance __dict__), or Tuple{dict-or-None, slots-dict}.
 	State any
@@ -221,7 +240,7 @@ func (d *Dict) Set(k, v any) error {
 // comparing stored keys with h is exact.
 func selfHashed(h, k any) bool {
 	switch k.(type) {
-	case int64, nil, Global:
+	case int64, nil, Global, Ext:
 		return true
 	case string:
 		_, isS := h.(string) // a long str is keyed by its digest
@@ -594,6 +613,8 @@ func pyTypeName(v any) string {
 		return "frozenset"
 	case Global:
 		return "global " + x.String()
+	case Ext:
+		return fmt.Sprintf("extension code %d", x.Code)
 	case *Object:
 		if x.CallableValue != nil {
 			return "object"

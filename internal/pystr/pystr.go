@@ -7,6 +7,7 @@ package pystr
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -108,9 +109,22 @@ func EscapeDecode(b []byte) ([]byte, error) {
 
 // DecodeRawUnicodeEscape decodes Python's raw-unicode-escape codec (the
 // argument of the protocol-0 UNICODE opcode): latin-1 bytes plus \uXXXX and
-// \UXXXXXXXX after an odd run of backslashes. A malformed escape is kept
-// literally (Python raises).
+// \UXXXXXXXX escapes (a backslash before any other byte is kept with it). A
+// malformed escape is kept literally, where Python raises (see
+// DecodeRawUnicodeEscapeStrict); for tools that show what a pickle holds.
 func DecodeRawUnicodeEscape(b []byte) string {
+	s, _ := decodeRawUnicodeEscape(b, false)
+	return s
+}
+
+// DecodeRawUnicodeEscapeStrict is DecodeRawUnicodeEscape that fails, as
+// Python's codec does with errors='strict', on a \u or \U escape with too
+// few hex digits or beyond U+10FFFF.
+func DecodeRawUnicodeEscapeStrict(b []byte) (string, error) {
+	return decodeRawUnicodeEscape(b, true)
+}
+
+func decodeRawUnicodeEscape(b []byte, strict bool) (string, error) {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -134,28 +148,25 @@ func DecodeRawUnicodeEscape(b []byte) string {
 			i++
 			continue
 		}
-		if i+2+n > len(b) {
+		r, ok := uint32(0), i+2+n <= len(b)
+		for k := i + 2; ok && k < i+2+n; k++ {
+			d, good := unhex(b[k])
+			ok = good
+			r = r<<4 | uint32(d)
+		}
+		switch {
+		case !ok && strict:
+			return "", &EscapeError{Pos: i, Msg: "truncated \\" + string(b[i+1]) + strings.Repeat("X", n) + " escape"}
+		case ok && r > 0x10FFFF && strict:
+			return "", &EscapeError{Pos: i, Msg: "\\Uxxxxxxxx out of range"}
+		case !ok || r > 0x10FFFF:
 			out = append(out, '\\')
 			continue
 		}
-		var r rune
-		ok := true
-		for _, h := range b[i+2 : i+2+n] {
-			d, good := unhex(h)
-			if !good {
-				ok = false
-				break
-			}
-			r = r<<4 | rune(d)
-		}
-		if !ok || r > 0x10FFFF || r < 0 {
-			out = append(out, '\\')
-			continue
-		}
-		out = AppendRune(out, r)
+		out = AppendRune(out, rune(r))
 		i += 1 + n
 	}
-	return string(out)
+	return string(out), nil
 }
 
 func unhex(c byte) (byte, bool) {

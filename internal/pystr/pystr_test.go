@@ -47,6 +47,28 @@ func TestDecodeRawUnicodeEscape(t *testing.T) {
 	}
 }
 
+// Python's raw-unicode-escape raises on these (pickle.loads(b'V\\u12\n.')
+// fails with UnicodeDecodeError); the lenient decoder keeps them.
+func TestDecodeRawUnicodeEscapeStrict(t *testing.T) {
+	for _, tc := range []struct{ in, lenient string }{
+		{`\u12`, `\u12`},
+		{`\u12zz`, `\u12zz`},
+		{`x\U0001F60`, `x\U0001F60`},
+		{`\U00110000`, `\U00110000`},
+		{`\Uffffffff`, `\Uffffffff`},
+	} {
+		if got, err := DecodeRawUnicodeEscapeStrict([]byte(tc.in)); err == nil {
+			t.Errorf("DecodeRawUnicodeEscapeStrict(%q) = %q, want an error", tc.in, got)
+		}
+		if got := DecodeRawUnicodeEscape([]byte(tc.in)); got != tc.lenient {
+			t.Errorf("DecodeRawUnicodeEscape(%q) = %q, want %q", tc.in, got, tc.lenient)
+		}
+	}
+	if got, err := DecodeRawUnicodeEscapeStrict([]byte(`\\u0041\u00e9`)); err != nil || got != `\\u0041é` {
+		t.Errorf("DecodeRawUnicodeEscapeStrict: %q, %v", got, err)
+	}
+}
+
 func TestRunesRoundTripSurrogates(t *testing.T) {
 	for _, r := range []rune{'a', 0xE9, 0xD800, 0xDFFF, 0x1F600} {
 		b := AppendRune(nil, r)
