@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 const pingSize = 32
@@ -26,7 +26,7 @@ func handOver(c *connection.Conn) (*os.File, error) {
 
 // startEcho hands one end of a fresh duplex Pipe to conn_echo.py in mode
 // and returns the other end and the process.
-func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, error) {
+func (r *runner) startEcho(mode string) (*connection.Conn, *pyharness.Proc, error) {
 	a, b, err := connection.Pipe(true)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +37,7 @@ func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, err
 		return nil, nil, err
 	}
 	defer f.Close()
-	p, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "conn_echo.py", TempDir: r.tmp,
+	p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "conn_echo.py", TempDir: r.tmp,
 		Args: []string{"--rfd", "3", "--wfd", "3", "--mode", mode}, ExtraFiles: []*os.File{f}, Env: []string{"MPWIRE_WATCHDOG=900"}})
 	if err != nil {
 		a.Close()
@@ -47,7 +47,7 @@ func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, err
 }
 
 // stopEcho closes the Go end (the echo sees EOF and exits) and waits.
-func stopEcho(c *connection.Conn, p *pyfixtures.Proc) error {
+func stopEcho(c *connection.Conn, p *pyharness.Proc) error {
 	c.Close()
 	return p.Wait()
 }
@@ -262,7 +262,7 @@ func runConn(r *runner) error {
 	if err != nil {
 		return err
 	}
-	out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "conn_pingpong.py", ExtraFiles: []*os.File{f},
+	out, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "conn_pingpong.py", ExtraFiles: []*os.File{f},
 		Args: []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(pingSize)}})
 	f.Close()
 	if werr := p.Wait(); err == nil {
@@ -428,7 +428,7 @@ func runBulk(r *runner) error {
 			return err
 		}
 		args := []string{"--fd", "3", "--size", strconv.Itoa(size), "--count", strconv.Itoa(count)}
-		rp, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
+		rp, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
 			Args: append([]string{"bulk-recv"}, args...), ExtraFiles: []*os.File{fr}, Env: []string{"MPWIRE_WATCHDOG=900"}})
 		fr.Close()
 		if err != nil {
@@ -441,7 +441,7 @@ func runBulk(r *runner) error {
 			rp.Wait()
 			return err
 		}
-		out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py",
+		out, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py",
 			Args: append([]string{"bulk-send"}, args...), ExtraFiles: []*os.File{fs}})
 		fs.Close()
 		if werr := rp.Wait(); err == nil {

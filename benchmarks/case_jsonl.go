@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // jsonlPayload is the small dict both transports round-trip (the shape of
@@ -33,7 +33,7 @@ func runJSONL(r *runner) error {
 		inW.Close()
 		return err
 	}
-	p, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
+	p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
 		Args: []string{"jsonl-echo"}, Stdin: inR, Stdout: outW, Env: []string{"MPWIRE_WATCHDOG=900"}})
 	inR.Close()
 	outW.Close()

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -148,7 +148,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 	start := func(lang, role string, args []any, kw map[string]any) (*process.Process, error) {
 		spec := process.Spec{Args: args, Stderr: stderr, Dir: r.tmp}
 		if lang == "py" {
-			spec.Python, spec.Path, spec.Target = r.cfg.Python.Path, []string{pyfixtures.Dir()}, "queue_peer:bench_"+role
+			spec.Python, spec.Path, spec.Target = r.cfg.Python.Path, []string{pyharness.Dir()}, "queue_peer:bench_"+role
 			if role == "produce" {
 				spec.Args = append(append([]any{}, args...), kw["n"], kw["size"])
 			} else {

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // TestMain doubles as the queue case's Go worker: started by
@@ -27,12 +27,12 @@ func TestMain(m *testing.M) {
 // rot. It checks that the table is produced with every case and every
 // baseline present; it asserts nothing about timings.
 func TestSmoke(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := pyfixtures.Context(t, 3*time.Minute)
+	ctx := pyharness.Context(t, 3*time.Minute)
 	res, err := Run(ctx, Config{Cases: allCases, Count: 1, Short: true, Python: py, Exe: exe})
 	if err != nil {
 		t.Fatal(err)

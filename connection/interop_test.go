@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // pattern returns n deterministic bytes.
@@ -76,13 +76,13 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 	if testing.Short() {
 		sizes = sizes[:3]
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				send, recv, files, args := goPipes(t, duplex)
-				ctx := pyfixtures.Context(t, 60*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py", Args: args, ExtraFiles: files})
+				ctx := pyharness.Context(t, 60*time.Second)
+				proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py", Args: args, ExtraFiles: files})
 				for _, f := range files {
 					f.Close()
 				}
@@ -122,17 +122,17 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 func TestPythonPipeEndsInGoChild(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 60*time.Second)
+				ctx := pyharness.Context(t, 60*time.Second)
 				args := []string{"--go", exe, "--go-arg=-test.run=^$",
 					"--size", "0", "--size", "1", "--size", "65536", "--size", "1048576"}
 				if duplex {
 					args = append(args, "--duplex")
 				}
-				out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_pypipe.py", Args: args})
+				out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_pypipe.py", Args: args})
 				assert.Contains(t, out, fmt.Sprintf("OK 4 message(s) duplex=%v", map[bool]string{true: "True", false: "False"}[duplex]))
 			})
 		}
@@ -143,14 +143,14 @@ func TestPythonPipeEndsInGoChild(t *testing.T) {
 // 10 bytes of body, then SIGKILLs itself; Go must fail with an unexpected
 // EOF error, not hang and not report a clean EOF.
 func TestPeerKilledMidFrame(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				send, recv, files, args := goPipes(t, duplex)
 				defer send.Close()
-				ctx := pyfixtures.Context(t, 30*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py",
+				ctx := pyharness.Context(t, 30*time.Second)
+				proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py",
 					Args: append(args, "--mode", "mid-frame"), ExtraFiles: files})
 				for _, f := range files {
 					f.Close()
@@ -178,9 +178,9 @@ func TestPollAndWaitMatchPython(t *testing.T) {
 	for _, duplex := range []bool{true, false} {
 		goLines = append(goLines, pollScenario(t, duplex)...)
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_poll.py"})
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 30*time.Second)
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_poll.py"})
 		pyLines := strings.Split(strings.TrimSuffix(strings.TrimSpace(out), "\nDONE"), "\n")
 		assert.Equal(t, pyLines, goLines)
 	})

@@ -14,22 +14,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // TestPythonValuesRoundTripThroughGo: Python sends values of every builtin
 // pickle type with Connection.send; Go receives each into *any and sends
 // it back; Python checks equality, exact type and repr.
 func TestPythonValuesRoundTripThroughGo(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		a, b, err := connection.Pipe(true)
 		require.NoError(t, err)
 		defer a.Close()
 		f := handOver(t, b)
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_values.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_values.py",
 			Args: []string{"--fd", "3"}, ExtraFiles: []*os.File{f}})
 		f.Close()
 		n := 0
@@ -99,11 +99,11 @@ func TestGoValuesInPython(t *testing.T) {
 		{"protocol 0", []any{"p0"}, "list", "['p0']", 0 - 1},
 		{"protocol 5", pickle.ByteArray("b5"), "bytearray", "bytearray(b'b5')", 5},
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		send, recv, files, args := goPipes(t, true)
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py",
 			Args: append(args, "--mode", "obj"), ExtraFiles: files})
 		for _, f := range files {
 			f.Close()

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/listener"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 type addrCase struct {
@@ -68,7 +68,7 @@ func goAddrString(a net.Addr) string { return a.String() }
 // with raw MD5; 3.12+ with {sha256}). One Python process connects to all
 // nine listeners in turn.
 func TestGoListenerPythonClient(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		type target struct {
 			name   string
@@ -95,8 +95,8 @@ func TestGoListenerPythonClient(t *testing.T) {
 				targets = append(targets, tg)
 			}
 		}
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py", Args: args})
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_client.py", Args: args})
 		for _, tg := range targets {
 			t.Run(tg.name, func(t *testing.T) {
 				if tg.kc.wantAuthn {
@@ -132,13 +132,13 @@ func TestGoListenerPythonClient(t *testing.T) {
 // legacy 20-byte challenge, 3.12+ {sha256}); the Go client challenges back
 // with {sha256}, which every version answers.
 func TestPythonListenerGoClient(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, ac := range addrCases {
 			for _, kc := range keyCases {
 				t.Run(ac.name+", "+kc.name, func(t *testing.T) {
-					ctx := pyfixtures.Context(t, 30*time.Second)
-					proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+					ctx := pyharness.Context(t, 30*time.Second)
+					proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 						Args: []string{"--family", ac.family, "--address", ac.address(t)}, Env: keyEnv(kc.pyKey)})
 					line, err := proc.ReadLine(ctx)
 					require.NoError(t, err)
@@ -177,7 +177,7 @@ func TestPythonListenerGoClient(t *testing.T) {
 func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 	schemes := []listener.Scheme{listener.SchemeLegacy, listener.SchemeMD5, listener.SchemeSHA256,
 		listener.SchemeSHA384, listener.SchemeSHA3256, listener.SchemeSHA3384}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		var ls []*listener.Listener
 		var args []string
@@ -188,8 +188,8 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 			ls = append(ls, l)
 			args = append(args, "--target", "tcp", l.Addr().String(), hex.EncodeToString([]byte("k3y")))
 		}
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py", Args: args})
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_client.py", Args: args})
 		for i, s := range schemes {
 			t.Run(string(s), func(t *testing.T) {
 				c, err := ls[i].AcceptContext(ctx)
@@ -210,10 +210,10 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 // TestPickledValuesOverAuthenticatedConnections: after authentication,
 // Send/Recv carry pickles both ways between Go and a Python Listener.
 func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+		ctx := pyharness.Context(t, 30*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 			Args: []string{"--mode", "obj"}, Env: keyEnv([]byte("secret"))})
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
@@ -236,15 +236,15 @@ func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
 // with each digest_name; the Go responder must answer with the prefixed
 // MAC Python verifies, and then answer Go's challenge in turn.
 func TestGoAnswersPythonDigestChallenges(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		if !py.AtLeast(3, 12) {
 			t.Skipf("%s has no digest_name in deliver_challenge (legacy challenges are covered by TestPythonListenerGoClient)", py.Name())
 		}
 		t.Parallel()
 		for _, d := range []string{"md5", "sha256", "sha384", "sha3_256", "sha3_384"} {
 			t.Run(d, func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 30*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+				ctx := pyharness.Context(t, 30*time.Second)
+				proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 					Args: []string{"--digest", d}, Env: keyEnv([]byte("secret"))})
 				line, err := proc.ReadLine(ctx)
 				require.NoError(t, err)

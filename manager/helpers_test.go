@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 var testKey = []byte("mpwire-manager-test")
@@ -30,7 +30,7 @@ var (
 )
 
 // startPyServer runs pyfixtures/mgr_server.py and returns its address.
-func startPyServer(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, family string) (network, address string) {
+func startPyServer(t *testing.T, ctx context.Context, py pyharness.Interpreter, family string) (network, address string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mgr")
 	if err != nil {
@@ -41,7 +41,7 @@ func startPyServer(t *testing.T, ctx context.Context, py pyfixtures.Interpreter,
 	if family == "unix" {
 		args = append(args, "--path", filepath.Join(dir, "m.sock"))
 	}
-	p := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mgr_server.py", Args: args,
+	p := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mgr_server.py", Args: args,
 		Env: []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(testKey)}})
 	line, err := p.ReadLine(ctx)
 	if err != nil {

@@ -7,15 +7,15 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // A Go program maps Python functions over a slice with a pool of Python
 // workers running CPython's own worker loop.
 func Example() {
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		fmt.Println(err)
 		return

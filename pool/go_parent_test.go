@@ -13,15 +13,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
-func newPythonPool(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, cfg pool.Config) *pool.Pool {
+func newPythonPool(t *testing.T, ctx context.Context, py pyharness.Interpreter, cfg pool.Config) *pool.Pool {
 	t.Helper()
 	cfg.Python = py.Path
-	cfg.Path = []string{pyfixtures.Dir()}
+	cfg.Path = []string{pyharness.Dir()}
 	cfg.Env = append(cfg.Env, "TMPDIR="+t.TempDir())
 	if cfg.Processes == 0 {
 		cfg.Processes = 2
@@ -50,8 +50,8 @@ func assertGone(t *testing.T, pids []int) {
 // TestGoPoolPythonWorkers: a Go pool whose workers run CPython's own
 // multiprocessing.pool.worker, on every interpreter.
 func TestGoPoolPythonWorkers(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		p := newPythonPool(t, ctx, py, pool.Config{Initializer: "pool_funcs:init", InitArgs: []any{"ready"}})
 
 		t.Run("Map returns typed results in order", func(t *testing.T) {
@@ -185,8 +185,8 @@ func TestGoPoolPythonWorkers(t *testing.T) {
 // TestGoPoolRestarts: maxtasksperchild, a killed worker, terminate and
 // cancellation (default interpreter: these start many processes).
 func TestGoPoolRestarts(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
 
 	t.Run("MaxTasksPerChild=1 runs every task in a new worker", func(t *testing.T) {
 		p := newPythonPool(t, ctx, py, pool.Config{MaxTasksPerChild: 1})
@@ -301,7 +301,7 @@ func assertNoPoolSemaphores(t *testing.T, p *pool.Pool) {
 // TestGoPoolGoWorkers: Config.Executable runs this binary's registered
 // functions through the same protocol (Go on both sides).
 func TestGoPoolGoWorkers(t *testing.T) {
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	ctx := pyharness.Context(t, 60*time.Second)
 	self, err := os.Executable()
 	require.NoError(t, err)
 	p, err := pool.New(ctx, pool.Config{Executable: []string{self}, Processes: 2, Initializer: "init", InitArgs: []any{9}})

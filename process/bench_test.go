@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func BenchmarkDecodePayload(b *testing.B) {
@@ -53,7 +53,7 @@ func BenchmarkEncodePayload(b *testing.B) {
 // no-op target, and reports CPython's own spawn start+join of the same
 // target, measured in the same run, as python-ns/op (and the ratio).
 func BenchmarkSpawnPythonChild(b *testing.B) {
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func BenchmarkSpawnPythonChild(b *testing.B) {
 	start := time.Now()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p, err := Start(ctx, Spec{Python: py.Path, Target: "proc_target:noop", Path: []string{pyfixtures.Dir()}, Stdout: os.Stderr})
+		p, err := Start(ctx, Spec{Python: py.Path, Target: "proc_target:noop", Path: []string{pyharness.Dir()}, Stdout: os.Stderr})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func BenchmarkSpawnPythonChild(b *testing.B) {
 	goNs := float64(time.Since(start).Nanoseconds()) / float64(n)
 	b.StopTimer()
 	runs := min(n, 10)
-	out, err := exec.CommandContext(ctx, py.Path, pyfixtures.Script("proc_target.py"), "--bench", strconv.Itoa(runs)).Output()
+	out, err := exec.CommandContext(ctx, py.Path, pyharness.Script("proc_target.py"), "--bench", strconv.Itoa(runs)).Output()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // A Go parent starts a Python child that runs proc_target.digest(conn, blob)
 // as a normal multiprocessing spawn child, and reads its answer on a Pipe.
 func ExampleStart() {
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func ExampleStart() {
 	p, err := process.Start(ctx, process.Spec{
 		Python: py.Path,
 		Target: "proc_target:digest", // def digest(conn, blob): conn.send({...})
-		Path:   []string{pyfixtures.Dir()},
+		Path:   []string{pyharness.Dir()},
 		Args:   []any{theirs, []byte("hello")},
 		Name:   "Digest-1",
 	})

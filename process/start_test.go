@@ -21,9 +21,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 type syncBuffer struct {
@@ -44,12 +44,12 @@ func (s *syncBuffer) String() string {
 }
 
 // startPy starts a Python child of this process running proc_target:<fn>.
-func startPy(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, fn string, spec process.Spec) (*process.Process, *syncBuffer) {
+func startPy(t *testing.T, ctx context.Context, py pyharness.Interpreter, fn string, spec process.Spec) (*process.Process, *syncBuffer) {
 	t.Helper()
 	var stderr syncBuffer
 	spec.Python = py.Path
 	spec.Target = "proc_target:" + fn
-	spec.Path = []string{pyfixtures.Dir()}
+	spec.Path = []string{pyharness.Dir()}
 	spec.Stderr = &stderr
 	spec.Setpgid = true
 	spec.Env = append(spec.Env, "PYTHONDONTWRITEBYTECODE=1")
@@ -107,7 +107,7 @@ func pipeT(t *testing.T) (*connection.Conn, *connection.Conn) {
 
 func TestGoParentPythonChild(t *testing.T) {
 	fdsBefore := openFDs(t)
-	t.Run("each version", func(t *testing.T) { pyfixtures.ForEach(t, goParentPythonChild) })
+	t.Run("each version", func(t *testing.T) { pyharness.ForEach(t, goParentPythonChild) })
 	t.Run("no fds or child processes are leaked", func(t *testing.T) {
 		require.Eventually(t, func() bool { return openFDs(t) <= fdsBefore }, 5*time.Second, 20*time.Millisecond,
 			"fds: %d before, %d after", fdsBefore, openFDs(t))
@@ -115,9 +115,9 @@ func TestGoParentPythonChild(t *testing.T) {
 	})
 }
 
-func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
+func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 	t.Parallel() // the leak checks above run once all versions are done
-	ctx := pyfixtures.Context(t, 90*time.Second)
+	ctx := pyharness.Context(t, 90*time.Second)
 	t.Run("the child echoes on a Pipe and is a normal multiprocessing child", func(t *testing.T) {
 		ours, theirs := pipeT(t)
 		key := []byte("0123456789abcdef0123456789abcdef")
@@ -255,7 +255,7 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 		theirs.Close()
 		var name string
 		require.NoError(t, ours.RecvContext(ctx, &name))
-		path := pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
+		path := pyharness.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
 		require.FileExists(t, path)
 		require.NoError(t, p.Kill())
 		require.Error(t, p.Wait())
@@ -268,7 +268,7 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 // TestGoParentGoWorker is the bonus direction: Start with Spec.Executable
 // runs this test binary as a Go worker through the same protocol.
 func TestGoParentGoWorker(t *testing.T) {
-	ctx := pyfixtures.Context(t, 30*time.Second)
+	ctx := pyharness.Context(t, 30*time.Second)
 	exe := worker(t)
 	ours, theirs := pipeT(t)
 	tr := (*process.ResourceTracker)(nil)

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -28,10 +28,10 @@ import (
 func TestPythonParentGoWorker(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel() // each version is independent; most of the time is process start-up
-		ctx := pyfixtures.Context(t, 90*time.Second)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "queue_parent.py",
+		ctx := pyharness.Context(t, 90*time.Second)
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "queue_parent.py",
 			Args: []string{"--go", exe, "--scenario", "all"}})
 		res := map[string]map[string]any{}
 		for _, line := range strings.Split(out, "\n") {
@@ -111,12 +111,12 @@ type lockedBuf struct {
 	bytes.Buffer
 }
 
-func startProbe(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, q any) *probe {
+func startProbe(t *testing.T, ctx context.Context, py pyharness.Interpreter, q any) *probe {
 	t.Helper()
 	ours, theirs, err := connection.Pipe(true)
 	require.NoError(t, err)
 	var errb bytes.Buffer
-	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_peer:probe", Path: []string{pyfixtures.Dir()},
+	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_peer:probe", Path: []string{pyharness.Dir()},
 		Args: []any{q, theirs}, Stderr: &syncWriter{w: &errb}, Env: []string{"PYTHONDONTWRITEBYTECODE=1"}})
 	require.NoError(t, err)
 	theirs.Close()
@@ -228,8 +228,8 @@ func mustDict(kv ...any) *pickle.Dict {
 // TestGoQueuePythonChild: a Go-created Queue(2) handed to a Python child
 // by process.Start, which rebuilds a real multiprocessing.Queue.
 func TestGoQueuePythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		q, err := queue.New(2)
 		require.NoError(t, err)
 		defer q.Close()
@@ -378,8 +378,8 @@ func remarshal(in, out any) error {
 
 // TestGoJoinableQueuePythonChild: task_done/join across languages.
 func TestGoJoinableQueuePythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		q, err := queue.NewJoinableQueue(0)
 		require.NoError(t, err)
 		defer q.Close()
@@ -431,8 +431,8 @@ func TestGoJoinableQueuePythonChild(t *testing.T) {
 
 // TestGoSimpleQueuePythonChild: a Go-created SimpleQueue both ways.
 func TestGoSimpleQueuePythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		q, err := queue.NewSimpleQueue()
 		require.NoError(t, err)
 		defer q.Close()

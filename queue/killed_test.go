@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/internal/sem"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -22,8 +22,8 @@ import (
 // raises Empty; a Go Get returns when its context ends (ErrEmpty on a
 // deadline), never hangs without one; producers are unaffected.
 func TestPeerKilledHoldingTheReadLock(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
 	q, err := queue.New(0)
 	require.NoError(t, err)
 	defer q.Close()

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -29,10 +29,10 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	} else if testing.Short() {
 		total = 4000
 	}
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	ctx := pyfixtures.Context(t, timeout)
+	ctx := pyharness.Context(t, timeout)
 	q, err := queue.New(1000)
 	require.NoError(t, err)
 	defer q.Close()
@@ -43,7 +43,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	stderr := &syncWriter{w: new(bytes.Buffer)}
 	spawn := func(spec process.Spec) *process.Process {
 		spec.Stderr = stderr
-		spec.Path = []string{pyfixtures.Dir()}
+		spec.Path = []string{pyharness.Dir()}
 		p, err := process.Start(ctx, spec)
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = p.Kill(); _ = p.Wait() })

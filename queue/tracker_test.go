@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -19,7 +19,7 @@ import (
 // Python's resource tracker once the tracker's last user is gone; a queue
 // closed normally is unregistered (the tracker warns about nothing).
 func TestTrackerUnlinksAbandonedNames(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	tr, err := process.StartResourceTracker(py.Path)
 	require.NoError(t, err)
 	defer tr.Close()
@@ -32,7 +32,7 @@ func TestTrackerUnlinksAbandonedNames(t *testing.T) {
 	require.NoError(t, err)
 	names := abandoned.Names()
 	for _, n := range names {
-		require.FileExists(t, pyfixtures.ShmDir+"/sem."+n[1:])
+		require.FileExists(t, pyharness.ShmDir+"/sem."+n[1:])
 	}
 	require.NoError(t, tr.Close()) // the last user of the tracker goes away
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -43,7 +43,7 @@ func TestTrackerUnlinksAbandonedNames(t *testing.T) {
 		t.Fatal("the tracker did not exit")
 	}
 	for _, n := range names {
-		_, err := os.Stat(pyfixtures.ShmDir + "/sem." + n[1:])
+		_, err := os.Stat(pyharness.ShmDir + "/sem." + n[1:])
 		assert.True(t, os.IsNotExist(err), "%s still exists", n)
 	}
 	_ = abandoned.Abort() // unregistering with the dead tracker fails; nothing is left to unlink

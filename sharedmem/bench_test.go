@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -98,14 +98,14 @@ func BenchmarkPythonBaseline(b *testing.B) {
 	if os.Getenv("MPWIRE_BENCH") != "1" {
 		b.Skip("set MPWIRE_BENCH=1 to measure CPython")
 	}
-	all, err := pyfixtures.Interpreters()
+	all, err := pyharness.Interpreters()
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, py := range all {
 		b.Run(py.Name(), func(b *testing.B) {
-			ctx := pyfixtures.Context(b, 0)
-			out := pyfixtures.RunT(b, ctx, pyfixtures.Cmd{Python: py, Script: "shm_bench.py"})
+			ctx := pyharness.Context(b, 0)
+			out := pyharness.RunT(b, ctx, pyharness.Cmd{Python: py, Script: "shm_bench.py"})
 			var res map[string]any
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
 				b.Fatalf("%v: %q", err, out)

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -145,7 +145,7 @@ func TestShareableListPickle(t *testing.T) {
 // TestShareableListPython exchanges ShareableLists with every Python
 // version in the layout that version uses.
 func TestShareableListPython(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		want := sharedmem.LayoutFor(py.Major, py.Minor)
 		// Python sizes str slots by character count: keep these ASCII so
 		// Python does not truncate them itself.

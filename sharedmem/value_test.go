@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -28,10 +28,10 @@ func worker(t *testing.T) string {
 
 // runValues runs pyfixtures/shm_values.py and decodes its JSON line
 // (numbers kept exact).
-func runValues(t *testing.T, py pyfixtures.Interpreter, d time.Duration, args ...string) map[string]any {
+func runValues(t *testing.T, py pyharness.Interpreter, d time.Duration, args ...string) map[string]any {
 	t.Helper()
-	ctx := pyfixtures.Context(t, d)
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "shm_values.py",
+	ctx := pyharness.Context(t, d)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "shm_values.py",
 		Args: append([]string{"--go", worker(t), "--timeout", strconv.Itoa(int(d.Seconds()))}, args...), KillGrace: 10 * time.Second})
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()
@@ -43,7 +43,7 @@ func runValues(t *testing.T, py pyfixtures.Interpreter, d time.Duration, args ..
 func num(v any) string { return string(v.(json.Number)) }
 
 func TestValueArrayFromPythonParent(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Run("the Value/Array tutorial with a Go child", func(t *testing.T) {
 			m := runValues(t, py, 40*time.Second, "--scenario", "seed")
 			assert.Equal(t, "0", num(m["exitcode"]))
@@ -167,7 +167,7 @@ func TestSharedCounter(t *testing.T) {
 	if os.Getenv("MPWIRE_STRESS") == "1" {
 		n = 100000
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		d := 60 * time.Second
 		if n >= 100000 {
 			d = 600 * time.Second
@@ -258,7 +258,7 @@ func TestGoValueArray(t *testing.T) {
 // parent allocates the Value and Array, a Python spawn child (a normal
 // multiprocessing child running pyfixtures/shm_targets.py) updates them.
 func TestValueArrayToPythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		v, err := sharedmem.NewValue(sharedmem.CDouble)
 		require.NoError(t, err)
 		defer v.Close()
@@ -271,10 +271,10 @@ func TestValueArrayToPythonChild(t *testing.T) {
 		defer raw.Close()
 		require.NoError(t, raw.SetValue([]byte("go")))
 
-		ctx := pyfixtures.Context(t, 40*time.Second)
+		ctx := pyharness.Context(t, 40*time.Second)
 		var out, errb bytes.Buffer
 		p, err := process.Start(ctx, process.Spec{
-			Python: py.Path, Target: "shm_targets:seed", Path: []string{pyfixtures.Dir()},
+			Python: py.Path, Target: "shm_targets:seed", Path: []string{pyharness.Dir()},
 			Args: []any{v, a, raw}, Stdout: &out, Stderr: &errb, Setpgid: true,
 		})
 		require.NoError(t, err)
@@ -303,19 +303,19 @@ func TestSharedCounterGoParent(t *testing.T) {
 	if os.Getenv("MPWIRE_STRESS") == "1" {
 		n = 100000
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		d := 60 * time.Second
 		if n >= 100000 {
 			d = 600 * time.Second
 		}
-		ctx := pyfixtures.Context(t, d)
+		ctx := pyharness.Context(t, d)
 		v, err := sharedmem.NewValue(sharedmem.CInt)
 		require.NoError(t, err)
 		defer v.Close()
 		var errb syncBuffer
 		specs := []process.Spec{
-			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyfixtures.Dir()}},
-			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyfixtures.Dir()}},
+			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyharness.Dir()}},
+			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyharness.Dir()}},
 			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
 			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
 		}

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/synchronize"
 )
 
@@ -74,8 +74,8 @@ func (p *peer) silent(d time.Duration) bool {
 // BoundedSemaphore to a Python child (process.Start), which rebuilds real
 // multiprocessing objects, and drives both sides against each other.
 func TestGoPrimitivesPythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		lock, err := synchronize.NewLock()
 		require.NoError(t, err)
 		defer lock.Close()
@@ -94,7 +94,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 		defer ours.Close()
 		stderr := &syncWriter{}
 		p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_sync_peer:sync_probe",
-			Path: []string{pyfixtures.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
+			Path: []string{pyharness.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
 		require.NoError(t, err)
 		theirs.Close()
 		defer func() { _ = p.Kill(); _ = p.Wait() }()

@@ -13,8 +13,8 @@ import (
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pickledis"
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 type corpusCase struct {
@@ -26,9 +26,9 @@ type corpusCase struct {
 	data  []byte
 }
 
-func pyCorpus(t *testing.T, ctx context.Context, py pyfixtures.Interpreter) []corpusCase {
+func pyCorpus(t *testing.T, ctx context.Context, py pyharness.Interpreter) []corpusCase {
 	t.Helper()
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 		Args: []string{"corpus", "--send", literalsFile(t)}})
 	var cases []corpusCase
 	for _, l := range outputLines(out) {
@@ -55,9 +55,9 @@ func pyCorpus(t *testing.T, ctx context.Context, py pyfixtures.Interpreter) []co
 // pickletools.dis' output, line for line (offsets, opcode names,
 // arguments, MARK and memo annotations).
 func TestCorpusMatchesPython(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
+		ctx := pyharness.Context(t, 60*time.Second)
 		cases := pyCorpus(t, ctx, py)
 		protos := map[int]int{}
 		for _, c := range cases {
@@ -100,8 +100,8 @@ func TestCorpusMatchesPython(t *testing.T) {
 // TestDisCommand runs mpcat dis on a capture of frames holding the corpus
 // and on the raw pickles concatenated, and checks it against pickletools.
 func TestDisCommand(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
 	cases := pyCorpus(t, ctx, py)
 	var frames, raw, wantFrames, wantRaw bytes.Buffer
 	for i, c := range cases {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // mpcatBin is the mpcat binary built once for the tests that run it as a
@@ -110,7 +110,7 @@ type pyReport struct {
 }
 
 // readReports reads n lines tagged tag from p.
-func readReports(t *testing.T, ctx context.Context, p *pyfixtures.Proc, tag string, n int) []pyReport {
+func readReports(t *testing.T, ctx context.Context, p *pyharness.Proc, tag string, n int) []pyReport {
 	t.Helper()
 	var out []pyReport
 	for len(out) < n {

@@ -27,8 +27,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 		worker()
 		return
 	}
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(filepath.Dir(file), "parent.py"),
-		"--worker", self, "--pyfixtures", pyfixtures.Dir())
+		"--worker", self, "--pyfixtures", pyharness.Dir())
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)

@@ -32,9 +32,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func main() {
@@ -45,7 +45,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func main() {
 }
 
 // seed is the seed program's main block with five Go and five Python workers.
-func seed(ctx context.Context, py pyfixtures.Interpreter, network, address string, authkey []byte) error {
+func seed(ctx context.Context, py pyharness.Interpreter, network, address string, authkey []byte) error {
 	m, err := manager.Dial(ctx, network, address, authkey)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func seed(ctx context.Context, py pyfixtures.Interpreter, network, address strin
 		} else {
 			spec.Python = py.Path
 			spec.Target = "mgr_spawn:seed_f"
-			spec.Path = []string{pyfixtures.Dir()}
+			spec.Path = []string{pyharness.Dir()}
 			spec.Name = fmt.Sprintf("PyWorker-%d", i/2+1)
 		}
 		p, err := process.Start(ctx, spec)
@@ -163,12 +163,12 @@ var tcpRepr = regexp.MustCompile(`^\('([^']*)', (\d+)\)$`)
 
 // startPythonManager runs pyfixtures/mgr_server.py and returns its address
 // and a function that shuts it down.
-func startPythonManager(ctx context.Context, py pyfixtures.Interpreter, authkey []byte) (network, address string, stop func()) {
+func startPythonManager(ctx context.Context, py pyharness.Interpreter, authkey []byte) (network, address string, stop func()) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		log.Fatal(err)
 	}
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{Python: py, Script: "mgr_server.py",
+	proc, err := pyharness.Start(ctx, pyharness.Cmd{Python: py, Script: "mgr_server.py",
 		Env: []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(authkey)}, Stdout: pw, Stderr: os.Stderr})
 	pw.Close()
 	if err != nil {

@@ -23,12 +23,12 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -80,12 +80,12 @@ func main() {
 
 // startPeer hands end to the Python side as fd 3 and closes Go's copy, as
 // a Python parent does after starting a child.
-func startPeer(ctx context.Context, py pyfixtures.Interpreter, end *connection.Conn, role string) *pyfixtures.Proc {
+func startPeer(ctx context.Context, py pyharness.Interpreter, end *connection.Conn, role string) *pyharness.Proc {
 	f, err := end.File()
 	check(err)
 	end.Close()
 	defer f.Close()
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
+	proc, err := pyharness.Start(ctx, pyharness.Cmd{
 		Python: py, Script: "conn_pipe_peer.py", Args: []string{"--fd", "3", "--role", role},
 		ExtraFiles: []*os.File{f}, Stderr: os.Stderr,
 	})

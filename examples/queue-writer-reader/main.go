@@ -23,14 +23,14 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}

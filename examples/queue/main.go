@@ -21,8 +21,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -32,7 +32,7 @@ func main() {
 		goChild()
 		return
 	}
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(dir, "parent.py"), "--child", self, "--pyfixtures", pyfixtures.Dir())
+	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(dir, "parent.py"), "--child", self, "--pyfixtures", pyharness.Dir())
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)

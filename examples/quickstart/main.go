@@ -17,12 +17,12 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func main() {
 	}
 	theirs.Close()
 
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
+	proc, err := pyharness.Start(ctx, pyharness.Cmd{
 		Python:     py,
 		Script:     "conn_quickstart.py",
 		Args:       []string{"--fd", "3"},

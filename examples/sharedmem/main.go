@@ -29,8 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -40,7 +40,7 @@ func main() {
 		worker()
 		return
 	}
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func main() {
 	child, err := process.Start(ctx, process.Spec{
 		Python: py.Path,
 		Target: "shm_targets:seed", // def seed(num, arr): num.value = 3.1415927; arr[i] = -arr[i]
-		Path:   []string{pyfixtures.Dir()},
+		Path:   []string{pyharness.Dir()},
 		Args:   []any{num, arr},
 	})
 	if err != nil {
@@ -95,7 +95,7 @@ func main() {
 	child, err = process.Start(ctx, process.Spec{
 		Python: py.Path,
 		Target: "shm_targets:show_list",
-		Path:   []string{pyfixtures.Dir()},
+		Path:   []string{pyharness.Dir()},
 		Args:   []any{sl, shm}, // pickled by name, as Python pickles them
 	})
 	if err != nil {
@@ -130,8 +130,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cmd := pyfixtures.Cmd{Python: py, Script: "shm_values.py", Args: []string{"--go", exe, "--scenario", "seed"}, Stderr: os.Stderr}
-	p, err := pyfixtures.Start(ctx, cmd)
+	cmd := pyharness.Cmd{Python: py, Script: "shm_values.py", Args: []string{"--go", exe, "--scenario", "seed"}, Stderr: os.Stderr}
+	p, err := pyharness.Start(ctx, cmd)
 	if err != nil {
 		log.Fatal(err)
 	}

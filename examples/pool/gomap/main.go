@@ -14,14 +14,14 @@ import (
 	"log"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}

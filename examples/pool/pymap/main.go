@@ -20,8 +20,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // collatz is the number of Collatz steps from n to 1.
@@ -44,7 +44,7 @@ func main() {
 	if pool.IsWorker() {
 		pool.ServeWorker()
 	}
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(filepath.Dir(file), "parent.py"),
-		"--worker", self, "--pyfixtures", pyfixtures.Dir())
+		"--worker", self, "--pyfixtures", pyharness.Dir())
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)
