@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -124,8 +125,8 @@ func runConn(r *runner) error {
 	go func() {
 		buf := make([]byte, 64)
 		for {
-			n, err := b.RecvBytesInto(buf)
-			if err != nil || b.SendBytes(buf[:n]) != nil {
+			n, err := b.RecvBytesInto(context.Background(), buf)
+			if err != nil || b.SendBytes(context.Background(), buf[:n]) != nil {
 				return
 			}
 		}
@@ -133,10 +134,10 @@ func runConn(r *runner) error {
 	msg, buf := make([]byte, pingSize), make([]byte, 64)
 	ns, err := r.measure(func(n int) error {
 		for i := 0; i < n; i++ {
-			if err := a.SendBytes(msg); err != nil {
+			if err := a.SendBytes(context.Background(), msg); err != nil {
 				return err
 			}
-			if _, err := a.RecvBytesInto(buf); err != nil {
+			if _, err := a.RecvBytesInto(context.Background(), buf); err != nil {
 				return err
 			}
 		}
@@ -226,19 +227,19 @@ func runConn(r *runner) error {
 		return err
 	}
 	for i := 0; i < 100 && !r.cfg.Short; i++ {
-		if err := c.SendBytes(msg); err != nil {
+		if err := c.SendBytes(context.Background(), msg); err != nil {
 			return err
 		}
-		if _, err := c.RecvBytesInto(buf); err != nil {
+		if _, err := c.RecvBytesInto(context.Background(), buf); err != nil {
 			return err
 		}
 	}
 	ns, err = r.measure(func(n int) error {
 		for i := 0; i < n; i++ {
-			if err := c.SendBytes(msg); err != nil {
+			if err := c.SendBytes(context.Background(), msg); err != nil {
 				return err
 			}
-			if _, err := c.RecvBytesInto(buf); err != nil {
+			if _, err := c.RecvBytesInto(context.Background(), buf); err != nil {
 				return err
 			}
 		}
@@ -304,7 +305,7 @@ func oneWay(send, recv *connection.Conn, payload, buf []byte, n int) error {
 	done := make(chan error, 1)
 	go func() {
 		for i := 0; i < n; i++ {
-			if _, err := recv.RecvBytesInto(buf); err != nil {
+			if _, err := recv.RecvBytesInto(context.Background(), buf); err != nil {
 				done <- err
 				return
 			}
@@ -312,7 +313,7 @@ func oneWay(send, recv *connection.Conn, payload, buf []byte, n int) error {
 		done <- nil
 	}()
 	for i := 0; i < n; i++ {
-		if err := send.SendBytes(payload); err != nil {
+		if err := send.SendBytes(context.Background(), payload); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -99,11 +100,11 @@ func runJSONL(r *runner) error {
 		return err
 	}
 	conn := func() error {
-		if err := c.Send(payload); err != nil {
+		if err := c.Send(context.Background(), payload); err != nil {
 			return err
 		}
 		var back map[string]any
-		if err := c.Recv(&back); err != nil {
+		if err := c.Recv(context.Background(), &back); err != nil {
 			return err
 		}
 		if len(back) != len(payload) {

@@ -105,7 +105,7 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 	if err != nil {
 		return err
 	}
-	if err := conn.SendBytes(b); err != nil {
+	if err := conn.SendBytes(context.Background(), b); err != nil {
 		return err
 	}
 	return conn.Close()
@@ -180,7 +180,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 		}
 		procs = append(procs, p)
 	}
-	b, err := rconn.RecvBytesContext(ctx)
+	b, err := rconn.RecvBytes(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("queue %v→%s: %w (stderr: %s)", prods, cons, err, stderr.String())
 	}

@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
@@ -35,12 +36,12 @@ func TestPythonValuesRoundTripThroughGo(t *testing.T) {
 		n := 0
 		for {
 			var v any
-			err := a.RecvContext(ctx, &v)
+			err := a.Recv(ctx, &v)
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			require.NoError(t, err)
-			require.NoError(t, a.SendContext(ctx, v))
+			require.NoError(t, a.Send(ctx, v))
 			n++
 		}
 		require.NoError(t, proc.Wait())
@@ -118,15 +119,17 @@ func TestGoValuesInPython(t *testing.T) {
 				// A second Conn on the same socket, with another protocol.
 				fd, err := send.File()
 				require.NoError(t, err)
-				c, err = connection.FromFile(fd, true, true, connection.WithPickleProtocol(p))
+				enc, err := pickle.EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
+				require.NoError(t, err)
+				c, err = connection.Config{EncMode: enc}.FromFile(fd, true, true)
 				require.NoError(t, err)
 			}
-			require.NoError(t, c.SendContext(ctx, tc.v), tc.name)
+			require.NoError(t, c.Send(ctx, tc.v), tc.name)
 			if c != send {
 				c.Close()
 			}
 			var reply []any
-			require.NoError(t, recv.RecvContext(ctx, &reply), tc.name)
+			require.NoError(t, recv.Recv(ctx, &reply), tc.name)
 			require.Len(t, reply, 3)
 			assert.Equal(t, tc.typ, reply[0], tc.name)
 			assert.Equal(t, tc.repr, reply[1], tc.name)
@@ -140,26 +143,26 @@ func TestGoValuesInPython(t *testing.T) {
 
 func TestSendFailsCleanlyOnUnpicklableValue(t *testing.T) {
 	a, b := pipe(t, true)
-	err := a.Send(make(chan int))
+	err := a.Send(context.Background(), make(chan int))
 	require.Error(t, err)
-	require.NoError(t, a.Send("after the failure"))
+	require.NoError(t, a.Send(context.Background(), "after the failure"))
 	var s string
-	require.NoError(t, b.Recv(&s))
+	require.NoError(t, b.Recv(context.Background(), &s))
 	assert.Equal(t, "after the failure", s, "a failed Send writes nothing")
 }
 
 func TestRecvTypedAndGeneric(t *testing.T) {
 	a, b := pipe(t, true)
-	require.NoError(t, a.Send(point{X: 3, Y: 4.5, Label: "p"}))
+	require.NoError(t, a.Send(context.Background(), point{X: 3, Y: 4.5, Label: "p"}))
 	var p point
-	require.NoError(t, b.Recv(&p))
+	require.NoError(t, b.Recv(context.Background(), &p))
 	assert.Equal(t, point{X: 3, Y: 4.5, Label: "p"}, p)
-	require.NoError(t, a.Send([]any{int64(42), nil, "hello"}))
+	require.NoError(t, a.Send(context.Background(), []any{int64(42), nil, "hello"}))
 	var v any
-	require.NoError(t, b.Recv(&v))
+	require.NoError(t, b.Recv(context.Background(), &v))
 	assert.Equal(t, []any{int64(42), nil, "hello"}, v)
 	// Python's worked example bytes for None: 00000004 80044e2e.
-	c, f := rawPair(t)
-	require.NoError(t, c.Send(nil))
+	c, f := rawPair(t, connection.Config{})
+	require.NoError(t, c.Send(context.Background(), nil))
 	assert.Equal(t, "0000000480044e2e", hexs(readAllRaw(t, c, f)))
 }

@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -63,8 +64,8 @@ func TestSideBySidePingPong(t *testing.T) {
 		go func() {
 			buf := make([]byte, 64)
 			for {
-				n, err := b.RecvBytesInto(buf)
-				if err != nil || b.SendBytes(buf[:n]) != nil {
+				n, err := b.RecvBytesInto(context.Background(), buf)
+				if err != nil || b.SendBytes(context.Background(), buf[:n]) != nil {
 					return
 				}
 			}
@@ -72,8 +73,8 @@ func TestSideBySidePingPong(t *testing.T) {
 		msg, buf := make([]byte, size), make([]byte, 64)
 		start := time.Now()
 		for i := 0; i < count; i++ {
-			require.NoError(t, a.SendBytes(msg))
-			_, err := a.RecvBytesInto(buf)
+			require.NoError(t, a.SendBytes(context.Background(), msg))
+			_, err := a.RecvBytesInto(context.Background(), buf)
 			require.NoError(t, err)
 		}
 		return time.Since(start)
@@ -106,12 +107,12 @@ func TestSideBySidePingPong(t *testing.T) {
 				var back any
 				roundTrip := func() {
 					if obj {
-						require.NoError(t, c.Send(value))
-						require.NoError(t, c.Recv(&back))
+						require.NoError(t, c.Send(context.Background(), value))
+						require.NoError(t, c.Recv(context.Background(), &back))
 						return
 					}
-					require.NoError(t, c.SendBytes(msg))
-					_, err := c.RecvBytesInto(buf)
+					require.NoError(t, c.SendBytes(context.Background(), msg))
+					_, err := c.RecvBytesInto(context.Background(), buf)
 					require.NoError(t, err)
 				}
 				for i := 0; i < 100; i++ {

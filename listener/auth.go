@@ -183,18 +183,18 @@ func DeliverChallenge(ctx context.Context, c *connection.Conn, authkey []byte, s
 	if err != nil {
 		return err
 	}
-	if err := c.SendBytesContext(ctx, append([]byte(challengePrefix), msg...)); err != nil {
+	if err := c.SendBytes(ctx, append([]byte(challengePrefix), msg...)); err != nil {
 		return fmt.Errorf("listener: sending challenge: %w", err)
 	}
-	reply, err := c.RecvBytesMaxContext(ctx, MaxHandshakeMessage)
+	reply, err := c.RecvBytesMax(ctx, MaxHandshakeMessage)
 	if err != nil {
 		return fmt.Errorf("listener: receiving challenge reply: %w", err)
 	}
 	if verr := verify(authkey, msg, reply); verr != nil {
-		_ = c.SendBytesContext(ctx, []byte(failure))
+		_ = c.SendBytes(ctx, []byte(failure))
 		return fmt.Errorf("listener: %w", verr)
 	}
-	if err := c.SendBytesContext(ctx, []byte(welcome)); err != nil {
+	if err := c.SendBytes(ctx, []byte(welcome)); err != nil {
 		return fmt.Errorf("listener: sending welcome: %w", err)
 	}
 	return nil
@@ -210,7 +210,7 @@ func AnswerChallenge(ctx context.Context, c *connection.Conn, authkey []byte) er
 	if authkey == nil {
 		return errors.New("listener: AnswerChallenge: nil authkey")
 	}
-	m, err := c.RecvBytesMaxContext(ctx, MaxHandshakeMessage)
+	m, err := c.RecvBytesMax(ctx, MaxHandshakeMessage)
 	if err != nil {
 		return fmt.Errorf("listener: receiving challenge: %w", err)
 	}
@@ -225,10 +225,10 @@ func AnswerChallenge(ctx context.Context, c *connection.Conn, authkey []byte) er
 	if err != nil {
 		return fmt.Errorf("listener: %w", err)
 	}
-	if err := c.SendBytesContext(ctx, reply); err != nil {
+	if err := c.SendBytes(ctx, reply); err != nil {
 		return fmt.Errorf("listener: sending challenge reply: %w", err)
 	}
-	r, err := c.RecvBytesMaxContext(ctx, MaxHandshakeMessage)
+	r, err := c.RecvBytesMax(ctx, MaxHandshakeMessage)
 	if err != nil {
 		return fmt.Errorf("listener: receiving welcome: %w", err)
 	}

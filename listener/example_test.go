@@ -1,6 +1,7 @@
 package listener_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/mpwire/mpwire/listener"
@@ -18,8 +19,8 @@ func Example() {
 			return
 		}
 		defer c.Close()
-		msg, _ := c.RecvBytes()
-		_ = c.SendBytes(append([]byte("echo: "), msg...))
+		msg, _ := c.RecvBytes(context.Background())
+		_ = c.SendBytes(context.Background(), append([]byte("echo: "), msg...))
 	}()
 
 	c, err := listener.Dial("tcp", l.Addr().String(), []byte("secret"))
@@ -27,8 +28,8 @@ func Example() {
 		panic(err)
 	}
 	defer c.Close()
-	_ = c.SendBytes([]byte("hi"))
-	reply, _ := c.RecvBytes()
+	_ = c.SendBytes(context.Background(), []byte("hi"))
+	reply, _ := c.RecvBytes(context.Background())
 	fmt.Println(string(reply))
 	// Output: echo: hi
 }

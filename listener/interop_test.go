@@ -1,6 +1,7 @@
 package listener_test
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -103,10 +104,10 @@ func TestGoListenerPythonClient(t *testing.T) {
 					c, err := tg.l.AcceptContext(ctx)
 					require.NoError(t, err)
 					defer c.Close()
-					msg, err := c.RecvBytesContext(ctx)
+					msg, err := c.RecvBytes(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, "hello from python", string(msg))
-					require.NoError(t, c.SendBytes(append([]byte("echo:"), msg...)))
+					require.NoError(t, c.SendBytes(context.Background(), append([]byte("echo:"), msg...)))
 					line, err := proc.ReadLine(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, "REPLY "+hex.EncodeToString([]byte("echo:hello from python")), line)
@@ -156,8 +157,8 @@ func TestPythonListenerGoClient(t *testing.T) {
 					}
 					require.NoError(t, err)
 					defer c.Close()
-					require.NoError(t, c.SendBytes([]byte("hello from go")))
-					got, err := c.RecvBytesContext(ctx)
+					require.NoError(t, c.SendBytes(context.Background(), []byte("hello from go")))
+					got, err := c.RecvBytes(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, "echo:hello from go", string(got))
 					line, err = proc.ReadLine(ctx)
@@ -195,9 +196,9 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 				c, err := ls[i].AcceptContext(ctx)
 				require.NoError(t, err)
 				defer c.Close()
-				msg, err := c.RecvBytesContext(ctx)
+				msg, err := c.RecvBytes(ctx)
 				require.NoError(t, err)
-				require.NoError(t, c.SendBytes(msg))
+				require.NoError(t, c.SendBytes(context.Background(), msg))
 				line, err := proc.ReadLine(ctx)
 				require.NoError(t, err)
 				assert.True(t, strings.HasPrefix(line, "REPLY "), line)
@@ -221,9 +222,9 @@ func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
 		c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
 		require.NoError(t, err)
 		defer c.Close()
-		require.NoError(t, c.SendContext(ctx, []any{42, nil, "hello"}))
+		require.NoError(t, c.Send(ctx, []any{42, nil, "hello"}))
 		var reply []any
-		require.NoError(t, c.RecvContext(ctx, &reply))
+		require.NoError(t, c.Recv(ctx, &reply))
 		require.Len(t, reply, 3)
 		assert.Equal(t, "list", reply[0])
 		assert.Equal(t, "[42, None, 'hello']", reply[1])
@@ -252,8 +253,8 @@ func TestGoAnswersPythonDigestChallenges(t *testing.T) {
 				c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
 				require.NoError(t, err)
 				defer c.Close()
-				require.NoError(t, c.SendBytes([]byte("digest "+d)))
-				got, err := c.RecvBytesContext(ctx)
+				require.NoError(t, c.SendBytes(context.Background(), []byte("digest "+d)))
+				got, err := c.RecvBytes(ctx)
 				require.NoError(t, err)
 				assert.Equal(t, "echo:digest "+d, string(got))
 				require.NoError(t, proc.Wait())

@@ -39,8 +39,9 @@ type Config struct {
 	// authenticating at once; further connections wait in the kernel's
 	// backlog.
 	MaxHandshakes int
-	// ConnOptions apply to every Conn made (frame limits, pickle options).
-	ConnOptions []connection.Option
+	// Conn holds the settings of every Conn made (frame limit, pickle
+	// modes).
+	Conn connection.Config
 	// OnHandshakeError, if set, is called (from the handshake's goroutine)
 	// with each accepted connection that failed to authenticate; such
 	// connections are closed and never returned by Accept.
@@ -265,7 +266,7 @@ func (l *Listener) acceptLoop() {
 			return
 		}
 		backoff = 0
-		c := connection.NewConn(nc, l.cfg.ConnOptions...)
+		c := l.cfg.Conn.NewConn(nc)
 		l.mu.Lock()
 		l.pending[c] = struct{}{}
 		l.mu.Unlock()
@@ -401,7 +402,7 @@ func (cfg Config) DialContext(ctx context.Context, network, address string) (*co
 	if err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
 	}
-	c := connection.NewConn(nc, cfg.ConnOptions...)
+	c := cfg.Conn.NewConn(nc)
 	if cfg.AuthKey == nil {
 		return c, nil
 	}

@@ -49,11 +49,11 @@ func TestAnswerChallengeWorkedExamples(t *testing.T) {
 			ch, _ := hex.DecodeString(tc.challenge)
 			errc := make(chan error, 1)
 			go func() { errc <- listener.AnswerChallenge(testCtx(t), b, []byte("secret")) }()
-			require.NoError(t, a.SendBytes(append([]byte("#CHALLENGE#"), ch...)))
-			reply, err := a.RecvBytes()
+			require.NoError(t, a.SendBytes(context.Background(), append([]byte("#CHALLENGE#"), ch...)))
+			reply, err := a.RecvBytes(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, tc.reply, hex.EncodeToString(reply))
-			require.NoError(t, a.SendBytes([]byte("#WELCOME#")))
+			require.NoError(t, a.SendBytes(context.Background(), []byte("#WELCOME#")))
 			require.NoError(t, <-errc)
 		})
 	}
@@ -91,33 +91,33 @@ func TestSchemesRoundTripGoToGo(t *testing.T) {
 func TestHandshakeRejectsBadMessages(t *testing.T) {
 	t.Run("a 319-byte challenge is refused (256-byte cap)", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes(make([]byte, 319)))
+		require.NoError(t, a.SendBytes(context.Background(), make([]byte, 319)))
 		err := listener.AnswerChallenge(testCtx(t), b, []byte("k"))
 		assert.ErrorIs(t, err, connection.ErrFrameTooLarge)
 	})
 	t.Run("a message without #CHALLENGE#", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes([]byte("hello")))
+		require.NoError(t, a.SendBytes(context.Background(), []byte("hello")))
 		assert.ErrorIs(t, listener.AnswerChallenge(testCtx(t), b, []byte("k")), listener.ErrAuthentication)
 	})
 	t.Run("a challenge shorter than 20 bytes", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes([]byte("#CHALLENGE#short")))
+		require.NoError(t, a.SendBytes(context.Background(), []byte("#CHALLENGE#short")))
 		err := listener.AnswerChallenge(testCtx(t), b, []byte("k"))
 		assert.ErrorIs(t, err, listener.ErrAuthentication)
 		assert.Contains(t, err.Error(), "challenge too short")
 	})
 	t.Run("an unknown digest prefix", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes([]byte("#CHALLENGE#{sha1}0123456789012345678901234567890123456789")))
+		require.NoError(t, a.SendBytes(context.Background(), []byte("#CHALLENGE#{sha1}0123456789012345678901234567890123456789")))
 		assert.ErrorIs(t, listener.AnswerChallenge(testCtx(t), b, []byte("k")), listener.ErrAuthentication)
 	})
 	t.Run("a reply of the wrong length for its digest", func(t *testing.T) {
 		a, b := pipe(t)
 		go func() {
-			_, _ = b.RecvBytes()
-			_ = b.SendBytes([]byte("{sha256}short"))
-			_, _ = b.RecvBytes()
+			_, _ = b.RecvBytes(context.Background())
+			_ = b.SendBytes(context.Background(), []byte("{sha256}short"))
+			_, _ = b.RecvBytes(context.Background())
 		}()
 		err := listener.DeliverChallenge(testCtx(t), a, []byte("k"), listener.SchemeSHA256)
 		assert.ErrorIs(t, err, listener.ErrAuthentication)
@@ -141,8 +141,8 @@ func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 	go func() {
 		c, err := listener.Dial("tcp", l.Addr().String(), []byte("k"))
 		if err == nil {
-			_ = c.SendBytes([]byte("hi"))
-			_, _ = c.RecvBytes()
+			_ = c.SendBytes(context.Background(), []byte("hi"))
+			_, _ = c.RecvBytes(context.Background())
 			c.Close()
 		}
 	}()
@@ -154,7 +154,7 @@ func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 		t.Fatalf("the good client was accepted only after the stalled one was dropped (%v)", err)
 	default:
 	}
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "hi", string(got))
 	select {
@@ -195,14 +195,14 @@ func TestAbstractAddressForms(t *testing.T) {
 	go func() {
 		c, err := l.Accept()
 		if err == nil {
-			_ = c.SendBytes([]byte("abstract"))
+			_ = c.SendBytes(context.Background(), []byte("abstract"))
 			c.Close()
 		}
 	}()
 	c, err := listener.DialContext(testCtx(t), "unix", "@"+name, []byte("k"))
 	require.NoError(t, err)
 	defer c.Close()
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "abstract", string(got))
 }
@@ -249,8 +249,8 @@ func TestAcceptedConnFileIsBlocking(t *testing.T) {
 	go func() {
 		c, err := listener.Dial("tcp", l.Addr().String(), nil)
 		if err == nil {
-			_ = c.SendBytes([]byte("one"))
-			_, _ = c.RecvBytes()
+			_ = c.SendBytes(context.Background(), []byte("one"))
+			_, _ = c.RecvBytes(context.Background())
 			c.Close()
 		}
 	}()
@@ -264,10 +264,10 @@ func TestAcceptedConnFileIsBlocking(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, flags&unix.O_NONBLOCK)
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "one", string(got))
-	require.NoError(t, c.SendBytes([]byte("two")))
+	require.NoError(t, c.SendBytes(context.Background(), []byte("two")))
 }
 
 func TestEmptyAddressPicksOneLikePython(t *testing.T) {
@@ -278,13 +278,13 @@ func TestEmptyAddressPicksOneLikePython(t *testing.T) {
 			addr := l.Addr().String()
 			go func() {
 				if c, err := l.Accept(); err == nil {
-					_ = c.SendBytes([]byte(c.RemoteAddr().Network()))
+					_ = c.SendBytes(context.Background(), []byte(c.RemoteAddr().Network()))
 					c.Close()
 				}
 			}()
 			c, err := listener.DialContext(testCtx(t), network, addr, []byte("k"))
 			require.NoError(t, err)
-			got, err := c.RecvBytes()
+			got, err := c.RecvBytes(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, network, string(got))
 			c.Close()

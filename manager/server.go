@@ -319,7 +319,7 @@ func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
 	}
 	// No per-call context: Close closes every connection, which unblocks
 	// a send to a client that stopped reading.
-	return conn.SendBytes(b) == nil
+	return conn.SendBytes(context.Background(), b) == nil
 }
 
 func parseRequest(v any) (ident any, method string, args pickle.Tuple, kwargs *pickle.Dict, err error) {

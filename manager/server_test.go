@@ -121,7 +121,7 @@ func TestGoServerHostileClients(t *testing.T) {
 		return c
 	}
 	recvReply := func(c *connection.Conn) (string, any) {
-		b, err := c.RecvBytesContext(ctx)
+		b, err := c.RecvBytes(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	}
 	// Not a pickle.
 	c := dial()
-	ok(t, c.SendBytes([]byte("garbage\x00\xff")))
+	ok(t, c.SendBytes(context.Background(), []byte("garbage\x00\xff")))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("garbage: %s", kind)
 	}
@@ -140,7 +140,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	// A pickle that is not a request.
 	c = dial()
 	b, _ := pickle.Marshal([]any{1, 2})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("non-request: %s", kind)
 	}
@@ -148,7 +148,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	// A request that is not public.
 	c = dial()
 	b, _ = pickle.Marshal(pickle.Tuple{nil, "serve_client", pickle.Tuple{}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, txt := recvReply(c); kind != "#TRACEBACK" || !contains(txt.(string), "unrecognized") {
 		t.Fatalf("non-public request: %s %v", kind, txt)
 	}
@@ -158,27 +158,27 @@ func TestGoServerHostileClients(t *testing.T) {
 	d := must(mc.Dict(ctx, nil))(t)
 	c = dial()
 	b, _ = pickle.Marshal(pickle.Tuple{nil, "accept_connection", pickle.Tuple{"hostile"}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#RETURN" {
 		t.Fatal(kind)
 	}
-	ok(t, c.SendBytes([]byte{0x80, 0x04, 0x95}))
+	ok(t, c.SendBytes(context.Background(), []byte{0x80, 0x04, 0x95}))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("truncated pickle: %s", kind)
 	}
 	b, _ = pickle.Marshal(pickle.Tuple{d.Token().ID, "__setitem__", pickle.Tuple{"k", "v"}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#RETURN" {
 		t.Fatalf("call after garbage: %s", kind)
 	}
 	b, _ = pickle.Marshal(pickle.Tuple{"nosuchident", "__len__", pickle.Tuple{}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("unknown ident: %s", kind)
 	}
 	// A frame larger than MaxMessage closes only this connection.
-	ok(t, c.SendBytes(make([]byte, 1<<17)))
-	if _, err := c.RecvBytesContext(ctx); err == nil {
+	ok(t, c.SendBytes(context.Background(), make([]byte, 1<<17)))
+	if _, err := c.RecvBytes(ctx); err == nil {
 		t.Fatal("connection survived a huge frame")
 	}
 	c.Close()

@@ -136,12 +136,12 @@ func sendMsg(ctx context.Context, c *connection.Conn, v any) error {
 	if err != nil {
 		return err
 	}
-	return c.SendBytesContext(ctx, b)
+	return c.SendBytes(ctx, b)
 }
 
 // recvMsg receives one frame (at most max bytes) and unpickles it.
 func recvMsg(ctx context.Context, c *connection.Conn, max int, dec pickle.DecMode) (any, error) {
-	b, err := c.RecvBytesMaxContext(ctx, max)
+	b, err := c.RecvBytesMax(ctx, max)
 	if err != nil {
 		return nil, err
 	}

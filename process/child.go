@@ -40,6 +40,8 @@ type ChildOptions struct {
 	// starts do not hold the parent's sentinel pipe, the resource tracker
 	// pipe or Connection ends open.
 	KeepInheritable bool
+	// Conn holds the settings of the Conns that Conn and KwargConn return.
+	Conn connection.Config
 }
 
 // ChildProcess is the running Go worker as its spawn parent described it:
@@ -59,6 +61,8 @@ type ChildProcess struct {
 	target     any
 	args       pickle.Tuple
 	kwargs     *pickle.Dict
+
+	connCfg connection.Config
 
 	mu    sync.Mutex
 	taken map[int]bool
@@ -116,6 +120,7 @@ func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
 		return nil, err
 	}
 	c.spawn = sa
+	c.connCfg = o.Conn
 	c.sentinel = f
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	c.watchDone = make(chan struct{})
@@ -450,27 +455,29 @@ func remarshal(a, v any) error {
 
 // Conn returns positional argument i, a pickled multiprocessing Connection
 // (a Pipe end), as a *connection.Conn that owns the inherited descriptor.
-// Each Connection can be taken once (ErrFDTaken after that).
-func (c *ChildProcess) Conn(i int, opts ...connection.Option) (*connection.Conn, error) {
+// Each Connection can be taken once (ErrFDTaken after that). The Conn has
+// the settings of ChildConfig.Conn.
+func (c *ChildProcess) Conn(i int) (*connection.Conn, error) {
 	if i < 0 || i >= len(c.args) {
 		return nil, fmt.Errorf("process: %w: argument %d of %d", ErrNoArg, i, len(c.args))
 	}
-	return c.ConnFrom(c.args[i], opts...)
+	return c.ConnFrom(c.args[i], c.connCfg)
 }
 
 // KwargConn is Conn for keyword argument name.
-func (c *ChildProcess) KwargConn(name string, opts ...connection.Option) (*connection.Conn, error) {
+func (c *ChildProcess) KwargConn(name string) (*connection.Conn, error) {
 	a, ok := c.kwargs.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("process: %w: keyword %q", ErrNoArg, name)
 	}
-	return c.ConnFrom(a, opts...)
+	return c.ConnFrom(a, c.connCfg)
 }
 
 // ConnFrom turns any pickled Connection found in the payload (for example
 // inside a list argument, or a Queue's reader/writer state) into a
-// *connection.Conn owning its inherited descriptor.
-func (c *ChildProcess) ConnFrom(v any, opts ...connection.Option) (*connection.Conn, error) {
+// *connection.Conn with the settings cfg, owning its inherited descriptor.
+// Each Connection can be taken once (ErrFDTaken after that).
+func (c *ChildProcess) ConnFrom(v any, cfg connection.Config) (*connection.Conn, error) {
 	fd, r, w, err := ConnectionArgs(v)
 	if err != nil {
 		return nil, err
@@ -478,7 +485,7 @@ func (c *ChildProcess) ConnFrom(v any, opts ...connection.Option) (*connection.C
 	if err := c.take(fd); err != nil {
 		return nil, err
 	}
-	conn, err := connection.FromFD(fd, r, w, opts...)
+	conn, err := cfg.FromFD(fd, r, w)
 	if err != nil {
 		c.untake(fd)
 		return nil, fmt.Errorf("process: inherited connection fd %d: %w", fd, err)

@@ -37,7 +37,7 @@ func ExampleStart() {
 	}
 	theirs.Close() // the child has its own copy
 	var reply map[string]any
-	if err := ours.RecvContext(ctx, &reply); err != nil {
+	if err := ours.Recv(ctx, &reply); err != nil {
 		log.Fatal(err)
 	}
 	if err := p.Wait(); err != nil {
@@ -64,9 +64,9 @@ func ExampleChild() {
 		}
 		defer conn.Close()
 		var msg any
-		if err := conn.RecvContext(ctx, &msg); err != nil {
+		if err := conn.Recv(ctx, &msg); err != nil {
 			return err
 		}
-		return conn.SendContext(ctx, fmt.Sprintf("%s got %v from %d", child.Name(), msg, child.ParentPid()))
+		return conn.Send(ctx, fmt.Sprintf("%s got %v from %d", child.Name(), msg, child.ParentPid()))
 	})
 }

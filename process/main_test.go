@@ -59,7 +59,7 @@ func workerMain() {
 			if err != nil {
 				return err
 			}
-			if err := conn.Send("ready"); err != nil {
+			if err := conn.Send(context.Background(), "ready"); err != nil {
 				return err
 			}
 			select {
@@ -77,7 +77,7 @@ func workerMain() {
 				return fmt.Errorf("argument 1 is %T, want bytes", child.Arg(1))
 			}
 			sum := sha256.Sum256(blob)
-			return conn.Send(map[string]any{"len": len(blob), "sha256": hex.EncodeToString(sum[:])})
+			return conn.Send(context.Background(), map[string]any{"len": len(blob), "sha256": hex.EncodeToString(sum[:])})
 		case "kinds":
 			return roleKinds(child)
 		case "register":
@@ -94,14 +94,14 @@ func workerMain() {
 			if err := child.RegisterResource(name, process.ResourceSemaphore); err != nil {
 				return err
 			}
-			return conn.Send(name)
+			return conn.Send(context.Background(), name)
 		case "watch":
 			conn, err := child.Conn(0)
 			if err != nil {
 				return err
 			}
 			marker, _ := child.Arg(1).(string)
-			if err := conn.Send("ready"); err != nil {
+			if err := conn.Send(context.Background(), "ready"); err != nil {
 				return err
 			}
 			conn.Close()
@@ -128,7 +128,7 @@ func roleEcho(child *process.ChildProcess) error {
 	ctx, cancel := context.WithTimeout(child.Context(), 20*time.Second)
 	defer cancel()
 	var msg any
-	if err := conn.RecvContext(ctx, &msg); err != nil {
+	if err := conn.Recv(ctx, &msg); err != nil {
 		return err
 	}
 	extra, _ := child.Kwarg("extra")
@@ -136,7 +136,7 @@ func roleEcho(child *process.ChildProcess) error {
 	for _, n := range child.Identity() {
 		ident = append(ident, n)
 	}
-	return conn.SendContext(ctx, map[string]any{
+	return conn.Send(ctx, map[string]any{
 		"name":         child.Name(),
 		"pid":          child.Pid(),
 		"parent_pid":   child.ParentPid(),
@@ -151,6 +151,7 @@ func roleEcho(child *process.ChildProcess) error {
 		"msg":          msg,
 		"extra":        extra,
 	})
+
 }
 
 // roleKinds answers with the class of each argument after the first, and
@@ -183,7 +184,7 @@ func roleKinds(child *process.ChildProcess) error {
 		}
 		kinds = append(kinds, k)
 	}
-	return conn.Send(kinds)
+	return conn.Send(context.Background(), kinds)
 }
 
 // readSharedCtype reads a Value('i') or Array('d') from the arena the parent

@@ -128,9 +128,9 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 			Authkey: key,
 		})
 		theirs.Close()
-		require.NoError(t, ours.SendContext(ctx, "ping"))
+		require.NoError(t, ours.Send(ctx, "ping"))
 		var reply map[string]any
-		require.NoError(t, ours.RecvContext(ctx, &reply))
+		require.NoError(t, ours.Recv(ctx, &reply))
 		require.NoError(t, p.Wait())
 		code, ok := p.ExitCode()
 		assert.True(t, ok)
@@ -193,7 +193,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 			p, _ := startPy(t, cctx, py, "sleep_forever", process.Spec{Args: []any{theirs}})
 			theirs.Close()
 			var ready string
-			require.NoError(t, ours.RecvContext(ctx, &ready))
+			require.NoError(t, ours.Recv(ctx, &ready))
 			assert.True(t, p.IsAlive())
 			assert.ErrorIs(t, p.Close(), process.ErrRunning)
 			want := -int(syscall.SIGKILL)
@@ -223,7 +223,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		p, _ := startPy(t, ctx, py, "digest", process.Spec{Args: []any{theirs, blob}})
 		theirs.Close()
 		var reply map[string]any
-		require.NoError(t, ours.RecvContext(ctx, &reply))
+		require.NoError(t, ours.Recv(ctx, &reply))
 		require.NoError(t, p.Wait())
 		sum := sha256.Sum256(blob)
 		assert.EqualValues(t, len(blob), reply["len"])
@@ -242,7 +242,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		p, _ := startPy(t, ctx, py, "read_dupfd", process.Spec{Args: []any{theirs, fdArg{r}}})
 		theirs.Close()
 		var reply pickle.Tuple
-		require.NoError(t, ours.RecvContext(ctx, &reply))
+		require.NoError(t, ours.Recv(ctx, &reply))
 		require.NoError(t, p.Wait())
 		assert.Equal(t, pickle.Tuple{"multiprocessing.popen_spawn_posix._DupFd", []byte("bytes through a pipe")}, reply)
 	})
@@ -254,7 +254,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		p, _ := startPy(t, ctx, py, "make_lock", process.Spec{Args: []any{theirs}, Tracker: tr})
 		theirs.Close()
 		var name string
-		require.NoError(t, ours.RecvContext(ctx, &name))
+		require.NoError(t, ours.Recv(ctx, &name))
 		path := pyharness.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
 		require.FileExists(t, path)
 		require.NoError(t, p.Kill())
@@ -282,9 +282,9 @@ func TestGoParentGoWorker(t *testing.T) {
 	})
 	require.NoError(t, err)
 	theirs.Close()
-	require.NoError(t, ours.SendContext(ctx, "ping"))
+	require.NoError(t, ours.Send(ctx, "ping"))
 	var reply map[string]any
-	require.NoError(t, ours.RecvContext(ctx, &reply))
+	require.NoError(t, ours.Recv(ctx, &reply))
 	require.NoError(t, p.Wait())
 	assert.Equal(t, "GoFromGo", reply["name"])
 	assert.EqualValues(t, os.Getpid(), reply["parent_pid"])

@@ -92,7 +92,7 @@ func TestBenchmarkTable(t *testing.T) {
 		for _, lang := range r.prod {
 			prods = append(prods, start(lang, "produce", []any{q}, map[string]any{"n": r.n, "size": r.size}))
 		}
-		b, err := rconn.RecvBytesContext(ctx)
+		b, err := rconn.RecvBytes(ctx)
 		require.NoError(t, err, "stderr: %s", stderr.String())
 		var secs float64
 		require.NoError(t, pickle.Unmarshal(b, &secs))

@@ -11,7 +11,7 @@ import (
 
 var errNoConn = errors.New("fuzz: no connections")
 
-func noConn(any, ...connection.Option) (*connection.Conn, error) { return nil, errNoConn }
+func noConn(any, connection.Config) (*connection.Conn, error) { return nil, errNoConn }
 
 // FuzzOpenAny feeds arbitrary pickles to the pickled-queue decoder: it
 // must return an error (or a queue, for a state naming live semaphores and

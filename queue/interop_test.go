@@ -147,12 +147,12 @@ func (p *probe) send(cmd ...any) {
 	p.t.Helper()
 	b, err := pickle.Marshal(pickle.Tuple(cmd))
 	require.NoError(p.t, err)
-	require.NoError(p.t, p.ctl.SendBytes(b))
+	require.NoError(p.t, p.ctl.SendBytes(context.Background(), b))
 }
 
 func (p *probe) recv() any {
 	p.t.Helper()
-	b, err := p.ctl.RecvBytesContext(p.ctx)
+	b, err := p.ctl.RecvBytes(p.ctx)
 	require.NoError(p.t, err, "probe stderr: %s", p.errb.String())
 	var v any
 	require.NoError(p.t, pickle.Unmarshal(b, &v))
@@ -167,7 +167,7 @@ func (p *probe) call(cmd ...any) any {
 
 // silent checks that the probe has not answered for d.
 func (p *probe) silent(d time.Duration) bool {
-	ready, err := p.ctl.Poll(d)
+	ready, err := p.ctl.PollTimeout(context.Background(), d)
 	require.NoError(p.t, err)
 	return !ready
 }

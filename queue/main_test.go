@@ -231,7 +231,7 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 		}
 		got = binary.NativeEndian.AppendUint64(got, uint64(v.(int64)))
 	}
-	if err := conn.SendBytes(got); err != nil {
+	if err := conn.SendBytes(context.Background(), got); err != nil {
 		return err
 	}
 	return conn.Close()
@@ -295,7 +295,7 @@ func roleBenchConsume(ctx context.Context, child *process.ChildProcess) error {
 	if err != nil {
 		return err
 	}
-	if err := conn.SendBytes(b); err != nil {
+	if err := conn.SendBytes(context.Background(), b); err != nil {
 		return err
 	}
 	return conn.Close()

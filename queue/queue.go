@@ -31,7 +31,7 @@ type config struct {
 	pipeSize int
 	enc      pickle.EncMode
 	dec      pickle.DecMode
-	connOpts []connection.Option
+	conn     connection.Config
 	onError  func(error)
 	tracker  synchronize.Tracker
 }
@@ -79,10 +79,10 @@ func WithEncMode(m pickle.EncMode) Option { return func(c *config) { c.enc = m }
 // (default: pickle.DecOptions{}, the safe defaults).
 func WithDecMode(m pickle.DecMode) Option { return func(c *config) { c.dec = m } }
 
-// WithConnOptions passes options (e.g. connection.WithMaxFrame, the limit
+// WithConnConfig passes settings (e.g. MaxFrame, the limit
 // on one item's pickled size) to the queue's pipe ends.
-func WithConnOptions(opts ...connection.Option) Option {
-	return func(c *config) { c.connOpts = append(c.connOpts, opts...) }
+func WithConnConfig(cfg connection.Config) Option {
+	return func(c *config) { c.conn = cfg }
 }
 
 // WithFeederErrorHandler sets the function called when the feeder cannot
@@ -167,7 +167,7 @@ func (q *Queue) create(maxsize int, opts []Option) (err error) {
 			}
 		}
 	}()
-	if q.reader, q.writer, err = connection.Pipe(false, q.cfg.connOpts...); err != nil {
+	if q.reader, q.writer, err = q.cfg.conn.Pipe(false); err != nil {
 		return fmt.Errorf("queue: pipe: %w", err)
 	}
 	closers = append(closers, q.reader.Close, q.writer.Close)
@@ -384,7 +384,7 @@ func (q *Queue) write(data []byte) error {
 	if _, err := q.acquire(q.life, q.wlock.SemLock, true); err != nil {
 		return fmt.Errorf("queue: feeder: acquiring _wlock: %w", err)
 	}
-	err := q.writer.SendBytes(data)
+	err := q.writer.SendBytes(context.Background(), data)
 	if rerr := q.wlock.Release(); err == nil && rerr != nil {
 		err = fmt.Errorf("queue: feeder: releasing _wlock: %w", rerr)
 	}
@@ -497,7 +497,7 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 		}
 		return data, q.releaseSlot(slot)
 	}
-	ready, err := q.reader.Poll(0)
+	ready, err := q.reader.PollTimeout(context.Background(), 0)
 	if err != nil {
 		return nil, waitErr(err, ErrEmpty)
 	}
@@ -506,7 +506,7 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 			return nil, ErrEmpty
 		}
 		c, done := q.slow(ctx)
-		ready, err = q.reader.PollContext(c, -1)
+		ready, err = q.reader.Poll(c)
 		done()
 		if err != nil {
 			if ctx.Err() == nil && q.life.Err() != nil {
@@ -525,9 +525,9 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 // recv reads one frame, into buf if it fits.
 func (q *Queue) recv(ctx context.Context, buf []byte) ([]byte, error) {
 	if buf == nil {
-		return q.reader.RecvBytesContext(ctx)
+		return q.reader.RecvBytes(ctx)
 	}
-	n, err := q.reader.RecvBytesIntoContext(ctx, buf)
+	n, err := q.reader.RecvBytesInto(ctx, buf)
 	if err == nil {
 		return buf[:n], nil
 	}
@@ -565,7 +565,7 @@ func (q *Queue) Empty() (bool, error) {
 		return false, err
 	}
 	defer q.ops.Done()
-	ready, err := q.reader.Poll(0)
+	ready, err := q.reader.PollTimeout(context.Background(), 0)
 	return !ready, err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/synchronize"
@@ -26,7 +25,7 @@ func NewSimpleQueue(opts ...Option) (*SimpleQueue, error) {
 	q := &s.q
 	q.cfg = buildConfig(opts)
 	var err error
-	if q.reader, q.writer, err = connection.Pipe(false, q.cfg.connOpts...); err != nil {
+	if q.reader, q.writer, err = q.cfg.conn.Pipe(false); err != nil {
 		return nil, fmt.Errorf("queue: pipe: %w", err)
 	}
 	setPipeSize(q.writer, q.cfg.pipeSize)
@@ -75,7 +74,7 @@ func (s *SimpleQueue) PutPickle(ctx context.Context, data []byte) error {
 	if _, err := q.acquire(ctx, q.wlock.SemLock, true); err != nil {
 		return waitErr(err, ErrFull)
 	}
-	err := q.writer.SendBytesContext(ctx, data)
+	err := q.writer.SendBytes(ctx, data)
 	if rerr := q.wlock.Release(); err == nil && rerr != nil {
 		err = rerr
 	}

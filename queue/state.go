@@ -11,18 +11,18 @@ import (
 
 // ConnFunc turns a pickled Connection (rebuild_connection(_DupFd(fd), r,
 // w)) into a *connection.Conn; (*process.ChildProcess).ConnFrom is one.
-type ConnFunc func(v any, opts ...connection.Option) (*connection.Conn, error)
+type ConnFunc func(v any, cfg connection.Config) (*connection.Conn, error)
 
 // InheritedConn is a ConnFunc for descriptors inherited at the numbers the
 // pickle names (what spawn guarantees): it wraps the fd with
 // connection.FromFD. In a Go worker prefer the ChildProcess's ConnFrom,
 // which also checks that each fd is taken once.
-func InheritedConn(v any, opts ...connection.Option) (*connection.Conn, error) {
+func InheritedConn(v any, cfg connection.Config) (*connection.Conn, error) {
 	fd, r, w, err := process.ConnectionArgs(v)
 	if err != nil {
 		return nil, err
 	}
-	return connection.FromFD(fd, r, w, opts...)
+	return cfg.FromFD(fd, r, w)
 }
 
 // Class returns the multiprocessing.queues class name of a pickled queue
@@ -193,11 +193,11 @@ func (q *Queue) openCommon(rv, wv, rl, wl any, conn ConnFunc, opts []Option) (er
 		return err
 	}
 	closers = append(closers, q.wlock.Close)
-	if q.reader, err = conn(rv, q.cfg.connOpts...); err != nil {
+	if q.reader, err = conn(rv, q.cfg.conn); err != nil {
 		return fmt.Errorf("queue: reader: %w", err)
 	}
 	closers = append(closers, q.reader.Close)
-	if q.writer, err = conn(wv, q.cfg.connOpts...); err != nil {
+	if q.writer, err = conn(wv, q.cfg.conn); err != nil {
 		return fmt.Errorf("queue: writer: %w", err)
 	}
 	if !q.reader.Readable() || !q.writer.Writable() {

@@ -72,7 +72,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		w.Close()
 		go func(name string) {
 			defer r.Close()
-			b, err := r.RecvBytesContext(ctx)
+			b, err := r.RecvBytes(ctx)
 			if err != nil {
 				errs <- fmt.Errorf("%s consumer: %w", name, err)
 				return

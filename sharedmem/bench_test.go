@@ -46,7 +46,7 @@ func BenchmarkCopySharedMemory(b *testing.B) {
 // (SendBytes in a goroutine, RecvBytesInto a reused buffer here).
 func BenchmarkCopyPipe(b *testing.B) {
 	data := benchData()
-	r, w, err := connection.Pipe(false, connection.WithMaxFrame(2*benchBytes))
+	r, w, err := connection.Config{MaxFrame: 2 * benchBytes}.Pipe(false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,8 +58,8 @@ func BenchmarkCopyPipe(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		errc := make(chan error, 1)
-		go func() { errc <- w.SendBytes(data) }()
-		if _, err := r.RecvBytesInto(out); err != nil {
+		go func() { errc <- w.SendBytes(context.Background(), data) }()
+		if _, err := r.RecvBytesInto(context.Background(), out); err != nil {
 			b.Fatal(err)
 		}
 		if err := <-errc; err != nil {

@@ -181,7 +181,7 @@ func roleTypes(child *process.ChildProcess) error {
 			a.Close()
 		}
 	}
-	return conn.Send(reads)
+	return conn.Send(context.Background(), reads)
 }
 
 // checkLock takes and gives back a lock shared with the idle parent.

@@ -46,12 +46,12 @@ func (p *peer) send(cmd ...any) {
 	p.t.Helper()
 	b, err := pickle.Marshal(pickle.Tuple(cmd))
 	require.NoError(p.t, err)
-	require.NoError(p.t, p.ctl.SendBytes(b))
+	require.NoError(p.t, p.ctl.SendBytes(context.Background(), b))
 }
 
 func (p *peer) recv() any {
 	p.t.Helper()
-	b, err := p.ctl.RecvBytesContext(p.ctx)
+	b, err := p.ctl.RecvBytes(p.ctx)
 	require.NoError(p.t, err, "stderr: %s", p.err.String())
 	var v any
 	require.NoError(p.t, pickle.Unmarshal(b, &v))
@@ -65,7 +65,7 @@ func (p *peer) call(cmd ...any) any {
 }
 
 func (p *peer) silent(d time.Duration) bool {
-	ready, err := p.ctl.Poll(d)
+	ready, err := p.ctl.PollTimeout(context.Background(), d)
 	require.NoError(p.t, err)
 	return !ready
 }

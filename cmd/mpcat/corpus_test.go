@@ -181,3 +181,28 @@ func TestDisCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDisFramesMalformed: a capture whose frame headers are broken fails
+// with a message naming the problem and the offset, never a crash.
+func TestDisFramesMalformed(t *testing.T) {
+	ok := append([]byte{0, 0, 0, 2}, 'N', '.')
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"a truncated 4-byte header", string(ok) + "\x00\x00", "2 stray bytes at offset 6 (a truncated frame header)"},
+		{"a truncated 8-byte length", string(ok) + "\xff\xff\xff\xff\x00", "5 stray bytes at offset 6 (a truncated frame header)"},
+		{"a negative length", "\xff\xff\xff\xfe", "bad frame header: negative length: -2 at offset 0"},
+		{"a frame longer than the input", string(ok) + "\x00\x00\x00\x09N.", "frame 1 at offset 6 claims 9 bytes, only 2 remain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			code := run(context.Background(), []string{"dis", "--frames", "-"}, strings.NewReader(tc.in), &stdout, &stderr)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}

@@ -84,7 +84,7 @@ func relayPair(ctx context.Context, id int, client *connection.Conn, cfg listene
 
 func relay(id int, dir string, from, to *connection.Conn, out *printer) {
 	for {
-		b, err := from.RecvBytes()
+		b, err := from.RecvBytes(context.Background())
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF):
@@ -100,7 +100,7 @@ func relay(id int, dir string, from, to *connection.Conn, out *printer) {
 			return
 		}
 		out.proxyFrame(id, dir, b, time.Now())
-		if err := to.SendBytes(b); err != nil {
+		if err := to.SendBytes(context.Background(), b); err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				out.fail(fmt.Sprintf("[%d] %s: forwarding: %v", id, dir, err))
 			}

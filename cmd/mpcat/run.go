@@ -165,15 +165,11 @@ func (f *netFlags) resolve() error {
 }
 
 func (f *netFlags) config(stderr io.Writer, out *printer) listener.Config {
-	mf := f.maxFrame
-	if mf < 0 {
-		mf = connection.NoLimit
-	}
 	return listener.Config{
 		AuthKey:          f.key,
 		Scheme:           f.scheme,
 		HandshakeTimeout: f.timeout,
-		ConnOptions:      []connection.Option{connection.WithMaxFrame(mf)},
+		Conn:             connection.Config{MaxFrame: f.maxFrame},
 		OnHandshakeError: func(remote net.Addr, err error) {
 			out.event(fmt.Sprintf("client %v failed to authenticate: %v", remote, explain(err)))
 		},
@@ -341,7 +337,7 @@ func sessionLines(ctx context.Context, c *connection.Conn, f *netFlags, lines <-
 	recvDone := make(chan error, 1)
 	go func() {
 		for {
-			b, err := c.RecvBytes()
+			b, err := c.RecvBytes(context.Background())
 			if err != nil {
 				recvDone <- err
 				return
@@ -388,7 +384,7 @@ func sessionLines(ctx context.Context, c *connection.Conn, f *netFlags, lines <-
 			if skip {
 				continue
 			}
-			if err := c.SendBytesContext(ctx, payload); err != nil {
+			if err := c.SendBytes(ctx, payload); err != nil {
 				if errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 					out.fail("peer closed the connection; cannot send line " + fmt.Sprint(l.n))
 					return 1

@@ -77,7 +77,7 @@ func worker() {
 		fmt.Printf("Go worker %q (pid %d, parent %d) says %s\n", child.Name(), child.Pid(), child.ParentPid(), opts.Greeting)
 		for {
 			var task any
-			if err := conn.RecvContext(ctx, &task); err != nil {
+			if err := conn.Recv(ctx, &task); err != nil {
 				return err
 			}
 			var reply any
@@ -101,7 +101,7 @@ func worker() {
 			default:
 				return errors.New("unexpected task type " + fmt.Sprintf("%T", task))
 			}
-			if err := conn.SendContext(ctx, reply); err != nil {
+			if err := conn.Send(ctx, reply); err != nil {
 				return err
 			}
 		}

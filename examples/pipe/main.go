@@ -40,13 +40,13 @@ func main() {
 	check(err)
 	proc := startPeer(ctx, py, child, "reply")
 	msg := []any{42, nil, "hello"}
-	check(parent.SendContext(ctx, msg))
+	check(parent.Send(ctx, msg))
 	fmt.Printf("(%d) Go sent [42, None, 'hello']\n", os.Getpid())
 	line, err := proc.ReadLine(ctx)
 	check(err)
 	fmt.Println(line)
 	var reply any
-	check(parent.RecvContext(ctx, &reply))
+	check(parent.Recv(ctx, &reply))
 	fmt.Printf("(%d) Go received the reply %v\n", os.Getpid(), reply)
 	check(proc.Wait())
 	parent.Close()
@@ -56,7 +56,7 @@ func main() {
 	check(err)
 	proc = startPeer(ctx, py, w, "producer")
 	var value int
-	check(r.RecvContext(ctx, &value))
+	check(r.Recv(ctx, &value))
 	line, err = proc.ReadLine(ctx)
 	check(err)
 	fmt.Println(line)
@@ -69,7 +69,7 @@ func main() {
 	check(err)
 	proc = startPeer(ctx, py, r, "consumer")
 	value = rand.Intn(10) + 1
-	check(w.SendContext(ctx, value))
+	check(w.Send(ctx, value))
 	fmt.Printf("Value [%d] send by PID [%d]\n", value, os.Getpid())
 	w.Close()
 	line, err = proc.ReadLine(ctx)

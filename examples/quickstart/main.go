@@ -55,7 +55,7 @@ func main() {
 	fmt.Printf("Go started %s (pid %d) and gave it one end of a Pipe as fd 3\n", py, proc.Pid())
 
 	msg := map[string]any{"from": "Go", "numbers": []int{1, 2, 3, 4}, "ok": true}
-	if err := ours.SendContext(ctx, msg); err != nil {
+	if err := ours.Send(ctx, msg); err != nil {
 		log.Fatalf("sending: %v", err)
 	}
 	fmt.Printf("Go sent a pickled map with Send: %v\n", msg)
@@ -72,7 +72,7 @@ func main() {
 		AsTuple  []int64        `pickle:"as_tuple"`
 		Echo     map[string]any `pickle:"echo"`
 	}
-	if err := ours.RecvContext(ctx, &reply); err != nil {
+	if err := ours.Recv(ctx, &reply); err != nil {
 		log.Fatalf("receiving: %v", err)
 	}
 	fmt.Printf("Go received Python's pickled reply with Recv into a struct: greeting=%q sum=%d tuple=%v\n",
