@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strconv"
@@ -31,7 +32,7 @@ func connectInterpreters() (legacy, sha pyharness.Interpreter, okL, okS bool) {
 // goDialN makes n authenticated connects with cfg and closes each.
 func goDialN(cfg listener.Config, addr string, n int) error {
 	for i := 0; i < n; i++ {
-		c, err := cfg.Dial("tcp", addr)
+		c, err := cfg.Dial(context.Background(), "tcp", addr)
 		if err != nil {
 			return err
 		}
@@ -51,7 +52,7 @@ func runConnect(r *runner) error {
 		ok     bool
 	}{{listener.SchemeLegacy, "legacy MD5 challenge", legacy, okL}, {listener.SchemeSHA256, "{sha256} challenge", sha, okS}} {
 		k := "connect/" + string(sc.scheme) + "/"
-		cfg := listener.Config{AuthKey: benchKey, Scheme: sc.scheme}
+		cfg := listener.Config{Authkey: benchKey, Scheme: sc.scheme}
 		// Go Dial → Go Listener.
 		l, err := cfg.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -61,7 +62,7 @@ func runConnect(r *runner) error {
 		go func() {
 			defer close(accepted)
 			for {
-				c, err := l.Accept()
+				c, err := l.Accept(context.Background())
 				if err != nil {
 					return
 				}

@@ -2,6 +2,11 @@
 // Client: Listen, Accept and Dial over tcp, unix-path and Linux abstract
 // sockets, with Python's mutual authentication (WIRE.md §2–3).
 //
+// Listen and Dial use the default settings; Config's methods of the same
+// names take settings (scheme, handshake limits, the connection.Config of
+// every Conn). Accept and Dial take a context and return an error matching
+// ctx.Err() when it ends.
+//
 // # Authentication
 //
 // With an authkey both sides challenge each other in Python's order (the

@@ -82,7 +82,7 @@ func TestGoListenerPythonClient(t *testing.T) {
 		for _, ac := range addrCases {
 			for _, kc := range keyCases {
 				tg := &target{name: ac.name + ", " + kc.name, kc: kc, hsErrs: make(chan error, 1)}
-				cfg := listener.Config{AuthKey: kc.goKey, HandshakeTimeout: 20 * time.Second,
+				cfg := listener.Config{Authkey: kc.goKey, HandshakeTimeout: 20 * time.Second,
 					OnHandshakeError: func(_ net.Addr, err error) { tg.hsErrs <- err }}
 				l, err := cfg.Listen(ac.network, ac.address(t))
 				require.NoError(t, err)
@@ -101,7 +101,7 @@ func TestGoListenerPythonClient(t *testing.T) {
 		for _, tg := range targets {
 			t.Run(tg.name, func(t *testing.T) {
 				if tg.kc.wantAuthn {
-					c, err := tg.l.AcceptContext(ctx)
+					c, err := tg.l.Accept(ctx)
 					require.NoError(t, err)
 					defer c.Close()
 					msg, err := c.RecvBytes(ctx)
@@ -145,7 +145,7 @@ func TestPythonListenerGoClient(t *testing.T) {
 					require.NoError(t, err)
 					addr, ok := strings.CutSuffix(line, " READY")
 					require.True(t, ok, "got %q", line)
-					c, err := listener.DialContext(ctx, ac.network, addr, kc.goKey)
+					c, err := listener.Dial(ctx, ac.network, addr, kc.goKey)
 					if !kc.wantAuthn {
 						require.ErrorIs(t, err, listener.ErrAuthentication)
 						assert.Contains(t, err.Error(), "digest sent was rejected")
@@ -183,7 +183,7 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 		var ls []*listener.Listener
 		var args []string
 		for _, s := range schemes {
-			l, err := listener.Config{AuthKey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
+			l, err := listener.Config{Authkey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			defer l.Close()
 			ls = append(ls, l)
@@ -193,7 +193,7 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_client.py", Args: args})
 		for i, s := range schemes {
 			t.Run(string(s), func(t *testing.T) {
-				c, err := ls[i].AcceptContext(ctx)
+				c, err := ls[i].Accept(ctx)
 				require.NoError(t, err)
 				defer c.Close()
 				msg, err := c.RecvBytes(ctx)
@@ -219,7 +219,7 @@ func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
 		addr, _ := strings.CutSuffix(line, " READY")
-		c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
+		c, err := listener.Dial(ctx, "tcp", addr, []byte("secret"))
 		require.NoError(t, err)
 		defer c.Close()
 		require.NoError(t, c.Send(ctx, []any{42, nil, "hello"}))
@@ -250,7 +250,7 @@ func TestGoAnswersPythonDigestChallenges(t *testing.T) {
 				line, err := proc.ReadLine(ctx)
 				require.NoError(t, err)
 				addr, _ := strings.CutSuffix(line, " READY")
-				c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
+				c, err := listener.Dial(ctx, "tcp", addr, []byte("secret"))
 				require.NoError(t, err)
 				defer c.Close()
 				require.NoError(t, c.SendBytes(context.Background(), []byte("digest "+d)))

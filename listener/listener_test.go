@@ -130,7 +130,7 @@ func TestHandshakeRejectsBadMessages(t *testing.T) {
 // stalled one is dropped after the handshake timeout.
 func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 	dropped := make(chan error, 1)
-	l, err := listener.Config{AuthKey: []byte("k"), HandshakeTimeout: 3 * time.Second,
+	l, err := listener.Config{Authkey: []byte("k"), HandshakeTimeout: 3 * time.Second,
 		OnHandshakeError: func(_ net.Addr, err error) { dropped <- err }}.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
@@ -139,14 +139,14 @@ func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 	defer stalled.Close()
 
 	go func() {
-		c, err := listener.Dial("tcp", l.Addr().String(), []byte("k"))
+		c, err := listener.Dial(context.Background(), "tcp", l.Addr().String(), []byte("k"))
 		if err == nil {
 			_ = c.SendBytes(context.Background(), []byte("hi"))
 			_, _ = c.RecvBytes(context.Background())
 			c.Close()
 		}
 	}()
-	c, err := l.AcceptContext(testCtx(t))
+	c, err := l.Accept(testCtx(t))
 	require.NoError(t, err)
 	defer c.Close()
 	select {
@@ -172,7 +172,7 @@ func TestCloseUnblocksAcceptAndRemovesSocketFile(t *testing.T) {
 	_, err = os.Stat(path)
 	require.NoError(t, err)
 	errc := make(chan error, 1)
-	go func() { _, err := l.Accept(); errc <- err }()
+	go func() { _, err := l.Accept(context.Background()); errc <- err }()
 	time.Sleep(20 * time.Millisecond)
 	require.NoError(t, l.Close())
 	select {
@@ -193,13 +193,13 @@ func TestAbstractAddressForms(t *testing.T) {
 	defer l.Close()
 	assert.Equal(t, "@"+name, l.Addr().String())
 	go func() {
-		c, err := l.Accept()
+		c, err := l.Accept(context.Background())
 		if err == nil {
 			_ = c.SendBytes(context.Background(), []byte("abstract"))
 			c.Close()
 		}
 	}()
-	c, err := listener.DialContext(testCtx(t), "unix", "@"+name, []byte("k"))
+	c, err := listener.Dial(testCtx(t), "unix", "@"+name, []byte("k"))
 	require.NoError(t, err)
 	defer c.Close()
 	got, err := c.RecvBytes(context.Background())
@@ -209,14 +209,14 @@ func TestAbstractAddressForms(t *testing.T) {
 
 func TestWrongKeyFailsPromptlyOnBothSides(t *testing.T) {
 	hs := make(chan error, 1)
-	l, err := listener.Config{AuthKey: []byte("right"), OnHandshakeError: func(_ net.Addr, err error) { hs <- err }}.Listen("tcp", "127.0.0.1:0")
+	l, err := listener.Config{Authkey: []byte("right"), OnHandshakeError: func(_ net.Addr, err error) { hs <- err }}.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
 	// Both sides fail within the test context, long before the 20s
 	// handshake timeout would end a hang.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = listener.DialContext(ctx, "tcp", l.Addr().String(), []byte("wrong"))
+	_, err = listener.Dial(ctx, "tcp", l.Addr().String(), []byte("wrong"))
 	require.ErrorIs(t, err, listener.ErrAuthentication)
 	select {
 	case err := <-hs:
@@ -229,7 +229,7 @@ func TestWrongKeyFailsPromptlyOnBothSides(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	_, err := listener.Listen("udp", "127.0.0.1:0", nil)
 	assert.Error(t, err)
-	_, err = listener.Config{AuthKey: []byte("k"), Scheme: "sha1"}.Dial("tcp", "127.0.0.1:1")
+	_, err = listener.Config{Authkey: []byte("k"), Scheme: "sha1"}.Dial(context.Background(), "tcp", "127.0.0.1:1")
 	assert.Error(t, err)
 	l, err := listener.Config{Backlog: 1}.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -247,14 +247,14 @@ func TestAcceptedConnFileIsBlocking(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	go func() {
-		c, err := listener.Dial("tcp", l.Addr().String(), nil)
+		c, err := listener.Dial(context.Background(), "tcp", l.Addr().String(), nil)
 		if err == nil {
 			_ = c.SendBytes(context.Background(), []byte("one"))
 			_, _ = c.RecvBytes(context.Background())
 			c.Close()
 		}
 	}()
-	c, err := l.AcceptContext(testCtx(t))
+	c, err := l.Accept(testCtx(t))
 	require.NoError(t, err)
 	defer c.Close()
 	f, err := c.File()
@@ -277,12 +277,12 @@ func TestEmptyAddressPicksOneLikePython(t *testing.T) {
 			require.NoError(t, err)
 			addr := l.Addr().String()
 			go func() {
-				if c, err := l.Accept(); err == nil {
+				if c, err := l.Accept(context.Background()); err == nil {
 					_ = c.SendBytes(context.Background(), []byte(c.RemoteAddr().Network()))
 					c.Close()
 				}
 			}()
-			c, err := listener.DialContext(testCtx(t), network, addr, []byte("k"))
+			c, err := listener.Dial(testCtx(t), network, addr, []byte("k"))
 			require.NoError(t, err)
 			got, err := c.RecvBytes(context.Background())
 			require.NoError(t, err)
@@ -295,4 +295,38 @@ func TestEmptyAddressPicksOneLikePython(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNegativeLimitsMeanNone: HandshakeTimeout and MaxHandshakes below zero
+// turn the limits off; the handshake still works.
+func TestNegativeLimitsMeanNone(t *testing.T) {
+	cfg := listener.Config{Authkey: []byte("k"), HandshakeTimeout: -1, MaxHandshakes: -1}
+	l, err := cfg.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := cfg.Dial(testCtx(t), "tcp", l.Addr().String())
+		if err == nil {
+			err = c.SendBytes(testCtx(t), []byte("hi"))
+			c.Close()
+		}
+		errc <- err
+	}()
+	c, err := l.Accept(testCtx(t))
+	require.NoError(t, err)
+	defer c.Close()
+	got, err := c.RecvBytes(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "hi", string(got))
+	require.NoError(t, <-errc)
+}
+
+func TestAcceptAfterCloseIsErrClosed(t *testing.T) {
+	l, err := listener.Listen("tcp", "127.0.0.1:0", nil)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	_, err = l.Accept(testCtx(t))
+	assert.ErrorIs(t, err, listener.ErrClosed)
+	assert.ErrorIs(t, err, net.ErrClosed)
 }

@@ -1,6 +1,7 @@
 package listener_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -47,7 +48,7 @@ func TestSideBySideConnect(t *testing.T) {
 		go func() {
 			n := 0
 			for {
-				c, err := l.Accept()
+				c, err := l.Accept(context.Background())
 				if err != nil {
 					accepted <- n
 					return
@@ -59,12 +60,12 @@ func TestSideBySideConnect(t *testing.T) {
 		return l, func() int { l.Close(); return <-accepted }
 	}
 	goDial := func(addr string) time.Duration {
-		c, err := listener.Dial("tcp", addr, key)
+		c, err := listener.Dial(context.Background(), "tcp", addr, key)
 		require.NoError(t, err)
 		c.Close()
 		start := time.Now()
 		for i := 0; i < count; i++ {
-			c, err := listener.Dial("tcp", addr, key)
+			c, err := listener.Dial(context.Background(), "tcp", addr, key)
 			require.NoError(t, err)
 			c.Close()
 		}

@@ -22,7 +22,7 @@ const (
 // Options configure a Client. The zero value is usable.
 type Options struct {
 	// Config is used for every connection (handshake scheme and timeout,
-	// connection options). Its AuthKey is replaced by the authkey passed to
+	// connection options). Its Authkey is replaced by the authkey passed to
 	// Dial.
 	Config listener.Config
 	// MaxIdleConns bounds the pool of idle per-call connections
@@ -96,7 +96,7 @@ func (o Options) newClient(network, address string, authkey []byte) (*Client, er
 		return nil, err
 	}
 	cfg := o.Config
-	cfg.AuthKey = authkey
+	cfg.Authkey = authkey
 	c := &Client{network: network, address: address, pyAddr: pa, cfg: cfg, dec: dec,
 		maxMsg: o.MaxMessage, maxIdle: o.MaxIdleConns, name: o.Name}
 	if c.maxMsg <= 0 {
@@ -116,7 +116,7 @@ func (c *Client) Address() any { return c.pyAddr }
 
 // dial opens an authenticated connection to the server.
 func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
-	conn, err := c.cfg.DialContext(ctx, c.network, c.address)
+	conn, err := c.cfg.Dial(ctx, c.network, c.address)
 	if err != nil {
 		return nil, fmt.Errorf("manager: connecting to %s %s: %w", c.network, c.address, err)
 	}

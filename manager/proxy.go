@@ -280,7 +280,7 @@ func (p *Proxy) MarshalPickle() (any, error) { return p.reduced(nil), nil }
 // Python's proxies do while spawning; the child rebuilds a working proxy
 // without taking a reference of its own.
 func (p *Proxy) ReduceForSpawn(*process.Spawning) (any, error) {
-	return p.reduced(p.client.cfg.AuthKey), nil
+	return p.reduced(p.client.cfg.Authkey), nil
 }
 
 var (

@@ -27,7 +27,7 @@ type ServerOptions struct {
 	// Config configures the listener: handshake scheme (DefaultScheme
 	// {sha256}; Python 3.8–3.11 clients answer it with MD5, which is
 	// accepted), handshake timeout, backlog (Python's manager: 128 on 3.13,
-	// 16 before). Its AuthKey is replaced by the key passed to NewServer.
+	// 16 before). Its Authkey is replaced by the key passed to NewServer.
 	Config listener.Config
 	// MaxMessage bounds one request frame (DefaultMaxMessage if <= 0); a
 	// larger frame closes that client's connection.
@@ -85,7 +85,7 @@ func NewServer(authkey []byte) *Server { return ServerOptions{}.NewServer(authke
 // NewServer is NewServer with these options.
 func (o ServerOptions) NewServer(authkey []byte) *Server {
 	cfg := o.Config
-	cfg.AuthKey = authkey
+	cfg.Authkey = authkey
 	dec, err := o.Decode.DecMode()
 	if err != nil {
 		dec, _ = pickle.DecOptions{}.DecMode()
@@ -243,7 +243,7 @@ func reprOf(o Object) string {
 func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
-		conn, err := s.ln.AcceptContext(s.ctx)
+		conn, err := s.ln.Accept(s.ctx)
 		if err != nil {
 			return
 		}

@@ -114,7 +114,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	defer s.Close()
 	addr := s.Addr().String()
 	dial := func() *connection.Conn {
-		c, err := listener.DialContext(ctx, "unix", addr, testKey)
+		c, err := listener.Dial(ctx, "unix", addr, testKey)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -39,7 +39,7 @@ func proxy(ctx context.Context, cfg listener.Config, lnet, laddr, unet, uaddr st
 	defer wg.Wait()
 	n := 0
 	for {
-		c, err := l.AcceptContext(ctx)
+		c, err := l.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0
@@ -60,7 +60,7 @@ func proxy(ctx context.Context, cfg listener.Config, lnet, laddr, unet, uaddr st
 func relayPair(ctx context.Context, id int, client *connection.Conn, cfg listener.Config, unet, uaddr string, f *netFlags, out *printer) {
 	defer client.Close()
 	dctx, cancel := context.WithTimeout(ctx, f.timeout)
-	up, err := cfg.DialContext(dctx, unet, uaddr)
+	up, err := cfg.Dial(dctx, unet, uaddr)
 	cancel()
 	if err != nil {
 		out.fail(fmt.Sprintf("[%d] upstream %s: %s", id, uaddr, explain(err)))

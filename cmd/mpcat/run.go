@@ -166,7 +166,7 @@ func (f *netFlags) resolve() error {
 
 func (f *netFlags) config(stderr io.Writer, out *printer) listener.Config {
 	return listener.Config{
-		AuthKey:          f.key,
+		Authkey:          f.key,
 		Scheme:           f.scheme,
 		HandshakeTimeout: f.timeout,
 		Conn:             connection.Config{MaxFrame: f.maxFrame},
@@ -253,7 +253,7 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	switch cmd {
 	case "dial":
 		dctx, cancel := context.WithTimeout(ctx, f.timeout)
-		c, err := cfg.DialContext(dctx, network, address)
+		c, err := cfg.Dial(dctx, network, address)
 		cancel()
 		if err != nil {
 			out.fail(fmt.Sprintf("dial %s: %s", pos[0], explain(err)))
@@ -271,7 +271,7 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		out.event("listening on " + l.Addr().String())
 		lines := startLines(stdin, f.rawBytes)
 		for {
-			c, err := l.AcceptContext(ctx)
+			c, err := l.Accept(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return 0
