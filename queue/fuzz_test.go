@@ -6,7 +6,6 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/synchronize"
 )
 
 var errNoConn = errors.New("fuzz: no connections")
@@ -29,7 +28,6 @@ func FuzzOpenAny(f *testing.F) {
 		if err == nil {
 			t.Fatalf("opened %T without connections", q)
 		}
-		_, _, _ = synchronize.State(v)
 	})
 }
 
