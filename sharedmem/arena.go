@@ -16,10 +16,10 @@ import (
 // The multiprocessing names a Value/Array pickles through (WIRE.md §8.3),
 // identical in CPython 3.8–3.13.
 var (
-	GlobalSynchronized  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}
-	GlobalRebuildCtype  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "rebuild_ctype"}
-	GlobalBufferWrapper = pickle.Global{Module: "multiprocessing.heap", Name: "BufferWrapper"}
-	GlobalRebuildArena  = pickle.Global{Module: "multiprocessing.heap", Name: "rebuild_arena"}
+	globalSynchronized  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}
+	globalRebuildCtype  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "rebuild_ctype"}
+	globalBufferWrapper = pickle.Global{Module: "multiprocessing.heap", Name: "BufferWrapper"}
+	globalRebuildArena  = pickle.Global{Module: "multiprocessing.heap", Name: "rebuild_arena"}
 )
 
 // MaxArenaSize bounds the arena size a pickle may ask a Go child to map.
@@ -53,12 +53,12 @@ var arenas = struct {
 // inheritedArena maps the arena a rebuild_arena(size, _DupFd) object names.
 func inheritedArena(src FDSource, v any) (*arena, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != GlobalRebuildArena || o.NewObj || len(o.Args) != 2 {
-		return nil, fmt.Errorf("%w: arena is %s, want %s(size, DupFd)", ErrBadPickle, describe(v), GlobalRebuildArena)
+	if !ok || o.Class() != globalRebuildArena || o.NewObj || len(o.Args) != 2 {
+		return nil, fmt.Errorf("%w: arena is %s, want %s(size, DupFd)", ErrBadState, describe(v), globalRebuildArena)
 	}
 	size, ok := o.Args[0].(int64)
 	if !ok || size <= 0 || size > MaxArenaSize {
-		return nil, fmt.Errorf("%w: arena size %v", ErrBadPickle, o.Args[0])
+		return nil, fmt.Errorf("%w: arena size %v", ErrBadState, o.Args[0])
 	}
 	fd, err := process.InheritedFD(o.Args[1])
 	if err != nil {
@@ -68,7 +68,7 @@ func inheritedArena(src FDSource, v any) (*arena, error) {
 	defer arenas.Unlock()
 	if a := arenas.byFD[fd]; a != nil {
 		if a.size != int(size) {
-			return nil, fmt.Errorf("%w: arena fd %d pickled with size %d and %d", ErrBadPickle, fd, a.size, size)
+			return nil, fmt.Errorf("%w: arena fd %d pickled with size %d and %d", ErrBadState, fd, a.size, size)
 		}
 		a.refs++
 		return a, nil
@@ -166,5 +166,5 @@ func (a *arena) reduce(s *process.Spawning) (*pickle.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pickle.Object{Callable: GlobalRebuildArena, Args: pickle.Tuple{int64(a.size), dup}}, nil
+	return &pickle.Object{Callable: globalRebuildArena, Args: pickle.Tuple{int64(a.size), dup}}, nil
 }

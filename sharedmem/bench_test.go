@@ -79,7 +79,7 @@ func BenchmarkLockedIncrement(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if err := v.LockContext(ctx); err != nil {
+		if err := v.Lock(ctx); err != nil {
 			b.Fatal(err)
 		}
 		x, _ := v.Int()

@@ -139,7 +139,7 @@ func TestShareableListPickle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, l.Name(), name)
 	_, err = sharedmem.ListName(&pickle.Object{Callable: sharedmem.GlobalShareableList})
-	assert.ErrorIs(t, err, sharedmem.ErrBadPickle)
+	assert.ErrorIs(t, err, sharedmem.ErrBadState)
 }
 
 // TestShareableListPython exchanges ShareableLists with every Python

@@ -189,7 +189,7 @@ func checkLock(l *sharedmem.Lock) error {
 	if l == nil {
 		return nil
 	}
-	ok, err := l.AcquireTimeout(5 * time.Second)
+	ok, err := l.AcquireTimeout(context.Background(), 5*time.Second)
 	if err != nil || !ok {
 		return fmt.Errorf("taking the lock %s: %v %v", l.Name(), ok, err)
 	}

@@ -222,7 +222,7 @@ func TestGoValueArray(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	assert.False(t, a.Synchronized())
-	assert.ErrorIs(t, a.Lock(), sharedmem.ErrNoLock)
+	assert.ErrorIs(t, a.Lock(context.Background()), sharedmem.ErrNoLock)
 	require.NoError(t, a.SetInts([]int64{1, 2, 3, 65535}))
 	assert.ErrorIs(t, a.SetInts([]int64{-1}), sharedmem.ErrRange)
 	xs, err := a.Ints()
@@ -322,7 +322,7 @@ func TestSharedCounterGoParent(t *testing.T) {
 		start := time.Now()
 		// Hold the lock while the children start, so that all four contend
 		// for it from the moment it is released.
-		require.NoError(t, v.Lock())
+		require.NoError(t, v.Lock(context.Background()))
 		var procs []*process.Process
 		for _, s := range specs {
 			s.Args = []any{v, n}
