@@ -1,43 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
 )
 
-// workerMain is this program started as a Go spawn child by the queue
-// case: kwargs["role"] is bench-produce or bench-consume.
-func workerMain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	child, err := process.ChildContext(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(101)
-	}
-	role, _ := child.Kwarg("role")
-	child.Run(func(pctx context.Context) error {
-		ctx, cancel := context.WithTimeout(pctx, 10*time.Minute)
-		defer cancel()
-		switch role {
-		case "bench-produce":
-			return roleProduce(ctx, child)
-		case "bench-consume":
-			return roleConsume(ctx, child)
-		}
-		return fmt.Errorf("unknown role %v", role)
-	})
-}
+// workerRoles are the parts this program plays when process.Start runs it
+// as a queue case's Go producer or consumer.
+var workerRoles = testworker.Roles{"bench-produce": roleProduce, "bench-consume": roleConsume}
 
 // roleProduce puts kwargs n items on argument 0: ints (size 0) or a
 // size-byte bytes object pickled once, like queue_peer.bench_produce.
@@ -111,23 +89,6 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 	return conn.Close()
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // queueRun moves n items per producer through one multiprocessing.Queue,
 // every producer and the consumer its own process, and returns ns per item
 // as the consumer measured it (first item to last).
@@ -144,7 +105,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 		return 0, err
 	}
 	defer rconn.Close()
-	stderr := &syncBuffer{}
+	stderr := &pyharness.SyncBuffer{}
 	start := func(lang, role string, args []any, kw map[string]any) (*process.Process, error) {
 		spec := process.Spec{Args: args, Stderr: stderr, Dir: r.tmp}
 		if lang == "py" {
@@ -164,7 +125,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 	defer func() {
 		for _, p := range procs {
 			p.Kill()
-			p.Wait()
+			p.Wait(context.Background())
 		}
 	}()
 	cp, err := start(cons, "consume", []any{q, wconn}, map[string]any{"n": total})
@@ -189,7 +150,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 		return 0, err
 	}
 	for _, p := range procs {
-		if err := p.WaitContext(ctx); err != nil {
+		if err := p.Wait(ctx); err != nil {
 			return 0, fmt.Errorf("queue %v→%s: %w (stderr: %s)", prods, cons, err, stderr.String())
 		}
 	}

@@ -31,14 +31,11 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
-	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/internal/testworker"
 )
 
 func main() {
-	if process.IsChild(os.Args) {
-		workerMain()
-		return
-	}
+	testworker.Serve(workerRoles, 10*time.Minute) // returns unless started as a queue worker
 	cases := flag.String("cases", strings.Join(allCases, ","), "comma-separated cases to run: "+strings.Join(allCases, ","))
 	count := flag.Int("count", 3, "repeats of each case; the table shows medians")
 	short := flag.Bool("short", false, "smoke mode: one tiny iteration of each case (numbers meaningless)")

@@ -8,18 +8,14 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
-	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/internal/testworker"
 )
 
 // TestMain doubles as the queue case's Go worker: started by
 // process.Start with Spec.Executable, the test binary plays a producer or
 // consumer instead of running the tests.
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-		return
-	}
-	os.Exit(m.Run())
+	testworker.Main(m, workerRoles)
 }
 
 // TestSmoke runs the entry point's logic in -short mode (one tiny

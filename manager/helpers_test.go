@@ -11,17 +11,15 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/manager"
-	"github.com/mpwire/mpwire/process"
 )
 
 var testKey = []byte("mpwire-manager-test")
 
+// TestMain doubles as the Go child of the spawn tests (see workerRole).
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-	}
-	os.Exit(m.Run())
+	testworker.Main(m, testworker.Roles{"": workerRole})
 }
 
 var (

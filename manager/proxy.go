@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -255,7 +256,7 @@ func (p *Proxy) CloseContext(ctx context.Context) error {
 func (p *Proxy) reduced(authkey []byte) *pickle.Object {
 	kw := pickle.NewDict()
 	if authkey != nil {
-		_ = kw.Set("authkey", process.AuthenticationString(authkey))
+		_ = kw.Set("authkey", reduction.AuthenticationString(authkey))
 	}
 	cls := pickle.Global{Module: "multiprocessing.managers", Name: p.pyType}
 	if p.pyType == "AutoProxy" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -43,7 +44,7 @@ func Rebuild(ctx context.Context, v any, opts RebuildOptions) (*Proxy, error) {
 	incref := !opts.Inheriting
 	if kw, ok := o.Args[3].(*pickle.Dict); ok {
 		if a, ok := kw.Get("authkey"); ok {
-			if b, ok := authkeyBytes(a); ok {
+			if b, ok := reduction.AuthkeyBytes(a); ok {
 				authkey = b
 			}
 		}
@@ -82,18 +83,4 @@ func Rebuild(ctx context.Context, v any, opts RebuildOptions) (*Proxy, error) {
 // carries the manager's authkey; the child's authkey is the fallback.
 func FromChild(ctx context.Context, child *process.ChildProcess, v any) (*Proxy, error) {
 	return Rebuild(ctx, v, RebuildOptions{Authkey: child.Authkey(), Inheriting: true})
-}
-
-// authkeyBytes accepts AuthenticationString(b'…') or plain bytes.
-func authkeyBytes(v any) ([]byte, bool) {
-	switch x := v.(type) {
-	case []byte:
-		return x, true
-	case *pickle.Object:
-		if x.Class() == (pickle.Global{Module: "multiprocessing.process", Name: "AuthenticationString"}) && len(x.Args) == 1 {
-			b, ok := x.Args[0].([]byte)
-			return b, ok
-		}
-	}
-	return nil, false
 }

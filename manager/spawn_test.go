@@ -61,7 +61,7 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if err := p.WaitContext(ctx); err != nil {
+					if err := p.Wait(ctx); err != nil {
 						t.Fatalf("python child: %v", err)
 					}
 				}

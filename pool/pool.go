@@ -418,7 +418,7 @@ func (p *Pool) Terminate() error {
 		_ = w.Terminate()
 	}
 	for _, w := range workers {
-		if !w.Join(p.cfg.TerminateGrace) {
+		if exited, _ := w.JoinTimeout(context.Background(), p.cfg.TerminateGrace); !exited {
 			_ = w.Kill()
 			<-w.Done()
 		}

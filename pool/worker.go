@@ -431,7 +431,7 @@ func IsWorker() bool { return process.IsChild(os.Args) }
 // error on stderr). Call it first thing in main when IsWorker() is true,
 // after registering functions.
 func ServeWorker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pool worker:", err)
 		os.Exit(1)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -25,14 +26,14 @@ func BenchmarkDecodePayload(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := decodePayload(bytes.NewReader(c.payload), pickle.DecOptions{}); err != nil {
+		if _, err := decodePayload(bytes.NewReader(c.payload), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkEncodePayload(b *testing.B) {
-	args := pickle.Tuple{ConnectionReduction(5, true, true), make([]byte, 64<<10), "text", int64(3)}
+	args := pickle.Tuple{reduction.Connection(reduction.DupFd(5), true, true), make([]byte, 64<<10), "text", int64(3)}
 	kw := pickle.NewDict()
 	_ = kw.Set("role", "echo")
 	p, err := encodePayload(Spec{Target: "m:f"}, "N", make([]byte, 32), "/tmp", 1, args, kw)
@@ -67,7 +68,7 @@ func BenchmarkSpawnPythonChild(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := p.Wait(); err != nil {
+		if err := p.Wait(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		n++

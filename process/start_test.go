@@ -1,7 +1,6 @@
 package process_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,27 +24,10 @@ import (
 	"github.com/mpwire/mpwire/process"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startPy starts a Python child of this process running proc_target:<fn>.
-func startPy(t *testing.T, ctx context.Context, py pyharness.Interpreter, fn string, spec process.Spec) (*process.Process, *syncBuffer) {
+func startPy(t *testing.T, ctx context.Context, py pyharness.Interpreter, fn string, spec process.Spec) (*process.Process, *pyharness.SyncBuffer) {
 	t.Helper()
-	var stderr syncBuffer
+	var stderr pyharness.SyncBuffer
 	spec.Python = py.Path
 	spec.Target = "proc_target:" + fn
 	spec.Path = []string{pyharness.Dir()}
@@ -57,7 +38,7 @@ func startPy(t *testing.T, ctx context.Context, py pyharness.Interpreter, fn str
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = syscall.Kill(-p.Pid(), syscall.SIGKILL)
-		_ = p.Wait()
+		_ = p.Wait(context.Background())
 		if t.Failed() {
 			t.Logf("%s stderr:\n%s", fn, stderr.String())
 		}
@@ -131,10 +112,9 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		require.NoError(t, ours.Send(ctx, "ping"))
 		var reply map[string]any
 		require.NoError(t, ours.Recv(ctx, &reply))
-		require.NoError(t, p.Wait())
-		code, ok := p.ExitCode()
-		assert.True(t, ok)
-		assert.Equal(t, 0, code)
+		require.NoError(t, p.Wait(context.Background()))
+		assert.True(t, p.Exited())
+		assert.Equal(t, 0, p.ExitCode())
 		assert.Equal(t, "PyEcho", reply["name"])
 		assert.EqualValues(t, p.Pid(), reply["pid"])
 		assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
@@ -156,7 +136,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 
 	t.Run("an exception in the target exits with 1 and a traceback", func(t *testing.T) {
 		p, stderr := startPy(t, ctx, py, "fail", process.Spec{Args: []any{int64(5)}, Name: "PyFail"})
-		err := p.Wait()
+		err := p.Wait(context.Background())
 		var ee *process.ExitError
 		require.ErrorAs(t, err, &ee)
 		assert.Equal(t, 1, ee.Code)
@@ -169,20 +149,19 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 	t.Run("sys.exit codes round-trip", func(t *testing.T) {
 		p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{int64(3)}})
 		var ee *process.ExitError
-		require.ErrorAs(t, p.Wait(), &ee)
+		require.ErrorAs(t, p.Wait(context.Background()), &ee)
 		assert.Equal(t, 3, ee.Code)
 		assert.True(t, strings.HasPrefix(p.Name(), "SpawnProcess-"), p.Name())
 	})
 
 	t.Run("sys.exit() without a code is 1 in 3.8 and 0 in 3.9+", func(t *testing.T) {
 		p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{nil}})
-		_ = p.Wait()
-		code, ok := p.ExitCode()
-		require.True(t, ok)
+		_ = p.Wait(context.Background())
+		require.True(t, p.Exited())
 		if py.AtLeast(3, 9) {
-			assert.Equal(t, 0, code)
+			assert.Equal(t, 0, p.ExitCode())
 		} else {
-			assert.Equal(t, 1, code)
+			assert.Equal(t, 1, p.ExitCode())
 		}
 	})
 
@@ -206,10 +185,11 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 			case "cancel":
 				cancel()
 			}
-			require.True(t, p.Join(20*time.Second), how)
-			code, ok := p.ExitCode()
-			assert.True(t, ok)
-			assert.Equal(t, want, code, how)
+			exited, err := p.JoinTimeout(ctx, 20*time.Second)
+			require.NoError(t, err, how)
+			require.True(t, exited, how)
+			assert.True(t, p.Exited())
+			assert.Equal(t, want, p.ExitCode(), how)
 			assert.NoError(t, p.Close())
 			assert.NoError(t, p.Terminate(), "signalling an exited process is a no-op")
 			cancel()
@@ -224,7 +204,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		theirs.Close()
 		var reply map[string]any
 		require.NoError(t, ours.Recv(ctx, &reply))
-		require.NoError(t, p.Wait())
+		require.NoError(t, p.Wait(context.Background()))
 		sum := sha256.Sum256(blob)
 		assert.EqualValues(t, len(blob), reply["len"])
 		assert.Equal(t, hex.EncodeToString(sum[:]), reply["sha256"])
@@ -243,7 +223,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		theirs.Close()
 		var reply pickle.Tuple
 		require.NoError(t, ours.Recv(ctx, &reply))
-		require.NoError(t, p.Wait())
+		require.NoError(t, p.Wait(context.Background()))
 		assert.Equal(t, pickle.Tuple{"multiprocessing.popen_spawn_posix._DupFd", []byte("bytes through a pipe")}, reply)
 	})
 
@@ -258,7 +238,7 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 		path := pyharness.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
 		require.FileExists(t, path)
 		require.NoError(t, p.Kill())
-		require.Error(t, p.Wait())
+		require.Error(t, p.Wait(context.Background()))
 		assert.FileExists(t, path, "nobody unlinked it yet")
 		require.NoError(t, tr.Close())
 		assert.NoFileExists(t, path, "the tracker unlinked the killed child's semaphore")
@@ -285,7 +265,7 @@ func TestGoParentGoWorker(t *testing.T) {
 	require.NoError(t, ours.Send(ctx, "ping"))
 	var reply map[string]any
 	require.NoError(t, ours.Recv(ctx, &reply))
-	require.NoError(t, p.Wait())
+	require.NoError(t, p.Wait(context.Background()))
 	assert.Equal(t, "GoFromGo", reply["name"])
 	assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
 	assert.Equal(t, true, reply["daemon"])
@@ -296,6 +276,46 @@ func TestGoParentGoWorker(t *testing.T) {
 	p2, err := process.Start(ctx, process.Spec{Executable: []string{exe}, Kwargs: map[string]any{"role": "exit", "code": int64(4)}})
 	require.NoError(t, err)
 	var ee *process.ExitError
-	require.True(t, errors.As(p2.Wait(), &ee))
+	require.True(t, errors.As(p2.Wait(context.Background()), &ee))
 	assert.Equal(t, 4, ee.Code)
+}
+
+func TestPythonFromEnvironment(t *testing.T) {
+	py := pyharness.DefaultT(t)
+	t.Setenv("MPWIRE_PYTHON", py.Path)
+	got, err := process.Python()
+	require.NoError(t, err)
+	assert.Equal(t, py.Path, got)
+
+	t.Setenv("MPWIRE_PYTHON", filepath.Join(t.TempDir(), "no-such-python"))
+	_, err = process.Python()
+	assert.Error(t, err)
+	_, err = process.Start(context.Background(), process.Spec{Target: "m:f"})
+	assert.ErrorIs(t, err, process.ErrBadSpec, "Start without Python falls back on Python(), which fails here")
+}
+
+// TestExitCodeWhileRunning: ExitCode is -1 and Exited false until the
+// child is reaped (Python's exitcode None), then the exit status.
+func TestExitCodeWhileRunning(t *testing.T) {
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 30*time.Second)
+	t.Setenv("MPWIRE_PYTHON", py.Path)
+	ours, theirs := pipeT(t)
+	p, err := process.Start(ctx, process.Spec{Target: "proc_target:sleep_forever", Path: []string{pyharness.Dir()}, Args: []any{theirs}})
+	require.NoError(t, err)
+	theirs.Close()
+	var ready string
+	require.NoError(t, ours.Recv(ctx, &ready))
+	assert.False(t, p.Exited())
+	assert.Equal(t, -1, p.ExitCode())
+	exited, err := p.JoinTimeout(ctx, 10*time.Millisecond)
+	assert.False(t, exited)
+	assert.NoError(t, err, "JoinTimeout's own limit is not an error")
+	require.NoError(t, p.Terminate())
+	require.NoError(t, p.Join(ctx))
+	assert.True(t, p.Exited())
+	assert.Equal(t, -int(syscall.SIGTERM), p.ExitCode())
+	var ee *process.ExitError
+	require.ErrorAs(t, p.Wait(ctx), &ee)
+	assert.True(t, ee.Signaled())
 }

@@ -97,7 +97,7 @@ func TestBenchmarkTable(t *testing.T) {
 		var secs float64
 		require.NoError(t, pickle.Unmarshal(b, &secs))
 		for _, p := range append(prods, cons) {
-			require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.String())
+			require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
 		}
 		rconn.Close()
 		q.Close()

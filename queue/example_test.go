@@ -52,14 +52,14 @@ func ExampleQueue_ReduceForSpawn() {
 		log.Fatal(err)
 	}
 	fmt.Println(s)
-	_ = p.Wait()
+	_ = p.Wait(context.Background())
 	_ = q.Close() // after the child has started: Close unlinks the semaphore names
 }
 
 // A Go worker started by a Python parent (mpwire.GoProcess(exe, args=(q,)))
 // rebuilds the parent's Queue from its spawn payload and puts on it.
 func ExampleFromChildArg() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

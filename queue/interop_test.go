@@ -123,7 +123,7 @@ func startProbe(t *testing.T, ctx context.Context, py pyharness.Interpreter, q a
 	pr := &probe{t: t, ctx: ctx, ctl: ours, proc: p, errb: &errb}
 	t.Cleanup(func() {
 		_ = p.Kill()
-		_ = p.Wait()
+		_ = p.Wait(context.Background())
 		ours.Close()
 		if t.Failed() {
 			t.Logf("probe stderr:\n%s", errb.String())
@@ -175,7 +175,7 @@ func (p *probe) silent(d time.Duration) bool {
 func (p *probe) exit() {
 	p.t.Helper()
 	assert.Equal(p.t, "bye", p.call("exit"))
-	require.NoError(p.t, p.proc.WaitContext(p.ctx), "probe stderr: %s", p.errb.String())
+	require.NoError(p.t, p.proc.Wait(p.ctx), "probe stderr: %s", p.errb.String())
 }
 
 // goSamples are Go values and what a Python child reports for them:

@@ -37,7 +37,7 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 		20*time.Second, 10*time.Millisecond, "the Python get never took _rlock")
 	require.True(t, victim.silent(100*time.Millisecond))
 	require.NoError(t, victim.proc.Kill())
-	require.Error(t, victim.proc.WaitContext(ctx))
+	require.Error(t, victim.proc.Wait(ctx))
 
 	start := time.Now()
 	var v any

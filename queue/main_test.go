@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
@@ -19,41 +19,14 @@ import (
 // Spec.Executable), the test binary plays kwargs["role"] instead of
 // running the tests.
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-	}
-	os.Exit(m.Run())
-}
-
-func workerMain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	child, err := process.ChildContext(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(101)
-	}
-	role, _ := child.Kwarg("role")
-	child.Run(func(pctx context.Context) error {
-		ctx, cancel := context.WithTimeout(pctx, 120*time.Second)
-		defer cancel()
-		switch role {
-		case "put":
-			return rolePut(ctx, child)
-		case "echo":
-			return roleEcho(ctx, child)
-		case "timeouts":
-			return roleTimeouts(ctx, child)
-		case "produce":
-			return roleProduce(ctx, child)
-		case "consume":
-			return roleConsume(ctx, child)
-		case "bench-produce":
-			return roleBenchProduce(ctx, child)
-		case "bench-consume":
-			return roleBenchConsume(ctx, child)
-		}
-		return fmt.Errorf("unknown role %v", role)
+	testworker.Main(m, testworker.Roles{
+		"put":           rolePut,
+		"echo":          roleEcho,
+		"timeouts":      roleTimeouts,
+		"produce":       roleProduce,
+		"consume":       roleConsume,
+		"bench-produce": roleBenchProduce,
+		"bench-consume": roleBenchConsume,
 	})
 }
 

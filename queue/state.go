@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/synchronize"
@@ -18,7 +19,7 @@ type ConnFunc func(v any, cfg connection.Config) (*connection.Conn, error)
 // connection.FromFD. In a Go worker prefer the ChildProcess's ConnFrom,
 // which also checks that each fd is taken once.
 func InheritedConn(v any, cfg connection.Config) (*connection.Conn, error) {
-	fd, r, w, err := process.ConnectionArgs(v)
+	fd, r, w, err := reduction.ConnectionArgs(v)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -46,7 +47,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		spec.Path = []string{pyharness.Dir()}
 		p, err := process.Start(ctx, spec)
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = p.Kill(); _ = p.Wait() })
+		t.Cleanup(func() { _ = p.Kill(); _ = p.Wait(context.Background()) })
 		return p
 	}
 	for i := 0; i < 4; i++ {
@@ -85,7 +86,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		}([]string{"Python", "Python", "Go", "Go"}[i])
 	}
 	for _, p := range producers {
-		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.w.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.w.String())
 	}
 	for i := 0; i < 4; i++ {
 		require.NoError(t, q.Put(ctx, nil))
@@ -114,7 +115,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		}
 	}
 	for _, p := range consumers {
-		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.w.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.w.String())
 	}
 	for _, n := range seen {
 		if n == 0 {

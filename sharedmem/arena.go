@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -60,7 +61,7 @@ func inheritedArena(src FDSource, v any) (*arena, error) {
 	if !ok || size <= 0 || size > MaxArenaSize {
 		return nil, fmt.Errorf("%w: arena size %v", ErrBadState, o.Args[0])
 	}
-	fd, err := process.InheritedFD(o.Args[1])
+	fd, err := reduction.InheritedFD(o.Args[1])
 	if err != nil {
 		return nil, fmt.Errorf("sharedmem: arena: %w", err)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/process"
 )
 
 // FuzzShareableList feeds arbitrary segment contents to the ShareableList
@@ -101,7 +101,7 @@ func (memfdSource) File(v any, name string) (*os.File, error) {
 func ctypePickle(typ string, length any, arenaSize, start, stop, nbytes int64, lockName string) []byte {
 	st := pickle.NewDict()
 	_ = st.Set("fd", int64(900))
-	dup := &pickle.Object{Callable: process.GlobalDupFd, Args: pickle.Tuple{}, NewObj: true, State: st}
+	dup := &pickle.Object{Callable: reduction.GlobalDupFd, Args: pickle.Tuple{}, NewObj: true, State: st}
 	arena := &pickle.Object{Callable: globalRebuildArena, Args: pickle.Tuple{arenaSize, dup}}
 	ws := pickle.NewDict()
 	_ = ws.Set("_state", pickle.Tuple{pickle.Tuple{arena, start, stop}, nbytes})

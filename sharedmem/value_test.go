@@ -278,7 +278,7 @@ func TestValueArrayToPythonChild(t *testing.T) {
 			Args: []any{v, a, raw}, Stdout: &out, Stderr: &errb, Setpgid: true,
 		})
 		require.NoError(t, err)
-		require.NoError(t, p.WaitContext(ctx), "child stderr:\n%s", errb.String())
+		require.NoError(t, p.Wait(ctx), "child stderr:\n%s", errb.String())
 		f, err := v.Float()
 		require.NoError(t, err)
 		assert.Equal(t, 3.1415927, f)
@@ -312,7 +312,7 @@ func TestSharedCounterGoParent(t *testing.T) {
 		v, err := sharedmem.NewValue(sharedmem.CInt)
 		require.NoError(t, err)
 		defer v.Close()
-		var errb syncBuffer
+		var errb pyharness.SyncBuffer
 		specs := []process.Spec{
 			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyharness.Dir()}},
 			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyharness.Dir()}},
@@ -335,29 +335,11 @@ func TestSharedCounterGoParent(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		require.NoError(t, v.Unlock())
 		for _, p := range procs {
-			require.NoError(t, p.WaitContext(ctx), "stderr:\n%s", errb.String())
+			require.NoError(t, p.Wait(ctx), "stderr:\n%s", errb.String())
 		}
 		x, err := v.Int()
 		require.NoError(t, err)
 		assert.Equal(t, int64(4*n), x)
 		t.Logf("%s: %d increments by 2 Python + 2 Go children of a Go parent in %v", py.Name(), 4*n, time.Since(start))
 	})
-}
-
-// syncBuffer is a bytes.Buffer several children may write to at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

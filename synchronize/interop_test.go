@@ -97,7 +97,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			Path: []string{pyharness.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
 		require.NoError(t, err)
 		theirs.Close()
-		defer func() { _ = p.Kill(); _ = p.Wait() }()
+		defer func() { _ = p.Kill(); _ = p.Wait(context.Background()) }()
 		pr := &peer{t: t, ctx: ctx, ctl: ours, p: p, err: stderr}
 
 		t.Run("Lock excludes across languages", func(t *testing.T) {
@@ -182,7 +182,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			assert.Equal(t, 1, v)
 		})
 		assert.Equal(t, "bye", pr.call("exit"))
-		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
 	})
 }
 

@@ -124,14 +124,14 @@ func TestDisCommand(t *testing.T) {
 			raw.Write(c.data)
 		}
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr pyharness.SyncBuffer
 	if code := run(ctx, []string{"dis", "--frames", "-"}, &frames, &stdout, &stderr); code != 0 {
 		t.Fatalf("mpcat dis --frames exited %d: %s", code, stderr.String())
 	}
 	if stdout.String() != wantFrames.String() {
 		t.Errorf("mpcat dis --frames output differs (%d vs %d bytes)", len(stdout.String()), wantFrames.Len())
 	}
-	var out2 syncBuffer
+	var out2 pyharness.SyncBuffer
 	if code := run(ctx, []string{"dis", "-"}, &raw, &out2, &stderr); code != 0 {
 		t.Fatalf("mpcat dis exited %d: %s", code, stderr.String())
 	}
@@ -143,7 +143,7 @@ func TestDisCommand(t *testing.T) {
 		t.Errorf("concatenated pickles:\n%s\nwant\n%s", out2.String(), wantRaw.String())
 	}
 	// --json: one object per frame with the opcode names and offsets.
-	var out3 syncBuffer
+	var out3 pyharness.SyncBuffer
 	frames.Reset()
 	for _, c := range cases[:5] {
 		var hdr [4]byte
@@ -195,7 +195,7 @@ func TestDisFramesMalformed(t *testing.T) {
 		{"a frame longer than the input", string(ok) + "\x00\x00\x00\x09N.", "frame 1 at offset 6 claims 9 bytes, only 2 remain"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr syncBuffer
+			var stdout, stderr pyharness.SyncBuffer
 			code := run(context.Background(), []string{"dis", "--frames", "-"}, strings.NewReader(tc.in), &stdout, &stderr)
 			if code != 1 {
 				t.Errorf("exit code %d, want 1", code)

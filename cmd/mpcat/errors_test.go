@@ -31,7 +31,7 @@ func startListener(t *testing.T, ctx context.Context, py pyharness.Interpreter, 
 // MPCAT_ERR_KEY (hex) and returns its exit code, stdout and stderr.
 func dial(t *testing.T, ctx context.Context, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr pyharness.SyncBuffer
 	full := append([]string{"dial", "--authkey-env", "MPCAT_ERR_KEY", "--authkey-hex", "--timeout", "10s"}, args...)
 	code := run(ctx, full, strings.NewReader(stdin), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()

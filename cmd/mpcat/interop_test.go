@@ -82,7 +82,7 @@ func TestListenPythonClient(t *testing.T) {
 				if err := os.WriteFile(keyFile, []byte("secret\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				var stdout, stderr syncBuffer
+				var stdout, stderr pyharness.SyncBuffer
 				done := make(chan int, 1)
 				go func() {
 					done <- run(ctx, []string{"listen", "--authkey-file", keyFile, "--auth", tc.auth, addr},
@@ -159,7 +159,7 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 		capture := filepath.Join(t.TempDir(), "capture")
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
-		var stdout, stderr syncBuffer
+		var stdout, stderr pyharness.SyncBuffer
 		done := make(chan int, 1)
 		go func() {
 			done <- run(pctx, []string{"proxy", "--json", "--capture", capture, "--authkey-file", keyFile, "--authkey-hex", "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)
@@ -204,7 +204,7 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 			}
 		}
 		// The capture holds the same frames; mpcat dis --frames reads it.
-		var disOut, disErr syncBuffer
+		var disOut, disErr pyharness.SyncBuffer
 		if code := run(ctx, []string{"dis", "--frames", "--json", capture}, nil, &disOut, &disErr); code != 0 {
 			t.Fatalf("dis of the capture exited %d: %s", code, disErr.String())
 		}
@@ -235,7 +235,7 @@ func TestProxyShowsManagerMessages(t *testing.T) {
 		}
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
-		var stdout, stderr syncBuffer
+		var stdout, stderr pyharness.SyncBuffer
 		done := make(chan int, 1)
 		go func() {
 			done <- run(pctx, []string{"proxy", "--authkey-file", keyFile, "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,26 +39,8 @@ func TestMain(m *testing.M) {
 
 const testKeyHex = "736563726574" // b'secret'
 
-// syncBuffer is a goroutine-safe bytes.Buffer for run's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls buf until it contains want or ctx ends.
-func waitFor(t *testing.T, ctx context.Context, buf *syncBuffer, want string) string {
+func waitFor(t *testing.T, ctx context.Context, buf *pyharness.SyncBuffer, want string) string {
 	t.Helper()
 	for {
 		s := buf.String()

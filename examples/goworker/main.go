@@ -58,7 +58,7 @@ func main() {
 
 // worker is the Go side: a multiprocessing child in all but language.
 func worker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func seed(ctx context.Context, py pyharness.Interpreter, network, address string
 		procs = append(procs, p)
 	}
 	for _, p := range procs {
-		if err := p.WaitContext(ctx); err != nil {
+		if err := p.Wait(ctx); err != nil {
 			return err
 		}
 	}
@@ -133,7 +133,7 @@ func seed(ctx context.Context, py pyharness.Interpreter, network, address string
 
 // goWorker is f(d, l) in Go: the proxies arrive as spawn arguments.
 func goWorker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func main() {
 	}()
 	kg2 := start("producer", "kg_2", q, 0.05)
 	wg.Wait()
-	if err := kg2.WaitContext(ctx); err != nil {
+	if err := kg2.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	n, _ := q.QSize()
@@ -101,7 +101,7 @@ func main() {
 		fmt.Println("rh (Go): nothing left to consume")
 	}()
 	wg.Wait()
-	if err := xx.WaitContext(ctx); err != nil {
+	if err := xx.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	n, _ = q.QSize()
@@ -123,7 +123,7 @@ func main() {
 			fmt.Printf("put %d waited %v for a free slot (the queue was full)\n", i, waited.Round(10*time.Millisecond))
 		}
 	}
-	if err := slow.WaitContext(ctx); err != nil {
+	if err := slow.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	q.Close()

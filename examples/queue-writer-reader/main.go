@@ -62,7 +62,7 @@ func main() {
 	waitDrained(ctx, q)
 	time.Sleep(100 * time.Millisecond) // let the reader print its last line
 	_ = pr.Terminate()                 // the reader loops forever: pr.terminate()
-	err = pr.WaitContext(ctx)
+	err = pr.Wait(ctx)
 	var ee *process.ExitError
 	if !errors.As(err, &ee) || !ee.Signaled() {
 		log.Fatalf("reader: %v", err)
@@ -92,7 +92,7 @@ func main() {
 			fmt.Printf("Get %s from queue.\n", v)
 		}
 	}()
-	if err := pw.WaitContext(ctx); err != nil {
+	if err := pw.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	waitDrained(ctx, q)

@@ -67,7 +67,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println(s) // Python
-	if err := p.WaitContext(ctx); err != nil {
+	if err := p.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	if err := q.Close(); err != nil {
@@ -77,7 +77,7 @@ func main() {
 
 // goChild is def f(q): q.put('Python'), in Go.
 func goChild() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

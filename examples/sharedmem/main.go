@@ -70,7 +70,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := child.WaitContext(ctx); err != nil {
+	if err := child.Wait(ctx); err != nil {
 		log.Fatalf("Python child: %v", err)
 	}
 	f, _ := num.Float()
@@ -101,7 +101,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := child.WaitContext(ctx); err != nil {
+	if err := child.Wait(ctx); err != nil {
 		log.Fatalf("Python child: %v", err)
 	}
 	items, err := sl.Items()
@@ -148,7 +148,7 @@ func main() {
 // worker is the Go child of step 3: arguments 0 and 1 are the parent's
 // Value('d') and Array('i').
 func worker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -51,7 +51,7 @@ type Cmd struct {
 // Proc is a running fixture.
 type Proc struct {
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr SyncBuffer
 	done   chan struct{}
 	err    error
 	once   sync.Once
@@ -284,18 +284,23 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-type lockedBuffer struct {
+// SyncBuffer is a bytes.Buffer that several goroutines (or children's
+// output copiers) may write to at once; String reads a consistent snapshot.
+// The zero value is ready to use.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+// String returns what has been written so far.
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
