@@ -20,7 +20,7 @@ var workerRoles = testworker.Roles{"bench-produce": roleProduce, "bench-consume"
 // roleProduce puts kwargs n items on argument 0: ints (size 0) or a
 // size-byte bytes object pickled once, like queue_peer.bench_produce.
 func roleProduce(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func roleProduce(ctx context.Context, child *process.ChildProcess) error {
 // from the first item to the last on the Connection argument 1, like
 // queue_peer.bench_consume.
 func roleConsume(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -92,9 +92,9 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 // queueRun moves n items per producer through one multiprocessing.Queue,
 // every producer and the consumer its own process, and returns ns per item
 // as the consumer measured it (first item to last).
-func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queue.Option) (float64, error) {
+func (r *runner) queueRun(prods []string, cons string, n, size int, cfg queue.Config) (float64, error) {
 	ctx := r.ctx
-	q, err := queue.New(0, opts...)
+	q, err := cfg.New(0)
 	if err != nil {
 		return 0, err
 	}
@@ -190,7 +190,7 @@ func runQueue(r *runner) error {
 			if len(row.prods) > 1 {
 				n = max(1, n/len(row.prods))
 			}
-			ns, err := r.queueRun(row.prods, row.cons, n, sz.size)
+			ns, err := r.queueRun(row.prods, row.cons, n, sz.size, queue.Config{})
 			if err != nil {
 				return err
 			}
@@ -199,9 +199,9 @@ func runQueue(r *runner) error {
 		k := "queue/" + sz.label + "/"
 		if sz.size > 0 {
 			// The same with the pipe enlarged (F_SETPIPE_SZ through
-			// queue.WithPipeSize): a 1 MiB item then needs one pipe fill
+			// queue.Config.PipeSize): a 1 MiB item then needs one pipe fill
 			// instead of sixteen.
-			ns, err := r.queueRun([]string{"go"}, "go", sz.n, sz.size, queue.WithPipeSize(sz.size))
+			ns, err := r.queueRun([]string{"go"}, "go", sz.n, sz.size, queue.Config{PipeSize: sz.size})
 			if err != nil {
 				return err
 			}
@@ -216,7 +216,7 @@ func runQueue(r *runner) error {
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Py→Go", SubjectKey: k + "Py→Go", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 1.0})
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go", SubjectKey: k + "Go→Go", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 3.0})
 		if sz.size > 0 {
-			r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go, WithPipeSize(1 MiB)", SubjectKey: k + "Go→Go pipe",
+			r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go, Config.PipeSize 1 MiB", SubjectKey: k + "Go→Go pipe",
 				Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b})
 		}
 		if sz.size == 0 {

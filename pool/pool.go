@@ -132,10 +132,10 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		p.initArgs = pickle.Tuple{}
 	}
 	var err error
-	if p.inq, err = queue.NewSimpleQueue(); err != nil {
+	if p.inq, err = queue.NewSimple(); err != nil {
 		return nil, err
 	}
-	if p.outq, err = queue.NewSimpleQueue(); err != nil {
+	if p.outq, err = queue.NewSimple(); err != nil {
 		p.inq.Close()
 		return nil, err
 	}

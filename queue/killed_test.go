@@ -41,7 +41,7 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 
 	start := time.Now()
 	var v any
-	err = q.GetTimeout(&v, 300*time.Millisecond)
+	err = q.GetTimeout(context.Background(), 300*time.Millisecond, &v)
 	assert.ErrorIs(t, err, queue.ErrEmpty)
 	assert.Less(t, time.Since(start), 5*time.Second)
 
@@ -60,7 +60,7 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 
 	// Producers still work and qsize still counts; only readers are stuck.
 	require.NoError(t, q.Put(ctx, "still flowing"))
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 

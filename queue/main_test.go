@@ -58,8 +58,20 @@ func closeFlush(ctx context.Context, q any) error {
 	return fmt.Errorf("not a queue: %T", q)
 }
 
+// openArg rebuilds whichever queue kind argument i is.
 func openArg(child *process.ChildProcess, i int) (any, error) {
-	return queue.OpenAny(child.Arg(i), child.ConnFrom)
+	v := child.Arg(i)
+	if o, ok := v.(*pickle.Object); ok {
+		switch o.Callable.Name {
+		case "Queue":
+			return queue.Open(child, v)
+		case "JoinableQueue":
+			return queue.OpenJoinable(child, v)
+		case "SimpleQueue":
+			return queue.OpenSimple(child, v)
+		}
+	}
+	return nil, fmt.Errorf("argument %d is %T, not a pickled queue", i, v)
 }
 
 // rolePut: put kwargs["items"] on argument 0, flush.
@@ -112,11 +124,11 @@ func roleEcho(ctx context.Context, child *process.ChildProcess) error {
 // roleTimeouts runs Full/Empty cases on argument 0 (an empty Queue(1))
 // and reports what happened on argument 1.
 func roleTimeouts(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
-	out, err := queue.FromChildArg(child, 1)
+	out, err := queue.Open(child, child.Arg(1))
 	if err != nil {
 		return err
 	}
@@ -135,14 +147,14 @@ func roleTimeouts(ctx context.Context, child *process.ChildProcess) error {
 	var v any
 	res["get_nowait_empty"] = name(q.GetNowait(&v))
 	t0 := time.Now()
-	res["get_timeout_empty"] = name(q.GetTimeout(&v, 200*time.Millisecond))
+	res["get_timeout_empty"] = name(q.GetTimeout(context.Background(), 200*time.Millisecond, &v))
 	res["get_timeout_waited"] = time.Since(t0).Seconds()
 	res["put_nowait_1"] = name(q.PutNowait("one"))
 	res["put_nowait_2"] = name(q.PutNowait("two"))
 	t0 = time.Now()
-	res["put_timeout_2"] = name(q.PutTimeout("two", 200*time.Millisecond))
+	res["put_timeout_2"] = name(q.PutTimeout(context.Background(), 200*time.Millisecond, "two"))
 	res["put_timeout_waited"] = time.Since(t0).Seconds()
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	if err != nil {
 		return err
 	}
@@ -163,7 +175,7 @@ func roleTimeouts(ctx context.Context, child *process.ChildProcess) error {
 
 // roleProduce (stress): put kwargs start..start+n-1 as ints on argument 0.
 func roleProduce(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -185,7 +197,7 @@ func roleProduce(ctx context.Context, child *process.ChildProcess) error {
 // roleConsume (stress): get ints from argument 0 until None, then send
 // them as native int64s on the Connection argument 1.
 func roleConsume(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -211,7 +223,7 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 }
 
 func roleBenchProduce(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -242,7 +254,7 @@ func roleBenchProduce(ctx context.Context, child *process.ChildProcess) error {
 }
 
 func roleBenchConsume(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -19,11 +19,14 @@ type SimpleQueue struct {
 	q Queue
 }
 
-// NewSimpleQueue creates a SimpleQueue (Python: ctx.SimpleQueue()).
-func NewSimpleQueue(opts ...Option) (*SimpleQueue, error) {
+// NewSimple creates a SimpleQueue (Python: ctx.SimpleQueue()).
+func NewSimple() (*SimpleQueue, error) { return Config{}.NewSimple() }
+
+// NewSimple is the package-level NewSimple with these settings.
+func (cfg Config) NewSimple() (*SimpleQueue, error) {
 	s := &SimpleQueue{}
 	q := &s.q
-	q.cfg = buildConfig(opts)
+	q.cfg = cfg.settings()
 	var err error
 	if q.reader, q.writer, err = q.cfg.conn.Pipe(false); err != nil {
 		return nil, fmt.Errorf("queue: pipe: %w", err)
@@ -118,7 +121,7 @@ func (s *SimpleQueue) ReduceForSpawn(sp *process.Spawning) (any, error) {
 	closed := q.closed
 	q.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	r, err := sp.Connection(q.reader)
 	if err != nil {
@@ -128,6 +131,6 @@ func (s *SimpleQueue) ReduceForSpawn(sp *process.Spawning) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: "SimpleQueue"}, Args: pickle.Tuple{}, NewObj: true,
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: "SimpleQueue"}, Args: pickle.Tuple{}, NewObj: true,
 		State: pickle.Tuple{r, w, q.rlock.Object(), q.wlock.Object()}}, nil
 }

@@ -128,7 +128,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	require.Zero(t, lost, "lost")
 	require.Zero(t, dup, "duplicated")
 	require.Zero(t, bogus, "bogus")
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	require.NoError(t, err)
 	require.Zero(t, n)
 }

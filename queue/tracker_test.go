@@ -24,11 +24,11 @@ func TestTrackerUnlinksAbandonedNames(t *testing.T) {
 	require.NoError(t, err)
 	defer tr.Close()
 
-	closed, err := queue.NewJoinableQueue(0, queue.WithTracker(tr))
+	closed, err := queue.Config{Tracker: tr}.NewJoinable(0)
 	require.NoError(t, err)
 	require.NoError(t, closed.Close())
 
-	abandoned, err := queue.New(0, queue.WithTracker(tr))
+	abandoned, err := queue.Config{Tracker: tr}.New(0)
 	require.NoError(t, err)
 	names := abandoned.Names()
 	for _, n := range names {

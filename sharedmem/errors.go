@@ -2,6 +2,7 @@ package sharedmem
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/mpwire/mpwire"
 )
@@ -42,3 +43,6 @@ var (
 	// with lock=False), which has no lock.
 	ErrNoLock = errors.New("sharedmem: object has no lock (lock=False)")
 )
+
+// errClosed is ErrClosed as a closed object of this package reports it.
+var errClosed = fmt.Errorf("sharedmem: %w", ErrClosed)

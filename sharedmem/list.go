@@ -501,7 +501,7 @@ func NewShareableList(shm *SharedMemory, layout Layout) (l *ShareableList, err e
 	defer guard()()
 	buf := shm.Bytes()
 	if buf == nil {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	v, err := parseList(buf, layout)
 	if err != nil {
@@ -531,7 +531,7 @@ func guard() func() {
 
 func (l *ShareableList) view() (*listView, error) {
 	if l.shm.Bytes() == nil {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	return l.v, nil
 }

@@ -73,7 +73,7 @@ func main() {
 	if err := kg2.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	n, _ := q.QSize()
+	n, _ := q.Qsize()
 	fmt.Printf("begin consuming: qsize() = %d\n", n)
 
 	xx := start("consumer", "xx", q, 0.1)
@@ -92,7 +92,7 @@ func main() {
 			// Get, not GetNowait: like the seed, another consumer may take
 			// the item between empty() and get(); the deadline keeps that
 			// from blocking forever.
-			if err := q.GetTimeout(&good, time.Second); err != nil {
+			if err := q.GetTimeout(context.Background(), time.Second, &good); err != nil {
 				break
 			}
 			fmt.Printf("rh (Go) consumed %d\n", good)
@@ -104,7 +104,7 @@ func main() {
 	if err := xx.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	n, _ = q.QSize()
+	n, _ = q.Qsize()
 	fmt.Printf("all done: qsize() = %d\n", n)
 	q.Close()
 

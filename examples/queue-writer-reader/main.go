@@ -105,7 +105,7 @@ func main() {
 // waitDrained waits until every item put has been got (qsize() == 0).
 func waitDrained(ctx context.Context, q *queue.Queue) {
 	for {
-		n, err := q.QSize()
+		n, err := q.Qsize()
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -82,7 +82,7 @@ func goChild() {
 		log.Fatal(err)
 	}
 	child.Run(func(ctx context.Context) error {
-		q, err := queue.FromChildArg(child, 0)
+		q, err := queue.Open(child, child.Arg(0))
 		if err != nil {
 			return err
 		}
