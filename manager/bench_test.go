@@ -11,6 +11,7 @@ import (
 
 	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -37,7 +38,7 @@ func benchList(b *testing.B, ctx context.Context, network, address string) *mana
 // to the Go-hosted server.
 func BenchmarkProxyCallGoServer(b *testing.B) {
 	ctx := context.Background()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func BenchmarkProxyCallGoServer(b *testing.B) {
 // (the connection pool).
 func BenchmarkProxyCallGoServerParallel(b *testing.B) {
 	ctx := context.Background()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		b.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func BenchmarkProxyCallPythonServer(b *testing.B) {
 // connections with handshakes) on the Go server.
 func BenchmarkCreateDecref(b *testing.B) {
 	ctx := context.Background()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		b.Fatal(err)
 	}

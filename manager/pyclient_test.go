@@ -11,7 +11,7 @@ import (
 
 	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/listener"
-	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -32,9 +32,9 @@ func TestPythonClientGoServer(t *testing.T) {
 		t.Parallel()
 		ctx := pyharness.Context(t, 60*time.Second)
 		s := startGoServer(t)
-		jobs := manager.NewQueue(0)
+		jobs := server.NewQueue(0)
 		s.Register("get_jobs", jobs)
-		s.Register("calc", manager.Methods{
+		s.Register("calc", server.Methods{
 			"add": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
 				return args[0].(int64) + args[1].(int64), nil
 			},
@@ -161,7 +161,7 @@ func TestGoServerAuthSchemes(t *testing.T) {
 		t.Parallel()
 		for _, scheme := range []listener.Scheme{listener.SchemeSHA256, listener.SchemeLegacy} {
 			ctx := pyharness.Context(t, 30*time.Second)
-			s := manager.ServerOptions{Config: listener.Config{Scheme: scheme}}.NewServer(testKey)
+			s := server.Config{Listener: listener.Config{Authkey: testKey, Scheme: scheme}}.New()
 			// The legacy run also covers a unix socket address.
 			network, address := "tcp", "127.0.0.1:0"
 			if scheme == listener.SchemeLegacy {

@@ -11,13 +11,14 @@ import (
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
 // startGoServer starts a Go-hosted manager on a loopback port.
-func startGoServer(t *testing.T) *manager.Server {
+func startGoServer(t *testing.T) *server.Server {
 	t.Helper()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -41,9 +42,9 @@ func TestGoServerRegisteredObject(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := startGoServer(t)
-	jobs := manager.NewQueue(0)
+	jobs := server.NewQueue(0)
 	s.Register("get_jobs", jobs)
-	s.Register("calc", manager.Methods{
+	s.Register("calc", server.Methods{
 		"add": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
 			a, _ := args[0].(int64)
 			b, _ := args[1].(int64)
@@ -109,7 +110,7 @@ func indexOf(s, sub string) int {
 func TestGoServerHostileClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := manager.ServerOptions{MaxMessage: 1 << 16}.NewServer(testKey)
+	s := server.Config{Listener: listener.Config{Authkey: testKey, Conn: connection.Config{MaxFrame: 1 << 16}}}.New()
 	ok(t, s.Listen("unix", filepath.Join(t.TempDir(), "m.sock")))
 	defer s.Close()
 	addr := s.Addr().String()
@@ -234,7 +235,7 @@ func TestGoServerStoredProxy(t *testing.T) {
 	ok(t, inner.Close())
 	waitObjects(t, ctx, c, 1)
 	v := must(outer.Get(ctx, 0))(t)
-	p := must(manager.Rebuild(ctx, v, manager.RebuildOptions{Authkey: testKey}))(t)
+	p := must(manager.Config{Dialer: listener.Config{Authkey: testKey}}.Rebuild(ctx, v))(t)
 	d := &manager.DictProxy{Proxy: p}
 	if x := must(d.Get(ctx, "a"))(t); x != int64(1) {
 		t.Fatalf("d['a'] = %#v", x)
@@ -251,13 +252,13 @@ func TestGoServerSurvivesPanickingUserCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := startGoServer(t)
-	s.Register("strict", manager.Methods{
+	s.Register("strict", server.Methods{
 		"upper": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
 			return args[0].(string) + "!", nil // panics on a non-string or no argument
 		},
 	})
-	s.RegisterFactory("fragile", func(args pickle.Tuple, _ *pickle.Dict) (manager.Object, error) {
-		return manager.NewList([]any{args[0]}), nil // panics without an argument
+	s.RegisterFactory("fragile", func(args pickle.Tuple, _ *pickle.Dict) (server.Object, error) {
+		return server.NewList([]any{args[0]}), nil // panics without an argument
 	})
 	c := dialT(t, ctx, "tcp", s.Addr().String())
 	strict := must(c.Create(ctx, "strict", nil, nil))(t)
@@ -284,7 +285,7 @@ func TestGoServerSurvivesPanickingUserCode(t *testing.T) {
 }
 
 func TestServerAddrBeforeListen(t *testing.T) {
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	defer s.Close()
 	if a := s.Addr(); a != nil {
 		t.Fatalf("Addr before Listen = %v, want nil", a)

@@ -90,7 +90,7 @@ func TestRebuildPickledProxy(t *testing.T) {
 	c := dialT(t, ctx, "tcp", s.Addr().String())
 	q := must(c.Queue(ctx, 0))(t)
 	red := must(q.ReduceForSpawn(nil))(t)
-	p := must(manager.Rebuild(ctx, red, manager.RebuildOptions{}))(t)
+	p := must(manager.Rebuild(ctx, red))(t)
 	if p.TypeID() != "Queue" || p.Token().ID != q.Token().ID {
 		t.Fatalf("rebuilt %+v", p.Token())
 	}
@@ -108,7 +108,7 @@ func TestRebuildPickledProxy(t *testing.T) {
 	ok(t, p.Close())
 	ok(t, q.Close())
 	waitObjects(t, ctx, c, 0)
-	if _, err := manager.Rebuild(ctx, "not a proxy", manager.RebuildOptions{}); err == nil {
+	if _, err := manager.Rebuild(ctx, "not a proxy"); err == nil {
 		t.Fatal("rebuilt a string")
 	}
 }

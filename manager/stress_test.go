@@ -48,7 +48,7 @@ func TestStressAppend(t *testing.T) {
 					// Each Go client rebuilds the pickled proxy: its own
 					// Client, connections and reference.
 					red, _ := l.ReduceForSpawn(nil)
-					p, err := manager.Rebuild(ctx, red, manager.RebuildOptions{})
+					p, err := manager.Rebuild(ctx, red)
 					if err != nil {
 						t.Error(err)
 						return

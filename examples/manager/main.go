@@ -34,6 +34,7 @@ import (
 
 	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/process"
 )
 
@@ -61,7 +62,7 @@ func main() {
 	stop()
 
 	// 2. A Go-hosted manager.
-	srv := manager.NewServer(authkey)
+	srv := server.New(authkey)
 	if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
 		log.Fatal(err)
 	}

@@ -1,10 +1,11 @@
-package manager
+package server
 
 import (
 	"math"
 	"math/big"
 	"testing"
 
+	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -53,7 +54,7 @@ func TestArrayRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _ := a.PickleValue()
-		got, err := ArrayItems(v)
+		got, err := manager.ArrayItems(v)
 		if err != nil || len(got) != 3 || !pyEqual(got[2], int64(100)) {
 			t.Fatalf("%s: %v %v", tc, got, err)
 		}

@@ -1,9 +1,10 @@
-package manager
+package server
 
 import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -27,7 +30,7 @@ var (
 	iteratorExposed  = []string{"__next__", "send", "throw", "close"}
 )
 
-func keyErr(k any) error { return pyErr("KeyError", k) }
+func keyErr(k any) error { return wire.PyErr("KeyError", k) }
 
 // ---- dict ----
 
@@ -69,7 +72,7 @@ func copyDict(d *pickle.Dict) *pickle.Dict {
 
 func setItem(d *pickle.Dict, k, v any) error {
 	if err := d.Set(k, v); err != nil {
-		return pyErr("TypeError", fmt.Sprintf("unhashable type: '%s'", typeName(k)))
+		return wire.PyErr("TypeError", fmt.Sprintf("unhashable type: '%s'", typeName(k)))
 	}
 	return nil
 }
@@ -77,7 +80,7 @@ func setItem(d *pickle.Dict, k, v any) error {
 // update applies dict.update(other, **kw).
 func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 	if len(args) > 1 {
-		return pyErr("TypeError", fmt.Sprintf("update expected at most 1 argument, got %d", len(args)))
+		return wire.PyErr("TypeError", fmt.Sprintf("update expected at most 1 argument, got %d", len(args)))
 	}
 	if len(args) == 1 {
 		switch o := args[0].(type) {
@@ -88,7 +91,7 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 				}
 			}
 		case []any, pickle.Tuple:
-			items, _ := asList(o, nil)
+			items := asItems(o)
 			for i, it := range items {
 				pair, ok := it.(pickle.Tuple)
 				if !ok {
@@ -97,16 +100,16 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 					}
 				}
 				if !ok || len(pair) != 2 {
-					return pyErr("ValueError", fmt.Sprintf("dictionary update sequence element #%d has wrong length", i))
+					return wire.PyErr("ValueError", fmt.Sprintf("dictionary update sequence element #%d has wrong length", i))
 				}
 				if err := setItem(d, pair[0], pair[1]); err != nil {
 					return err
 				}
 			}
 		case nil:
-			return pyErr("TypeError", "'NoneType' object is not iterable")
+			return wire.PyErr("TypeError", "'NoneType' object is not iterable")
 		default:
-			return pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(o)))
+			return wire.PyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(o)))
 		}
 	}
 	if kwargs != nil {
@@ -121,103 +124,93 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 func (o *Dict) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	d := o.d
-	switch method {
-	case "__contains__":
-		p, err := bind(method, args, kwargs, []string{"key"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		_, ok := d.Get(p.vals[0])
-		return ok, nil
-	case "__getitem__":
-		p, err := bind(method, args, kwargs, []string{"key"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		v, ok := d.Get(p.vals[0])
-		if !ok {
-			return nil, keyErr(p.vals[0])
-		}
-		return v, nil
-	case "__setitem__":
-		p, err := bind(method, args, kwargs, []string{"key", "value"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		return nil, setItem(d, p.vals[0], p.vals[1])
-	case "__delitem__":
-		p, err := bind(method, args, kwargs, []string{"key"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		if !d.Delete(p.vals[0]) {
-			return nil, keyErr(p.vals[0])
-		}
-		return nil, nil
-	case "__len__":
-		return d.Len(), nil
-	case "__iter__":
-		return &Iterator{items: d.Keys()}, nil
-	case "clear":
-		o.d = pickle.NewDict()
-		return nil, nil
-	case "copy":
-		return copyDict(d), nil
-	case "get":
-		p, err := bind(method, args, kwargs, []string{"key", "default"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok := d.Get(p.vals[0]); ok {
-			return v, nil
-		}
-		return p.get(1, nil), nil
-	case "items":
-		out := make([]any, 0, d.Len())
-		for _, kv := range d.Items() {
-			out = append(out, pickle.Tuple{kv[0], kv[1]})
-		}
-		return out, nil
-	case "keys":
-		return d.Keys(), nil
-	case "values":
-		return d.Values(), nil
-	case "pop":
-		p, err := bind(method, args, kwargs, []string{"key", "default"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok := d.Get(p.vals[0]); ok {
-			d.Delete(p.vals[0])
-			return v, nil
-		}
-		if p.set[1] {
-			return p.vals[1], nil
-		}
+	return dictMethods.dispatch(o, method, args, kwargs)
+}
+
+// dictMethods are dict's methods (as exposed by Python's DictProxy).
+var dictMethods = builtins[*Dict]{
+	"__contains__": {params: []string{"key"}, required: 1, call: (*Dict).contains},
+	"__getitem__":  {params: []string{"key"}, required: 1, call: (*Dict).getItem},
+	"__setitem__":  {params: []string{"key", "value"}, required: 2, call: (*Dict).setItem},
+	"__delitem__":  {params: []string{"key"}, required: 1, call: (*Dict).delItem},
+	"__len__":      {call: func(o *Dict, _ *params) (any, error) { return o.d.Len(), nil }},
+	"__iter__":     {call: func(o *Dict, _ *params) (any, error) { return &Iterator{items: o.d.Keys()}, nil }},
+	"clear":        {call: func(o *Dict, _ *params) (any, error) { o.d = pickle.NewDict(); return nil, nil }},
+	"copy":         {call: func(o *Dict, _ *params) (any, error) { return copyDict(o.d), nil }},
+	"get":          {params: []string{"key", "default"}, required: 1, call: (*Dict).get},
+	"items":        {call: (*Dict).items},
+	"keys":         {call: func(o *Dict, _ *params) (any, error) { return o.d.Keys(), nil }},
+	"values":       {call: func(o *Dict, _ *params) (any, error) { return o.d.Values(), nil }},
+	"pop":          {params: []string{"key", "default"}, required: 1, call: (*Dict).pop},
+	"popitem":      {call: (*Dict).popItem},
+	"setdefault":   {params: []string{"key", "default"}, required: 1, call: (*Dict).setDefault},
+	"update":       {raw: true, call: func(o *Dict, p *params) (any, error) { return nil, updateDict(o.d, p.args, p.kwargs) }},
+}
+
+func (o *Dict) contains(p *params) (any, error) {
+	_, ok := o.d.Get(p.vals[0])
+	return ok, nil
+}
+
+func (o *Dict) getItem(p *params) (any, error) {
+	v, ok := o.d.Get(p.vals[0])
+	if !ok {
 		return nil, keyErr(p.vals[0])
-	case "popitem":
-		items := d.Items()
-		if len(items) == 0 {
-			return nil, keyErr("popitem(): dictionary is empty")
-		}
-		last := items[len(items)-1]
-		d.Delete(last[0])
-		return pickle.Tuple{last[0], last[1]}, nil
-	case "setdefault":
-		p, err := bind(method, args, kwargs, []string{"key", "default"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		if v, ok := d.Get(p.vals[0]); ok {
-			return v, nil
-		}
-		v := p.get(1, nil)
-		return v, setItem(d, p.vals[0], v)
-	case "update":
-		return nil, updateDict(d, args, kwargs)
 	}
-	return nil, errNoMethod
+	return v, nil
+}
+
+func (o *Dict) setItem(p *params) (any, error) { return nil, setItem(o.d, p.vals[0], p.vals[1]) }
+
+func (o *Dict) delItem(p *params) (any, error) {
+	if !o.d.Delete(p.vals[0]) {
+		return nil, keyErr(p.vals[0])
+	}
+	return nil, nil
+}
+
+func (o *Dict) get(p *params) (any, error) {
+	if v, ok := o.d.Get(p.vals[0]); ok {
+		return v, nil
+	}
+	return p.get(1, nil), nil
+}
+
+func (o *Dict) items(*params) (any, error) {
+	out := make([]any, 0, o.d.Len())
+	for _, kv := range o.d.Items() {
+		out = append(out, pickle.Tuple{kv[0], kv[1]})
+	}
+	return out, nil
+}
+
+func (o *Dict) pop(p *params) (any, error) {
+	if v, ok := o.d.Get(p.vals[0]); ok {
+		o.d.Delete(p.vals[0])
+		return v, nil
+	}
+	if p.set[1] {
+		return p.vals[1], nil
+	}
+	return nil, keyErr(p.vals[0])
+}
+
+func (o *Dict) popItem(*params) (any, error) {
+	items := o.d.Items()
+	if len(items) == 0 {
+		return nil, keyErr("popitem(): dictionary is empty")
+	}
+	last := items[len(items)-1]
+	o.d.Delete(last[0])
+	return pickle.Tuple{last[0], last[1]}, nil
+}
+
+func (o *Dict) setDefault(p *params) (any, error) {
+	if v, ok := o.d.Get(p.vals[0]); ok {
+		return v, nil
+	}
+	v := p.get(1, nil)
+	return v, setItem(o.d, p.vals[0], v)
 }
 
 // ---- Iterator ----
@@ -242,7 +235,7 @@ func (it *Iterator) CallMethod(_ context.Context, _ Caller, method string, _ pic
 	it.mu.Lock()
 	defer it.mu.Unlock()
 	if it.next >= len(it.items) {
-		return nil, pyErr("StopIteration")
+		return nil, wire.PyErr("StopIteration")
 	}
 	v := it.items[it.next]
 	it.next++
@@ -308,20 +301,20 @@ func iterable(v any) ([]any, error) {
 			return rangeItems(x.Args)
 		}
 	}
-	return nil, pyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
+	return nil, wire.PyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
 }
 
 // index normalizes a Python index for a sequence of length n.
 func seqIndex(v any, n int, what string) (int, error) {
 	i, err := toInt(v, "")
 	if err != nil {
-		return 0, pyErr("TypeError", fmt.Sprintf("list indices must be integers or slices, not %s", typeName(v)))
+		return 0, wire.PyErr("TypeError", fmt.Sprintf("list indices must be integers or slices, not %s", typeName(v)))
 	}
 	if i < 0 {
 		i += n
 	}
 	if i < 0 || i >= n {
-		return 0, pyErr("IndexError", what)
+		return 0, wire.PyErr("IndexError", what)
 	}
 	return i, nil
 }
@@ -338,7 +331,7 @@ func sliceIndices(v any, n int) (start, stop, step int, ok bool, err error) {
 			return
 		}
 		if step == 0 {
-			return 0, 0, 0, true, pyErr("ValueError", "slice step cannot be zero")
+			return 0, 0, 0, true, wire.PyErr("ValueError", "slice step cannot be zero")
 		}
 	}
 	lower, upper := 0, n
@@ -399,260 +392,259 @@ func sliceSelect(n, start, stop, step int) []int {
 func (l *List) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	one := func() (any, error) {
-		p, err := bind(method, args, kwargs, []string{"value"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		return p.vals[0], nil
+	return listMethods.dispatch(l, method, args, kwargs)
+}
+
+// value is the one parameter of most list methods.
+var value = []string{"value"}
+
+// listMethods are list's methods, exactly those Python 3.8–3.13's ListProxy
+// exposes (its __iadd__ calls extend; clear and copy are not exposed).
+var listMethods = builtins[*List]{
+	"append":       {params: value, required: 1, call: (*List).append},
+	"extend":       {params: value, required: 1, call: (*List).extend},
+	"__len__":      {call: func(l *List, _ *params) (any, error) { return len(l.items), nil }},
+	"__contains__": {params: value, required: 1, call: (*List).contains},
+	"count":        {params: value, required: 1, call: (*List).count},
+	"index":        {params: []string{"value", "start", "stop"}, required: 1, call: (*List).index},
+	"insert":       {params: []string{"index", "object"}, required: 2, call: (*List).insert},
+	"pop":          {params: []string{"index"}, call: (*List).pop},
+	"remove":       {params: value, required: 1, call: (*List).remove},
+	"reverse":      {call: func(l *List, _ *params) (any, error) { slices.Reverse(l.items); return nil, nil }},
+	"sort":         {raw: true, call: (*List).sort},
+	"__getitem__":  {params: value, required: 1, call: (*List).getItem},
+	"__setitem__":  {params: []string{"key", "value"}, required: 2, call: (*List).setItem},
+	"__delitem__":  {params: value, required: 1, call: (*List).delItem},
+	"__add__":      {params: value, required: 1, call: (*List).add},
+	"__mul__":      {params: value, required: 1, call: (*List).mul},
+	"__rmul__":     {params: value, required: 1, call: (*List).mul},
+	"__imul__":     {params: value, required: 1, call: (*List).imul},
+	"__reversed__": {call: (*List).reversed},
+}
+
+func (l *List) append(p *params) (any, error) {
+	l.items = append(l.items, p.vals[0])
+	return nil, nil
+}
+
+func (l *List) extend(p *params) (any, error) {
+	more, err := iterable(p.vals[0])
+	if err != nil {
+		return nil, err
 	}
-	switch method {
-	case "append":
-		v, err := one()
+	l.items = append(l.items, more...)
+	return nil, nil
+}
+
+func (l *List) contains(p *params) (any, error) {
+	return slices.ContainsFunc(l.items, func(e any) bool { return pyEqual(e, p.vals[0]) }), nil
+}
+
+func (l *List) count(p *params) (any, error) {
+	n := 0
+	for _, e := range l.items {
+		if pyEqual(e, p.vals[0]) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (l *List) index(p *params) (any, error) {
+	start, stop := 0, len(l.items)
+	if s, _, _, _, _ := sliceIndices(manager.Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items)); p.set[1] {
+		start = s
+	}
+	if p.set[2] {
+		_, e, _, _, _ := sliceIndices(manager.Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items))
+		stop = e
+	}
+	for i := start; i < stop; i++ {
+		if pyEqual(l.items[i], p.vals[0]) {
+			return i, nil
+		}
+	}
+	return nil, wire.PyErr("ValueError", Repr(p.vals[0])+" is not in list")
+}
+
+func (l *List) insert(p *params) (any, error) {
+	i, err := toInt(p.vals[0], "")
+	if err != nil {
+		return nil, err
+	}
+	n := len(l.items)
+	if i < 0 {
+		i = max(i+n, 0)
+	}
+	i = min(i, n)
+	l.items = slices.Insert(l.items, i, p.vals[1])
+	return nil, nil
+}
+
+func (l *List) pop(p *params) (any, error) {
+	if len(l.items) == 0 {
+		return nil, wire.PyErr("IndexError", "pop from empty list")
+	}
+	i, err := seqIndex(p.get(0, int64(-1)), len(l.items), "pop index out of range")
+	if err != nil {
+		return nil, err
+	}
+	v := l.items[i]
+	l.items = slices.Delete(l.items, i, i+1)
+	return v, nil
+}
+
+func (l *List) remove(p *params) (any, error) {
+	i := slices.IndexFunc(l.items, func(e any) bool { return pyEqual(e, p.vals[0]) })
+	if i < 0 {
+		return nil, wire.PyErr("ValueError", "list.remove(x): x not in list")
+	}
+	l.items = slices.Delete(l.items, i, i+1)
+	return nil, nil
+}
+
+// sort is list.sort(*, key=None, reverse=False): keyword-only parameters.
+func (l *List) sort(raw *params) (any, error) {
+	if len(raw.args) > 0 {
+		return nil, wire.PyErr("TypeError", "sort() takes no positional arguments")
+	}
+	p, err := bind(raw.fn, nil, raw.kwargs, []string{"key", "reverse"}, 0)
+	if err != nil {
+		return nil, err
+	}
+	if p.get(0, nil) != nil {
+		return nil, wire.PyErr("TypeError", "sort(key=...) is not supported by a Go-hosted list")
+	}
+	c := slices.Clone(l.items)
+	if err := sortValues(c, truthy(p.get(1, false))); err != nil {
+		return nil, err
+	}
+	l.items = c
+	return nil, nil
+}
+
+func (l *List) getItem(p *params) (any, error) {
+	if start, stop, step, ok, err := sliceIndices(p.vals[0], len(l.items)); ok || err != nil {
 		if err != nil {
 			return nil, err
 		}
-		l.items = append(l.items, v)
-		return nil, nil
-	case "extend", "__iadd__":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		more, err := iterable(v)
-		if err != nil {
-			return nil, err
-		}
-		l.items = append(l.items, more...)
-		return nil, nil
-	case "__len__":
-		return len(l.items), nil
-	case "__contains__":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		return slices.ContainsFunc(l.items, func(e any) bool { return pyEqual(e, v) }), nil
-	case "count":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		n := 0
-		for _, e := range l.items {
-			if pyEqual(e, v) {
-				n++
-			}
-		}
-		return n, nil
-	case "index":
-		p, err := bind(method, args, kwargs, []string{"value", "start", "stop"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		start, stop := 0, len(l.items)
-		if s, _, _, _, _ := sliceIndices(Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items)); p.set[1] {
-			start = s
-		}
-		if p.set[2] {
-			_, e, _, _, _ := sliceIndices(Slice(p.get(1, nil), p.get(2, nil), nil), len(l.items))
-			stop = e
-		}
-		for i := start; i < stop; i++ {
-			if pyEqual(l.items[i], p.vals[0]) {
-				return i, nil
-			}
-		}
-		return nil, pyErr("ValueError", Repr(p.vals[0])+" is not in list")
-	case "insert":
-		p, err := bind(method, args, kwargs, []string{"index", "object"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		i, err := toInt(p.vals[0], "")
-		if err != nil {
-			return nil, err
-		}
-		n := len(l.items)
-		if i < 0 {
-			i = max(i+n, 0)
-		}
-		i = min(i, n)
-		l.items = slices.Insert(l.items, i, p.vals[1])
-		return nil, nil
-	case "pop":
-		p, err := bind(method, args, kwargs, []string{"index"}, 0)
-		if err != nil {
-			return nil, err
-		}
-		if len(l.items) == 0 {
-			return nil, pyErr("IndexError", "pop from empty list")
-		}
-		i, err := seqIndex(p.get(0, int64(-1)), len(l.items), "pop index out of range")
-		if err != nil {
-			return nil, err
-		}
-		v := l.items[i]
-		l.items = slices.Delete(l.items, i, i+1)
-		return v, nil
-	case "remove":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		i := slices.IndexFunc(l.items, func(e any) bool { return pyEqual(e, v) })
-		if i < 0 {
-			return nil, pyErr("ValueError", "list.remove(x): x not in list")
-		}
-		l.items = slices.Delete(l.items, i, i+1)
-		return nil, nil
-	case "reverse":
-		slices.Reverse(l.items)
-		return nil, nil
-	case "sort":
-		if len(args) > 0 {
-			return nil, pyErr("TypeError", "sort() takes no positional arguments")
-		}
-		p, err := bind(method, nil, kwargs, []string{"key", "reverse"}, 0)
-		if err != nil {
-			return nil, err
-		}
-		if p.get(0, nil) != nil {
-			return nil, pyErr("TypeError", "sort(key=...) is not supported by a Go-hosted list")
-		}
-		c := slices.Clone(l.items)
-		if err := sortValues(c, truthy(p.get(1, false))); err != nil {
-			return nil, err
-		}
-		l.items = c
-		return nil, nil
-	case "clear":
-		l.items = nil
-		return nil, nil
-	case "copy":
-		return slices.Clone(l.items), nil
-	case "__getitem__":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		if start, stop, step, ok, err := sliceIndices(v, len(l.items)); ok || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			out := []any{}
-			for _, i := range sliceSelect(len(l.items), start, stop, step) {
-				out = append(out, l.items[i])
-			}
-			return out, nil
-		}
-		i, err := seqIndex(v, len(l.items), "list index out of range")
-		if err != nil {
-			return nil, err
-		}
-		return l.items[i], nil
-	case "__setitem__":
-		p, err := bind(method, args, kwargs, []string{"key", "value"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		if start, stop, step, ok, err := sliceIndices(p.vals[0], len(l.items)); ok || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			repl, err := iterable(p.vals[1])
-			if err != nil {
-				return nil, pyErr("TypeError", "can only assign an iterable")
-			}
-			if step != 1 {
-				idx := sliceSelect(len(l.items), start, stop, step)
-				if len(idx) != len(repl) {
-					return nil, pyErr("ValueError", fmt.Sprintf("attempt to assign sequence of size %d to extended slice of size %d", len(repl), len(idx)))
-				}
-				for k, i := range idx {
-					l.items[i] = repl[k]
-				}
-				return nil, nil
-			}
-			stop = max(stop, start)
-			l.items = slices.Replace(l.items, start, stop, slices.Clone(repl)...)
-			return nil, nil
-		}
-		i, err := seqIndex(p.vals[0], len(l.items), "list assignment index out of range")
-		if err != nil {
-			return nil, err
-		}
-		l.items[i] = p.vals[1]
-		return nil, nil
-	case "__delitem__":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		if start, stop, step, ok, err := sliceIndices(v, len(l.items)); ok || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			del := map[int]bool{}
-			for _, i := range sliceSelect(len(l.items), start, stop, step) {
-				del[i] = true
-			}
-			out := l.items[:0:0]
-			for i, e := range l.items {
-				if !del[i] {
-					out = append(out, e)
-				}
-			}
-			l.items = out
-			return nil, nil
-		}
-		i, err := seqIndex(v, len(l.items), "list assignment index out of range")
-		if err != nil {
-			return nil, err
-		}
-		l.items = slices.Delete(l.items, i, i+1)
-		return nil, nil
-	case "__add__":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		other, ok := v.([]any)
-		if !ok {
-			return nil, pyErr("TypeError", fmt.Sprintf("can only concatenate list (not \"%s\") to list", typeName(v)))
-		}
-		return append(slices.Clone(l.items), other...), nil
-	case "__mul__", "__rmul__", "__imul__":
-		v, err := one()
-		if err != nil {
-			return nil, err
-		}
-		n, err := toInt(v, "")
-		if err != nil {
-			return nil, pyErr("TypeError", fmt.Sprintf("can't multiply sequence by non-int of type '%s'", typeName(v)))
-		}
-		if n < 0 || len(l.items) == 0 {
-			n = 0
-		}
-		// Divide rather than multiply: len*n can overflow for a client's n.
-		if n > maxRepeat/max(len(l.items), 1) {
-			return nil, pyErr("MemoryError")
-		}
-		out := make([]any, 0, len(l.items)*n)
-		for k := 0; k < n; k++ {
-			out = append(out, l.items...)
-		}
-		if method == "__imul__" {
-			l.items = out
-			return slices.Clone(out), nil
+		out := []any{}
+		for _, i := range sliceSelect(len(l.items), start, stop, step) {
+			out = append(out, l.items[i])
 		}
 		return out, nil
-	case "__reversed__":
-		out := slices.Clone(l.items)
-		slices.Reverse(out)
-		return out, nil
 	}
-	return nil, errNoMethod
+	i, err := seqIndex(p.vals[0], len(l.items), "list index out of range")
+	if err != nil {
+		return nil, err
+	}
+	return l.items[i], nil
+}
+
+func (l *List) setItem(p *params) (any, error) {
+	if start, stop, step, ok, err := sliceIndices(p.vals[0], len(l.items)); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return nil, l.setSlice(start, stop, step, p.vals[1])
+	}
+	i, err := seqIndex(p.vals[0], len(l.items), "list assignment index out of range")
+	if err != nil {
+		return nil, err
+	}
+	l.items[i] = p.vals[1]
+	return nil, nil
+}
+
+// setSlice is l[start:stop:step] = v.
+func (l *List) setSlice(start, stop, step int, v any) error {
+	repl, err := iterable(v)
+	if err != nil {
+		return wire.PyErr("TypeError", "can only assign an iterable")
+	}
+	if step != 1 {
+		idx := sliceSelect(len(l.items), start, stop, step)
+		if len(idx) != len(repl) {
+			return wire.PyErr("ValueError", fmt.Sprintf("attempt to assign sequence of size %d to extended slice of size %d", len(repl), len(idx)))
+		}
+		for k, i := range idx {
+			l.items[i] = repl[k]
+		}
+		return nil
+	}
+	stop = max(stop, start)
+	l.items = slices.Replace(l.items, start, stop, slices.Clone(repl)...)
+	return nil
+}
+
+func (l *List) delItem(p *params) (any, error) {
+	if start, stop, step, ok, err := sliceIndices(p.vals[0], len(l.items)); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		del := map[int]bool{}
+		for _, i := range sliceSelect(len(l.items), start, stop, step) {
+			del[i] = true
+		}
+		out := l.items[:0:0]
+		for i, e := range l.items {
+			if !del[i] {
+				out = append(out, e)
+			}
+		}
+		l.items = out
+		return nil, nil
+	}
+	i, err := seqIndex(p.vals[0], len(l.items), "list assignment index out of range")
+	if err != nil {
+		return nil, err
+	}
+	l.items = slices.Delete(l.items, i, i+1)
+	return nil, nil
+}
+
+func (l *List) add(p *params) (any, error) {
+	other, ok := p.vals[0].([]any)
+	if !ok {
+		return nil, wire.PyErr("TypeError", fmt.Sprintf("can only concatenate list (not \"%s\") to list", typeName(p.vals[0])))
+	}
+	return append(slices.Clone(l.items), other...), nil
+}
+
+// mul is l * n (and n * l): a new list.
+func (l *List) mul(p *params) (any, error) {
+	n, err := toInt(p.vals[0], "")
+	if err != nil {
+		return nil, wire.PyErr("TypeError", fmt.Sprintf("can't multiply sequence by non-int of type '%s'", typeName(p.vals[0])))
+	}
+	if n < 0 || len(l.items) == 0 {
+		n = 0
+	}
+	// Divide rather than multiply: len*n can overflow for a client's n.
+	if n > maxRepeat/max(len(l.items), 1) {
+		return nil, wire.PyErr("MemoryError")
+	}
+	out := make([]any, 0, len(l.items)*n)
+	for k := 0; k < n; k++ {
+		out = append(out, l.items...)
+	}
+	return out, nil
+}
+
+// imul is l *= n.
+func (l *List) imul(p *params) (any, error) {
+	out, err := l.mul(p)
+	if err != nil {
+		return nil, err
+	}
+	l.items = out.([]any)
+	return slices.Clone(l.items), nil
+}
+
+func (l *List) reversed(*params) (any, error) {
+	out := slices.Clone(l.items)
+	slices.Reverse(out)
+	return out, nil
 }
 
 // ---- Namespace ----
@@ -668,7 +660,7 @@ type Namespace struct {
 // NewNamespace returns a Namespace with the given attributes.
 func NewNamespace(attrs map[string]any) *Namespace {
 	n := &Namespace{attrs: pickle.NewDict()}
-	for _, k := range sortedKeys(attrs) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		_ = n.attrs.Set(k, attrs[k])
 	}
 	return n
@@ -713,19 +705,19 @@ func (n *Namespace) CallMethod(_ context.Context, _ Caller, method string, args 
 	}
 	name, ok := p.vals[0].(string)
 	if !ok {
-		return nil, pyErr("TypeError", fmt.Sprintf("attribute name must be string, not '%s'", typeName(p.vals[0])))
+		return nil, wire.PyErr("TypeError", fmt.Sprintf("attribute name must be string, not '%s'", typeName(p.vals[0])))
 	}
 	switch method {
 	case "__getattribute__":
 		if v, ok := n.attrs.Get(name); ok {
 			return v, nil
 		}
-		return nil, pyErr("AttributeError", fmt.Sprintf("'Namespace' object has no attribute '%s'", name))
+		return nil, wire.PyErr("AttributeError", fmt.Sprintf("'Namespace' object has no attribute '%s'", name))
 	case "__setattr__":
 		return nil, n.attrs.Set(name, p.vals[1])
 	case "__delattr__":
 		if !n.attrs.Delete(name) {
-			return nil, pyErr("AttributeError", name)
+			return nil, wire.PyErr("AttributeError", name)
 		}
 		return nil, nil
 	}
@@ -777,21 +769,13 @@ func (v *Value) Repr() string {
 func (v *Value) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	switch method {
-	case "get":
-		if _, err := bind(method, args, kwargs, nil, 0); err != nil {
-			return nil, err
-		}
-		return v.value, nil
-	case "set":
-		p, err := bind(method, args, kwargs, []string{"value"}, 1)
-		if err != nil {
-			return nil, err
-		}
-		v.value = p.vals[0]
-		return nil, nil
-	}
-	return nil, errNoMethod
+	return valueMethods.dispatch(v, method, args, kwargs)
+}
+
+// valueMethods are managers.Value's methods.
+var valueMethods = builtins[*Value]{
+	"get": {call: func(v *Value, _ *params) (any, error) { return v.value, nil }},
+	"set": {params: value, required: 1, call: func(v *Value, p *params) (any, error) { v.value = p.vals[0]; return nil, nil }},
 }
 
 // ---- Array ----
@@ -806,8 +790,8 @@ type Array struct {
 // NewArray returns an array.array(typecode, items), checking each item as
 // Python does.
 func NewArray(typecode string, items []any) (*Array, error) {
-	if _, ok := arraySizes[typecode]; !ok {
-		return nil, pyErr("ValueError", "bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f or d)")
+	if _, ok := wire.ArraySizes[typecode]; !ok {
+		return nil, wire.PyErr("ValueError", "bad typecode (must be b, B, u, h, H, i, I, l, L, q, Q, f or d)")
 	}
 	a := &Array{typecode: typecode, items: make([]any, len(items))}
 	for i, it := range items {
@@ -850,12 +834,12 @@ func (a *Array) check(v any) (any, error) {
 			}
 			return 0.0, nil
 		}
-		return nil, pyErr("TypeError", fmt.Sprintf("must be real number, not %s", typeName(v)))
+		return nil, wire.PyErr("TypeError", fmt.Sprintf("must be real number, not %s", typeName(v)))
 	case "u":
 		if s, ok := v.(string); ok && len([]rune(s)) == 1 {
 			return s, nil
 		}
-		return nil, pyErr("TypeError", "array item must be unicode character")
+		return nil, wire.PyErr("TypeError", "array item must be unicode character")
 	}
 	var n *big.Int
 	switch x := v.(type) {
@@ -869,11 +853,11 @@ func (a *Array) check(v any) (any, error) {
 			n = big.NewInt(1)
 		}
 	default:
-		return nil, pyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as an integer", typeName(v)))
+		return nil, wire.PyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as an integer", typeName(v)))
 	}
 	r := arrayRanges[a.typecode]
 	if n.Cmp(r[0]) < 0 || n.Cmp(r[1]) > 0 {
-		return nil, pyErr("OverflowError", "array item out of range for typecode "+a.typecode)
+		return nil, wire.PyErr("OverflowError", "array item out of range for typecode "+a.typecode)
 	}
 	if n.IsInt64() {
 		return n.Int64(), nil
@@ -893,7 +877,7 @@ func (a *Array) PickleValue() (any, error) {
 }
 
 func (a *Array) reduced(items []any) *pickle.Object {
-	size := arraySizes[a.typecode]
+	size := wire.ArraySizes[a.typecode]
 	b := make([]byte, len(items)*size)
 	le := binary.LittleEndian
 	for i, it := range items {
@@ -935,46 +919,45 @@ func (a *Array) Repr() string {
 func (a *Array) CallMethod(_ context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch method {
-	case "__len__":
-		return len(a.items), nil
-	case "__getitem__":
-		p, err := bind(method, args, kwargs, []string{"key"}, 1)
+	return arrayMethods.dispatch(a, method, args, kwargs)
+}
+
+// arrayMethods are array.array's methods (as exposed by ArrayProxy).
+var arrayMethods = builtins[*Array]{
+	"__len__":     {call: func(a *Array, _ *params) (any, error) { return len(a.items), nil }},
+	"__getitem__": {params: []string{"key"}, required: 1, call: (*Array).getItem},
+	"__setitem__": {params: []string{"key", "value"}, required: 2, call: (*Array).setItem},
+}
+
+func (a *Array) getItem(p *params) (any, error) {
+	if start, stop, step, ok, err := sliceIndices(p.vals[0], len(a.items)); ok || err != nil {
 		if err != nil {
 			return nil, err
 		}
-		if start, stop, step, ok, err := sliceIndices(p.vals[0], len(a.items)); ok || err != nil {
-			if err != nil {
-				return nil, err
-			}
-			var out []any
-			for _, i := range sliceSelect(len(a.items), start, stop, step) {
-				out = append(out, a.items[i])
-			}
-			return a.reduced(out), nil
+		var out []any
+		for _, i := range sliceSelect(len(a.items), start, stop, step) {
+			out = append(out, a.items[i])
 		}
-		i, err := seqIndex(p.vals[0], len(a.items), "array index out of range")
-		if err != nil {
-			return nil, err
-		}
-		return a.items[i], nil
-	case "__setitem__":
-		p, err := bind(method, args, kwargs, []string{"key", "value"}, 2)
-		if err != nil {
-			return nil, err
-		}
-		i, err := seqIndex(p.vals[0], len(a.items), "array assignment index out of range")
-		if err != nil {
-			return nil, err
-		}
-		v, err := a.check(p.vals[1])
-		if err != nil {
-			return nil, err
-		}
-		a.items[i] = v
-		return nil, nil
+		return a.reduced(out), nil
 	}
-	return nil, errNoMethod
+	i, err := seqIndex(p.vals[0], len(a.items), "array index out of range")
+	if err != nil {
+		return nil, err
+	}
+	return a.items[i], nil
+}
+
+func (a *Array) setItem(p *params) (any, error) {
+	i, err := seqIndex(p.vals[0], len(a.items), "array assignment index out of range")
+	if err != nil {
+		return nil, err
+	}
+	v, err := a.check(p.vals[1])
+	if err != nil {
+		return nil, err
+	}
+	a.items[i] = v
+	return nil, nil
 }
 
 // maxRepeat bounds the items of a list repeated by a client (list * n):
@@ -989,17 +972,17 @@ func rangeItems(args pickle.Tuple) ([]any, error) {
 	var r [3]int64
 	r[2] = 1
 	if len(args) != 3 {
-		return nil, pyErr("TypeError", "bad range arguments")
+		return nil, wire.PyErr("TypeError", "bad range arguments")
 	}
 	for i, a := range args {
 		n, ok := a.(int64)
 		if !ok {
-			return nil, pyErr("OverflowError", "range too large")
+			return nil, wire.PyErr("OverflowError", "range too large")
 		}
 		r[i] = n
 	}
 	if r[2] == 0 {
-		return nil, pyErr("ValueError", "range() arg 3 must not be zero")
+		return nil, wire.PyErr("ValueError", "range() arg 3 must not be zero")
 	}
 	// Count as len(range(...)) does, in uint64: stop-start and start+step
 	// overflow int64 for a client's extreme arguments.
@@ -1012,11 +995,22 @@ func rangeItems(args pickle.Tuple) ([]any, error) {
 		n = (uint64(start)-uint64(stop)-1)/(-uint64(step)) + 1
 	}
 	if n > maxRange {
-		return nil, pyErr("MemoryError")
+		return nil, wire.PyErr("MemoryError")
 	}
 	out := make([]any, n)
 	for k := range out {
 		out[k] = start + int64(k)*step // wraps to the right value: it lies between start and stop
 	}
 	return out, nil
+}
+
+// asItems returns the items of a list or tuple.
+func asItems(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case pickle.Tuple:
+		return x
+	}
+	return nil
 }

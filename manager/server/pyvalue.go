@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -351,7 +352,7 @@ func pyCompare(a, b any) (int, error) {
 			return seqCompare(x, y)
 		}
 	}
-	return 0, pyErr("TypeError", fmt.Sprintf("'<' not supported between instances of '%s' and '%s'", typeName(a), typeName(b)))
+	return 0, wire.PyErr("TypeError", fmt.Sprintf("'<' not supported between instances of '%s' and '%s'", typeName(a), typeName(b)))
 }
 
 func seqCompare(x, y []any) (int, error) {
