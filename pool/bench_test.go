@@ -20,7 +20,7 @@ import (
 func BenchmarkGoPoolMapTiny(b *testing.B) {
 	py := pyharness.DefaultT(b)
 	ctx := pyharness.Context(b, 120*time.Second)
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2})
+	p, err := pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2}.New(ctx)
 	require.NoError(b, err)
 	defer p.Terminate()
 	items := intsUpTo(1000)
@@ -61,7 +61,7 @@ func TestPoolBenchTable(t *testing.T) {
 	pyPy := run("python")
 	pyGo := run("go")
 
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2})
+	p, err := pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2}.New(ctx)
 	require.NoError(t, err)
 	defer p.Terminate()
 	var out []int64
@@ -100,7 +100,7 @@ func TestPoolBenchTable(t *testing.T) {
 func BenchmarkGoPoolMapChunked(b *testing.B) {
 	py := pyharness.DefaultT(b)
 	ctx := pyharness.Context(b, 120*time.Second)
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2})
+	p, err := pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2}.New(ctx)
 	require.NoError(b, err)
 	defer p.Terminate()
 	items := intsUpTo(100000)

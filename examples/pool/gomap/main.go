@@ -28,7 +28,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Processes: 2})
+	p, err := pool.Config{Python: py.Path, Processes: 2}.New(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
