@@ -27,7 +27,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
 )
 
@@ -37,7 +36,7 @@ func main() {
 		worker()
 		return
 	}
-	py, err := pyharness.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,8 +47,10 @@ func main() {
 	_, file, _, _ := runtime.Caller(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(filepath.Dir(file), "parent.py"),
-		"--worker", self, "--pyfixtures", pyharness.Dir())
+	dir := filepath.Dir(file)
+	// parent.py imports mpwire.py from the repository's pyfixtures/.
+	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"),
+		"--worker", self, "--pyfixtures", filepath.Join(dir, "..", "..", "pyfixtures"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)

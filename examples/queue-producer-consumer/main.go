@@ -19,14 +19,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyharness.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := func(target string, args ...any) *process.Process {
-		p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "pc:" + target, Path: []string{dir}, Args: args})
+		p, err := process.Start(ctx, process.Spec{Python: python, Target: "pc:" + target, Path: []string{dir}, Args: args})
 		if err != nil {
 			log.Fatal(err)
 		}

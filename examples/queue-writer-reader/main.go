@@ -23,14 +23,13 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyharness.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +38,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	spec := func(target string, q *queue.Queue) process.Spec {
-		return process.Spec{Python: py.Path, Target: "rw:" + target, Path: []string{dir}, Args: []any{q}}
+		return process.Spec{Python: python, Target: "rw:" + target, Path: []string{dir}, Args: []any{q}}
 	}
 
 	fmt.Println("== 1. Go writer, Python reader")

@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
 )
@@ -32,7 +31,7 @@ func main() {
 		goChild()
 		return
 	}
-	py, err := pyharness.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +45,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(dir, "parent.py"), "--child", self, "--pyfixtures", pyharness.Dir())
+	// parent.py imports mpwire.py from the repository's pyfixtures/.
+	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"), "--child", self,
+		"--pyfixtures", filepath.Join(dir, "..", "..", "pyfixtures"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)
@@ -57,7 +58,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "child:f", Path: []string{dir}, Args: []any{q}})
+	p, err := process.Start(ctx, process.Spec{Python: python, Target: "child:f", Path: []string{dir}, Args: []any{q}})
 	if err != nil {
 		log.Fatal(err)
 	}
