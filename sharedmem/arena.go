@@ -119,7 +119,7 @@ func newArena(size int) (*arena, error) {
 	for i := 0; ; i++ {
 		var rb [6]byte
 		_, _ = rand.Read(rb[:])
-		name := fmt.Sprintf("%s/pym-%d-%x", ShmDir, os.Getpid(), rb)
+		name := fmt.Sprintf("%s/pym-%d-%x", shmDir, os.Getpid(), rb)
 		fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err == unix.EEXIST && i < 100 {
 			continue

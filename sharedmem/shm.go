@@ -15,12 +15,12 @@ import (
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// ShmDir is where glibc's shm_open keeps POSIX shared memory on Linux.
-const ShmDir = "/dev/shm"
+// shmDir is where glibc's shm_open keeps POSIX shared memory on Linux.
+const shmDir = "/dev/shm"
 
-// NamePrefix is the prefix of the names SharedMemory picks when it is given
+// namePrefix is the prefix of the names SharedMemory picks when it is given
 // none (Python: shared_memory._SHM_NAME_PREFIX without its leading '/').
-const NamePrefix = "psm_"
+const namePrefix = "psm_"
 
 // maxNameLen is NAME_MAX: a longer name makes shm_open fail with
 // ENAMETOOLONG.
@@ -75,7 +75,7 @@ func checkName(name string) (string, error) {
 func randomName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return NamePrefix + hex.EncodeToString(b[:])
+	return namePrefix + hex.EncodeToString(b[:])
 }
 
 // Create creates a new segment of size bytes, like
@@ -104,7 +104,7 @@ func Create(name string, size int) (*SharedMemory, error) {
 }
 
 func create(name string, size int) (*SharedMemory, error) {
-	path := ShmDir + "/" + name
+	path := shmDir + "/" + name
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, &os.PathError{Op: "shm_open", Path: path, Err: err}
@@ -131,7 +131,7 @@ func Open(name string) (*SharedMemory, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := ShmDir + "/" + n
+	path := shmDir + "/" + n
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "shm_open", Path: path, Err: err}
@@ -144,15 +144,15 @@ func mapFD(fd int, name string) (*SharedMemory, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "fstat", Path: ShmDir + "/" + name, Err: err}
+		return nil, &os.PathError{Op: "fstat", Path: shmDir + "/" + name, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, fmt.Errorf("%w: %s/%s is not a regular file", ErrInvalidName, ShmDir, name)
+		return nil, fmt.Errorf("%w: %s/%s is not a regular file", ErrInvalidName, shmDir, name)
 	}
 	if st.Size <= 0 {
 		unix.Close(fd)
-		return nil, fmt.Errorf("%w: %s/%s is empty (Python: cannot mmap an empty file)", ErrInvalidSize, ShmDir, name)
+		return nil, fmt.Errorf("%w: %s/%s is empty (Python: cannot mmap an empty file)", ErrInvalidSize, shmDir, name)
 	}
 	if st.Size > int64(maxInt) {
 		unix.Close(fd)
@@ -161,7 +161,7 @@ func mapFD(fd int, name string) (*SharedMemory, error) {
 	data, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "mmap", Path: ShmDir + "/" + name, Err: err}
+		return nil, &os.PathError{Op: "mmap", Path: shmDir + "/" + name, Err: err}
 	}
 	return &SharedMemory{name: name, size: int(st.Size), data: data, fd: fd}, nil
 }
@@ -219,8 +219,8 @@ func Unlink(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := unix.Unlink(ShmDir + "/" + n); err != nil {
-		return &os.PathError{Op: "shm_unlink", Path: ShmDir + "/" + n, Err: err}
+	if err := unix.Unlink(shmDir + "/" + n); err != nil {
+		return &os.PathError{Op: "shm_unlink", Path: shmDir + "/" + n, Err: err}
 	}
 	return nil
 }
