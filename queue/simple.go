@@ -103,7 +103,7 @@ func (s *SimpleQueue) GetPickle(ctx context.Context) ([]byte, error) { return s.
 func (s *SimpleQueue) Empty() (bool, error) { return s.q.Empty() }
 
 // Close is close(): it closes this process's pipe ends and semaphore
-// mappings (unlinking the names if NewSimpleQueue made them), interrupting
+// mappings (unlinking the names if NewSimple made them), interrupting
 // blocked calls.
 func (s *SimpleQueue) Close() error {
 	s.q.mu.Lock()

@@ -14,7 +14,7 @@ import (
 	"github.com/mpwire/mpwire/queue"
 )
 
-// TestTrackerUnlinksAbandonedNames: a queue created WithTracker whose
+// TestTrackerUnlinksAbandonedNames: a queue created with Config.Tracker whose
 // creator never closes it (as if it crashed) has its names unlinked by
 // Python's resource tracker once the tracker's last user is gone; a queue
 // closed normally is unregistered (the tracker warns about nothing).

@@ -5,7 +5,7 @@
 //
 // First a Python parent with a Go child: parent.py creates the Queue and
 // starts this binary as its child with mpwire.GoProcess; the Go child
-// rebuilds the Queue from the spawn payload (queue.FromChildArg) and puts
+// rebuilds the Queue from the spawn payload (queue.Open) and puts
 // 'Python'. Then a Go parent with a Python child: this program creates the
 // Queue (queue.New) and starts child.py's f(q) with process.Start; Python's
 // own multiprocessing.Queue.put puts 'Python', and Go gets it.
