@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -11,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 const pingSize = 32
@@ -26,7 +27,7 @@ func handOver(c *connection.Conn) (*os.File, error) {
 
 // startEcho hands one end of a fresh duplex Pipe to conn_echo.py in mode
 // and returns the other end and the process.
-func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, error) {
+func (r *runner) startEcho(mode string) (*connection.Conn, *pyharness.Proc, error) {
 	a, b, err := connection.Pipe(true)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +38,7 @@ func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, err
 		return nil, nil, err
 	}
 	defer f.Close()
-	p, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "conn_echo.py", TempDir: r.tmp,
+	p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "conn_echo.py", TempDir: r.tmp,
 		Args: []string{"--rfd", "3", "--wfd", "3", "--mode", mode}, ExtraFiles: []*os.File{f}, Env: []string{"MPWIRE_WATCHDOG=900"}})
 	if err != nil {
 		a.Close()
@@ -47,7 +48,7 @@ func (r *runner) startEcho(mode string) (*connection.Conn, *pyfixtures.Proc, err
 }
 
 // stopEcho closes the Go end (the echo sees EOF and exits) and waits.
-func stopEcho(c *connection.Conn, p *pyfixtures.Proc) error {
+func stopEcho(c *connection.Conn, p *pyharness.Proc) error {
 	c.Close()
 	return p.Wait()
 }
@@ -124,8 +125,8 @@ func runConn(r *runner) error {
 	go func() {
 		buf := make([]byte, 64)
 		for {
-			n, err := b.RecvBytesInto(buf)
-			if err != nil || b.SendBytes(buf[:n]) != nil {
+			n, err := b.RecvBytesInto(context.Background(), buf)
+			if err != nil || b.SendBytes(context.Background(), buf[:n]) != nil {
 				return
 			}
 		}
@@ -133,10 +134,10 @@ func runConn(r *runner) error {
 	msg, buf := make([]byte, pingSize), make([]byte, 64)
 	ns, err := r.measure(func(n int) error {
 		for i := 0; i < n; i++ {
-			if err := a.SendBytes(msg); err != nil {
+			if err := a.SendBytes(context.Background(), msg); err != nil {
 				return err
 			}
-			if _, err := a.RecvBytesInto(buf); err != nil {
+			if _, err := a.RecvBytesInto(context.Background(), buf); err != nil {
 				return err
 			}
 		}
@@ -226,19 +227,19 @@ func runConn(r *runner) error {
 		return err
 	}
 	for i := 0; i < 100 && !r.cfg.Short; i++ {
-		if err := c.SendBytes(msg); err != nil {
+		if err := c.SendBytes(context.Background(), msg); err != nil {
 			return err
 		}
-		if _, err := c.RecvBytesInto(buf); err != nil {
+		if _, err := c.RecvBytesInto(context.Background(), buf); err != nil {
 			return err
 		}
 	}
 	ns, err = r.measure(func(n int) error {
 		for i := 0; i < n; i++ {
-			if err := c.SendBytes(msg); err != nil {
+			if err := c.SendBytes(context.Background(), msg); err != nil {
 				return err
 			}
-			if _, err := c.RecvBytesInto(buf); err != nil {
+			if _, err := c.RecvBytesInto(context.Background(), buf); err != nil {
 				return err
 			}
 		}
@@ -262,7 +263,7 @@ func runConn(r *runner) error {
 	if err != nil {
 		return err
 	}
-	out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "conn_pingpong.py", ExtraFiles: []*os.File{f},
+	out, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "conn_pingpong.py", ExtraFiles: []*os.File{f},
 		Args: []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(pingSize)}})
 	f.Close()
 	if werr := p.Wait(); err == nil {
@@ -304,7 +305,7 @@ func oneWay(send, recv *connection.Conn, payload, buf []byte, n int) error {
 	done := make(chan error, 1)
 	go func() {
 		for i := 0; i < n; i++ {
-			if _, err := recv.RecvBytesInto(buf); err != nil {
+			if _, err := recv.RecvBytesInto(context.Background(), buf); err != nil {
 				done <- err
 				return
 			}
@@ -312,7 +313,7 @@ func oneWay(send, recv *connection.Conn, payload, buf []byte, n int) error {
 		done <- nil
 	}()
 	for i := 0; i < n; i++ {
-		if err := send.SendBytes(payload); err != nil {
+		if err := send.SendBytes(context.Background(), payload); err != nil {
 			return err
 		}
 	}
@@ -428,7 +429,7 @@ func runBulk(r *runner) error {
 			return err
 		}
 		args := []string{"--fd", "3", "--size", strconv.Itoa(size), "--count", strconv.Itoa(count)}
-		rp, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
+		rp, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
 			Args: append([]string{"bulk-recv"}, args...), ExtraFiles: []*os.File{fr}, Env: []string{"MPWIRE_WATCHDOG=900"}})
 		fr.Close()
 		if err != nil {
@@ -441,7 +442,7 @@ func runBulk(r *runner) error {
 			rp.Wait()
 			return err
 		}
-		out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py",
+		out, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py",
 			Args: append([]string{"bulk-send"}, args...), ExtraFiles: []*os.File{fs}})
 		fs.Close()
 		if werr := rp.Wait(); err == nil {

@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/listener"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 var benchKey = []byte("mpwire-bench-key")
@@ -15,8 +16,8 @@ var benchKey = []byte("mpwire-bench-key")
 // connectInterpreters picks, from the discovered interpreters, the newest
 // ≤ 3.11 (Listener sends the legacy MD5 challenge) and the newest ≥ 3.12
 // ({sha256}).
-func connectInterpreters() (legacy, sha pyfixtures.Interpreter, okL, okS bool) {
-	all, _ := pyfixtures.Interpreters()
+func connectInterpreters() (legacy, sha pyharness.Interpreter, okL, okS bool) {
+	all, _ := pyharness.Interpreters()
 	for _, py := range all { // newest first
 		if py.AtLeast(3, 12) && !okS {
 			sha, okS = py, true
@@ -31,7 +32,7 @@ func connectInterpreters() (legacy, sha pyfixtures.Interpreter, okL, okS bool) {
 // goDialN makes n authenticated connects with cfg and closes each.
 func goDialN(cfg listener.Config, addr string, n int) error {
 	for i := 0; i < n; i++ {
-		c, err := cfg.Dial("tcp", addr)
+		c, err := cfg.Dial(context.Background(), "tcp", addr)
 		if err != nil {
 			return err
 		}
@@ -47,11 +48,11 @@ func runConnect(r *runner) error {
 	for _, sc := range []struct {
 		scheme listener.Scheme
 		label  string
-		py     pyfixtures.Interpreter
+		py     pyharness.Interpreter
 		ok     bool
 	}{{listener.SchemeLegacy, "legacy MD5 challenge", legacy, okL}, {listener.SchemeSHA256, "{sha256} challenge", sha, okS}} {
 		k := "connect/" + string(sc.scheme) + "/"
-		cfg := listener.Config{AuthKey: benchKey, Scheme: sc.scheme}
+		cfg := listener.Config{Authkey: benchKey, Scheme: sc.scheme}
 		// Go Dial → Go Listener.
 		l, err := cfg.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -61,7 +62,7 @@ func runConnect(r *runner) error {
 		go func() {
 			defer close(accepted)
 			for {
-				c, err := l.Accept()
+				c, err := l.Accept(context.Background())
 				if err != nil {
 					return
 				}
@@ -85,8 +86,8 @@ func runConnect(r *runner) error {
 			continue
 		}
 		// Python Client → Python Listener, and Go Dial → Python Listener.
-		pyListener := func() (*pyfixtures.Proc, string, error) {
-			p, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: sc.py, Script: "conn_listener.py", TempDir: r.tmp,
+		pyListener := func() (*pyharness.Proc, string, error) {
+			p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: sc.py, Script: "conn_listener.py", TempDir: r.tmp,
 				Args: []string{"--accept", strconv.Itoa(count + 1), "--mode", "accept-only"}, Env: append(keyEnv, "MPWIRE_WATCHDOG=900")})
 			if err != nil {
 				return nil, "", err
@@ -104,7 +105,7 @@ func runConnect(r *runner) error {
 		if err != nil {
 			return err
 		}
-		out, err := r.runPy(pyfixtures.Cmd{Python: sc.py, Script: "conn_connect.py",
+		out, err := r.runPy(pyharness.Cmd{Python: sc.py, Script: "conn_connect.py",
 			Args: []string{"--address", addr, "--count", strconv.Itoa(count)}, Env: keyEnv})
 		if werr := lp.Wait(); err == nil {
 			err = werr

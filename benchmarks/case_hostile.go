@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // runHostile times decoding an amplification bomb made by CPython: the
@@ -19,7 +19,7 @@ func runHostile(r *runner) error {
 	const name = "tuple_bomb_26"
 	file := filepath.Join(dir, name+".pickle")
 	if _, err := os.Stat(file); err != nil {
-		if _, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "pickle_bench.py", Args: []string{"hostile", dir}}); err != nil {
+		if _, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "pickle_bench.py", Args: []string{"hostile", dir}}); err != nil {
 			return err
 		}
 	}

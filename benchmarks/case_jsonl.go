@@ -2,11 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // jsonlPayload is the small dict both transports round-trip (the shape of
@@ -33,7 +34,7 @@ func runJSONL(r *runner) error {
 		inW.Close()
 		return err
 	}
-	p, err := pyfixtures.Start(r.ctx, pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
+	p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py", TempDir: r.tmp,
 		Args: []string{"jsonl-echo"}, Stdin: inR, Stdout: outW, Env: []string{"MPWIRE_WATCHDOG=900"}})
 	inR.Close()
 	outW.Close()
@@ -99,11 +100,11 @@ func runJSONL(r *runner) error {
 		return err
 	}
 	conn := func() error {
-		if err := c.Send(payload); err != nil {
+		if err := c.Send(context.Background(), payload); err != nil {
 			return err
 		}
 		var back map[string]any
-		if err := c.Recv(&back); err != nil {
+		if err := c.Recv(context.Background(), &back); err != nil {
 			return err
 		}
 		if len(back) != len(payload) {

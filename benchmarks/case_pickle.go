@@ -12,8 +12,8 @@ import (
 	ogórek "github.com/kisielk/og-rek"
 	gopickle "github.com/nlpodyssey/gopickle/pickle"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // pickleWorkloads are the names pyfixtures/pickle_bench.py gen writes.
@@ -34,7 +34,7 @@ func (r *runner) pickleDir() (string, error) {
 	if _, err := os.Stat(filepath.Join(dir, pickleWorkloads[0]+".pickle")); err == nil {
 		return dir, nil
 	}
-	_, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "pickle_bench.py", Args: []string{"gen", dir}})
+	_, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "pickle_bench.py", Args: []string{"gen", dir}})
 	return dir, err
 }
 
@@ -177,7 +177,7 @@ func (r *runner) cpythonPickle(dir, name string) error {
 	if r.cfg.Short {
 		args = append(args, "--number", "1")
 	}
-	out, err := r.runPy(pyfixtures.Cmd{Python: r.cfg.Python, Script: "bench_py.py", Args: args})
+	out, err := r.runPy(pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py", Args: args})
 	if err != nil {
 		return err
 	}

@@ -1,48 +1,26 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
-// workerMain is this program started as a Go spawn child by the queue
-// case: kwargs["role"] is bench-produce or bench-consume.
-func workerMain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	child, err := process.ChildContext(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(101)
-	}
-	role, _ := child.Kwarg("role")
-	child.Run(func(pctx context.Context) error {
-		ctx, cancel := context.WithTimeout(pctx, 10*time.Minute)
-		defer cancel()
-		switch role {
-		case "bench-produce":
-			return roleProduce(ctx, child)
-		case "bench-consume":
-			return roleConsume(ctx, child)
-		}
-		return fmt.Errorf("unknown role %v", role)
-	})
-}
+// workerRoles are the parts this program plays when process.Start runs it
+// as a queue case's Go producer or consumer.
+var workerRoles = testworker.Roles{"bench-produce": roleProduce, "bench-consume": roleConsume}
 
 // roleProduce puts kwargs n items on argument 0: ints (size 0) or a
 // size-byte bytes object pickled once, like queue_peer.bench_produce.
 func roleProduce(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -79,7 +57,7 @@ func roleProduce(ctx context.Context, child *process.ChildProcess) error {
 // from the first item to the last on the Connection argument 1, like
 // queue_peer.bench_consume.
 func roleConsume(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -105,35 +83,18 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 	if err != nil {
 		return err
 	}
-	if err := conn.SendBytes(b); err != nil {
+	if err := conn.SendBytes(context.Background(), b); err != nil {
 		return err
 	}
 	return conn.Close()
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // queueRun moves n items per producer through one multiprocessing.Queue,
 // every producer and the consumer its own process, and returns ns per item
 // as the consumer measured it (first item to last).
-func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queue.Option) (float64, error) {
+func (r *runner) queueRun(prods []string, cons string, n, size int, cfg queue.Config) (float64, error) {
 	ctx := r.ctx
-	q, err := queue.New(0, opts...)
+	q, err := cfg.New(0)
 	if err != nil {
 		return 0, err
 	}
@@ -144,11 +105,11 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 		return 0, err
 	}
 	defer rconn.Close()
-	stderr := &syncBuffer{}
+	stderr := &pyharness.SyncBuffer{}
 	start := func(lang, role string, args []any, kw map[string]any) (*process.Process, error) {
 		spec := process.Spec{Args: args, Stderr: stderr, Dir: r.tmp}
 		if lang == "py" {
-			spec.Python, spec.Path, spec.Target = r.cfg.Python.Path, []string{pyfixtures.Dir()}, "queue_peer:bench_"+role
+			spec.Python, spec.Path, spec.Target = r.cfg.Python.Path, []string{pyharness.Dir()}, "queue_peer:bench_"+role
 			if role == "produce" {
 				spec.Args = append(append([]any{}, args...), kw["n"], kw["size"])
 			} else {
@@ -164,7 +125,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 	defer func() {
 		for _, p := range procs {
 			p.Kill()
-			p.Wait()
+			p.Wait(context.Background())
 		}
 	}()
 	cp, err := start(cons, "consume", []any{q, wconn}, map[string]any{"n": total})
@@ -180,7 +141,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 		}
 		procs = append(procs, p)
 	}
-	b, err := rconn.RecvBytesContext(ctx)
+	b, err := rconn.RecvBytes(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("queue %v→%s: %w (stderr: %s)", prods, cons, err, stderr.String())
 	}
@@ -189,7 +150,7 @@ func (r *runner) queueRun(prods []string, cons string, n, size int, opts ...queu
 		return 0, err
 	}
 	for _, p := range procs {
-		if err := p.WaitContext(ctx); err != nil {
+		if err := p.Wait(ctx); err != nil {
 			return 0, fmt.Errorf("queue %v→%s: %w (stderr: %s)", prods, cons, err, stderr.String())
 		}
 	}
@@ -229,7 +190,7 @@ func runQueue(r *runner) error {
 			if len(row.prods) > 1 {
 				n = max(1, n/len(row.prods))
 			}
-			ns, err := r.queueRun(row.prods, row.cons, n, sz.size)
+			ns, err := r.queueRun(row.prods, row.cons, n, sz.size, queue.Config{})
 			if err != nil {
 				return err
 			}
@@ -238,9 +199,9 @@ func runQueue(r *runner) error {
 		k := "queue/" + sz.label + "/"
 		if sz.size > 0 {
 			// The same with the pipe enlarged (F_SETPIPE_SZ through
-			// queue.WithPipeSize): a 1 MiB item then needs one pipe fill
+			// queue.Config.PipeSize): a 1 MiB item then needs one pipe fill
 			// instead of sixteen.
-			ns, err := r.queueRun([]string{"go"}, "go", sz.n, sz.size, queue.WithPipeSize(sz.size))
+			ns, err := r.queueRun([]string{"go"}, "go", sz.n, sz.size, queue.Config{PipeSize: sz.size})
 			if err != nil {
 				return err
 			}
@@ -255,7 +216,7 @@ func runQueue(r *runner) error {
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Py→Go", SubjectKey: k + "Py→Go", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 1.0})
 		r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go", SubjectKey: k + "Go→Go", Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b, Goal: 3.0})
 		if sz.size > 0 {
-			r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go, WithPipeSize(1 MiB)", SubjectKey: k + "Go→Go pipe",
+			r.compare(comparison{Case: "Queue", Workload: wl, Subject: "Go→Go, Config.PipeSize 1 MiB", SubjectKey: k + "Go→Go pipe",
 				Baseline: "Py→Py", BaseKey: k + "Py→Py", Bytes: b})
 		}
 		if sz.size == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -53,7 +54,7 @@ func BenchmarkSmallDictConnRoundTrip(b *testing.B) {
 	go func() {
 		for {
 			var v any
-			if y.Recv(&v) != nil || y.Send(v) != nil {
+			if y.Recv(context.Background(), &v) != nil || y.Send(context.Background(), v) != nil {
 				return
 			}
 		}
@@ -61,11 +62,11 @@ func BenchmarkSmallDictConnRoundTrip(b *testing.B) {
 	v := jsonlPayload()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if err := x.Send(v); err != nil {
+		if err := x.Send(context.Background(), v); err != nil {
 			b.Fatal(err)
 		}
 		var back map[string]any
-		if err := x.Recv(&back); err != nil {
+		if err := x.Recv(context.Background(), &back); err != nil {
 			b.Fatal(err)
 		}
 	}

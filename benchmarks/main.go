@@ -31,19 +31,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/testworker"
 )
 
 func main() {
-	if process.IsChild(os.Args) {
-		workerMain()
-		return
-	}
+	testworker.Serve(workerRoles, 10*time.Minute) // returns unless started as a queue worker
 	cases := flag.String("cases", strings.Join(allCases, ","), "comma-separated cases to run: "+strings.Join(allCases, ","))
 	count := flag.Int("count", 3, "repeats of each case; the table shows medians")
 	short := flag.Bool("short", false, "smoke mode: one tiny iteration of each case (numbers meaningless)")
-	python := flag.String("python", "", "Python interpreter for the baselines (default: pyfixtures.Default: $MPWIRE_PYTHON, python3, newest pyenv)")
+	python := flag.String("python", "", "Python interpreter for the baselines (default: pyharness.Default: $MPWIRE_PYTHON, python3, newest pyenv)")
 	md := flag.String("md", "", "also write the Markdown table to this file")
 	target := flag.Duration("benchtime", 200*time.Millisecond, "minimum duration of one Go timing loop")
 	quiet := flag.Bool("q", false, "no progress lines on stderr")
@@ -96,7 +93,7 @@ func newConfig(cases, python string) (Config, error) {
 	if python != "" {
 		os.Setenv("MPWIRE_PYTHON", python)
 	}
-	if cfg.Python, err = pyfixtures.Default(); err != nil {
+	if cfg.Python, err = pyharness.Default(); err != nil {
 		return cfg, err
 	}
 	if cfg.Exe, err = os.Executable(); err != nil {

@@ -7,19 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/testworker"
 )
 
 // TestMain doubles as the queue case's Go worker: started by
 // process.Start with Spec.Executable, the test binary plays a producer or
 // consumer instead of running the tests.
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-		return
-	}
-	os.Exit(m.Run())
+	testworker.Main(m, workerRoles)
 }
 
 // TestSmoke runs the entry point's logic in -short mode (one tiny
@@ -27,12 +23,12 @@ func TestMain(m *testing.M) {
 // rot. It checks that the table is produced with every case and every
 // baseline present; it asserts nothing about timings.
 func TestSmoke(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := pyfixtures.Context(t, 3*time.Minute)
+	ctx := pyharness.Context(t, 3*time.Minute)
 	res, err := Run(ctx, Config{Cases: allCases, Count: 1, Short: true, Python: py, Exe: exe})
 	if err != nil {
 		t.Fatal(err)

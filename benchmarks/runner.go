@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // Config selects what a run measures.
@@ -22,7 +22,7 @@ type Config struct {
 	// Short runs one tiny iteration of everything (a smoke test).
 	Short bool
 	// Python is the interpreter of the Python baselines.
-	Python pyfixtures.Interpreter
+	Python pyharness.Interpreter
 	// Target is how long one Go timing loop runs (autoranged).
 	Target time.Duration
 	// Exe is the program started as the Go worker of the queue case.
@@ -298,12 +298,12 @@ func fmtNs(ns float64) string {
 }
 
 // runPy runs a fixture script to completion and returns its stdout.
-func (r *runner) runPy(c pyfixtures.Cmd) (string, error) {
+func (r *runner) runPy(c pyharness.Cmd) (string, error) {
 	if c.TempDir == "" {
 		c.TempDir = r.tmp
 	}
 	c.Env = append(c.Env, "MPWIRE_WATCHDOG=900")
-	p, err := pyfixtures.Start(r.ctx, c)
+	p, err := pyharness.Start(r.ctx, c)
 	if err != nil {
 		return "", err
 	}

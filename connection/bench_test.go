@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
@@ -30,7 +31,7 @@ func BenchmarkSendBytes(b *testing.B) {
 			go func() {
 				buf := make([]byte, n)
 				for i := 0; i < b.N; i++ {
-					if _, err := c.RecvBytesInto(buf); err != nil {
+					if _, err := c.RecvBytesInto(context.Background(), buf); err != nil {
 						done <- err
 						return
 					}
@@ -41,7 +42,7 @@ func BenchmarkSendBytes(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := a.SendBytes(payload); err != nil {
+				if err := a.SendBytes(context.Background(), payload); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -116,11 +117,11 @@ func BenchmarkPingPong(b *testing.B) {
 	go func() {
 		buf := make([]byte, 64)
 		for {
-			n, err := c.RecvBytesInto(buf)
+			n, err := c.RecvBytesInto(context.Background(), buf)
 			if err != nil {
 				return
 			}
-			if c.SendBytes(buf[:n]) != nil {
+			if c.SendBytes(context.Background(), buf[:n]) != nil {
 				return
 			}
 		}
@@ -129,10 +130,10 @@ func BenchmarkPingPong(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := a.SendBytes(msg); err != nil {
+		if err := a.SendBytes(context.Background(), msg); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := a.RecvBytesInto(buf); err != nil {
+		if _, err := a.RecvBytesInto(context.Background(), buf); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -175,7 +176,7 @@ func BenchmarkSendRecv(b *testing.B) {
 	go func() {
 		var v any
 		for {
-			if c.Recv(&v) != nil || c.Send(v) != nil {
+			if c.Recv(context.Background(), &v) != nil || c.Send(context.Background(), v) != nil {
 				return
 			}
 		}
@@ -185,10 +186,10 @@ func BenchmarkSendRecv(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := a.Send(msg); err != nil {
+		if err := a.Send(context.Background(), msg); err != nil {
 			b.Fatal(err)
 		}
-		if err := a.Recv(&v); err != nil {
+		if err := a.Recv(context.Background(), &v); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -19,51 +19,53 @@ import (
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// DefaultMaxFrame is the receive limit of a Conn made without WithMaxFrame:
-// 64 MiB. A larger frame fails with ErrFrameTooLarge before its body is
-// read. Python has no such limit; raise it with WithMaxFrame (NoLimit for
-// none) when a peer legitimately sends bigger messages.
+// DefaultMaxFrame is the receive limit of a Conn whose Config leaves
+// MaxFrame at 0: 64 MiB. A larger frame fails with ErrFrameTooLarge before
+// its body is read. Python has no such limit; raise it with Config.MaxFrame
+// (negative for none) when a peer legitimately sends bigger messages.
 const DefaultMaxFrame = 64 << 20
 
-// NoLimit passed to WithMaxFrame removes the receive limit: frames up to
-// the 8-byte length's range (and memory) are accepted. Even then memory is
-// allocated as bytes arrive, never up front for a claimed length.
-const NoLimit = -1
+// Config holds the settings of a Conn. The zero value gives the defaults:
+// DefaultMaxFrame and the pickle package's default modes (protocol 4 and the
+// decoder's safe limits). A Conn copies its Config when it is made.
+type Config struct {
+	// MaxFrame is the largest frame the Conn accepts when receiving, in
+	// bytes: 0 means DefaultMaxFrame, a negative value means no limit
+	// (frames up to the 8-byte length's range). Even without a limit,
+	// memory is allocated as bytes arrive, never up front for a claimed
+	// length.
+	MaxFrame int64
+	// EncMode pickles what Send sends; nil means protocol 4 (Python's
+	// Connection.send). Python's recv accepts every protocol; use
+	// pickle.EncOptions{Protocol: p}.EncMode() for another one.
+	EncMode pickle.EncMode
+	// DecMode unpickles what Recv receives, with its limits; nil means
+	// pickle's defaults.
+	DecMode pickle.DecMode
+}
 
-// Option configures a Conn.
-type Option func(*options)
-
-type options struct {
+// settings is a Config with its defaults resolved.
+type settings struct {
 	maxFrame int64
 	enc      pickle.EncMode
-	encErr   error
 	dec      pickle.DecMode
 }
 
-func buildOptions(opts []Option) options {
-	o := options{maxFrame: DefaultMaxFrame}
-	for _, f := range opts {
-		if f != nil {
-			f(&o)
-		}
+func (cfg Config) settings() settings {
+	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode}
+	switch {
+	case s.maxFrame < 0:
+		s.maxFrame = math.MaxInt64
+	case s.maxFrame == 0:
+		s.maxFrame = DefaultMaxFrame
 	}
-	return o
-}
-
-// WithMaxFrame sets the largest frame the Conn accepts when receiving, in
-// bytes (default DefaultMaxFrame). n <= 0 other than NoLimit means the
-// default; NoLimit means no limit.
-func WithMaxFrame(n int64) Option {
-	return func(o *options) {
-		switch {
-		case n == NoLimit:
-			o.maxFrame = math.MaxInt64
-		case n <= 0:
-			o.maxFrame = DefaultMaxFrame
-		default:
-			o.maxFrame = n
-		}
+	if s.enc == nil {
+		s.enc = defaultEnc
 	}
+	if s.dec == nil {
+		s.dec = defaultDec
+	}
+	return s
 }
 
 // Conn is one end of a multiprocessing connection: a stream of frames over a
@@ -89,7 +91,7 @@ type Conn struct {
 	readable atomic.Bool
 	writable bool
 	closed   atomic.Bool
-	opts     options
+	opts     settings
 
 	dlMu     sync.Mutex
 	readDL   time.Time // the deadlines the user set, restored after Poll and context calls
@@ -101,7 +103,7 @@ type Conn struct {
 
 	// Receive state, guarded by rmu. readFn is allocated once so the
 	// raw-conn callback does not allocate per call.
-	hdr    [8]byte
+	hdr    [largeHeaderLen]byte
 	rp     []byte
 	rn     int
 	rerr   error
@@ -124,7 +126,7 @@ type Conn struct {
 	wsmall  []byte // small frames are copied here and written at once
 }
 
-func newConn(o options, readable, writable bool) *Conn {
+func newConn(o settings, readable, writable bool) *Conn {
 	c := &Conn{opts: o, writable: writable}
 	c.readable.Store(readable)
 	c.readFn = c.doRead
@@ -145,7 +147,12 @@ func newConn(o options, readable, writable bool) *Conn {
 // support deadlines and Close-unblocks-reads. Other kinds of files (and a
 // pipe that cannot be reopened) are used in blocking mode, where deadlines
 // are unsupported (SetDeadline returns an error).
-func FromFD(fd int, readable, writable bool, opts ...Option) (*Conn, error) {
+func FromFD(fd int, readable, writable bool) (*Conn, error) {
+	return Config{}.FromFD(fd, readable, writable)
+}
+
+// FromFD is the package-level FromFD with these settings.
+func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 	if !readable && !writable {
 		return nil, badArg("at least one of readable or writable must be true")
 	}
@@ -153,7 +160,7 @@ func FromFD(fd int, readable, writable bool, opts ...Option) (*Conn, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
 	}
-	c := newConn(buildOptions(opts), readable, writable)
+	c := newConn(cfg.settings(), readable, writable)
 	c.name = "fd " + strconv.Itoa(fd)
 	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
@@ -211,7 +218,12 @@ func reopenNonblocking(fd, flags int) {
 // FromFile wraps f as a Conn (see FromFD). The Conn takes ownership: f is
 // closed and must not be used afterwards (its descriptor is duplicated
 // without changing f's blocking mode).
-func FromFile(f *os.File, readable, writable bool, opts ...Option) (*Conn, error) {
+func FromFile(f *os.File, readable, writable bool) (*Conn, error) {
+	return Config{}.FromFile(f, readable, writable)
+}
+
+// FromFile is the package-level FromFile with these settings.
+func (cfg Config) FromFile(f *os.File, readable, writable bool) (*Conn, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("connection: %s: %w", f.Name(), err)
@@ -226,7 +238,7 @@ func FromFile(f *os.File, readable, writable bool, opts ...Option) (*Conn, error
 	if derr != nil {
 		return nil, fmt.Errorf("connection: dup %s: %w", f.Name(), derr)
 	}
-	c, err := FromFD(nfd, readable, writable, opts...)
+	c, err := cfg.FromFD(nfd, readable, writable)
 	if err != nil {
 		unix.Close(nfd)
 		return nil, err
@@ -240,8 +252,11 @@ func FromFile(f *os.File, readable, writable bool, opts ...Option) (*Conn, error
 // descriptor (syscall.Conn), frames are moved with direct syscalls through
 // the runtime poller; otherwise through nc's Read and Write, and Poll, Wait,
 // Fd and File report ErrNoFD.
-func NewConn(nc net.Conn, opts ...Option) *Conn {
-	c := newConn(buildOptions(opts), true, true)
+func NewConn(nc net.Conn) *Conn { return Config{}.NewConn(nc) }
+
+// NewConn is the package-level NewConn with these settings.
+func (cfg Config) NewConn(nc net.Conn) *Conn {
+	c := newConn(cfg.settings(), true, true)
 	c.nc = nc
 	c.name = "conn"
 	if sc, ok := nc.(syscall.Conn); ok {
@@ -263,19 +278,22 @@ func NewConn(nc net.Conn, opts ...Option) *Conn {
 // multiprocessing.Pipe(duplex). With duplex both ends can send and receive
 // (a socketpair); otherwise it is an OS pipe and, as in Python, the first
 // Conn is receive-only and the second send-only.
-func Pipe(duplex bool, opts ...Option) (*Conn, *Conn, error) {
+func Pipe(duplex bool) (*Conn, *Conn, error) { return Config{}.Pipe(duplex) }
+
+// Pipe is the package-level Pipe with these settings (both ends get them).
+func (cfg Config) Pipe(duplex bool) (*Conn, *Conn, error) {
 	if duplex {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return nil, nil, fmt.Errorf("connection: socketpair: %w", err)
 		}
-		a, err := FromFD(fds[0], true, true, opts...)
+		a, err := cfg.FromFD(fds[0], true, true)
 		if err != nil {
 			unix.Close(fds[0])
 			unix.Close(fds[1])
 			return nil, nil, err
 		}
-		b, err := FromFD(fds[1], true, true, opts...)
+		b, err := cfg.FromFD(fds[1], true, true)
 		if err != nil {
 			a.Close()
 			unix.Close(fds[1])
@@ -287,13 +305,13 @@ func Pipe(duplex bool, opts ...Option) (*Conn, *Conn, error) {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, nil, fmt.Errorf("connection: pipe: %w", err)
 	}
-	r, err := FromFD(p[0], true, false, opts...)
+	r, err := cfg.FromFD(p[0], true, false)
 	if err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
 		return nil, nil, err
 	}
-	w, err := FromFD(p[1], false, true, opts...)
+	w, err := cfg.FromFD(p[1], false, true)
 	if err != nil {
 		r.Close()
 		unix.Close(p[1])

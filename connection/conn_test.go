@@ -19,9 +19,14 @@ import (
 	"github.com/mpwire/mpwire/connection"
 )
 
-func pipe(t testing.TB, duplex bool, opts ...connection.Option) (*connection.Conn, *connection.Conn) {
+func pipe(t testing.TB, duplex bool) (*connection.Conn, *connection.Conn) {
 	t.Helper()
-	a, b, err := connection.Pipe(duplex, opts...)
+	return pipeCfg(t, duplex, connection.Config{})
+}
+
+func pipeCfg(t testing.TB, duplex bool, cfg connection.Config) (*connection.Conn, *connection.Conn) {
+	t.Helper()
+	a, b, err := cfg.Pipe(duplex)
 	require.NoError(t, err)
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return a, b
@@ -29,9 +34,9 @@ func pipe(t testing.TB, duplex bool, opts ...connection.Option) (*connection.Con
 
 // rawPair returns a Conn and the raw socket of its peer, for writing
 // arbitrary bytes at it.
-func rawPair(t testing.TB, opts ...connection.Option) (*connection.Conn, *os.File) {
+func rawPair(t testing.TB, cfg connection.Config) (*connection.Conn, *os.File) {
 	t.Helper()
-	a, b := pipe(t, true, opts...)
+	a, b := pipeCfg(t, true, cfg)
 	f, err := b.File()
 	require.NoError(t, err)
 	require.NoError(t, b.Close())
@@ -49,10 +54,10 @@ func readAllRaw(t *testing.T, c *connection.Conn, f *os.File) []byte {
 
 func TestWireBytesMatchPython(t *testing.T) {
 	// The worked examples of docs/spec.md#frames, written by Python 3.8–3.13.
-	c, f := rawPair(t)
-	require.NoError(t, c.SendBytesRange([]byte("abcdefgh"), 2, 3))
-	require.NoError(t, c.SendBytes(nil))
-	require.NoError(t, c.SendBytes([]byte("hi")))
+	c, f := rawPair(t, connection.Config{})
+	require.NoError(t, c.SendBytesRange(context.Background(), []byte("abcdefgh"), 2, 3))
+	require.NoError(t, c.SendBytes(context.Background(), nil))
+	require.NoError(t, c.SendBytes(context.Background(), []byte("hi")))
 	assert.Equal(t, "00000003636465"+"00000000"+"000000026869", hexs(readAllRaw(t, c, f)))
 }
 
@@ -78,22 +83,22 @@ func TestSendBytesRangeChecksLikePython(t *testing.T) {
 		{2, 7, "buffer length < offset + size"},
 	} {
 		t.Run(tc.msg, func(t *testing.T) {
-			err := c.SendBytesRange(buf, tc.offset, tc.size)
+			err := c.SendBytesRange(context.Background(), buf, tc.offset, tc.size)
 			require.ErrorIs(t, err, connection.ErrBadArgument)
 			assert.Contains(t, err.Error(), tc.msg)
 		})
 	}
-	require.NoError(t, c.SendBytesRange(buf, 8, 0), "offset == len with size 0 is allowed")
+	require.NoError(t, c.SendBytesRange(context.Background(), buf, 8, 0), "offset == len with size 0 is allowed")
 }
 
 func TestReceiverReadsLargeHeaderForm(t *testing.T) {
-	c, f := rawPair(t)
+	c, f := rawPair(t, connection.Config{})
 	_, err := f.Write([]byte("\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x05HELLO\x00\x00\x00\x01!"))
 	require.NoError(t, err)
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "HELLO", string(got))
-	got, err = c.RecvBytes()
+	got, err = c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "!", string(got))
 }
@@ -110,11 +115,11 @@ func TestEOFAtBoundaryAndInsideFrame(t *testing.T) {
 		{"EOF inside the body is unexpected", "\x00\x00\x00\x05abc", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, f := rawPair(t)
+			c, f := rawPair(t, connection.Config{})
 			_, err := f.Write([]byte(tc.bytes))
 			require.NoError(t, err)
 			require.NoError(t, f.Close())
-			_, err = c.RecvBytes()
+			_, err = c.RecvBytes(context.Background())
 			if tc.clean {
 				assert.Equal(t, io.EOF, err, "exactly io.EOF, unwrapped")
 				return
@@ -127,64 +132,64 @@ func TestEOFAtBoundaryAndInsideFrame(t *testing.T) {
 }
 
 func TestNegativeLengthIsRefused(t *testing.T) {
-	c, f := rawPair(t)
+	c, f := rawPair(t, connection.Config{})
 	_, err := f.Write([]byte("\xff\xff\xff\xfb"))
 	require.NoError(t, err)
-	_, err = c.RecvBytes()
+	_, err = c.RecvBytes(context.Background())
 	require.ErrorIs(t, err, connection.ErrBadHeader)
 	assert.False(t, c.Readable(), "a duplex conn becomes unreadable, as in Python")
-	_, err = c.RecvBytes()
+	_, err = c.RecvBytes(context.Background())
 	assert.ErrorIs(t, err, connection.ErrWriteOnly)
-	assert.NoError(t, c.SendBytes([]byte("still writable")))
+	assert.NoError(t, c.SendBytes(context.Background(), []byte("still writable")))
 }
 
 func TestRecvBytesMaxLikePython(t *testing.T) {
 	t.Run("a negative maxlength is an argument error", func(t *testing.T) {
 		c, _ := pipe(t, true)
-		_, err := c.RecvBytesMax(-1)
+		_, err := c.RecvBytesMax(context.Background(), -1)
 		require.ErrorIs(t, err, connection.ErrBadArgument)
 		assert.Contains(t, err.Error(), "negative maxlength")
 	})
 	t.Run("a duplex conn becomes unreadable", func(t *testing.T) {
 		a, b := pipe(t, true)
-		require.NoError(t, b.SendBytes([]byte("0123456789")))
-		_, err := a.RecvBytesMax(9)
+		require.NoError(t, b.SendBytes(context.Background(), []byte("0123456789")))
+		_, err := a.RecvBytesMax(context.Background(), 9)
 		require.ErrorIs(t, err, connection.ErrFrameTooLarge)
 		assert.False(t, a.Readable())
 		assert.False(t, a.Closed())
-		_, err = a.RecvBytes()
+		_, err = a.RecvBytes(context.Background())
 		assert.ErrorIs(t, err, connection.ErrWriteOnly)
 	})
 	t.Run("a read-only conn is closed", func(t *testing.T) {
 		r, w := pipe(t, false)
-		require.NoError(t, w.SendBytes([]byte("0123456789")))
-		_, err := r.RecvBytesMax(9)
+		require.NoError(t, w.SendBytes(context.Background(), []byte("0123456789")))
+		_, err := r.RecvBytesMax(context.Background(), 9)
 		require.ErrorIs(t, err, connection.ErrFrameTooLarge)
 		assert.True(t, r.Closed())
 	})
 	t.Run("a message of exactly maxlength is accepted", func(t *testing.T) {
 		a, b := pipe(t, true)
-		require.NoError(t, b.SendBytes([]byte("0123456789")))
-		got, err := a.RecvBytesMax(10)
+		require.NoError(t, b.SendBytes(context.Background(), []byte("0123456789")))
+		got, err := a.RecvBytesMax(context.Background(), 10)
 		require.NoError(t, err)
 		assert.Equal(t, "0123456789", string(got))
 	})
 }
 
 func TestMaxFrameOption(t *testing.T) {
-	a, b := pipe(t, true, connection.WithMaxFrame(100))
-	require.NoError(t, b.SendBytes(make([]byte, 100)))
-	require.NoError(t, b.SendBytes(make([]byte, 101)))
-	_, err := a.RecvBytes()
+	a, b := pipeCfg(t, true, connection.Config{MaxFrame: 100})
+	require.NoError(t, b.SendBytes(context.Background(), make([]byte, 100)))
+	require.NoError(t, b.SendBytes(context.Background(), make([]byte, 101)))
+	_, err := a.RecvBytes(context.Background())
 	require.NoError(t, err)
-	_, err = a.RecvBytes()
+	_, err = a.RecvBytes(context.Background())
 	require.ErrorIs(t, err, connection.ErrFrameTooLarge)
 
-	c, f := rawPair(t) // the default limit
+	c, f := rawPair(t, connection.Config{}) // the default limit
 	hdr := binary.BigEndian.AppendUint32(nil, connection.DefaultMaxFrame+1)
 	_, err = f.Write(hdr)
 	require.NoError(t, err)
-	_, err = c.RecvBytes()
+	_, err = c.RecvBytes(context.Background())
 	require.ErrorIs(t, err, connection.ErrFrameTooLarge)
 }
 
@@ -192,7 +197,7 @@ func TestMaxFrameOption(t *testing.T) {
 // 8 GiB followed by 10 bytes and the end of the stream must not allocate
 // 8 GiB (buffers grow only as bytes arrive).
 func TestClaimedHugeFrameDoesNotAllocate(t *testing.T) {
-	c, f := rawPair(t, connection.WithMaxFrame(connection.NoLimit))
+	c, f := rawPair(t, connection.Config{MaxFrame: -1})
 	_, err := f.Write([]byte("\xff\xff\xff\xff\x00\x00\x00\x02\x00\x00\x00\x00" + "0123456789"))
 	require.NoError(t, err)
 	go func() {
@@ -201,7 +206,7 @@ func TestClaimedHugeFrameDoesNotAllocate(t *testing.T) {
 	}()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err = c.RecvBytes()
+	_, err = c.RecvBytes(context.Background())
 	runtime.ReadMemStats(&after)
 	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	assert.ErrorIs(t, err, connection.ErrBroken)
@@ -211,39 +216,39 @@ func TestClaimedHugeFrameDoesNotAllocate(t *testing.T) {
 // TestDeadlineInsideFrameBreaksStream: a read deadline that expires after
 // part of a frame arrived leaves the stream unusable (ErrBroken).
 func TestDeadlineInsideFrameBreaksStream(t *testing.T) {
-	c, f := rawPair(t)
+	c, f := rawPair(t, connection.Config{})
 	_, err := f.Write([]byte("\x00\x00\x00\x10abc"))
 	require.NoError(t, err)
-	ok, err := c.Poll(10 * time.Second)
+	ok, err := c.PollTimeout(context.Background(), 10*time.Second)
 	require.NoError(t, err)
 	require.True(t, ok)
 	// The header and 3 bytes are already there, so the receive gets them
 	// long before the deadline, then waits for the other 13.
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(time.Second)))
-	_, err = c.RecvBytes()
+	_, err = c.RecvBytes(context.Background())
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	require.ErrorIs(t, err, connection.ErrBroken)
-	_, err = c.RecvBytes()
+	_, err = c.RecvBytes(context.Background())
 	assert.ErrorIs(t, err, connection.ErrBroken)
 }
 
 func TestRecvBytesInto(t *testing.T) {
 	a, b := pipe(t, true)
-	require.NoError(t, b.SendBytes([]byte("hello")))
-	require.NoError(t, b.SendBytes([]byte("hello world")))
-	require.NoError(t, b.SendBytes([]byte("xy")))
+	require.NoError(t, b.SendBytes(context.Background(), []byte("hello")))
+	require.NoError(t, b.SendBytes(context.Background(), []byte("hello world")))
+	require.NoError(t, b.SendBytes(context.Background(), []byte("xy")))
 	buf := make([]byte, 8)
-	n, err := a.RecvBytesInto(buf)
+	n, err := a.RecvBytesInto(context.Background(), buf)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", string(buf[:n]))
-	_, err = a.RecvBytesInto(buf)
+	_, err = a.RecvBytesInto(context.Background(), buf)
 	var bts *connection.BufferTooShortError
 	require.ErrorAs(t, err, &bts)
 	assert.Equal(t, "hello world", string(bts.Message), "the whole message, consumed")
-	n, err = a.RecvBytesIntoAt(buf, 6)
+	n, err = a.RecvBytesIntoAt(context.Background(), buf, 6)
 	require.NoError(t, err)
 	assert.Equal(t, "xy", string(buf[6:6+n]))
-	_, err = a.RecvBytesIntoAt(buf, 9)
+	_, err = a.RecvBytesIntoAt(context.Background(), buf, 9)
 	assert.ErrorIs(t, err, connection.ErrBadArgument)
 }
 
@@ -253,48 +258,48 @@ func TestReadOnlyWriteOnlyEnforced(t *testing.T) {
 	assert.False(t, r.Writable())
 	assert.False(t, w.Readable())
 	assert.True(t, w.Writable())
-	err := r.SendBytes([]byte("x"))
+	err := r.SendBytes(context.Background(), []byte("x"))
 	assert.ErrorIs(t, err, connection.ErrReadOnly)
 	assert.Contains(t, err.Error(), "connection is read-only")
-	_, err = w.RecvBytes()
+	_, err = w.RecvBytes(context.Background())
 	assert.ErrorIs(t, err, connection.ErrWriteOnly)
-	_, err = w.Poll(0)
+	_, err = w.PollTimeout(context.Background(), 0)
 	assert.ErrorIs(t, err, connection.ErrWriteOnly)
 }
 
 func TestDeadlines(t *testing.T) {
 	a, b := pipe(t, true)
 	require.NoError(t, a.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
-	_, err := a.RecvBytes()
+	_, err := a.RecvBytes(context.Background())
 	var ne net.Error
 	require.ErrorAs(t, err, &ne)
 	assert.True(t, ne.Timeout())
 	assert.NotErrorIs(t, err, connection.ErrBroken, "no byte arrived: the conn stays usable")
 	require.NoError(t, a.SetReadDeadline(time.Time{}))
-	require.NoError(t, b.SendBytes([]byte("later")))
-	got, err := a.RecvBytes()
+	require.NoError(t, b.SendBytes(context.Background(), []byte("later")))
+	got, err := a.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "later", string(got))
 
 	// A write deadline that expires while a frame too big for the socket
 	// buffers is half sent.
 	errc := make(chan error, 1)
-	go func() { errc <- b.SendBytes(make([]byte, 64<<20)) }()
-	ok, err := a.Poll(10 * time.Second) // the first bytes have arrived
+	go func() { errc <- b.SendBytes(context.Background(), make([]byte, 64<<20)) }()
+	ok, err := a.PollTimeout(context.Background(), 10*time.Second) // the first bytes have arrived
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.NoError(t, b.SetWriteDeadline(time.Now()))
 	err = <-errc
 	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
 	assert.ErrorIs(t, err, connection.ErrBroken, "half a frame went out")
-	assert.ErrorIs(t, b.SendBytes([]byte("x")), connection.ErrBroken, "the send side stays broken")
+	assert.ErrorIs(t, b.SendBytes(context.Background(), []byte("x")), connection.ErrBroken, "the send side stays broken")
 }
 
 func TestCloseUnblocks(t *testing.T) {
 	t.Run("a blocked receive", func(t *testing.T) {
 		a, _ := pipe(t, true)
 		errc := make(chan error)
-		go func() { _, err := a.RecvBytes(); errc <- err }()
+		go func() { _, err := a.RecvBytes(context.Background()); errc <- err }()
 		time.Sleep(20 * time.Millisecond)
 		require.NoError(t, a.Close())
 		select {
@@ -303,14 +308,14 @@ func TestCloseUnblocks(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("Close did not unblock RecvBytes")
 		}
-		_, err := a.RecvBytes()
+		_, err := a.RecvBytes(context.Background())
 		assert.ErrorIs(t, err, net.ErrClosed)
 		assert.NoError(t, a.Close(), "Close is idempotent")
 	})
 	t.Run("a blocked send", func(t *testing.T) {
 		_, w := pipe(t, false)
 		errc := make(chan error)
-		go func() { errc <- w.SendBytes(make([]byte, 8<<20)) }()
+		go func() { errc <- w.SendBytes(context.Background(), make([]byte, 8<<20)) }()
 		time.Sleep(20 * time.Millisecond)
 		require.NoError(t, w.Close())
 		select {
@@ -323,7 +328,7 @@ func TestCloseUnblocks(t *testing.T) {
 	t.Run("a blocked poll", func(t *testing.T) {
 		a, _ := pipe(t, true)
 		errc := make(chan error)
-		go func() { _, err := a.Poll(-1); errc <- err }()
+		go func() { _, err := a.Poll(context.Background()); errc <- err }()
 		time.Sleep(20 * time.Millisecond)
 		require.NoError(t, a.Close())
 		select {
@@ -339,23 +344,104 @@ func TestContextCancelsAndRestoresDeadline(t *testing.T) {
 	a, b := pipe(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	_, err := a.RecvBytesContext(ctx)
+	_, err := a.RecvBytes(ctx)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	// The context's deadline must not stick: a later plain receive waits.
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		_ = b.SendBytes([]byte("ok"))
+		_ = b.SendBytes(context.Background(), []byte("ok"))
 	}()
-	got, err := a.RecvBytes()
+	got, err := a.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "ok", string(got))
 
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	assert.ErrorIs(t, a.SendBytesContext(ctx2, []byte("x")), context.Canceled)
-	ok, err := a.PollContext(ctx2, time.Second)
+	assert.ErrorIs(t, a.SendBytes(ctx2, []byte("x")), context.Canceled)
+	ok, err := a.PollTimeout(ctx2, time.Second)
 	assert.False(t, ok)
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// TestPollAndWaitTimeoutRules: the ctx-first methods report a context's end
+// as an error matching ctx.Err(); the …Timeout helpers report their own
+// time limit as Python does (False, or no ready Conns) with a nil error.
+func TestPollAndWaitTimeoutRules(t *testing.T) {
+	a, _ := pipe(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	ok, err := a.Poll(ctx)
+	assert.False(t, ok)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	var ne net.Error
+	if assert.ErrorAs(t, err, &ne) {
+		assert.True(t, ne.Timeout(), "a context deadline is a net.Error with Timeout() true")
+	}
+
+	ok, err = a.PollTimeout(context.Background(), 20*time.Millisecond)
+	assert.False(t, ok)
+	assert.NoError(t, err, "PollTimeout's own limit is Python's False, not an error")
+
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel3()
+	ready, err := connection.Wait(ctx3, []*connection.Conn{a})
+	assert.Empty(t, ready)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+
+	ready, err = connection.WaitTimeout(context.Background(), 20*time.Millisecond, []*connection.Conn{a})
+	assert.NoError(t, err)
+	assert.Empty(t, ready)
+	assert.NotNil(t, ready, "WaitTimeout returns an empty list, as Python's wait does")
+}
+
+func TestParseHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		size    uint64
+		n       int
+		wantErr error
+	}{
+		{"a small frame", []byte{0, 0, 1, 0, 'x'}, 256, 4, nil},
+		{"an empty frame", []byte{0, 0, 0, 0}, 0, 4, nil},
+		{"the large form", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0}, 1 << 32, 12, nil},
+		{"a truncated small header", []byte{0, 0, 1}, 0, 0, io.ErrUnexpectedEOF},
+		{"a truncated large header", []byte{0xff, 0xff, 0xff, 0xff, 0, 0}, 0, 0, io.ErrUnexpectedEOF},
+		{"a negative length", []byte{0xff, 0xff, 0xff, 0xfe}, 0, 0, connection.ErrBadHeader},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			size, n, err := connection.ParseHeader(tc.in)
+			if tc.wantErr != nil {
+				assert.ErrorIs(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.size, size)
+			assert.Equal(t, tc.n, n)
+			// AppendHeader writes what ParseHeader reads.
+			assert.Equal(t, tc.in[:n], connection.AppendHeader(nil, int(size)))
+		})
+	}
+}
+
+func TestConfigMaxFrameDefaultsAndUnlimited(t *testing.T) {
+	t.Run("zero means DefaultMaxFrame", func(t *testing.T) {
+		c, f := rawPair(t, connection.Config{})
+		_, err := f.Write(connection.AppendHeader(nil, connection.DefaultMaxFrame+1))
+		require.NoError(t, err)
+		_, err = c.RecvBytes(context.Background())
+		assert.ErrorIs(t, err, connection.ErrFrameTooLarge)
+	})
+	t.Run("negative means no limit", func(t *testing.T) {
+		c, f := rawPair(t, connection.Config{MaxFrame: -1})
+		hdr := connection.AppendHeader(nil, connection.DefaultMaxFrame+1)
+		_, err := f.Write(hdr)
+		require.NoError(t, err)
+		f.Close() // the body never comes: the receive fails on EOF, not on the limit
+		_, err = c.RecvBytes(context.Background())
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		assert.NotErrorIs(t, err, connection.ErrFrameTooLarge)
+	})
 }
 
 // TestConcurrentSendersDoNotInterleave: many goroutines send at once while
@@ -370,7 +456,7 @@ func TestConcurrentSendersDoNotInterleave(t *testing.T) {
 			defer wg.Done()
 			msg := bytes.Repeat([]byte{byte('a' + s)}, 10000+s)
 			for i := 0; i < each; i++ {
-				if err := a.SendBytes(msg); err != nil {
+				if err := a.SendBytes(context.Background(), msg); err != nil {
 					t.Error(err)
 					return
 				}
@@ -379,7 +465,7 @@ func TestConcurrentSendersDoNotInterleave(t *testing.T) {
 	}
 	counts := map[byte]int{}
 	for i := 0; i < senders*each; i++ {
-		m, err := b.RecvBytes()
+		m, err := b.RecvBytes(context.Background())
 		require.NoError(t, err)
 		require.NotEmpty(t, m)
 		require.Equal(t, 10000+int(m[0]-'a'), len(m))
@@ -400,8 +486,8 @@ func TestFdAndFile(t *testing.T) {
 	c, err := connection.FromFile(f, true, true)
 	require.NoError(t, err)
 	defer c.Close()
-	require.NoError(t, a.SendBytes([]byte("via a new description")))
-	got, err := c.RecvBytes()
+	require.NoError(t, a.SendBytes(context.Background(), []byte("via a new description")))
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "via a new description", string(got))
 
@@ -416,11 +502,11 @@ func TestNewConnOverNetPipe(t *testing.T) {
 	a, b := connection.NewConn(x), connection.NewConn(y)
 	defer a.Close()
 	defer b.Close()
-	go func() { _ = a.SendBytes([]byte("over net.Pipe")) }()
-	got, err := b.RecvBytes()
+	go func() { _ = a.SendBytes(context.Background(), []byte("over net.Pipe")) }()
+	got, err := b.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "over net.Pipe", string(got))
-	_, err = b.Poll(0)
+	_, err = b.PollTimeout(context.Background(), 0)
 	assert.ErrorIs(t, err, connection.ErrNoFD)
 	assert.Equal(t, -1, b.Fd())
 }
@@ -433,7 +519,7 @@ func TestFrameLargerThan2GiB(t *testing.T) {
 		t.Skip("set MPWIRE_BIG=1 (and no -short) to move a > 2 GiB frame; needs ~5 GiB of RAM")
 	}
 	n := 1<<31 + 16
-	a, b := pipe(t, true, connection.WithMaxFrame(connection.NoLimit))
+	a, b := pipeCfg(t, true, connection.Config{MaxFrame: -1})
 	payload := make([]byte, n)
 	for i := 0; i < n; i += 4096 {
 		payload[i] = byte(i >> 12)
@@ -441,8 +527,8 @@ func TestFrameLargerThan2GiB(t *testing.T) {
 	payload[n-1] = 0xEE
 	errc := make(chan error, 1)
 	start := time.Now()
-	go func() { errc <- a.SendBytes(payload) }()
-	got, err := b.RecvBytes()
+	go func() { errc <- a.SendBytes(context.Background(), payload) }()
+	got, err := b.RecvBytes(context.Background())
 	require.NoError(t, err)
 	require.NoError(t, <-errc)
 	t.Logf("moved %d bytes in one frame in %v", n, time.Since(start))

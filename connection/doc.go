@@ -15,8 +15,13 @@
 // pass_fds, for example); File returns a blocking descriptor to hand to a
 // Python process. Wait mirrors multiprocessing.connection.wait.
 //
-// I/O goes through Go's runtime poller, so deadlines (SetDeadline and
-// friends), the *Context variants and Close unblock calls that wait.
+// Every call that can block takes a context first (Send, Recv, SendBytes,
+// RecvBytes, Poll, Wait): when it ends, the call returns an error matching
+// ctx.Err(). I/O goes through Go's runtime poller, so contexts, deadlines
+// (SetDeadline and friends, as on a net.Conn: os.ErrDeadlineExceeded) and
+// Close unblock calls that wait. PollTimeout and WaitTimeout are Python's
+// poll(timeout) and wait(conns, timeout): false or no Conns when the time
+// passes.
 // Descriptors shared with Python keep their blocking mode: sockets are
 // driven with MSG_DONTWAIT and pipes through a private non-blocking open
 // file description.
@@ -31,10 +36,17 @@
 // "connection is read-only/write-only" OSErrors are ErrReadOnly and
 // ErrWriteOnly; multiprocessing.BufferTooShort is *BufferTooShortError.
 //
+// # Settings
+//
+// Pipe, FromFD, FromFile and NewConn use the defaults; the same methods of
+// a Config take settings: the receive limit (MaxFrame) and the pickle modes
+// of Send and Recv (EncMode, DecMode). ParseHeader and AppendHeader are the
+// frame header, for code that reads or writes frames itself.
+//
 // # Limits and security
 //
 // Receiving is limited to DefaultMaxFrame (64 MiB) per message unless
-// WithMaxFrame says otherwise (NoLimit for none). Memory follows the bytes
+// Config.MaxFrame says otherwise (negative for none). Memory follows the bytes
 // that actually arrive: a header that claims gigabytes from a peer that
 // then stops costs at most 1 MiB, and the receive buffer doubles as data
 // comes in until 64 MiB have arrived, after which the rest of the

@@ -3,13 +3,16 @@ package connection
 import (
 	"errors"
 	"fmt"
-	"net"
+
+	"github.com/mpwire/mpwire"
 )
 
+// Errors callers branch on (errors.Is). Each is wrapped with the operation
+// ("connection: recv_bytes: …") and, for limits, the sizes involved.
 var (
 	// ErrClosed is returned by every method of a Conn after Close. It is
-	// net.ErrClosed, so errors.Is(err, net.ErrClosed) also holds.
-	ErrClosed = net.ErrClosed
+	// mpwire.ErrClosed, which also matches net.ErrClosed.
+	ErrClosed = mpwire.ErrClosed
 
 	// ErrReadOnly is returned when sending on a receive-only connection
 	// (Python: OSError("connection is read-only")).

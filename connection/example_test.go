@@ -1,12 +1,14 @@
 package connection_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/pickle"
 )
 
 func ExamplePipe() {
@@ -16,13 +18,13 @@ func ExamplePipe() {
 		panic(err)
 	}
 	defer r.Close()
-	if err := w.SendBytes([]byte("hello")); err != nil {
+	if err := w.SendBytes(context.Background(), []byte("hello")); err != nil {
 		panic(err)
 	}
 	w.Close()
-	msg, err := r.RecvBytes()
+	msg, err := r.RecvBytes(context.Background())
 	fmt.Printf("%s %v\n", msg, err)
-	_, err = r.RecvBytes()
+	_, err = r.RecvBytes(context.Background())
 	fmt.Println(err == io.EOF)
 	// Output:
 	// hello <nil>
@@ -33,9 +35,9 @@ func ExampleConn_RecvBytesInto() {
 	a, b, _ := connection.Pipe(true)
 	defer a.Close()
 	defer b.Close()
-	_ = a.SendBytes([]byte("a message longer than the buffer"))
+	_ = a.SendBytes(context.Background(), []byte("a message longer than the buffer"))
 	buf := make([]byte, 8)
-	_, err := b.RecvBytesInto(buf)
+	_, err := b.RecvBytesInto(context.Background(), buf)
 	var short *connection.BufferTooShortError
 	if errors.As(err, &short) {
 		fmt.Printf("too short; the whole message is %q\n", short.Message)
@@ -50,10 +52,48 @@ func ExampleWait() {
 	defer r2.Close()
 	defer w1.Close()
 	defer w2.Close()
-	_ = w2.SendBytes([]byte("ready"))
-	ready, _ := connection.Wait([]*connection.Conn{r1, r2}, time.Second)
+	_ = w2.SendBytes(context.Background(), []byte("ready"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ready, _ := connection.Wait(ctx, []*connection.Conn{r1, r2})
 	fmt.Println(len(ready), ready[0] == r2)
 	// Output: 1 true
+}
+
+func ExampleConfig() {
+	// Settings travel in a Config; its zero value is the defaults. Here:
+	// a 1 KiB receive limit and Send pickling with protocol 2.
+	enc, err := pickle.EncOptions{Protocol: 2}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	cfg := connection.Config{MaxFrame: 1 << 10, EncMode: enc}
+	a, b, err := cfg.Pipe(true)
+	if err != nil {
+		panic(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	_ = a.SendBytes(ctx, make([]byte, 2<<10))
+	_, err = b.RecvBytes(ctx)
+	fmt.Println(errors.Is(err, connection.ErrFrameTooLarge))
+	// Output: true
+}
+
+func ExampleConn_PollTimeout() {
+	a, b, _ := connection.Pipe(true)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	ok, err := a.PollTimeout(ctx, 10*time.Millisecond) // Python's a.poll(0.01)
+	fmt.Println(ok, err)
+	_ = b.SendBytes(ctx, []byte("x"))
+	ok, err = a.PollTimeout(ctx, 0) // Python's a.poll(): check without waiting
+	fmt.Println(ok, err)
+	// Output:
+	// false <nil>
+	// true <nil>
 }
 
 func ExampleConn_Send() {
@@ -61,9 +101,9 @@ func ExampleConn_Send() {
 	defer a.Close()
 	defer b.Close()
 	// What Python's a.send([42, None, 'hello']) sends: a protocol-4 pickle.
-	_ = a.Send([]any{42, nil, "hello"})
+	_ = a.Send(context.Background(), []any{42, nil, "hello"})
 	var v any // generic values: int64, nil, string, []any, ...
-	_ = b.Recv(&v)
+	_ = b.Recv(context.Background(), &v)
 	fmt.Printf("%#v\n", v)
 	// Output: []interface {}{42, interface {}(nil), "hello"}
 }

@@ -2,6 +2,8 @@ package connection
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
 	"math"
 )
 
@@ -40,4 +42,28 @@ func AppendHeader(dst []byte, n int) []byte {
 	var h [largeHeaderLen]byte
 	k := putHeader(h[:], uint64(n))
 	return append(dst, h[:k]...)
+}
+
+// ParseHeader decodes the frame header at the start of b and returns the
+// payload length it announces and the header's own length (4, or 12 for
+// the large form 0xFFFFFFFF + 8-byte length). It returns io.ErrUnexpectedEOF
+// when b is shorter than the header, and an error wrapping ErrBadHeader for
+// a negative 4-byte length other than the large-form marker. It is the one
+// parser of frame headers: Conn uses it, and so do tools that read captured
+// frames (mpcat dis --frames).
+func ParseHeader(b []byte) (size uint64, n int, err error) {
+	if len(b) < smallHeaderLen {
+		return 0, 0, io.ErrUnexpectedEOF
+	}
+	l := int32(binary.BigEndian.Uint32(b))
+	switch {
+	case l == largeMarker:
+		if len(b) < largeHeaderLen {
+			return 0, 0, io.ErrUnexpectedEOF
+		}
+		return binary.BigEndian.Uint64(b[smallHeaderLen:]), largeHeaderLen, nil
+	case l < 0:
+		return 0, 0, fmt.Errorf("%w: %d", ErrBadHeader, l)
+	}
+	return uint64(l), smallHeaderLen, nil
 }

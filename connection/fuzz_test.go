@@ -2,6 +2,7 @@ package connection_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -73,16 +74,16 @@ func FuzzRecvBytes(f *testing.F) {
 	f.Add([]byte("\x00\x00\x00\x05ab"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want := refFrames(data, fuzzMaxFrame)
-		c := connection.NewConn(bytesConn{bytes.NewReader(data)}, connection.WithMaxFrame(fuzzMaxFrame))
+		c := connection.Config{MaxFrame: fuzzMaxFrame}.NewConn(bytesConn{bytes.NewReader(data)})
 		small := make([]byte, 8)
 		for i := 0; ; i++ {
 			var msg []byte
 			var err error
 			if i%2 == 0 {
-				msg, err = c.RecvBytes()
+				msg, err = c.RecvBytes(context.Background())
 			} else {
 				var n int
-				n, err = c.RecvBytesInto(small)
+				n, err = c.RecvBytesInto(context.Background(), small)
 				msg = small[:n]
 				var bts *connection.BufferTooShortError
 				if errors.As(err, &bts) {

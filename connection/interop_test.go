@@ -2,6 +2,7 @@ package connection_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // pattern returns n deterministic bytes.
@@ -43,17 +44,17 @@ func handOver(t *testing.T, c *connection.Conn) *os.File {
 // goPipes builds what conn_echo.py needs: Go's send and receive ends and
 // the files for Python (fd 3 = Python's receive end, fd 4 = its send end,
 // or one duplex fd 3).
-func goPipes(t *testing.T, duplex bool, opts ...connection.Option) (send, recv *connection.Conn, files []*os.File, args []string) {
+func goPipes(t *testing.T, duplex bool) (send, recv *connection.Conn, files []*os.File, args []string) {
 	t.Helper()
 	if duplex {
-		a, b, err := connection.Pipe(true, opts...)
+		a, b, err := connection.Pipe(true)
 		require.NoError(t, err)
 		t.Cleanup(func() { a.Close() })
 		return a, a, []*os.File{handOver(t, b)}, []string{"--rfd", "3", "--wfd", "3"}
 	}
-	pyR, goW, err := connection.Pipe(false, opts...)
+	pyR, goW, err := connection.Pipe(false)
 	require.NoError(t, err)
-	goR, pyW, err := connection.Pipe(false, opts...)
+	goR, pyW, err := connection.Pipe(false)
 	require.NoError(t, err)
 	t.Cleanup(func() { goW.Close(); goR.Close() })
 	assert.False(t, pyR.Writable())
@@ -76,13 +77,13 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 	if testing.Short() {
 		sizes = sizes[:3]
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				send, recv, files, args := goPipes(t, duplex)
-				ctx := pyfixtures.Context(t, 60*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py", Args: args, ExtraFiles: files})
+				ctx := pyharness.Context(t, 60*time.Second)
+				proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py", Args: args, ExtraFiles: files})
 				for _, f := range files {
 					f.Close()
 				}
@@ -92,8 +93,8 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 					// Send from another goroutine: a 16 MiB echo cannot fit in
 					// the socket buffers while we are not reading.
 					errc := make(chan error, 1)
-					go func() { errc <- send.SendBytesContext(ctx, want) }()
-					got, err := recv.RecvBytesContext(ctx)
+					go func() { errc <- send.SendBytes(ctx, want) }()
+					got, err := recv.RecvBytes(ctx)
 					require.NoError(t, err)
 					require.NoError(t, <-errc)
 					require.Equal(t, n, len(got))
@@ -102,7 +103,7 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 				}
 				require.NoError(t, send.Close())
 				if !duplex {
-					_, err := recv.RecvBytesContext(ctx)
+					_, err := recv.RecvBytes(ctx)
 					require.ErrorIs(t, err, io.EOF, "Python closed its end: clean EOF expected")
 				}
 				require.NoError(t, proc.Wait())
@@ -122,17 +123,17 @@ func TestGoPipeEndsInPythonChild(t *testing.T) {
 func TestPythonPipeEndsInGoChild(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 60*time.Second)
+				ctx := pyharness.Context(t, 60*time.Second)
 				args := []string{"--go", exe, "--go-arg=-test.run=^$",
 					"--size", "0", "--size", "1", "--size", "65536", "--size", "1048576"}
 				if duplex {
 					args = append(args, "--duplex")
 				}
-				out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_pypipe.py", Args: args})
+				out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_pypipe.py", Args: args})
 				assert.Contains(t, out, fmt.Sprintf("OK 4 message(s) duplex=%v", map[bool]string{true: "True", false: "False"}[duplex]))
 			})
 		}
@@ -143,14 +144,14 @@ func TestPythonPipeEndsInGoChild(t *testing.T) {
 // 10 bytes of body, then SIGKILLs itself; Go must fail with an unexpected
 // EOF error, not hang and not report a clean EOF.
 func TestPeerKilledMidFrame(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, duplex := range []bool{true, false} {
 			t.Run(duplexName(duplex), func(t *testing.T) {
 				send, recv, files, args := goPipes(t, duplex)
 				defer send.Close()
-				ctx := pyfixtures.Context(t, 30*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py",
+				ctx := pyharness.Context(t, 30*time.Second)
+				proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py",
 					Args: append(args, "--mode", "mid-frame"), ExtraFiles: files})
 				for _, f := range files {
 					f.Close()
@@ -158,12 +159,12 @@ func TestPeerKilledMidFrame(t *testing.T) {
 				if !duplex {
 					send.Close() // our write end must not keep Python's reader alive
 				}
-				_, err := recv.RecvBytesContext(ctx)
+				_, err := recv.RecvBytes(ctx)
 				require.Error(t, err)
 				assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 				assert.ErrorIs(t, err, connection.ErrBroken)
 				assert.False(t, errors.Is(err, io.EOF), "mid-frame EOF must not look like a clean EOF: %v", err)
-				_, err = recv.RecvBytes()
+				_, err = recv.RecvBytes(context.Background())
 				assert.ErrorIs(t, err, connection.ErrBroken, "the stream stays broken")
 				_ = proc.Wait()
 			})
@@ -178,9 +179,9 @@ func TestPollAndWaitMatchPython(t *testing.T) {
 	for _, duplex := range []bool{true, false} {
 		goLines = append(goLines, pollScenario(t, duplex)...)
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_poll.py"})
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 30*time.Second)
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_poll.py"})
 		pyLines := strings.Split(strings.TrimSuffix(strings.TrimSpace(out), "\nDONE"), "\n")
 		assert.Equal(t, pyLines, goLines)
 	})
@@ -202,7 +203,7 @@ func pollScenario(t *testing.T, duplex bool) []string {
 		out = append(out, fmt.Sprintf("duplex=%s %s %v", pyBool(duplex), k, v))
 	}
 	poll := func(c *connection.Conn, d time.Duration) bool {
-		ok, err := c.Poll(d)
+		ok, err := c.PollTimeout(context.Background(), d)
 		require.NoError(t, err)
 		return ok
 	}
@@ -221,20 +222,20 @@ func pollScenario(t *testing.T, duplex bool) []string {
 	_, err = raw.Write([]byte("cde"))
 	require.NoError(t, err)
 	add("whole", poll(r, 0))
-	_, err = r.RecvBytes()
+	_, err = r.RecvBytes(context.Background())
 	require.NoError(t, err)
 	add("drained", poll(r, 0))
-	require.NoError(t, w.SendBytes([]byte("x")))
-	require.NoError(t, w.SendBytes([]byte("y")))
-	_, err = r.RecvBytes()
+	require.NoError(t, w.SendBytes(context.Background(), []byte("x")))
+	require.NoError(t, w.SendBytes(context.Background(), []byte("y")))
+	_, err = r.RecvBytes(context.Background())
 	require.NoError(t, err)
 	add("one-left", poll(r, 0))
-	_, err = r.RecvBytes()
+	_, err = r.RecvBytes(context.Background())
 	require.NoError(t, err)
 	raw.Close()
 	w.Close()
 	add("peer-closed", poll(r, 0))
-	_, err = r.RecvBytes()
+	_, err = r.RecvBytes(context.Background())
 	if errors.Is(err, io.EOF) {
 		add("recv-after-close", "EOF")
 	} else {
@@ -251,9 +252,9 @@ func pollScenario(t *testing.T, duplex bool) []string {
 		defer b.Close()
 		readers, writers = append(readers, a), append(writers, b)
 	}
-	require.NoError(t, writers[1].SendBytes([]byte("1")))
+	require.NoError(t, writers[1].SendBytes(context.Background(), []byte("1")))
 	require.NoError(t, writers[2].Close())
-	ready, err := connection.Wait(readers, 50*time.Millisecond)
+	ready, err := connection.WaitTimeout(context.Background(), 50*time.Millisecond, readers)
 	require.NoError(t, err)
 	var idx []string
 	for _, c := range ready {
@@ -264,7 +265,7 @@ func pollScenario(t *testing.T, duplex bool) []string {
 		}
 	}
 	add("wait", strings.Join(idx, ","))
-	ready, err = connection.Wait(readers[:1], 50*time.Millisecond)
+	ready, err = connection.WaitTimeout(context.Background(), 50*time.Millisecond, readers[:1])
 	require.NoError(t, err)
 	add("wait-none", len(ready))
 	return out

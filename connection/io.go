@@ -2,7 +2,6 @@ package connection
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -235,20 +234,22 @@ func (c *Conn) sendErr(op string, n int, err error) error {
 }
 
 // SendBytes sends b as one message (Python's send_bytes(b)). It returns
-// once every byte has been handed to the kernel.
-func (c *Conn) SendBytes(b []byte) error {
+// once every byte has been handed to the kernel, or when ctx ends (an error
+// matching ctx.Err(); a send interrupted after part of the frame went out
+// breaks the send side: ErrBroken).
+func (c *Conn) SendBytes(ctx context.Context, b []byte) error {
 	if err := c.beginSend("send_bytes"); err != nil {
 		return err
 	}
 	defer c.wmu.Unlock()
-	return c.writeFrame("send_bytes", b)
+	return c.withCtx(ctx, true, func() error { return c.writeFrame("send_bytes", b) })
 }
 
 // SendBytesRange sends b[offset:offset+size] as one message, with the
 // checks of Python's send_bytes(buf, offset, size), which Go reports as
 // errors wrapping ErrBadArgument: "offset is negative", "buffer length <
 // offset", "size is negative", "buffer length < offset + size".
-func (c *Conn) SendBytesRange(b []byte, offset, size int) error {
+func (c *Conn) SendBytesRange(ctx context.Context, b []byte, offset, size int) error {
 	switch n := len(b); {
 	case offset < 0:
 		return badArg("offset is negative")
@@ -259,18 +260,7 @@ func (c *Conn) SendBytesRange(b []byte, offset, size int) error {
 	case offset+size > n || offset+size < 0:
 		return badArg("buffer length < offset + size")
 	}
-	return c.SendBytes(b[offset : offset+size])
-}
-
-// SendBytesContext is SendBytes that gives up when ctx is done. A send
-// interrupted after part of the frame went out breaks the send side
-// (ErrBroken).
-func (c *Conn) SendBytesContext(ctx context.Context, b []byte) error {
-	if err := c.beginSend("send_bytes"); err != nil {
-		return err
-	}
-	defer c.wmu.Unlock()
-	return c.withCtx(ctx, true, func() error { return c.writeFrame("send_bytes", b) })
+	return c.SendBytes(ctx, b[offset:offset+size])
 }
 
 // beginRecv takes the receive lock and checks the Conn can receive.
@@ -305,18 +295,15 @@ func (c *Conn) recvHeader(op string, limit int64) (int, error) {
 		}
 		return 0, c.brokenRead(op, err)
 	}
-	l := int32(binary.BigEndian.Uint32(c.hdr[:smallHeaderLen]))
-	var size uint64
-	switch {
-	case l == largeMarker:
-		if _, err := c.readFull(c.hdr[:8]); err != nil {
+	size, _, err := ParseHeader(c.hdr[:smallHeaderLen])
+	if err == io.ErrUnexpectedEOF { // the large form: an 8-byte length follows
+		if _, err := c.readFull(c.hdr[smallHeaderLen:largeHeaderLen]); err != nil {
 			return 0, c.brokenRead(op, err)
 		}
-		size = binary.BigEndian.Uint64(c.hdr[:8])
-	case l < 0:
-		return 0, c.unreadable(op, fmt.Errorf("%w: %d", ErrBadHeader, l))
-	default:
-		size = uint64(l)
+		size, _, err = ParseHeader(c.hdr[:largeHeaderLen])
+	}
+	if err != nil {
+		return 0, c.unreadable(op, err)
 	}
 	if size > uint64(limit) || size > math.MaxInt {
 		return 0, c.unreadable(op, fmt.Errorf("%w: %d > %d bytes", ErrFrameTooLarge, size, limit))
@@ -401,18 +388,11 @@ func (c *Conn) recvFrame(op string, limit int64, dst []byte) ([]byte, error) {
 // io.EOF, unwrapped, when the peer closed the connection at a message
 // boundary (Python's EOFError); an end of stream inside a message is an
 // error wrapping io.ErrUnexpectedEOF and ErrBroken. A message larger than
-// the Conn's MaxFrame fails with ErrFrameTooLarge.
-func (c *Conn) RecvBytes() ([]byte, error) {
-	if err := c.beginRecv("recv_bytes"); err != nil {
-		return nil, err
-	}
-	defer c.rmu.Unlock()
-	return c.recvFrame("recv_bytes", c.opts.maxFrame, nil)
-}
-
-// RecvBytesContext is RecvBytes that gives up when ctx is done.
-func (c *Conn) RecvBytesContext(ctx context.Context) ([]byte, error) {
-	return c.RecvBytesMaxContext(ctx, math.MaxInt64)
+// the Conn's MaxFrame fails with ErrFrameTooLarge. When ctx ends first it
+// returns an error matching ctx.Err() (after part of a frame, the receive
+// side is broken: ErrBroken).
+func (c *Conn) RecvBytes(ctx context.Context) ([]byte, error) {
+	return c.RecvBytesMax(ctx, math.MaxInt64)
 }
 
 // RecvBytesMax is Python's recv_bytes(maxlength): a message longer than
@@ -420,12 +400,7 @@ func (c *Conn) RecvBytesContext(ctx context.Context) ([]byte, error) {
 // ErrFrameTooLarge, its body is left unread, and the connection becomes
 // unreadable (a receive-only one is closed), exactly as in Python. A
 // negative max is an ErrBadArgument ("negative maxlength").
-func (c *Conn) RecvBytesMax(max int) ([]byte, error) {
-	return c.RecvBytesMaxContext(context.Background(), max)
-}
-
-// RecvBytesMaxContext is RecvBytesMax that gives up when ctx is done.
-func (c *Conn) RecvBytesMaxContext(ctx context.Context, max int) ([]byte, error) {
+func (c *Conn) RecvBytesMax(ctx context.Context, max int) ([]byte, error) {
 	if max < 0 {
 		return nil, badArg("negative maxlength")
 	}
@@ -449,13 +424,13 @@ func (c *Conn) RecvBytesMaxContext(ctx context.Context, max int) ([]byte, error)
 // (Python's recv_bytes_into(buf)). If the message is longer than buf it is
 // still consumed and returned whole in a *BufferTooShortError. This path
 // does not allocate for messages that fit.
-func (c *Conn) RecvBytesInto(buf []byte) (int, error) {
-	return c.RecvBytesIntoAt(buf, 0)
+func (c *Conn) RecvBytesInto(ctx context.Context, buf []byte) (int, error) {
+	return c.RecvBytesIntoAt(ctx, buf, 0)
 }
 
 // RecvBytesIntoAt is Python's recv_bytes_into(buf, offset): the message
 // is stored at buf[offset:]; the returned length does not include offset.
-func (c *Conn) RecvBytesIntoAt(buf []byte, offset int) (int, error) {
+func (c *Conn) RecvBytesIntoAt(ctx context.Context, buf []byte, offset int) (int, error) {
 	if offset < 0 {
 		return 0, badArg("negative offset")
 	}
@@ -466,18 +441,9 @@ func (c *Conn) RecvBytesIntoAt(buf []byte, offset int) (int, error) {
 		return 0, err
 	}
 	defer c.rmu.Unlock()
-	return c.recvInto(buf, offset)
-}
-
-// RecvBytesIntoContext is RecvBytesInto that gives up when ctx is done.
-func (c *Conn) RecvBytesIntoContext(ctx context.Context, buf []byte) (int, error) {
-	if err := c.beginRecv("recv_bytes_into"); err != nil {
-		return 0, err
-	}
-	defer c.rmu.Unlock()
 	var n int
 	err := c.withCtx(ctx, false, func() (err error) {
-		n, err = c.recvInto(buf, 0)
+		n, err = c.recvInto(buf, offset)
 		return err
 	})
 	return n, err

@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,14 +52,14 @@ func echoHelper() error {
 	defer r.Close()
 	defer w.Close()
 	for {
-		msg, err := r.RecvBytes()
+		msg, err := r.RecvBytes(context.Background())
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := w.SendBytes(msg); err != nil {
+		if err := w.SendBytes(context.Background(), msg); err != nil {
 			return err
 		}
 	}

@@ -16,44 +16,14 @@ var (
 	defaultDec, _ = pickle.DecOptions{}.DecMode()
 )
 
-// WithPickleProtocol makes Send use pickle protocol p (0–5; Python's
-// Connection.send uses 4, the default). Python's recv accepts every
-// protocol. An invalid protocol makes Send fail.
-func WithPickleProtocol(p int) Option {
-	return func(o *options) {
-		m, err := pickle.EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
-		o.enc, o.encErr = m, err
-	}
-}
-
-// WithEncMode makes Send pickle with m.
-func WithEncMode(m pickle.EncMode) Option {
-	return func(o *options) { o.enc, o.encErr = m, nil }
-}
-
-// WithDecMode makes Recv unpickle with m (its limits apply to every
-// received value).
-func WithDecMode(m pickle.DecMode) Option {
-	return func(o *options) { o.dec = m }
-}
-
-// Send pickles v (protocol 4 unless configured otherwise) and sends it as
-// one message, like Python's Connection.send. v is encoded straight into a
-// reused frame buffer and written with its header in one system call. If
-// pickling fails nothing is sent.
-func (c *Conn) Send(v any) error {
-	return c.SendContext(context.Background(), v)
-}
-
-// SendContext is Send that gives up when ctx is done.
-func (c *Conn) SendContext(ctx context.Context, v any) error {
+// Send pickles v (with Config.EncMode: protocol 4 by default) and sends it
+// as one message, like Python's Connection.send. v is encoded straight into
+// a reused frame buffer and written with its header in one system call. If
+// pickling fails nothing is sent. When ctx ends first, Send returns an error
+// matching ctx.Err(); if part of the frame went out, the send side is
+// broken (ErrBroken).
+func (c *Conn) Send(ctx context.Context, v any) error {
 	enc := c.opts.enc
-	if enc == nil {
-		if c.opts.encErr != nil {
-			return fmt.Errorf("connection: send: %w", c.opts.encErr)
-		}
-		enc = defaultEnc
-	}
 	if err := c.beginSend("send"); err != nil {
 		return err
 	}
@@ -82,17 +52,14 @@ func (c *Conn) SendContext(ctx context.Context, v any) error {
 	return err
 }
 
-// Recv receives one message and unpickles it into v, like Python's
-// Connection.recv. v must be a non-nil pointer; use *any for generic
-// values (see package pickle for the type mapping). io.EOF (unwrapped)
-// means the peer closed between messages. The payload buffer is reused
-// between calls; decoded values never alias it.
-func (c *Conn) Recv(v any) error {
-	return c.RecvContext(context.Background(), v)
-}
-
-// RecvContext is Recv that gives up when ctx is done.
-func (c *Conn) RecvContext(ctx context.Context, v any) error {
+// Recv receives one message and unpickles it into v (with Config.DecMode),
+// like Python's Connection.recv. v must be a non-nil pointer; use *any for
+// generic values (see package pickle for the type mapping). io.EOF
+// (unwrapped) means the peer closed between messages. The payload buffer
+// is reused between calls; decoded values never alias it. When ctx ends
+// first, Recv returns an error matching ctx.Err() (after part of a frame,
+// the receive side is broken: ErrBroken).
+func (c *Conn) Recv(ctx context.Context, v any) error {
 	if err := c.beginRecv("recv"); err != nil {
 		return err
 	}
@@ -105,11 +72,7 @@ func (c *Conn) RecvContext(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	dec := c.opts.dec
-	if dec == nil {
-		dec = defaultDec
-	}
-	err = dec.Unmarshal(payload, v)
+	err = c.opts.dec.Unmarshal(payload, v)
 	if cap(payload) <= keepBuf {
 		c.rbuf = payload[:0]
 	} else {

@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"math"
@@ -14,33 +15,33 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // TestPythonValuesRoundTripThroughGo: Python sends values of every builtin
 // pickle type with Connection.send; Go receives each into *any and sends
 // it back; Python checks equality, exact type and repr.
 func TestPythonValuesRoundTripThroughGo(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		a, b, err := connection.Pipe(true)
 		require.NoError(t, err)
 		defer a.Close()
 		f := handOver(t, b)
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_values.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_values.py",
 			Args: []string{"--fd", "3"}, ExtraFiles: []*os.File{f}})
 		f.Close()
 		n := 0
 		for {
 			var v any
-			err := a.RecvContext(ctx, &v)
+			err := a.Recv(ctx, &v)
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			require.NoError(t, err)
-			require.NoError(t, a.SendContext(ctx, v))
+			require.NoError(t, a.Send(ctx, v))
 			n++
 		}
 		require.NoError(t, proc.Wait())
@@ -99,11 +100,11 @@ func TestGoValuesInPython(t *testing.T) {
 		{"protocol 0", []any{"p0"}, "list", "['p0']", 0 - 1},
 		{"protocol 5", pickle.ByteArray("b5"), "bytearray", "bytearray(b'b5')", 5},
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		send, recv, files, args := goPipes(t, true)
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py",
 			Args: append(args, "--mode", "obj"), ExtraFiles: files})
 		for _, f := range files {
 			f.Close()
@@ -118,15 +119,17 @@ func TestGoValuesInPython(t *testing.T) {
 				// A second Conn on the same socket, with another protocol.
 				fd, err := send.File()
 				require.NoError(t, err)
-				c, err = connection.FromFile(fd, true, true, connection.WithPickleProtocol(p))
+				enc, err := pickle.EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
+				require.NoError(t, err)
+				c, err = connection.Config{EncMode: enc}.FromFile(fd, true, true)
 				require.NoError(t, err)
 			}
-			require.NoError(t, c.SendContext(ctx, tc.v), tc.name)
+			require.NoError(t, c.Send(ctx, tc.v), tc.name)
 			if c != send {
 				c.Close()
 			}
 			var reply []any
-			require.NoError(t, recv.RecvContext(ctx, &reply), tc.name)
+			require.NoError(t, recv.Recv(ctx, &reply), tc.name)
 			require.Len(t, reply, 3)
 			assert.Equal(t, tc.typ, reply[0], tc.name)
 			assert.Equal(t, tc.repr, reply[1], tc.name)
@@ -140,26 +143,26 @@ func TestGoValuesInPython(t *testing.T) {
 
 func TestSendFailsCleanlyOnUnpicklableValue(t *testing.T) {
 	a, b := pipe(t, true)
-	err := a.Send(make(chan int))
+	err := a.Send(context.Background(), make(chan int))
 	require.Error(t, err)
-	require.NoError(t, a.Send("after the failure"))
+	require.NoError(t, a.Send(context.Background(), "after the failure"))
 	var s string
-	require.NoError(t, b.Recv(&s))
+	require.NoError(t, b.Recv(context.Background(), &s))
 	assert.Equal(t, "after the failure", s, "a failed Send writes nothing")
 }
 
 func TestRecvTypedAndGeneric(t *testing.T) {
 	a, b := pipe(t, true)
-	require.NoError(t, a.Send(point{X: 3, Y: 4.5, Label: "p"}))
+	require.NoError(t, a.Send(context.Background(), point{X: 3, Y: 4.5, Label: "p"}))
 	var p point
-	require.NoError(t, b.Recv(&p))
+	require.NoError(t, b.Recv(context.Background(), &p))
 	assert.Equal(t, point{X: 3, Y: 4.5, Label: "p"}, p)
-	require.NoError(t, a.Send([]any{int64(42), nil, "hello"}))
+	require.NoError(t, a.Send(context.Background(), []any{int64(42), nil, "hello"}))
 	var v any
-	require.NoError(t, b.Recv(&v))
+	require.NoError(t, b.Recv(context.Background(), &v))
 	assert.Equal(t, []any{int64(42), nil, "hello"}, v)
 	// Python's worked example bytes for None: 00000004 80044e2e.
-	c, f := rawPair(t)
-	require.NoError(t, c.Send(nil))
+	c, f := rawPair(t, connection.Config{})
+	require.NoError(t, c.Send(context.Background(), nil))
 	assert.Equal(t, "0000000480044e2e", hexs(readAllRaw(t, c, f)))
 }

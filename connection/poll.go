@@ -42,24 +42,29 @@ func (c *Conn) beginPoll() error {
 	return c.beginRecv("poll")
 }
 
-// Poll reports whether there is data available to be read (Python's
-// poll(timeout)): it waits up to timeout for data or end of stream to
-// arrive. timeout 0 checks without waiting; a negative timeout waits
-// forever (Python's poll(None)). Like Python, it does not check that a
-// whole frame has arrived, and after the peer closed it reports true (the
-// next receive then returns io.EOF).
-func (c *Conn) Poll(timeout time.Duration) (bool, error) {
-	return c.PollContext(context.Background(), timeout)
+// Poll waits until there is data (or end of stream) to be read, like
+// Python's poll(None), or until ctx ends: then it returns false and an
+// error matching ctx.Err(). Like Python, it does not check that a whole
+// frame has arrived, and after the peer closed it reports true (the next
+// receive then returns io.EOF).
+func (c *Conn) Poll(ctx context.Context) (bool, error) {
+	return c.PollTimeout(ctx, -1)
 }
 
-// PollContext is Poll that also gives up (with ctx's error) when ctx is
-// done.
-func (c *Conn) PollContext(ctx context.Context, timeout time.Duration) (bool, error) {
+// PollTimeout is Python's poll(timeout): it waits up to d for data and
+// reports false, with a nil error, when d passes first. d == 0 checks
+// without waiting (Python's poll()); a negative d waits like Poll. ctx
+// bounds the wait too (its end is an error, as for Poll).
+func (c *Conn) PollTimeout(ctx context.Context, d time.Duration) (bool, error) {
 	if err := c.beginPoll(); err != nil {
 		return false, err
 	}
 	defer c.rmu.Unlock()
-	return c.pollWait(ctx, timeout)
+	ready, err := c.pollWait(ctx, d)
+	if err != nil && ctx.Err() != nil {
+		return false, fmt.Errorf("connection: poll: %w", err)
+	}
+	return ready, err
 }
 
 // pollWait waits for readability; c.rmu is held. Timeouts are implemented
@@ -96,25 +101,26 @@ func (c *Conn) pollWait(ctx context.Context, timeout time.Duration) (bool, error
 }
 
 // Wait waits until at least one of conns has data (or end of stream)
-// pending and returns those that do, like multiprocessing.connection.wait.
-// A negative timeout waits forever; on timeout it returns an empty slice
-// and no error. It takes each Conn's receive lock while waiting, so a Conn
-// being received from in another goroutine is waited for only after that
-// receive returns. A closed or unpollable Conn is an error.
-func Wait(conns []*Conn, timeout time.Duration) ([]*Conn, error) {
-	return WaitContext(context.Background(), conns, timeout)
+// pending and returns those that do, like multiprocessing.connection.wait
+// with no timeout, or until ctx ends (an error matching ctx.Err()). It
+// takes each Conn's receive lock while waiting, so a Conn being received
+// from in another goroutine is waited for only after that receive returns.
+// A closed or unpollable Conn is an error.
+func Wait(ctx context.Context, conns []*Conn) ([]*Conn, error) {
+	return WaitTimeout(ctx, -1, conns)
 }
 
-// WaitContext is Wait that also gives up (with ctx's error) when ctx is
-// done.
-func WaitContext(ctx context.Context, conns []*Conn, timeout time.Duration) ([]*Conn, error) {
+// WaitTimeout is Python's wait(conns, timeout): Wait for at most d; when d
+// passes first it returns an empty slice and no error. d == 0 checks
+// without waiting; a negative d waits like Wait.
+func WaitTimeout(ctx context.Context, d time.Duration, conns []*Conn) ([]*Conn, error) {
 	ready, err := readyNow(conns)
-	if err != nil || len(ready) > 0 || timeout == 0 || len(conns) == 0 {
+	if err != nil || len(ready) > 0 || d == 0 || len(conns) == 0 {
 		return ready, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	if timeout > 0 {
-		wctx, cancel = context.WithTimeout(ctx, timeout)
+	if d > 0 {
+		wctx, cancel = context.WithTimeout(ctx, d)
 	}
 	defer cancel()
 	errs := make(chan error, len(conns))
@@ -145,7 +151,7 @@ func WaitContext(ctx context.Context, conns []*Conn, timeout time.Duration) ([]*
 		return nil, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("connection: wait: %w", err)
 	}
 	return readyNow(conns)
 }

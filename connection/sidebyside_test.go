@@ -1,6 +1,7 @@
 package connection_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -12,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // sideBySide skips unless MPWIRE_BENCH=1: these runs time Python and Go in
@@ -37,12 +38,12 @@ func parseElapsed(t *testing.T, out string) time.Duration {
 
 // startEcho hands one end of a fresh duplex Pipe to conn_echo.py and
 // returns the other end.
-func startEcho(t *testing.T, py pyfixtures.Interpreter, mode string) *connection.Conn {
+func startEcho(t *testing.T, py pyharness.Interpreter, mode string) *connection.Conn {
 	a, b, err := connection.Pipe(true)
 	require.NoError(t, err)
 	f := handOver(t, b)
-	ctx := pyfixtures.Context(t, 5*time.Minute)
-	pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_echo.py",
+	ctx := pyharness.Context(t, 5*time.Minute)
+	pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_echo.py",
 		Args: []string{"--rfd", "3", "--wfd", "3", "--mode", mode}, ExtraFiles: []*os.File{f}})
 	f.Close()
 	t.Cleanup(func() { a.Close() })
@@ -63,8 +64,8 @@ func TestSideBySidePingPong(t *testing.T) {
 		go func() {
 			buf := make([]byte, 64)
 			for {
-				n, err := b.RecvBytesInto(buf)
-				if err != nil || b.SendBytes(buf[:n]) != nil {
+				n, err := b.RecvBytesInto(context.Background(), buf)
+				if err != nil || b.SendBytes(context.Background(), buf[:n]) != nil {
 					return
 				}
 			}
@@ -72,14 +73,14 @@ func TestSideBySidePingPong(t *testing.T) {
 		msg, buf := make([]byte, size), make([]byte, 64)
 		start := time.Now()
 		for i := 0; i < count; i++ {
-			require.NoError(t, a.SendBytes(msg))
-			_, err := a.RecvBytesInto(buf)
+			require.NoError(t, a.SendBytes(context.Background(), msg))
+			_, err := a.RecvBytesInto(context.Background(), buf)
 			require.NoError(t, err)
 		}
 		return time.Since(start)
 	}()
 	var rows []string
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		for _, obj := range []bool{false, true} {
 			mode, what := "bytes", fmt.Sprintf("%d-byte send_bytes", size)
 			pyArgs := []string{"--fd", "3", "--count", strconv.Itoa(count), "--size", strconv.Itoa(size)}
@@ -95,8 +96,8 @@ func TestSideBySidePingPong(t *testing.T) {
 				// Python drives.
 				echo := startEcho(t, py, mode)
 				f := handOver(t, echo)
-				ctx := pyfixtures.Context(t, 5*time.Minute)
-				out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_pingpong.py",
+				ctx := pyharness.Context(t, 5*time.Minute)
+				out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_pingpong.py",
 					Args: pyArgs, ExtraFiles: []*os.File{f}})
 				pySamples = append(pySamples, parseElapsed(t, out))
 				// Go drives the same kind of Python echo peer.
@@ -106,12 +107,12 @@ func TestSideBySidePingPong(t *testing.T) {
 				var back any
 				roundTrip := func() {
 					if obj {
-						require.NoError(t, c.Send(value))
-						require.NoError(t, c.Recv(&back))
+						require.NoError(t, c.Send(context.Background(), value))
+						require.NoError(t, c.Recv(context.Background(), &back))
 						return
 					}
-					require.NoError(t, c.SendBytes(msg))
-					_, err := c.RecvBytesInto(buf)
+					require.NoError(t, c.SendBytes(context.Background(), msg))
+					_, err := c.RecvBytesInto(context.Background(), buf)
 					require.NoError(t, err)
 				}
 				for i := 0; i < 100; i++ {

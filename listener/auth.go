@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 
+	"github.com/mpwire/mpwire"
 	"github.com/mpwire/mpwire/connection"
 )
 
@@ -19,6 +20,10 @@ import (
 // reports as multiprocessing.AuthenticationError: a wrong digest (either
 // direction), a malformed challenge or reply, an unsupported digest.
 var ErrAuthentication = errors.New("authentication failed")
+
+// ErrClosed is returned (wrapped in a *net.OpError) by Accept after Close.
+// It is mpwire.ErrClosed, which also matches net.ErrClosed.
+var ErrClosed = mpwire.ErrClosed
 
 // Scheme is the challenge a challenger (DeliverChallenge) sends.
 type Scheme string
@@ -45,9 +50,9 @@ const (
 	challengePrefix = "#CHALLENGE#"
 	welcome         = "#WELCOME#"
 	failure         = "#FAILURE#"
-	// MaxHandshakeMessage caps every handshake message, as Python's
+	// maxHandshakeMessage caps every handshake message, as Python's
 	// recv_bytes(256).
-	MaxHandshakeMessage = 256
+	maxHandshakeMessage = 256
 	legacyChallengeLen  = 20 // ≤3.11 challenge payload; also "legacy mode" marker
 	md5DigestLen        = 16
 	modernRandomLen     = 40 // Python 3.12+ MESSAGE_LENGTH
@@ -173,7 +178,7 @@ func challengeFor(scheme Scheme) ([]byte, error) {
 // check the reply in constant time, answer #WELCOME# or #FAILURE#. It
 // returns an error wrapping ErrAuthentication when the peer's digest is
 // wrong or malformed. Only raw bytes are exchanged (nothing is unpickled)
-// and every message is capped at MaxHandshakeMessage bytes. ctx bounds the
+// and every message is capped at 256 bytes (Python: recv_bytes(256)). ctx bounds the
 // whole exchange.
 func DeliverChallenge(ctx context.Context, c *connection.Conn, authkey []byte, scheme Scheme) error {
 	if authkey == nil {
@@ -183,18 +188,18 @@ func DeliverChallenge(ctx context.Context, c *connection.Conn, authkey []byte, s
 	if err != nil {
 		return err
 	}
-	if err := c.SendBytesContext(ctx, append([]byte(challengePrefix), msg...)); err != nil {
+	if err := c.SendBytes(ctx, append([]byte(challengePrefix), msg...)); err != nil {
 		return fmt.Errorf("listener: sending challenge: %w", err)
 	}
-	reply, err := c.RecvBytesMaxContext(ctx, MaxHandshakeMessage)
+	reply, err := c.RecvBytesMax(ctx, maxHandshakeMessage)
 	if err != nil {
 		return fmt.Errorf("listener: receiving challenge reply: %w", err)
 	}
 	if verr := verify(authkey, msg, reply); verr != nil {
-		_ = c.SendBytesContext(ctx, []byte(failure))
+		_ = c.SendBytes(ctx, []byte(failure))
 		return fmt.Errorf("listener: %w", verr)
 	}
-	if err := c.SendBytesContext(ctx, []byte(welcome)); err != nil {
+	if err := c.SendBytes(ctx, []byte(welcome)); err != nil {
 		return fmt.Errorf("listener: sending welcome: %w", err)
 	}
 	return nil
@@ -210,7 +215,7 @@ func AnswerChallenge(ctx context.Context, c *connection.Conn, authkey []byte) er
 	if authkey == nil {
 		return errors.New("listener: AnswerChallenge: nil authkey")
 	}
-	m, err := c.RecvBytesMaxContext(ctx, MaxHandshakeMessage)
+	m, err := c.RecvBytesMax(ctx, maxHandshakeMessage)
 	if err != nil {
 		return fmt.Errorf("listener: receiving challenge: %w", err)
 	}
@@ -225,10 +230,10 @@ func AnswerChallenge(ctx context.Context, c *connection.Conn, authkey []byte) er
 	if err != nil {
 		return fmt.Errorf("listener: %w", err)
 	}
-	if err := c.SendBytesContext(ctx, reply); err != nil {
+	if err := c.SendBytes(ctx, reply); err != nil {
 		return fmt.Errorf("listener: sending challenge reply: %w", err)
 	}
-	r, err := c.RecvBytesMaxContext(ctx, MaxHandshakeMessage)
+	r, err := c.RecvBytesMax(ctx, maxHandshakeMessage)
 	if err != nil {
 		return fmt.Errorf("listener: receiving welcome: %w", err)
 	}

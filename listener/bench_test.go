@@ -1,6 +1,7 @@
 package listener_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/mpwire/mpwire/listener"
@@ -23,7 +24,7 @@ func BenchmarkAuthenticatedConnect(b *testing.B) {
 			defer l.Close()
 			go func() {
 				for {
-					c, err := l.Accept()
+					c, err := l.Accept(context.Background())
 					if err != nil {
 						return
 					}
@@ -33,7 +34,7 @@ func BenchmarkAuthenticatedConnect(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				c, err := listener.Dial(network, l.Addr().String(), key)
+				c, err := listener.Dial(context.Background(), network, l.Addr().String(), key)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -3,6 +3,11 @@
 // sockets, with Python's mutual authentication (docs/spec.md#handshake,
 // docs/spec.md#addresses).
 //
+// Listen and Dial use the default settings; Config's methods of the same
+// names take settings (scheme, handshake limits, the connection.Config of
+// every Conn). Accept and Dial take a context and return an error matching
+// ctx.Err() when it ends.
+//
 // # Authentication
 //
 // With an authkey both sides challenge each other in Python's order (the

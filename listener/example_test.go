@@ -1,34 +1,39 @@
 package listener_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
 )
 
 func Example() {
+	ctx := context.Background()
 	l, err := listener.Listen("tcp", "127.0.0.1:0", []byte("secret"))
 	if err != nil {
 		panic(err)
 	}
 	defer l.Close()
 	go func() {
-		c, err := l.Accept() // returns only authenticated connections
+		c, err := l.Accept(ctx) // returns only authenticated connections
 		if err != nil {
 			return
 		}
 		defer c.Close()
-		msg, _ := c.RecvBytes()
-		_ = c.SendBytes(append([]byte("echo: "), msg...))
+		msg, _ := c.RecvBytes(ctx)
+		_ = c.SendBytes(ctx, append([]byte("echo: "), msg...))
 	}()
 
-	c, err := listener.Dial("tcp", l.Addr().String(), []byte("secret"))
+	c, err := listener.Dial(ctx, "tcp", l.Addr().String(), []byte("secret"))
 	if err != nil {
 		panic(err)
 	}
 	defer c.Close()
-	_ = c.SendBytes([]byte("hi"))
-	reply, _ := c.RecvBytes()
+	_ = c.SendBytes(ctx, []byte("hi"))
+	reply, _ := c.RecvBytes(ctx)
 	fmt.Println(string(reply))
 	// Output: echo: hi
 }
@@ -36,7 +41,40 @@ func Example() {
 func ExampleDial_wrongKey() {
 	l, _ := listener.Listen("unix", "@mpwire-example-wrong-key", []byte("secret"))
 	defer l.Close()
-	_, err := listener.Dial("unix", "@mpwire-example-wrong-key", []byte("guess"))
+	_, err := listener.Dial(context.Background(), "unix", "@mpwire-example-wrong-key", []byte("guess"))
 	fmt.Println(err)
-	// Output: listener: authentication failed: digest sent was rejected
+	fmt.Println(errors.Is(err, listener.ErrAuthentication))
+	// Output:
+	// listener: authentication failed: digest sent was rejected
+	// true
+}
+
+func ExampleConfig() {
+	// The legacy challenge Python 3.8–3.11 sends, a 5 s handshake limit and
+	// a 1 MiB frame limit on every accepted connection.
+	cfg := listener.Config{
+		Authkey:          []byte("secret"),
+		Scheme:           listener.SchemeLegacy,
+		HandshakeTimeout: 5 * time.Second,
+		Conn:             connection.Config{MaxFrame: 1 << 20},
+	}
+	l, err := cfg.Listen("unix", "")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		if c, err := l.Accept(ctx); err == nil {
+			c.Close()
+		}
+	}()
+	c, err := cfg.Dial(ctx, "unix", l.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	c.Close()
+	fmt.Println("authenticated")
+	// Output: authenticated
 }

@@ -1,6 +1,7 @@
 package listener_test
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"net"
@@ -13,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/listener"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 type addrCase struct {
@@ -68,7 +69,7 @@ func goAddrString(a net.Addr) string { return a.String() }
 // with raw MD5; 3.12+ with {sha256}). One Python process connects to all
 // nine listeners in turn.
 func TestGoListenerPythonClient(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		type target struct {
 			name   string
@@ -81,7 +82,7 @@ func TestGoListenerPythonClient(t *testing.T) {
 		for _, ac := range addrCases {
 			for _, kc := range keyCases {
 				tg := &target{name: ac.name + ", " + kc.name, kc: kc, hsErrs: make(chan error, 1)}
-				cfg := listener.Config{AuthKey: kc.goKey, HandshakeTimeout: 20 * time.Second,
+				cfg := listener.Config{Authkey: kc.goKey, HandshakeTimeout: 20 * time.Second,
 					OnHandshakeError: func(_ net.Addr, err error) { tg.hsErrs <- err }}
 				l, err := cfg.Listen(ac.network, ac.address(t))
 				require.NoError(t, err)
@@ -95,18 +96,18 @@ func TestGoListenerPythonClient(t *testing.T) {
 				targets = append(targets, tg)
 			}
 		}
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py", Args: args})
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_client.py", Args: args})
 		for _, tg := range targets {
 			t.Run(tg.name, func(t *testing.T) {
 				if tg.kc.wantAuthn {
-					c, err := tg.l.AcceptContext(ctx)
+					c, err := tg.l.Accept(ctx)
 					require.NoError(t, err)
 					defer c.Close()
-					msg, err := c.RecvBytesContext(ctx)
+					msg, err := c.RecvBytes(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, "hello from python", string(msg))
-					require.NoError(t, c.SendBytes(append([]byte("echo:"), msg...)))
+					require.NoError(t, c.SendBytes(context.Background(), append([]byte("echo:"), msg...)))
 					line, err := proc.ReadLine(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, "REPLY "+hex.EncodeToString([]byte("echo:hello from python")), line)
@@ -132,19 +133,19 @@ func TestGoListenerPythonClient(t *testing.T) {
 // legacy 20-byte challenge, 3.12+ {sha256}); the Go client challenges back
 // with {sha256}, which every version answers.
 func TestPythonListenerGoClient(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, ac := range addrCases {
 			for _, kc := range keyCases {
 				t.Run(ac.name+", "+kc.name, func(t *testing.T) {
-					ctx := pyfixtures.Context(t, 30*time.Second)
-					proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+					ctx := pyharness.Context(t, 30*time.Second)
+					proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 						Args: []string{"--family", ac.family, "--address", ac.address(t)}, Env: keyEnv(kc.pyKey)})
 					line, err := proc.ReadLine(ctx)
 					require.NoError(t, err)
 					addr, ok := strings.CutSuffix(line, " READY")
 					require.True(t, ok, "got %q", line)
-					c, err := listener.DialContext(ctx, ac.network, addr, kc.goKey)
+					c, err := listener.Dial(ctx, ac.network, addr, kc.goKey)
 					if !kc.wantAuthn {
 						require.ErrorIs(t, err, listener.ErrAuthentication)
 						assert.Contains(t, err.Error(), "digest sent was rejected")
@@ -156,8 +157,8 @@ func TestPythonListenerGoClient(t *testing.T) {
 					}
 					require.NoError(t, err)
 					defer c.Close()
-					require.NoError(t, c.SendBytes([]byte("hello from go")))
-					got, err := c.RecvBytesContext(ctx)
+					require.NoError(t, c.SendBytes(context.Background(), []byte("hello from go")))
+					got, err := c.RecvBytes(ctx)
 					require.NoError(t, err)
 					assert.Equal(t, "echo:hello from go", string(got))
 					line, err = proc.ReadLine(ctx)
@@ -177,27 +178,27 @@ func TestPythonListenerGoClient(t *testing.T) {
 func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 	schemes := []listener.Scheme{listener.SchemeLegacy, listener.SchemeMD5, listener.SchemeSHA256,
 		listener.SchemeSHA384, listener.SchemeSHA3256, listener.SchemeSHA3384}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		var ls []*listener.Listener
 		var args []string
 		for _, s := range schemes {
-			l, err := listener.Config{AuthKey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
+			l, err := listener.Config{Authkey: []byte("k3y"), Scheme: s}.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			defer l.Close()
 			ls = append(ls, l)
 			args = append(args, "--target", "tcp", l.Addr().String(), hex.EncodeToString([]byte("k3y")))
 		}
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_client.py", Args: args})
+		ctx := pyharness.Context(t, 60*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_client.py", Args: args})
 		for i, s := range schemes {
 			t.Run(string(s), func(t *testing.T) {
-				c, err := ls[i].AcceptContext(ctx)
+				c, err := ls[i].Accept(ctx)
 				require.NoError(t, err)
 				defer c.Close()
-				msg, err := c.RecvBytesContext(ctx)
+				msg, err := c.RecvBytes(ctx)
 				require.NoError(t, err)
-				require.NoError(t, c.SendBytes(msg))
+				require.NoError(t, c.SendBytes(context.Background(), msg))
 				line, err := proc.ReadLine(ctx)
 				require.NoError(t, err)
 				assert.True(t, strings.HasPrefix(line, "REPLY "), line)
@@ -210,20 +211,20 @@ func TestGoChallengeSchemesAgainstPythonClients(t *testing.T) {
 // TestPickledValuesOverAuthenticatedConnections: after authentication,
 // Send/Recv carry pickles both ways between Go and a Python Listener.
 func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+		ctx := pyharness.Context(t, 30*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 			Args: []string{"--mode", "obj"}, Env: keyEnv([]byte("secret"))})
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
 		addr, _ := strings.CutSuffix(line, " READY")
-		c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
+		c, err := listener.Dial(ctx, "tcp", addr, []byte("secret"))
 		require.NoError(t, err)
 		defer c.Close()
-		require.NoError(t, c.SendContext(ctx, []any{42, nil, "hello"}))
+		require.NoError(t, c.Send(ctx, []any{42, nil, "hello"}))
 		var reply []any
-		require.NoError(t, c.RecvContext(ctx, &reply))
+		require.NoError(t, c.Recv(ctx, &reply))
 		require.Len(t, reply, 3)
 		assert.Equal(t, "list", reply[0])
 		assert.Equal(t, "[42, None, 'hello']", reply[1])
@@ -236,24 +237,24 @@ func TestPickledValuesOverAuthenticatedConnections(t *testing.T) {
 // with each digest_name; the Go responder must answer with the prefixed
 // MAC Python verifies, and then answer Go's challenge in turn.
 func TestGoAnswersPythonDigestChallenges(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		if !py.AtLeast(3, 12) {
 			t.Skipf("%s has no digest_name in deliver_challenge (legacy challenges are covered by TestPythonListenerGoClient)", py.Name())
 		}
 		t.Parallel()
 		for _, d := range []string{"md5", "sha256", "sha384", "sha3_256", "sha3_384"} {
 			t.Run(d, func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 30*time.Second)
-				proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+				ctx := pyharness.Context(t, 30*time.Second)
+				proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 					Args: []string{"--digest", d}, Env: keyEnv([]byte("secret"))})
 				line, err := proc.ReadLine(ctx)
 				require.NoError(t, err)
 				addr, _ := strings.CutSuffix(line, " READY")
-				c, err := listener.DialContext(ctx, "tcp", addr, []byte("secret"))
+				c, err := listener.Dial(ctx, "tcp", addr, []byte("secret"))
 				require.NoError(t, err)
 				defer c.Close()
-				require.NoError(t, c.SendBytes([]byte("digest "+d)))
-				got, err := c.RecvBytesContext(ctx)
+				require.NoError(t, c.SendBytes(context.Background(), []byte("digest "+d)))
+				got, err := c.RecvBytes(ctx)
 				require.NoError(t, err)
 				assert.Equal(t, "echo:digest "+d, string(got))
 				require.NoError(t, proc.Wait())

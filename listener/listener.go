@@ -17,30 +17,36 @@ import (
 	"github.com/mpwire/mpwire/connection"
 )
 
-// Config holds the settings of a Listener or a dialer. The zero value is
-// usable: no authentication (nil AuthKey), DefaultScheme, DefaultBacklog,
-// DefaultHandshakeTimeout, DefaultMaxHandshakes.
+// Config holds the settings of a Listener or a dialer, in the style of
+// net.ListenConfig and net.Dialer: Listen and Dial use the defaults, and the
+// methods of the same names take the settings. The zero value is usable: no
+// authentication (nil Authkey), DefaultScheme, DefaultBacklog,
+// DefaultHandshakeTimeout, DefaultMaxHandshakes, connection defaults. A
+// Listener copies its Config.
 type Config struct {
-	// AuthKey is the shared secret. nil means no authentication at all, as
+	// Authkey is the shared secret. nil means no authentication at all, as
 	// Python's authkey=None. A non-nil empty key is a real (weak) key, as in
 	// Python 3.13; note that a Python ≤3.12 Listener treats b'' as "no
 	// authentication", so a Go client with an empty key would then fail
 	// its handshake by timeout.
-	AuthKey []byte
+	Authkey []byte
 	// Scheme is the challenge this side sends (DefaultScheme if empty).
 	Scheme Scheme
 	// Backlog is listen(2)'s backlog (DefaultBacklog if <= 0; Python's
 	// Listener uses 1, its managers 16, 128 from 3.13).
 	Backlog int
 	// HandshakeTimeout bounds each connection's authentication (both
-	// halves), for accepted and dialed connections. Python has none.
+	// halves), for accepted and dialed connections:
+	// DefaultHandshakeTimeout if 0, no limit if negative (Python has none;
+	// a dial is still bounded by its context).
 	HandshakeTimeout time.Duration
 	// MaxHandshakes caps how many accepted connections may be
 	// authenticating at once; further connections wait in the kernel's
-	// backlog.
+	// backlog. DefaultMaxHandshakes if 0, no cap if negative.
 	MaxHandshakes int
-	// ConnOptions apply to every Conn made (frame limits, pickle options).
-	ConnOptions []connection.Option
+	// Conn holds the settings of every Conn made (frame limit, pickle
+	// modes).
+	Conn connection.Config
 	// OnHandshakeError, if set, is called (from the handshake's goroutine)
 	// with each accepted connection that failed to authenticate; such
 	// connections are closed and never returned by Accept.
@@ -61,13 +67,22 @@ func (cfg Config) withDefaults() Config {
 	if cfg.Backlog <= 0 {
 		cfg.Backlog = DefaultBacklog
 	}
-	if cfg.HandshakeTimeout <= 0 {
+	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
-	if cfg.MaxHandshakes <= 0 {
+	if cfg.MaxHandshakes == 0 {
 		cfg.MaxHandshakes = DefaultMaxHandshakes
 	}
 	return cfg
+}
+
+// handshakeContext bounds one handshake by HandshakeTimeout (none if it is
+// negative).
+func (cfg Config) handshakeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if cfg.HandshakeTimeout < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, cfg.HandshakeTimeout)
 }
 
 // Listener accepts authenticated multiprocessing connections, like Python's
@@ -96,10 +111,10 @@ type Listener struct {
 // socket) and authenticates clients with authkey (nil: no authentication),
 // as Python's Listener(address, family, authkey=authkey).
 func Listen(network, address string, authkey []byte) (*Listener, error) {
-	return Config{AuthKey: authkey}.Listen(network, address)
+	return Config{Authkey: authkey}.Listen(network, address)
 }
 
-// Listen is Listen with this configuration.
+// Listen is the package-level Listen with these settings.
 //
 // An empty address picks one, as Python's Listener(address=None) does:
 // 127.0.0.1 with a free port for tcp, a socket in a fresh private
@@ -233,17 +248,28 @@ func listen(network, address string, backlog int) (net.Listener, string, error) 
 
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
-	sem := make(chan struct{}, l.cfg.MaxHandshakes)
+	// sem caps concurrent handshakes; nil (MaxHandshakes < 0) means no cap.
+	var sem chan struct{}
+	if l.cfg.MaxHandshakes > 0 {
+		sem = make(chan struct{}, l.cfg.MaxHandshakes)
+	}
+	release := func() {
+		if sem != nil {
+			<-sem
+		}
+	}
 	var backoff time.Duration
 	for {
-		select {
-		case sem <- struct{}{}:
-		case <-l.done:
-			return
+		if sem != nil {
+			select {
+			case sem <- struct{}{}:
+			case <-l.done:
+				return
+			}
 		}
 		nc, err := l.ln.Accept()
 		if err != nil {
-			<-sem
+			release()
 			select {
 			case <-l.done:
 				return
@@ -265,14 +291,14 @@ func (l *Listener) acceptLoop() {
 			return
 		}
 		backoff = 0
-		c := connection.NewConn(nc, l.cfg.ConnOptions...)
+		c := l.cfg.Conn.NewConn(nc)
 		l.mu.Lock()
 		l.pending[c] = struct{}{}
 		l.mu.Unlock()
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			defer func() { <-sem }()
+			defer release()
 			l.handshake(c, nc.RemoteAddr())
 		}()
 	}
@@ -280,13 +306,13 @@ func (l *Listener) acceptLoop() {
 
 func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
 	var err error
-	if l.cfg.AuthKey != nil {
+	if l.cfg.Authkey != nil {
 		// Python's accept order: challenge the client, then answer its
 		// challenge. Closing the listener closes pending conns, which
 		// unblocks this.
-		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.HandshakeTimeout)
-		if err = DeliverChallenge(ctx, c, l.cfg.AuthKey, l.cfg.Scheme); err == nil {
-			err = AnswerChallenge(ctx, c, l.cfg.AuthKey)
+		ctx, cancel := l.cfg.handshakeContext(context.Background())
+		if err = DeliverChallenge(ctx, c, l.cfg.Authkey, l.cfg.Scheme); err == nil {
+			err = AnswerChallenge(ctx, c, l.cfg.Authkey)
 		}
 		cancel()
 	}
@@ -307,14 +333,10 @@ func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
 	}
 }
 
-// Accept waits for the next authenticated connection. After Close it
-// returns an error wrapping net.ErrClosed.
-func (l *Listener) Accept() (*connection.Conn, error) {
-	return l.AcceptContext(context.Background())
-}
-
-// AcceptContext is Accept that gives up when ctx is done.
-func (l *Listener) AcceptContext(ctx context.Context) (*connection.Conn, error) {
+// Accept waits for the next authenticated connection, or until ctx ends
+// (an error matching ctx.Err()). After Close it returns an error wrapping
+// ErrClosed (which matches net.ErrClosed).
+func (l *Listener) Accept(ctx context.Context) (*connection.Conn, error) {
 	select {
 	case <-l.done:
 		return nil, l.closedErr()
@@ -328,19 +350,19 @@ func (l *Listener) AcceptContext(ctx context.Context) (*connection.Conn, error) 
 	case <-l.dead:
 		return nil, &net.OpError{Op: "accept", Net: l.ln.Addr().Network(), Addr: l.ln.Addr(), Err: l.errAcc}
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("listener: accept: %w", ctx.Err())
 	}
 }
 
 func (l *Listener) closedErr() error {
-	return &net.OpError{Op: "accept", Net: l.ln.Addr().Network(), Addr: l.ln.Addr(), Err: net.ErrClosed}
+	return &net.OpError{Op: "accept", Net: l.ln.Addr().Network(), Addr: l.ln.Addr(), Err: ErrClosed}
 }
 
 // Addr returns the listening address (Python's Listener.address). For an
 // abstract unix socket the name starts with '@'.
 func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
-// Close stops listening, unblocks Accept (net.ErrClosed), closes
+// Close stops listening, unblocks Accept (ErrClosed), closes
 // connections still authenticating, waits for the background goroutines
 // and removes the socket file it created. It is idempotent.
 func (l *Listener) Close() error {
@@ -368,26 +390,16 @@ func (l *Listener) Close() error {
 
 // Dial connects to a Listener at address and authenticates with authkey
 // (nil: no authentication), as Python's Client(address, authkey=authkey).
-func Dial(network, address string, authkey []byte) (*connection.Conn, error) {
-	return Config{AuthKey: authkey}.DialContext(context.Background(), network, address)
+// ctx bounds the connect and the handshake.
+func Dial(ctx context.Context, network, address string, authkey []byte) (*connection.Conn, error) {
+	return Config{Authkey: authkey}.Dial(ctx, network, address)
 }
 
-// DialContext is Dial with a context bounding the connect and the
-// handshake.
-func DialContext(ctx context.Context, network, address string, authkey []byte) (*connection.Conn, error) {
-	return Config{AuthKey: authkey}.DialContext(ctx, network, address)
-}
-
-// Dial is Dial with this configuration.
-func (cfg Config) Dial(network, address string) (*connection.Conn, error) {
-	return cfg.DialContext(context.Background(), network, address)
-}
-
-// DialContext connects and, with an AuthKey, runs the client's halves of
-// the handshake in Python's order: answer the server's challenge, then
+// Dial connects and, with an Authkey, runs the client's halves of the
+// handshake in Python's order: answer the server's challenge, then
 // challenge the server. The handshake is bounded by ctx and by
 // HandshakeTimeout.
-func (cfg Config) DialContext(ctx context.Context, network, address string) (*connection.Conn, error) {
+func (cfg Config) Dial(ctx context.Context, network, address string) (*connection.Conn, error) {
 	cfg = cfg.withDefaults()
 	switch network {
 	case "unix":
@@ -401,17 +413,17 @@ func (cfg Config) DialContext(ctx context.Context, network, address string) (*co
 	if err != nil {
 		return nil, fmt.Errorf("listener: %w", err)
 	}
-	c := connection.NewConn(nc, cfg.ConnOptions...)
-	if cfg.AuthKey == nil {
+	c := cfg.Conn.NewConn(nc)
+	if cfg.Authkey == nil {
 		return c, nil
 	}
-	hctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
+	hctx, cancel := cfg.handshakeContext(ctx)
 	defer cancel()
-	if err := AnswerChallenge(hctx, c, cfg.AuthKey); err != nil {
+	if err := AnswerChallenge(hctx, c, cfg.Authkey); err != nil {
 		c.Close()
 		return nil, err
 	}
-	if err := DeliverChallenge(hctx, c, cfg.AuthKey, cfg.Scheme); err != nil {
+	if err := DeliverChallenge(hctx, c, cfg.Authkey, cfg.Scheme); err != nil {
 		c.Close()
 		return nil, err
 	}

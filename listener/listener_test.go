@@ -52,11 +52,11 @@ func TestAnswerChallengeWorkedExamples(t *testing.T) {
 			ch, _ := hex.DecodeString(tc.challenge)
 			errc := make(chan error, 1)
 			go func() { errc <- listener.AnswerChallenge(testCtx(t), b, []byte("secret")) }()
-			require.NoError(t, a.SendBytes(append([]byte("#CHALLENGE#"), ch...)))
-			reply, err := a.RecvBytes()
+			require.NoError(t, a.SendBytes(context.Background(), append([]byte("#CHALLENGE#"), ch...)))
+			reply, err := a.RecvBytes(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, tc.reply, hex.EncodeToString(reply))
-			require.NoError(t, a.SendBytes([]byte("#WELCOME#")))
+			require.NoError(t, a.SendBytes(context.Background(), []byte("#WELCOME#")))
 			require.NoError(t, <-errc)
 		})
 	}
@@ -94,33 +94,33 @@ func TestSchemesRoundTripGoToGo(t *testing.T) {
 func TestHandshakeRejectsBadMessages(t *testing.T) {
 	t.Run("a 319-byte challenge is refused (256-byte cap)", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes(make([]byte, 319)))
+		require.NoError(t, a.SendBytes(context.Background(), make([]byte, 319)))
 		err := listener.AnswerChallenge(testCtx(t), b, []byte("k"))
 		assert.ErrorIs(t, err, connection.ErrFrameTooLarge)
 	})
 	t.Run("a message without #CHALLENGE#", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes([]byte("hello")))
+		require.NoError(t, a.SendBytes(context.Background(), []byte("hello")))
 		assert.ErrorIs(t, listener.AnswerChallenge(testCtx(t), b, []byte("k")), listener.ErrAuthentication)
 	})
 	t.Run("a challenge shorter than 20 bytes", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes([]byte("#CHALLENGE#short")))
+		require.NoError(t, a.SendBytes(context.Background(), []byte("#CHALLENGE#short")))
 		err := listener.AnswerChallenge(testCtx(t), b, []byte("k"))
 		assert.ErrorIs(t, err, listener.ErrAuthentication)
 		assert.Contains(t, err.Error(), "challenge too short")
 	})
 	t.Run("an unknown digest prefix", func(t *testing.T) {
 		a, b := pipe(t)
-		require.NoError(t, a.SendBytes([]byte("#CHALLENGE#{sha1}0123456789012345678901234567890123456789")))
+		require.NoError(t, a.SendBytes(context.Background(), []byte("#CHALLENGE#{sha1}0123456789012345678901234567890123456789")))
 		assert.ErrorIs(t, listener.AnswerChallenge(testCtx(t), b, []byte("k")), listener.ErrAuthentication)
 	})
 	t.Run("a reply of the wrong length for its digest", func(t *testing.T) {
 		a, b := pipe(t)
 		go func() {
-			_, _ = b.RecvBytes()
-			_ = b.SendBytes([]byte("{sha256}short"))
-			_, _ = b.RecvBytes()
+			_, _ = b.RecvBytes(context.Background())
+			_ = b.SendBytes(context.Background(), []byte("{sha256}short"))
+			_, _ = b.RecvBytes(context.Background())
 		}()
 		err := listener.DeliverChallenge(testCtx(t), a, []byte("k"), listener.SchemeSHA256)
 		assert.ErrorIs(t, err, listener.ErrAuthentication)
@@ -133,7 +133,7 @@ func TestHandshakeRejectsBadMessages(t *testing.T) {
 // stalled one is dropped after the handshake timeout.
 func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 	dropped := make(chan error, 1)
-	l, err := listener.Config{AuthKey: []byte("k"), HandshakeTimeout: 3 * time.Second,
+	l, err := listener.Config{Authkey: []byte("k"), HandshakeTimeout: 3 * time.Second,
 		OnHandshakeError: func(_ net.Addr, err error) { dropped <- err }}.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
@@ -142,14 +142,14 @@ func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 	defer stalled.Close()
 
 	go func() {
-		c, err := listener.Dial("tcp", l.Addr().String(), []byte("k"))
+		c, err := listener.Dial(context.Background(), "tcp", l.Addr().String(), []byte("k"))
 		if err == nil {
-			_ = c.SendBytes([]byte("hi"))
-			_, _ = c.RecvBytes()
+			_ = c.SendBytes(context.Background(), []byte("hi"))
+			_, _ = c.RecvBytes(context.Background())
 			c.Close()
 		}
 	}()
-	c, err := l.AcceptContext(testCtx(t))
+	c, err := l.Accept(testCtx(t))
 	require.NoError(t, err)
 	defer c.Close()
 	select {
@@ -157,7 +157,7 @@ func TestStalledClientDoesNotBlockAccept(t *testing.T) {
 		t.Fatalf("the good client was accepted only after the stalled one was dropped (%v)", err)
 	default:
 	}
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "hi", string(got))
 	select {
@@ -175,7 +175,7 @@ func TestCloseUnblocksAcceptAndRemovesSocketFile(t *testing.T) {
 	_, err = os.Stat(path)
 	require.NoError(t, err)
 	errc := make(chan error, 1)
-	go func() { _, err := l.Accept(); errc <- err }()
+	go func() { _, err := l.Accept(context.Background()); errc <- err }()
 	time.Sleep(20 * time.Millisecond)
 	require.NoError(t, l.Close())
 	select {
@@ -196,30 +196,30 @@ func TestAbstractAddressForms(t *testing.T) {
 	defer l.Close()
 	assert.Equal(t, "@"+name, l.Addr().String())
 	go func() {
-		c, err := l.Accept()
+		c, err := l.Accept(context.Background())
 		if err == nil {
-			_ = c.SendBytes([]byte("abstract"))
+			_ = c.SendBytes(context.Background(), []byte("abstract"))
 			c.Close()
 		}
 	}()
-	c, err := listener.DialContext(testCtx(t), "unix", "@"+name, []byte("k"))
+	c, err := listener.Dial(testCtx(t), "unix", "@"+name, []byte("k"))
 	require.NoError(t, err)
 	defer c.Close()
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "abstract", string(got))
 }
 
 func TestWrongKeyFailsPromptlyOnBothSides(t *testing.T) {
 	hs := make(chan error, 1)
-	l, err := listener.Config{AuthKey: []byte("right"), OnHandshakeError: func(_ net.Addr, err error) { hs <- err }}.Listen("tcp", "127.0.0.1:0")
+	l, err := listener.Config{Authkey: []byte("right"), OnHandshakeError: func(_ net.Addr, err error) { hs <- err }}.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
 	// Both sides fail within the test context, long before the 20s
 	// handshake timeout would end a hang.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = listener.DialContext(ctx, "tcp", l.Addr().String(), []byte("wrong"))
+	_, err = listener.Dial(ctx, "tcp", l.Addr().String(), []byte("wrong"))
 	require.ErrorIs(t, err, listener.ErrAuthentication)
 	select {
 	case err := <-hs:
@@ -232,7 +232,7 @@ func TestWrongKeyFailsPromptlyOnBothSides(t *testing.T) {
 func TestConfigValidation(t *testing.T) {
 	_, err := listener.Listen("udp", "127.0.0.1:0", nil)
 	assert.Error(t, err)
-	_, err = listener.Config{AuthKey: []byte("k"), Scheme: "sha1"}.Dial("tcp", "127.0.0.1:1")
+	_, err = listener.Config{Authkey: []byte("k"), Scheme: "sha1"}.Dial(context.Background(), "tcp", "127.0.0.1:1")
 	assert.Error(t, err)
 	l, err := listener.Config{Backlog: 1}.Listen("tcp4", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -250,14 +250,14 @@ func TestAcceptedConnFileIsBlocking(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	go func() {
-		c, err := listener.Dial("tcp", l.Addr().String(), nil)
+		c, err := listener.Dial(context.Background(), "tcp", l.Addr().String(), nil)
 		if err == nil {
-			_ = c.SendBytes([]byte("one"))
-			_, _ = c.RecvBytes()
+			_ = c.SendBytes(context.Background(), []byte("one"))
+			_, _ = c.RecvBytes(context.Background())
 			c.Close()
 		}
 	}()
-	c, err := l.AcceptContext(testCtx(t))
+	c, err := l.Accept(testCtx(t))
 	require.NoError(t, err)
 	defer c.Close()
 	f, err := c.File()
@@ -267,10 +267,10 @@ func TestAcceptedConnFileIsBlocking(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, flags&unix.O_NONBLOCK)
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
-	got, err := c.RecvBytes()
+	got, err := c.RecvBytes(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "one", string(got))
-	require.NoError(t, c.SendBytes([]byte("two")))
+	require.NoError(t, c.SendBytes(context.Background(), []byte("two")))
 }
 
 func TestEmptyAddressPicksOneLikePython(t *testing.T) {
@@ -280,14 +280,14 @@ func TestEmptyAddressPicksOneLikePython(t *testing.T) {
 			require.NoError(t, err)
 			addr := l.Addr().String()
 			go func() {
-				if c, err := l.Accept(); err == nil {
-					_ = c.SendBytes([]byte(c.RemoteAddr().Network()))
+				if c, err := l.Accept(context.Background()); err == nil {
+					_ = c.SendBytes(context.Background(), []byte(c.RemoteAddr().Network()))
 					c.Close()
 				}
 			}()
-			c, err := listener.DialContext(testCtx(t), network, addr, []byte("k"))
+			c, err := listener.Dial(testCtx(t), network, addr, []byte("k"))
 			require.NoError(t, err)
-			got, err := c.RecvBytes()
+			got, err := c.RecvBytes(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, network, string(got))
 			c.Close()
@@ -298,4 +298,38 @@ func TestEmptyAddressPicksOneLikePython(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNegativeLimitsMeanNone: HandshakeTimeout and MaxHandshakes below zero
+// turn the limits off; the handshake still works.
+func TestNegativeLimitsMeanNone(t *testing.T) {
+	cfg := listener.Config{Authkey: []byte("k"), HandshakeTimeout: -1, MaxHandshakes: -1}
+	l, err := cfg.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	errc := make(chan error, 1)
+	go func() {
+		c, err := cfg.Dial(testCtx(t), "tcp", l.Addr().String())
+		if err == nil {
+			err = c.SendBytes(testCtx(t), []byte("hi"))
+			c.Close()
+		}
+		errc <- err
+	}()
+	c, err := l.Accept(testCtx(t))
+	require.NoError(t, err)
+	defer c.Close()
+	got, err := c.RecvBytes(testCtx(t))
+	require.NoError(t, err)
+	assert.Equal(t, "hi", string(got))
+	require.NoError(t, <-errc)
+}
+
+func TestAcceptAfterCloseIsErrClosed(t *testing.T) {
+	l, err := listener.Listen("tcp", "127.0.0.1:0", nil)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	_, err = l.Accept(testCtx(t))
+	assert.ErrorIs(t, err, listener.ErrClosed)
+	assert.ErrorIs(t, err, net.ErrClosed)
 }

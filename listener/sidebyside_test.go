@@ -1,6 +1,7 @@
 package listener_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sort"
@@ -11,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/listener"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func parseElapsed(t *testing.T, out string) time.Duration {
@@ -47,7 +48,7 @@ func TestSideBySideConnect(t *testing.T) {
 		go func() {
 			n := 0
 			for {
-				c, err := l.Accept()
+				c, err := l.Accept(context.Background())
 				if err != nil {
 					accepted <- n
 					return
@@ -59,12 +60,12 @@ func TestSideBySideConnect(t *testing.T) {
 		return l, func() int { l.Close(); return <-accepted }
 	}
 	goDial := func(addr string) time.Duration {
-		c, err := listener.Dial("tcp", addr, key)
+		c, err := listener.Dial(context.Background(), "tcp", addr, key)
 		require.NoError(t, err)
 		c.Close()
 		start := time.Now()
 		for i := 0; i < count; i++ {
-			c, err := listener.Dial("tcp", addr, key)
+			c, err := listener.Dial(context.Background(), "tcp", addr, key)
 			require.NoError(t, err)
 			c.Close()
 		}
@@ -79,10 +80,10 @@ func TestSideBySideConnect(t *testing.T) {
 	goGo := median(gg)
 
 	var rows []string
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 5*time.Minute)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 5*time.Minute)
 		pyListener := func() string {
-			p := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_listener.py",
+			p := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_listener.py",
 				Args: []string{"--accept", strconv.Itoa(count + 1), "--mode", "accept-only"}, Env: keyEnv})
 			line, err := p.ReadLine(ctx)
 			require.NoError(t, err)
@@ -90,7 +91,7 @@ func TestSideBySideConnect(t *testing.T) {
 			return addr
 		}
 		pyClient := func(addr string) time.Duration {
-			out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "conn_connect.py",
+			out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "conn_connect.py",
 				Args: []string{"--address", addr, "--count", strconv.Itoa(count)}, Env: keyEnv})
 			return parseElapsed(t, out)
 		}

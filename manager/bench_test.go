@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // benchList returns a list proxy on a fresh server and the size of one
@@ -37,7 +38,7 @@ func benchList(b *testing.B, ctx context.Context, network, address string) *mana
 // to the Go-hosted server.
 func BenchmarkProxyCallGoServer(b *testing.B) {
 	ctx := context.Background()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func BenchmarkProxyCallGoServer(b *testing.B) {
 // (the connection pool).
 func BenchmarkProxyCallGoServerParallel(b *testing.B) {
 	ctx := context.Background()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func BenchmarkProxyCallGoServerParallel(b *testing.B) {
 // BenchmarkProxyCallPythonServer: round trips from a Go client to a CPython
 // SyncManager server.
 func BenchmarkProxyCallPythonServer(b *testing.B) {
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		b.Skip(err)
 	}
@@ -96,7 +97,7 @@ func BenchmarkProxyCallPythonServer(b *testing.B) {
 // connections with handshakes) on the Go server.
 func BenchmarkCreateDecref(b *testing.B) {
 	ctx := context.Background()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		b.Fatal(err)
 	}
@@ -119,8 +120,8 @@ func BenchmarkCreateDecref(b *testing.B) {
 	}
 }
 
-func startPyServerB(b *testing.B, ctx context.Context, py pyfixtures.Interpreter) (string, string, func()) {
-	p, err := pyfixtures.Start(ctx, pyfixtures.Cmd{Python: py, Script: "mgr_server.py", Env: keyEnv})
+func startPyServerB(b *testing.B, ctx context.Context, py pyharness.Interpreter) (string, string, func()) {
+	p, err := pyharness.Start(ctx, pyharness.Cmd{Python: py, Script: "mgr_server.py", Env: keyEnv})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestSideBySideManager(t *testing.T) {
 		}
 		return count / time.Since(start).Seconds()
 	}
-	pyCalls := func(ctx context.Context, py pyfixtures.Interpreter, network, address string) float64 {
+	pyCalls := func(ctx context.Context, py pyharness.Interpreter, network, address string) float64 {
 		p := pyClient(t, ctx, py, network, address, "bench", strconv.Itoa(count))
 		line, err := p.ReadLine(ctx)
 		if err != nil {
@@ -173,8 +174,8 @@ func TestSideBySideManager(t *testing.T) {
 	s := startGoServer(t)
 	goGo := goCalls(context.Background(), "tcp", s.Addr().String())
 	var rows []string
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 5*time.Minute)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 5*time.Minute)
 		network, address := startPyServer(t, ctx, py, "tcp")
 		goPy := goCalls(ctx, network, address)
 		pyPy := pyCalls(ctx, py, network, address)

@@ -2,12 +2,15 @@ package manager_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
-	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/manager/server"
 )
 
 // TestItemBoundIsServerWide: the items of every list held by a server count
@@ -17,7 +20,7 @@ import (
 func TestItemBoundIsServerWide(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	s := manager.ServerOptions{MaxItems: 1000}.NewServer(testKey)
+	s := server.Config{Listener: listener.Config{Authkey: testKey}, MaxItems: 1000}.New()
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -44,37 +47,47 @@ func TestItemBoundIsServerWide(t *testing.T) {
 	}
 }
 
-// TestServedReprsAreBounded: the repr of a served object holding a shared
-// structure of 10^8 strings is cut at pickle.DefaultMaxRepr, for every
-// ready-made type that prints values.
-func TestServedReprsAreBounded(t *testing.T) {
-	var x any = []any{strings.Repeat("x", 10)}
-	for range 4 {
-		l := make([]any, 100)
-		for i := range l {
-			l[i] = x
+// TestReplyBound: a reply larger than server.Config.MaxReply is answered
+// with MemoryError naming the bound (the list is unchanged); a negative
+// MaxReply removes the bound, and the default is the request bound
+// (Listener.Conn.MaxFrame).
+func TestReplyBound(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	items := make([]any, 1000)
+	for i := range items {
+		items[i] = fmt.Sprintf("%010d", i) // distinct: no memo references
+	}
+	for _, tc := range []struct {
+		cfg     server.Config
+		refused bool
+	}{
+		{server.Config{MaxReply: 4096}, true},
+		{server.Config{MaxReply: -1, Listener: listener.Config{Conn: connection.Config{MaxFrame: 4096}}}, false},
+		{server.Config{Listener: listener.Config{Conn: connection.Config{MaxFrame: 4096}}}, true},
+		{server.Config{}, false},
+	} {
+		tc.cfg.Listener.Authkey = testKey
+		s := tc.cfg.New()
+		if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
 		}
-		x = l
-	}
-	d := manager.NewDict()
-	if _, err := d.CallMethod(context.Background(), nil, "__setitem__", pickle.Tuple{"k", x}, nil); err != nil {
-		t.Fatal(err)
-	}
-	arr, err := manager.NewArray("i", []any{int64(1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := manager.NewNamespace(map[string]any{"a": x, "b": x, "c": x})
-	for _, r := range []manager.Reprer{manager.NewList([]any{x, x}), d, manager.NewValue("O", x), ns, arr} {
-		s := r.Repr()
-		if len(s) > pickle.DefaultMaxRepr+100 {
-			t.Errorf("%T: repr of %d bytes", r, len(s))
+		t.Cleanup(func() { s.Close() })
+		c := dialT(t, ctx, "tcp", s.Addr().String())
+		l := must(c.List(ctx, nil))(t)
+		for i := 0; i < len(items); i += 100 { // requests below MaxFrame
+			ok(t, l.Extend(ctx, items[i:i+100]))
 		}
-		if _, isArr := r.(*manager.Array); !isArr && !strings.HasSuffix(s, pickle.ReprTruncated) {
-			t.Errorf("%T: repr not marked as truncated: ...%s", r, s[max(len(s)-40, 0):])
+		v, err := l.Value(ctx)
+		switch {
+		case tc.refused && (!manager.IsPythonError(err, "MemoryError") || !strings.Contains(err.Error(), "MaxReply 4096")):
+			t.Errorf("MaxReply %d, MaxFrame %d: %v, want a MemoryError naming MaxReply 4096", tc.cfg.MaxReply, tc.cfg.Listener.Conn.MaxFrame, err)
+		case !tc.refused && (err != nil || len(v) != len(items)):
+			t.Errorf("MaxReply %d, MaxFrame %d: %d items, %v", tc.cfg.MaxReply, tc.cfg.Listener.Conn.MaxFrame, len(v), err)
 		}
-	}
-	if got := arr.Repr(); got != "array('i', [1])" {
-		t.Errorf("array repr %s", got)
+		if n := must(l.Len(ctx))(t); n != len(items) {
+			t.Errorf("the list has %d items after the refused reply", n)
+		}
+		ok(t, l.Close())
 	}
 }

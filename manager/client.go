@@ -10,29 +10,27 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// Defaults of Options.
-const (
-	DefaultMaxIdleConns = 8
-	DefaultMaxMessage   = 64 << 20
-)
+// DefaultMaxIdleConns is the number of idle per-call connections a Client
+// keeps when Config.MaxIdleConns is 0.
+const DefaultMaxIdleConns = 8
 
-// Options configure a Client. The zero value is usable.
-type Options struct {
-	// Config is used for every connection (handshake scheme and timeout,
-	// connection options). Its AuthKey is replaced by the authkey passed to
-	// Dial.
-	Config listener.Config
-	// MaxIdleConns bounds the pool of idle per-call connections
-	// (DefaultMaxIdleConns if <= 0).
+// Config holds the settings of a Client, in the style of net.Dialer: Dial,
+// Rebuild and FromChild use the defaults, and the methods of the same names
+// take the settings. The zero value is usable. A Client copies its Config.
+type Config struct {
+	// Dialer holds the settings of every connection to the server: the
+	// authkey (nil: no authentication; Dial's authkey argument sets it),
+	// handshake scheme and timeout, and the connection.Config whose
+	// MaxFrame bounds one reply (64 MiB by default) and whose DecMode
+	// decodes replies (pickle's defaults and limits if nil).
+	Dialer listener.Config
+	// MaxIdleConns bounds the pool of idle per-call connections:
+	// DefaultMaxIdleConns if 0, no bound if negative.
 	MaxIdleConns int
-	// MaxMessage bounds the size of one reply frame (DefaultMaxMessage if
-	// <= 0).
-	MaxMessage int
-	// Decode are the pickle decoder limits for replies.
-	Decode pickle.DecOptions
 	// Name is what the server records as the connection's thread name
 	// (Python: the process name plus "|thread"); default "GoClient-<pid>".
 	Name string
@@ -57,9 +55,7 @@ type Client struct {
 	network, address string
 	pyAddr           any
 	cfg              listener.Config
-	dec              pickle.DecMode
-	maxMsg           int
-	maxIdle          int
+	maxIdle          int // < 0: no bound
 	name             string
 
 	mu     sync.Mutex
@@ -69,14 +65,16 @@ type Client struct {
 
 // Dial connects to the manager server at address ("tcp" host:port, "unix"
 // path or "@abstract") with authkey (nil: no authentication) and checks it
-// answers, like Python's BaseManager(address, authkey).connect().
+// answers, like Python's BaseManager(address, authkey).connect(). ctx
+// bounds the connect, the handshake and the check.
 func Dial(ctx context.Context, network, address string, authkey []byte) (*Client, error) {
-	return Options{}.Dial(ctx, network, address, authkey)
+	return Config{Dialer: listener.Config{Authkey: authkey}}.Dial(ctx, network, address)
 }
 
-// Dial is Dial with these options.
-func (o Options) Dial(ctx context.Context, network, address string, authkey []byte) (*Client, error) {
-	c, err := o.newClient(network, address, authkey)
+// Dial is the package-level Dial with these settings; the authkey is
+// Dialer.Authkey.
+func (cfg Config) Dial(ctx context.Context, network, address string) (*Client, error) {
+	c, err := cfg.newClient(network, address, cfg.Dialer.Authkey)
 	if err != nil {
 		return nil, err
 	}
@@ -86,23 +84,15 @@ func (o Options) Dial(ctx context.Context, network, address string, authkey []by
 	return c, nil
 }
 
-func (o Options) newClient(network, address string, authkey []byte) (*Client, error) {
+func (cfg Config) newClient(network, address string, authkey []byte) (*Client, error) {
 	pa, err := PyAddr(network, address)
 	if err != nil {
 		return nil, err
 	}
-	dec, err := o.Decode.DecMode()
-	if err != nil {
-		return nil, err
-	}
-	cfg := o.Config
-	cfg.AuthKey = authkey
-	c := &Client{network: network, address: address, pyAddr: pa, cfg: cfg, dec: dec,
-		maxMsg: o.MaxMessage, maxIdle: o.MaxIdleConns, name: o.Name}
-	if c.maxMsg <= 0 {
-		c.maxMsg = DefaultMaxMessage
-	}
-	if c.maxIdle <= 0 {
+	lc := cfg.Dialer
+	lc.Authkey = authkey
+	c := &Client{network: network, address: address, pyAddr: pa, cfg: lc, maxIdle: cfg.MaxIdleConns, name: cfg.Name}
+	if c.maxIdle == 0 {
 		c.maxIdle = DefaultMaxIdleConns
 	}
 	if c.name == "" {
@@ -111,12 +101,25 @@ func (o Options) newClient(network, address string, authkey []byte) (*Client, er
 	return c, nil
 }
 
+// closeContext bounds the requests a Close sends (decref) by the
+// handshake timeout: Close takes no context.
+func (c *Client) closeContext() (context.Context, context.CancelFunc) {
+	d := c.cfg.HandshakeTimeout
+	switch {
+	case d == 0:
+		d = listener.DefaultHandshakeTimeout
+	case d < 0:
+		return context.WithCancel(context.Background())
+	}
+	return context.WithTimeout(context.Background(), d)
+}
+
 // Address returns the server address as Python writes it in Tokens.
 func (c *Client) Address() any { return c.pyAddr }
 
 // dial opens an authenticated connection to the server.
 func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
-	conn, err := c.cfg.DialContext(ctx, c.network, c.address)
+	conn, err := c.cfg.Dial(ctx, c.network, c.address)
 	if err != nil {
 		return nil, fmt.Errorf("manager: connecting to %s %s: %w", c.network, c.address, err)
 	}
@@ -125,14 +128,14 @@ func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
 
 // roundTrip sends one request and reads one reply.
 func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, req pickle.Tuple) (string, any, error) {
-	if err := sendMsg(ctx, conn, req); err != nil {
+	if err := wire.Send(ctx, conn, req); err != nil {
 		return "", nil, fmt.Errorf("manager: sending %v: %w", req[1], err)
 	}
-	v, err := recvMsg(ctx, conn, c.maxMsg, c.dec)
+	v, err := wire.Recv(ctx, conn, c.cfg.Conn.DecMode)
 	if err != nil {
 		return "", nil, fmt.Errorf("manager: reply to %v: %w", req[1], err)
 	}
-	return reply(v)
+	return wire.Reply(v)
 }
 
 // dispatch runs a control request on a new connection (Python's
@@ -143,11 +146,11 @@ func (c *Client) dispatch(ctx context.Context, method string, args []any, kwargs
 		return nil, err
 	}
 	defer conn.Close()
-	kind, payload, err := c.roundTrip(ctx, conn, request(nil, method, args, kwargs))
+	kind, payload, err := c.roundTrip(ctx, conn, wire.Request(nil, method, args, kwargs))
 	if err != nil {
 		return nil, err
 	}
-	if kind == kindReturn {
+	if kind == wire.KindReturn {
 		return payload, nil
 	}
 	return nil, fmt.Errorf("manager: %s: %w", method, replyError(kind, payload))
@@ -177,8 +180,8 @@ func (c *Client) openServing(ctx context.Context) (*connection.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	kind, payload, err := c.roundTrip(ctx, conn, request(nil, "accept_connection", []any{c.name}, nil))
-	if err == nil && kind != kindReturn {
+	kind, payload, err := c.roundTrip(ctx, conn, wire.Request(nil, "accept_connection", []any{c.name}, nil))
+	if err == nil && kind != wire.KindReturn {
 		err = fmt.Errorf("manager: accept_connection: %w", replyError(kind, payload))
 	}
 	if err != nil {
@@ -190,7 +193,7 @@ func (c *Client) openServing(ctx context.Context) (*connection.Conn, error) {
 
 func (c *Client) putConn(conn *connection.Conn) {
 	c.mu.Lock()
-	if !c.closed && len(c.idle) < c.maxIdle {
+	if !c.closed && (c.maxIdle < 0 || len(c.idle) < c.maxIdle) {
 		c.idle = append(c.idle, conn)
 		conn = nil
 	}
@@ -204,7 +207,7 @@ func (c *Client) putConn(conn *connection.Conn) {
 // (including a context ending mid-call) leaves the connection unusable;
 // the caller closes it when broken is true.
 func (c *Client) callOn(ctx context.Context, conn *connection.Conn, ident, method string, args []any, kwargs map[string]any) (kind string, payload any, broken bool, err error) {
-	kind, payload, err = c.roundTrip(ctx, conn, request(ident, method, args, kwargs))
+	kind, payload, err = c.roundTrip(ctx, conn, wire.Request(ident, method, args, kwargs))
 	if err != nil {
 		return "", nil, true, err
 	}
@@ -222,11 +225,11 @@ func (c *Client) Create(ctx context.Context, typeid string, args []any, kwargs m
 	}
 	t, ok := res.(pickle.Tuple)
 	if !ok || len(t) != 2 {
-		return nil, fmt.Errorf("%w: create returned %T", ErrProtocol, res)
+		return nil, fmt.Errorf("manager: %w: create returned %T", ErrProtocol, res)
 	}
 	id, ok := t[0].(string)
 	if !ok {
-		return nil, fmt.Errorf("%w: create returned ident %T", ErrProtocol, t[0])
+		return nil, fmt.Errorf("manager: %w: create returned ident %T", ErrProtocol, t[0])
 	}
 	// The server's create() took one reference for us (Python's proxy
 	// constructor increfs and the creator then decrefs: the same net count
@@ -243,7 +246,7 @@ func (c *Client) NumberOfObjects(ctx context.Context) (int, error) {
 	}
 	n, ok := v.(int64)
 	if !ok {
-		return 0, fmt.Errorf("%w: number_of_objects returned %T", ErrProtocol, v)
+		return 0, fmt.Errorf("manager: %w: number_of_objects returned %T", ErrProtocol, v)
 	}
 	return int(n), nil
 }
@@ -257,7 +260,7 @@ func (c *Client) DebugInfo(ctx context.Context) (string, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("%w: debug_info returned %T", ErrProtocol, v)
+		return "", fmt.Errorf("manager: %w: debug_info returned %T", ErrProtocol, v)
 	}
 	return s, nil
 }

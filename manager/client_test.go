@@ -8,17 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // TestClientAgainstPython runs every SyncManager typeid through a Go
 // client against a CPython SyncManager server, on every interpreter.
 func TestClientAgainstPython(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
+		ctx := pyharness.Context(t, 60*time.Second)
 		network, address := startPyServer(t, ctx, py, "tcp")
 		c := dialT(t, ctx, network, address)
 		runSyncManagerSuite(t, ctx, c, true)
@@ -45,8 +45,8 @@ func TestClientAgainstPython(t *testing.T) {
 }
 
 func TestDialWrongKey(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 30*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 30*time.Second)
 	network, address := startPyServer(t, ctx, py, "tcp")
 	_, err := manager.Dial(ctx, network, address, []byte("wrong"))
 	if err == nil {

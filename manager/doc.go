@@ -1,7 +1,8 @@
-// Package manager speaks the protocol of Python's multiprocessing managers
-// (BaseManager, SyncManager; docs/spec.md#manager) in both roles: a Go Client for
-// shared objects held by a Python manager server, and a Go Server that
-// Python clients (SyncManager(address, authkey).connect()) use unchanged.
+// Package manager is a Go client of Python's multiprocessing managers
+// (BaseManager, SyncManager; docs/spec.md#manager): Dial a manager server —
+// a Python one, or the Go-hosted server of package manager/server — and use
+// its shared objects through typed proxies. It also holds the protocol's types
+// both roles share (Token, Exception, RemoteError, the address forms).
 //
 // # Client
 //
@@ -22,7 +23,8 @@
 // *Exception wrapping *pickle.PythonError (type, args), so
 // errors.As(err, &pe) and IsPythonError(err, "KeyError") work, and
 // queue.Empty, queue.Full, threading.BrokenBarrierError and StopIteration
-// also match ErrEmpty, ErrFull, ErrBrokenBarrier and ErrStopIteration. A
+// also match ErrEmpty, ErrFull, ErrBrokenBarrier and ErrStopIteration (ErrEmpty
+// and ErrFull are the mpwire sentinels package queue returns too). A
 // server-side failure reported as text (#TRACEBACK, #UNSERIALIZABLE) is a
 // *RemoteError.
 //
@@ -51,34 +53,16 @@
 // can pass a *Proxy (or any typed proxy's embedded *Proxy) to a Python
 // child through process.Start: Proxy implements process.SpawnReducer.
 //
-// # Server
-//
-// NewServer returns a Go-hosted SyncManager: dict, list, Namespace, Queue,
-// JoinableQueue, Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event,
-// Barrier, Value, Array (and Iterator for dict iteration) are Go values,
-// each behind its own lock, with Python's semantics and exceptions.
-// Register serves an existing Go object under a typeid, like
-// BaseManager.register('get_jobs', callable=lambda: jobs). The server
-// authenticates with the listener package (legacy MD5 and {sha256}
-// clients), serves each connection in its own goroutine, answers create,
-// incref, decref, get_methods, debug_info, number_of_objects, dummy and
-// shutdown, and the #GETVALUE, __str__ and __repr__ fallbacks as Python's
-// Server does. Malformed requests get a #TRACEBACK reply; oversized frames
-// close that connection only. A proxy of the server's own object stored
-// inside a shared object (a list of dicts) keeps that object alive, as
-// Python's id_to_local_proxy_obj does. Not supported by the Go server:
-// Pool and AsyncResult, Condition(lock) with an explicit lock, Barrier
-// actions, list.sort(key=...), and Queue.shutdown (3.13).
-//
 // # Limits
 //
-// Every frame is bounded (Options.MaxMessage, ServerOptions.MaxMessage;
-// 64 MiB by default) and decoded with the pickle package's limits
-// (Options.Decode, ServerOptions.Decode). Handshakes are bounded by
-// listener.Config.HandshakeTimeout. A Go Server bounds what one client can
-// make it hold: its ready-made lists, dicts, Arrays and dict iterators hold
-// at most ServerOptions.MaxItems items together, a reply is at most
-// ServerOptions.MaxReply bytes, and reprs are cut at pickle.DefaultMaxRepr;
-// past a bound a call fails with MemoryError and changes nothing. A pickled proxy found inside a returned
-// value is left as a *pickle.Object; Rebuild turns it into a Proxy.
+// Dial, Rebuild and FromChild use the defaults; Config's methods of the
+// same names take settings. Every reply is bounded by
+// Config.Dialer.Conn.MaxFrame (64 MiB by default) and decoded with
+// Config.Dialer.Conn.DecMode (the pickle package's limits by default);
+// handshakes are bounded by Config.Dialer.HandshakeTimeout. Every call
+// takes a context first; when it ends the call returns an error matching
+// ctx.Err(). A pickled proxy found inside a returned value is left as a
+// *pickle.Object; Rebuild turns it into a Proxy. The bounds a Go-hosted
+// server puts on what its clients make it hold (items, reply size, reprs)
+// are server.Config's (package manager/server).
 package manager

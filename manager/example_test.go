@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
+	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -16,7 +20,7 @@ import (
 // authkey).connect().
 func Example() {
 	ctx := context.Background()
-	srv := manager.NewServer([]byte("secret"))
+	srv := server.New([]byte("secret"))
 	if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
 		log.Fatal(err)
 	}
@@ -52,56 +56,29 @@ func Example() {
 	// objects: 0
 }
 
-// Serving a Go object under a custom typeid, as BaseManager.register does
-// in Python. A Python client registers the same name without a callable:
-//
-//	class JobsManager(BaseManager): pass
-//	JobsManager.register('get_jobs')
-//	m = JobsManager(address=('127.0.0.1', port), authkey=b'secret'); m.connect()
-//	m.get_jobs().put('job')
-func ExampleServer_Register() {
+// Settings travel in a Config: here the handshake timeout and a 1 MiB limit
+// on one reply.
+func ExampleConfig() {
 	ctx := context.Background()
-	srv := manager.NewServer([]byte("secret"))
-	if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
+	srv := server.New([]byte("secret"))
+	if err := srv.Listen("unix", ""); err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	jobs := manager.NewQueue(0)
-	srv.Register("get_jobs", jobs)
-
-	m, _ := manager.Dial(ctx, "tcp", srv.Addr().String(), []byte("secret"))
-	defer m.Close()
-	p, _ := m.Create(ctx, "get_jobs", nil, nil)
-	q := &manager.QueueProxy{Proxy: p}
-	q.Put(ctx, "job")
-	v, _ := q.Get(ctx)
-	_, err := q.GetNowait(ctx)
-	fmt.Println(v, errors.Is(err, manager.ErrEmpty))
-	p.Close()
-	// Output: job true
-}
-
-// Methods turns Go functions into a shared object for a custom typeid.
-func ExampleMethods() {
-	ctx := context.Background()
-	srv := manager.NewServer(nil) // nil authkey: no authentication
-	if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
+	cfg := manager.Config{Dialer: listener.Config{
+		Authkey:          []byte("secret"),
+		HandshakeTimeout: 5 * time.Second,
+		Conn:             connection.Config{MaxFrame: 1 << 20},
+	}}
+	m, err := cfg.Dial(ctx, "unix", srv.Addr().String())
+	if err != nil {
 		log.Fatal(err)
 	}
-	defer srv.Close()
-	srv.Register("calc", manager.Methods{
-		"add": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
-			a, _ := args[0].(int64)
-			b, _ := args[1].(int64)
-			return a + b, nil
-		},
-	})
-	m, _ := manager.Dial(ctx, "tcp", srv.Addr().String(), nil)
 	defer m.Close()
-	calc, _ := m.Create(ctx, "calc", nil, nil)
-	defer calc.Close()
-	var sum int
-	calc.CallInto(ctx, &sum, "add", []any{40, 2}, nil)
-	fmt.Println(sum)
-	// Output: 42
+	q, _ := m.Queue(ctx, 1)
+	defer q.Close()
+	_ = q.Put(ctx, "x")
+	err = q.PutTimeout(ctx, 10*time.Millisecond, "y") // Python: q.put('y', True, 0.01)
+	fmt.Println(errors.Is(err, manager.ErrFull))
+	// Output: true
 }

@@ -10,18 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/manager"
-	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 var testKey = []byte("mpwire-manager-test")
 
+// TestMain doubles as the Go child of the spawn tests (see workerRole).
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-	}
-	os.Exit(m.Run())
+	testworker.Main(m, testworker.Roles{"": workerRole})
 }
 
 var (
@@ -30,7 +28,7 @@ var (
 )
 
 // startPyServer runs pyfixtures/mgr_server.py and returns its address.
-func startPyServer(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, family string) (network, address string) {
+func startPyServer(t *testing.T, ctx context.Context, py pyharness.Interpreter, family string) (network, address string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "mgr")
 	if err != nil {
@@ -41,7 +39,7 @@ func startPyServer(t *testing.T, ctx context.Context, py pyfixtures.Interpreter,
 	if family == "unix" {
 		args = append(args, "--path", filepath.Join(dir, "m.sock"))
 	}
-	p := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mgr_server.py", Args: args,
+	p := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mgr_server.py", Args: args,
 		Env: []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(testKey)}})
 	line, err := p.ReadLine(ctx)
 	if err != nil {

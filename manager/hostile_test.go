@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/manager"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/manager/server"
 )
 
 // TestHostilePythonClient sends, from a real Python client, requests that
@@ -18,15 +19,15 @@ import (
 // clean MemoryError/RemoteError, and a second client is served normally
 // afterwards.
 func TestHostilePythonClient(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 120*time.Second)
-		s := manager.ServerOptions{MaxItems: 1 << 16}.NewServer(testKey)
+		ctx := pyharness.Context(t, 120*time.Second)
+		s := server.Config{Listener: listener.Config{Authkey: testKey}, MaxItems: 1 << 16}.New()
 		if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		p := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mgr_hostile.py",
+		p := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mgr_hostile.py",
 			Args: []string{"--address", "tcp:" + s.Addr().String(), "--watchdog", "110"}, Env: keyEnv})
 		want := map[string]string{
 			"hash-bomb": "value", "update-bomb": "value", "laughs-str": "value", "laughs-getvalue": "value",

@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -99,12 +101,12 @@ func (p *Proxy) Call(ctx context.Context, method string, args []any, kwargs map[
 		return nil, err
 	}
 	switch kind {
-	case kindReturn:
+	case wire.KindReturn:
 		return payload, nil
-	case kindProxy:
+	case wire.KindProxy:
 		t, ok := payload.(pickle.Tuple)
 		if !ok || len(t) != 2 {
-			return nil, fmt.Errorf("%w: #PROXY payload is %T", ErrProtocol, payload)
+			return nil, fmt.Errorf("manager: %w: #PROXY payload is %T", ErrProtocol, payload)
 		}
 		tok, err := tokenFrom(t[1])
 		if err != nil {
@@ -220,13 +222,12 @@ func (p *Proxy) Clone(ctx context.Context) (*Proxy, error) {
 // Close releases the proxy's reference (decref) so the server can free the
 // object when no proxy refers to it, and closes its dedicated connection.
 // It is idempotent. A proxy received through spawn (FromChild) holds no
-// reference of its own, as in Python.
+// reference of its own, as in Python. The decref request is bounded by the
+// Client's handshake timeout (Config.Dialer.HandshakeTimeout, 20 s by
+// default), so Close never hangs on an unresponsive server.
 func (p *Proxy) Close() error {
-	return p.CloseContext(context.Background())
-}
-
-// CloseContext is Close with a context bounding the decref request.
-func (p *Proxy) CloseContext(ctx context.Context) error {
+	ctx, cancel := p.client.closeContext()
+	defer cancel()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -255,7 +256,7 @@ func (p *Proxy) CloseContext(ctx context.Context) error {
 func (p *Proxy) reduced(authkey []byte) *pickle.Object {
 	kw := pickle.NewDict()
 	if authkey != nil {
-		_ = kw.Set("authkey", process.AuthenticationString(authkey))
+		_ = kw.Set("authkey", reduction.AuthenticationString(authkey))
 	}
 	cls := pickle.Global{Module: "multiprocessing.managers", Name: p.pyType}
 	if p.pyType == "AutoProxy" {
@@ -264,9 +265,9 @@ func (p *Proxy) reduced(authkey []byte) *pickle.Object {
 			ex[i] = s
 		}
 		_ = kw.Set("exposed", ex)
-		cls = globalAutoProxy
+		cls = wire.GlobalAutoProxy
 	}
-	return &pickle.Object{Callable: globalRebuildProxy, Args: pickle.Tuple{cls, p.token.pickled(), "pickle", kw}}
+	return &pickle.Object{Callable: wire.GlobalRebuildProxy, Args: pickle.Tuple{cls, p.token.pickled(), "pickle", kw}}
 }
 
 // MarshalPickle implements pickle.Marshaler: a proxy pickles as Python's
@@ -280,7 +281,7 @@ func (p *Proxy) MarshalPickle() (any, error) { return p.reduced(nil), nil }
 // Python's proxies do while spawning; the child rebuilds a working proxy
 // without taking a reference of its own.
 func (p *Proxy) ReduceForSpawn(*process.Spawning) (any, error) {
-	return p.reduced(p.client.cfg.AuthKey), nil
+	return p.reduced(p.client.cfg.Authkey), nil
 }
 
 var (

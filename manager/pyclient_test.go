@@ -9,18 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/listener"
-	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 var keyEnv = []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(testKey)}
 
 // pyClient runs pyfixtures/mgr_client.py with a role against address.
-func pyClient(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, network, address string, args ...string) *pyfixtures.Proc {
+func pyClient(t *testing.T, ctx context.Context, py pyharness.Interpreter, network, address string, args ...string) *pyharness.Proc {
 	t.Helper()
-	return pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mgr_client.py",
+	return pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mgr_client.py",
 		Args: append([]string{"--address", network + ":" + address}, args...), Env: keyEnv})
 }
 
@@ -28,13 +28,13 @@ func pyClient(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, netw
 // (every typeid, exceptions, a BaseManager-registered typeid backed by Go
 // objects) against a Go-hosted server.
 func TestPythonClientGoServer(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
+		ctx := pyharness.Context(t, 60*time.Second)
 		s := startGoServer(t)
-		jobs := manager.NewQueue(0)
+		jobs := server.NewQueue(0)
 		s.Register("get_jobs", jobs)
-		s.Register("calc", manager.Methods{
+		s.Register("calc", server.Methods{
 			"add": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
 				return args[0].(int64) + args[1].(int64), nil
 			},
@@ -66,11 +66,11 @@ func TestPythonClientGoServer(t *testing.T) {
 // in get with a timeout, Python puts), hosted by a Python server (on a
 // unix socket) and by the Go server.
 func TestMixedParties(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, host := range []string{"python", "go"} {
 			t.Run(host+" server", func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 60*time.Second)
+				ctx := pyharness.Context(t, 60*time.Second)
 				var network, address string
 				if host == "python" {
 					network, address = startPyServer(t, ctx, py, "unix")
@@ -157,11 +157,11 @@ func TestMixedParties(t *testing.T) {
 // with its default {sha256} challenge (3.8–3.11 answer it with raw MD5)
 // and with the legacy 20-byte challenge, then shut it down.
 func TestGoServerAuthSchemes(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, scheme := range []listener.Scheme{listener.SchemeSHA256, listener.SchemeLegacy} {
-			ctx := pyfixtures.Context(t, 30*time.Second)
-			s := manager.ServerOptions{Config: listener.Config{Scheme: scheme}}.NewServer(testKey)
+			ctx := pyharness.Context(t, 30*time.Second)
+			s := server.Config{Listener: listener.Config{Authkey: testKey, Scheme: scheme}}.New()
 			// The legacy run also covers a unix socket address.
 			network, address := "tcp", "127.0.0.1:0"
 			if scheme == listener.SchemeLegacy {

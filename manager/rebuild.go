@@ -4,31 +4,33 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
 
-// RebuildOptions configure Rebuild.
-type RebuildOptions struct {
-	// Authkey is used when the pickled proxy carries none (Python: the
-	// process's current_process().authkey).
-	Authkey []byte
-	// Inheriting is true for proxies received through spawn (the child
-	// arguments): as in Python's RebuildProxy, no reference is taken, so
-	// Close sends no decref; the parent's reference keeps the object alive.
-	Inheriting bool
-	// Options configure the client the proxy calls through.
-	Options Options
-}
-
 // Rebuild turns a pickled proxy — RebuildProxy(cls, Token, 'pickle', kwds),
 // as a Python process pickles a DictProxy, ListProxy, AutoProxy, … — into a
-// Proxy with its own Client. Unless opts.Inheriting, it takes a reference
-// (incref) as Python does when unpickling a proxy.
-func Rebuild(ctx context.Context, v any, opts RebuildOptions) (*Proxy, error) {
+// Proxy with its own Client. It takes a reference (incref) as Python does
+// when unpickling a proxy. The authkey is the one the pickle carries, else
+// nil (Config.Rebuild: Config.Dialer.Authkey, as Python falls back on
+// current_process().authkey).
+func Rebuild(ctx context.Context, v any) (*Proxy, error) { return Config{}.Rebuild(ctx, v) }
+
+// Rebuild is the package-level Rebuild with these settings.
+func (cfg Config) Rebuild(ctx context.Context, v any) (*Proxy, error) {
+	return cfg.rebuild(ctx, v, false)
+}
+
+// rebuild is Rebuild; inheriting is true for proxies received through spawn
+// (the child arguments): as in Python's RebuildProxy, no reference is
+// taken, so Close sends no decref; the parent's reference keeps the object
+// alive.
+func (cfg Config) rebuild(ctx context.Context, v any, inheriting bool) (*Proxy, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != globalRebuildProxy || len(o.Args) != 4 {
-		return nil, fmt.Errorf("%w (%T)", ErrNotProxy, v)
+	if !ok || o.Class() != wire.GlobalRebuildProxy || len(o.Args) != 4 {
+		return nil, fmt.Errorf("manager: %w: %T is not a pickled proxy", ErrBadState, v)
 	}
 	cls, _ := o.Args[0].(pickle.Global)
 	tok, err := tokenFrom(o.Args[1])
@@ -36,14 +38,14 @@ func Rebuild(ctx context.Context, v any, opts RebuildOptions) (*Proxy, error) {
 		return nil, err
 	}
 	if s, _ := o.Args[2].(string); s != "pickle" {
-		return nil, fmt.Errorf("%w: serializer %v is not supported", ErrNotProxy, o.Args[2])
+		return nil, fmt.Errorf("manager: %w: serializer %v is not supported", ErrBadState, o.Args[2])
 	}
-	authkey := opts.Authkey
+	authkey := cfg.Dialer.Authkey
 	var exposed []string
-	incref := !opts.Inheriting
+	incref := !inheriting
 	if kw, ok := o.Args[3].(*pickle.Dict); ok {
 		if a, ok := kw.Get("authkey"); ok {
-			if b, ok := authkeyBytes(a); ok {
+			if b, ok := reduction.AuthkeyBytes(a); ok {
 				authkey = b
 			}
 		}
@@ -58,7 +60,7 @@ func Rebuild(ctx context.Context, v any, opts RebuildOptions) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := opts.Options.newClient(network, address, authkey)
+	c, err := cfg.newClient(network, address, authkey)
 	if err != nil {
 		return nil, err
 	}
@@ -77,23 +79,17 @@ func Rebuild(ctx context.Context, v any, opts RebuildOptions) (*Proxy, error) {
 	return p, nil
 }
 
-// FromChild rebuilds a proxy that a Python parent passed to this Go worker
-// (a spawn argument, e.g. process.ChildProcess.Arg(i)): the pickled proxy
-// carries the manager's authkey; the child's authkey is the fallback.
+// FromChild rebuilds a proxy that a spawn parent passed to this Go worker
+// (a spawn argument, e.g. child.Arg(i)): the pickled proxy carries the
+// manager's authkey; the child's authkey is the fallback. As in Python, the
+// proxy takes no reference of its own.
 func FromChild(ctx context.Context, child *process.ChildProcess, v any) (*Proxy, error) {
-	return Rebuild(ctx, v, RebuildOptions{Authkey: child.Authkey(), Inheriting: true})
+	return Config{}.FromChild(ctx, child, v)
 }
 
-// authkeyBytes accepts AuthenticationString(b'…') or plain bytes.
-func authkeyBytes(v any) ([]byte, bool) {
-	switch x := v.(type) {
-	case []byte:
-		return x, true
-	case *pickle.Object:
-		if x.Class() == (pickle.Global{Module: "multiprocessing.process", Name: "AuthenticationString"}) && len(x.Args) == 1 {
-			b, ok := x.Args[0].([]byte)
-			return b, ok
-		}
-	}
-	return nil, false
+// FromChild is the package-level FromChild with these settings
+// (Dialer.Authkey is replaced by the child's authkey).
+func (cfg Config) FromChild(ctx context.Context, child *process.ChildProcess, v any) (*Proxy, error) {
+	cfg.Dialer.Authkey = child.Authkey()
+	return cfg.rebuild(ctx, v, true)
 }

@@ -11,13 +11,14 @@ import (
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
 // startGoServer starts a Go-hosted manager on a loopback port.
-func startGoServer(t *testing.T) *manager.Server {
+func startGoServer(t *testing.T) *server.Server {
 	t.Helper()
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	if err := s.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -41,9 +42,9 @@ func TestGoServerRegisteredObject(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := startGoServer(t)
-	jobs := manager.NewQueue(0)
+	jobs := server.NewQueue(0)
 	s.Register("get_jobs", jobs)
-	s.Register("calc", manager.Methods{
+	s.Register("calc", server.Methods{
 		"add": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
 			a, _ := args[0].(int64)
 			b, _ := args[1].(int64)
@@ -109,19 +110,19 @@ func indexOf(s, sub string) int {
 func TestGoServerHostileClients(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := manager.ServerOptions{MaxMessage: 1 << 16}.NewServer(testKey)
+	s := server.Config{Listener: listener.Config{Authkey: testKey, Conn: connection.Config{MaxFrame: 1 << 16}}}.New()
 	ok(t, s.Listen("unix", filepath.Join(t.TempDir(), "m.sock")))
 	defer s.Close()
 	addr := s.Addr().String()
 	dial := func() *connection.Conn {
-		c, err := listener.DialContext(ctx, "unix", addr, testKey)
+		c, err := listener.Dial(ctx, "unix", addr, testKey)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
 	recvReply := func(c *connection.Conn) (string, any) {
-		b, err := c.RecvBytesContext(ctx)
+		b, err := c.RecvBytes(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +133,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	}
 	// Not a pickle.
 	c := dial()
-	ok(t, c.SendBytes([]byte("garbage\x00\xff")))
+	ok(t, c.SendBytes(context.Background(), []byte("garbage\x00\xff")))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("garbage: %s", kind)
 	}
@@ -140,7 +141,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	// A pickle that is not a request.
 	c = dial()
 	b, _ := pickle.Marshal([]any{1, 2})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("non-request: %s", kind)
 	}
@@ -148,7 +149,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	// A request that is not public.
 	c = dial()
 	b, _ = pickle.Marshal(pickle.Tuple{nil, "serve_client", pickle.Tuple{}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, txt := recvReply(c); kind != "#TRACEBACK" || !contains(txt.(string), "unrecognized") {
 		t.Fatalf("non-public request: %s %v", kind, txt)
 	}
@@ -158,27 +159,27 @@ func TestGoServerHostileClients(t *testing.T) {
 	d := must(mc.Dict(ctx, nil))(t)
 	c = dial()
 	b, _ = pickle.Marshal(pickle.Tuple{nil, "accept_connection", pickle.Tuple{"hostile"}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#RETURN" {
 		t.Fatal(kind)
 	}
-	ok(t, c.SendBytes([]byte{0x80, 0x04, 0x95}))
+	ok(t, c.SendBytes(context.Background(), []byte{0x80, 0x04, 0x95}))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("truncated pickle: %s", kind)
 	}
 	b, _ = pickle.Marshal(pickle.Tuple{d.Token().ID, "__setitem__", pickle.Tuple{"k", "v"}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#RETURN" {
 		t.Fatalf("call after garbage: %s", kind)
 	}
 	b, _ = pickle.Marshal(pickle.Tuple{"nosuchident", "__len__", pickle.Tuple{}, pickle.NewDict()})
-	ok(t, c.SendBytes(b))
+	ok(t, c.SendBytes(context.Background(), b))
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("unknown ident: %s", kind)
 	}
 	// A frame larger than MaxMessage closes only this connection.
-	ok(t, c.SendBytes(make([]byte, 1<<17)))
-	if _, err := c.RecvBytesContext(ctx); err == nil {
+	ok(t, c.SendBytes(context.Background(), make([]byte, 1<<17)))
+	if _, err := c.RecvBytes(ctx); err == nil {
 		t.Fatal("connection survived a huge frame")
 	}
 	c.Close()
@@ -234,7 +235,7 @@ func TestGoServerStoredProxy(t *testing.T) {
 	ok(t, inner.Close())
 	waitObjects(t, ctx, c, 1)
 	v := must(outer.Get(ctx, 0))(t)
-	p := must(manager.Rebuild(ctx, v, manager.RebuildOptions{Authkey: testKey}))(t)
+	p := must(manager.Config{Dialer: listener.Config{Authkey: testKey}}.Rebuild(ctx, v))(t)
 	d := &manager.DictProxy{Proxy: p}
 	if x := must(d.Get(ctx, "a"))(t); x != int64(1) {
 		t.Fatalf("d['a'] = %#v", x)
@@ -251,13 +252,13 @@ func TestGoServerSurvivesPanickingUserCode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := startGoServer(t)
-	s.Register("strict", manager.Methods{
+	s.Register("strict", server.Methods{
 		"upper": func(_ context.Context, args pickle.Tuple, _ *pickle.Dict) (any, error) {
 			return args[0].(string) + "!", nil // panics on a non-string or no argument
 		},
 	})
-	s.RegisterFactory("fragile", func(args pickle.Tuple, _ *pickle.Dict) (manager.Object, error) {
-		return manager.NewList([]any{args[0]}), nil // panics without an argument
+	s.RegisterFactory("fragile", func(args pickle.Tuple, _ *pickle.Dict) (server.Object, error) {
+		return server.NewList([]any{args[0]}), nil // panics without an argument
 	})
 	c := dialT(t, ctx, "tcp", s.Addr().String())
 	strict := must(c.Create(ctx, "strict", nil, nil))(t)
@@ -284,7 +285,7 @@ func TestGoServerSurvivesPanickingUserCode(t *testing.T) {
 }
 
 func TestServerAddrBeforeListen(t *testing.T) {
-	s := manager.NewServer(testKey)
+	s := server.New(testKey)
 	defer s.Close()
 	if a := s.Addr(); a != nil {
 		t.Fatalf("Addr before Listen = %v, want nil", a)

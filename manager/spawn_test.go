@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 const seedDict = "{1: '1', '2': 2}"
@@ -25,10 +25,10 @@ func TestSpawnPythonParentGoChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mgr_spawn.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "mgr_spawn.py",
 			Args: []string{"--go-worker", exe, "--go", "2", "--py", "1"}, Env: keyEnv})
 		want := "DICT " + seedDict + "\nLIST " + seedList(3) + "\nOBJECTS 0"
 		if strings.TrimSpace(out) != want {
@@ -40,11 +40,11 @@ func TestSpawnPythonParentGoChild(t *testing.T) {
 // TestSpawnGoParentPythonChild: a Go parent passes its proxies (of a Go
 // server and of a Python server) to Python children through process.Start.
 func TestSpawnGoParentPythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, host := range []string{"go", "python"} {
 			t.Run(host+" server", func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 60*time.Second)
+				ctx := pyharness.Context(t, 60*time.Second)
 				var network, address string
 				if host == "python" {
 					network, address = startPyServer(t, ctx, py, "tcp")
@@ -57,11 +57,11 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 				l := must(c.List(ctx, []any{0, 1, 2, 3, 4}))(t)
 				for i := 0; i < 1; i++ {
 					p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "mgr_spawn:seed_f",
-						Path: []string{pyfixtures.Dir()}, Args: []any{d, l}, Stdout: os.Stderr})
+						Path: []string{pyharness.Dir()}, Args: []any{d, l}, Stdout: os.Stderr})
 					if err != nil {
 						t.Fatal(err)
 					}
-					if err := p.WaitContext(ctx); err != nil {
+					if err := p.Wait(ctx); err != nil {
 						t.Fatalf("python child: %v", err)
 					}
 				}
@@ -85,12 +85,12 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 // TestRebuildPickledProxy round-trips a proxy through its pickled form
 // (what a Python process sends) and checks the reference it takes.
 func TestRebuildPickledProxy(t *testing.T) {
-	ctx := pyfixtures.Context(t, 20*time.Second)
+	ctx := pyharness.Context(t, 20*time.Second)
 	s := startGoServer(t)
 	c := dialT(t, ctx, "tcp", s.Addr().String())
 	q := must(c.Queue(ctx, 0))(t)
 	red := must(q.ReduceForSpawn(nil))(t)
-	p := must(manager.Rebuild(ctx, red, manager.RebuildOptions{}))(t)
+	p := must(manager.Rebuild(ctx, red))(t)
 	if p.TypeID() != "Queue" || p.Token().ID != q.Token().ID {
 		t.Fatalf("rebuilt %+v", p.Token())
 	}
@@ -108,7 +108,7 @@ func TestRebuildPickledProxy(t *testing.T) {
 	ok(t, p.Close())
 	ok(t, q.Close())
 	waitObjects(t, ctx, c, 0)
-	if _, err := manager.Rebuild(ctx, "not a proxy", manager.RebuildOptions{}); err == nil {
+	if _, err := manager.Rebuild(ctx, "not a proxy"); err == nil {
 		t.Fatal("rebuilt a string")
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/manager"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // TestStressAppend has 8 clients (4 Go clients with their own connections,
@@ -22,10 +22,10 @@ func TestStressAppend(t *testing.T) {
 	} else if testing.Short() {
 		n = 50
 	}
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	for _, host := range []string{"python", "go"} {
 		t.Run(host+" server", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 15*time.Minute)
+			ctx := pyharness.Context(t, 15*time.Minute)
 			var network, address string
 			if host == "python" {
 				network, address = startPyServer(t, ctx, py, "tcp")
@@ -36,7 +36,7 @@ func TestStressAppend(t *testing.T) {
 			c := dialT(t, ctx, network, address)
 			l := must(c.List(ctx, nil))(t)
 			start := time.Now()
-			var procs []*pyfixtures.Proc
+			var procs []*pyharness.Proc
 			for i := 0; i < 4; i++ {
 				procs = append(procs, pyClient(t, ctx, py, network, address, "append", l.Token().ID, strconv.Itoa(n)))
 			}
@@ -48,7 +48,7 @@ func TestStressAppend(t *testing.T) {
 					// Each Go client rebuilds the pickled proxy: its own
 					// Client, connections and reference.
 					red, _ := l.ReduceForSpawn(nil)
-					p, err := manager.Rebuild(ctx, red, manager.RebuildOptions{})
+					p, err := manager.Rebuild(ctx, red)
 					if err != nil {
 						t.Error(err)
 						return

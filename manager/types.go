@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -48,7 +49,7 @@ func asBool(v any, err error) (bool, error) {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, fmt.Errorf("%w: expected bool, got %T", ErrProtocol, v)
+		return false, fmt.Errorf("manager: %w: expected bool, got %T", ErrProtocol, v)
 	}
 	return b, nil
 }
@@ -59,7 +60,7 @@ func asInt(v any, err error) (int, error) {
 	}
 	n, ok := v.(int64)
 	if !ok {
-		return 0, fmt.Errorf("%w: expected int, got %T", ErrProtocol, v)
+		return 0, fmt.Errorf("manager: %w: expected int, got %T", ErrProtocol, v)
 	}
 	return int(n), nil
 }
@@ -80,7 +81,7 @@ func asList(v any, err error) ([]any, error) {
 			return asList(x.Args[0], nil)
 		}
 	}
-	return nil, fmt.Errorf("%w: expected list, got %T", ErrProtocol, v)
+	return nil, fmt.Errorf("manager: %w: expected list, got %T", ErrProtocol, v)
 }
 
 func noResult(_ any, err error) error { return err }
@@ -167,7 +168,7 @@ func (d *DictProxy) Items(ctx context.Context) ([][2]any, error) {
 	for i, it := range l {
 		t, ok := it.(pickle.Tuple)
 		if !ok || len(t) != 2 {
-			return nil, fmt.Errorf("%w: item %d is %T", ErrProtocol, i, it)
+			return nil, fmt.Errorf("manager: %w: item %d is %T", ErrProtocol, i, it)
 		}
 		out[i] = [2]any{t[0], t[1]}
 	}
@@ -183,7 +184,7 @@ func (d *DictProxy) Copy(ctx context.Context) (*pickle.Dict, error) {
 	if m, ok := v.(*pickle.Dict); ok {
 		return m, nil
 	}
-	return nil, fmt.Errorf("%w: copy returned %T", ErrProtocol, v)
+	return nil, fmt.Errorf("manager: %w: copy returned %T", ErrProtocol, v)
 }
 
 // Clear empties d.
@@ -207,7 +208,7 @@ func (d *DictProxy) PopItem(ctx context.Context) (key, value any, err error) {
 	}
 	t, ok := v.(pickle.Tuple)
 	if !ok || len(t) != 2 {
-		return nil, nil, fmt.Errorf("%w: popitem returned %T", ErrProtocol, v)
+		return nil, nil, fmt.Errorf("manager: %w: popitem returned %T", ErrProtocol, v)
 	}
 	return t[0], t[1], nil
 }
@@ -230,7 +231,7 @@ func (d *DictProxy) Iter(ctx context.Context) (*IteratorProxy, error) {
 	}
 	p, ok := v.(*Proxy)
 	if !ok {
-		return nil, fmt.Errorf("%w: __iter__ returned %T", ErrProtocol, v)
+		return nil, fmt.Errorf("manager: %w: __iter__ returned %T", ErrProtocol, v)
 	}
 	return &IteratorProxy{p}, nil
 }
@@ -244,7 +245,7 @@ func (d *DictProxy) Value(ctx context.Context) (*pickle.Dict, error) {
 	if m, ok := v.(*pickle.Dict); ok {
 		return m, nil
 	}
-	return nil, fmt.Errorf("%w: #GETVALUE returned %T", ErrProtocol, v)
+	return nil, fmt.Errorf("manager: %w: #GETVALUE returned %T", ErrProtocol, v)
 }
 
 // IteratorProxy is a proxy for a server-side iterator (Python's
@@ -425,7 +426,7 @@ func (n *NamespaceProxy) Attrs(ctx context.Context) (*pickle.Dict, error) {
 			return pickle.NewDict(), nil
 		}
 	}
-	return nil, fmt.Errorf("%w: #GETVALUE of a Namespace returned %T", ErrProtocol, v)
+	return nil, fmt.Errorf("manager: %w: #GETVALUE of a Namespace returned %T", ErrProtocol, v)
 }
 
 // ---- Queue ----
@@ -473,7 +474,7 @@ func (q *QueueProxy) Put(ctx context.Context, v any) error {
 }
 
 // PutTimeout is q.put(v, True, timeout) (ErrFull on timeout).
-func (q *QueueProxy) PutTimeout(ctx context.Context, v any, timeout time.Duration) error {
+func (q *QueueProxy) PutTimeout(ctx context.Context, timeout time.Duration, v any) error {
 	return noResult(q.Call(ctx, "put", []any{v, true, timeoutArg(timeout)}, nil))
 }
 
@@ -838,7 +839,7 @@ func ArrayItems(v any) ([]any, error) {
 			b, _ := o.Args[3].([]byte)
 			return decodeArray(tc, b)
 		}
-		return nil, fmt.Errorf("%w: not an array.array: %T", ErrProtocol, v)
+		return nil, fmt.Errorf("manager: %w: not an array.array: %T", ErrProtocol, v)
 	}
 	tc, _ := o.Args[0].(string)
 	switch x := o.Args[1].(type) {
@@ -847,16 +848,13 @@ func ArrayItems(v any) ([]any, error) {
 	case []any:
 		return x, nil
 	}
-	return nil, fmt.Errorf("%w: array.array data is %T", ErrProtocol, o.Args[1])
+	return nil, fmt.Errorf("manager: %w: array.array data is %T", ErrProtocol, o.Args[1])
 }
 
-// arraySizes are the item sizes of array.array typecodes on Linux x86-64.
-var arraySizes = map[string]int{"b": 1, "B": 1, "u": 4, "h": 2, "H": 2, "i": 4, "I": 4, "l": 8, "L": 8, "q": 8, "Q": 8, "f": 4, "d": 8}
-
 func decodeArray(tc string, b []byte) ([]any, error) {
-	size, ok := arraySizes[tc]
+	size, ok := wire.ArraySizes[tc]
 	if !ok || len(b)%size != 0 {
-		return nil, fmt.Errorf("%w: array typecode %q with %d bytes", ErrProtocol, tc, len(b))
+		return nil, fmt.Errorf("manager: %w: array typecode %q with %d bytes", ErrProtocol, tc, len(b))
 	}
 	le := binary.LittleEndian
 	out := make([]any, 0, len(b)/size)

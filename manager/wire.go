@@ -1,32 +1,15 @@
 package manager
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 
-	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire"
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
-)
-
-// Reply kinds of the manager protocol (docs/spec.md#manager). A reply is the
-// 2-tuple (kind, payload).
-const (
-	kindReturn         = "#RETURN"
-	kindError          = "#ERROR"
-	kindTraceback      = "#TRACEBACK"
-	kindUnserializable = "#UNSERIALIZABLE"
-	kindProxy          = "#PROXY"
-)
-
-// Python names that appear in manager pickles.
-var (
-	globalToken        = pickle.Global{Module: "multiprocessing.managers", Name: "Token"}
-	globalRebuildProxy = pickle.Global{Module: "multiprocessing.managers", Name: "RebuildProxy"}
-	globalAutoProxy    = pickle.Global{Module: "multiprocessing.managers", Name: "AutoProxy"}
 )
 
 // Token identifies a shared object on a manager server, like Python's
@@ -45,17 +28,28 @@ type Token struct {
 // pickled returns the Token as Python pickles it: NEWOBJ of the class and
 // BUILD with the state tuple (typeid, address, id).
 func (t Token) pickled() *pickle.Object {
-	return &pickle.Object{Callable: globalToken, NewObj: true, Args: pickle.Tuple{}, State: pickle.Tuple{t.TypeID, t.Address, t.ID}}
+	return &pickle.Object{Callable: wire.GlobalToken, NewObj: true, Args: pickle.Tuple{}, State: pickle.Tuple{t.TypeID, t.Address, t.ID}}
 }
 
-// MarshalPickle implements pickle.Marshaler.
+// MarshalPickle implements pickle.Marshaler: a Token pickles as Python's.
 func (t Token) MarshalPickle() (any, error) { return t.pickled(), nil }
+
+// UnmarshalPickle implements pickle.Unmarshaler: it decodes a pickled
+// multiprocessing.managers.Token (an error wrapping ErrProtocol otherwise).
+func (t *Token) UnmarshalPickle(v any) error {
+	tok, err := tokenFrom(v)
+	if err != nil {
+		return err
+	}
+	*t = tok
+	return nil
+}
 
 // tokenFrom decodes a pickled Token.
 func tokenFrom(v any) (Token, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != globalToken {
-		return Token{}, fmt.Errorf("%w: expected a multiprocessing.managers.Token, got %T", ErrProtocol, v)
+	if !ok || o.Class() != wire.GlobalToken {
+		return Token{}, fmt.Errorf("manager: %w: expected a multiprocessing.managers.Token, got %T", ErrProtocol, v)
 	}
 	st, ok := o.State.(pickle.Tuple)
 	if !ok || len(st) != 3 {
@@ -69,13 +63,13 @@ func tokenFrom(v any) (Token, error) {
 			}
 		}
 		if !ok {
-			return Token{}, fmt.Errorf("%w: bad Token state %T", ErrProtocol, o.State)
+			return Token{}, fmt.Errorf("manager: %w: bad Token state %T", ErrProtocol, o.State)
 		}
 	}
 	typeid, ok1 := st[0].(string)
 	id, ok2 := st[2].(string)
 	if !ok1 || !ok2 {
-		return Token{}, fmt.Errorf("%w: bad Token state (%T, %T)", ErrProtocol, st[0], st[2])
+		return Token{}, fmt.Errorf("manager: %w: bad Token state (%T, %T)", ErrProtocol, st[0], st[2])
 	}
 	return Token{TypeID: typeid, Address: st[1], ID: id}, nil
 }
@@ -103,7 +97,7 @@ func NetAddr(addr any) (network, address string, err error) {
 	case []byte:
 		return NetAddr(string(a))
 	}
-	return "", "", fmt.Errorf("%w: unsupported manager address %v (%T)", ErrProtocol, addr, addr)
+	return "", "", fmt.Errorf("manager: %w: unsupported manager address %v (%T)", ErrProtocol, addr, addr)
 }
 
 // PyAddr converts a Go network and address to the value Python uses as a
@@ -130,68 +124,20 @@ func PyAddr(network, address string) (any, error) {
 	return nil, fmt.Errorf("manager: unsupported network %q", network)
 }
 
-// sendMsg pickles v and sends it as one frame.
-func sendMsg(ctx context.Context, c *connection.Conn, v any) error {
-	b, err := pickle.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return c.SendBytesContext(ctx, b)
-}
-
-// recvMsg receives one frame (at most max bytes) and unpickles it.
-func recvMsg(ctx context.Context, c *connection.Conn, max int, dec pickle.DecMode) (any, error) {
-	b, err := c.RecvBytesMaxContext(ctx, max)
-	if err != nil {
-		return nil, err
-	}
-	var v any
-	if err := dec.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
-	}
-	return v, nil
-}
-
-// request builds the 4-tuple (ident, methodname, args, kwds).
-func request(ident any, method string, args []any, kwargs map[string]any) pickle.Tuple {
-	a := pickle.Tuple(args)
-	if a == nil {
-		a = pickle.Tuple{}
-	}
-	kw := pickle.NewDict()
-	for _, k := range sortedKeys(kwargs) {
-		_ = kw.Set(k, kwargs[k])
-	}
-	return pickle.Tuple{ident, method, a, kw}
-}
-
-// reply splits a (kind, payload) reply.
-func reply(v any) (string, any, error) {
-	t, ok := v.(pickle.Tuple)
-	if !ok || len(t) != 2 {
-		return "", nil, fmt.Errorf("%w: reply is %T, not a 2-tuple", ErrProtocol, v)
-	}
-	kind, ok := t[0].(string)
-	if !ok {
-		return "", nil, fmt.Errorf("%w: reply kind is %T", ErrProtocol, t[0])
-	}
-	return kind, t[1], nil
-}
-
 // replyError turns a non-#RETURN, non-#PROXY reply into a Go error, like
 // Python's convert_to_error.
 func replyError(kind string, payload any) error {
 	switch kind {
-	case kindError:
+	case wire.KindError:
 		return exceptionFrom(payload)
-	case kindTraceback, kindUnserializable:
+	case wire.KindTraceback, wire.KindUnserializable:
 		s, ok := payload.(string)
 		if !ok {
-			return fmt.Errorf("%w: %s payload is %T, not str", ErrProtocol, kind, payload)
+			return fmt.Errorf("manager: %w: %s payload is %T, not str", ErrProtocol, kind, payload)
 		}
 		return &RemoteError{Kind: kind, Text: s}
 	}
-	return fmt.Errorf("%w: unrecognized message type %q", ErrProtocol, kind)
+	return fmt.Errorf("manager: %w: unrecognized message type %q", ErrProtocol, kind)
 }
 
 // exceptionFrom converts the payload of #ERROR to an error: builtins
@@ -212,7 +158,7 @@ func exceptionFrom(v any) error {
 			}
 		}
 	default:
-		return fmt.Errorf("%w: #ERROR payload is %T, not an exception", ErrProtocol, v)
+		return fmt.Errorf("manager: %w: #ERROR payload is %T, not an exception", ErrProtocol, v)
 	}
 	switch {
 	case isType(pe, "_queue", "Empty"), isType(pe, "queue", "Empty"):
@@ -231,24 +177,28 @@ func isType(pe *pickle.PythonError, module, name string) bool {
 	return pe.Type.Module == module && pe.Type.Name == name
 }
 
-// Errors callers branch on.
+// Errors callers branch on (errors.Is).
 var (
 	// ErrProtocol means the peer sent something that is not the manager
-	// protocol (a malformed request or reply).
-	ErrProtocol = errors.New("manager: protocol error")
-	// ErrClosed is returned by calls on a closed Client, Proxy or Server.
-	ErrClosed = errors.New("manager: closed")
-	// ErrEmpty matches Python's queue.Empty raised by a remote Queue.get.
-	ErrEmpty = errors.New("manager: queue is empty")
-	// ErrFull matches Python's queue.Full raised by a remote Queue.put.
-	ErrFull = errors.New("manager: queue is full")
+	// protocol (a malformed request or reply). It is mpwire.ErrProtocol.
+	ErrProtocol = mpwire.ErrProtocol
+	// ErrClosed is returned by calls on a closed Client or Proxy. It is
+	// mpwire.ErrClosed.
+	ErrClosed = mpwire.ErrClosed
+	// ErrEmpty matches Python's queue.Empty raised by a remote Queue.get
+	// (and a GetTimeout whose time passed). It is mpwire.ErrEmpty, the
+	// sentinel package queue returns too.
+	ErrEmpty = mpwire.ErrEmpty
+	// ErrFull matches Python's queue.Full raised by a remote Queue.put. It
+	// is mpwire.ErrFull.
+	ErrFull = mpwire.ErrFull
 	// ErrBrokenBarrier matches threading.BrokenBarrierError.
 	ErrBrokenBarrier = errors.New("manager: barrier is broken")
 	// ErrStopIteration matches StopIteration from a remote iterator.
 	ErrStopIteration = errors.New("manager: iteration stopped")
-	// ErrNotProxy is returned by Rebuild for a value that is not a pickled
-	// proxy.
-	ErrNotProxy = errors.New("manager: not a pickled manager proxy")
+	// ErrBadState is returned by Rebuild and FromChild for a value that is
+	// not a pickled proxy. It is mpwire.ErrBadState.
+	ErrBadState = mpwire.ErrBadState
 )
 
 // Exception is a Python exception raised by a method of a shared object
@@ -292,7 +242,7 @@ type RemoteError struct {
 }
 
 func (e *RemoteError) Error() string {
-	if e.Kind == kindUnserializable {
+	if e.Kind == wire.KindUnserializable {
 		return "manager: remote error: Unserializable message: " + strings.TrimSpace(e.Text)
 	}
 	return "manager: remote error: " + strings.TrimSpace(lastLine(e.Text))
@@ -304,9 +254,4 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
-}
-
-// pyErr builds a builtins exception to send as #ERROR.
-func pyErr(name string, args ...any) *pickle.PythonError {
-	return &pickle.PythonError{Type: pickle.Global{Module: "builtins", Name: name}, Args: pickle.Tuple(args)}
 }

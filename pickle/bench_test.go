@@ -24,8 +24,8 @@ import (
 	ogórek "github.com/kisielk/og-rek"
 	gopickle "github.com/nlpodyssey/gopickle/pickle"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // benchWorkloads are the names pickle_bench.py writes.
@@ -45,14 +45,14 @@ func workloadBytes(tb testing.TB) map[string][]byte {
 	if benchData != nil {
 		return benchData
 	}
-	py := pyfixtures.DefaultT(tb)
+	py := pyharness.DefaultT(tb)
 	dir, err := os.MkdirTemp("", "mpw-bench")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	ctx := pyfixtures.Context(tb, 60*time.Second)
-	pyfixtures.RunT(tb, ctx, pyfixtures.Cmd{Python: py, Script: "pickle_bench.py", Args: []string{"gen", dir}})
+	ctx := pyharness.Context(tb, 60*time.Second)
+	pyharness.RunT(tb, ctx, pyharness.Cmd{Python: py, Script: "pickle_bench.py", Args: []string{"gen", dir}})
 	m := map[string][]byte{}
 	for _, name := range benchWorkloads {
 		b, err := os.ReadFile(filepath.Join(dir, name+".pickle"))
@@ -182,7 +182,7 @@ func TestBenchCompare(t *testing.T) {
 	if os.Getenv("MPWIRE_BENCH_COMPARE") != "1" {
 		t.Skip("set MPWIRE_BENCH_COMPARE=1 to time mpwire against CPython, gopickle and og-rek (run without -race)")
 	}
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	data := workloadBytes(t)
 	dir := t.TempDir()
 	for name, b := range data {
@@ -190,8 +190,8 @@ func TestBenchCompare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx := pyfixtures.Context(t, 10*time.Minute)
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "pickle_bench.py", Args: []string{"time", dir, "--repeat", "3"}, Env: []string{"MPWIRE_WATCHDOG=600"}})
+	ctx := pyharness.Context(t, 10*time.Minute)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "pickle_bench.py", Args: []string{"time", dir, "--repeat", "3"}, Env: []string{"MPWIRE_WATCHDOG=600"}})
 	pyt := map[string]pyTiming{}
 	for _, line := range strings.Split(out, "\n") {
 		if strings.TrimSpace(line) == "" {

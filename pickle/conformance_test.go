@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // TestMain doubles as the Go helper of pyfixtures/pickle_conformance.py when
@@ -191,7 +191,7 @@ func TestCPythonPickleSuite(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	ran := 0
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		start := time.Now()
 		rows := runPickleSuite(t, py)
 		ran++
@@ -236,8 +236,8 @@ func countStatus(rows []suiteRow, status string) int {
 	return n
 }
 
-func runPickleSuite(t *testing.T, py pyfixtures.Interpreter) []suiteRow {
-	ctx := pyfixtures.Context(t, 3*time.Minute)
+func runPickleSuite(t *testing.T, py pyharness.Interpreter) []suiteRow {
+	ctx := pyharness.Context(t, 3*time.Minute)
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +253,7 @@ func runPickleSuite(t *testing.T, py pyfixtures.Interpreter) []suiteRow {
 	if k := os.Getenv("MPWIRE_PICKLE_SUITE_K"); k != "" {
 		args = append(args, "-k", k)
 	}
-	p := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "pickle_conformance.py", Args: args, ExtraFiles: []*os.File{respR, reqW}})
+	p := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "pickle_conformance.py", Args: args, ExtraFiles: []*os.File{respR, reqW}})
 	respR.Close()
 	reqW.Close()
 	served := make(chan error, 1)

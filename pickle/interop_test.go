@@ -23,8 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // corpusCase is one line of `pickle_corpus.py gen`.
@@ -83,7 +83,7 @@ var watchdog = strconv.Itoa(int(pyTimeout/time.Second) - 10)
 
 // loadCorpus runs `pickle_corpus.py gen` once per interpreter and test
 // binary (interpreters generate in parallel).
-func loadCorpus(t testing.TB, py pyfixtures.Interpreter) *corpus {
+func loadCorpus(t testing.TB, py pyharness.Interpreter) *corpus {
 	t.Helper()
 	corpusMu.Lock()
 	e := corpusCache[py.Path]
@@ -99,10 +99,10 @@ func loadCorpus(t testing.TB, py pyfixtures.Interpreter) *corpus {
 	return e.c
 }
 
-func genCorpus(t testing.TB, py pyfixtures.Interpreter) *corpus {
+func genCorpus(t testing.TB, py pyharness.Interpreter) *corpus {
 	t.Helper()
-	ctx := pyfixtures.Context(t, pyTimeout)
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "pickle_corpus.py", Args: []string{"--watchdog", watchdog, "gen"}})
+	ctx := pyharness.Context(t, pyTimeout)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "pickle_corpus.py", Args: []string{"--watchdog", watchdog, "gen"}})
 	c := &corpus{}
 	for _, line := range strings.Split(out, "\n") {
 		if strings.TrimSpace(line) == "" {
@@ -209,7 +209,7 @@ type checkRes struct {
 
 // runCheck has Python load every request and compare it type-exactly with
 // its expected value; it returns the results by tag.
-func runCheck(t testing.TB, py pyfixtures.Interpreter, reqs []checkReq) map[string]checkRes {
+func runCheck(t testing.TB, py pyharness.Interpreter, reqs []checkReq) map[string]checkRes {
 	t.Helper()
 	var in bytes.Buffer
 	enc := json.NewEncoder(&in)
@@ -218,8 +218,8 @@ func runCheck(t testing.TB, py pyfixtures.Interpreter, reqs []checkReq) map[stri
 			t.Fatal(err)
 		}
 	}
-	ctx := pyfixtures.Context(t, pyTimeout)
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "pickle_corpus.py", Args: []string{"--watchdog", watchdog, "check"}, Stdin: &in})
+	ctx := pyharness.Context(t, pyTimeout)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "pickle_corpus.py", Args: []string{"--watchdog", watchdog, "check"}, Stdin: &in})
 	res := map[string]checkRes{}
 	for _, line := range strings.Split(out, "\n") {
 		if strings.TrimSpace(line) == "" {
@@ -365,7 +365,7 @@ func protoName(p int) string {
 }
 
 func TestInteropCorpus(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		start := time.Now()
 		c := loadCorpus(t, py)
@@ -533,8 +533,8 @@ func TestInteropCorpus(t *testing.T) {
 // logVersionDifferences logs the values this interpreter pickles differently
 // from the default one (reductions change between versions; set order also
 // depends on string hashing, which is randomised per process).
-func logVersionDifferences(t *testing.T, py pyfixtures.Interpreter, c *corpus) {
-	def, err := pyfixtures.Default()
+func logVersionDifferences(t *testing.T, py pyharness.Interpreter, c *corpus) {
+	def, err := pyharness.Default()
 	if err != nil || def.Minor == py.Minor {
 		return
 	}
@@ -579,7 +579,7 @@ func protoOf(c *corpusCase) int {
 // Decoder: each Decode must stop exactly at its STOP opcode and produce the
 // same value Unmarshal does.
 func TestInteropStreamDecoder(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	c := loadCorpus(t, py)
 	var stream bytes.Buffer
 	var want []*corpusCase
@@ -935,7 +935,7 @@ type skipWant struct{}
 
 func TestInteropGoValues(t *testing.T) {
 	cases := goValueCases()
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		var gaps gapLog
 		var reqs []checkReq
@@ -1143,7 +1143,7 @@ func intTargets() []intTarget {
 
 func TestInteropTypedDecode(t *testing.T) {
 	t.Parallel()
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	c := loadCorpus(t, py)
 	var ints, floats, strs, times, durations int
 	for _, cc := range c.Cases {

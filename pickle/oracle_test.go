@@ -23,7 +23,7 @@ import (
 	gopickle "github.com/nlpodyssey/gopickle/pickle"
 	gptypes "github.com/nlpodyssey/gopickle/types"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // errNotPlain marks an oracle value that has no plain-data normal form (an
@@ -119,7 +119,7 @@ func safeOracle(o oracle, data []byte) (v any, err error) {
 }
 
 func TestOracleCorpus(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	c := loadCorpus(t, py)
 	for _, o := range oracles {
 		t.Run(o.name, func(t *testing.T) {

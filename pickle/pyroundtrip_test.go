@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // pyRoundTrip is run with python -c. "gen" prints a JSON list of
@@ -109,16 +109,16 @@ func TestPythonRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("interop: -short")
 	}
-	pyfixtures.ForEach(t, testPythonRoundTrip)
+	pyharness.ForEach(t, testPythonRoundTrip)
 }
 
-func testPythonRoundTrip(t *testing.T, py pyfixtures.Interpreter) {
-	ctx := pyfixtures.Context(t, 60*time.Second)
+func testPythonRoundTrip(t *testing.T, py pyharness.Interpreter) {
+	ctx := pyharness.Context(t, 60*time.Second)
 	// Every protocol pair on the default interpreter; re-encoding at
 	// protocols 2 and 4 on the others (the differential suite in
 	// interop_test.go covers the full matrix).
-	all := py.Path == pyfixtures.DefaultT(t).Path
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", pyRoundTrip, "gen"}})
+	all := py.Path == pyharness.DefaultT(t).Path
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", pyRoundTrip, "gen"}})
 	var cases [][3]any
 	if err := json.Unmarshal([]byte(out), &cases); err != nil {
 		t.Fatalf("gen output: %v", err)
@@ -157,7 +157,7 @@ func testPythonRoundTrip(t *testing.T, py pyfixtures.Interpreter) {
 	for _, id := range identical {
 		t.Errorf("%s", id)
 	}
-	res := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", pyRoundTrip, "check"}, Stdin: strings.NewReader(string(in))})
+	res := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", pyRoundTrip, "check"}, Stdin: strings.NewReader(string(in))})
 	if !strings.Contains(res, "checked, 0 bad") {
 		t.Errorf("Python found differences:\n%s", res)
 	}
@@ -226,9 +226,9 @@ func TestPythonTypedInterop(t *testing.T) {
 		t.Skip("interop: -short")
 	}
 	RegisterClass("__main__", "Point", PyPoint{})
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", pyTyped, "gen"}})
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 30*time.Second)
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", pyTyped, "gen"}})
 		var byProto map[string]string
 		if err := json.Unmarshal([]byte(out), &byProto); err != nil {
 			t.Fatalf("gen: %v", err)
@@ -264,7 +264,7 @@ func TestPythonTypedInterop(t *testing.T) {
 				nchecks++
 			}
 		}
-		res := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", pyTyped, "check"}, Stdin: &checks})
+		res := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", pyTyped, "check"}, Stdin: &checks})
 		ok := 0
 		for _, l := range strings.Split(res, "\n") {
 			if strings.HasSuffix(l, " OK") {

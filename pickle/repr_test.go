@@ -49,6 +49,9 @@ func TestReprOfValues(t *testing.T) {
 	l[0] = l
 	big1, _ := new(big.Int).SetString("-123456789012345678901234567890", 10)
 	fs, _ := NewFrozenSet(int64(1))
+	d2 := NewDict()
+	_ = d2.Set(int64(1), "1")
+	_ = d2.Set("2", int64(2))
 	for _, tc := range []struct {
 		v    any
 		want string
@@ -61,6 +64,8 @@ func TestReprOfValues(t *testing.T) {
 		{self, "{'me': {...}}"}, {l, "[[...]]"}, {fs, "frozenset({1})"}, {&Set{}, "set()"},
 		{&PythonError{Type: Global{Module: "builtins", Name: "KeyError"}, Args: Tuple{"zz"}}, "KeyError('zz')"},
 		{Global{Module: "collections", Name: "OrderedDict"}, "collections.OrderedDict"},
+		{"a\nb\\", `'a\nb\\'`}, {"é\x00", `'é\x00'`}, {[]byte("a'\x00\xff"), `b"a'\x00\xff"`},
+		{[]any{int64(1), "a", nil}, "[1, 'a', None]"}, {d2, "{1: '1', '2': 2}"},
 	} {
 		if got := (ReprOptions{Detailed: true}).Repr(tc.v); got != tc.want {
 			t.Errorf("Repr(%#v) = %s, want %s", tc.v, got, tc.want)

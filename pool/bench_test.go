@@ -11,16 +11,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // BenchmarkGoPoolMapTiny: Go pool.Map over 2 Python workers, one tiny task
 // per item (chunksize 1): the per-task dispatch cost.
 func BenchmarkGoPoolMapTiny(b *testing.B) {
-	py := pyfixtures.DefaultT(b)
-	ctx := pyfixtures.Context(b, 120*time.Second)
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyfixtures.Dir()}, Processes: 2})
+	py := pyharness.DefaultT(b)
+	ctx := pyharness.Context(b, 120*time.Second)
+	p, err := pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2}.New(ctx)
 	require.NoError(b, err)
 	defer p.Terminate()
 	items := intsUpTo(1000)
@@ -47,12 +47,12 @@ func TestPoolBenchTable(t *testing.T) {
 		t.Skip("set MPWIRE_POOL_BENCH=1 to print the side-by-side pool table")
 	}
 	const n, rounds, items = 20000, 100000, 4
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 300*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 300*time.Second)
 	self, err := os.Executable()
 	require.NoError(t, err)
 	run := func(mode string) benchRow {
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "pool_bench.py", Args: []string{
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "pool_bench.py", Args: []string{
 			"--mode", mode, "--go", self, "--n", strconv.Itoa(n), "--rounds", strconv.Itoa(rounds), "--items", strconv.Itoa(items)}})
 		var r benchRow
 		require.NoError(t, json.Unmarshal([]byte(out), &r), out)
@@ -61,7 +61,7 @@ func TestPoolBenchTable(t *testing.T) {
 	pyPy := run("python")
 	pyGo := run("go")
 
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyfixtures.Dir()}, Processes: 2})
+	p, err := pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2}.New(ctx)
 	require.NoError(t, err)
 	defer p.Terminate()
 	var out []int64
@@ -98,9 +98,9 @@ func TestPoolBenchTable(t *testing.T) {
 // BenchmarkGoPoolMapChunked: Go pool.Map of 100,000 tiny tasks over 2
 // Python workers with Pool.map's default chunksize (encode/decode bound).
 func BenchmarkGoPoolMapChunked(b *testing.B) {
-	py := pyfixtures.DefaultT(b)
-	ctx := pyfixtures.Context(b, 120*time.Second)
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Path: []string{pyfixtures.Dir()}, Processes: 2})
+	py := pyharness.DefaultT(b)
+	ctx := pyharness.Context(b, 120*time.Second)
+	p, err := pool.Config{Python: py.Path, Path: []string{pyharness.Dir()}, Processes: 2}.New(ctx)
 	require.NoError(b, err)
 	defer p.Terminate()
 	items := intsUpTo(100000)

@@ -35,9 +35,11 @@
 //
 // # Go parent, Python workers
 //
-// New starts Config.Processes Python children through process.Start with
-// target multiprocessing.pool:worker, so the workers run CPython's own
-// loop. Map, Starmap, Imap, ImapUnordered, Apply and ApplyAsync take the
+// New starts Python children (one per CPU, with the interpreter
+// process.Python finds) through process.Start with target
+// multiprocessing.pool:worker, so the workers run CPython's own loop;
+// Config.New takes settings (Processes, Python, Initializer,
+// MaxTasksPerChild, …). Map, Starmap, Imap, ImapUnordered, Apply and ApplyAsync take the
 // function as "module:function"; results are decoded into the caller's
 // types; a Python exception arrives as a *TaskError wrapping the
 // *pickle.PythonError, with the remote traceback text. Config.Executable
@@ -48,7 +50,8 @@
 // Like Python's pool, a worker that dies while running a task loses that
 // task (the call waits until its context ends), and a worker killed while
 // it waits for a task holds the inqueue's read lock forever, which stalls
-// the other workers. Go callers pass contexts: a call's context stops its
+// the other workers. Go callers pass contexts, the async calls too
+// (ApplyAsync(ctx, …), MapAsync(ctx, …)): a call's context stops its
 // dispatching and its wait (the call is then dropped from the pool's cache:
 // results of its tasks already sent are discarded, and Close does not wait
 // for them); New's context terminates the whole pool. A task whose

@@ -4,19 +4,28 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mpwire/mpwire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
+// Errors callers branch on (errors.Is).
 var (
-	// ErrClosed is returned by calls on a pool after Close or Terminate.
-	ErrClosed = errors.New("pool: pool not running")
+	// ErrClosed is returned by calls on a pool after Close or Terminate
+	// (Python: ValueError("Pool not running")). It is mpwire.ErrClosed.
+	ErrClosed = mpwire.ErrClosed
 	// ErrTerminated fails the calls still waiting when the pool is
 	// terminated (Terminate, or the end of New's context).
 	ErrTerminated = errors.New("pool: pool terminated")
 	// ErrBadConfig reports an invalid Config.
 	ErrBadConfig = errors.New("pool: invalid config")
-	// ErrBadResult reports a result message that is not (job, i, (success, value)).
-	ErrBadResult = errors.New("pool: malformed result")
+	// ErrProtocol reports a result message that is not (job, i, (success,
+	// value)). It is mpwire.ErrProtocol.
+	ErrProtocol = mpwire.ErrProtocol
+)
+
+var (
+	errBadResult  = fmt.Errorf("pool: %w: result message is not (job, i, (success, value))", ErrProtocol)
+	errNotRunning = fmt.Errorf("pool: pool not running: %w", ErrClosed)
 )
 
 // TaskError is a task that raised in a worker. Err is the exception (for

@@ -9,20 +9,15 @@ import (
 
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // A Go program maps Python functions over a slice with a pool of Python
 // workers running CPython's own worker loop.
 func Example() {
-	py, err := pyfixtures.Default()
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Processes: 2})
+	// Python "" is process.Python(): $MPWIRE_PYTHON, else python3 in PATH.
+	p, err := pool.Config{Processes: 2}.New(ctx)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -44,6 +39,10 @@ func Example() {
 	var pe *pickle.PythonError
 	fmt.Println(errors.As(err, &pe), pe.Type.Name, pe.Args)
 
+	r := p.ApplyAsync(ctx, "operator:mul", []any{6, 7}, nil) // returns at once
+	var product int
+	fmt.Println(r.Get(ctx, &product), product)
+
 	p.Close()
 	fmt.Println(p.Join(ctx))
 	// Output:
@@ -52,6 +51,7 @@ func Example() {
 	// -2 <nil>
 	// -3 <nil>
 	// true ValueError [math domain error]
+	// <nil> 42
 	// <nil>
 }
 

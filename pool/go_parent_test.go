@@ -13,20 +13,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
-func newPythonPool(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, cfg pool.Config) *pool.Pool {
+func newPythonPool(t *testing.T, ctx context.Context, py pyharness.Interpreter, cfg pool.Config) *pool.Pool {
 	t.Helper()
 	cfg.Python = py.Path
-	cfg.Path = []string{pyfixtures.Dir()}
+	cfg.Path = []string{pyharness.Dir()}
 	cfg.Env = append(cfg.Env, "TMPDIR="+t.TempDir())
 	if cfg.Processes == 0 {
 		cfg.Processes = 2
 	}
-	p, err := pool.New(ctx, cfg)
+	p, err := cfg.New(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Terminate() })
 	return p
@@ -50,8 +50,8 @@ func assertGone(t *testing.T, pids []int) {
 // TestGoPoolPythonWorkers: a Go pool whose workers run CPython's own
 // multiprocessing.pool.worker, on every interpreter.
 func TestGoPoolPythonWorkers(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		p := newPythonPool(t, ctx, py, pool.Config{Initializer: "pool_funcs:init", InitArgs: []any{"ready"}})
 
 		t.Run("Map returns typed results in order", func(t *testing.T) {
@@ -119,7 +119,7 @@ func TestGoPoolPythonWorkers(t *testing.T) {
 			var s string
 			require.NoError(t, p.Apply(ctx, "pool_funcs:initvalue", nil, nil, &s))
 			assert.Equal(t, "ready", s, "the initializer ran in the worker")
-			r := p.ApplyAsync("pool_funcs:sleep", []any{0.2}, nil)
+			r := p.ApplyAsync(context.Background(), "pool_funcs:sleep", []any{0.2}, nil)
 			assert.False(t, r.Ready())
 			_, err := r.Successful()
 			assert.ErrorIs(t, err, pool.ErrNotReady)
@@ -132,7 +132,7 @@ func TestGoPoolPythonWorkers(t *testing.T) {
 			ok, err := r.Successful()
 			require.NoError(t, err)
 			assert.True(t, ok)
-			m := p.MapAsync("pool_funcs:square", []int{1, 2, 3})
+			m := p.MapAsync(context.Background(), "pool_funcs:square", []int{1, 2, 3})
 			var ms []int
 			require.NoError(t, m.Get(ctx, &ms))
 			assert.Equal(t, []int{1, 4, 9}, ms)
@@ -171,7 +171,7 @@ func TestGoPoolPythonWorkers(t *testing.T) {
 		t.Run("Close and Join let the workers finish and exit", func(t *testing.T) {
 			pids := p.Pids()
 			require.Len(t, pids, 2)
-			r := p.ApplyAsync("pool_funcs:sleep", []any{0.3}, nil)
+			r := p.ApplyAsync(context.Background(), "pool_funcs:sleep", []any{0.3}, nil)
 			require.NoError(t, p.Close())
 			assert.ErrorIs(t, p.Apply(ctx, "pool_funcs:square", []any{1}, nil, nil), pool.ErrClosed)
 			require.NoError(t, p.Join(ctx))
@@ -185,8 +185,8 @@ func TestGoPoolPythonWorkers(t *testing.T) {
 // TestGoPoolRestarts: maxtasksperchild, a killed worker, terminate and
 // cancellation (default interpreter: these start many processes).
 func TestGoPoolRestarts(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
 
 	t.Run("MaxTasksPerChild=1 runs every task in a new worker", func(t *testing.T) {
 		p := newPythonPool(t, ctx, py, pool.Config{MaxTasksPerChild: 1})
@@ -207,7 +207,7 @@ func TestGoPoolRestarts(t *testing.T) {
 		// Kill the worker once it runs the task (not while it holds the
 		// inqueue's read lock in get(), which would stall any pool).
 		mark := filepath.Join(t.TempDir(), "running")
-		lost := p.ApplyAsync("pool_funcs:touch_sleep", []any{mark, 30}, nil)
+		lost := p.ApplyAsync(context.Background(), "pool_funcs:touch_sleep", []any{mark, 30}, nil)
 		waitFile(t, ctx, mark)
 		require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
 		var second int
@@ -261,7 +261,7 @@ func TestGoPoolRestarts(t *testing.T) {
 		pctx, cancel := context.WithCancel(ctx)
 		p := newPythonPool(t, pctx, py, pool.Config{})
 		pids := p.Pids()
-		r := p.ApplyAsync("pool_funcs:sleep", []any{30}, nil)
+		r := p.ApplyAsync(context.Background(), "pool_funcs:sleep", []any{30}, nil)
 		cancel()
 		require.NoError(t, p.Join(ctx))
 		assert.ErrorIs(t, r.Get(ctx, nil), pool.ErrTerminated)
@@ -269,9 +269,11 @@ func TestGoPoolRestarts(t *testing.T) {
 		assert.ErrorIs(t, p.Apply(ctx, "pool_funcs:square", []any{1}, nil, nil), pool.ErrClosed)
 	})
 	t.Run("a bad config is refused", func(t *testing.T) {
-		_, err := pool.New(ctx, pool.Config{})
-		assert.ErrorIs(t, err, pool.ErrBadConfig)
-		_, err = pool.New(ctx, pool.Config{Python: py.Path, Initializer: "nocolon"})
+		_, err := pool.Config{Python: py.Path, Executable: []string{"/bin/true"}}.New(ctx)
+		assert.ErrorIs(t, err, pool.ErrBadConfig, "both Python and Executable")
+		_, err = pool.Config{Python: py.Path, Processes: -1}.New(ctx)
+		assert.ErrorIs(t, err, pool.ErrBadConfig, "negative Processes")
+		_, err = pool.Config{Python: py.Path, Initializer: "nocolon"}.New(ctx)
 		assert.ErrorIs(t, err, pool.ErrBadConfig)
 	})
 }
@@ -301,10 +303,10 @@ func assertNoPoolSemaphores(t *testing.T, p *pool.Pool) {
 // TestGoPoolGoWorkers: Config.Executable runs this binary's registered
 // functions through the same protocol (Go on both sides).
 func TestGoPoolGoWorkers(t *testing.T) {
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	ctx := pyharness.Context(t, 60*time.Second)
 	self, err := os.Executable()
 	require.NoError(t, err)
-	p, err := pool.New(ctx, pool.Config{Executable: []string{self}, Processes: 2, Initializer: "init", InitArgs: []any{9}})
+	p, err := pool.Config{Executable: []string{self}, Processes: 2, Initializer: "init", InitArgs: []any{9}}.New(ctx)
 	require.NoError(t, err)
 	defer p.Terminate()
 	got, err := pool.MapOf[int64](ctx, p, "square", intsUpTo(300), pool.Chunksize(7))
@@ -324,4 +326,24 @@ func TestGoPoolGoWorkers(t *testing.T) {
 	assert.Contains(t, te.Traceback, "Go function fail")
 	require.NoError(t, p.Close())
 	require.NoError(t, p.Join(ctx))
+}
+
+// TestAsyncCallsTakeContext: an async call whose context ends before its
+// result is dropped, and its AsyncResult reports the context's error; the
+// pool keeps working.
+func TestAsyncCallsTakeContext(t *testing.T) {
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
+	p := newPythonPool(t, ctx, py, pool.Config{Processes: 1})
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	r := p.ApplyAsync(cctx, "pool_funcs:sleep", []any{2}, nil)
+	err := r.Get(ctx, nil)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	m := p.MapAsync(cctx, "pool_funcs:square", []int{1, 2})
+	_, err = m.Value(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "a MapAsync whose context already ended")
+	var got []int
+	require.NoError(t, p.Map(ctx, "pool_funcs:square", []int{3}, &got))
+	assert.Equal(t, []int{9}, got)
 }

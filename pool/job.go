@@ -99,6 +99,20 @@ func (j *job) fail(err error) {
 	j.closeDone.Do(func() { close(j.done) })
 }
 
+// cancel fails the job with err unless it has already finished or failed
+// (an async call whose context ended); it reports whether it did.
+func (j *job) cancel(err error) bool {
+	j.mu.Lock()
+	if j.finished || j.failure != nil {
+		j.mu.Unlock()
+		return false
+	}
+	j.failure = err
+	j.mu.Unlock()
+	j.closeDone.Do(func() { close(j.done) })
+	return true
+}
+
 // wait waits for the whole job and returns the flattened results.
 func (j *job) wait(ctx context.Context) ([]any, error) {
 	select {

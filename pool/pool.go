@@ -21,9 +21,12 @@ import (
 	"github.com/mpwire/mpwire/queue"
 )
 
-// Config describes a Pool for New.
+// Config describes a Pool: Config.New starts one with these settings, New
+// with the zero Config (Python workers, one per CPU, the interpreter
+// process.Python finds). A Pool copies its Config.
 type Config struct {
-	// Python is the workers' interpreter (a path). Each worker runs
+	// Python is the workers' interpreter (a path, or a name in PATH); empty
+	// (with no Executable) means process.Python(). Each worker runs
 	// multiprocessing.pool.worker, CPython's own loop.
 	Python string
 	// Flags are interpreter flags for the workers.
@@ -63,6 +66,9 @@ type Config struct {
 	// TerminateGrace is how long Terminate waits after SIGTERM before
 	// SIGKILL (default 2s).
 	TerminateGrace time.Duration
+	// Queue holds the settings of the task and result queues (item size
+	// limit, pickle modes).
+	Queue queue.Config
 }
 
 const (
@@ -99,12 +105,23 @@ type Pool struct {
 	joined     chan struct{}
 }
 
-// New starts a pool (Python: multiprocessing.get_context("spawn").Pool).
-// It returns once every worker has read its spawn payload. When ctx ends,
-// the pool is terminated.
-func New(ctx context.Context, cfg Config) (*Pool, error) {
-	if (cfg.Python == "") == (len(cfg.Executable) == 0) {
-		return nil, fmt.Errorf("%w: set exactly one of Python and Executable", ErrBadConfig)
+// New starts a pool of Python workers with the default settings (Python:
+// multiprocessing.get_context("spawn").Pool()): one per CPU, run by the
+// interpreter process.Python() finds. It returns once every worker has read
+// its spawn payload. When ctx ends, the pool is terminated.
+func New(ctx context.Context) (*Pool, error) { return Config{}.New(ctx) }
+
+// New is the package-level New with these settings.
+func (cfg Config) New(ctx context.Context) (*Pool, error) {
+	if cfg.Python != "" && len(cfg.Executable) > 0 {
+		return nil, fmt.Errorf("%w: both Python and Executable set", ErrBadConfig)
+	}
+	if cfg.Python == "" && len(cfg.Executable) == 0 {
+		py, err := process.Python()
+		if err != nil {
+			return nil, fmt.Errorf("%w: no Python or Executable set, and %w", ErrBadConfig, err)
+		}
+		cfg.Python = py
 	}
 	if cfg.Processes < 0 {
 		return nil, fmt.Errorf("%w: Processes %d", ErrBadConfig, cfg.Processes)
@@ -132,10 +149,10 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		p.initArgs = pickle.Tuple{}
 	}
 	var err error
-	if p.inq, err = queue.NewSimpleQueue(); err != nil {
+	if p.inq, err = cfg.Queue.NewSimple(); err != nil {
 		return nil, err
 	}
-	if p.outq, err = queue.NewSimpleQueue(); err != nil {
+	if p.outq, err = cfg.Queue.NewSimple(); err != nil {
 		p.inq.Close()
 		return nil, err
 	}
@@ -275,21 +292,21 @@ func (p *Pool) abandon(j *job, err error) {
 func parseResult(data []byte) (id int64, i int, success bool, value any, err error) {
 	var msg any
 	if err := pickle.Unmarshal(data, &msg); err != nil {
-		return 0, 0, false, nil, fmt.Errorf("%w: %v", ErrBadResult, err)
+		return 0, 0, false, nil, fmt.Errorf("pool: %w: result message: %v", ErrProtocol, err)
 	}
 	t, ok := msg.(pickle.Tuple)
 	if !ok || len(t) != 3 {
-		return 0, 0, false, nil, ErrBadResult
+		return 0, 0, false, nil, errBadResult
 	}
 	id, ok1 := t[0].(int64)
 	n, ok2 := t[1].(int64)
 	r, ok3 := t[2].(pickle.Tuple)
 	if !ok1 || !ok2 || !ok3 || len(r) != 2 || n < 0 || n > math.MaxInt32 {
-		return 0, 0, false, nil, ErrBadResult
+		return 0, 0, false, nil, errBadResult
 	}
 	success, ok = r[0].(bool)
 	if !ok {
-		return 0, 0, false, nil, ErrBadResult
+		return 0, 0, false, nil, errBadResult
 	}
 	return id, int(n), success, r[1], nil
 }
@@ -418,7 +435,7 @@ func (p *Pool) Terminate() error {
 		_ = w.Terminate()
 	}
 	for _, w := range workers {
-		if !w.Join(p.cfg.TerminateGrace) {
+		if exited, _ := w.JoinTimeout(context.Background(), p.cfg.TerminateGrace); !exited {
 			_ = w.Kill()
 			<-w.Done()
 		}
@@ -461,7 +478,7 @@ func (p *Pool) newJob(n int, chunked bool) (*job, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.state != stateRun {
-		return nil, ErrClosed
+		return nil, errNotRunning
 	}
 	p.nextJob++
 	j := &job{id: p.nextJob, n: n, chunked: chunked, res: make([]taskResult, n),
@@ -698,7 +715,7 @@ func (p *Pool) imap(ctx context.Context, fn string, items any, ordered bool, opt
 // and stores the result in out (a pointer; *any for a generic value, or
 // nil to discard it).
 func (p *Pool) Apply(ctx context.Context, fn string, args []any, kwargs map[string]any, out any) error {
-	r := p.ApplyAsync(fn, args, kwargs)
+	r := p.ApplyAsync(ctx, fn, args, kwargs)
 	err := r.Get(ctx, out)
 	if err != nil && ctx.Err() != nil && r.j != nil {
 		p.abandon(r.j, ctx.Err())
@@ -722,8 +739,9 @@ type AsyncResult struct {
 var ErrNotReady = errors.New("pool: result not ready")
 
 // ApplyAsync is Python's apply_async: it sends one call of fn and returns
-// at once.
-func (p *Pool) ApplyAsync(fn string, args []any, kwargs map[string]any) *AsyncResult {
+// at once. ctx bounds the call: if it ends before the result arrives, the
+// call is dropped (as for Apply) and the AsyncResult reports ctx's error.
+func (p *Pool) ApplyAsync(ctx context.Context, fn string, args []any, kwargs map[string]any) *AsyncResult {
 	ref, err := p.funcRef(fn)
 	if err != nil {
 		return &AsyncResult{err: err}
@@ -750,30 +768,51 @@ func (p *Pool) ApplyAsync(fn string, args []any, kwargs map[string]any) *AsyncRe
 	if a == nil {
 		a = pickle.Tuple{}
 	}
-	go p.dispatch(context.Background(), j, func(int) pickle.Tuple { return pickle.Tuple{ref, a, kw} })
+	p.bound(ctx, j)
+	go p.dispatch(ctx, j, func(int) pickle.Tuple { return pickle.Tuple{ref, a, kw} })
 	return &AsyncResult{j: j, single: true}
 }
 
+// bound drops j from the pool, failing it with ctx's error, if ctx ends
+// before j has finished (the async calls).
+func (p *Pool) bound(ctx context.Context, j *job) {
+	if ctx.Done() == nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() {
+		if j.cancel(fmt.Errorf("pool: %w", ctx.Err())) {
+			p.removeJob(j)
+		}
+	})
+	go func() {
+		<-j.done
+		stop()
+	}()
+}
+
 // MapAsync is Python's map_async: Map without waiting; Get stores the
-// results in a slice pointer.
-func (p *Pool) MapAsync(fn string, items any, opts ...CallOption) *AsyncResult {
-	return p.mapAsync(fn, items, false, opts)
+// results in a slice pointer. ctx bounds the call: if it ends first, the
+// remaining chunks are not sent, the call is dropped and the AsyncResult
+// reports ctx's error.
+func (p *Pool) MapAsync(ctx context.Context, fn string, items any, opts ...CallOption) *AsyncResult {
+	return p.mapAsync(ctx, fn, items, false, opts)
 }
 
-// StarmapAsync is Python's starmap_async.
-func (p *Pool) StarmapAsync(fn string, items any, opts ...CallOption) *AsyncResult {
-	return p.mapAsync(fn, items, true, opts)
+// StarmapAsync is Python's starmap_async; ctx as for MapAsync.
+func (p *Pool) StarmapAsync(ctx context.Context, fn string, items any, opts ...CallOption) *AsyncResult {
+	return p.mapAsync(ctx, fn, items, true, opts)
 }
 
-func (p *Pool) mapAsync(fn string, items any, star bool, opts []CallOption) *AsyncResult {
+func (p *Pool) mapAsync(ctx context.Context, fn string, items any, star bool, opts []CallOption) *AsyncResult {
 	var o callOpts
 	for _, f := range opts {
 		f(&o)
 	}
-	j, _, _, err := p.start(context.Background(), fn, items, star, o.chunksize, true)
+	j, _, _, err := p.start(ctx, fn, items, star, o.chunksize, true)
 	if err != nil {
 		return &AsyncResult{err: err}
 	}
+	p.bound(ctx, j)
 	return &AsyncResult{j: j}
 }
 
@@ -803,7 +842,7 @@ func (r *AsyncResult) Wait(ctx context.Context) error {
 	case <-r.Done():
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("pool: %w", ctx.Err())
 	}
 }
 
@@ -813,17 +852,22 @@ func (r *AsyncResult) Successful() (bool, error) {
 	if !r.Ready() {
 		return false, ErrNotReady
 	}
-	_, err := r.Value()
+	_, err := r.Value(context.Background()) // ready: does not wait
 	return err == nil, nil
 }
 
 // Value waits for the result and returns it as a generic value (a []any
-// for MapAsync) or the call's error.
-func (r *AsyncResult) Value() (any, error) {
+// for MapAsync) or the call's error; when ctx ends first, an error matching
+// ctx.Err() (the call goes on).
+func (r *AsyncResult) Value(ctx context.Context) (any, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	<-r.j.done
+	select {
+	case <-r.j.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pool: %w", ctx.Err())
+	}
 	r.once.Do(func() {
 		vals, err := r.j.wait(context.Background())
 		if err != nil {
@@ -844,7 +888,7 @@ func (r *AsyncResult) Get(ctx context.Context, out any) error {
 	if err := r.Wait(ctx); err != nil {
 		return err
 	}
-	v, err := r.Value()
+	v, err := r.Value(ctx)
 	if err != nil || out == nil {
 		return err
 	}

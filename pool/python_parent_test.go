@@ -13,17 +13,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // runPythonParent runs pyfixtures/pool_parent.py with this test binary as
 // the Go worker and returns its JSON lines by scenario name.
-func runPythonParent(t *testing.T, py pyfixtures.Interpreter, scenario string) map[string]map[string]any {
+func runPythonParent(t *testing.T, py pyharness.Interpreter, scenario string) map[string]map[string]any {
 	t.Helper()
 	self, err := os.Executable()
 	require.NoError(t, err)
-	ctx := pyfixtures.Context(t, 80*time.Second)
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "pool_parent.py",
+	ctx := pyharness.Context(t, 80*time.Second)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "pool_parent.py",
 		Args: []string{"--go", self, "--scenario", scenario}})
 	res := map[string]map[string]any{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -55,11 +55,11 @@ func squares(n int) []int64 {
 // TestPythonPoolGoWorkers: a Python multiprocessing Pool (GoPool) whose
 // workers are this Go binary, on every interpreter.
 func TestPythonPoolGoWorkers(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		// The core cases on every interpreter; the slow ones (worker
 		// restarts) on the default interpreter only.
 		scenario := "basic,errors"
-		def, _ := pyfixtures.Default()
+		def, _ := pyharness.Default()
 		full := py.Path == def.Path && !testing.Short()
 		if full {
 			scenario = "all"

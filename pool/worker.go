@@ -331,10 +331,12 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 	return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 }
 
-// WorkerOptions configure Worker.
-type WorkerOptions struct {
-	// Queue options for the inherited inqueue and outqueue.
-	Queue []queue.Option
+// WorkerConfig holds the settings of a Go pool worker. The zero value gives
+// the defaults.
+type WorkerConfig struct {
+	// Queue holds the settings of the inherited inqueue and outqueue (item
+	// size limit, pickle modes).
+	Queue queue.Config
 }
 
 // Worker runs multiprocessing.pool.worker's loop in a Go process started by
@@ -349,16 +351,21 @@ type WorkerOptions struct {
 // wrap_exception is true, so the caller sees the Go text as the remote
 // traceback). An initializer that fails ends the worker with the error,
 // as in Python.
-func Worker(ctx context.Context, child *process.ChildProcess, opts WorkerOptions) error {
+func Worker(ctx context.Context, child *process.ChildProcess) error {
+	return WorkerConfig{}.Worker(ctx, child)
+}
+
+// Worker is the package-level Worker with these settings.
+func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) error {
 	if child.NumArgs() < 2 {
 		return fmt.Errorf("pool: worker got %d arguments, want (inqueue, outqueue, initializer, initargs, maxtasks, wrap_exception)", child.NumArgs())
 	}
-	inq, err := queue.SimpleFromChildArg(child, 0, opts.Queue...)
+	inq, err := wc.Queue.OpenSimple(child, child.Arg(0))
 	if err != nil {
 		return fmt.Errorf("pool: inqueue: %w", err)
 	}
 	defer inq.Close()
-	outq, err := queue.SimpleFromChildArg(child, 1, opts.Queue...)
+	outq, err := wc.Queue.OpenSimple(child, child.Arg(1))
 	if err != nil {
 		return fmt.Errorf("pool: outqueue: %w", err)
 	}
@@ -431,11 +438,11 @@ func IsWorker() bool { return process.IsChild(os.Args) }
 // error on stderr). Call it first thing in main when IsWorker() is true,
 // after registering functions.
 func ServeWorker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pool worker:", err)
 		os.Exit(1)
 	}
-	child.Run(func(ctx context.Context) error { return Worker(ctx, child, WorkerOptions{}) })
+	child.Run(func(ctx context.Context) error { return Worker(ctx, child) })
 	os.Exit(0)
 }

@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// ForkMarker is the argument that marks a spawned child's command line
+// forkMarker is the argument that marks a spawned child's command line
 // (multiprocessing.spawn.is_forking looks for it at argv[1]).
-const ForkMarker = "--multiprocessing-fork"
+const forkMarker = "--multiprocessing-fork"
 
 // spawnMainPrefix starts the -c program of a Python spawn child.
 const spawnMainPrefix = "from multiprocessing.spawn import spawn_main; spawn_main("
@@ -21,11 +21,11 @@ type spawnArgs struct {
 }
 
 // IsChild reports whether argv (normally os.Args) is the command line of a
-// spawned child: ForkMarker anywhere after argv[0]. It does not touch any
+// spawned child: forkMarker anywhere after argv[0]. It does not touch any
 // file descriptor.
 func IsChild(argv []string) bool {
 	for _, a := range argv[min(1, len(argv)):] {
-		if a == ForkMarker {
+		if a == forkMarker {
 			return true
 		}
 	}
@@ -46,13 +46,13 @@ func parseArgv(argv []string) (spawnArgs, error) {
 	sa := spawnArgs{PipeHandle: -1, TrackerFD: -1}
 	marker := -1
 	for i, a := range argv {
-		if i > 0 && a == ForkMarker {
+		if i > 0 && a == forkMarker {
 			marker = i
 			break
 		}
 	}
 	if marker < 0 {
-		return sa, fmt.Errorf("%w: %s not in the command line", ErrNotChild, ForkMarker)
+		return sa, fmt.Errorf("%w: %s not in the command line", ErrNotChild, forkMarker)
 	}
 	var kws []string
 	if rest := argv[marker+1:]; len(rest) > 0 && strings.Contains(rest[0], "=") {
@@ -67,7 +67,7 @@ func parseArgv(argv []string) (spawnArgs, error) {
 			}
 		}
 		if prog == "" || !strings.HasSuffix(prog, ")") {
-			return sa, fmt.Errorf("%w: no spawn_main(...) program and no key=value arguments after %s", ErrNotChild, ForkMarker)
+			return sa, fmt.Errorf("%w: no spawn_main(...) program and no key=value arguments after %s", ErrNotChild, forkMarker)
 		}
 		inner := strings.TrimSuffix(strings.TrimPrefix(prog, spawnMainPrefix), ")")
 		if strings.TrimSpace(inner) != "" {
@@ -115,13 +115,13 @@ func parseArgv(argv []string) (spawnArgs, error) {
 func pythonArgv(exe string, flags []string, trackerFD, pipeHandle int) []string {
 	argv := append([]string{exe}, flags...)
 	return append(argv, "-c", spawnMainPrefix+"tracker_fd="+pyIntOrNone(trackerFD)+
-		", pipe_handle="+strconv.Itoa(pipeHandle)+")", ForkMarker)
+		", pipe_handle="+strconv.Itoa(pipeHandle)+")", forkMarker)
 }
 
 // workerArgv is the frozen-executable form (see mpwire.GoProcess).
 func workerArgv(prefix []string, trackerFD, pipeHandle int) []string {
 	argv := append([]string(nil), prefix...)
-	return append(argv, ForkMarker, "tracker_fd="+pyIntOrNone(trackerFD), "pipe_handle="+strconv.Itoa(pipeHandle))
+	return append(argv, forkMarker, "tracker_fd="+pyIntOrNone(trackerFD), "pipe_handle="+strconv.Itoa(pipeHandle))
 }
 
 func pyIntOrNone(n int) string {

@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func BenchmarkDecodePayload(b *testing.B) {
@@ -25,14 +26,14 @@ func BenchmarkDecodePayload(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := decodePayload(bytes.NewReader(c.payload), pickle.DecOptions{}); err != nil {
+		if _, err := decodePayload(bytes.NewReader(c.payload), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkEncodePayload(b *testing.B) {
-	args := pickle.Tuple{ConnectionReduction(5, true, true), make([]byte, 64<<10), "text", int64(3)}
+	args := pickle.Tuple{reduction.Connection(reduction.DupFd(5), true, true), make([]byte, 64<<10), "text", int64(3)}
 	kw := pickle.NewDict()
 	_ = kw.Set("role", "echo")
 	p, err := encodePayload(Spec{Target: "m:f"}, "N", make([]byte, 32), "/tmp", 1, args, kw)
@@ -53,7 +54,7 @@ func BenchmarkEncodePayload(b *testing.B) {
 // no-op target, and reports CPython's own spawn start+join of the same
 // target, measured in the same run, as python-ns/op (and the ratio).
 func BenchmarkSpawnPythonChild(b *testing.B) {
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,11 +64,11 @@ func BenchmarkSpawnPythonChild(b *testing.B) {
 	start := time.Now()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p, err := Start(ctx, Spec{Python: py.Path, Target: "proc_target:noop", Path: []string{pyfixtures.Dir()}, Stdout: os.Stderr})
+		p, err := Start(ctx, Spec{Python: py.Path, Target: "proc_target:noop", Path: []string{pyharness.Dir()}, Stdout: os.Stderr})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := p.Wait(); err != nil {
+		if err := p.Wait(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		n++
@@ -75,7 +76,7 @@ func BenchmarkSpawnPythonChild(b *testing.B) {
 	goNs := float64(time.Since(start).Nanoseconds()) / float64(n)
 	b.StopTimer()
 	runs := min(n, 10)
-	out, err := exec.CommandContext(ctx, py.Path, pyfixtures.Script("proc_target.py"), "--bench", strconv.Itoa(runs)).Output()
+	out, err := exec.CommandContext(ctx, py.Path, pyharness.Script("proc_target.py"), "--bench", strconv.Itoa(runs)).Output()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -14,32 +15,39 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 )
 
 // DefaultMaxPayload bounds the two spawn pickles a child accepts (1 GiB).
 const DefaultMaxPayload = 1 << 30
 
+var defaultDec, _ = pickle.DecOptions{}.DecMode()
+
 // ErrParentExited is the cause (context.Cause) of a ChildProcess's context
 // when the parent process has exited or closed its end of the spawn pipe.
 var ErrParentExited = errors.New("parent process exited")
 
-// ChildOptions configures how a Go worker reads its spawn payload. The zero
-// value is ready to use.
-type ChildOptions struct {
+// ChildConfig holds the settings of a Go worker's side of the spawn
+// protocol: how Child reads the payload, and the Conns it hands out. The
+// zero value gives the defaults.
+type ChildConfig struct {
 	// Argv is the command line to parse; nil means os.Args.
 	Argv []string
 	// MaxPayload bounds the bytes read for the two pickles; 0 means
-	// DefaultMaxPayload.
+	// DefaultMaxPayload, a negative value no limit.
 	MaxPayload int64
-	// Decode sets the pickle decoder's limits (zero value: its defaults).
-	Decode pickle.DecOptions
+	// DecMode decodes the payload, with its limits; nil means pickle's
+	// defaults.
+	DecMode pickle.DecMode
 	// KeepInheritable leaves inherited descriptors as they are. By default
 	// Child marks every descriptor above 2 close-on-exec, as Python's
 	// close_fds=True does for its own children, so that programs the worker
 	// starts do not hold the parent's sentinel pipe, the resource tracker
 	// pipe or Connection ends open.
 	KeepInheritable bool
+	// Conn holds the settings of the Conns that Conn and KwargConn return.
+	Conn connection.Config
 }
 
 // ChildProcess is the running Go worker as its spawn parent described it:
@@ -60,6 +68,8 @@ type ChildProcess struct {
 	args       pickle.Tuple
 	kwargs     *pickle.Dict
 
+	connCfg connection.Config
+
 	mu    sync.Mutex
 	taken map[int]bool
 
@@ -74,16 +84,13 @@ type ChildProcess struct {
 // parent (mpwire.GoProcess in Python, or Start with Spec.Executable in Go):
 // it parses the command line, reads exactly two pickles from pipe_handle
 // (the parent never closes that pipe), and starts watching the pipe for the
-// parent's exit. It is ChildOptions{}.Child(context.Background()).
-func Child() (*ChildProcess, error) { return ChildOptions{}.Child(context.Background()) }
+// parent's exit. ctx bounds reading the payload (its end is an error
+// matching ctx.Err()); its values, not its cancellation, carry over to the
+// returned process's Context.
+func Child(ctx context.Context) (*ChildProcess, error) { return ChildConfig{}.Child(ctx) }
 
-// ChildContext is Child with a context that bounds reading the payload. The
-// context's values (not its cancellation) carry over to the returned
-// process's Context.
-func ChildContext(ctx context.Context) (*ChildProcess, error) { return ChildOptions{}.Child(ctx) }
-
-// Child reads the spawn payload with these options; see the package-level Child.
-func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
+// Child is the package-level Child with these settings.
+func (o ChildConfig) Child(ctx context.Context) (*ChildProcess, error) {
 	argv := o.Argv
 	if argv == nil {
 		argv = os.Args
@@ -116,6 +123,7 @@ func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
 		return nil, err
 	}
 	c.spawn = sa
+	c.connCfg = o.Conn
 	c.sentinel = f
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	c.watchDone = make(chan struct{})
@@ -123,7 +131,7 @@ func (o ChildOptions) Child(ctx context.Context) (*ChildProcess, error) {
 	return c, nil
 }
 
-func readPayload(ctx context.Context, f *os.File, o ChildOptions) (*ChildProcess, error) {
+func readPayload(ctx context.Context, f *os.File, o ChildConfig) (*ChildProcess, error) {
 	// Only AfterFunc, not ctx.Deadline(): the read must fail after ctx.Err()
 	// is set, so that the error reports the context.
 	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
@@ -132,10 +140,13 @@ func readPayload(ctx context.Context, f *os.File, o ChildOptions) (*ChildProcess
 		_ = f.SetReadDeadline(time.Time{})
 	}()
 	max := o.MaxPayload
-	if max <= 0 {
+	switch {
+	case max == 0:
 		max = DefaultMaxPayload
+	case max < 0:
+		max = math.MaxInt64
 	}
-	c, err := decodePayload(&limitedReader{r: f, n: max}, o.Decode)
+	c, err := decodePayload(&limitedReader{r: f, n: max, max: max}, o.DecMode)
 	if err != nil && ctx.Err() != nil {
 		return nil, fmt.Errorf("process: reading the spawn payload: %w", context.Cause(ctx))
 	}
@@ -143,18 +154,17 @@ func readPayload(ctx context.Context, f *os.File, o ChildOptions) (*ChildProcess
 }
 
 // decodePayload reads the two pickles from r and interprets them.
-func decodePayload(r io.Reader, opts pickle.DecOptions) (*ChildProcess, error) {
-	mode, err := opts.DecMode()
-	if err != nil {
-		return nil, fmt.Errorf("process: decoder options: %w", err)
+func decodePayload(r io.Reader, mode pickle.DecMode) (*ChildProcess, error) {
+	if mode == nil {
+		mode = defaultDec
 	}
 	dec := mode.NewDecoder(r)
 	var prep, obj any
 	if err := dec.Decode(&prep); err != nil {
-		return nil, fmt.Errorf("process: %w: preparation data: %w", ErrBadPayload, err)
+		return nil, fmt.Errorf("process: %w: preparation data: %w", ErrProtocol, err)
 	}
 	if err := dec.Decode(&obj); err != nil {
-		return nil, fmt.Errorf("process: %w: process object: %w", ErrBadPayload, err)
+		return nil, fmt.Errorf("process: %w: process object: %w", ErrProtocol, err)
 	}
 	return interpret(prep, obj)
 }
@@ -165,19 +175,19 @@ func decodePayload(r io.Reader, opts pickle.DecOptions) (*ChildProcess, error) {
 func interpret(prepV, objV any) (*ChildProcess, error) {
 	prep, ok := prepV.(*pickle.Dict)
 	if !ok {
-		return nil, fmt.Errorf("process: %w: preparation data is %s, want a dict", ErrBadPayload, describe(prepV))
+		return nil, fmt.Errorf("process: %w: preparation data is %s, want a dict", ErrProtocol, reduction.Describe(prepV))
 	}
 	obj, ok := objV.(*pickle.Object)
 	if !ok {
-		return nil, fmt.Errorf("process: %w: process object is %s, want an instance", ErrBadPayload, describe(objV))
+		return nil, fmt.Errorf("process: %w: process object is %s, want an instance", ErrProtocol, reduction.Describe(objV))
 	}
 	state, ok := obj.State.(*pickle.Dict)
 	if !ok {
-		return nil, fmt.Errorf("process: %w: process object %s has state %s, want its __dict__", ErrBadPayload, describe(obj), describe(obj.State))
+		return nil, fmt.Errorf("process: %w: process object %s has state %s, want its __dict__", ErrProtocol, reduction.Describe(obj), reduction.Describe(obj.State))
 	}
 	c := &ChildProcess{prep: prep, obj: obj, state: state, parentPid: -1, taken: map[int]bool{}}
 	bad := func(key, want string, v any) error {
-		return fmt.Errorf("process: %w: process object %s is %s, want %s", ErrBadPayload, key, describe(v), want)
+		return fmt.Errorf("process: %w: process object %s is %s, want %s", ErrProtocol, key, reduction.Describe(v), want)
 	}
 	if v, ok := state.Get("_name"); ok {
 		if c.name, ok = v.(string); !ok {
@@ -216,7 +226,7 @@ func interpret(prepV, objV any) (*ChildProcess, error) {
 			return nil, bad("_config", "a dict", v)
 		}
 		if k, ok := c.config.Get("authkey"); ok {
-			if c.authkey, ok = authkeyBytes(k); !ok {
+			if c.authkey, ok = reduction.AuthkeyBytes(k); !ok {
 				return nil, bad("_config['authkey']", "AuthenticationString", k)
 			}
 		}
@@ -225,7 +235,7 @@ func interpret(prepV, objV any) (*ChildProcess, error) {
 	}
 	if c.authkey == nil {
 		if k, ok := prep.Get("authkey"); ok {
-			c.authkey, _ = authkeyBytes(k)
+			c.authkey, _ = reduction.AuthkeyBytes(k)
 		}
 	}
 	c.target, _ = state.Get("_target")
@@ -311,13 +321,14 @@ func (c *ChildProcess) watchParent(ppid int) {
 const parentPollInterval = 500 * time.Millisecond
 
 type limitedReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64 // bytes left
+	max int64 // the limit, for the error message
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
-		return 0, fmt.Errorf("process: %w: payload exceeds MaxPayload", ErrBadPayload)
+		return 0, fmt.Errorf("process: %w: spawn payload exceeds ChildConfig.MaxPayload (%d bytes)", ErrProtocol, l.max)
 	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]
@@ -451,35 +462,37 @@ func remarshal(a, v any) error {
 
 // Conn returns positional argument i, a pickled multiprocessing Connection
 // (a Pipe end), as a *connection.Conn that owns the inherited descriptor.
-// Each Connection can be taken once (ErrFDTaken after that).
-func (c *ChildProcess) Conn(i int, opts ...connection.Option) (*connection.Conn, error) {
+// Each Connection can be taken once (ErrFDTaken after that). The Conn has
+// the settings of ChildConfig.Conn.
+func (c *ChildProcess) Conn(i int) (*connection.Conn, error) {
 	if i < 0 || i >= len(c.args) {
 		return nil, fmt.Errorf("process: %w: argument %d of %d", ErrNoArg, i, len(c.args))
 	}
-	return c.ConnFrom(c.args[i], opts...)
+	return c.ConnFrom(c.args[i], c.connCfg)
 }
 
 // KwargConn is Conn for keyword argument name.
-func (c *ChildProcess) KwargConn(name string, opts ...connection.Option) (*connection.Conn, error) {
+func (c *ChildProcess) KwargConn(name string) (*connection.Conn, error) {
 	a, ok := c.kwargs.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("process: %w: keyword %q", ErrNoArg, name)
 	}
-	return c.ConnFrom(a, opts...)
+	return c.ConnFrom(a, c.connCfg)
 }
 
 // ConnFrom turns any pickled Connection found in the payload (for example
 // inside a list argument, or a Queue's reader/writer state) into a
-// *connection.Conn owning its inherited descriptor.
-func (c *ChildProcess) ConnFrom(v any, opts ...connection.Option) (*connection.Conn, error) {
-	fd, r, w, err := ConnectionArgs(v)
+// *connection.Conn with the settings cfg, owning its inherited descriptor.
+// Each Connection can be taken once (ErrFDTaken after that).
+func (c *ChildProcess) ConnFrom(v any, cfg connection.Config) (*connection.Conn, error) {
+	fd, r, w, err := reduction.ConnectionArgs(v)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.take(fd); err != nil {
 		return nil, err
 	}
-	conn, err := connection.FromFD(fd, r, w, opts...)
+	conn, err := cfg.FromFD(fd, r, w)
 	if err != nil {
 		c.untake(fd)
 		return nil, fmt.Errorf("process: inherited connection fd %d: %w", fd, err)
@@ -495,7 +508,7 @@ func (c *ChildProcess) ConnFrom(v any, opts ...connection.Option) (*connection.C
 // share one arena). Descriptors handed to a Conn, and the spawn pipe, are
 // refused with ErrFDTaken.
 func (c *ChildProcess) File(v any, name string) (*os.File, error) {
-	fd, err := InheritedFD(v)
+	fd, err := reduction.InheritedFD(v)
 	if err != nil {
 		return nil, err
 	}
@@ -506,7 +519,7 @@ func (c *ChildProcess) File(v any, name string) (*os.File, error) {
 	}
 	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3)
 	if err != nil {
-		return nil, fmt.Errorf("process: %w: fd %d was not inherited: %v", ErrBadPayload, fd, err)
+		return nil, fmt.Errorf("process: %w: fd %d was not inherited: %v", ErrProtocol, fd, err)
 	}
 	return os.NewFile(uintptr(nfd), name), nil
 }

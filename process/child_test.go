@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -37,7 +38,7 @@ func fakeSpawn(t *testing.T, trackerFD int) (argv []string, w *os.File, readFD i
 	require.NoError(t, err)
 	r.Close()
 	t.Cleanup(func() { w.Close() })
-	return []string{"worker", ForkMarker, "tracker_fd=" + pyIntOrNone(trackerFD), "pipe_handle=" + strconv.Itoa(fd)}, w, fd
+	return []string{"worker", forkMarker, "tracker_fd=" + pyIntOrNone(trackerFD), "pipe_handle=" + strconv.Itoa(fd)}, w, fd
 }
 
 func testPayload(t *testing.T, args pickle.Tuple) []byte {
@@ -52,16 +53,16 @@ func TestChildWithoutPayloadHonoursTheContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := ChildOptions{Argv: argv, KeepInheritable: true}.Child(ctx)
+	_, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(ctx)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
 
 func TestChildNotStartedBySpawn(t *testing.T) {
-	_, err := ChildOptions{Argv: []string{"prog", "-v"}}.Child(context.Background())
+	_, err := ChildConfig{Argv: []string{"prog", "-v"}}.Child(context.Background())
 	assert.ErrorIs(t, err, ErrNotChild)
-	_, err = ChildOptions{Argv: []string{"prog", ForkMarker, "pipe_handle=987654"}}.Child(context.Background())
+	_, err = ChildConfig{Argv: []string{"prog", forkMarker, "pipe_handle=987654"}}.Child(context.Background())
 	assert.ErrorIs(t, err, ErrNotChild, "a pipe_handle that is not open")
 }
 
@@ -69,7 +70,7 @@ func TestChildNoticesParentExit(t *testing.T) {
 	argv, w, _ := fakeSpawn(t, -1)
 	_, err := w.Write(testPayload(t, pickle.Tuple{"a"}))
 	require.NoError(t, err)
-	ch, err := ChildOptions{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	ch, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
 	require.NoError(t, err)
 	defer ch.Close()
 	assert.Equal(t, "Fake-1", ch.Name())
@@ -94,7 +95,7 @@ func TestChildCloseEndsTheContext(t *testing.T) {
 	argv, w, _ := fakeSpawn(t, -1)
 	_, err := w.Write(testPayload(t, nil))
 	require.NoError(t, err)
-	ch, err := ChildOptions{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	ch, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
 	require.NoError(t, err)
 	require.NoError(t, ch.Close())
 	require.NoError(t, ch.Close(), "Close is idempotent")
@@ -114,9 +115,9 @@ func TestChildFDOwnership(t *testing.T) {
 	require.NoError(t, err)
 	cr.Close()
 	argv, pw, pipeFD := fakeSpawn(t, -1)
-	_, err = pw.Write(testPayload(t, pickle.Tuple{DupFd(fd), DupFd(pipeFD), "x", ConnectionReduction(cfd, true, false)}))
+	_, err = pw.Write(testPayload(t, pickle.Tuple{reduction.DupFd(fd), reduction.DupFd(pipeFD), "x", reduction.Connection(reduction.DupFd(cfd), true, false)}))
 	require.NoError(t, err)
-	ch, err := ChildOptions{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	ch, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
 	require.NoError(t, err)
 	defer ch.Close()
 
@@ -137,10 +138,10 @@ func TestChildFDOwnership(t *testing.T) {
 	assert.False(t, conn.Writable())
 	_, err = ch.Conn(3)
 	assert.ErrorIs(t, err, ErrFDTaken, "a Connection has one owner")
-	_, err = ch.File(DupFd(cfd), "conn fd")
+	_, err = ch.File(reduction.DupFd(cfd), "conn fd")
 	assert.ErrorIs(t, err, ErrFDTaken, "a Conn's fd is not handed out again")
 	_, err = ch.Conn(2)
-	assert.ErrorIs(t, err, ErrNotConnection)
+	assert.ErrorIs(t, err, ErrBadState)
 
 	_, err = w.Write([]byte("through the inherited fd"))
 	require.NoError(t, err)
@@ -154,7 +155,7 @@ func TestChildResourceTracker(t *testing.T) {
 	argv, pw, _ := fakeSpawn(t, -1)
 	_, err := pw.Write(testPayload(t, nil))
 	require.NoError(t, err)
-	ch, err := ChildOptions{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	ch, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
 	require.NoError(t, err)
 	defer ch.Close()
 	assert.Equal(t, -1, ch.TrackerFD())
@@ -166,7 +167,7 @@ func TestChildResourceTracker(t *testing.T) {
 	argv, pw, _ = fakeSpawn(t, int(tw.Fd()))
 	_, err = pw.Write(testPayload(t, nil))
 	require.NoError(t, err)
-	ch2, err := ChildOptions{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	ch2, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
 	require.NoError(t, err)
 	defer ch2.Close()
 	require.NoError(t, ch2.RegisterResource("/mp-abc", ResourceSemaphore))

@@ -33,8 +33,8 @@
 // that command line (and the -c form a Python child gets), and Child reads the
 // payload:
 //
-//	child, err := process.Child()
-//	conn, err := child.Conn(0)      // a Pipe end → *connection.Conn
+//	child, err := process.Child(ctx) // ctx bounds reading the payload
+//	conn, err := child.Conn(0)       // a Pipe end → *connection.Conn
 //	var opts Options
 //	err = child.UnmarshalArg(1, &opts) // plain data → typed Go value
 //	child.Run(func(ctx context.Context) error { … }) // exit code like Python's
@@ -46,9 +46,11 @@
 // one heap arena). The worker's Context ends when the parent exits: EOF on
 // the spawn pipe (Python's parent_process().sentinel), or a change of
 // getppid, which also catches a parent whose pipe end lives on in children
-// it forked later. RegisterResource writes to the parent's resource tracker. Exit codes: Run exits 0, the code of a
-// SystemExit error, or 1 after printing "Process <name>:" and the error or
-// panic stack to stderr, as Python's Process._bootstrap does.
+// it forked later. RegisterResource writes to the parent's resource
+// tracker. Exit codes: Run exits 0, the code of a SystemExit error, or 1
+// after printing "Process <name>:" and the error or panic stack to stderr,
+// as Python's Process._bootstrap does. ChildConfig holds the worker's
+// settings (payload limits, the connection.Config of its Conns).
 //
 // # Go parent, Python child
 //
@@ -61,10 +63,15 @@
 // plain values, *connection.Conn ends and SpawnReducer values. The child is a
 // normal multiprocessing child: current_process().name, parent_process(), an
 // exception in the target printed with its traceback and exit code 1.
-// Process mirrors the Python handle: Wait, Join, ExitCode (-signum when
-// killed), IsAlive, Terminate, Kill, Close. With Spec.Executable instead of
-// Spec.Python the child is started in the frozen form, so a Go parent can
-// start a Go worker through the same protocol.
+// Process mirrors the Python handle: Wait(ctx) (exec.Cmd's, an *ExitError
+// for a non-zero code), Join(ctx) and JoinTimeout(ctx, d), ExitCode (-1
+// while running, -signum when killed, as Python's exitcode and
+// os.ProcessState's), Exited, IsAlive, Terminate, Kill, Close. Spec.Python
+// names the interpreter; empty means Python(): $MPWIRE_PYTHON, else python3
+// in PATH. With Spec.Executable instead of Spec.Python the child is started
+// in the frozen form, so a Go parent can start a Go worker through the same
+// protocol. Spec describes what to run, as an exec.Cmd does; it is not a
+// Config because a child has no settings apart from that description.
 //
 // Differences from a Python parent: the preparation data carries no
 // sys_path, sys_argv or init_main_* (they would replace the child's own;

@@ -4,26 +4,31 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+
+	"github.com/mpwire/mpwire"
+	"github.com/mpwire/mpwire/internal/reduction"
 )
 
+// Errors callers branch on (errors.Is).
 var (
 	// ErrNotChild is returned by Child when the process was not started as a
 	// spawned multiprocessing child (no --multiprocessing-fork command line,
 	// or one without a usable pipe_handle).
 	ErrNotChild = errors.New("not started as a multiprocessing spawn child")
 
-	// ErrBadPayload is wrapped by every error about a spawn payload that is
+	// ErrProtocol is wrapped by every error about a spawn payload that is
 	// not what multiprocessing writes: a malformed pickle, a wrong type, a
-	// missing field, an oversized payload.
-	ErrBadPayload = errors.New("bad spawn payload")
+	// missing field, an oversized payload. It is mpwire.ErrProtocol.
+	ErrProtocol = mpwire.ErrProtocol
 
-	// ErrNotConnection is returned by Conn when the argument is not a
-	// pickled multiprocessing Connection.
-	ErrNotConnection = errors.New("argument is not a multiprocessing Connection")
+	// ErrBadState is returned by Conn, KwargConn and ConnFrom when the
+	// argument is not a pickled multiprocessing Connection. It is
+	// mpwire.ErrBadState.
+	ErrBadState = mpwire.ErrBadState
 
 	// ErrNotInheritable is returned for an fd wrapper that is not the
 	// spawn-time popen_spawn_posix._DupFd (e.g. resource_sharer.DupFd).
-	ErrNotInheritable = errors.New("value does not name an inherited file descriptor")
+	ErrNotInheritable = reduction.ErrNotInheritable
 
 	// ErrFDTaken is returned when the fd of an argument was already handed
 	// out (each inherited fd has one owner).
@@ -45,8 +50,8 @@ var (
 )
 
 // ExitError is returned by Process.Wait when the child did not exit with
-// status 0. Code follows Python's Process.exitcode: the exit status, or
-// -signum when a signal killed the child.
+// status 0. Code follows Python's Process.exitcode (see Process.ExitCode):
+// the exit status, or -signum when a signal killed the child.
 type ExitError struct {
 	Name string // the process name
 	Pid  int

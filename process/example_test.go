@@ -8,16 +8,11 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 // A Go parent starts a Python child that runs proc_target.digest(conn, blob)
 // as a normal multiprocessing spawn child, and reads its answer on a Pipe.
 func ExampleStart() {
-	py, err := pyfixtures.Default()
-	if err != nil {
-		log.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ours, theirs, err := connection.Pipe(true)
@@ -26,9 +21,9 @@ func ExampleStart() {
 	}
 	defer ours.Close()
 	p, err := process.Start(ctx, process.Spec{
-		Python: py.Path,
-		Target: "proc_target:digest", // def digest(conn, blob): conn.send({...})
-		Path:   []string{pyfixtures.Dir()},
+		// Python: "" is process.Python(): $MPWIRE_PYTHON, else python3.
+		Target: "proc_target:digest",      // def digest(conn, blob): conn.send({...})
+		Path:   []string{"../pyfixtures"}, // where proc_target.py lives
 		Args:   []any{theirs, []byte("hello")},
 		Name:   "Digest-1",
 	})
@@ -37,14 +32,13 @@ func ExampleStart() {
 	}
 	theirs.Close() // the child has its own copy
 	var reply map[string]any
-	if err := ours.RecvContext(ctx, &reply); err != nil {
+	if err := ours.Recv(ctx, &reply); err != nil {
 		log.Fatal(err)
 	}
-	if err := p.Wait(); err != nil {
+	if err := p.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	code, _ := p.ExitCode()
-	fmt.Println(reply["len"], reply["sha256"], code)
+	fmt.Println(reply["len"], reply["sha256"], p.ExitCode())
 	// Output: 5 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 0
 }
 
@@ -53,7 +47,7 @@ func ExampleStart() {
 // it was given as its first argument, and answers one message. Run exits
 // with 0, or with 1 after printing the error, as a Python child would.
 func ExampleChild() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err) // not started by a spawn parent
 	}
@@ -64,9 +58,9 @@ func ExampleChild() {
 		}
 		defer conn.Close()
 		var msg any
-		if err := conn.RecvContext(ctx, &msg); err != nil {
+		if err := conn.Recv(ctx, &msg); err != nil {
 			return err
 		}
-		return conn.SendContext(ctx, fmt.Sprintf("%s got %v from %d", child.Name(), msg, child.ParentPid()))
+		return conn.Send(ctx, fmt.Sprintf("%s got %v from %d", child.Name(), msg, child.ParentPid()))
 	})
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // worker is the Go worker binary of the interop tests: this test binary
@@ -30,12 +30,12 @@ func worker(t *testing.T) string {
 // every scenario, and checks what the parent saw.
 func TestPythonParentGoWorker(t *testing.T) {
 	exe := worker(t)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel() // each version has its own Python parent and workers
 		// Generous: ten worker starts per version, on a machine that may be
 		// running the whole suite (the fixture's watchdog must not fire first).
-		ctx := pyfixtures.Context(t, 170*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py",
+		ctx := pyharness.Context(t, 170*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "proc_parent.py",
 			Args: []string{"--go", exe, "--scenario", "all", "--watchdog", "160"}})
 		require.NoError(t, proc.Wait())
 		out, err := proc.Stdout()
@@ -139,7 +139,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 			name, _ := r["name"].(string)
 			require.True(t, strings.HasPrefix(name, "/mp-gw"), name)
 			require.Eventually(t, func() bool {
-				_, err := os.Stat(pyfixtures.ShmDir + "/sem." + name[1:])
+				_, err := os.Stat(pyharness.ShmDir + "/sem." + name[1:])
 				return os.IsNotExist(err)
 			}, 30*time.Second, 50*time.Millisecond)
 		})
@@ -150,7 +150,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 			require.NotEmpty(t, sems)
 			require.Eventually(t, func() bool {
 				for _, n := range sems {
-					if _, err := os.Stat(pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(n.(string), "/")); err == nil {
+					if _, err := os.Stat(pyharness.ShmDir + "/sem." + strings.TrimPrefix(n.(string), "/")); err == nil {
 						return false
 					}
 				}
@@ -165,7 +165,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 // or through getppid when a forked grandchild keeps the pipe open.
 func TestGoWorkerNoticesParentDeath(t *testing.T) {
 	exe := worker(t)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, hold := range []bool{false, true} {
 			t.Run("pipe held open elsewhere="+strconv.FormatBool(hold), func(t *testing.T) { orphan(t, py, exe, hold) })
@@ -173,15 +173,15 @@ func TestGoWorkerNoticesParentDeath(t *testing.T) {
 	})
 }
 
-func orphan(t *testing.T, py pyfixtures.Interpreter, exe string, holdPipe bool) {
+func orphan(t *testing.T, py pyharness.Interpreter, exe string, holdPipe bool) {
 	{
 		marker := filepath.Join(t.TempDir(), "marker")
-		ctx := pyfixtures.Context(t, 40*time.Second)
+		ctx := pyharness.Context(t, 40*time.Second)
 		args := []string{"--go", exe, "--scenario", "orphan", "--marker", marker}
 		if holdPipe {
 			args = append(args, "--hold-pipe")
 		}
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "proc_parent.py", Args: args})
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "proc_parent.py", Args: args})
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
 		require.NoError(t, proc.Wait())

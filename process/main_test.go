@@ -16,58 +16,30 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
 
 // TestMain doubles as the Go worker of the interop tests: started by a
 // spawn parent (mpwire.GoProcess in Python, or process.Start with
-// Spec.Executable), the test binary runs workerMain instead of the tests.
+// Spec.Executable), the test binary plays the role the parent names in
+// kwargs["role"] instead of running the tests.
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-	}
-	os.Exit(m.Run())
-}
-
-// workerMain plays the role the parent names in kwargs["role"].
-func workerMain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	child, err := process.ChildContext(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(101)
-	}
-	role, _ := child.Kwarg("role")
-	child.Run(func(ctx context.Context) error {
-		switch role {
-		case "echo":
-			return roleEcho(child)
-		case "exit":
+	testworker.Main(m, testworker.Roles{
+		"echo":  func(_ context.Context, child *process.ChildProcess) error { return roleEcho(child) },
+		"kinds": func(_ context.Context, child *process.ChildProcess) error { return roleKinds(child) },
+		"exit": func(_ context.Context, child *process.ChildProcess) error {
 			var code int
 			if err := child.UnmarshalKwarg("code", &code); err != nil {
 				return err
 			}
 			return process.SystemExit(code)
-		case "panic":
-			panic("panicking on purpose")
-		case "error":
-			return errors.New("failing on purpose")
-		case "sleep":
-			conn, err := child.Conn(0)
-			if err != nil {
-				return err
-			}
-			if err := conn.Send("ready"); err != nil {
-				return err
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(60 * time.Second):
-			}
-			return nil
-		case "digest":
+		},
+		"panic": func(context.Context, *process.ChildProcess) error { panic("panicking on purpose") },
+		"error": func(context.Context, *process.ChildProcess) error { return errors.New("failing on purpose") },
+		"sleep": roleSleep,
+		"digest": func(ctx context.Context, child *process.ChildProcess) error {
 			conn, err := child.Conn(0)
 			if err != nil {
 				return err
@@ -77,43 +49,64 @@ func workerMain() {
 				return fmt.Errorf("argument 1 is %T, want bytes", child.Arg(1))
 			}
 			sum := sha256.Sum256(blob)
-			return conn.Send(map[string]any{"len": len(blob), "sha256": hex.EncodeToString(sum[:])})
-		case "kinds":
-			return roleKinds(child)
-		case "register":
-			// A stand-in for a named semaphore this worker created: the
-			// parent's tracker must sem_unlink it when the parent exits.
-			conn, err := child.Conn(0)
-			if err != nil {
-				return err
-			}
-			name := fmt.Sprintf("/mp-gw%d", os.Getpid())
-			if err := os.WriteFile("/dev/shm/sem."+name[1:], make([]byte, 32), 0o600); err != nil {
-				return err
-			}
-			if err := child.RegisterResource(name, process.ResourceSemaphore); err != nil {
-				return err
-			}
-			return conn.Send(name)
-		case "watch":
-			conn, err := child.Conn(0)
-			if err != nil {
-				return err
-			}
-			marker, _ := child.Arg(1).(string)
-			if err := conn.Send("ready"); err != nil {
-				return err
-			}
-			conn.Close()
-			select {
-			case <-ctx.Done():
-			case <-time.After(30 * time.Second):
-				return errors.New("parent did not die")
-			}
-			return os.WriteFile(marker, []byte(context.Cause(ctx).Error()+"\n"), 0o600)
-		}
-		return fmt.Errorf("unknown role %v", role)
+			return conn.Send(ctx, map[string]any{"len": len(blob), "sha256": hex.EncodeToString(sum[:])})
+		},
+		"register": roleRegister,
+		"watch":    roleWatch,
 	})
+}
+
+// roleSleep says "ready", then waits for the end of its context.
+func roleSleep(ctx context.Context, child *process.ChildProcess) error {
+	conn, err := child.Conn(0)
+	if err != nil {
+		return err
+	}
+	if err := conn.Send(ctx, "ready"); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(60 * time.Second):
+	}
+	return nil
+}
+
+// roleRegister creates a stand-in for a named semaphore this worker
+// created: the parent's tracker must sem_unlink it when the parent exits.
+func roleRegister(ctx context.Context, child *process.ChildProcess) error {
+	conn, err := child.Conn(0)
+	if err != nil {
+		return err
+	}
+	name := fmt.Sprintf("/mp-gw%d", os.Getpid())
+	if err := os.WriteFile("/dev/shm/sem."+name[1:], make([]byte, 32), 0o600); err != nil {
+		return err
+	}
+	if err := child.RegisterResource(name, process.ResourceSemaphore); err != nil {
+		return err
+	}
+	return conn.Send(ctx, name)
+}
+
+// roleWatch says "ready", closes its Pipe end and waits for the parent to
+// die; then it writes the context's cause to the marker file.
+func roleWatch(ctx context.Context, child *process.ChildProcess) error {
+	conn, err := child.Conn(0)
+	if err != nil {
+		return err
+	}
+	marker, _ := child.Arg(1).(string)
+	if err := conn.Send(ctx, "ready"); err != nil {
+		return err
+	}
+	conn.Close()
+	select {
+	case <-ctx.Done():
+	case <-time.After(30 * time.Second):
+		return errors.New("parent did not die")
+	}
+	return os.WriteFile(marker, []byte(context.Cause(ctx).Error()+"\n"), 0o600)
 }
 
 func roleEcho(child *process.ChildProcess) error {
@@ -128,7 +121,7 @@ func roleEcho(child *process.ChildProcess) error {
 	ctx, cancel := context.WithTimeout(child.Context(), 20*time.Second)
 	defer cancel()
 	var msg any
-	if err := conn.RecvContext(ctx, &msg); err != nil {
+	if err := conn.Recv(ctx, &msg); err != nil {
 		return err
 	}
 	extra, _ := child.Kwarg("extra")
@@ -136,7 +129,7 @@ func roleEcho(child *process.ChildProcess) error {
 	for _, n := range child.Identity() {
 		ident = append(ident, n)
 	}
-	return conn.SendContext(ctx, map[string]any{
+	return conn.Send(ctx, map[string]any{
 		"name":         child.Name(),
 		"pid":          child.Pid(),
 		"parent_pid":   child.ParentPid(),
@@ -151,6 +144,7 @@ func roleEcho(child *process.ChildProcess) error {
 		"msg":          msg,
 		"extra":        extra,
 	})
+
 }
 
 // roleKinds answers with the class of each argument after the first, and
@@ -183,7 +177,7 @@ func roleKinds(child *process.ChildProcess) error {
 		}
 		kinds = append(kinds, k)
 	}
-	return conn.Send(kinds)
+	return conn.Send(context.Background(), kinds)
 }
 
 // readSharedCtype reads a Value('i') or Array('d') from the arena the parent

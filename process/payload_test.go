@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -86,7 +87,7 @@ func TestCapturedPayloadsDecode(t *testing.T) {
 			assert.GreaterOrEqual(t, sa.PipeHandle, 3)
 			assert.GreaterOrEqual(t, sa.TrackerFD, 3)
 
-			ch, err := decodePayload(bytes.NewReader(c.payload), pickle.DecOptions{})
+			ch, err := decodePayload(bytes.NewReader(c.payload), nil)
 			require.NoError(t, err)
 			assert.Equal(t, "CaptureProcess", ch.Name())
 			assert.Equal(t, "MainProcess", ch.ParentName())
@@ -95,13 +96,13 @@ func TestCapturedPayloadsDecode(t *testing.T) {
 			assert.Len(t, ch.Authkey(), 32)
 			assert.False(t, ch.Daemon())
 			assert.Nil(t, ch.Target())
-			assert.Equal(t, GlobalSpawnProcess, ch.Object().Class())
+			assert.Equal(t, reduction.GlobalSpawnProcess, ch.Object().Class())
 			assert.True(t, ch.Object().NewObj)
 
 			sm, _ := ch.Preparation().Get("start_method")
 			assert.Equal(t, "fork", sm, "prep data carries the global default start method, not the context's")
 			pk, _ := ch.Preparation().Get("authkey")
-			pb, ok := authkeyBytes(pk)
+			pb, ok := reduction.AuthkeyBytes(pk)
 			require.True(t, ok)
 			assert.Equal(t, ch.Authkey(), pb)
 
@@ -112,16 +113,16 @@ func TestCapturedPayloadsDecode(t *testing.T) {
 			flags := [][2]bool{{true, true}, {true, false}, {false, true}}
 			seen := map[int]bool{}
 			for i, f := range flags {
-				fd, r, w, err := ConnectionArgs(ch.Arg(i + 1))
+				fd, r, w, err := reduction.ConnectionArgs(ch.Arg(i + 1))
 				require.NoError(t, err)
 				assert.Equal(t, f, [2]bool{r, w}, "argument %d", i+1)
 				assert.False(t, seen[fd])
 				seen[fd] = true
 			}
-			_, _, _, err = ConnectionArgs(ch.Arg(4))
-			assert.ErrorIs(t, err, ErrNotConnection)
+			_, _, _, err = reduction.ConnectionArgs(ch.Arg(4))
+			assert.ErrorIs(t, err, ErrBadState)
 			_, err = ch.Conn(4)
-			assert.ErrorIs(t, err, ErrNotConnection)
+			assert.ErrorIs(t, err, ErrBadState)
 			_, err = ch.Conn(99)
 			assert.ErrorIs(t, err, ErrNoArg)
 
@@ -148,7 +149,7 @@ func TestCapturedPayloadsDecode(t *testing.T) {
 			// The Value's arena is an inherited fd too (rebuild_arena(size, _DupFd)).
 			arena := findGlobal(ch.Arg(10), glob("multiprocessing.heap", "rebuild_arena"))
 			require.NotNil(t, arena, "no rebuild_arena in the Value")
-			afd, err := InheritedFD(arena.Args[1])
+			afd, err := reduction.InheritedFD(arena.Args[1])
 			require.NoError(t, err)
 			assert.False(t, seen[afd])
 		})
@@ -195,12 +196,12 @@ func findGlobal(v any, g pickle.Global) *pickle.Object {
 
 func TestPayloadRoundTrip(t *testing.T) {
 	spec := Spec{Target: "mod:fn", Name: "N", Daemon: true}
-	args := pickle.Tuple{ConnectionReduction(5, true, false), "x", []byte{1, 2}}
+	args := pickle.Tuple{reduction.Connection(reduction.DupFd(5), true, false), "x", []byte{1, 2}}
 	kw := pickle.NewDict()
 	require.NoError(t, kw.Set("k", int64(1)))
 	b, err := encodePayload(spec, "N", []byte("key"), "/tmp", 9, args, kw)
 	require.NoError(t, err)
-	ch, err := decodePayload(bytes.NewReader(b), pickle.DecOptions{})
+	ch, err := decodePayload(bytes.NewReader(b), nil)
 	require.NoError(t, err)
 	assert.Equal(t, "N", ch.Name())
 	assert.Equal(t, []int{9}, ch.Identity())
@@ -208,7 +209,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 	assert.True(t, ch.Daemon())
 	assert.Equal(t, pickle.Global{Module: "mod", Name: "fn"}, ch.Target())
 	assert.Equal(t, os.Getpid(), ch.ParentPid())
-	fd, r, w, err := ConnectionArgs(ch.Arg(0))
+	fd, r, w, err := reduction.ConnectionArgs(ch.Arg(0))
 	require.NoError(t, err)
 	assert.Equal(t, []any{5, true, false}, []any{fd, r, w})
 	assert.Equal(t, "x", ch.Arg(1))
@@ -223,11 +224,11 @@ func TestBadPayloads(t *testing.T) {
 	require.NoError(t, err)
 	intPickle, err := pickle.Marshal(int64(1))
 	require.NoError(t, err)
-	objNoState, err := pickle.Marshal(&pickle.Object{Callable: GlobalSpawnProcess, NewObj: true, Args: pickle.Tuple{}})
+	objNoState, err := pickle.Marshal(&pickle.Object{Callable: reduction.GlobalSpawnProcess, NewObj: true, Args: pickle.Tuple{}})
 	require.NoError(t, err)
 	st := pickle.NewDict()
 	require.NoError(t, st.Set("_name", int64(3)))
-	objBadName, err := pickle.Marshal(&pickle.Object{Callable: GlobalSpawnProcess, NewObj: true, Args: pickle.Tuple{}, State: st})
+	objBadName, err := pickle.Marshal(&pickle.Object{Callable: reduction.GlobalSpawnProcess, NewObj: true, Args: pickle.Tuple{}, State: st})
 	require.NoError(t, err)
 	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
 	for _, tc := range []struct {
@@ -243,15 +244,15 @@ func TestBadPayloads(t *testing.T) {
 		{"garbage", []byte("\x80\x04garbage")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := decodePayload(bytes.NewReader(tc.data), pickle.DecOptions{})
+			_, err := decodePayload(bytes.NewReader(tc.data), nil)
 			require.Error(t, err)
-			assert.True(t, errors.Is(err, ErrBadPayload), "%v", err)
+			assert.True(t, errors.Is(err, ErrProtocol), "%v", err)
 		})
 	}
 	t.Run("a payload over MaxPayload", func(t *testing.T) {
 		c := loadCaptures(t)[0]
-		_, err := decodePayload(&limitedReader{r: bytes.NewReader(c.payload), n: 100}, pickle.DecOptions{})
-		assert.ErrorIs(t, err, ErrBadPayload)
+		_, err := decodePayload(&limitedReader{r: bytes.NewReader(c.payload), n: 100}, nil)
+		assert.ErrorIs(t, err, ErrProtocol)
 	})
 }
 
@@ -262,18 +263,18 @@ func TestParseArgv(t *testing.T) {
 		pipe, tr int
 		err      bool
 	}{
-		{"the Python -c form", []string{"py", "-B", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=6, pipe_handle=13)", ForkMarker}, 13, 6, false},
-		{"the -c form with tracker_fd=None", []string{"py", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=None, pipe_handle=4)", ForkMarker}, 4, -1, false},
-		{"the frozen form", []string{"w", ForkMarker, "tracker_fd=8", "pipe_handle=19"}, 19, 8, false},
-		{"the frozen form behind a prefix", []string{"env", "X=1", "w", ForkMarker, "pipe_handle=5", "tracker_fd=None"}, 5, -1, false},
+		{"the Python -c form", []string{"py", "-B", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=6, pipe_handle=13)", forkMarker}, 13, 6, false},
+		{"the -c form with tracker_fd=None", []string{"py", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=None, pipe_handle=4)", forkMarker}, 4, -1, false},
+		{"the frozen form", []string{"w", forkMarker, "tracker_fd=8", "pipe_handle=19"}, 19, 8, false},
+		{"the frozen form behind a prefix", []string{"env", "X=1", "w", forkMarker, "pipe_handle=5", "tracker_fd=None"}, 5, -1, false},
 		{"no marker", []string{"w", "pipe_handle=5"}, 0, 0, true},
-		{"the marker as argv[0] only", []string{ForkMarker}, 0, 0, true},
-		{"no pipe_handle", []string{"w", ForkMarker, "tracker_fd=3"}, 0, 0, true},
-		{"an unknown keyword", []string{"w", ForkMarker, "pipe_handle=3", "evil=1"}, 0, 0, true},
-		{"a repeated keyword", []string{"w", ForkMarker, "pipe_handle=3", "pipe_handle=4"}, 0, 0, true},
-		{"a non-numeric fd", []string{"w", ForkMarker, "pipe_handle=x"}, 0, 0, true},
-		{"a huge fd", []string{"w", ForkMarker, "pipe_handle=99999999999"}, 0, 0, true},
-		{"a -c program that is not spawn_main", []string{"py", "-c", "import os", ForkMarker}, 0, 0, true},
+		{"the marker as argv[0] only", []string{forkMarker}, 0, 0, true},
+		{"no pipe_handle", []string{"w", forkMarker, "tracker_fd=3"}, 0, 0, true},
+		{"an unknown keyword", []string{"w", forkMarker, "pipe_handle=3", "evil=1"}, 0, 0, true},
+		{"a repeated keyword", []string{"w", forkMarker, "pipe_handle=3", "pipe_handle=4"}, 0, 0, true},
+		{"a non-numeric fd", []string{"w", forkMarker, "pipe_handle=x"}, 0, 0, true},
+		{"a huge fd", []string{"w", forkMarker, "pipe_handle=99999999999"}, 0, 0, true},
+		{"a -c program that is not spawn_main", []string{"py", "-c", "import os", forkMarker}, 0, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sa, err := parseArgv(tc.argv)
@@ -287,23 +288,26 @@ func TestParseArgv(t *testing.T) {
 			assert.True(t, IsChild(tc.argv))
 		})
 	}
-	assert.Equal(t, []string{"py", "-B", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=None, pipe_handle=4)", ForkMarker},
+	assert.Equal(t, []string{"py", "-B", "-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=None, pipe_handle=4)", forkMarker},
 		pythonArgv("py", []string{"-B"}, -1, 4))
-	assert.Equal(t, []string{"w", ForkMarker, "tracker_fd=3", "pipe_handle=4"}, workerArgv([]string{"w"}, 3, 4))
+	assert.Equal(t, []string{"w", forkMarker, "tracker_fd=3", "pipe_handle=4"}, workerArgv([]string{"w"}, 3, 4))
 }
 
 func FuzzDecodePayload(f *testing.F) {
 	for _, c := range loadCaptures(f) {
 		f.Add(c.payload)
 	}
-	b, err := encodePayload(Spec{Target: "m:f"}, "N", []byte("k"), "/", 1, pickle.Tuple{ConnectionReduction(3, true, true)}, pickle.NewDict())
+	b, err := encodePayload(Spec{Target: "m:f"}, "N", []byte("k"), "/", 1, pickle.Tuple{reduction.Connection(reduction.DupFd(3), true, true)}, pickle.NewDict())
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(b)
 	// Tight decoder limits keep each run short; the pickle package fuzzes
 	// its own limits.
-	lim := pickle.DecOptions{MaxObjects: 100000, MaxContainerLen: 10000, MaxMemo: 10000, MaxInput: 1 << 20}
+	lim, err := pickle.DecOptions{MaxObjects: 100000, MaxContainerLen: 10000, MaxMemo: 10000, MaxInput: 1 << 20}.DecMode()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ch, err := decodePayload(bytes.NewReader(data), lim)
 		if err != nil {
@@ -314,16 +318,16 @@ func FuzzDecodePayload(f *testing.F) {
 		_ = ch.Authkey()
 		_ = ch.Daemon()
 		for i := 0; i < ch.NumArgs(); i++ {
-			_, _, _, _ = ConnectionArgs(ch.Arg(i))
-			_, _ = InheritedFD(ch.Arg(i))
+			_, _, _, _ = reduction.ConnectionArgs(ch.Arg(i))
+			_, _ = reduction.InheritedFD(ch.Arg(i))
 		}
 	})
 }
 
 func FuzzParseArgv(f *testing.F) {
-	f.Add("-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=6, pipe_handle=13)", ForkMarker)
-	f.Add(ForkMarker, "tracker_fd=None", "pipe_handle=4")
-	f.Add(ForkMarker, "pipe_handle=4", "parent_pid=1")
+	f.Add("-c", "from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=6, pipe_handle=13)", forkMarker)
+	f.Add(forkMarker, "tracker_fd=None", "pipe_handle=4")
+	f.Add(forkMarker, "pipe_handle=4", "parent_pid=1")
 	f.Fuzz(func(t *testing.T, a, b, c string) {
 		argv := []string{"w", a, b, c}
 		sa, err := parseArgv(argv)
@@ -342,11 +346,11 @@ func FuzzParseArgv(f *testing.F) {
 func TestGoPayloadMatchesPythonsShape(t *testing.T) {
 	b, err := encodePayload(Spec{}, "N", make([]byte, 32), "/", 1, pickle.Tuple{}, pickle.NewDict())
 	require.NoError(t, err)
-	ours, err := decodePayload(bytes.NewReader(b), pickle.DecOptions{})
+	ours, err := decodePayload(bytes.NewReader(b), nil)
 	require.NoError(t, err)
 	keys := func(d *pickle.Dict) []any { return d.Keys() }
 	for _, c := range loadCaptures(t) {
-		theirs, err := decodePayload(bytes.NewReader(c.payload), pickle.DecOptions{})
+		theirs, err := decodePayload(bytes.NewReader(c.payload), nil)
 		require.NoError(t, err)
 		assert.Equal(t, theirs.Object().Class(), ours.Object().Class(), c.Python)
 		assert.Equal(t, keys(theirs.state), keys(ours.state), "Process __dict__ keys, Python %s", c.Python)

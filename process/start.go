@@ -18,13 +18,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pytimeout"
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 )
 
 // Spec describes a child to Start.
 type Spec struct {
-	// Python is the interpreter of a Python child (a path such as
-	// pyfixtures.Interpreter.Path). The child runs
+	// Python is the interpreter of a Python child (a path, or a name found
+	// in PATH); empty (with no Executable) means Python(). The child runs
 	//	Python [Flags] -c 'from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=N, pipe_handle=M)' --multiprocessing-fork
 	// exactly as multiprocessing starts a spawn child.
 	Python string
@@ -119,18 +121,19 @@ func (s *Spawning) DupFd(fd int) (*pickle.Object, error) {
 // the child has started (or failed to).
 func (s *Spawning) File(f *os.File) *pickle.Object {
 	s.files = append(s.files, f)
-	return DupFd(childFD(len(s.files) - 1))
+	return reduction.DupFd(childFD(len(s.files) - 1))
 }
 
-// Connection returns the pickled form of conn for the child (see
-// ConnectionReduction). The child gets conn.File(): a blocking descriptor
-// for the same pipe or socket; conn itself keeps working.
+// Connection returns the pickled form of conn for the child:
+// rebuild_connection(_DupFd, readable, writable). The child gets
+// conn.File(): a blocking descriptor for the same pipe or socket; conn
+// itself keeps working.
 func (s *Spawning) Connection(conn *connection.Conn) (*pickle.Object, error) {
 	f, err := conn.File()
 	if err != nil {
 		return nil, fmt.Errorf("process: %w: connection for the child: %w", ErrBadSpec, err)
 	}
-	return &pickle.Object{Callable: GlobalRebuildConnection, Args: pickle.Tuple{s.File(f), conn.Readable(), conn.Writable()}}, nil
+	return reduction.Connection(s.File(f), conn.Readable(), conn.Writable()), nil
 }
 
 func (s *Spawning) closeAll() {
@@ -342,8 +345,17 @@ func (spec *Spec) check() (string, error) {
 		}
 	case len(spec.Executable) > 0 && spec.Executable[0] != "":
 		prog = spec.Executable[0]
+	case len(spec.Executable) > 0:
+		return "", fmt.Errorf("process: %w: Executable[0] is empty", ErrBadSpec)
 	default:
-		return "", fmt.Errorf("process: %w: neither Python nor Executable set", ErrBadSpec)
+		py, err := Python()
+		if err != nil {
+			return "", fmt.Errorf("process: %w: no Python or Executable set, and %w", ErrBadSpec, err)
+		}
+		spec.Python, prog = py, py
+		if spec.Target == "" {
+			return "", fmt.Errorf("process: %w: a Python child needs a Target (\"module:function\")", ErrBadSpec)
+		}
 	}
 	if spec.Target != "" {
 		if _, err := parseTarget(spec.Target); err != nil {
@@ -393,14 +405,14 @@ func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, 
 		_ = d.Set(k, v)
 	}
 	set(prep, "log_to_stderr", false)
-	set(prep, "authkey", AuthenticationString(authkey))
+	set(prep, "authkey", reduction.AuthenticationString(authkey))
 	set(prep, "name", name)
 	set(prep, "orig_dir", dir)
 	set(prep, "dir", dir)
 	set(prep, "start_method", "spawn")
 
 	config := pickle.NewDict()
-	set(config, "authkey", AuthenticationString(authkey))
+	set(config, "authkey", reduction.AuthenticationString(authkey))
 	set(config, "semprefix", "/mp")
 	if spec.Daemon {
 		set(config, "daemon", true)
@@ -424,7 +436,7 @@ func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, 
 	set(st, "_args", args)
 	set(st, "_kwargs", kwargs)
 	set(st, "_name", name)
-	obj := &pickle.Object{Callable: GlobalSpawnProcess, Args: pickle.Tuple{}, NewObj: true, State: st}
+	obj := &pickle.Object{Callable: reduction.GlobalSpawnProcess, Args: pickle.Tuple{}, NewObj: true, State: st}
 
 	b, err := pickle.Marshal(prep)
 	if err != nil {
@@ -493,39 +505,38 @@ func (p *Process) Authkey() []byte { return append([]byte(nil), p.authkey...) }
 // sentinel becoming readable).
 func (p *Process) Done() <-chan struct{} { return p.done }
 
-// Wait waits for the child to exit. It returns nil for exit code 0 and an
-// *ExitError otherwise.
-func (p *Process) Wait() error {
-	<-p.done
-	return p.result()
-}
-
-// WaitContext is Wait bounded by ctx; when ctx ends first it returns
-// ctx's error and the child keeps running.
-func (p *Process) WaitContext(ctx context.Context) error {
+// Wait waits for the child to exit and returns nil for exit code 0 and an
+// *ExitError otherwise, like exec.Cmd.Wait. When ctx ends first it returns
+// an error matching ctx.Err() and the child keeps running.
+func (p *Process) Wait(ctx context.Context) error {
 	select {
 	case <-p.done:
 		return p.result()
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("process: waiting for %s (pid %d): %w", p.name, p.Pid(), ctx.Err())
 	}
 }
 
-// Join waits at most timeout (negative: forever) and reports whether the
-// child has exited, like Python's join(timeout) followed by exitcode.
-func (p *Process) Join(timeout time.Duration) bool {
-	if timeout < 0 {
-		<-p.done
-		return true
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+// Join is Python's join(): it waits until the child has exited, whatever
+// its exit code (see ExitCode), or until ctx ends (an error matching
+// ctx.Err(); the child keeps running).
+func (p *Process) Join(ctx context.Context) error {
 	select {
 	case <-p.done:
-		return true
-	case <-t.C:
-		return false
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("process: joining %s (pid %d): %w", p.name, p.Pid(), ctx.Err())
 	}
+}
+
+// JoinTimeout is Python's join(timeout=d) followed by a look at exitcode:
+// it reports whether the child exited within d (false, with a nil error,
+// when d passed first). A negative d waits like Join.
+func (p *Process) JoinTimeout(ctx context.Context, d time.Duration) (bool, error) {
+	return pytimeout.Wait(ctx, d, func(ctx context.Context) (bool, error) {
+		err := p.Join(ctx)
+		return err == nil, err
+	})
 }
 
 func (p *Process) result() error {
@@ -535,22 +546,32 @@ func (p *Process) result() error {
 	return p.waitErr
 }
 
-// ExitCode is Python's Process.exitcode: ok is false while the child runs;
-// code is the exit status, or -signum if a signal ended it.
-func (p *Process) ExitCode() (code int, ok bool) {
+// ExitCode mirrors Python's Process.exitcode and os.ProcessState.ExitCode:
+// -1 while the child runs, else its exit status, or -signum when a signal
+// ended it (Python's convention: -15 after Terminate, -9 after Kill). -1
+// is also SIGHUP's code: Exited tells the two apart.
+func (p *Process) ExitCode() int {
 	select {
 	case <-p.done:
-		return p.code, true
+		return p.code
 	default:
-		return 0, false
+		return -1
+	}
+}
+
+// Exited reports whether the child has exited (and been reaped): Python's
+// exitcode is not None.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
 	}
 }
 
 // IsAlive reports whether the child is still running.
-func (p *Process) IsAlive() bool {
-	_, exited := p.ExitCode()
-	return !exited
-}
+func (p *Process) IsAlive() bool { return !p.Exited() }
 
 // Signal sends sig to the child; it is a no-op once the child has exited.
 func (p *Process) Signal(sig os.Signal) error {

@@ -1,7 +1,6 @@
 package process_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,35 +19,18 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startPy starts a Python child of this process running proc_target:<fn>.
-func startPy(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, fn string, spec process.Spec) (*process.Process, *syncBuffer) {
+func startPy(t *testing.T, ctx context.Context, py pyharness.Interpreter, fn string, spec process.Spec) (*process.Process, *pyharness.SyncBuffer) {
 	t.Helper()
-	var stderr syncBuffer
+	var stderr pyharness.SyncBuffer
 	spec.Python = py.Path
 	spec.Target = "proc_target:" + fn
-	spec.Path = []string{pyfixtures.Dir()}
+	spec.Path = []string{pyharness.Dir()}
 	spec.Stderr = &stderr
 	spec.Setpgid = true
 	spec.Env = append(spec.Env, "PYTHONDONTWRITEBYTECODE=1")
@@ -57,7 +38,7 @@ func startPy(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, fn st
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = syscall.Kill(-p.Pid(), syscall.SIGKILL)
-		_ = p.Wait()
+		_ = p.Wait(context.Background())
 		if t.Failed() {
 			t.Logf("%s stderr:\n%s", fn, stderr.String())
 		}
@@ -107,7 +88,7 @@ func pipeT(t *testing.T) (*connection.Conn, *connection.Conn) {
 
 func TestGoParentPythonChild(t *testing.T) {
 	fdsBefore := openFDs(t)
-	t.Run("each version", func(t *testing.T) { pyfixtures.ForEach(t, goParentPythonChild) })
+	t.Run("each version", func(t *testing.T) { pyharness.ForEach(t, goParentPythonChild) })
 	t.Run("no fds or child processes are leaked", func(t *testing.T) {
 		require.Eventually(t, func() bool { return openFDs(t) <= fdsBefore }, 5*time.Second, 20*time.Millisecond,
 			"fds: %d before, %d after", fdsBefore, openFDs(t))
@@ -115,9 +96,9 @@ func TestGoParentPythonChild(t *testing.T) {
 	})
 }
 
-func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
+func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 	t.Parallel() // the leak checks above run once all versions are done
-	ctx := pyfixtures.Context(t, 90*time.Second)
+	ctx := pyharness.Context(t, 90*time.Second)
 	t.Run("the child echoes on a Pipe and is a normal multiprocessing child", func(t *testing.T) {
 		ours, theirs := pipeT(t)
 		key := []byte("0123456789abcdef0123456789abcdef")
@@ -128,13 +109,12 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 			Authkey: key,
 		})
 		theirs.Close()
-		require.NoError(t, ours.SendContext(ctx, "ping"))
+		require.NoError(t, ours.Send(ctx, "ping"))
 		var reply map[string]any
-		require.NoError(t, ours.RecvContext(ctx, &reply))
-		require.NoError(t, p.Wait())
-		code, ok := p.ExitCode()
-		assert.True(t, ok)
-		assert.Equal(t, 0, code)
+		require.NoError(t, ours.Recv(ctx, &reply))
+		require.NoError(t, p.Wait(context.Background()))
+		assert.True(t, p.Exited())
+		assert.Equal(t, 0, p.ExitCode())
 		assert.Equal(t, "PyEcho", reply["name"])
 		assert.EqualValues(t, p.Pid(), reply["pid"])
 		assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
@@ -156,7 +136,7 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 
 	t.Run("an exception in the target exits with 1 and a traceback", func(t *testing.T) {
 		p, stderr := startPy(t, ctx, py, "fail", process.Spec{Args: []any{int64(5)}, Name: "PyFail"})
-		err := p.Wait()
+		err := p.Wait(context.Background())
 		var ee *process.ExitError
 		require.ErrorAs(t, err, &ee)
 		assert.Equal(t, 1, ee.Code)
@@ -169,20 +149,19 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 	t.Run("sys.exit codes round-trip", func(t *testing.T) {
 		p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{int64(3)}})
 		var ee *process.ExitError
-		require.ErrorAs(t, p.Wait(), &ee)
+		require.ErrorAs(t, p.Wait(context.Background()), &ee)
 		assert.Equal(t, 3, ee.Code)
 		assert.True(t, strings.HasPrefix(p.Name(), "SpawnProcess-"), p.Name())
 	})
 
 	t.Run("sys.exit() without a code is 1 in 3.8 and 0 in 3.9+", func(t *testing.T) {
 		p, _ := startPy(t, ctx, py, "exit_with", process.Spec{Args: []any{nil}})
-		_ = p.Wait()
-		code, ok := p.ExitCode()
-		require.True(t, ok)
+		_ = p.Wait(context.Background())
+		require.True(t, p.Exited())
 		if py.AtLeast(3, 9) {
-			assert.Equal(t, 0, code)
+			assert.Equal(t, 0, p.ExitCode())
 		} else {
-			assert.Equal(t, 1, code)
+			assert.Equal(t, 1, p.ExitCode())
 		}
 	})
 
@@ -193,7 +172,7 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 			p, _ := startPy(t, cctx, py, "sleep_forever", process.Spec{Args: []any{theirs}})
 			theirs.Close()
 			var ready string
-			require.NoError(t, ours.RecvContext(ctx, &ready))
+			require.NoError(t, ours.Recv(ctx, &ready))
 			assert.True(t, p.IsAlive())
 			assert.ErrorIs(t, p.Close(), process.ErrRunning)
 			want := -int(syscall.SIGKILL)
@@ -206,10 +185,11 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 			case "cancel":
 				cancel()
 			}
-			require.True(t, p.Join(20*time.Second), how)
-			code, ok := p.ExitCode()
-			assert.True(t, ok)
-			assert.Equal(t, want, code, how)
+			exited, err := p.JoinTimeout(ctx, 20*time.Second)
+			require.NoError(t, err, how)
+			require.True(t, exited, how)
+			assert.True(t, p.Exited())
+			assert.Equal(t, want, p.ExitCode(), how)
 			assert.NoError(t, p.Close())
 			assert.NoError(t, p.Terminate(), "signalling an exited process is a no-op")
 			cancel()
@@ -223,8 +203,8 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 		p, _ := startPy(t, ctx, py, "digest", process.Spec{Args: []any{theirs, blob}})
 		theirs.Close()
 		var reply map[string]any
-		require.NoError(t, ours.RecvContext(ctx, &reply))
-		require.NoError(t, p.Wait())
+		require.NoError(t, ours.Recv(ctx, &reply))
+		require.NoError(t, p.Wait(context.Background()))
 		sum := sha256.Sum256(blob)
 		assert.EqualValues(t, len(blob), reply["len"])
 		assert.Equal(t, hex.EncodeToString(sum[:]), reply["sha256"])
@@ -242,8 +222,8 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 		p, _ := startPy(t, ctx, py, "read_dupfd", process.Spec{Args: []any{theirs, fdArg{r}}})
 		theirs.Close()
 		var reply pickle.Tuple
-		require.NoError(t, ours.RecvContext(ctx, &reply))
-		require.NoError(t, p.Wait())
+		require.NoError(t, ours.Recv(ctx, &reply))
+		require.NoError(t, p.Wait(context.Background()))
 		assert.Equal(t, pickle.Tuple{"multiprocessing.popen_spawn_posix._DupFd", []byte("bytes through a pipe")}, reply)
 	})
 
@@ -254,11 +234,11 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 		p, _ := startPy(t, ctx, py, "make_lock", process.Spec{Args: []any{theirs}, Tracker: tr})
 		theirs.Close()
 		var name string
-		require.NoError(t, ours.RecvContext(ctx, &name))
-		path := pyfixtures.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
+		require.NoError(t, ours.Recv(ctx, &name))
+		path := pyharness.ShmDir + "/sem." + strings.TrimPrefix(name, "/")
 		require.FileExists(t, path)
 		require.NoError(t, p.Kill())
-		require.Error(t, p.Wait())
+		require.Error(t, p.Wait(context.Background()))
 		assert.FileExists(t, path, "nobody unlinked it yet")
 		require.NoError(t, tr.Close())
 		assert.NoFileExists(t, path, "the tracker unlinked the killed child's semaphore")
@@ -268,7 +248,7 @@ func goParentPythonChild(t *testing.T, py pyfixtures.Interpreter) {
 // TestGoParentGoWorker is the bonus direction: Start with Spec.Executable
 // runs this test binary as a Go worker through the same protocol.
 func TestGoParentGoWorker(t *testing.T) {
-	ctx := pyfixtures.Context(t, 30*time.Second)
+	ctx := pyharness.Context(t, 30*time.Second)
 	exe := worker(t)
 	ours, theirs := pipeT(t)
 	tr := (*process.ResourceTracker)(nil)
@@ -282,10 +262,10 @@ func TestGoParentGoWorker(t *testing.T) {
 	})
 	require.NoError(t, err)
 	theirs.Close()
-	require.NoError(t, ours.SendContext(ctx, "ping"))
+	require.NoError(t, ours.Send(ctx, "ping"))
 	var reply map[string]any
-	require.NoError(t, ours.RecvContext(ctx, &reply))
-	require.NoError(t, p.Wait())
+	require.NoError(t, ours.Recv(ctx, &reply))
+	require.NoError(t, p.Wait(context.Background()))
 	assert.Equal(t, "GoFromGo", reply["name"])
 	assert.EqualValues(t, os.Getpid(), reply["parent_pid"])
 	assert.Equal(t, true, reply["daemon"])
@@ -296,6 +276,46 @@ func TestGoParentGoWorker(t *testing.T) {
 	p2, err := process.Start(ctx, process.Spec{Executable: []string{exe}, Kwargs: map[string]any{"role": "exit", "code": int64(4)}})
 	require.NoError(t, err)
 	var ee *process.ExitError
-	require.True(t, errors.As(p2.Wait(), &ee))
+	require.True(t, errors.As(p2.Wait(context.Background()), &ee))
 	assert.Equal(t, 4, ee.Code)
+}
+
+func TestPythonFromEnvironment(t *testing.T) {
+	py := pyharness.DefaultT(t)
+	t.Setenv("MPWIRE_PYTHON", py.Path)
+	got, err := process.Python()
+	require.NoError(t, err)
+	assert.Equal(t, py.Path, got)
+
+	t.Setenv("MPWIRE_PYTHON", filepath.Join(t.TempDir(), "no-such-python"))
+	_, err = process.Python()
+	assert.Error(t, err)
+	_, err = process.Start(context.Background(), process.Spec{Target: "m:f"})
+	assert.ErrorIs(t, err, process.ErrBadSpec, "Start without Python falls back on Python(), which fails here")
+}
+
+// TestExitCodeWhileRunning: ExitCode is -1 and Exited false until the
+// child is reaped (Python's exitcode None), then the exit status.
+func TestExitCodeWhileRunning(t *testing.T) {
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 30*time.Second)
+	t.Setenv("MPWIRE_PYTHON", py.Path)
+	ours, theirs := pipeT(t)
+	p, err := process.Start(ctx, process.Spec{Target: "proc_target:sleep_forever", Path: []string{pyharness.Dir()}, Args: []any{theirs}})
+	require.NoError(t, err)
+	theirs.Close()
+	var ready string
+	require.NoError(t, ours.Recv(ctx, &ready))
+	assert.False(t, p.Exited())
+	assert.Equal(t, -1, p.ExitCode())
+	exited, err := p.JoinTimeout(ctx, 10*time.Millisecond)
+	assert.False(t, exited)
+	assert.NoError(t, err, "JoinTimeout's own limit is not an error")
+	require.NoError(t, p.Terminate())
+	require.NoError(t, p.Join(ctx))
+	assert.True(t, p.Exited())
+	assert.Equal(t, -int(syscall.SIGTERM), p.ExitCode())
+	var ee *process.ExitError
+	require.ErrorAs(t, p.Wait(ctx), &ee)
+	assert.True(t, ee.Signaled())
 }

@@ -34,10 +34,17 @@ type ResourceTracker struct {
 	done chan struct{}
 }
 
-// StartResourceTracker starts a tracker with the given interpreter. It runs
-// in its own process group (so a terminal's ^C does not reach it; Python's
-// ignores SIGINT and SIGTERM anyway) and writes its warnings to os.Stderr.
+// StartResourceTracker starts a tracker with the given interpreter ("":
+// Python()). It runs in its own process group (so a terminal's ^C does not
+// reach it; Python's ignores SIGINT and SIGTERM anyway) and writes its
+// warnings to os.Stderr.
 func StartResourceTracker(python string, flags ...string) (*ResourceTracker, error) {
+	if python == "" {
+		var err error
+		if python, err = Python(); err != nil {
+			return nil, err
+		}
+	}
 	// Blocking on both ends: the tracker reads lines with blocking reads,
 	// and children write to their copies of w directly.
 	var fds [2]int

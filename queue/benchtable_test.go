@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -31,10 +31,10 @@ func TestBenchmarkTable(t *testing.T) {
 	if os.Getenv("MPWIRE_BENCH") != "1" {
 		t.Skip("set MPWIRE_BENCH=1 to run the side-by-side queue benchmarks")
 	}
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	ctx := pyfixtures.Context(t, 20*time.Minute)
+	ctx := pyharness.Context(t, 20*time.Minute)
 
 	type row struct {
 		name     string
@@ -76,7 +76,7 @@ func TestBenchmarkTable(t *testing.T) {
 		start := func(lang, role string, args []any, kw map[string]any) *process.Process {
 			spec := process.Spec{Args: args, Stderr: sw}
 			if lang == "py" {
-				spec.Python, spec.Path, spec.Target = py.Path, []string{pyfixtures.Dir()}, "queue_peer:bench_"+role
+				spec.Python, spec.Path, spec.Target = py.Path, []string{pyharness.Dir()}, "queue_peer:bench_"+role
 				spec.Args = append(append([]any{}, args...), kw["n"], kw["size"])
 			} else {
 				spec.Executable, spec.Kwargs = []string{exe}, kw
@@ -92,12 +92,12 @@ func TestBenchmarkTable(t *testing.T) {
 		for _, lang := range r.prod {
 			prods = append(prods, start(lang, "produce", []any{q}, map[string]any{"n": r.n, "size": r.size}))
 		}
-		b, err := rconn.RecvBytesContext(ctx)
+		b, err := rconn.RecvBytes(ctx)
 		require.NoError(t, err, "stderr: %s", stderr.String())
 		var secs float64
 		require.NoError(t, pickle.Unmarshal(b, &secs))
 		for _, p := range append(prods, cons) {
-			require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.String())
+			require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
 		}
 		rconn.Close()
 		q.Close()
@@ -130,10 +130,10 @@ func TestBenchmarkTable(t *testing.T) {
 	t.Log("\n" + out.String())
 }
 
-func startConsumer(t *testing.T, ctx context.Context, lang string, py pyfixtures.Interpreter, exe string, q *queue.Queue, w *connection.Conn, n int, sw *syncWriter) *process.Process {
+func startConsumer(t *testing.T, ctx context.Context, lang string, py pyharness.Interpreter, exe string, q *queue.Queue, w *connection.Conn, n int, sw *syncWriter) *process.Process {
 	spec := process.Spec{Stderr: sw}
 	if lang == "py" {
-		spec.Python, spec.Path, spec.Target = py.Path, []string{pyfixtures.Dir()}, "queue_peer:bench_consume"
+		spec.Python, spec.Path, spec.Target = py.Path, []string{pyharness.Dir()}, "queue_peer:bench_consume"
 		spec.Args = []any{q, n, w}
 	} else {
 		spec.Executable = []string{exe}

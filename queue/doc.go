@@ -4,15 +4,15 @@
 //
 // # Model
 //
-//	Python                              Go
-//	ctx.Queue(maxsize)                  New(maxsize)                 Open(pickled, conn) / FromChildArg(child, i)
-//	ctx.JoinableQueue(maxsize)          NewJoinableQueue(maxsize)    OpenJoinable / JoinableFromChildArg
-//	ctx.SimpleQueue()                   NewSimpleQueue()             OpenSimple / SimpleFromChildArg
-//	put(obj) / put(obj, True, t)        Put(ctx, v) / PutTimeout(v, t)   (a ctx deadline is the timeout)
-//	put_nowait(obj)  → queue.Full       PutNowait(v)                  → ErrFull
-//	get() / get(True, t) → queue.Empty  Get(ctx, &v) / GetTimeout(&v, t) → ErrEmpty
+//	Python                              Go (created here)        Go (rebuilt in a Go worker)
+//	ctx.Queue(maxsize)                  New(maxsize)             Open(child, child.Arg(i))
+//	ctx.JoinableQueue(maxsize)          NewJoinable(maxsize)     OpenJoinable(child, v)
+//	ctx.SimpleQueue()                   NewSimple()              OpenSimple(child, v)
+//	put(obj) / put(obj, True, t)        Put(ctx, v) / PutTimeout(ctx, t, v)
+//	put_nowait(obj)  → queue.Full       PutNowait(v)             → ErrFull
+//	get() / get(True, t) → queue.Empty  Get(ctx, &v) / GetTimeout(ctx, t, &v) → ErrEmpty
 //	get_nowait()                        GetNowait(&v)
-//	qsize() empty() full()              QSize() Empty() Full()
+//	qsize() empty() full() _maxsize     Qsize() Empty() Full() Maxsize()
 //	close() join_thread()               Close() JoinThread(ctx)
 //	cancel_join_thread()                CancelJoinThread()
 //	task_done() join()                  TaskDone(ctx) Join(ctx)
@@ -22,7 +22,11 @@
 // generic values of package pickle); GetPickle and PutPickle move raw
 // pickles. Every blocking call takes a context; a deadline that ends a Put
 // or a Get gives an error matching both ErrFull/ErrEmpty and
-// context.DeadlineExceeded.
+// context.DeadlineExceeded, which is also what PutTimeout and GetTimeout
+// return when their time passes (Python raises Full/Empty). The
+// package-level functions use the defaults; Config's methods of the same
+// names take settings (item size limit, pickle modes, pipe size, resource
+// tracker, feeder error handler).
 //
 // # Protocol
 //
@@ -53,10 +57,11 @@
 // opens them while unpickling its arguments, right after it starts; close
 // the Go creator only after the children are running (after their first
 // item, or after Wait). A Go creator killed before Close leaves its
-// /dev/shm/sem.mp-* files behind unless the queue was created WithTracker
-// (a process.ResourceTracker, or the spawn parent's tracker in a Go
-// worker), which then unlinks them as Python's tracker does. Queues rebuilt
-// from a pickled state (Open, FromChildArg) never unlink anything.
+// /dev/shm/sem.mp-* files behind unless the queue was created with
+// Config.Tracker (a process.ResourceTracker, or the spawn parent's tracker
+// in a Go worker), which then unlinks them as Python's tracker does. Queues
+// rebuilt from a pickled state (Open, OpenJoinable, OpenSimple) never unlink
+// anything.
 //
 // # Failure
 //

@@ -5,22 +5,23 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire"
 	"github.com/mpwire/mpwire/synchronize"
 )
 
 // Errors callers branch on (errors.Is).
 var (
 	// ErrEmpty is Python's queue.Empty: GetNowait found no item, or a Get's
-	// deadline passed first (that error also matches
-	// context.DeadlineExceeded).
-	ErrEmpty = errors.New("queue: empty")
+	// deadline (or GetTimeout's time) passed first (that error also matches
+	// context.DeadlineExceeded). It is mpwire.ErrEmpty.
+	ErrEmpty = mpwire.ErrEmpty
 	// ErrFull is Python's queue.Full: PutNowait found no free slot, or a
 	// Put's deadline passed first (also matches context.DeadlineExceeded).
-	ErrFull = errors.New("queue: full")
+	// It is mpwire.ErrFull.
+	ErrFull = mpwire.ErrFull
 	// ErrClosed is Python's ValueError("Queue … is closed"): an operation on
-	// a queue this process closed.
-	ErrClosed = errors.New("queue: closed")
+	// a queue this process closed. It is mpwire.ErrClosed.
+	ErrClosed = mpwire.ErrClosed
 	// ErrNotClosed is Python's AssertionError from join_thread() before
 	// close().
 	ErrNotClosed = errors.New("queue: JoinThread before Close")
@@ -28,8 +29,8 @@ var (
 	// times').
 	ErrTaskDone = errors.New("task_done() called too many times")
 	// ErrBadState wraps every error about a pickled queue that is not what
-	// multiprocessing pickles.
-	ErrBadState = errors.New("queue: bad pickled state")
+	// multiprocessing pickles. It is mpwire.ErrBadState.
+	ErrBadState = mpwire.ErrBadState
 	// ErrReleasedTooManyTimes is re-exported from synchronize: a peer broke
 	// the protocol (e.g. read an item without taking _rlock/_sem).
 	ErrReleasedTooManyTimes = synchronize.ErrReleasedTooManyTimes
@@ -54,8 +55,8 @@ func waitErr(err, kind error) error {
 		return nil
 	case errors.Is(err, context.DeadlineExceeded):
 		return timeoutError{kind}
-	case errors.Is(err, synchronize.ErrClosed), errors.Is(err, connection.ErrClosed):
-		return fmt.Errorf("%w (%v)", ErrClosed, err)
+	case errors.Is(err, ErrClosed):
+		return fmt.Errorf("queue: %w", err)
 	}
 	return err
 }
@@ -70,3 +71,6 @@ type ItemError struct {
 
 func (e *ItemError) Error() string { return "queue: decoding an item: " + e.Err.Error() }
 func (e *ItemError) Unwrap() error { return e.Err }
+
+// errClosed is ErrClosed as a closed queue reports it.
+var errClosed = fmt.Errorf("queue: %w", ErrClosed)

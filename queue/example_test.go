@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -27,11 +28,25 @@ func ExampleNew() {
 	m := map[string]int{}
 	_ = q.Get(ctx, &m)
 	fmt.Println(s, m)
-	fmt.Println(q.GetTimeout(&s, 10*time.Millisecond))
+	err = q.GetTimeout(ctx, 10*time.Millisecond, &s) // get(True, 0.01)
+	fmt.Println(err, errors.Is(err, queue.ErrEmpty))
 	// Output:
-	// queue: full
+	// queue is full
 	// a map[b:2]
-	// queue: empty (deadline exceeded)
+	// queue is empty (deadline exceeded) true
+}
+
+// Settings travel in a Config: here a 1 MiB limit on one item's pickle and
+// a larger pipe.
+func ExampleConfig() {
+	cfg := queue.Config{MaxItem: 1 << 20, PipeSize: 1 << 20}
+	q, err := cfg.New(0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer q.Close()
+	fmt.Println(q.Maxsize() == queue.SemValueMax)
+	// Output: true
 }
 
 // A Go parent shares a Queue with a Python child started through the spawn
@@ -43,7 +58,7 @@ func ExampleQueue_ReduceForSpawn() {
 		log.Fatal(err)
 	}
 	// child.py: def f(q): q.put('Python')
-	p, err := process.Start(ctx, process.Spec{Python: "python3", Target: "child:f", Path: []string{"."}, Args: []any{q}})
+	p, err := process.Start(ctx, process.Spec{Target: "child:f", Path: []string{"."}, Args: []any{q}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -52,19 +67,19 @@ func ExampleQueue_ReduceForSpawn() {
 		log.Fatal(err)
 	}
 	fmt.Println(s)
-	_ = p.Wait()
+	_ = p.Wait(ctx)
 	_ = q.Close() // after the child has started: Close unlinks the semaphore names
 }
 
 // A Go worker started by a Python parent (mpwire.GoProcess(exe, args=(q,)))
 // rebuilds the parent's Queue from its spawn payload and puts on it.
-func ExampleFromChildArg() {
-	child, err := process.Child()
+func ExampleOpen() {
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
 	child.Run(func(ctx context.Context) error {
-		q, err := queue.FromChildArg(child, 0)
+		q, err := queue.Open(child, child.Arg(0))
 		if err != nil {
 			return err
 		}
@@ -80,7 +95,7 @@ func ExampleFromChildArg() {
 // workers may be in either language.
 func ExampleJoinableQueue() {
 	ctx := context.Background()
-	q, err := queue.NewJoinableQueue(0)
+	q, err := queue.NewJoinable(0)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,9 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -28,10 +28,10 @@ import (
 func TestPythonParentGoWorker(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel() // each version is independent; most of the time is process start-up
-		ctx := pyfixtures.Context(t, 90*time.Second)
-		out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "queue_parent.py",
+		ctx := pyharness.Context(t, 90*time.Second)
+		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "queue_parent.py",
 			Args: []string{"--go", exe, "--scenario", "all"}})
 		res := map[string]map[string]any{}
 		for _, line := range strings.Split(out, "\n") {
@@ -111,19 +111,19 @@ type lockedBuf struct {
 	bytes.Buffer
 }
 
-func startProbe(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, q any) *probe {
+func startProbe(t *testing.T, ctx context.Context, py pyharness.Interpreter, q any) *probe {
 	t.Helper()
 	ours, theirs, err := connection.Pipe(true)
 	require.NoError(t, err)
 	var errb bytes.Buffer
-	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_peer:probe", Path: []string{pyfixtures.Dir()},
+	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_peer:probe", Path: []string{pyharness.Dir()},
 		Args: []any{q, theirs}, Stderr: &syncWriter{w: &errb}, Env: []string{"PYTHONDONTWRITEBYTECODE=1"}})
 	require.NoError(t, err)
 	theirs.Close()
 	pr := &probe{t: t, ctx: ctx, ctl: ours, proc: p, errb: &errb}
 	t.Cleanup(func() {
 		_ = p.Kill()
-		_ = p.Wait()
+		_ = p.Wait(context.Background())
 		ours.Close()
 		if t.Failed() {
 			t.Logf("probe stderr:\n%s", errb.String())
@@ -147,12 +147,12 @@ func (p *probe) send(cmd ...any) {
 	p.t.Helper()
 	b, err := pickle.Marshal(pickle.Tuple(cmd))
 	require.NoError(p.t, err)
-	require.NoError(p.t, p.ctl.SendBytes(b))
+	require.NoError(p.t, p.ctl.SendBytes(context.Background(), b))
 }
 
 func (p *probe) recv() any {
 	p.t.Helper()
-	b, err := p.ctl.RecvBytesContext(p.ctx)
+	b, err := p.ctl.RecvBytes(p.ctx)
 	require.NoError(p.t, err, "probe stderr: %s", p.errb.String())
 	var v any
 	require.NoError(p.t, pickle.Unmarshal(b, &v))
@@ -167,7 +167,7 @@ func (p *probe) call(cmd ...any) any {
 
 // silent checks that the probe has not answered for d.
 func (p *probe) silent(d time.Duration) bool {
-	ready, err := p.ctl.Poll(d)
+	ready, err := p.ctl.PollTimeout(context.Background(), d)
 	require.NoError(p.t, err)
 	return !ready
 }
@@ -175,7 +175,7 @@ func (p *probe) silent(d time.Duration) bool {
 func (p *probe) exit() {
 	p.t.Helper()
 	assert.Equal(p.t, "bye", p.call("exit"))
-	require.NoError(p.t, p.proc.WaitContext(p.ctx), "probe stderr: %s", p.errb.String())
+	require.NoError(p.t, p.proc.Wait(p.ctx), "probe stderr: %s", p.errb.String())
 }
 
 // goSamples are Go values and what a Python child reports for them:
@@ -228,8 +228,8 @@ func mustDict(kv ...any) *pickle.Dict {
 // TestGoQueuePythonChild: a Go-created Queue(2) handed to a Python child
 // by process.Start, which rebuilds a real multiprocessing.Queue.
 func TestGoQueuePythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		q, err := queue.New(2)
 		require.NoError(t, err)
 		defer q.Close()
@@ -277,11 +277,11 @@ func TestGoQueuePythonChild(t *testing.T) {
 			require.Equal(t, "ok", p.call("put", "b", true, nil))
 			assert.Equal(t, int64(2), p.call("qsize"))
 			assert.Equal(t, true, p.call("full"))
-			n, err := q.QSize()
+			n, err := q.Qsize()
 			require.NoError(t, err)
 			assert.Equal(t, 2, n)
 			assert.ErrorIs(t, q.PutNowait("c"), queue.ErrFull)
-			assert.ErrorIs(t, q.PutTimeout("c", 100*time.Millisecond), queue.ErrFull)
+			assert.ErrorIs(t, q.PutTimeout(context.Background(), 100*time.Millisecond, "c"), queue.ErrFull)
 			t0 := time.Now()
 			assert.Equal(t, "Full", p.call("put", "c", true, 0.2))
 			assert.GreaterOrEqual(t, time.Since(t0), 150*time.Millisecond)
@@ -296,8 +296,8 @@ func TestGoQueuePythonChild(t *testing.T) {
 			assert.Equal(t, "Empty", p.call("get", true, 0.2))
 			assert.Equal(t, "Empty", p.call("get", false, nil))
 			assert.ErrorIs(t, q.GetNowait(&s), queue.ErrEmpty)
-			assert.ErrorIs(t, q.GetTimeout(&s, 100*time.Millisecond), queue.ErrEmpty)
-			n, _ = q.QSize()
+			assert.ErrorIs(t, q.GetTimeout(context.Background(), 100*time.Millisecond, &s), queue.ErrEmpty)
+			n, _ = q.Qsize()
 			assert.Equal(t, 0, n)
 			assert.Equal(t, int64(0), p.call("qsize"))
 		})
@@ -378,9 +378,9 @@ func remarshal(in, out any) error {
 
 // TestGoJoinableQueuePythonChild: task_done/join across languages.
 func TestGoJoinableQueuePythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		q, err := queue.NewJoinableQueue(0)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
+		q, err := queue.NewJoinable(0)
 		require.NoError(t, err)
 		defer q.Close()
 		p := startProbe(t, ctx, py, q)
@@ -405,7 +405,7 @@ func TestGoJoinableQueuePythonChild(t *testing.T) {
 			n, err := q.UnfinishedTasks()
 			require.NoError(t, err)
 			assert.Equal(t, 2, n)
-			ok, err := q.JoinTimeout(100 * time.Millisecond)
+			ok, err := q.JoinTimeout(context.Background(), 100*time.Millisecond)
 			require.NoError(t, err)
 			assert.False(t, ok)
 			joined := make(chan error, 1)
@@ -431,9 +431,9 @@ func TestGoJoinableQueuePythonChild(t *testing.T) {
 
 // TestGoSimpleQueuePythonChild: a Go-created SimpleQueue both ways.
 func TestGoSimpleQueuePythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		q, err := queue.NewSimpleQueue()
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
+		q, err := queue.NewSimple()
 		require.NoError(t, err)
 		defer q.Close()
 		p := startProbe(t, ctx, py, q)

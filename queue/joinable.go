@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pytimeout"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/synchronize"
@@ -21,11 +22,13 @@ type JoinableQueue struct {
 	*Queue
 }
 
-// NewJoinableQueue creates a JoinableQueue(maxsize) (maxsize <= 0:
-// unbounded).
-func NewJoinableQueue(maxsize int, opts ...Option) (*JoinableQueue, error) {
+// NewJoinable creates a JoinableQueue(maxsize) (maxsize <= 0: unbounded).
+func NewJoinable(maxsize int) (*JoinableQueue, error) { return Config{}.NewJoinable(maxsize) }
+
+// NewJoinable is the package-level NewJoinable with these settings.
+func (cfg Config) NewJoinable(maxsize int) (*JoinableQueue, error) {
 	q := &Queue{}
-	if err := q.create(maxsize, opts); err != nil {
+	if err := q.create(maxsize, cfg); err != nil {
 		return nil, err
 	}
 	var err error
@@ -106,16 +109,14 @@ func (j *JoinableQueue) Join(ctx context.Context) error {
 	return errors.Join(err, q.cond.Release())
 }
 
-// JoinTimeout is Join with a time limit: it reports whether the queue was
-// joined (false: time ran out).
-func (j *JoinableQueue) JoinTimeout(d time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	err := j.Join(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return false, nil
-	}
-	return err == nil, err
+// JoinTimeout is Join with Python's time limit (join() has none; this is
+// the condition's wait(timeout)): it reports whether the queue was joined,
+// false with a nil error when d passed first. A negative d waits like Join.
+func (j *JoinableQueue) JoinTimeout(ctx context.Context, d time.Duration) (bool, error) {
+	return pytimeout.Wait(ctx, d, func(ctx context.Context) (bool, error) {
+		err := j.Join(ctx)
+		return err == nil, err
+	})
 }
 
 // UnfinishedTasks returns the value of _unfinished_tasks: items put and
@@ -131,5 +132,5 @@ func (j *JoinableQueue) ReduceForSpawn(s *process.Spawning) (any, error) {
 		return nil, err
 	}
 	st = append(st, j.cond.Object(), j.unfinished.Object())
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: "JoinableQueue"}, Args: pickle.Tuple{}, NewObj: true, State: st}, nil
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: "JoinableQueue"}, Args: pickle.Tuple{}, NewObj: true, State: st}, nil
 }

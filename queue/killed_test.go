@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/internal/sem"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -22,8 +22,8 @@ import (
 // raises Empty; a Go Get returns when its context ends (ErrEmpty on a
 // deadline), never hangs without one; producers are unaffected.
 func TestPeerKilledHoldingTheReadLock(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
 	q, err := queue.New(0)
 	require.NoError(t, err)
 	defer q.Close()
@@ -37,11 +37,11 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 		20*time.Second, 10*time.Millisecond, "the Python get never took _rlock")
 	require.True(t, victim.silent(100*time.Millisecond))
 	require.NoError(t, victim.proc.Kill())
-	require.Error(t, victim.proc.WaitContext(ctx))
+	require.Error(t, victim.proc.Wait(ctx))
 
 	start := time.Now()
 	var v any
-	err = q.GetTimeout(&v, 300*time.Millisecond)
+	err = q.GetTimeout(context.Background(), 300*time.Millisecond, &v)
 	assert.ErrorIs(t, err, queue.ErrEmpty)
 	assert.Less(t, time.Since(start), 5*time.Second)
 
@@ -60,7 +60,7 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 
 	// Producers still work and qsize still counts; only readers are stuck.
 	require.NoError(t, q.Put(ctx, "still flowing"))
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
@@ -19,41 +19,14 @@ import (
 // Spec.Executable), the test binary plays kwargs["role"] instead of
 // running the tests.
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-	}
-	os.Exit(m.Run())
-}
-
-func workerMain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	child, err := process.ChildContext(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(101)
-	}
-	role, _ := child.Kwarg("role")
-	child.Run(func(pctx context.Context) error {
-		ctx, cancel := context.WithTimeout(pctx, 120*time.Second)
-		defer cancel()
-		switch role {
-		case "put":
-			return rolePut(ctx, child)
-		case "echo":
-			return roleEcho(ctx, child)
-		case "timeouts":
-			return roleTimeouts(ctx, child)
-		case "produce":
-			return roleProduce(ctx, child)
-		case "consume":
-			return roleConsume(ctx, child)
-		case "bench-produce":
-			return roleBenchProduce(ctx, child)
-		case "bench-consume":
-			return roleBenchConsume(ctx, child)
-		}
-		return fmt.Errorf("unknown role %v", role)
+	testworker.Main(m, testworker.Roles{
+		"put":           rolePut,
+		"echo":          roleEcho,
+		"timeouts":      roleTimeouts,
+		"produce":       roleProduce,
+		"consume":       roleConsume,
+		"bench-produce": roleBenchProduce,
+		"bench-consume": roleBenchConsume,
 	})
 }
 
@@ -85,8 +58,20 @@ func closeFlush(ctx context.Context, q any) error {
 	return fmt.Errorf("not a queue: %T", q)
 }
 
+// openArg rebuilds whichever queue kind argument i is.
 func openArg(child *process.ChildProcess, i int) (any, error) {
-	return queue.OpenAny(child.Arg(i), child.ConnFrom)
+	v := child.Arg(i)
+	if o, ok := v.(*pickle.Object); ok {
+		switch o.Callable.Name {
+		case "Queue":
+			return queue.Open(child, v)
+		case "JoinableQueue":
+			return queue.OpenJoinable(child, v)
+		case "SimpleQueue":
+			return queue.OpenSimple(child, v)
+		}
+	}
+	return nil, fmt.Errorf("argument %d is %T, not a pickled queue", i, v)
 }
 
 // rolePut: put kwargs["items"] on argument 0, flush.
@@ -139,11 +124,11 @@ func roleEcho(ctx context.Context, child *process.ChildProcess) error {
 // roleTimeouts runs Full/Empty cases on argument 0 (an empty Queue(1))
 // and reports what happened on argument 1.
 func roleTimeouts(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
-	out, err := queue.FromChildArg(child, 1)
+	out, err := queue.Open(child, child.Arg(1))
 	if err != nil {
 		return err
 	}
@@ -162,14 +147,14 @@ func roleTimeouts(ctx context.Context, child *process.ChildProcess) error {
 	var v any
 	res["get_nowait_empty"] = name(q.GetNowait(&v))
 	t0 := time.Now()
-	res["get_timeout_empty"] = name(q.GetTimeout(&v, 200*time.Millisecond))
+	res["get_timeout_empty"] = name(q.GetTimeout(context.Background(), 200*time.Millisecond, &v))
 	res["get_timeout_waited"] = time.Since(t0).Seconds()
 	res["put_nowait_1"] = name(q.PutNowait("one"))
 	res["put_nowait_2"] = name(q.PutNowait("two"))
 	t0 = time.Now()
-	res["put_timeout_2"] = name(q.PutTimeout("two", 200*time.Millisecond))
+	res["put_timeout_2"] = name(q.PutTimeout(context.Background(), 200*time.Millisecond, "two"))
 	res["put_timeout_waited"] = time.Since(t0).Seconds()
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	if err != nil {
 		return err
 	}
@@ -190,7 +175,7 @@ func roleTimeouts(ctx context.Context, child *process.ChildProcess) error {
 
 // roleProduce (stress): put kwargs start..start+n-1 as ints on argument 0.
 func roleProduce(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -212,7 +197,7 @@ func roleProduce(ctx context.Context, child *process.ChildProcess) error {
 // roleConsume (stress): get ints from argument 0 until None, then send
 // them as native int64s on the Connection argument 1.
 func roleConsume(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -231,14 +216,14 @@ func roleConsume(ctx context.Context, child *process.ChildProcess) error {
 		}
 		got = binary.NativeEndian.AppendUint64(got, uint64(v.(int64)))
 	}
-	if err := conn.SendBytes(got); err != nil {
+	if err := conn.SendBytes(context.Background(), got); err != nil {
 		return err
 	}
 	return conn.Close()
 }
 
 func roleBenchProduce(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -269,7 +254,7 @@ func roleBenchProduce(ctx context.Context, child *process.ChildProcess) error {
 }
 
 func roleBenchConsume(ctx context.Context, child *process.ChildProcess) error {
-	q, err := queue.FromChildArg(child, 0)
+	q, err := queue.Open(child, child.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -295,7 +280,7 @@ func roleBenchConsume(ctx context.Context, child *process.ChildProcess) error {
 	if err != nil {
 		return err
 	}
-	if err := conn.SendBytes(b); err != nil {
+	if err := conn.SendBytes(context.Background(), b); err != nil {
 		return err
 	}
 	return conn.Close()

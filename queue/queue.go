@@ -18,78 +18,77 @@ import (
 	"github.com/mpwire/mpwire/synchronize"
 )
 
-// Module is the Python module defining the queue classes.
-const Module = "multiprocessing.queues"
+// module is the Python module defining the queue classes.
+const module = "multiprocessing.queues"
 
 // SemValueMax is SEM_VALUE_MAX, the maxsize of an unbounded Queue.
 const SemValueMax = sem.SemValueMax
 
-// Option configures a queue made by a New or Open function.
-type Option func(*config)
+// Config holds the settings of the queues made by its methods (New,
+// NewJoinable, NewSimple, Open, OpenJoinable, OpenSimple); the package-level
+// functions of the same names use the zero Config, which gives Python's
+// behaviour with mpwire's safe limits. A queue copies its Config.
+type Config struct {
+	// MaxItem bounds the pickled size of one item a Get accepts (the frame
+	// limit of the queue's read end): 0 means connection.DefaultMaxFrame
+	// (64 MiB), a negative value no limit. A larger item fails the Get with
+	// connection.ErrFrameTooLarge and, as in Python, leaves the pipe
+	// unreadable.
+	MaxItem int64
+	// EncMode pickles what Put puts; nil means protocol 4, what Python
+	// 3.8–3.13 queues write.
+	EncMode pickle.EncMode
+	// DecMode unpickles what Get gets, with its limits; nil means pickle's
+	// defaults.
+	DecMode pickle.DecMode
+	// PipeSize is the capacity of the pipe of a queue created by this
+	// process (F_SETPIPE_SZ; Linux caps it at /proc/sys/fs/pipe-max-size,
+	// 1 MiB by default); 0 keeps the system default (64 KiB), as Python's
+	// queues have. It is best effort: a size the kernel refuses leaves the
+	// default. Both languages work with any size; a larger pipe lets a
+	// producer run further ahead of its consumers but was not faster in our
+	// measurements for small items.
+	PipeSize int
+	// Tracker, if set, registers the semaphores of a queue created by this
+	// process with a multiprocessing resource tracker (a
+	// *process.ResourceTracker, or synchronize.ChildTracker(child) in a Go
+	// worker), as Python does for its own queues: if this process dies
+	// before closing the queue, the tracker unlinks the names once every
+	// process holding it has exited.
+	Tracker synchronize.Tracker
+	// OnFeederError is called when the feeder cannot write an item
+	// (Python's Queue._on_queue_feeder_error, which prints a traceback).
+	// The item is dropped and its slot released, as in Python. nil prints
+	// the error to standard error.
+	OnFeederError func(error)
+}
 
-type config struct {
+// settings is a Config with its defaults resolved.
+type settings struct {
+	conn     connection.Config
 	pipeSize int
 	enc      pickle.EncMode
 	dec      pickle.DecMode
-	connOpts []connection.Option
 	onError  func(error)
 	tracker  synchronize.Tracker
 }
 
-func buildConfig(opts []Option) config {
-	c := config{pipeSize: DefaultPipeSize}
-	for _, o := range opts {
-		o(&c)
+var (
+	defaultEnc, _ = pickle.EncOptions{}.EncMode()
+	defaultDec, _ = pickle.DecOptions{}.DecMode()
+)
+
+func (cfg Config) settings() settings {
+	s := settings{conn: connection.Config{MaxFrame: cfg.MaxItem}, pipeSize: cfg.PipeSize, enc: cfg.EncMode,
+		dec: cfg.DecMode, onError: cfg.OnFeederError, tracker: cfg.Tracker}
+	if s.enc == nil {
+		s.enc = defaultEnc
 	}
-	if c.enc == nil {
-		c.enc, _ = pickle.EncOptions{}.EncMode()
+	if s.dec == nil {
+		s.dec = defaultDec
 	}
-	if c.dec == nil {
-		c.dec, _ = pickle.DecOptions{}.DecMode()
-	}
-	return c
+	return s
 }
-
-// DefaultPipeSize is the pipe capacity New, NewJoinableQueue and
-// NewSimpleQueue ask for: 0, the system default (64 KiB), as Python's
-// queues have.
-const DefaultPipeSize = 0
-
-// WithPipeSize sets the capacity of the pipe of a queue created by this
-// process (F_SETPIPE_SZ; Linux caps it at /proc/sys/fs/pipe-max-size,
-// 1 MiB by default; 0 keeps the system default). It is best effort: a size
-// the kernel refuses leaves the default. Both languages work with any
-// size; a larger pipe lets a producer run further ahead of its consumers
-// but was not faster in our measurements (pipe buffers beyond the CPU
-// cache cost more to copy through).
-func WithPipeSize(n int) Option { return func(c *config) { c.pipeSize = n } }
-
-// WithTracker registers the semaphores of a queue created by this process
-// with a multiprocessing resource tracker (a *process.ResourceTracker, or
-// synchronize.ChildTracker(child) in a Go worker), as Python does for its
-// own queues: if this process dies before closing the queue, the tracker
-// unlinks the names once every process holding it has exited.
-func WithTracker(t synchronize.Tracker) Option { return func(c *config) { c.tracker = t } }
-
-// WithEncMode sets how Put pickles items (default: protocol 4, what Python
-// 3.8–3.13 queues write).
-func WithEncMode(m pickle.EncMode) Option { return func(c *config) { c.enc = m } }
-
-// WithDecMode sets how Get unpickles items, including the decoder's limits
-// (default: pickle.DecOptions{}, the safe defaults).
-func WithDecMode(m pickle.DecMode) Option { return func(c *config) { c.dec = m } }
-
-// WithConnOptions passes options (e.g. connection.WithMaxFrame, the limit
-// on one item's pickled size) to the queue's pipe ends.
-func WithConnOptions(opts ...connection.Option) Option {
-	return func(c *config) { c.connOpts = append(c.connOpts, opts...) }
-}
-
-// WithFeederErrorHandler sets the function called when the feeder cannot
-// write an item (Python's Queue._on_queue_feeder_error, which prints a
-// traceback). The item is dropped and its slot released, as in Python.
-// The default handler prints the error to standard error.
-func WithFeederErrorHandler(f func(error)) Option { return func(c *config) { c.onError = f } }
 
 // Queue is multiprocessing.Queue: a one-way pipe whose items are pickles,
 // a BoundedSemaphore(maxsize) counting free slots (_sem), and two Locks
@@ -112,7 +111,7 @@ type Queue struct {
 	rlock       *synchronize.Lock
 	wlock       *synchronize.Lock
 	sem         *synchronize.BoundedSemaphore
-	cfg         config
+	cfg         settings
 
 	// JoinableQueue only.
 	cond       *synchronize.Condition
@@ -141,22 +140,25 @@ type Queue struct {
 // unlinks them as soon as it is closed (Close or Abort), even while the
 // feeder is still writing buffered items; children it was passed to
 // (process.Start) have opened them by then if they have started running.
-func New(maxsize int, opts ...Option) (*Queue, error) {
+func New(maxsize int) (*Queue, error) { return Config{}.New(maxsize) }
+
+// New is the package-level New with these settings.
+func (cfg Config) New(maxsize int) (*Queue, error) {
 	q := &Queue{}
-	if err := q.create(maxsize, opts); err != nil {
+	if err := q.create(maxsize, cfg); err != nil {
 		return nil, err
 	}
 	return q, nil
 }
 
-func (q *Queue) create(maxsize int, opts []Option) (err error) {
+func (q *Queue) create(maxsize int, cfg Config) (err error) {
 	if maxsize <= 0 {
 		maxsize = SemValueMax
 	}
 	if maxsize > SemValueMax {
-		return fmt.Errorf("queue: maxsize %d above SEM_VALUE_MAX", maxsize)
+		return fmt.Errorf("queue: maxsize %d above SEM_VALUE_MAX (%d)", maxsize, SemValueMax)
 	}
-	q.cfg = buildConfig(opts)
+	q.cfg = cfg.settings()
 	q.maxsize = maxsize
 	q.opid = int64(os.Getpid())
 	var closers []func() error
@@ -167,7 +169,7 @@ func (q *Queue) create(maxsize int, opts []Option) (err error) {
 			}
 		}
 	}()
-	if q.reader, q.writer, err = connection.Pipe(false, q.cfg.connOpts...); err != nil {
+	if q.reader, q.writer, err = q.cfg.conn.Pipe(false); err != nil {
 		return fmt.Errorf("queue: pipe: %w", err)
 	}
 	closers = append(closers, q.reader.Close, q.writer.Close)
@@ -219,8 +221,8 @@ func setPipeSize(c *connection.Conn, n int) {
 	}
 }
 
-// MaxSize is the queue's maxsize (SemValueMax when unbounded).
-func (q *Queue) MaxSize() int { return q.maxsize }
+// Maxsize is the queue's maxsize (SemValueMax when unbounded).
+func (q *Queue) Maxsize() int { return q.maxsize }
 
 // Names returns the names of the queue's semaphores (_rlock, _wlock, _sem).
 func (q *Queue) Names() []string {
@@ -232,7 +234,7 @@ func (q *Queue) begin() error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed || q.torn {
-		return ErrClosed
+		return errClosed
 	}
 	q.ops.Add(1)
 	return nil
@@ -257,7 +259,7 @@ func (q *Queue) acquire(ctx context.Context, l *synchronize.SemLock, block bool)
 	defer done()
 	err = l.Acquire(c)
 	if err != nil && ctx.Err() == nil && q.life.Err() != nil {
-		err = ErrClosed
+		err = errClosed
 	}
 	return err == nil, err
 }
@@ -267,9 +269,17 @@ func (q *Queue) acquire(ctx context.Context, l *synchronize.SemLock, block bool)
 // queues it for the feeder.
 func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, true) }
 
-// PutTimeout is put(obj, True, timeout).
-func (q *Queue) PutTimeout(v any, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+// PutTimeout is put(obj, True, timeout=d): it fails with an error matching
+// ErrFull (and context.DeadlineExceeded) when no slot frees up within d.
+// d == 0 does not wait (put_nowait); a negative d waits like Put.
+func (q *Queue) PutTimeout(ctx context.Context, d time.Duration, v any) error {
+	switch {
+	case d < 0:
+		return q.put(ctx, v, true)
+	case d == 0:
+		return q.put(ctx, v, false)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return q.put(ctx, v, true)
 }
@@ -323,7 +333,7 @@ func (q *Queue) putBytes(ctx context.Context, data []byte, block bool) error {
 	if q.closed {
 		q.mu.Unlock()
 		_ = q.sem.Release()
-		return ErrClosed
+		return errClosed
 	}
 	if !q.feeding {
 		q.feeding = true
@@ -384,7 +394,7 @@ func (q *Queue) write(data []byte) error {
 	if _, err := q.acquire(q.life, q.wlock.SemLock, true); err != nil {
 		return fmt.Errorf("queue: feeder: acquiring _wlock: %w", err)
 	}
-	err := q.writer.SendBytes(data)
+	err := q.writer.SendBytes(context.Background(), data)
 	if rerr := q.wlock.Release(); err == nil && rerr != nil {
 		err = fmt.Errorf("queue: feeder: releasing _wlock: %w", rerr)
 	}
@@ -404,9 +414,17 @@ func (q *Queue) feederError(err error) {
 // deadline is Python's timeout: the error then matches ErrEmpty).
 func (q *Queue) Get(ctx context.Context, v any) error { return q.get(ctx, v, true) }
 
-// GetTimeout is get(True, timeout).
-func (q *Queue) GetTimeout(v any, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
+// GetTimeout is get(True, timeout=d): it fails with an error matching
+// ErrEmpty (and context.DeadlineExceeded) when no item arrives within d.
+// d == 0 does not wait (get_nowait); a negative d waits like Get.
+func (q *Queue) GetTimeout(ctx context.Context, d time.Duration, v any) error {
+	switch {
+	case d < 0:
+		return q.get(ctx, v, true)
+	case d == 0:
+		return q.get(ctx, v, false)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return q.get(ctx, v, true)
 }
@@ -497,7 +515,7 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 		}
 		return data, q.releaseSlot(slot)
 	}
-	ready, err := q.reader.Poll(0)
+	ready, err := q.reader.PollTimeout(context.Background(), 0)
 	if err != nil {
 		return nil, waitErr(err, ErrEmpty)
 	}
@@ -506,11 +524,11 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 			return nil, ErrEmpty
 		}
 		c, done := q.slow(ctx)
-		ready, err = q.reader.PollContext(c, -1)
+		ready, err = q.reader.Poll(c)
 		done()
 		if err != nil {
 			if ctx.Err() == nil && q.life.Err() != nil {
-				err = ErrClosed
+				err = errClosed
 			}
 			return nil, waitErr(err, ErrEmpty)
 		}
@@ -525,9 +543,9 @@ func (q *Queue) recvLocked(ctx context.Context, block bool, slot *synchronize.Se
 // recv reads one frame, into buf if it fits.
 func (q *Queue) recv(ctx context.Context, buf []byte) ([]byte, error) {
 	if buf == nil {
-		return q.reader.RecvBytesContext(ctx)
+		return q.reader.RecvBytes(ctx)
 	}
-	n, err := q.reader.RecvBytesIntoContext(ctx, buf)
+	n, err := q.reader.RecvBytesInto(ctx, buf)
 	if err == nil {
 		return buf[:n], nil
 	}
@@ -547,9 +565,9 @@ func (q *Queue) releaseSlot(slot *synchronize.SemLock) error {
 	return nil
 }
 
-// QSize is qsize(): maxsize minus the free slots, i.e. items put (in any
+// Qsize is qsize(): maxsize minus the free slots, i.e. items put (in any
 // process, including those still in a feeder's buffer) and not yet got.
-func (q *Queue) QSize() (int, error) {
+func (q *Queue) Qsize() (int, error) {
 	v, err := q.sem.GetValue()
 	if err != nil {
 		return 0, err
@@ -565,7 +583,7 @@ func (q *Queue) Empty() (bool, error) {
 		return false, err
 	}
 	defer q.ops.Done()
-	ready, err := q.reader.Poll(0)
+	ready, err := q.reader.PollTimeout(context.Background(), 0)
 	return !ready, err
 }
 
@@ -722,7 +740,7 @@ func (q *Queue) ReduceForSpawn(s *process.Spawning) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: "Queue"}, Args: pickle.Tuple{}, NewObj: true, State: st}, nil
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: "Queue"}, Args: pickle.Tuple{}, NewObj: true, State: st}, nil
 }
 
 func (q *Queue) spawnState(s *process.Spawning) (pickle.Tuple, error) {
@@ -730,7 +748,7 @@ func (q *Queue) spawnState(s *process.Spawning) (pickle.Tuple, error) {
 	closed := q.closed
 	q.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	r, err := s.Connection(q.reader)
 	if err != nil {

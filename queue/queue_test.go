@@ -32,7 +32,7 @@ func TestQueuePutGetInOneProcess(t *testing.T) {
 	v, err := q.GetValue(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, pickle.Tuple{int64(1), "x", []byte{0}}, v)
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	require.NoError(t, err)
 	assert.Equal(t, 0, n)
 }
@@ -49,11 +49,11 @@ func TestQueueMaxsizeFullAndEmpty(t *testing.T) {
 	assert.True(t, full)
 	assert.ErrorIs(t, q.PutNowait(3), ErrFull)
 	start := time.Now()
-	err = q.PutTimeout(3, 100*time.Millisecond)
+	err = q.PutTimeout(context.Background(), 100*time.Millisecond, 3)
 	assert.ErrorIs(t, err, ErrFull)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond)
-	n, _ := q.QSize()
+	n, _ := q.Qsize()
 	assert.Equal(t, 2, n)
 	var x int
 	require.NoError(t, q.Get(ctx, &x))
@@ -61,7 +61,7 @@ func TestQueueMaxsizeFullAndEmpty(t *testing.T) {
 	require.NoError(t, q.Get(ctx, &x))
 	assert.Equal(t, 2, x)
 	assert.ErrorIs(t, q.GetNowait(&x), ErrEmpty)
-	err = q.GetTimeout(&x, 50*time.Millisecond)
+	err = q.GetTimeout(context.Background(), 50*time.Millisecond, &x)
 	assert.ErrorIs(t, err, ErrEmpty)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
@@ -169,7 +169,7 @@ func TestQueueManyGoroutines(t *testing.T) {
 			defer cw.Done()
 			for {
 				var x int
-				err := q.GetTimeout(&x, 500*time.Millisecond)
+				err := q.GetTimeout(context.Background(), 500*time.Millisecond, &x)
 				if errors.Is(err, ErrEmpty) {
 					return
 				}
@@ -194,7 +194,7 @@ func TestQueueManyGoroutines(t *testing.T) {
 
 func TestJoinableQueueInOneProcess(t *testing.T) {
 	ctx := testCtx(t)
-	q, err := NewJoinableQueue(0)
+	q, err := NewJoinable(0)
 	require.NoError(t, err)
 	defer q.Close()
 	for i := 0; i < 3; i++ {
@@ -203,7 +203,7 @@ func TestJoinableQueueInOneProcess(t *testing.T) {
 	n, err := q.UnfinishedTasks()
 	require.NoError(t, err)
 	assert.Equal(t, 3, n)
-	ok, err := q.JoinTimeout(50 * time.Millisecond)
+	ok, err := q.JoinTimeout(context.Background(), 50*time.Millisecond)
 	require.NoError(t, err)
 	assert.False(t, ok)
 	joined := make(chan error, 1)
@@ -224,7 +224,7 @@ func TestJoinableQueueInOneProcess(t *testing.T) {
 
 func TestSimpleQueueInOneProcess(t *testing.T) {
 	ctx := testCtx(t)
-	q, err := NewSimpleQueue()
+	q, err := NewSimple()
 	require.NoError(t, err)
 	defer q.Close()
 	empty, err := q.Empty()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/synchronize"
@@ -20,13 +19,16 @@ type SimpleQueue struct {
 	q Queue
 }
 
-// NewSimpleQueue creates a SimpleQueue (Python: ctx.SimpleQueue()).
-func NewSimpleQueue(opts ...Option) (*SimpleQueue, error) {
+// NewSimple creates a SimpleQueue (Python: ctx.SimpleQueue()).
+func NewSimple() (*SimpleQueue, error) { return Config{}.NewSimple() }
+
+// NewSimple is the package-level NewSimple with these settings.
+func (cfg Config) NewSimple() (*SimpleQueue, error) {
 	s := &SimpleQueue{}
 	q := &s.q
-	q.cfg = buildConfig(opts)
+	q.cfg = cfg.settings()
 	var err error
-	if q.reader, q.writer, err = connection.Pipe(false, q.cfg.connOpts...); err != nil {
+	if q.reader, q.writer, err = q.cfg.conn.Pipe(false); err != nil {
 		return nil, fmt.Errorf("queue: pipe: %w", err)
 	}
 	setPipeSize(q.writer, q.cfg.pipeSize)
@@ -75,7 +77,7 @@ func (s *SimpleQueue) PutPickle(ctx context.Context, data []byte) error {
 	if _, err := q.acquire(ctx, q.wlock.SemLock, true); err != nil {
 		return waitErr(err, ErrFull)
 	}
-	err := q.writer.SendBytesContext(ctx, data)
+	err := q.writer.SendBytes(ctx, data)
 	if rerr := q.wlock.Release(); err == nil && rerr != nil {
 		err = rerr
 	}
@@ -101,7 +103,7 @@ func (s *SimpleQueue) GetPickle(ctx context.Context) ([]byte, error) { return s.
 func (s *SimpleQueue) Empty() (bool, error) { return s.q.Empty() }
 
 // Close is close(): it closes this process's pipe ends and semaphore
-// mappings (unlinking the names if NewSimpleQueue made them), interrupting
+// mappings (unlinking the names if NewSimple made them), interrupting
 // blocked calls.
 func (s *SimpleQueue) Close() error {
 	s.q.mu.Lock()
@@ -119,7 +121,7 @@ func (s *SimpleQueue) ReduceForSpawn(sp *process.Spawning) (any, error) {
 	closed := q.closed
 	q.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	r, err := sp.Connection(q.reader)
 	if err != nil {
@@ -129,6 +131,6 @@ func (s *SimpleQueue) ReduceForSpawn(sp *process.Spawning) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: "SimpleQueue"}, Args: pickle.Tuple{}, NewObj: true,
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: "SimpleQueue"}, Args: pickle.Tuple{}, NewObj: true,
 		State: pickle.Tuple{r, w, q.rlock.Object(), q.wlock.Object()}}, nil
 }

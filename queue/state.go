@@ -9,27 +9,16 @@ import (
 	"github.com/mpwire/mpwire/synchronize"
 )
 
-// ConnFunc turns a pickled Connection (rebuild_connection(_DupFd(fd), r,
-// w)) into a *connection.Conn; (*process.ChildProcess).ConnFrom is one.
-type ConnFunc func(v any, opts ...connection.Option) (*connection.Conn, error)
+// connFunc turns a pickled Connection (rebuild_connection(_DupFd(fd), r,
+// w)) into a *connection.Conn: (*process.ChildProcess).ConnFrom, or a
+// stand-in in tests.
+type connFunc func(v any, cfg connection.Config) (*connection.Conn, error)
 
-// InheritedConn is a ConnFunc for descriptors inherited at the numbers the
-// pickle names (what spawn guarantees): it wraps the fd with
-// connection.FromFD. In a Go worker prefer the ChildProcess's ConnFrom,
-// which also checks that each fd is taken once.
-func InheritedConn(v any, opts ...connection.Option) (*connection.Conn, error) {
-	fd, r, w, err := process.ConnectionArgs(v)
-	if err != nil {
-		return nil, err
-	}
-	return connection.FromFD(fd, r, w, opts...)
-}
-
-// Class returns the multiprocessing.queues class name of a pickled queue
-// ("Queue", "JoinableQueue", "SimpleQueue"), or "" for anything else.
-func Class(v any) string {
+// className returns the multiprocessing.queues class name of a pickled
+// queue ("Queue", "JoinableQueue", "SimpleQueue"), or "" for anything else.
+func className(v any) string {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class().Module != Module {
+	if !ok || o.Class().Module != module {
 		return ""
 	}
 	switch n := o.Class().Name; n {
@@ -41,8 +30,8 @@ func Class(v any) string {
 
 func stateOf(v any, class string, n int) (pickle.Tuple, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != (pickle.Global{Module: Module, Name: class}) {
-		return nil, fmt.Errorf("%w: %s is not a pickled %s.%s", ErrBadState, describeValue(v), Module, class)
+	if !ok || o.Class() != (pickle.Global{Module: module, Name: class}) {
+		return nil, fmt.Errorf("%w: %s is not a pickled %s.%s", ErrBadState, describeValue(v), module, class)
 	}
 	t, ok := o.State.(pickle.Tuple)
 	if !ok || len(t) != n {
@@ -63,28 +52,56 @@ func describeValue(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// Open rebuilds a pickled multiprocessing.queues.Queue: the
-// *pickle.Object a Go worker receives for a Queue argument (NEWOBJ Queue +
-// BUILD (ignore_epipe, maxsize, reader, writer, rlock, wlock, sem, opid)),
-// opening the semaphores by name and taking the pipe ends through conn
-// (nil: InheritedConn). The result does not own the names: Close only
+// Open rebuilds a pickled multiprocessing.queues.Queue that a spawn parent
+// passed to this Go worker: v is the *pickle.Object the worker received
+// (child.Arg(i), or a value found inside an argument), NEWOBJ Queue + BUILD
+// (ignore_epipe, maxsize, reader, writer, rlock, wlock, sem, opid). It
+// opens the semaphores by name and takes the inherited pipe ends from child
+// (each can be taken once). The result does not own the names: Close only
 // closes this process's handles.
-func Open(v any, conn ConnFunc, opts ...Option) (*Queue, error) {
+func Open(child *process.ChildProcess, v any) (*Queue, error) { return Config{}.Open(child, v) }
+
+// Open is the package-level Open with these settings.
+func (cfg Config) Open(child *process.ChildProcess, v any) (*Queue, error) {
+	return openQueueState(v, child.ConnFrom, cfg)
+}
+
+// OpenJoinable rebuilds a pickled multiprocessing.queues.JoinableQueue
+// (the Queue state followed by (cond, unfinished_tasks)); see Open.
+func OpenJoinable(child *process.ChildProcess, v any) (*JoinableQueue, error) {
+	return Config{}.OpenJoinable(child, v)
+}
+
+// OpenJoinable is the package-level OpenJoinable with these settings.
+func (cfg Config) OpenJoinable(child *process.ChildProcess, v any) (*JoinableQueue, error) {
+	return openJoinableState(v, child.ConnFrom, cfg)
+}
+
+// OpenSimple rebuilds a pickled multiprocessing.queues.SimpleQueue (BUILD
+// (reader, writer, rlock, wlock)); see Open.
+func OpenSimple(child *process.ChildProcess, v any) (*SimpleQueue, error) {
+	return Config{}.OpenSimple(child, v)
+}
+
+// OpenSimple is the package-level OpenSimple with these settings.
+func (cfg Config) OpenSimple(child *process.ChildProcess, v any) (*SimpleQueue, error) {
+	return openSimpleState(v, child.ConnFrom, cfg)
+}
+
+func openQueueState(v any, conn connFunc, cfg Config) (*Queue, error) {
 	t, err := stateOf(v, "Queue", 8)
 	if err != nil {
 		return nil, err
 	}
-	return openQueue(t, conn, opts)
+	return openQueue(t, conn, cfg)
 }
 
-// OpenJoinable rebuilds a pickled multiprocessing.queues.JoinableQueue
-// (the Queue state followed by (cond, unfinished_tasks)).
-func OpenJoinable(v any, conn ConnFunc, opts ...Option) (*JoinableQueue, error) {
+func openJoinableState(v any, conn connFunc, cfg Config) (*JoinableQueue, error) {
 	t, err := stateOf(v, "JoinableQueue", 10)
 	if err != nil {
 		return nil, err
 	}
-	q, err := openQueue(t[:8], conn, opts)
+	q, err := openQueue(t[:8], conn, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -101,51 +118,19 @@ func OpenJoinable(v any, conn ConnFunc, opts ...Option) (*JoinableQueue, error) 
 	return &JoinableQueue{q}, nil
 }
 
-// OpenSimple rebuilds a pickled multiprocessing.queues.SimpleQueue
-// (BUILD (reader, writer, rlock, wlock)).
-func OpenSimple(v any, conn ConnFunc, opts ...Option) (*SimpleQueue, error) {
+func openSimpleState(v any, conn connFunc, cfg Config) (*SimpleQueue, error) {
 	t, err := stateOf(v, "SimpleQueue", 4)
 	if err != nil {
 		return nil, err
 	}
 	s := &SimpleQueue{}
-	if err := s.q.openCommon(t[0], t[1], t[2], t[3], conn, opts); err != nil {
+	if err := s.q.openCommon(t[0], t[1], t[2], t[3], conn, cfg); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// OpenAny rebuilds whichever queue v is: a *Queue, *JoinableQueue or
-// *SimpleQueue.
-func OpenAny(v any, conn ConnFunc, opts ...Option) (any, error) {
-	switch Class(v) {
-	case "Queue":
-		return Open(v, conn, opts...)
-	case "JoinableQueue":
-		return OpenJoinable(v, conn, opts...)
-	case "SimpleQueue":
-		return OpenSimple(v, conn, opts...)
-	}
-	return nil, fmt.Errorf("%w: %s is not a pickled multiprocessing queue", ErrBadState, describeValue(v))
-}
-
-// FromChildArg rebuilds the Queue passed as positional argument i to this
-// Go worker (process.Child).
-func FromChildArg(c *process.ChildProcess, i int, opts ...Option) (*Queue, error) {
-	return Open(c.Arg(i), c.ConnFrom, opts...)
-}
-
-// JoinableFromChildArg rebuilds the JoinableQueue passed as argument i.
-func JoinableFromChildArg(c *process.ChildProcess, i int, opts ...Option) (*JoinableQueue, error) {
-	return OpenJoinable(c.Arg(i), c.ConnFrom, opts...)
-}
-
-// SimpleFromChildArg rebuilds the SimpleQueue passed as argument i.
-func SimpleFromChildArg(c *process.ChildProcess, i int, opts ...Option) (*SimpleQueue, error) {
-	return OpenSimple(c.Arg(i), c.ConnFrom, opts...)
-}
-
-func openQueue(t pickle.Tuple, conn ConnFunc, opts []Option) (*Queue, error) {
+func openQueue(t pickle.Tuple, conn connFunc, cfg Config) (*Queue, error) {
 	ign, ok1 := t[0].(bool)
 	maxsize, ok2 := t[1].(int64)
 	opid, ok3 := t[7].(int64)
@@ -156,7 +141,7 @@ func openQueue(t pickle.Tuple, conn ConnFunc, opts []Option) (*Queue, error) {
 		return nil, fmt.Errorf("%w: maxsize %d", ErrBadState, maxsize)
 	}
 	q := &Queue{maxsize: int(maxsize), ignoreEpipe: ign, opid: opid}
-	if err := q.openCommon(t[2], t[3], t[4], t[5], conn, opts); err != nil {
+	if err := q.openCommon(t[2], t[3], t[4], t[5], conn, cfg); err != nil {
 		return nil, err
 	}
 	var err error
@@ -172,11 +157,8 @@ func openQueue(t pickle.Tuple, conn ConnFunc, opts []Option) (*Queue, error) {
 }
 
 // openCommon opens the pipe ends and the two locks and initialises q.
-func (q *Queue) openCommon(rv, wv, rl, wl any, conn ConnFunc, opts []Option) (err error) {
-	if conn == nil {
-		conn = InheritedConn
-	}
-	q.cfg = buildConfig(opts)
+func (q *Queue) openCommon(rv, wv, rl, wl any, conn connFunc, cfg Config) (err error) {
+	q.cfg = cfg.settings()
 	var closers []func() error
 	defer func() {
 		if err != nil {
@@ -193,11 +175,11 @@ func (q *Queue) openCommon(rv, wv, rl, wl any, conn ConnFunc, opts []Option) (er
 		return err
 	}
 	closers = append(closers, q.wlock.Close)
-	if q.reader, err = conn(rv, q.cfg.connOpts...); err != nil {
+	if q.reader, err = conn(rv, q.cfg.conn); err != nil {
 		return fmt.Errorf("queue: reader: %w", err)
 	}
 	closers = append(closers, q.reader.Close)
-	if q.writer, err = conn(wv, q.cfg.connOpts...); err != nil {
+	if q.writer, err = conn(wv, q.cfg.conn); err != nil {
 		return fmt.Errorf("queue: writer: %w", err)
 	}
 	if !q.reader.Readable() || !q.writer.Writable() {

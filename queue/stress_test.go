@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -11,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -29,10 +30,10 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	} else if testing.Short() {
 		total = 4000
 	}
-	py := pyfixtures.DefaultT(t)
+	py := pyharness.DefaultT(t)
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	ctx := pyfixtures.Context(t, timeout)
+	ctx := pyharness.Context(t, timeout)
 	q, err := queue.New(1000)
 	require.NoError(t, err)
 	defer q.Close()
@@ -43,10 +44,10 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	stderr := &syncWriter{w: new(bytes.Buffer)}
 	spawn := func(spec process.Spec) *process.Process {
 		spec.Stderr = stderr
-		spec.Path = []string{pyfixtures.Dir()}
+		spec.Path = []string{pyharness.Dir()}
 		p, err := process.Start(ctx, spec)
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = p.Kill(); _ = p.Wait() })
+		t.Cleanup(func() { _ = p.Kill(); _ = p.Wait(context.Background()) })
 		return p
 	}
 	for i := 0; i < 4; i++ {
@@ -72,7 +73,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		w.Close()
 		go func(name string) {
 			defer r.Close()
-			b, err := r.RecvBytesContext(ctx)
+			b, err := r.RecvBytes(ctx)
 			if err != nil {
 				errs <- fmt.Errorf("%s consumer: %w", name, err)
 				return
@@ -85,7 +86,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		}([]string{"Python", "Python", "Go", "Go"}[i])
 	}
 	for _, p := range producers {
-		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.w.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.w.String())
 	}
 	for i := 0; i < 4; i++ {
 		require.NoError(t, q.Put(ctx, nil))
@@ -114,7 +115,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		}
 	}
 	for _, p := range consumers {
-		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.w.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.w.String())
 	}
 	for _, n := range seen {
 		if n == 0 {
@@ -127,7 +128,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	require.Zero(t, lost, "lost")
 	require.Zero(t, dup, "duplicated")
 	require.Zero(t, bogus, "bogus")
-	n, err := q.QSize()
+	n, err := q.Qsize()
 	require.NoError(t, err)
 	require.Zero(t, n)
 }

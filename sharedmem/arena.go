@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -16,10 +17,10 @@ import (
 // The multiprocessing names a Value/Array pickles through (docs/spec.md#value-and-array),
 // identical in CPython 3.8–3.13.
 var (
-	GlobalSynchronized  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}
-	GlobalRebuildCtype  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "rebuild_ctype"}
-	GlobalBufferWrapper = pickle.Global{Module: "multiprocessing.heap", Name: "BufferWrapper"}
-	GlobalRebuildArena  = pickle.Global{Module: "multiprocessing.heap", Name: "rebuild_arena"}
+	globalSynchronized  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}
+	globalRebuildCtype  = pickle.Global{Module: "multiprocessing.sharedctypes", Name: "rebuild_ctype"}
+	globalBufferWrapper = pickle.Global{Module: "multiprocessing.heap", Name: "BufferWrapper"}
+	globalRebuildArena  = pickle.Global{Module: "multiprocessing.heap", Name: "rebuild_arena"}
 )
 
 // MaxArenaSize bounds the arena size a pickle may ask a Go child to map.
@@ -53,14 +54,14 @@ var arenas = struct {
 // inheritedArena maps the arena a rebuild_arena(size, _DupFd) object names.
 func inheritedArena(src FDSource, v any) (*arena, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != GlobalRebuildArena || o.NewObj || len(o.Args) != 2 {
-		return nil, fmt.Errorf("%w: arena is %s, want %s(size, DupFd)", ErrBadPickle, describe(v), GlobalRebuildArena)
+	if !ok || o.Class() != globalRebuildArena || o.NewObj || len(o.Args) != 2 {
+		return nil, fmt.Errorf("%w: arena is %s, want %s(size, DupFd)", ErrBadState, describe(v), globalRebuildArena)
 	}
 	size, ok := o.Args[0].(int64)
 	if !ok || size <= 0 || size > MaxArenaSize {
-		return nil, fmt.Errorf("%w: arena size %v", ErrBadPickle, o.Args[0])
+		return nil, fmt.Errorf("%w: arena size %v", ErrBadState, o.Args[0])
 	}
-	fd, err := process.InheritedFD(o.Args[1])
+	fd, err := reduction.InheritedFD(o.Args[1])
 	if err != nil {
 		return nil, fmt.Errorf("sharedmem: arena: %w", err)
 	}
@@ -68,7 +69,7 @@ func inheritedArena(src FDSource, v any) (*arena, error) {
 	defer arenas.Unlock()
 	if a := arenas.byFD[fd]; a != nil {
 		if a.size != int(size) {
-			return nil, fmt.Errorf("%w: arena fd %d pickled with size %d and %d", ErrBadPickle, fd, a.size, size)
+			return nil, fmt.Errorf("%w: arena fd %d pickled with size %d and %d", ErrBadState, fd, a.size, size)
 		}
 		a.refs++
 		return a, nil
@@ -118,7 +119,7 @@ func newArena(size int) (*arena, error) {
 	for i := 0; ; i++ {
 		var rb [6]byte
 		_, _ = rand.Read(rb[:])
-		name := fmt.Sprintf("%s/pym-%d-%x", ShmDir, os.Getpid(), rb)
+		name := fmt.Sprintf("%s/pym-%d-%x", shmDir, os.Getpid(), rb)
 		fd, err := unix.Open(name, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err == unix.EEXIST && i < 100 {
 			continue
@@ -166,5 +167,5 @@ func (a *arena) reduce(s *process.Spawning) (*pickle.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pickle.Object{Callable: GlobalRebuildArena, Args: pickle.Tuple{int64(a.size), dup}}, nil
+	return &pickle.Object{Callable: globalRebuildArena, Args: pickle.Tuple{int64(a.size), dup}}, nil
 }

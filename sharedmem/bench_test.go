@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -46,7 +46,7 @@ func BenchmarkCopySharedMemory(b *testing.B) {
 // (SendBytes in a goroutine, RecvBytesInto a reused buffer here).
 func BenchmarkCopyPipe(b *testing.B) {
 	data := benchData()
-	r, w, err := connection.Pipe(false, connection.WithMaxFrame(2*benchBytes))
+	r, w, err := connection.Config{MaxFrame: 2 * benchBytes}.Pipe(false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,8 +58,8 @@ func BenchmarkCopyPipe(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		errc := make(chan error, 1)
-		go func() { errc <- w.SendBytes(data) }()
-		if _, err := r.RecvBytesInto(out); err != nil {
+		go func() { errc <- w.SendBytes(context.Background(), data) }()
+		if _, err := r.RecvBytesInto(context.Background(), out); err != nil {
 			b.Fatal(err)
 		}
 		if err := <-errc; err != nil {
@@ -79,7 +79,7 @@ func BenchmarkLockedIncrement(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if err := v.LockContext(ctx); err != nil {
+		if err := v.Lock(ctx); err != nil {
 			b.Fatal(err)
 		}
 		x, _ := v.Int()
@@ -98,14 +98,14 @@ func BenchmarkPythonBaseline(b *testing.B) {
 	if os.Getenv("MPWIRE_BENCH") != "1" {
 		b.Skip("set MPWIRE_BENCH=1 to measure CPython")
 	}
-	all, err := pyfixtures.Interpreters()
+	all, err := pyharness.Interpreters()
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, py := range all {
 		b.Run(py.Name(), func(b *testing.B) {
-			ctx := pyfixtures.Context(b, 0)
-			out := pyfixtures.RunT(b, ctx, pyfixtures.Cmd{Python: py, Script: "shm_bench.py"})
+			ctx := pyharness.Context(b, 0)
+			out := pyharness.RunT(b, ctx, pyharness.Cmd{Python: py, Script: "shm_bench.py"})
 			var res map[string]any
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
 				b.Fatalf("%v: %q", err, out)

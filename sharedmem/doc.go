@@ -14,7 +14,7 @@
 //	sl[i] / sl[i] = x / len(sl) / sl.format       Get(i) / Set(i, x) / Len() / Format()
 //	sl.count(x) / sl.index(x)                     Count(x) / Index(x)
 //	Value(t, x) / Array(t, seq) in a Go child     ValueFrom / ArrayFrom (process.ChildProcess.Arg(i))
-//	v.value / v.get_lock()                        Load/Store… / Lock, Unlock, WithLock
+//	v.value / v.get_lock()                        Load/Store… / Lock(ctx), Unlock, WithLock
 //	Value / Array made by a Go parent             NewValue / NewArray, passed in process.Spec.Args
 //
 // ShareableList items are int64, float64, bool, string, []byte or nil.
@@ -83,8 +83,8 @@
 // and pointers are not supported (ErrType).
 //
 // The guarding lock (get_lock(): an RLock unless the Python code passed a
-// Lock) is shared with Python through internal/sem: Lock, Unlock, WithLock
-// and GetLock().Acquire/AcquireTimeout/TryAcquire exclude Python processes
+// Lock) is shared with Python through package synchronize: Lock, Unlock, WithLock
+// and GetLock().Acquire(ctx)/AcquireTimeout(ctx, d)/TryAcquire exclude Python processes
 // and, inside this process, other goroutines (it is not re-entrant in Go).
 // Python's recursion count is per thread and process-local, so a Go process
 // can only take or give back the whole lock. Plain Load/Store, like Python's

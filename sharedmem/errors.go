@@ -1,6 +1,11 @@
 package sharedmem
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mpwire/mpwire"
+)
 
 // Errors callers can branch on with errors.Is. Each is wrapped with context.
 var (
@@ -11,10 +16,10 @@ var (
 	// ErrInvalidSize reports a non-positive size, or a segment that is
 	// empty or too large to map.
 	ErrInvalidSize = errors.New("sharedmem: invalid size")
-	// ErrBadPickle reports a decoded pickle that does not have the shape
+	// ErrBadState reports a decoded pickle that does not have the shape
 	// of the object expected (SharedMemory, ShareableList, Value, Array,
-	// arena, lock).
-	ErrBadPickle = errors.New("sharedmem: unexpected pickled form")
+	// arena, lock). It is mpwire.ErrBadState.
+	ErrBadState = mpwire.ErrBadState
 	// ErrCorrupt reports shared memory whose contents contradict
 	// themselves: a ShareableList header claiming more than the segment
 	// holds, offsets outside it, an unknown format or back-transform code;
@@ -32,9 +37,12 @@ var (
 	// ErrRange reports a number that does not fit the ctype (Python's
 	// ctypes silently truncates; Go refuses).
 	ErrRange = errors.New("sharedmem: value out of range for the ctype")
-	// ErrClosed reports use after Close.
-	ErrClosed = errors.New("sharedmem: closed")
+	// ErrClosed reports use after Close. It is mpwire.ErrClosed.
+	ErrClosed = mpwire.ErrClosed
 	// ErrNoLock reports a lock operation on a Raw value or array (created
 	// with lock=False), which has no lock.
 	ErrNoLock = errors.New("sharedmem: object has no lock (lock=False)")
 )
+
+// errClosed is ErrClosed as a closed object of this package reports it.
+var errClosed = fmt.Errorf("sharedmem: %w", ErrClosed)

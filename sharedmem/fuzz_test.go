@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/reduction"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/process"
 )
 
 // FuzzShareableList feeds arbitrary segment contents to the ShareableList
@@ -101,16 +101,16 @@ func (memfdSource) File(v any, name string) (*os.File, error) {
 func ctypePickle(typ string, length any, arenaSize, start, stop, nbytes int64, lockName string) []byte {
 	st := pickle.NewDict()
 	_ = st.Set("fd", int64(900))
-	dup := &pickle.Object{Callable: process.GlobalDupFd, Args: pickle.Tuple{}, NewObj: true, State: st}
-	arena := &pickle.Object{Callable: GlobalRebuildArena, Args: pickle.Tuple{arenaSize, dup}}
+	dup := &pickle.Object{Callable: reduction.GlobalDupFd, Args: pickle.Tuple{}, NewObj: true, State: st}
+	arena := &pickle.Object{Callable: globalRebuildArena, Args: pickle.Tuple{arenaSize, dup}}
 	ws := pickle.NewDict()
 	_ = ws.Set("_state", pickle.Tuple{pickle.Tuple{arena, start, stop}, nbytes})
-	w := &pickle.Object{Callable: GlobalBufferWrapper, Args: pickle.Tuple{}, NewObj: true, State: ws}
-	var v any = &pickle.Object{Callable: GlobalRebuildCtype, Args: pickle.Tuple{pickle.Global{Module: "ctypes", Name: typ}, w, length}}
+	w := &pickle.Object{Callable: globalBufferWrapper, Args: pickle.Tuple{}, NewObj: true, State: ws}
+	var v any = &pickle.Object{Callable: globalRebuildCtype, Args: pickle.Tuple{pickle.Global{Module: "ctypes", Name: typ}, w, length}}
 	if lockName != "" {
-		lock := &pickle.Object{Callable: pickle.Global{Module: synchronizeModule, Name: "RLock"}, Args: pickle.Tuple{}, NewObj: true,
+		lock := &pickle.Object{Callable: pickle.Global{Module: "multiprocessing.synchronize", Name: "RLock"}, Args: pickle.Tuple{}, NewObj: true,
 			State: pickle.Tuple{int64(0x7f0000001000), int64(0), int64(1), lockName}}
-		v = &pickle.Object{Callable: GlobalSynchronized, Args: pickle.Tuple{v, lock}}
+		v = &pickle.Object{Callable: globalSynchronized, Args: pickle.Tuple{v, lock}}
 	}
 	b, err := pickle.Marshal(v)
 	if err != nil {
@@ -189,7 +189,7 @@ func TestValueFromPickleChecks(t *testing.T) {
 		want  error
 	}{
 		{ctypePickle("c_long", nil, 4096, 4090, 4098, 8, ""), false, ErrCorrupt},
-		{ctypePickle("c_int", int64(1<<40), 4096, 0, 1<<42, 1<<42, ""), true, ErrBadPickle},
+		{ctypePickle("c_int", int64(1<<40), 4096, 0, 1<<42, 1<<42, ""), true, ErrBadState},
 		{ctypePickle("c_int", nil, 1<<30, 0, 8, 4, ""), false, ErrCorrupt},
 		{ctypePickle("c_int", nil, 4096, 3, 8, 4, ""), false, ErrCorrupt},
 		{ctypePickle("c_int", nil, 4096, 0, 8, 8, ""), false, ErrCorrupt},

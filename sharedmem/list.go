@@ -68,8 +68,8 @@ const (
 	slotAlign = 8
 )
 
-// GlobalShareableList is multiprocessing.shared_memory.ShareableList.
-var GlobalShareableList = pickle.Global{Module: "multiprocessing.shared_memory", Name: "ShareableList"}
+// globalShareableList is multiprocessing.shared_memory.ShareableList.
+var globalShareableList = pickle.Global{Module: "multiprocessing.shared_memory", Name: "ShareableList"}
 
 // globalPartial is functools.partial, which ShareableList pickles through.
 var globalPartial = pickle.Global{Module: "functools", Name: "partial"}
@@ -501,7 +501,7 @@ func NewShareableList(shm *SharedMemory, layout Layout) (l *ShareableList, err e
 	defer guard()()
 	buf := shm.Bytes()
 	if buf == nil {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	v, err := parseList(buf, layout)
 	if err != nil {
@@ -531,7 +531,7 @@ func guard() func() {
 
 func (l *ShareableList) view() (*listView, error) {
 	if l.shm.Bytes() == nil {
-		return nil, ErrClosed
+		return nil, errClosed
 	}
 	return l.v, nil
 }
@@ -730,8 +730,8 @@ func (l *ShareableList) MarshalPickle() (any, error) {
 	}
 	partial := &pickle.Object{
 		Callable: globalPartial,
-		Args:     pickle.Tuple{GlobalShareableList},
-		State:    pickle.Tuple{GlobalShareableList, pickle.Tuple{}, kw, nil},
+		Args:     pickle.Tuple{globalShareableList},
+		State:    pickle.Tuple{globalShareableList, pickle.Tuple{}, kw, nil},
 	}
 	return &pickle.Object{CallableValue: partial, Args: pickle.Tuple{}}, nil
 }
@@ -740,57 +740,57 @@ func (l *ShareableList) MarshalPickle() (any, error) {
 // payloads, Queues, Connection.send) pickles a functools.partial.
 var globalRebuildPartial = pickle.Global{Module: "multiprocessing.reduction", Name: "_rebuild_partial"}
 
-// ListName returns the segment name held by a decoded pickled ShareableList:
+// listName returns the segment name held by a decoded pickled ShareableList:
 // REDUCE of functools.partial(ShareableList, name=...) with no arguments,
 // the partial pickled either by the plain pickler (functools.partial with a
 // (func, args, kwds, dict) state) or by multiprocessing's ForkingPickler
 // (multiprocessing.reduction._rebuild_partial(func, args, kwds)).
-func ListName(v any) (string, error) {
+func listName(v any) (string, error) {
 	o, ok := v.(*pickle.Object)
 	if !ok {
-		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadPickle, describe(v))
+		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadState, describe(v))
 	}
 	p, ok := o.CallableValue.(*pickle.Object)
 	if !ok || len(o.Args) != 0 {
-		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadPickle, describe(v))
+		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadState, describe(v))
 	}
 	var parts pickle.Tuple // func, args, kwds
 	switch p.Class() {
 	case globalPartial:
 		st, ok := p.State.(pickle.Tuple)
 		if !ok || len(st) != 4 {
-			return "", fmt.Errorf("%w: functools.partial state %T", ErrBadPickle, p.State)
+			return "", fmt.Errorf("%w: functools.partial state %T", ErrBadState, p.State)
 		}
 		parts = st[:3]
 	case globalRebuildPartial:
 		if len(p.Args) != 3 {
-			return "", fmt.Errorf("%w: _rebuild_partial with %d arguments", ErrBadPickle, len(p.Args))
+			return "", fmt.Errorf("%w: _rebuild_partial with %d arguments", ErrBadState, len(p.Args))
 		}
 		parts = p.Args
 	default:
-		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadPickle, describe(p))
+		return "", fmt.Errorf("%w: %s is not a pickled ShareableList", ErrBadState, describe(p))
 	}
-	if g, ok := parts[0].(pickle.Global); !ok || g != GlobalShareableList {
-		return "", fmt.Errorf("%w: partial of %v, not ShareableList", ErrBadPickle, parts[0])
+	if g, ok := parts[0].(pickle.Global); !ok || g != globalShareableList {
+		return "", fmt.Errorf("%w: partial of %v, not ShareableList", ErrBadState, parts[0])
 	}
 	if args, ok := parts[1].(pickle.Tuple); !ok || len(args) != 0 {
-		return "", fmt.Errorf("%w: partial(ShareableList) with positional arguments", ErrBadPickle)
+		return "", fmt.Errorf("%w: partial(ShareableList) with positional arguments", ErrBadState)
 	}
 	kw, ok := parts[2].(*pickle.Dict)
 	if !ok {
-		return "", fmt.Errorf("%w: partial(ShareableList) keywords %T", ErrBadPickle, parts[2])
+		return "", fmt.Errorf("%w: partial(ShareableList) keywords %T", ErrBadState, parts[2])
 	}
 	name, _ := kw.Get("name")
 	s, ok := name.(string)
 	if !ok {
-		return "", fmt.Errorf("%w: partial(ShareableList) without a str name", ErrBadPickle)
+		return "", fmt.Errorf("%w: partial(ShareableList) without a str name", ErrBadState)
 	}
-	return CheckName(s)
+	return checkName(s)
 }
 
 // AttachList opens the ShareableList a decoded pickle names.
 func AttachList(v any) (*ShareableList, error) {
-	name, err := ListName(v)
+	name, err := listName(v)
 	if err != nil {
 		return nil, err
 	}

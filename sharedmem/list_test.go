@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -139,13 +139,13 @@ func TestShareableListPickle(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, l.Name(), name)
 	_, err = sharedmem.ListName(&pickle.Object{Callable: sharedmem.GlobalShareableList})
-	assert.ErrorIs(t, err, sharedmem.ErrBadPickle)
+	assert.ErrorIs(t, err, sharedmem.ErrBadState)
 }
 
 // TestShareableListPython exchanges ShareableLists with every Python
 // version in the layout that version uses.
 func TestShareableListPython(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		want := sharedmem.LayoutFor(py.Major, py.Minor)
 		// Python sizes str slots by character count: keep these ASCII so
 		// Python does not truncate them itself.

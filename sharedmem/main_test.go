@@ -3,10 +3,10 @@ package sharedmem_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/testworker"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/sharedmem"
 )
@@ -16,33 +16,11 @@ import (
 // process.Start with Spec.Executable), the test binary plays the role named
 // in kwargs["role"] instead of running the tests.
 func TestMain(m *testing.M) {
-	if process.IsChild(os.Args) {
-		workerMain()
-	}
-	os.Exit(m.Run())
-}
-
-func workerMain() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	child, err := process.ChildContext(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(101)
-	}
-	role, _ := child.Kwarg("role")
-	child.Run(func(ctx context.Context) error {
-		switch role {
-		case "seed":
-			return roleSeed(child)
-		case "types":
-			return roleTypes(child)
-		case "incr":
-			return roleIncr(ctx, child)
-		case "named":
-			return roleNamed(child)
-		}
-		return fmt.Errorf("unknown role %v", role)
+	testworker.Main(m, testworker.Roles{
+		"seed":  func(_ context.Context, child *process.ChildProcess) error { return roleSeed(child) },
+		"types": func(_ context.Context, child *process.ChildProcess) error { return roleTypes(child) },
+		"incr":  roleIncr,
+		"named": func(_ context.Context, child *process.ChildProcess) error { return roleNamed(child) },
 	})
 }
 
@@ -181,7 +159,7 @@ func roleTypes(child *process.ChildProcess) error {
 			a.Close()
 		}
 	}
-	return conn.Send(reads)
+	return conn.Send(context.Background(), reads)
 }
 
 // checkLock takes and gives back a lock shared with the idle parent.
@@ -189,7 +167,7 @@ func checkLock(l *sharedmem.Lock) error {
 	if l == nil {
 		return nil
 	}
-	ok, err := l.AcquireTimeout(5 * time.Second)
+	ok, err := l.AcquireTimeout(context.Background(), 5*time.Second)
 	if err != nil || !ok {
 		return fmt.Errorf("taking the lock %s: %v %v", l.Name(), ok, err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // peer is a running pyfixtures/shm_peer.py: a Python process that creates
@@ -19,16 +19,16 @@ import (
 type peer struct {
 	t    *testing.T
 	ctx  context.Context
-	proc *pyfixtures.Proc
+	proc *pyharness.Proc
 	in   *io.PipeWriter
-	py   pyfixtures.Interpreter
+	py   pyharness.Interpreter
 }
 
-func startPeer(t *testing.T, py pyfixtures.Interpreter) *peer {
+func startPeer(t *testing.T, py pyharness.Interpreter) *peer {
 	t.Helper()
-	ctx := pyfixtures.Context(t, 40*time.Second)
+	ctx := pyharness.Context(t, 40*time.Second)
 	r, w := io.Pipe()
-	proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "shm_peer.py", Stdin: r,
+	proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "shm_peer.py", Stdin: r,
 		// The resource tracker (a grandchild) holds stdout/stderr until it
 		// has cleaned up after the peer.
 		KillGrace: 15 * time.Second})

@@ -15,20 +15,20 @@ import (
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// ShmDir is where glibc's shm_open keeps POSIX shared memory on Linux.
-const ShmDir = "/dev/shm"
+// shmDir is where glibc's shm_open keeps POSIX shared memory on Linux.
+const shmDir = "/dev/shm"
 
-// NamePrefix is the prefix of the names SharedMemory picks when it is given
+// namePrefix is the prefix of the names SharedMemory picks when it is given
 // none (Python: shared_memory._SHM_NAME_PREFIX without its leading '/').
-const NamePrefix = "psm_"
+const namePrefix = "psm_"
 
 // maxNameLen is NAME_MAX: a longer name makes shm_open fail with
 // ENAMETOOLONG.
 const maxNameLen = 255
 
-// GlobalSharedMemory is the class a SharedMemory pickles as:
+// globalSharedMemory is the class a SharedMemory pickles as:
 // REDUCE(multiprocessing.shared_memory.SharedMemory, (name, False, size)).
-var GlobalSharedMemory = pickle.Global{Module: "multiprocessing.shared_memory", Name: "SharedMemory"}
+var globalSharedMemory = pickle.Global{Module: "multiprocessing.shared_memory", Name: "SharedMemory"}
 
 // SharedMemory mirrors multiprocessing.shared_memory.SharedMemory on POSIX: a
 // named block of memory in /dev/shm that any process may map by name.
@@ -50,12 +50,12 @@ type SharedMemory struct {
 	created bool
 }
 
-// CheckName validates a shared memory name as given to Python's
+// checkName validates a shared memory name as given to Python's
 // SharedMemory(name=...): one optional leading '/' (Python adds it, and
 // strips it from .name), then a non-empty file name with no '/', no NUL,
 // not "." or "..", at most 255 bytes. It returns the name without the
 // leading '/'.
-func CheckName(name string) (string, error) {
+func checkName(name string) (string, error) {
 	n := strings.TrimPrefix(name, "/")
 	switch {
 	case n == "":
@@ -70,12 +70,12 @@ func CheckName(name string) (string, error) {
 	return n, nil
 }
 
-// RandomName returns a name like the ones Python picks: "psm_" and 8 hex
+// randomName returns a name like the ones Python picks: "psm_" and 8 hex
 // digits.
-func RandomName() string {
+func randomName() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return NamePrefix + hex.EncodeToString(b[:])
+	return namePrefix + hex.EncodeToString(b[:])
 }
 
 // Create creates a new segment of size bytes, like
@@ -89,14 +89,14 @@ func Create(name string, size int) (*SharedMemory, error) {
 	}
 	if name == "" {
 		for i := 0; ; i++ {
-			m, err := create(RandomName(), size)
+			m, err := create(randomName(), size)
 			if errors.Is(err, fs.ErrExist) && i < 100 {
 				continue
 			}
 			return m, err
 		}
 	}
-	n, err := CheckName(name)
+	n, err := checkName(name)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func Create(name string, size int) (*SharedMemory, error) {
 }
 
 func create(name string, size int) (*SharedMemory, error) {
-	path := ShmDir + "/" + name
+	path := shmDir + "/" + name
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, &os.PathError{Op: "shm_open", Path: path, Err: err}
@@ -127,11 +127,11 @@ func create(name string, size int) (*SharedMemory, error) {
 // carry Python's leading '/'. The size is the segment's current size. It
 // fails with an fs.ErrNotExist error if there is no such segment.
 func Open(name string) (*SharedMemory, error) {
-	n, err := CheckName(name)
+	n, err := checkName(name)
 	if err != nil {
 		return nil, err
 	}
-	path := ShmDir + "/" + n
+	path := shmDir + "/" + n
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "shm_open", Path: path, Err: err}
@@ -144,15 +144,15 @@ func mapFD(fd int, name string) (*SharedMemory, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "fstat", Path: ShmDir + "/" + name, Err: err}
+		return nil, &os.PathError{Op: "fstat", Path: shmDir + "/" + name, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, fmt.Errorf("%w: %s/%s is not a regular file", ErrInvalidName, ShmDir, name)
+		return nil, fmt.Errorf("%w: %s/%s is not a regular file", ErrInvalidName, shmDir, name)
 	}
 	if st.Size <= 0 {
 		unix.Close(fd)
-		return nil, fmt.Errorf("%w: %s/%s is empty (Python: cannot mmap an empty file)", ErrInvalidSize, ShmDir, name)
+		return nil, fmt.Errorf("%w: %s/%s is empty (Python: cannot mmap an empty file)", ErrInvalidSize, shmDir, name)
 	}
 	if st.Size > int64(maxInt) {
 		unix.Close(fd)
@@ -161,7 +161,7 @@ func mapFD(fd int, name string) (*SharedMemory, error) {
 	data, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		unix.Close(fd)
-		return nil, &os.PathError{Op: "mmap", Path: ShmDir + "/" + name, Err: err}
+		return nil, &os.PathError{Op: "mmap", Path: shmDir + "/" + name, Err: err}
 	}
 	return &SharedMemory{name: name, size: int(st.Size), data: data, fd: fd}, nil
 }
@@ -215,12 +215,12 @@ func (m *SharedMemory) Unlink() error { return Unlink(m.name) }
 
 // Unlink removes the named segment (shm_unlink).
 func Unlink(name string) error {
-	n, err := CheckName(name)
+	n, err := checkName(name)
 	if err != nil {
 		return err
 	}
-	if err := unix.Unlink(ShmDir + "/" + n); err != nil {
-		return &os.PathError{Op: "shm_unlink", Path: ShmDir + "/" + n, Err: err}
+	if err := unix.Unlink(shmDir + "/" + n); err != nil {
+		return &os.PathError{Op: "shm_unlink", Path: shmDir + "/" + n, Err: err}
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ type Ref struct {
 
 // MarshalPickle writes REDUCE(SharedMemory, (name, False, size)).
 func (r Ref) MarshalPickle() (any, error) {
-	return &pickle.Object{Callable: GlobalSharedMemory, Args: pickle.Tuple{r.Name, false, int64(r.Size)}}, nil
+	return &pickle.Object{Callable: globalSharedMemory, Args: pickle.Tuple{r.Name, false, int64(r.Size)}}, nil
 }
 
 // UnmarshalPickle accepts the decoded form of a pickled SharedMemory: an
@@ -275,30 +275,30 @@ func (r Ref) MarshalPickle() (any, error) {
 // (name[, create[, size]]) where create is false. The name is validated.
 func (r *Ref) UnmarshalPickle(v any) error {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != GlobalSharedMemory || o.NewObj {
-		return fmt.Errorf("%w: %s is not a pickled SharedMemory", ErrBadPickle, describe(v))
+	if !ok || o.Class() != globalSharedMemory || o.NewObj {
+		return fmt.Errorf("%w: %s is not a pickled SharedMemory", ErrBadState, describe(v))
 	}
 	if len(o.Args) < 1 || len(o.Args) > 3 {
-		return fmt.Errorf("%w: SharedMemory with %d arguments", ErrBadPickle, len(o.Args))
+		return fmt.Errorf("%w: SharedMemory with %d arguments", ErrBadState, len(o.Args))
 	}
 	name, ok := o.Args[0].(string)
 	if !ok {
-		return fmt.Errorf("%w: SharedMemory name is %T", ErrBadPickle, o.Args[0])
+		return fmt.Errorf("%w: SharedMemory name is %T", ErrBadState, o.Args[0])
 	}
-	n, err := CheckName(name)
+	n, err := checkName(name)
 	if err != nil {
 		return err
 	}
 	if len(o.Args) > 1 {
 		if c, ok := o.Args[1].(bool); !ok || c {
-			return fmt.Errorf("%w: pickled SharedMemory with create=%v", ErrBadPickle, o.Args[1])
+			return fmt.Errorf("%w: pickled SharedMemory with create=%v", ErrBadState, o.Args[1])
 		}
 	}
 	size := int64(0)
 	if len(o.Args) > 2 {
 		s, ok := o.Args[2].(int64)
 		if !ok || s < 0 || s > int64(maxInt) {
-			return fmt.Errorf("%w: SharedMemory size %v", ErrBadPickle, o.Args[2])
+			return fmt.Errorf("%w: SharedMemory size %v", ErrBadState, o.Args[2])
 		}
 		size = s
 	}

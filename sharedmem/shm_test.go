@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -121,7 +121,7 @@ func TestPickledSharedMemory(t *testing.T) {
 // TestSharedMemoryPython exchanges SharedMemory segments with every Python
 // version, both ways, and checks who unlinks what.
 func TestSharedMemoryPython(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		shared := startPeer(t, py) // for the subtests that do not need it to exit
 		t.Run("Go attaches to a Python segment, both write, Go never unlinks it", func(t *testing.T) {
 			p := shared.on(t)

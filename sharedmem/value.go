@@ -8,9 +8,9 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/mpwire/mpwire/internal/sem"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/synchronize"
 )
 
 // object is what Value and Array share: typed memory inside an arena, and
@@ -43,12 +43,10 @@ func (o *object) Synchronized() bool { return o.lock != nil }
 // object.
 func (o *object) GetLock() *Lock { return o.lock }
 
-// Lock acquires the guarding lock (with { v.get_lock(): ... } in Python).
-// It fails with ErrNoLock for a raw object.
-func (o *object) Lock() error { return o.LockContext(context.Background()) }
-
-// LockContext is Lock with a context to give up waiting.
-func (o *object) LockContext(ctx context.Context) error {
+// Lock acquires the guarding lock (with { v.get_lock(): ... } in Python),
+// waiting until ctx ends (an error matching ctx.Err()). It fails with
+// ErrNoLock for a raw object.
+func (o *object) Lock(ctx context.Context) error {
 	if o.lock == nil {
 		return ErrNoLock
 	}
@@ -65,7 +63,7 @@ func (o *object) Unlock() error {
 
 // WithLock runs fn while holding the guarding lock.
 func (o *object) WithLock(ctx context.Context, fn func() error) error {
-	if err := o.LockContext(ctx); err != nil {
+	if err := o.Lock(ctx); err != nil {
 		return err
 	}
 	ferr := fn()
@@ -110,13 +108,13 @@ func (o *object) ReduceForSpawn(s *process.Spawning) (any, error) {
 	if err := state.Set("_state", pickle.Tuple{pickle.Tuple{a, int64(o.start), int64(o.start + size)}, int64(size)}); err != nil {
 		return nil, err
 	}
-	wrapper := &pickle.Object{Callable: GlobalBufferWrapper, Args: pickle.Tuple{}, NewObj: true, State: state}
-	obj := &pickle.Object{Callable: GlobalRebuildCtype,
+	wrapper := &pickle.Object{Callable: globalBufferWrapper, Args: pickle.Tuple{}, NewObj: true, State: state}
+	obj := &pickle.Object{Callable: globalRebuildCtype,
 		Args: pickle.Tuple{pickle.Global{Module: "ctypes", Name: o.typ.Name}, wrapper, length}}
 	if o.lock == nil {
 		return obj, nil
 	}
-	return &pickle.Object{Callable: GlobalSynchronized, Args: pickle.Tuple{obj, o.lock.reduce()}}, nil
+	return &pickle.Object{Callable: globalSynchronized, Args: pickle.Tuple{obj, o.lock.reduce()}}, nil
 }
 
 // Value is a multiprocessing.sharedctypes Value or RawValue: one ctypes
@@ -182,12 +180,12 @@ func newObject(t CType, n int, locked bool) (*object, error) {
 	}
 	o := &object{typ: t, n: n, mem: a.data[:size:size], arena: a}
 	if locked {
-		sl, err := sem.NewRLock()
+		rl, err := synchronize.NewRLock()
 		if err != nil {
 			a.release()
 			return nil, fmt.Errorf("sharedmem: creating the lock: %w", err)
 		}
-		o.lock = newLock(sl, true)
+		o.lock = newLock(rl.SemLock)
 	}
 	return o, nil
 }
@@ -221,15 +219,15 @@ func ArrayFrom(src FDSource, v any) (*Array, error) {
 // or the bare rebuild_ctype(...) of a raw object.
 func objectFrom(src FDSource, v any, array bool) (*object, error) {
 	var lockV any
-	if o, ok := v.(*pickle.Object); ok && o.Class() == GlobalSynchronized && !o.NewObj {
+	if o, ok := v.(*pickle.Object); ok && o.Class() == globalSynchronized && !o.NewObj {
 		if len(o.Args) != 2 {
-			return nil, fmt.Errorf("%w: synchronized with %d arguments", ErrBadPickle, len(o.Args))
+			return nil, fmt.Errorf("%w: synchronized with %d arguments", ErrBadState, len(o.Args))
 		}
 		v, lockV = o.Args[0], o.Args[1]
 	}
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != GlobalRebuildCtype || o.NewObj || len(o.Args) != 3 {
-		return nil, fmt.Errorf("%w: %s is not a pickled sharedctypes Value/Array", ErrBadPickle, describe(v))
+	if !ok || o.Class() != globalRebuildCtype || o.NewObj || len(o.Args) != 3 {
+		return nil, fmt.Errorf("%w: %s is not a pickled sharedctypes Value/Array", ErrBadState, describe(v))
 	}
 	g, ok := o.Args[0].(pickle.Global)
 	if !ok || g.Module != "ctypes" {
@@ -250,38 +248,38 @@ func objectFrom(src FDSource, v any, array bool) (*object, error) {
 			return nil, fmt.Errorf("%w: an Array of %s, not a Value", ErrType, t.Name)
 		}
 		if l < 0 || l > MaxArenaSize/int64(t.Size) {
-			return nil, fmt.Errorf("%w: array length %d", ErrBadPickle, l)
+			return nil, fmt.Errorf("%w: array length %d", ErrBadState, l)
 		}
 		n = int(l)
 	default:
-		return nil, fmt.Errorf("%w: array length %T", ErrBadPickle, o.Args[2])
+		return nil, fmt.Errorf("%w: array length %T", ErrBadState, o.Args[2])
 	}
 	size := t.Size
 	if n >= 0 {
 		size *= n
 	}
 	w, ok := o.Args[1].(*pickle.Object)
-	if !ok || w.Class() != GlobalBufferWrapper {
-		return nil, fmt.Errorf("%w: buffer is %s, want %s", ErrBadPickle, describe(o.Args[1]), GlobalBufferWrapper)
+	if !ok || w.Class() != globalBufferWrapper {
+		return nil, fmt.Errorf("%w: buffer is %s, want %s", ErrBadState, describe(o.Args[1]), globalBufferWrapper)
 	}
 	st, ok := w.State.(*pickle.Dict)
 	if !ok {
-		return nil, fmt.Errorf("%w: BufferWrapper state %T", ErrBadPickle, w.State)
+		return nil, fmt.Errorf("%w: BufferWrapper state %T", ErrBadState, w.State)
 	}
 	sv, _ := st.Get("_state")
 	outer, ok := sv.(pickle.Tuple)
 	if !ok || len(outer) != 2 {
-		return nil, fmt.Errorf("%w: BufferWrapper._state %v", ErrBadPickle, sv)
+		return nil, fmt.Errorf("%w: BufferWrapper._state %v", ErrBadState, sv)
 	}
 	block, ok := outer[0].(pickle.Tuple)
 	nbytes, ok2 := outer[1].(int64)
 	if !ok || !ok2 || len(block) != 3 {
-		return nil, fmt.Errorf("%w: BufferWrapper._state %v", ErrBadPickle, sv)
+		return nil, fmt.Errorf("%w: BufferWrapper._state %v", ErrBadState, sv)
 	}
 	start, ok := block[1].(int64)
 	stop, ok2 := block[2].(int64)
 	if !ok || !ok2 {
-		return nil, fmt.Errorf("%w: heap block %v", ErrBadPickle, block)
+		return nil, fmt.Errorf("%w: heap block %v", ErrBadState, block)
 	}
 	if nbytes != int64(size) {
 		return nil, fmt.Errorf("%w: buffer of %d bytes for %d bytes of %s", ErrCorrupt, nbytes, size, t.Name)

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -28,10 +28,10 @@ func worker(t *testing.T) string {
 
 // runValues runs pyfixtures/shm_values.py and decodes its JSON line
 // (numbers kept exact).
-func runValues(t *testing.T, py pyfixtures.Interpreter, d time.Duration, args ...string) map[string]any {
+func runValues(t *testing.T, py pyharness.Interpreter, d time.Duration, args ...string) map[string]any {
 	t.Helper()
-	ctx := pyfixtures.Context(t, d)
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "shm_values.py",
+	ctx := pyharness.Context(t, d)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "shm_values.py",
 		Args: append([]string{"--go", worker(t), "--timeout", strconv.Itoa(int(d.Seconds()))}, args...), KillGrace: 10 * time.Second})
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.UseNumber()
@@ -43,7 +43,7 @@ func runValues(t *testing.T, py pyfixtures.Interpreter, d time.Duration, args ..
 func num(v any) string { return string(v.(json.Number)) }
 
 func TestValueArrayFromPythonParent(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Run("the Value/Array tutorial with a Go child", func(t *testing.T) {
 			m := runValues(t, py, 40*time.Second, "--scenario", "seed")
 			assert.Equal(t, "0", num(m["exitcode"]))
@@ -167,7 +167,7 @@ func TestSharedCounter(t *testing.T) {
 	if os.Getenv("MPWIRE_STRESS") == "1" {
 		n = 100000
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		d := 60 * time.Second
 		if n >= 100000 {
 			d = 600 * time.Second
@@ -222,7 +222,7 @@ func TestGoValueArray(t *testing.T) {
 	require.NoError(t, err)
 	defer a.Close()
 	assert.False(t, a.Synchronized())
-	assert.ErrorIs(t, a.Lock(), sharedmem.ErrNoLock)
+	assert.ErrorIs(t, a.Lock(context.Background()), sharedmem.ErrNoLock)
 	require.NoError(t, a.SetInts([]int64{1, 2, 3, 65535}))
 	assert.ErrorIs(t, a.SetInts([]int64{-1}), sharedmem.ErrRange)
 	xs, err := a.Ints()
@@ -258,7 +258,7 @@ func TestGoValueArray(t *testing.T) {
 // parent allocates the Value and Array, a Python spawn child (a normal
 // multiprocessing child running pyfixtures/shm_targets.py) updates them.
 func TestValueArrayToPythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		v, err := sharedmem.NewValue(sharedmem.CDouble)
 		require.NoError(t, err)
 		defer v.Close()
@@ -271,14 +271,14 @@ func TestValueArrayToPythonChild(t *testing.T) {
 		defer raw.Close()
 		require.NoError(t, raw.SetValue([]byte("go")))
 
-		ctx := pyfixtures.Context(t, 40*time.Second)
+		ctx := pyharness.Context(t, 40*time.Second)
 		var out, errb bytes.Buffer
 		p, err := process.Start(ctx, process.Spec{
-			Python: py.Path, Target: "shm_targets:seed", Path: []string{pyfixtures.Dir()},
+			Python: py.Path, Target: "shm_targets:seed", Path: []string{pyharness.Dir()},
 			Args: []any{v, a, raw}, Stdout: &out, Stderr: &errb, Setpgid: true,
 		})
 		require.NoError(t, err)
-		require.NoError(t, p.WaitContext(ctx), "child stderr:\n%s", errb.String())
+		require.NoError(t, p.Wait(ctx), "child stderr:\n%s", errb.String())
 		f, err := v.Float()
 		require.NoError(t, err)
 		assert.Equal(t, 3.1415927, f)
@@ -303,26 +303,26 @@ func TestSharedCounterGoParent(t *testing.T) {
 	if os.Getenv("MPWIRE_STRESS") == "1" {
 		n = 100000
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		d := 60 * time.Second
 		if n >= 100000 {
 			d = 600 * time.Second
 		}
-		ctx := pyfixtures.Context(t, d)
+		ctx := pyharness.Context(t, d)
 		v, err := sharedmem.NewValue(sharedmem.CInt)
 		require.NoError(t, err)
 		defer v.Close()
-		var errb syncBuffer
+		var errb pyharness.SyncBuffer
 		specs := []process.Spec{
-			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyfixtures.Dir()}},
-			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyfixtures.Dir()}},
+			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyharness.Dir()}},
+			{Python: py.Path, Target: "shm_targets:incr", Path: []string{pyharness.Dir()}},
 			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
 			{Executable: []string{worker(t)}, Kwargs: map[string]any{"role": "incr"}},
 		}
 		start := time.Now()
 		// Hold the lock while the children start, so that all four contend
 		// for it from the moment it is released.
-		require.NoError(t, v.Lock())
+		require.NoError(t, v.Lock(context.Background()))
 		var procs []*process.Process
 		for _, s := range specs {
 			s.Args = []any{v, n}
@@ -335,29 +335,11 @@ func TestSharedCounterGoParent(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		require.NoError(t, v.Unlock())
 		for _, p := range procs {
-			require.NoError(t, p.WaitContext(ctx), "stderr:\n%s", errb.String())
+			require.NoError(t, p.Wait(ctx), "stderr:\n%s", errb.String())
 		}
 		x, err := v.Int()
 		require.NoError(t, err)
 		assert.Equal(t, int64(4*n), x)
 		t.Logf("%s: %d increments by 2 Python + 2 Go children of a Go parent in %v", py.Name(), 4*n, time.Since(start))
 	})
-}
-
-// syncBuffer is a bytes.Buffer several children may write to at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pytimeout"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -72,7 +73,7 @@ func (c *Condition) init() {
 // (NEWOBJ + BUILD (lock, sleeping_count, woken_count, wait_semaphore)).
 func OpenCondition(v any) (*Condition, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != (pickle.Global{Module: Module, Name: ClassCondition}) {
+	if !ok || o.Class() != (pickle.Global{Module: module, Name: classCondition}) {
 		return nil, fmt.Errorf("%w: %s is not a pickled Condition", ErrBadState, describe(v))
 	}
 	t, ok := o.State.(pickle.Tuple)
@@ -84,12 +85,12 @@ func OpenCondition(v any) (*Condition, error) {
 	if c.lock, err = OpenSemLock(t[0]); err != nil {
 		return nil, err
 	}
-	if c.lock.class != ClassLock && c.lock.class != ClassRLock {
+	if c.lock.class != classLock && c.lock.class != classRLock {
 		c.lock.Close()
 		return nil, fmt.Errorf("%w: Condition lock is a %s", ErrBadState, c.lock.class)
 	}
 	for i, p := range []**SemLock{&c.sleeping, &c.woken, &c.waitSem} {
-		if *p, err = openAs(t[i+1], ClassSemaphore); err != nil {
+		if *p, err = openAs(t[i+1], classSemaphore); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -131,8 +132,8 @@ func (c *Condition) Release() error {
 
 // Wait is cond.wait(): with the lock held, it releases it, sleeps until
 // notified or until ctx ends, and re-acquires it before returning. It
-// returns nil when notified and ctx's error otherwise (Python returns
-// False on timeout). Re-acquiring the lock does not watch ctx (the caller
+// returns nil when notified and an error matching ctx.Err() otherwise
+// (WaitTimeout reports Python's False instead). Re-acquiring the lock does not watch ctx (the caller
 // must hold the lock when Wait returns); it ends with ErrClosed if the
 // Condition is closed meanwhile.
 func (c *Condition) Wait(ctx context.Context) error {
@@ -169,26 +170,24 @@ func (c *Condition) Wait(ctx context.Context) error {
 	return err
 }
 
-// WaitTimeout is cond.wait(timeout): it reports whether it was notified
-// within d.
-func (c *Condition) WaitTimeout(d time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	err := c.Wait(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return false, nil
-	}
-	return err == nil, err
+// WaitTimeout is cond.wait(timeout=d): it reports whether it was notified
+// within d (false, with a nil error, when d passed first; a negative d waits
+// like Wait). The lock is held again when it returns, as for Wait.
+func (c *Condition) WaitTimeout(ctx context.Context, d time.Duration) (bool, error) {
+	return pytimeout.Wait(ctx, d, func(ctx context.Context) (bool, error) {
+		err := c.Wait(ctx)
+		return err == nil, err
+	})
 }
 
 // WaitFor is cond.wait_for(predicate): it waits until predicate (called
 // with the lock held) returns true or ctx ends, and returns the last
-// result.
+// result; when ctx ended first, with an error matching ctx.Err().
 func (c *Condition) WaitFor(ctx context.Context, predicate func() bool) (bool, error) {
 	for !predicate() {
 		if err := c.Wait(ctx); err != nil {
-			if ctx.Err() != nil {
-				return predicate(), nil
+			if ctx.Err() != nil && predicate() {
+				return true, nil
 			}
 			return false, err
 		}
@@ -269,7 +268,7 @@ func (c *Condition) ReduceForSpawn(*process.Spawning) (any, error) { return c.Ob
 
 // Object returns the pickled form (see ReduceForSpawn).
 func (c *Condition) Object() *pickle.Object {
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: ClassCondition}, Args: pickle.Tuple{}, NewObj: true,
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: classCondition}, Args: pickle.Tuple{}, NewObj: true,
 		State: pickle.Tuple{c.lock.Object(), c.sleeping.Object(), c.woken.Object(), c.waitSem.Object()}}
 }
 

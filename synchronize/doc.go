@@ -13,9 +13,14 @@
 //	ctx.BoundedSemaphore(n)         NewBoundedSemaphore(n)  OpenBoundedSemaphore(pickled)
 //	ctx.Condition(lock=None)        NewCondition(lock)      OpenCondition(pickled)
 //	ctx.Event()                     NewEvent()              OpenEvent(pickled)
-//	acquire(timeout=t) / (False)    Acquire(ctx) / AcquireTimeout(t) / TryAcquire()
-//	wait/notify/notify_all          Wait(ctx) / Notify(ctx, n) / NotifyAll(ctx)
-//	is_set/set/clear/wait           IsSet(ctx) / Set(ctx) / Clear(ctx) / Wait(ctx)
+//	acquire() / (timeout=t) / (False) Acquire(ctx) / AcquireTimeout(ctx, t) / TryAcquire()
+//	wait() / wait(t) / wait_for       Wait(ctx) / WaitTimeout(ctx, t) / WaitFor(ctx, pred)
+//	notify(n) / notify_all()          Notify(ctx, n) / NotifyAll(ctx)
+//	is_set/set/clear/wait(t)          IsSet(ctx) / Set(ctx) / Clear(ctx) / Wait(ctx), WaitTimeout(ctx, t)
+//
+// Every call that can block takes a context; when it ends the call returns
+// an error matching ctx.Err(). The …Timeout helpers report Python's timeout
+// result instead: false with a nil error when t passed first.
 //
 // "pickled" is the *pickle.Object a Go worker receives for the object
 // (process.ChildProcess.Arg); Open fails unless its creator still holds

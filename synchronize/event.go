@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mpwire/mpwire/internal/pytimeout"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -43,7 +44,7 @@ func NewEvent() (*Event, error) {
 // BUILD {'_cond': Condition, '_flag': Semaphore}).
 func OpenEvent(v any) (*Event, error) {
 	o, ok := v.(*pickle.Object)
-	if !ok || o.Class() != (pickle.Global{Module: Module, Name: ClassEvent}) {
+	if !ok || o.Class() != (pickle.Global{Module: module, Name: classEvent}) {
 		return nil, fmt.Errorf("%w: %s is not a pickled Event", ErrBadState, describe(v))
 	}
 	d, ok := o.State.(*pickle.Dict)
@@ -59,7 +60,7 @@ func OpenEvent(v any) (*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := openAs(fv, ClassSemaphore)
+	f, err := openAs(fv, classSemaphore)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -111,36 +112,32 @@ func (e *Event) Clear(ctx context.Context) error {
 	return errors.Join(err, e.cond.Release())
 }
 
-// Wait is wait(): it blocks until the flag is set or ctx ends and returns
-// the flag (false with a nil error when ctx's deadline passed, like
-// Python's wait(timeout) returning False; ctx's error when cancelled).
+// Wait is wait(): it blocks until the flag is set and returns true, or until
+// ctx ends: then it returns the flag as it is at that moment, with an error
+// matching ctx.Err() unless the flag is set (WaitTimeout reports Python's
+// False instead).
 func (e *Event) Wait(ctx context.Context) (bool, error) {
 	if err := e.cond.Acquire(ctx); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return false, nil
-		}
 		return false, err
 	}
 	set, err := func() (bool, error) {
 		ok, err := e.flagPeek()
-		if err != nil {
-			return false, err
+		if err != nil || ok {
+			return ok, err
 		}
-		if !ok {
-			if werr := e.cond.Wait(ctx); werr != nil && !errors.Is(werr, context.DeadlineExceeded) {
-				return false, werr
-			}
+		werr := e.cond.Wait(ctx)
+		if ok, err := e.flagPeek(); err != nil || ok {
+			return ok, err
 		}
-		return e.flagPeek()
+		return false, werr
 	}()
 	return set, errors.Join(err, e.cond.Release())
 }
 
-// WaitTimeout is wait(timeout).
-func (e *Event) WaitTimeout(d time.Duration) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	return e.Wait(ctx)
+// WaitTimeout is wait(timeout=d): it returns the flag, false (with a nil
+// error) when d passed first. A negative d waits like Wait.
+func (e *Event) WaitTimeout(ctx context.Context, d time.Duration) (bool, error) {
+	return pytimeout.Wait(ctx, d, e.Wait)
 }
 
 // ReduceForSpawn implements process.SpawnReducer.
@@ -152,7 +149,7 @@ func (e *Event) Object() *pickle.Object {
 	d := pickle.NewDict()
 	_ = d.Set("_cond", e.cond.Object())
 	_ = d.Set("_flag", e.flag.Object())
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: ClassEvent}, Args: pickle.Tuple{}, NewObj: true, State: d}
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: classEvent}, Args: pickle.Tuple{}, NewObj: true, State: d}
 }
 
 // Close closes (and, if created here, unlinks) the Event's five semaphores.

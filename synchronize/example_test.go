@@ -2,8 +2,10 @@ package synchronize_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/mpwire/mpwire/synchronize"
 )
@@ -35,4 +37,26 @@ func ExampleBoundedSemaphore() {
 	defer s.Close()
 	fmt.Println(s.Release())
 	// Output: semaphore or lock released too many times
+}
+
+// AcquireTimeout is Python's acquire(timeout=t): false, with no error, when
+// the time passes; Acquire(ctx) reports the end of its context as an error.
+func ExampleSemLock_AcquireTimeout() {
+	ctx := context.Background()
+	l, err := synchronize.NewLock()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	_ = l.Acquire(ctx)
+	ok, err := l.AcquireTimeout(ctx, 10*time.Millisecond)
+	fmt.Println(ok, err)
+
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	err = l.Acquire(dctx)
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// false <nil>
+	// true
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/synchronize"
 )
 
@@ -40,11 +40,11 @@ for line in sys.stdin:
 // Go worker receives it from a Python parent) and both sides see each
 // other's set/clear.
 func TestOpenPythonEvent(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 30*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 30*time.Second)
 		in, inw := io.Pipe()
 		defer inw.Close()
-		p := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", pickleEvent}, Stdin: in})
+		p := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", pickleEvent}, Stdin: in})
 		line, err := p.ReadLine(ctx)
 		require.NoError(t, err)
 		var hexes [2]string

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/synchronize"
 )
 
@@ -46,12 +46,12 @@ func (p *peer) send(cmd ...any) {
 	p.t.Helper()
 	b, err := pickle.Marshal(pickle.Tuple(cmd))
 	require.NoError(p.t, err)
-	require.NoError(p.t, p.ctl.SendBytes(b))
+	require.NoError(p.t, p.ctl.SendBytes(context.Background(), b))
 }
 
 func (p *peer) recv() any {
 	p.t.Helper()
-	b, err := p.ctl.RecvBytesContext(p.ctx)
+	b, err := p.ctl.RecvBytes(p.ctx)
 	require.NoError(p.t, err, "stderr: %s", p.err.String())
 	var v any
 	require.NoError(p.t, pickle.Unmarshal(b, &v))
@@ -65,7 +65,7 @@ func (p *peer) call(cmd ...any) any {
 }
 
 func (p *peer) silent(d time.Duration) bool {
-	ready, err := p.ctl.Poll(d)
+	ready, err := p.ctl.PollTimeout(context.Background(), d)
 	require.NoError(p.t, err)
 	return !ready
 }
@@ -74,8 +74,8 @@ func (p *peer) silent(d time.Duration) bool {
 // BoundedSemaphore to a Python child (process.Start), which rebuilds real
 // multiprocessing objects, and drives both sides against each other.
 func TestGoPrimitivesPythonChild(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
-		ctx := pyfixtures.Context(t, 60*time.Second)
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		ctx := pyharness.Context(t, 60*time.Second)
 		lock, err := synchronize.NewLock()
 		require.NoError(t, err)
 		defer lock.Close()
@@ -94,10 +94,10 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 		defer ours.Close()
 		stderr := &syncWriter{}
 		p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_sync_peer:sync_probe",
-			Path: []string{pyfixtures.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
+			Path: []string{pyharness.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
 		require.NoError(t, err)
 		theirs.Close()
-		defer func() { _ = p.Kill(); _ = p.Wait() }()
+		defer func() { _ = p.Kill(); _ = p.Wait(context.Background()) }()
 		pr := &peer{t: t, ctx: ctx, ctl: ours, p: p, err: stderr}
 
 		t.Run("Lock excludes across languages", func(t *testing.T) {
@@ -110,7 +110,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			assert.False(t, ok)
 			pr.send("lock_release")
 			assert.Equal(t, "ok", pr.recv())
-			ok, err = lock.AcquireTimeout(5 * time.Second)
+			ok, err = lock.AcquireTimeout(ctx, 5*time.Second)
 			require.NoError(t, err)
 			assert.True(t, ok)
 			require.NoError(t, lock.Release())
@@ -136,11 +136,11 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			assert.Equal(t, "ok", pr.call("event_set"))
 			assert.True(t, <-got)
-			ok, err := ev.WaitTimeout(10 * time.Millisecond)
+			ok, err := ev.WaitTimeout(ctx, 10*time.Millisecond)
 			require.NoError(t, err)
 			assert.True(t, ok)
 			assert.Equal(t, "ok", pr.call("event_clear"))
-			ok, err = ev.WaitTimeout(100 * time.Millisecond)
+			ok, err = ev.WaitTimeout(ctx, 100*time.Millisecond)
 			require.NoError(t, err)
 			assert.False(t, ok)
 		})
@@ -166,7 +166,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			assert.Equal(t, "ok", pr.call("cond_notify_all"))
 			require.NoError(t, <-woke)
 			require.NoError(t, cond.Acquire(ctx))
-			ok, err := cond.WaitTimeout(100 * time.Millisecond)
+			ok, err := cond.WaitTimeout(ctx, 100*time.Millisecond)
 			require.NoError(t, err)
 			assert.False(t, ok)
 			require.NoError(t, cond.Release())
@@ -182,7 +182,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			assert.Equal(t, 1, v)
 		})
 		assert.Equal(t, "bye", pr.call("exit"))
-		require.NoError(t, p.WaitContext(ctx), "stderr: %s", stderr.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
 	})
 }
 

@@ -10,15 +10,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mpwire/mpwire"
+	"github.com/mpwire/mpwire/internal/pytimeout"
 	"github.com/mpwire/mpwire/internal/sem"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
 
-// Module is the Python module that defines the classes of this package.
-const Module = "multiprocessing.synchronize"
+// module is the Python module that defines the classes of this package.
+const module = "multiprocessing.synchronize"
 
-// Errors callers branch on.
+// Errors callers branch on (errors.Is).
 var (
 	// ErrReleasedTooManyTimes is Python's ValueError("semaphore or lock
 	// released too many times"): a release above maxvalue.
@@ -26,8 +28,9 @@ var (
 	// ErrNotOwner is Python's AssertionError from releasing an RLock this
 	// handle does not hold.
 	ErrNotOwner = sem.ErrNotOwner
-	// ErrClosed is returned by every operation on a closed handle.
-	ErrClosed = sem.ErrClosed
+	// ErrClosed is returned by every operation on a closed handle. It is
+	// mpwire.ErrClosed.
+	ErrClosed = mpwire.ErrClosed
 	// ErrNotOwned is Python's AssertionError from Condition.wait/notify
 	// called without holding the condition's lock.
 	ErrNotOwned = errors.New("synchronize: condition's lock is not held by this handle")
@@ -36,18 +39,18 @@ var (
 	// after a waiter died between its steps.
 	ErrBrokenCondition = errors.New("synchronize: condition state is inconsistent")
 	// ErrBadState wraps every error about a pickled object that is not the
-	// expected multiprocessing.synchronize object.
-	ErrBadState = errors.New("synchronize: bad pickled state")
+	// expected multiprocessing.synchronize object. It is mpwire.ErrBadState.
+	ErrBadState = mpwire.ErrBadState
 )
 
 // Class names of multiprocessing.synchronize.
 const (
-	ClassLock             = "Lock"
-	ClassRLock            = "RLock"
-	ClassSemaphore        = "Semaphore"
-	ClassBoundedSemaphore = "BoundedSemaphore"
-	ClassCondition        = "Condition"
-	ClassEvent            = "Event"
+	classLock             = "Lock"
+	classRLock            = "RLock"
+	classSemaphore        = "Semaphore"
+	classBoundedSemaphore = "BoundedSemaphore"
+	classCondition        = "Condition"
+	classEvent            = "Event"
 )
 
 // SemLock is the part shared by Lock, RLock, Semaphore and
@@ -77,13 +80,20 @@ func newSemLock(class string, kind sem.Kind, value, maxvalue int) (*SemLock, err
 	return l, nil
 }
 
-// Acquire is acquire(): it blocks until acquired or ctx ends (returning
-// ctx's error; a context deadline is Python's timeout).
+// Acquire is acquire(): it blocks until acquired or ctx ends (an error
+// matching ctx.Err()).
 func (l *SemLock) Acquire(ctx context.Context) error { return l.sl.Acquire(ctx) }
 
-// AcquireTimeout is acquire(True, timeout): it reports whether the lock was
-// acquired within d.
-func (l *SemLock) AcquireTimeout(d time.Duration) (bool, error) { return l.sl.AcquireTimeout(d) }
+// AcquireTimeout is acquire(True, timeout=d): it reports whether the lock
+// was acquired within d (false, with a nil error, when d passed first).
+// d == 0 tries once; a negative d waits like Acquire. ctx bounds the wait
+// too: its end is an error.
+func (l *SemLock) AcquireTimeout(ctx context.Context, d time.Duration) (bool, error) {
+	return pytimeout.Wait(ctx, d, func(ctx context.Context) (bool, error) {
+		err := l.sl.Acquire(ctx)
+		return err == nil, err
+	})
+}
 
 // TryAcquire is acquire(False).
 func (l *SemLock) TryAcquire() (bool, error) { return l.sl.TryAcquire() }
@@ -112,9 +122,6 @@ func (l *SemLock) Count() int { return l.sl.Count() }
 
 // IsMine is _is_mine(): whether this handle holds the lock.
 func (l *SemLock) IsMine() bool { return l.sl.IsMine() }
-
-// Raw returns the underlying SemLock handle.
-func (l *SemLock) Raw() *sem.SemLock { return l.sl }
 
 // Owner reports whether this handle created the name (and unlinks it on
 // Close).
@@ -158,24 +165,25 @@ func (l *SemLock) ReduceForSpawn(*process.Spawning) (any, error) { return l.Obje
 // Object returns the pickled form (see ReduceForSpawn).
 func (l *SemLock) Object() *pickle.Object {
 	st := l.sl.State()
-	return &pickle.Object{Callable: pickle.Global{Module: Module, Name: l.class}, Args: pickle.Tuple{}, NewObj: true,
+	return &pickle.Object{Callable: pickle.Global{Module: module, Name: l.class}, Args: pickle.Tuple{}, NewObj: true,
 		State: pickle.Tuple{int64(st.Handle), int64(st.Kind), int64(st.MaxValue), st.Name}}
 }
 
-// State decodes a pickled multiprocessing.synchronize SemLock (Lock, RLock,
-// Semaphore, BoundedSemaphore): its class name and (handle, kind,
-// maxvalue, name) state.
-func State(v any) (class string, st sem.State, err error) {
+// parseState decodes a pickled multiprocessing.synchronize SemLock (Lock,
+// RLock, Semaphore, BoundedSemaphore): its class name and (handle, kind,
+// maxvalue, name) state. It is the one parser of that state (sharedmem's
+// Value/Array locks come here too, through OpenSemLock).
+func parseState(v any) (class string, st sem.State, err error) {
 	o, ok := v.(*pickle.Object)
 	if !ok {
 		return "", st, fmt.Errorf("%w: %s is not a pickled SemLock", ErrBadState, describe(v))
 	}
 	g := o.Class()
-	if g.Module != Module {
+	if g.Module != module {
 		return "", st, fmt.Errorf("%w: %s is not a multiprocessing.synchronize object", ErrBadState, describe(v))
 	}
 	switch g.Name {
-	case ClassLock, ClassRLock, ClassSemaphore, ClassBoundedSemaphore:
+	case classLock, classRLock, classSemaphore, classBoundedSemaphore:
 	default:
 		return "", st, fmt.Errorf("%w: %s is not a SemLock", ErrBadState, describe(v))
 	}
@@ -200,8 +208,8 @@ func State(v any) (class string, st sem.State, err error) {
 	if k != int64(sem.RecursiveMutex) && k != int64(sem.Semaphore) {
 		return "", st, fmt.Errorf("%w: %s kind %d", ErrBadState, g.Name, k)
 	}
-	if m < -1<<31 || m > 1<<31-1 {
-		return "", st, fmt.Errorf("%w: %s maxvalue %d", ErrBadState, g.Name, m)
+	if m < 0 || m > sem.SemValueMax {
+		return "", st, fmt.Errorf("%w: %s maxvalue %d out of [0, SEM_VALUE_MAX]", ErrBadState, g.Name, m)
 	}
 	st.Handle, st.Kind, st.MaxValue = uint64(h), sem.Kind(k), int(m)
 	return g.Name, st, nil
@@ -210,7 +218,7 @@ func State(v any) (class string, st sem.State, err error) {
 // OpenSemLock opens a pickled SemLock of any of the four classes by name,
 // like SemLock._rebuild. The creator must still hold the name.
 func OpenSemLock(v any) (*SemLock, error) {
-	class, st, err := State(v)
+	class, st, err := parseState(v)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +279,7 @@ type Lock struct{ *SemLock }
 
 // NewLock creates a Lock (Python: ctx.Lock() in a spawn context).
 func NewLock() (*Lock, error) {
-	l, err := newSemLock(ClassLock, sem.Semaphore, 1, 1)
+	l, err := newSemLock(classLock, sem.Semaphore, 1, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +288,7 @@ func NewLock() (*Lock, error) {
 
 // OpenLock opens a pickled multiprocessing.synchronize.Lock.
 func OpenLock(v any) (*Lock, error) {
-	l, err := openAs(v, ClassLock)
+	l, err := openAs(v, classLock)
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +304,7 @@ type RLock struct{ *SemLock }
 
 // NewRLock creates an RLock.
 func NewRLock() (*RLock, error) {
-	l, err := newSemLock(ClassRLock, sem.RecursiveMutex, 1, 1)
+	l, err := newSemLock(classRLock, sem.RecursiveMutex, 1, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +313,7 @@ func NewRLock() (*RLock, error) {
 
 // OpenRLock opens a pickled multiprocessing.synchronize.RLock.
 func OpenRLock(v any) (*RLock, error) {
-	l, err := openAs(v, ClassRLock)
+	l, err := openAs(v, classRLock)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +327,7 @@ func (r *RLock) Clone() (*RLock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RLock{&SemLock{sl: sl, class: ClassRLock}}, nil
+	return &RLock{&SemLock{sl: sl, class: classRLock}}, nil
 }
 
 // Semaphore is multiprocessing.Semaphore(value): maxvalue SEM_VALUE_MAX.
@@ -327,7 +335,7 @@ type Semaphore struct{ *SemLock }
 
 // NewSemaphore creates a Semaphore with the given initial value.
 func NewSemaphore(value int) (*Semaphore, error) {
-	l, err := newSemLock(ClassSemaphore, sem.Semaphore, value, sem.SemValueMax)
+	l, err := newSemLock(classSemaphore, sem.Semaphore, value, sem.SemValueMax)
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +344,7 @@ func NewSemaphore(value int) (*Semaphore, error) {
 
 // OpenSemaphore opens a pickled multiprocessing.synchronize.Semaphore.
 func OpenSemaphore(v any) (*Semaphore, error) {
-	l, err := openAs(v, ClassSemaphore)
+	l, err := openAs(v, classSemaphore)
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +357,7 @@ type BoundedSemaphore struct{ *SemLock }
 
 // NewBoundedSemaphore creates a BoundedSemaphore.
 func NewBoundedSemaphore(value int) (*BoundedSemaphore, error) {
-	l, err := newSemLock(ClassBoundedSemaphore, sem.Semaphore, value, value)
+	l, err := newSemLock(classBoundedSemaphore, sem.Semaphore, value, value)
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +367,7 @@ func NewBoundedSemaphore(value int) (*BoundedSemaphore, error) {
 // OpenBoundedSemaphore opens a pickled
 // multiprocessing.synchronize.BoundedSemaphore.
 func OpenBoundedSemaphore(v any) (*BoundedSemaphore, error) {
-	l, err := openAs(v, ClassBoundedSemaphore)
+	l, err := openAs(v, classBoundedSemaphore)
 	if err != nil {
 		return nil, err
 	}

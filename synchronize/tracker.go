@@ -16,10 +16,6 @@ type Tracker interface {
 	Unregister(name, rtype string) error
 }
 
-// RTypeSemaphore is the resource type of named semaphores in the tracker
-// protocol.
-const RTypeSemaphore = "semaphore"
-
 type childTracker struct{ c *process.ChildProcess }
 
 func (t childTracker) Register(name, rtype string) error { return t.c.RegisterResource(name, rtype) }
@@ -38,7 +34,7 @@ func (l *SemLock) Track(t Tracker) error {
 	if !l.owner.Load() {
 		return errors.New("synchronize: only the creator of a semaphore tracks it")
 	}
-	if err := t.Register(l.Name(), RTypeSemaphore); err != nil {
+	if err := t.Register(l.Name(), process.ResourceSemaphore); err != nil {
 		return err
 	}
 	l.trackMu.Lock()
@@ -55,7 +51,7 @@ func (l *SemLock) untrack() error {
 	if t == nil {
 		return nil
 	}
-	return t.Unregister(l.Name(), RTypeSemaphore)
+	return t.Unregister(l.Name(), process.ResourceSemaphore)
 }
 
 // Track registers every semaphore the Condition created.

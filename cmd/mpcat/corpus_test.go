@@ -13,8 +13,8 @@ import (
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pickledis"
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 type corpusCase struct {
@@ -26,9 +26,9 @@ type corpusCase struct {
 	data  []byte
 }
 
-func pyCorpus(t *testing.T, ctx context.Context, py pyfixtures.Interpreter) []corpusCase {
+func pyCorpus(t *testing.T, ctx context.Context, py pyharness.Interpreter) []corpusCase {
 	t.Helper()
-	out := pyfixtures.RunT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 		Args: []string{"corpus", "--send", literalsFile(t)}})
 	var cases []corpusCase
 	for _, l := range outputLines(out) {
@@ -55,9 +55,9 @@ func pyCorpus(t *testing.T, ctx context.Context, py pyfixtures.Interpreter) []co
 // pickletools.dis' output, line for line (offsets, opcode names,
 // arguments, MARK and memo annotations).
 func TestCorpusMatchesPython(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
+		ctx := pyharness.Context(t, 60*time.Second)
 		cases := pyCorpus(t, ctx, py)
 		protos := map[int]int{}
 		for _, c := range cases {
@@ -100,8 +100,8 @@ func TestCorpusMatchesPython(t *testing.T) {
 // TestDisCommand runs mpcat dis on a capture of frames holding the corpus
 // and on the raw pickles concatenated, and checks it against pickletools.
 func TestDisCommand(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 60*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 60*time.Second)
 	cases := pyCorpus(t, ctx, py)
 	var frames, raw, wantFrames, wantRaw bytes.Buffer
 	for i, c := range cases {
@@ -124,14 +124,14 @@ func TestDisCommand(t *testing.T) {
 			raw.Write(c.data)
 		}
 	}
-	var stdout, stderr syncBuffer
+	var stdout, stderr pyharness.SyncBuffer
 	if code := run(ctx, []string{"dis", "--frames", "-"}, &frames, &stdout, &stderr); code != 0 {
 		t.Fatalf("mpcat dis --frames exited %d: %s", code, stderr.String())
 	}
 	if stdout.String() != wantFrames.String() {
 		t.Errorf("mpcat dis --frames output differs (%d vs %d bytes)", len(stdout.String()), wantFrames.Len())
 	}
-	var out2 syncBuffer
+	var out2 pyharness.SyncBuffer
 	if code := run(ctx, []string{"dis", "-"}, &raw, &out2, &stderr); code != 0 {
 		t.Fatalf("mpcat dis exited %d: %s", code, stderr.String())
 	}
@@ -143,7 +143,7 @@ func TestDisCommand(t *testing.T) {
 		t.Errorf("concatenated pickles:\n%s\nwant\n%s", out2.String(), wantRaw.String())
 	}
 	// --json: one object per frame with the opcode names and offsets.
-	var out3 syncBuffer
+	var out3 pyharness.SyncBuffer
 	frames.Reset()
 	for _, c := range cases[:5] {
 		var hdr [4]byte
@@ -179,5 +179,30 @@ func TestDisCommand(t *testing.T) {
 				t.Errorf("frame %d op %d: %+v", i, j, op)
 			}
 		}
+	}
+}
+
+// TestDisFramesMalformed: a capture whose frame headers are broken fails
+// with a message naming the problem and the offset, never a crash.
+func TestDisFramesMalformed(t *testing.T) {
+	ok := append([]byte{0, 0, 0, 2}, 'N', '.')
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"a truncated 4-byte header", string(ok) + "\x00\x00", "2 stray bytes at offset 6 (a truncated frame header)"},
+		{"a truncated 8-byte length", string(ok) + "\xff\xff\xff\xff\x00", "5 stray bytes at offset 6 (a truncated frame header)"},
+		{"a negative length", "\xff\xff\xff\xfe", "bad frame header: negative length: -2 at offset 0"},
+		{"a frame longer than the input", string(ok) + "\x00\x00\x00\x09N.", "frame 1 at offset 6 claims 9 bytes, only 2 remain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr pyharness.SyncBuffer
+			code := run(context.Background(), []string{"dis", "--frames", "-"}, strings.NewReader(tc.in), &stdout, &stderr)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), tc.want)
+			}
+		})
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pickledis"
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/connection"
 )
 
 // maxDisInput bounds what dis reads (a pickle file or a capture of frames).
@@ -129,30 +129,18 @@ func (d *disPrinter) frames(data []byte, stderr io.Writer) int {
 	ok := true
 	n := 0
 	for pos := 0; pos < len(data); {
-		if len(data)-pos < 4 {
+		hdr := pos
+		size, k, err := connection.ParseHeader(data[pos:])
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
 			fmt.Fprintf(stderr, "mpcat dis: %d stray bytes at offset %d (a truncated frame header)\n", len(data)-pos, pos)
 			return 1
-		}
-		hdr := pos
-		size := int64(int32(binary.BigEndian.Uint32(data[pos:])))
-		pos += 4
-		if size == -1 {
-			if len(data)-pos < 8 {
-				fmt.Fprintf(stderr, "mpcat dis: truncated 8-byte frame length at offset %d\n", pos)
-				return 1
-			}
-			u := binary.BigEndian.Uint64(data[pos:])
-			pos += 8
-			if u > uint64(len(data)) {
-				size = int64(len(data)) + 1
-			} else {
-				size = int64(u)
-			}
-		} else if size < 0 {
-			fmt.Fprintf(stderr, "mpcat dis: bad frame header (negative length %d) at offset %d\n", size, hdr)
+		case err != nil:
+			fmt.Fprintf(stderr, "mpcat dis: %v at offset %d\n", err, hdr)
 			return 1
 		}
-		if size > int64(len(data)-pos) {
+		pos += k
+		if size > uint64(len(data)-pos) {
 			fmt.Fprintf(stderr, "mpcat dis: frame %d at offset %d claims %d bytes, only %d remain\n", n, hdr, size, len(data)-pos)
 			return 1
 		}

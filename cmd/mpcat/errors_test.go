@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // startListener starts mpcat_peer.py listener and returns it with its
 // address.
-func startListener(t *testing.T, ctx context.Context, py pyfixtures.Interpreter, args ...string) (*pyfixtures.Proc, string) {
+func startListener(t *testing.T, ctx context.Context, py pyharness.Interpreter, args ...string) (*pyharness.Proc, string) {
 	t.Helper()
-	lp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+	lp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 		Args: append([]string{"listener", "--address", "127.0.0.1:0"}, args...),
 		Env:  []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
 	line, err := lp.ReadLine(ctx)
@@ -31,7 +31,7 @@ func startListener(t *testing.T, ctx context.Context, py pyfixtures.Interpreter,
 // MPCAT_ERR_KEY (hex) and returns its exit code, stdout and stderr.
 func dial(t *testing.T, ctx context.Context, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr pyharness.SyncBuffer
 	full := append([]string{"dial", "--authkey-env", "MPCAT_ERR_KEY", "--authkey-hex", "--timeout", "10s"}, args...)
 	code := run(ctx, full, strings.NewReader(stdin), &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
@@ -39,9 +39,9 @@ func dial(t *testing.T, ctx context.Context, stdin string, args ...string) (int,
 
 func TestErrorsAgainstPython(t *testing.T) {
 	t.Setenv("MPCAT_ERR_KEY", testKeyHex)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Run("a wrong key fails on both sides with a clear message", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 30*time.Second)
+			ctx := pyharness.Context(t, 30*time.Second)
 			lp, addr := startListener(t, ctx, py, "--count", "1")
 			t.Setenv("MPCAT_ERR_KEY", hex.EncodeToString([]byte("wrong")))
 			code, _, stderr := dial(t, ctx, "1\n", addr)
@@ -53,7 +53,7 @@ func TestErrorsAgainstPython(t *testing.T) {
 			}
 		})
 		t.Run("an undecodable frame is printed as hex and the session goes on", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 30*time.Second)
+			ctx := pyharness.Context(t, 30*time.Second)
 			lp, addr := startListener(t, ctx, py, "--count", "1", "--raw-first", "8004deadbeef")
 			code, stdout, stderr := dial(t, ctx, "[1, 'x']\n", addr)
 			lines := outputLines(stdout)
@@ -71,7 +71,7 @@ func TestErrorsAgainstPython(t *testing.T) {
 			}
 		})
 		t.Run("--json reports an undecodable frame with its hex and error", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 30*time.Second)
+			ctx := pyharness.Context(t, 30*time.Second)
 			_, addr := startListener(t, ctx, py, "--count", "1", "--raw-first", "00")
 			code, stdout, stderr := dial(t, ctx, "{'k': (1, b'\\x00')}\n", addr, "--json")
 			lines := outputLines(stdout)
@@ -90,7 +90,7 @@ func TestErrorsAgainstPython(t *testing.T) {
 			}
 		})
 		t.Run("an oversize frame is a clear error", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 30*time.Second)
+			ctx := pyharness.Context(t, 30*time.Second)
 			_, addr := startListener(t, ctx, py, "--count", "0", "--raw-first", strings.Repeat("ab", 100))
 			code, _, stderr := dial(t, ctx, "", addr, "--max-frame", "16")
 			if code != 1 || !strings.Contains(stderr, "raise --max-frame") {
@@ -98,7 +98,7 @@ func TestErrorsAgainstPython(t *testing.T) {
 			}
 		})
 		t.Run("bad literals are reported and skipped", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 30*time.Second)
+			ctx := pyharness.Context(t, 30*time.Second)
 			lp, addr := startListener(t, ctx, py, "--count", "2")
 			code, stdout, stderr := dial(t, ctx, "[1,\n# a comment\n{'a'\nfoo\n2\n'end'\n", addr)
 			if code != 0 {
@@ -121,7 +121,7 @@ func TestErrorsAgainstPython(t *testing.T) {
 			lits := literalLines(t)
 			// 0, 2 and 5 on every version, 1 or 3 by turns (time).
 			for _, proto := range []int{0, 2, 5, 1 + 2*(py.Minor%2)} {
-				ctx := pyfixtures.Context(t, 30*time.Second)
+				ctx := pyharness.Context(t, 30*time.Second)
 				lp, addr := startListener(t, ctx, py, "--count", strconv.Itoa(len(lits)), "--expect", literalsFile(t))
 				code, stdout, stderr := dial(t, ctx, strings.Join(lits, "\n")+"\n", addr, "--protocol", strconv.Itoa(proto))
 				if code != 0 || strings.Contains(stderr, "not sent") {
@@ -135,7 +135,7 @@ func TestErrorsAgainstPython(t *testing.T) {
 			}
 		})
 		t.Run("--bytes sends and prints raw frames", func(t *testing.T) {
-			ctx := pyfixtures.Context(t, 30*time.Second)
+			ctx := pyharness.Context(t, 30*time.Second)
 			lp, addr := startListener(t, ctx, py, "--count", "2", "--bytes")
 			code, stdout, stderr := dial(t, ctx, "hello\nit's [1]\n", addr, "--bytes")
 			if code != 0 {

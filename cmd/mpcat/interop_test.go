@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // TestDialPythonListener runs the mpcat binary against a Python Listener:
@@ -23,10 +23,10 @@ import (
 // Python's repr of it.
 func TestDialPythonListener(t *testing.T) {
 	lits := literalLines(t)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		lp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		lp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 			Args: []string{"listener", "--address", "127.0.0.1:0", "--count", strconv.Itoa(len(lits)),
 				"--expect", literalsFile(t), "--send", literalsFile(t)},
 			Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
@@ -69,11 +69,11 @@ func TestDialPythonListener(t *testing.T) {
 // reach the client as the literals' values.
 func TestListenPythonClient(t *testing.T) {
 	lits := literalLines(t)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		for _, tc := range []struct{ name, auth string }{{"abstract socket, sha256 challenge", "sha256"}, {"socket path, legacy challenge", "legacy"}} {
 			t.Run(tc.name, func(t *testing.T) {
-				ctx := pyfixtures.Context(t, 60*time.Second)
+				ctx := pyharness.Context(t, 60*time.Second)
 				addr := fmt.Sprintf("@mpcat-test-%d-%d-%s", os.Getpid(), py.Minor, tc.auth)
 				if tc.auth == "legacy" {
 					addr = filepath.Join(t.TempDir(), "mpcat.sock")
@@ -82,14 +82,14 @@ func TestListenPythonClient(t *testing.T) {
 				if err := os.WriteFile(keyFile, []byte("secret\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				var stdout, stderr syncBuffer
+				var stdout, stderr pyharness.SyncBuffer
 				done := make(chan int, 1)
 				go func() {
 					done <- run(ctx, []string{"listen", "--authkey-file", keyFile, "--auth", tc.auth, addr},
 						strings.NewReader(strings.Join(lits, "\n")+"\n"), &stdout, &stderr)
 				}()
 				waitFor(t, ctx, &stderr, "listening on ")
-				cp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+				cp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 					Args: []string{"client", "--family", "unix", "--address", addr, "--no-echo",
 						"--send", literalsFile(t), "--count", strconv.Itoa(len(lits)), "--expect", literalsFile(t)},
 					Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
@@ -140,10 +140,10 @@ type proxyLine struct {
 // directions with Python's repr.
 func TestProxyBetweenPythonPeers(t *testing.T) {
 	lits := literalLines(t)
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		lp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		lp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 			Args: []string{"listener", "--address", "127.0.0.1:0", "--count", strconv.Itoa(len(lits)),
 				"--expect", literalsFile(t)},
 			Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
@@ -159,14 +159,14 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 		capture := filepath.Join(t.TempDir(), "capture")
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
-		var stdout, stderr syncBuffer
+		var stdout, stderr pyharness.SyncBuffer
 		done := make(chan int, 1)
 		go func() {
 			done <- run(pctx, []string{"proxy", "--json", "--capture", capture, "--authkey-file", keyFile, "--authkey-hex", "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)
 		}()
 		rest := waitFor(t, ctx, &stderr, "proxy listening on ")
 		listenAddr, _, _ := strings.Cut(rest, ",")
-		cp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+		cp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 			Args: []string{"client", "--address", listenAddr, "--send", literalsFile(t)},
 			Env:  []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
 		echoes := readReports(t, ctx, cp, "ECHO", len(lits))
@@ -204,7 +204,7 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 			}
 		}
 		// The capture holds the same frames; mpcat dis --frames reads it.
-		var disOut, disErr syncBuffer
+		var disOut, disErr pyharness.SyncBuffer
 		if code := run(ctx, []string{"dis", "--frames", "--json", capture}, nil, &disOut, &disErr); code != 0 {
 			t.Fatalf("dis of the capture exited %d: %s", code, disErr.String())
 		}
@@ -219,10 +219,10 @@ func TestProxyBetweenPythonPeers(t *testing.T) {
 // control requests and replies are printed in their (ident, method, args,
 // kwds) / (kind, payload) form with timestamps, direction and length.
 func TestProxyShowsManagerMessages(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		ctx := pyfixtures.Context(t, 60*time.Second)
-		sp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+		ctx := pyharness.Context(t, 60*time.Second)
+		sp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 			Args: []string{"manager"}, Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
 		line, err := sp.ReadLine(ctx)
 		if err != nil {
@@ -235,14 +235,14 @@ func TestProxyShowsManagerMessages(t *testing.T) {
 		}
 		pctx, stop := context.WithCancel(ctx)
 		defer stop()
-		var stdout, stderr syncBuffer
+		var stdout, stderr pyharness.SyncBuffer
 		done := make(chan int, 1)
 		go func() {
 			done <- run(pctx, []string{"proxy", "--authkey-file", keyFile, "127.0.0.1:0", upstream}, strings.NewReader(""), &stdout, &stderr)
 		}()
 		rest := waitFor(t, ctx, &stderr, "proxy listening on ")
 		listenAddr, _, _ := strings.Cut(rest, ",")
-		cp := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "mpcat_peer.py",
+		cp := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "mpcat_peer.py",
 			Args: []string{"manager-client", "--address", listenAddr}, Env: []string{"MPWIRE_AUTHKEY=" + testKeyHex}})
 		for _, want := range []string{"VALUE 1", "KEYERROR 'zz'", "DONE"} {
 			if _, err := cp.Expect(ctx, want); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,11 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // mpcatBin is the mpcat binary built once for the tests that run it as a
@@ -41,26 +39,8 @@ func TestMain(m *testing.M) {
 
 const testKeyHex = "736563726574" // b'secret'
 
-// syncBuffer is a goroutine-safe bytes.Buffer for run's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls buf until it contains want or ctx ends.
-func waitFor(t *testing.T, ctx context.Context, buf *syncBuffer, want string) string {
+func waitFor(t *testing.T, ctx context.Context, buf *pyharness.SyncBuffer, want string) string {
 	t.Helper()
 	for {
 		s := buf.String()
@@ -110,7 +90,7 @@ type pyReport struct {
 }
 
 // readReports reads n lines tagged tag from p.
-func readReports(t *testing.T, ctx context.Context, p *pyfixtures.Proc, tag string, n int) []pyReport {
+func readReports(t *testing.T, ctx context.Context, p *pyharness.Proc, tag string, n int) []pyReport {
 	t.Helper()
 	var out []pyReport
 	for len(out) < n {

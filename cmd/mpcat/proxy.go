@@ -39,7 +39,7 @@ func proxy(ctx context.Context, cfg listener.Config, lnet, laddr, unet, uaddr st
 	defer wg.Wait()
 	n := 0
 	for {
-		c, err := l.AcceptContext(ctx)
+		c, err := l.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0
@@ -60,7 +60,7 @@ func proxy(ctx context.Context, cfg listener.Config, lnet, laddr, unet, uaddr st
 func relayPair(ctx context.Context, id int, client *connection.Conn, cfg listener.Config, unet, uaddr string, f *netFlags, out *printer) {
 	defer client.Close()
 	dctx, cancel := context.WithTimeout(ctx, f.timeout)
-	up, err := cfg.DialContext(dctx, unet, uaddr)
+	up, err := cfg.Dial(dctx, unet, uaddr)
 	cancel()
 	if err != nil {
 		out.fail(fmt.Sprintf("[%d] upstream %s: %s", id, uaddr, explain(err)))
@@ -84,7 +84,7 @@ func relayPair(ctx context.Context, id int, client *connection.Conn, cfg listene
 
 func relay(id int, dir string, from, to *connection.Conn, out *printer) {
 	for {
-		b, err := from.RecvBytes()
+		b, err := from.RecvBytes(context.Background())
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF):
@@ -100,7 +100,7 @@ func relay(id int, dir string, from, to *connection.Conn, out *printer) {
 			return
 		}
 		out.proxyFrame(id, dir, b, time.Now())
-		if err := to.SendBytes(b); err != nil {
+		if err := to.SendBytes(context.Background(), b); err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				out.fail(fmt.Sprintf("[%d] %s: forwarding: %v", id, dir, err))
 			}

@@ -165,15 +165,11 @@ func (f *netFlags) resolve() error {
 }
 
 func (f *netFlags) config(stderr io.Writer, out *printer) listener.Config {
-	mf := f.maxFrame
-	if mf < 0 {
-		mf = connection.NoLimit
-	}
 	return listener.Config{
-		AuthKey:          f.key,
+		Authkey:          f.key,
 		Scheme:           f.scheme,
 		HandshakeTimeout: f.timeout,
-		ConnOptions:      []connection.Option{connection.WithMaxFrame(mf)},
+		Conn:             connection.Config{MaxFrame: f.maxFrame},
 		OnHandshakeError: func(remote net.Addr, err error) {
 			out.event(fmt.Sprintf("client %v failed to authenticate: %v", remote, explain(err)))
 		},
@@ -257,7 +253,7 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 	switch cmd {
 	case "dial":
 		dctx, cancel := context.WithTimeout(ctx, f.timeout)
-		c, err := cfg.DialContext(dctx, network, address)
+		c, err := cfg.Dial(dctx, network, address)
 		cancel()
 		if err != nil {
 			out.fail(fmt.Sprintf("dial %s: %s", pos[0], explain(err)))
@@ -275,7 +271,7 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		out.event("listening on " + l.Addr().String())
 		lines := startLines(stdin, f.rawBytes)
 		for {
-			c, err := l.AcceptContext(ctx)
+			c, err := l.Accept(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return 0
@@ -341,7 +337,7 @@ func sessionLines(ctx context.Context, c *connection.Conn, f *netFlags, lines <-
 	recvDone := make(chan error, 1)
 	go func() {
 		for {
-			b, err := c.RecvBytes()
+			b, err := c.RecvBytes(context.Background())
 			if err != nil {
 				recvDone <- err
 				return
@@ -388,7 +384,7 @@ func sessionLines(ctx context.Context, c *connection.Conn, f *netFlags, lines <-
 			if skip {
 				continue
 			}
-			if err := c.SendBytesContext(ctx, payload); err != nil {
+			if err := c.SendBytes(ctx, payload); err != nil {
 				if errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
 					out.fail("peer closed the connection; cannot send line " + fmt.Sprint(l.n))
 					return 1

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func main() {
@@ -37,7 +36,7 @@ func main() {
 		worker()
 		return
 	}
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,8 +47,10 @@ func main() {
 	_, file, _, _ := runtime.Caller(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(filepath.Dir(file), "parent.py"),
-		"--worker", self, "--pyfixtures", pyfixtures.Dir())
+	dir := filepath.Dir(file)
+	// parent.py imports mpwire.py from the repository's pyfixtures/.
+	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"),
+		"--worker", self, "--pyfixtures", filepath.Join(dir, "..", "..", "pyfixtures"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)
@@ -58,7 +59,7 @@ func main() {
 
 // worker is the Go side: a multiprocessing child in all but language.
 func worker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func worker() {
 		fmt.Printf("Go worker %q (pid %d, parent %d) says %s\n", child.Name(), child.Pid(), child.ParentPid(), opts.Greeting)
 		for {
 			var task any
-			if err := conn.RecvContext(ctx, &task); err != nil {
+			if err := conn.Recv(ctx, &task); err != nil {
 				return err
 			}
 			var reply any
@@ -101,7 +102,7 @@ func worker() {
 			default:
 				return errors.New("unexpected task type " + fmt.Sprintf("%T", task))
 			}
-			if err := conn.SendContext(ctx, reply); err != nil {
+			if err := conn.Send(ctx, reply); err != nil {
 				return err
 			}
 		}

@@ -11,8 +11,8 @@
 //	go run ./examples/manager
 //
 // It runs the program twice: first against a CPython SyncManager server
-// (pyfixtures/mgr_server.py), then against a Go-hosted manager
-// (manager.NewServer). Each time the Go parent creates d and l, then starts
+// (mgr_server.py in the repository's pyfixtures/), then against a Go-hosted
+// manager (package manager/server). Each time the Go parent creates d and l, then starts
 // ten workers — five Go workers (this binary, started through the spawn
 // protocol with process.Start, receiving the proxies as arguments) and five
 // Python workers (spawn children running mgr_spawn.seed_f, also receiving
@@ -28,13 +28,16 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 )
 
 func main() {
@@ -45,23 +48,24 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
+	py := pyside{python: python, dir: pyfixturesDir()}
 	authkey := make([]byte, 32)
 	rand.Read(authkey)
 
 	// 1. A CPython SyncManager server.
 	network, address, stop := startPythonManager(ctx, py, authkey)
-	fmt.Printf("With a Python manager (%s SyncManager at %s):\n", py.Name(), address)
+	fmt.Printf("With a Python manager (SyncManager at %s):\n", address)
 	if err := seed(ctx, py, network, address, authkey); err != nil {
 		log.Fatal(err)
 	}
 	stop()
 
 	// 2. A Go-hosted manager.
-	srv := manager.NewServer(authkey)
+	srv := server.New(authkey)
 	if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
 		log.Fatal(err)
 	}
@@ -73,8 +77,18 @@ func main() {
 	fmt.Printf("objects left on the Go server: %d\n", srv.NumberOfObjects())
 }
 
+// pyside is the Python side: the interpreter, and the directory of the
+// scripts it runs (mgr_server.py, mgr_spawn.py).
+type pyside struct{ python, dir string }
+
+// pyfixturesDir is the repository's pyfixtures/ directory.
+func pyfixturesDir() string {
+	_, src, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(src), "..", "..", "pyfixtures")
+}
+
 // seed is the seed program's main block with five Go and five Python workers.
-func seed(ctx context.Context, py pyfixtures.Interpreter, network, address string, authkey []byte) error {
+func seed(ctx context.Context, py pyside, network, address string, authkey []byte) error {
 	m, err := manager.Dial(ctx, network, address, authkey)
 	if err != nil {
 		return err
@@ -102,9 +116,9 @@ func seed(ctx context.Context, py pyfixtures.Interpreter, network, address strin
 			spec.Executable = []string{self}
 			spec.Name = fmt.Sprintf("GoWorker-%d", i/2+1)
 		} else {
-			spec.Python = py.Path
+			spec.Python = py.python
 			spec.Target = "mgr_spawn:seed_f"
-			spec.Path = []string{pyfixtures.Dir()}
+			spec.Path = []string{py.dir}
 			spec.Name = fmt.Sprintf("PyWorker-%d", i/2+1)
 		}
 		p, err := process.Start(ctx, spec)
@@ -114,7 +128,7 @@ func seed(ctx context.Context, py pyfixtures.Interpreter, network, address strin
 		procs = append(procs, p)
 	}
 	for _, p := range procs {
-		if err := p.WaitContext(ctx); err != nil {
+		if err := p.Wait(ctx); err != nil {
 			return err
 		}
 	}
@@ -133,7 +147,7 @@ func seed(ctx context.Context, py pyfixtures.Interpreter, network, address strin
 
 // goWorker is f(d, l) in Go: the proxies arrive as spawn arguments.
 func goWorker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -161,21 +175,20 @@ func goWorker() {
 
 var tcpRepr = regexp.MustCompile(`^\('([^']*)', (\d+)\)$`)
 
-// startPythonManager runs pyfixtures/mgr_server.py and returns its address
-// and a function that shuts it down.
-func startPythonManager(ctx context.Context, py pyfixtures.Interpreter, authkey []byte) (network, address string, stop func()) {
-	pr, pw, err := os.Pipe()
+// startPythonManager runs mgr_server.py and returns its address and a
+// function that shuts it down.
+func startPythonManager(ctx context.Context, py pyside, authkey []byte) (network, address string, stop func()) {
+	proc := exec.CommandContext(ctx, py.python, filepath.Join(py.dir, "mgr_server.py"))
+	proc.Env = append(os.Environ(), "MPWIRE_AUTHKEY="+hex.EncodeToString(authkey))
+	proc.Stderr = os.Stderr
+	stdout, err := proc.StdoutPipe()
 	if err != nil {
 		log.Fatal(err)
 	}
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{Python: py, Script: "mgr_server.py",
-		Env: []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(authkey)}, Stdout: pw, Stderr: os.Stderr})
-	pw.Close()
-	if err != nil {
+	if err := proc.Start(); err != nil {
 		log.Fatal(err)
 	}
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	pr.Close()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		log.Fatalf("python manager: %v", err)
 	}
@@ -191,7 +204,7 @@ func startPythonManager(ctx context.Context, py pyfixtures.Interpreter, authkey 
 		}
 		if err != nil {
 			log.Printf("shutting the Python manager down: %v", err)
-			proc.Kill()
+			proc.Process.Kill()
 		}
 		proc.Wait()
 	}

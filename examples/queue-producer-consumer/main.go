@@ -20,13 +20,12 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	start := func(target string, args ...any) *process.Process {
-		p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "pc:" + target, Path: []string{dir}, Args: args})
+		p, err := process.Start(ctx, process.Spec{Python: python, Target: "pc:" + target, Path: []string{dir}, Args: args})
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -70,10 +69,10 @@ func main() {
 	}()
 	kg2 := start("producer", "kg_2", q, 0.05)
 	wg.Wait()
-	if err := kg2.WaitContext(ctx); err != nil {
+	if err := kg2.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	n, _ := q.QSize()
+	n, _ := q.Qsize()
 	fmt.Printf("begin consuming: qsize() = %d\n", n)
 
 	xx := start("consumer", "xx", q, 0.1)
@@ -92,7 +91,7 @@ func main() {
 			// Get, not GetNowait: like the seed, another consumer may take
 			// the item between empty() and get(); the deadline keeps that
 			// from blocking forever.
-			if err := q.GetTimeout(&good, time.Second); err != nil {
+			if err := q.GetTimeout(context.Background(), time.Second, &good); err != nil {
 				break
 			}
 			fmt.Printf("rh (Go) consumed %d\n", good)
@@ -101,10 +100,10 @@ func main() {
 		fmt.Println("rh (Go): nothing left to consume")
 	}()
 	wg.Wait()
-	if err := xx.WaitContext(ctx); err != nil {
+	if err := xx.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
-	n, _ = q.QSize()
+	n, _ = q.Qsize()
 	fmt.Printf("all done: qsize() = %d\n", n)
 	q.Close()
 
@@ -123,7 +122,7 @@ func main() {
 			fmt.Printf("put %d waited %v for a free slot (the queue was full)\n", i, waited.Round(10*time.Millisecond))
 		}
 	}
-	if err := slow.WaitContext(ctx); err != nil {
+	if err := slow.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	q.Close()

@@ -24,13 +24,12 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +38,7 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	spec := func(target string, q *queue.Queue) process.Spec {
-		return process.Spec{Python: py.Path, Target: "rw:" + target, Path: []string{dir}, Args: []any{q}}
+		return process.Spec{Python: python, Target: "rw:" + target, Path: []string{dir}, Args: []any{q}}
 	}
 
 	fmt.Println("== 1. Go writer, Python reader")
@@ -62,7 +61,7 @@ func main() {
 	waitDrained(ctx, q)
 	time.Sleep(100 * time.Millisecond) // let the reader print its last line
 	_ = pr.Terminate()                 // the reader loops forever: pr.terminate()
-	err = pr.WaitContext(ctx)
+	err = pr.Wait(ctx)
 	var ee *process.ExitError
 	if !errors.As(err, &ee) || !ee.Signaled() {
 		log.Fatalf("reader: %v", err)
@@ -92,7 +91,7 @@ func main() {
 			fmt.Printf("Get %s from queue.\n", v)
 		}
 	}()
-	if err := pw.WaitContext(ctx); err != nil {
+	if err := pw.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	waitDrained(ctx, q)
@@ -105,7 +104,7 @@ func main() {
 // waitDrained waits until every item put has been got (qsize() == 0).
 func waitDrained(ctx context.Context, q *queue.Queue) {
 	for {
-		n, err := q.QSize()
+		n, err := q.Qsize()
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -5,7 +5,7 @@
 //
 // First a Python parent with a Go child: parent.py creates the Queue and
 // starts this binary as its child with mpwire.GoProcess; the Go child
-// rebuilds the Queue from the spawn payload (queue.FromChildArg) and puts
+// rebuilds the Queue from the spawn payload (queue.Open) and puts
 // 'Python'. Then a Go parent with a Python child: this program creates the
 // Queue (queue.New) and starts child.py's f(q) with process.Start; Python's
 // own multiprocessing.Queue.put puts 'Python', and Go gets it.
@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -32,7 +31,7 @@ func main() {
 		goChild()
 		return
 	}
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +45,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(dir, "parent.py"), "--child", self, "--pyfixtures", pyfixtures.Dir())
+	// parent.py imports mpwire.py from the repository's pyfixtures/.
+	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"), "--child", self,
+		"--pyfixtures", filepath.Join(dir, "..", "..", "pyfixtures"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)
@@ -57,7 +58,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "child:f", Path: []string{dir}, Args: []any{q}})
+	p, err := process.Start(ctx, process.Spec{Python: python, Target: "child:f", Path: []string{dir}, Args: []any{q}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println(s) // Python
-	if err := p.WaitContext(ctx); err != nil {
+	if err := p.Wait(ctx); err != nil {
 		log.Fatal(err)
 	}
 	if err := q.Close(); err != nil {
@@ -77,12 +78,12 @@ func main() {
 
 // goChild is def f(q): q.put('Python'), in Go.
 func goChild() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
 	child.Run(func(ctx context.Context) error {
-		q, err := queue.FromChildArg(child, 0)
+		q, err := queue.Open(child, child.Arg(0))
 		if err != nil {
 			return err
 		}

@@ -1,8 +1,8 @@
 // Command quickstart runs a real Go⇄Python exchange over a multiprocessing
-// connection: Go makes a duplex Pipe, starts a CPython peer
-// (pyfixtures/conn_quickstart.py) with one end as an inherited file
-// descriptor, sends it a pickled dict with Conn.Send, and reads Python's
-// pickled reply with Conn.Recv.
+// connection: Go makes a duplex Pipe, starts a CPython peer (peer.py, beside
+// this file) with one end as an inherited file descriptor, sends it a
+// pickled dict with Conn.Send, and reads Python's pickled reply with
+// Conn.Recv.
 //
 //	go run ./examples/quickstart
 //
@@ -10,19 +10,23 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/process"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -41,30 +45,29 @@ func main() {
 	}
 	theirs.Close()
 
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
-		Python:     py,
-		Script:     "conn_quickstart.py",
-		Args:       []string{"--fd", "3"},
-		ExtraFiles: []*os.File{f},
-		Stderr:     os.Stderr,
-	})
-	f.Close()
+	cmd := exec.CommandContext(ctx, python, filepath.Join(sourceDir(), "peer.py"), "--fd", "3")
+	cmd.ExtraFiles = []*os.File{f} // the child's fd 3
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("Go started %s (pid %d) and gave it one end of a Pipe as fd 3\n", py, proc.Pid())
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	f.Close()
+	lines := bufio.NewScanner(stdout)
+	fmt.Printf("Go started %s (pid %d) and gave it one end of a Pipe as fd 3\n", python, cmd.Process.Pid)
 
 	msg := map[string]any{"from": "Go", "numbers": []int{1, 2, 3, 4}, "ok": true}
-	if err := ours.SendContext(ctx, msg); err != nil {
+	if err := ours.Send(ctx, msg); err != nil {
 		log.Fatalf("sending: %v", err)
 	}
 	fmt.Printf("Go sent a pickled map with Send: %v\n", msg)
 
-	line, err := proc.ReadLine(ctx)
-	if err != nil {
-		log.Fatal(err)
+	if lines.Scan() {
+		fmt.Printf("Python said: %s\n", lines.Text())
 	}
-	fmt.Printf("Python said: %s\n", line)
 
 	var reply struct {
 		Greeting string         `pickle:"greeting"`
@@ -72,14 +75,22 @@ func main() {
 		AsTuple  []int64        `pickle:"as_tuple"`
 		Echo     map[string]any `pickle:"echo"`
 	}
-	if err := ours.RecvContext(ctx, &reply); err != nil {
+	if err := ours.Recv(ctx, &reply); err != nil {
 		log.Fatalf("receiving: %v", err)
 	}
 	fmt.Printf("Go received Python's pickled reply with Recv into a struct: greeting=%q sum=%d tuple=%v\n",
 		reply.Greeting, reply.Sum, reply.AsTuple)
 	fmt.Printf("and the echo of its own map, decoded generically: %v\n", reply.Echo)
-	if err := proc.Wait(); err != nil {
+	for lines.Scan() { // drain stdout before Wait
+	}
+	if err := cmd.Wait(); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("Python exited cleanly; done.")
+}
+
+// sourceDir is this example's directory, where peer.py lives.
+func sourceDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
 }

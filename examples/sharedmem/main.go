@@ -10,7 +10,7 @@
 //     SharedMemory segment created by Go, opened by the Python child by name;
 //
 //  3. the tutorial the other way round: a Python parent
-//     (pyfixtures/shm_values.py) creates Value('d', 0.0) and
+//     (shm_values.py in the repository's pyfixtures/) creates Value('d', 0.0) and
 //     Array('i', range(10)) and starts this program as its Go worker
 //     (mpwire.GoProcess), which sets the value and negates the array.
 //
@@ -26,11 +26,14 @@ import (
 	"io/fs"
 	"log"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mpwire/mpwire/process"
-	"github.com/mpwire/mpwire/pyfixtures"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -40,10 +43,18 @@ func main() {
 		worker()
 		return
 	}
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
+	minor, err := pythonMinor(python)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The Python side (shm_targets.py, shm_values.py) lives in the
+	// repository's pyfixtures/ directory.
+	_, src, _, _ := runtime.Caller(0)
+	pyfixtures := filepath.Join(filepath.Dir(src), "..", "..", "pyfixtures")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -62,23 +73,23 @@ func main() {
 		log.Fatal(err)
 	}
 	child, err := process.Start(ctx, process.Spec{
-		Python: py.Path,
+		Python: python,
 		Target: "shm_targets:seed", // def seed(num, arr): num.value = 3.1415927; arr[i] = -arr[i]
-		Path:   []string{pyfixtures.Dir()},
+		Path:   []string{pyfixtures},
 		Args:   []any{num, arr},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := child.WaitContext(ctx); err != nil {
+	if err := child.Wait(ctx); err != nil {
 		log.Fatalf("Python child: %v", err)
 	}
 	f, _ := num.Float()
 	xs, _ := arr.Ints()
-	fmt.Printf("Go parent after the %s child: num=%v arr=%v\n", py.Name(), f, xs)
+	fmt.Printf("Go parent after the Python 3.%d child: num=%v arr=%v\n", minor, f, xs)
 
 	// 2. A ShareableList and a SharedMemory segment, opened by name.
-	layout := sharedmem.LayoutFor(py.Major, py.Minor)
+	layout := sharedmem.LayoutFor(3, minor) // 3.8 and 3.9+ lay lists out differently
 	sl, err := sharedmem.CreateShareableList("", []any{"go", int64(42), 2.5, true, nil, []byte("raw")}, layout)
 	if err != nil {
 		log.Fatal(err)
@@ -93,15 +104,15 @@ func main() {
 	fmt.Printf("Go created %v (layout %v) and %v\n", sl, layout, shm)
 
 	child, err = process.Start(ctx, process.Spec{
-		Python: py.Path,
+		Python: python,
 		Target: "shm_targets:show_list",
-		Path:   []string{pyfixtures.Dir()},
+		Path:   []string{pyfixtures},
 		Args:   []any{sl, shm}, // pickled by name, as Python pickles them
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := child.WaitContext(ctx); err != nil {
+	if err := child.Wait(ctx); err != nil {
 		log.Fatalf("Python child: %v", err)
 	}
 	items, err := sl.Items()
@@ -130,25 +141,32 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cmd := pyfixtures.Cmd{Python: py, Script: "shm_values.py", Args: []string{"--go", exe, "--scenario", "seed"}, Stderr: os.Stderr}
-	p, err := pyfixtures.Start(ctx, cmd)
+	cmd := exec.CommandContext(ctx, python, filepath.Join(pyfixtures, "shm_values.py"), "--go", exe, "--scenario", "seed")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
 	if err != nil {
-		log.Fatal(err)
-	}
-	if err := p.Wait(); err != nil {
 		log.Fatalf("Python parent: %v", err)
 	}
-	res, _ := p.Stdout()
+	res := string(out)
 	fmt.Printf("Python parent after its Go worker: %s\n", strings.TrimSpace(res))
 	if !strings.Contains(res, `"exitcode": 0`) {
 		log.Fatal("the Go worker failed")
 	}
 }
 
+// pythonMinor asks the interpreter for its minor version (3.x).
+func pythonMinor(python string) (int, error) {
+	out, err := exec.Command(python, "-c", "import sys; print(sys.version_info[1])").Output()
+	if err != nil {
+		return 0, fmt.Errorf("asking %s for its version: %w", python, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
+}
+
 // worker is the Go child of step 3: arguments 0 and 1 are the parent's
 // Value('d') and Array('i').
 func worker() {
-	child, err := process.Child()
+	child, err := process.Child(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // BenchmarkSemAcquireRelease is one uncontended Acquire+Release pair on a
@@ -34,7 +34,7 @@ func BenchmarkSemAcquireRelease(b *testing.B) {
 // best of 3) on the same Python-created spawn-context Lock, for every
 // interpreter. It reports py-ns/op and how many times faster Go is.
 func BenchmarkLockVsPython(b *testing.B) {
-	all, err := pyfixtures.Interpreters()
+	all, err := pyharness.Interpreters()
 	require.NoError(b, err)
 	for _, py := range all {
 		b.Run(py.Name(), func(b *testing.B) {

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // TestContentionWithPython has a Python process and several goroutines
@@ -27,7 +27,7 @@ func TestContentionWithPython(t *testing.T) {
 	if testing.Short() {
 		pyN, goN = 2000, 500
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		p := startPeer(t, py)
 		name := p.ok("new l Lock")
 		l, err := Rebuild(State{Kind: Semaphore, MaxValue: 1, Name: name})
@@ -45,7 +45,7 @@ func TestContentionWithPython(t *testing.T) {
 		busy := (*uint64)(unsafe.Pointer(&mem[0]))
 		counter := (*uint64)(unsafe.Pointer(&mem[8]))
 
-		ctx := pyfixtures.Context(t, 60*time.Second)
+		ctx := pyharness.Context(t, 60*time.Second)
 		p.send("hammer l %d %s", pyN, path)
 		var violations atomic.Int64
 		var wg sync.WaitGroup

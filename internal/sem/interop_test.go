@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // waitWaiters waits until glibc's nwaiters count of s reaches n: a Python
@@ -46,7 +46,7 @@ func shmBytes(t testing.TB, name string) []byte {
 	return b
 }
 
-// Note on /dev/shm sweeps: pyfixtures.StartT's cleanup removes "leaked"
+// Note on /dev/shm sweeps: pyharness.StartT's cleanup removes "leaked"
 // /dev/shm/sem.mp-* entries that no process maps or holds open under that
 // name. glibc maps a new semaphore through a temporary file it then
 // deletes, so a semaphore Python has just created looks unused; sem_peer.py
@@ -57,7 +57,7 @@ func shmBytes(t testing.TB, name string) []byte {
 // sides block, time out and wake each other, and the value and maxvalue
 // check agree.
 func TestPythonLockWithGo(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		p := startPeer(t, py)
 		name := p.ok("new l Lock")
@@ -185,7 +185,7 @@ func TestPythonLockWithGo(t *testing.T) {
 // boundary: recursion never touches the shared count and Python's thread
 // ownership check holds against Go.
 func TestPythonRLockWithGo(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		p := startPeer(t, py)
 		name := p.ok("new r RLock")
@@ -244,7 +244,7 @@ func TestPythonRLockWithGo(t *testing.T) {
 // TestPythonSemaphoresWithGo covers Semaphore, BoundedSemaphore and a raw
 // _multiprocessing.SemLock: values agree and the bounds are enforced.
 func TestPythonSemaphoresWithGo(t *testing.T) {
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		p := startPeer(t, py)
 		sname := p.ok("new s Semaphore 3")
@@ -317,7 +317,7 @@ func TestGoSemLockInPython(t *testing.T) {
 		{"BoundedSemaphore", func() (*SemLock, error) { return NewBoundedSemaphore(2) }, Semaphore, 2, 2},
 		{"raw", func() (*SemLock, error) { return NewSemLock(Semaphore, 0, 3, RandomName("/mp")) }, Semaphore, 3, 0},
 	}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		p := startPeer(t, py)
 		for _, c := range cases {

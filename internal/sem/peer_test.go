@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // peer is a running pyfixtures/sem_peer.py: one command line in, one
@@ -20,17 +20,17 @@ import (
 type peer struct {
 	t    testing.TB
 	ctx  context.Context
-	proc *pyfixtures.Proc
+	proc *pyharness.Proc
 	in   *os.File
-	py   pyfixtures.Interpreter
+	py   pyharness.Interpreter
 }
 
-func startPeer(t testing.TB, py pyfixtures.Interpreter) *peer {
+func startPeer(t testing.TB, py pyharness.Interpreter) *peer {
 	t.Helper()
 	r, w, err := os.Pipe()
 	require.NoError(t, err)
-	ctx := pyfixtures.Context(t, 60*time.Second)
-	proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Script: "sem_peer.py", Stdin: r})
+	ctx := pyharness.Context(t, 60*time.Second)
+	proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "sem_peer.py", Stdin: r})
 	r.Close()
 	// Registered after StartT, so it runs first: EOF lets the peer exit
 	// cleanly (and its finalizers unlink what it created).

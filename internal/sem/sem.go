@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/mpwire/mpwire"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,8 +58,9 @@ const WaitSlice = 50 * time.Millisecond
 // fs.ErrNotExist or fs.ErrExist.
 var (
 	// ErrClosed is returned by operations on a closed Sem or SemLock,
-	// including waiters that were blocked when Close was called.
-	ErrClosed = errors.New("sem: semaphore closed")
+	// including waiters that were blocked when Close was called. It is
+	// mpwire.ErrClosed, the sentinel every package shares.
+	ErrClosed = mpwire.ErrClosed
 	// ErrOverflow is sem_post's EOVERFLOW: the count is SemValueMax.
 	ErrOverflow = fmt.Errorf("sem: value would exceed SEM_VALUE_MAX: %w", unix.EOVERFLOW)
 	// ErrInvalid reports a file that is not a glibc named semaphore

@@ -16,24 +16,24 @@ import (
 
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/process"
 )
 
 func main() {
 	log.SetFlags(0)
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	p, err := pool.New(ctx, pool.Config{Python: py.Path, Processes: 2})
+	p, err := pool.Config{Python: python, Processes: 2}.New(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer p.Terminate()
-	fmt.Printf("Go started 2 Python %s workers: pids %v\n", py.Version(), p.Pids())
+	fmt.Printf("Go started 2 Python workers (%s): pids %v\n", python, p.Pids())
 
 	// math.factorial over 1..20: typed results.
 	var facts []uint64

@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/pool"
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/process"
 )
 
 // collatz is the number of Collatz steps from n to 1.
@@ -44,7 +44,7 @@ func main() {
 	if pool.IsWorker() {
 		pool.ServeWorker()
 	}
-	py, err := pyfixtures.Default()
+	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,8 +55,10 @@ func main() {
 	_, file, _, _ := runtime.Caller(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py.Path, filepath.Join(filepath.Dir(file), "parent.py"),
-		"--worker", self, "--pyfixtures", pyfixtures.Dir())
+	dir := filepath.Dir(file)
+	// parent.py imports gopool.py and mpwire.py from the repository's pyfixtures/.
+	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"),
+		"--worker", self, "--pyfixtures", filepath.Join(dir, "..", "..", "..", "pyfixtures"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)

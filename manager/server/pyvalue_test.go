@@ -1,37 +1,11 @@
-package manager
+package server
 
 import (
-	"math"
-	"math/big"
 	"testing"
 
+	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/pickle"
 )
-
-// TestRepr checks Repr against what CPython's repr() prints for the same
-// values (outputs copied from CPython 3.11).
-func TestRepr(t *testing.T) {
-	d := pickle.NewDict()
-	_ = d.Set(int64(1), "1")
-	_ = d.Set("2", int64(2))
-	big1, _ := new(big.Int).SetString("123456789012345678901234567890", 10)
-	for _, tc := range []struct {
-		v    any
-		want string
-	}{
-		{nil, "None"}, {true, "True"}, {int64(-3), "-3"}, {big1, "123456789012345678901234567890"},
-		{1.5, "1.5"}, {100.0, "100.0"}, {1e16, "1e+16"}, {1e15, "1000000000000000.0"}, {0.0001, "0.0001"},
-		{0.00001, "1e-05"}, {math.Inf(-1), "-inf"}, {0.1, "0.1"},
-		{"it's", `"it's"`}, {"a\nb\\", `'a\nb\\'`}, {"é\x00", `'é\x00'`},
-		{[]byte("a'\x00\xff"), `b"a'\x00\xff"`},
-		{pickle.Tuple{int64(1)}, "(1,)"}, {pickle.Tuple{}, "()"}, {[]any{int64(1), "a", nil}, "[1, 'a', None]"},
-		{d, "{1: '1', '2': 2}"},
-	} {
-		if got := Repr(tc.v); got != tc.want {
-			t.Errorf("Repr(%#v) = %s, want %s", tc.v, got, tc.want)
-		}
-	}
-}
 
 func TestPyEqualAndCompare(t *testing.T) {
 	if !pyEqual(int64(1), 1.0) || !pyEqual(true, int64(1)) || pyEqual("1", int64(1)) || pyEqual([]any{int64(1)}, pickle.Tuple{int64(1)}) {
@@ -53,7 +27,7 @@ func TestArrayRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		v, _ := a.PickleValue()
-		got, err := ArrayItems(v)
+		got, err := manager.ArrayItems(v)
 		if err != nil || len(got) != 3 || !pyEqual(got[2], int64(100)) {
 			t.Fatalf("%s: %v %v", tc, got, err)
 		}

@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"bytes"
@@ -8,14 +8,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
-
-// Repr returns Python's repr() of a decoded pickle value (None, bool, int,
-// float, str, bytes, list, tuple, dict, set, …), e.g. {1: '1', '2': 2},
-// at most about pickle.DefaultMaxRepr bytes: it is pickle.Repr.
-// Instances print as <module.Name object>.
-func Repr(v any) string { return pickle.Repr(v) }
 
 // boundedReprer is implemented by the ready-made objects: their repr cut
 // at max bytes, at a cost bounded by max (whatever the values share).
@@ -145,7 +140,7 @@ func pyCompare(a, b any) (int, error) {
 			return seqCompare(x, y)
 		}
 	}
-	return 0, pyErr("TypeError", fmt.Sprintf("'<' not supported between instances of '%s' and '%s'", typeName(a), typeName(b)))
+	return 0, wire.PyErr("TypeError", fmt.Sprintf("'<' not supported between instances of '%s' and '%s'", typeName(a), typeName(b)))
 }
 
 func seqCompare(x, y []any) (int, error) {

@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -23,18 +25,18 @@ import (
 // An error is reported to the client as Python's server does (#TRACEBACK).
 type Factory func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error)
 
-// ServerOptions configure a Server. The zero value is usable.
-type ServerOptions struct {
-	// Config configures the listener: handshake scheme (DefaultScheme
-	// {sha256}; Python 3.8–3.11 clients answer it with MD5, which is
-	// accepted), handshake timeout, backlog (Python's manager: 128 on 3.13,
-	// 16 before). Its AuthKey is replaced by the key passed to NewServer.
-	Config listener.Config
-	// MaxMessage bounds one request frame (DefaultMaxMessage if <= 0); a
-	// larger frame closes that client's connection.
-	MaxMessage int
-	// Decode are the pickle decoder limits for requests.
-	Decode pickle.DecOptions
+// Config holds the settings of a Server: New uses the defaults, Config.New
+// these. The zero value is usable; a Server copies its Config.
+type Config struct {
+	// Listener holds the settings of the listening socket and of every
+	// client connection: the authkey (nil: no authentication; New's
+	// argument sets it), handshake scheme (listener.DefaultScheme {sha256};
+	// Python 3.8–3.11 clients answer it with MD5, which is accepted) and
+	// timeout, backlog (Python's manager: 128 on 3.13, 16 before), and the
+	// connection.Config whose MaxFrame bounds one request (64 MiB by
+	// default; a larger frame closes that client's connection) and whose
+	// DecMode decodes requests (pickle's defaults and limits if nil).
+	Listener listener.Config
 	// MaxItems bounds the items (list and Array elements, dict entries,
 	// keys held by dict iterators) that the ready-made shared objects of
 	// this server hold together: DefaultMaxItems if 0, no bound if
@@ -43,10 +45,11 @@ type ServerOptions struct {
 	// nothing, so one client cannot multiply a small request into all the
 	// server's memory.
 	MaxItems int
-	// MaxReply bounds one reply frame in bytes (MaxMessage if <= 0, or
-	// DefaultMaxMessage): a larger result (a repr, #GETVALUE, a slice) is
-	// answered with MemoryError instead.
-	MaxReply int
+	// MaxReply bounds one reply frame in bytes: if 0, the bound of a
+	// request (Listener.Conn.MaxFrame, connection.DefaultMaxFrame if that
+	// is 0); no bound if negative. A larger result (a repr, #GETVALUE, a
+	// slice) is answered with MemoryError instead.
+	MaxReply int64
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -57,9 +60,8 @@ type ServerOptions struct {
 type Server struct {
 	authkey  []byte
 	cfg      listener.Config
-	maxMsg   int
-	maxReply int
 	dec      pickle.DecMode
+	maxReply int64 // < 0: no bound
 	items    *itemBudget
 	// callCtx is ctx carrying the item budget: the context of every call.
 	callCtx context.Context
@@ -94,34 +96,36 @@ type served struct {
 	m2t     map[string]string
 }
 
-// NewServer returns a server with SyncManager's typeids registered and
-// authkey as the shared secret (nil: no authentication). Call Listen to
-// start serving.
-func NewServer(authkey []byte) *Server { return ServerOptions{}.NewServer(authkey) }
+// New returns a server with SyncManager's typeids registered and authkey
+// as the shared secret (nil: no authentication). Call Listen to start
+// serving.
+func New(authkey []byte) *Server {
+	return Config{Listener: listener.Config{Authkey: authkey}}.New()
+}
 
-// NewServer is NewServer with these options.
-func (o ServerOptions) NewServer(authkey []byte) *Server {
-	cfg := o.Config
-	cfg.AuthKey = authkey
-	dec, err := o.Decode.DecMode()
-	if err != nil {
-		dec, _ = pickle.DecOptions{}.DecMode()
+// New is the package-level New with these settings; the authkey is
+// Listener.Authkey.
+func (c Config) New() *Server {
+	cfg := c.Listener
+	dec := cfg.Conn.DecMode
+	if dec == nil {
+		dec = defaultDec
 	}
-	s := &Server{authkey: authkey, cfg: cfg, maxMsg: o.MaxMessage, dec: dec,
+	s := &Server{authkey: cfg.Authkey, cfg: cfg, dec: dec,
 		done: make(chan struct{}), registry: map[string]Factory{}, objs: map[string]*served{},
 		refs: map[string]int{}, local: map[string]*served{}, idents: map[any]string{}, nextID: 0x7f0000001000,
 		conns: map[*connection.Conn]struct{}{}}
-	if s.maxMsg <= 0 {
-		s.maxMsg = DefaultMaxMessage
+	switch s.maxReply = c.MaxReply; {
+	case s.maxReply == 0 && cfg.Conn.MaxFrame == 0:
+		s.maxReply = connection.DefaultMaxFrame
+	case s.maxReply == 0:
+		s.maxReply = cfg.Conn.MaxFrame
 	}
-	if s.maxReply = o.MaxReply; s.maxReply <= 0 {
-		s.maxReply = s.maxMsg
-	}
-	s.items = &itemBudget{max: int64(o.MaxItems)}
+	s.items = &itemBudget{max: int64(c.MaxItems)}
 	switch {
-	case o.MaxItems == 0:
+	case c.MaxItems == 0:
 		s.items.max = DefaultMaxItems
-	case o.MaxItems < 0:
+	case c.MaxItems < 0:
 		s.items.max = math.MaxInt64
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -138,7 +142,7 @@ func (o ServerOptions) NewServer(authkey []byte) *Server {
 func (s *Server) Register(typeid string, obj Object) {
 	s.RegisterFactory(typeid, func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
 		if len(args) > 0 || (kwargs != nil && kwargs.Len() > 0) {
-			return nil, pyErr("TypeError", typeid+"() takes no arguments")
+			return nil, wire.PyErr("TypeError", typeid+"() takes no arguments")
 		}
 		return obj, nil
 	})
@@ -163,7 +167,7 @@ func (s *Server) Listen(network, address string) error {
 	if network == "unix" && strings.HasPrefix(address, "\x00") {
 		addr = "@" + address[1:]
 	}
-	pa, err := PyAddr(network, addr)
+	pa, err := manager.PyAddr(network, addr)
 	if err != nil {
 		ln.Close()
 		return err
@@ -172,7 +176,7 @@ func (s *Server) Listen(network, address string) error {
 	if s.ln != nil {
 		s.mu.Unlock()
 		ln.Close()
-		return errors.New("manager: server is already listening")
+		return errors.New("manager/server: already listening")
 	}
 	s.ln, s.pyAddr = ln, pa
 	s.mu.Unlock()
@@ -317,7 +321,7 @@ func pyClass(o Object) string {
 func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
-		conn, err := s.ln.AcceptContext(s.ctx)
+		conn, err := s.ln.Accept(s.ctx)
 		if err != nil {
 			return
 		}
@@ -335,6 +339,8 @@ func (s *Server) accept() {
 }
 
 // Python's Server.public: the only requests a new connection may make.
+var defaultDec, _ = pickle.DecOptions{}.DecMode()
+
 var publicRequests = map[string]bool{"shutdown": true, "create": true, "accept_connection": true,
 	"get_methods": true, "debug_info": true, "number_of_objects": true, "dummy": true, "incref": true, "decref": true}
 
@@ -346,39 +352,39 @@ func (s *Server) handle(conn *connection.Conn) {
 		s.mu.Unlock()
 		conn.Close()
 	}()
-	v, err := recvMsg(context.Background(), conn, s.maxMsg, s.dec)
+	v, err := wire.Recv(context.Background(), conn, s.dec)
 	if err != nil {
-		if errors.Is(err, ErrProtocol) {
-			s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
+		if errors.Is(err, manager.ErrProtocol) {
+			s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)})
 		}
 		return
 	}
 	_, method, args, kwargs, err := parseRequest(v)
 	if err == nil && !publicRequests[method] {
-		err = pyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
+		err = wire.PyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
 	}
 	if err != nil {
-		s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
+		s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)})
 		return
 	}
 	switch method {
 	case "accept_connection":
-		if !s.send(conn, pickle.Tuple{kindReturn, nil}) {
+		if !s.send(conn, pickle.Tuple{wire.KindReturn, nil}) {
 			return
 		}
 		s.serveClient(conn, callerID(s.callers.Add(1)))
 		return
 	case "shutdown":
-		s.send(conn, pickle.Tuple{kindReturn, nil})
+		s.send(conn, pickle.Tuple{wire.KindReturn, nil})
 		go s.Close()
 		return
 	}
 	res, err := s.control(method, args, kwargs)
 	if err != nil {
-		s.send(conn, pickle.Tuple{kindTraceback, traceback(err)})
+		s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)})
 		return
 	}
-	s.send(conn, pickle.Tuple{kindReturn, res})
+	s.send(conn, pickle.Tuple{wire.KindReturn, res})
 }
 
 // send pickles and sends a reply; a reply that cannot be pickled becomes
@@ -386,30 +392,30 @@ func (s *Server) handle(conn *connection.Conn) {
 func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
 	b, err := pickle.Marshal(msg)
 	if err != nil {
-		b, err = pickle.Marshal(pickle.Tuple{kindUnserializable, traceback(err)})
+		b, err = pickle.Marshal(pickle.Tuple{wire.KindUnserializable, traceback(err)})
 		if err != nil {
 			return false
 		}
 	}
-	if len(b) > s.maxReply {
-		b, err = pickle.Marshal(pickle.Tuple{kindError, pyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (ServerOptions.MaxReply %d)", len(b), s.maxReply))})
+	if s.maxReply >= 0 && int64(len(b)) > s.maxReply {
+		b, err = pickle.Marshal(pickle.Tuple{wire.KindError, wire.PyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (server.Config.MaxReply %d)", len(b), s.maxReply))})
 		if err != nil {
 			return false
 		}
 	}
 	// No per-call context: Close closes every connection, which unblocks
 	// a send to a client that stopped reading.
-	return conn.SendBytes(b) == nil
+	return conn.SendBytes(context.Background(), b) == nil
 }
 
 func parseRequest(v any) (ident any, method string, args pickle.Tuple, kwargs *pickle.Dict, err error) {
 	t, ok := v.(pickle.Tuple)
 	if !ok || len(t) != 4 {
-		return nil, "", nil, nil, pyErr("ValueError", fmt.Sprintf("request is %s, not a 4-tuple (ident, methodname, args, kwds)", typeName(v)))
+		return nil, "", nil, nil, wire.PyErr("ValueError", fmt.Sprintf("request is %s, not a 4-tuple (ident, methodname, args, kwds)", typeName(v)))
 	}
 	method, ok = t[1].(string)
 	if !ok {
-		return nil, "", nil, nil, pyErr("TypeError", "methodname must be str, not "+typeName(t[1]))
+		return nil, "", nil, nil, wire.PyErr("TypeError", "methodname must be str, not "+typeName(t[1]))
 	}
 	switch a := t[2].(type) {
 	case pickle.Tuple:
@@ -417,19 +423,19 @@ func parseRequest(v any) (ident any, method string, args pickle.Tuple, kwargs *p
 	case []any:
 		args = pickle.Tuple(a)
 	default:
-		return nil, "", nil, nil, pyErr("TypeError", "args must be a tuple, not "+typeName(t[2]))
+		return nil, "", nil, nil, wire.PyErr("TypeError", "args must be a tuple, not "+typeName(t[2]))
 	}
 	switch k := t[3].(type) {
 	case *pickle.Dict:
 		kwargs = k
 		for _, key := range k.Keys() {
 			if _, ok := key.(string); !ok {
-				return nil, "", nil, nil, pyErr("TypeError", "keywords must be strings")
+				return nil, "", nil, nil, wire.PyErr("TypeError", "keywords must be strings")
 			}
 		}
 	case nil:
 	default:
-		return nil, "", nil, nil, pyErr("TypeError", "kwds must be a dict, not "+typeName(t[3]))
+		return nil, "", nil, nil, wire.PyErr("TypeError", "kwds must be a dict, not "+typeName(t[3]))
 	}
 	return t[0], method, args, kwargs, nil
 }
@@ -442,11 +448,11 @@ func traceback(err error) string {
 		line = pe.Type.Name
 		switch {
 		case pe.Type.Name == "KeyError" && len(pe.Args) == 1:
-			line += ": " + Repr(pe.Args[0])
+			line += ": " + pickle.Repr(pe.Args[0])
 		case len(pe.Args) == 1:
 			line += ": " + fmt.Sprint(strArg(pe.Args[0]))
 		case len(pe.Args) > 1:
-			line += ": " + Repr(pe.Args)
+			line += ": " + pickle.Repr(pe.Args)
 		}
 	}
 	return "Traceback (most recent call last):\n  File \"<mpwire Go manager server>\"\n" + line + "\n"
@@ -456,7 +462,7 @@ func strArg(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	return Repr(v)
+	return pickle.Repr(v)
 }
 
 func exposedTuple(names []string, m2t map[string]string) pickle.Tuple {
@@ -524,7 +530,7 @@ func (s *Server) register(obj Object) (string, pickle.Tuple) {
 
 func identArg(args pickle.Tuple) (string, error) {
 	if len(args) != 1 {
-		return "", pyErr("TypeError", fmt.Sprintf("expected 1 argument, got %d", len(args)))
+		return "", wire.PyErr("TypeError", fmt.Sprintf("expected 1 argument, got %d", len(args)))
 	}
 	id, ok := args[0].(string)
 	if !ok {
@@ -544,7 +550,7 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		return s.DebugInfo(), nil
 	case "create":
 		if len(args) < 1 {
-			return nil, pyErr("TypeError", "create() missing required argument 'typeid'")
+			return nil, wire.PyErr("TypeError", "create() missing required argument 'typeid'")
 		}
 		typeid, ok := args[0].(string)
 		s.mu.Lock()
@@ -562,7 +568,7 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 			return nil, err
 		}
 		if obj == nil {
-			return nil, pyErr("TypeError", "the factory of "+typeid+" returned no object")
+			return nil, wire.PyErr("TypeError", "the factory of "+typeid+" returned no object")
 		}
 		if err := s.attach(obj); err != nil {
 			return nil, err
@@ -616,11 +622,11 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		return nil, nil
 	case "get_methods":
 		if len(args) != 1 {
-			return nil, pyErr("TypeError", "get_methods() takes 1 argument")
+			return nil, wire.PyErr("TypeError", "get_methods() takes 1 argument")
 		}
-		tok, err := tokenFrom(args[0])
-		if err != nil {
-			return nil, pyErr("TypeError", err.Error())
+		var tok manager.Token
+		if err := tok.UnmarshalPickle(args[0]); err != nil {
+			return nil, wire.PyErr("TypeError", err.Error())
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -630,17 +636,17 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		}
 		return e.reply, nil
 	}
-	return nil, pyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
+	return nil, wire.PyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
 }
 
 // serveClient is Python's Server.serve_client: calls on one connection
 // until EOF.
 func (s *Server) serveClient(conn *connection.Conn, caller Caller) {
 	for {
-		v, err := recvMsg(context.Background(), conn, s.maxMsg, s.dec)
+		v, err := wire.Recv(context.Background(), conn, s.dec)
 		if err != nil {
-			if errors.Is(err, ErrProtocol) && conn.Readable() {
-				if s.send(conn, pickle.Tuple{kindTraceback, traceback(err)}) {
+			if errors.Is(err, manager.ErrProtocol) && conn.Readable() {
+				if s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}) {
 					continue
 				}
 			}
@@ -656,7 +662,7 @@ func (s *Server) serveClient(conn *connection.Conn, caller Caller) {
 func (s *Server) call(caller Caller, v any) pickle.Tuple {
 	identV, method, args, kwargs, err := parseRequest(v)
 	if err != nil {
-		return pickle.Tuple{kindTraceback, traceback(err)}
+		return pickle.Tuple{wire.KindTraceback, traceback(err)}
 	}
 	ident, _ := identV.(string)
 	s.mu.Lock()
@@ -670,31 +676,31 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		s.stashProxies(kwargs.Values(), 0)
 	}
 	if !ok {
-		return pickle.Tuple{kindTraceback, traceback(keyErr(identV))}
+		return pickle.Tuple{wire.KindTraceback, traceback(keyErr(identV))}
 	}
 	if !e.exposed[method] {
 		// As Python: name the type; the object's repr may be huge.
-		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", Repr(method), pyClass(e.obj), Repr(e.reply))))
+		return s.fallback(e, method, wire.PyErr("AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", pickle.Repr(method), pyClass(e.obj), pickle.Repr(e.reply))))
 	}
 	res, err := recovering(method, func() (any, error) { return e.obj.CallMethod(s.callCtx, caller, method, args, kwargs) })
 	if errors.Is(err, errNoMethod) {
-		return s.fallback(e, method, pyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
+		return s.fallback(e, method, wire.PyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
 	}
 	if err != nil {
-		return pickle.Tuple{kindError, exceptionValue(err)}
+		return pickle.Tuple{wire.KindError, exceptionValue(err)}
 	}
 	if typeid := e.m2t[method]; typeid != "" {
 		obj, ok := res.(Object)
 		if !ok {
-			return pickle.Tuple{kindTraceback, traceback(pyErr("TypeError", fmt.Sprintf("%s returned %T, not a shared object", method, res)))}
+			return pickle.Tuple{wire.KindTraceback, traceback(wire.PyErr("TypeError", fmt.Sprintf("%s returned %T, not a shared object", method, res)))}
 		}
 		if err := s.attach(obj); err != nil {
-			return pickle.Tuple{kindError, exceptionValue(err)}
+			return pickle.Tuple{wire.KindError, exceptionValue(err)}
 		}
 		id, exposed := s.register(obj)
-		return pickle.Tuple{kindProxy, pickle.Tuple{exposed, Token{TypeID: typeid, Address: s.pyAddr, ID: id}.pickled()}}
+		return pickle.Tuple{wire.KindProxy, pickle.Tuple{exposed, manager.Token{TypeID: typeid, Address: s.pyAddr, ID: id}}}
 	}
-	return pickle.Tuple{kindReturn, res}
+	return pickle.Tuple{wire.KindReturn, res}
 }
 
 // attach charges a new shared object's items to MaxItems.
@@ -714,7 +720,7 @@ func recovering[T any](what string, f func() (T, error)) (res T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			var zero T
-			res, err = zero, pyErr("RuntimeError", fmt.Sprintf("Go panic in %s: %v", what, r))
+			res, err = zero, wire.PyErr("RuntimeError", fmt.Sprintf("Go panic in %s: %v", what, r))
 		}
 	}()
 	return f()
@@ -728,15 +734,15 @@ func (s *Server) fallback(e *served, method string, orig error) pickle.Tuple {
 		if v, ok := e.obj.(Valuer); ok {
 			val, err := v.PickleValue()
 			if err != nil {
-				return pickle.Tuple{kindTraceback, traceback(err)}
+				return pickle.Tuple{wire.KindTraceback, traceback(err)}
 			}
-			return pickle.Tuple{kindReturn, val}
+			return pickle.Tuple{wire.KindReturn, val}
 		}
-		return pickle.Tuple{kindUnserializable, traceback(pyErr("TypeError", fmt.Sprintf("cannot pickle '%T' object", e.obj)))}
+		return pickle.Tuple{wire.KindUnserializable, traceback(wire.PyErr("TypeError", fmt.Sprintf("cannot pickle '%T' object", e.obj)))}
 	case "__str__", "__repr__":
-		return pickle.Tuple{kindReturn, reprOf(e.obj, pickle.DefaultMaxRepr)}
+		return pickle.Tuple{wire.KindReturn, reprOf(e.obj, pickle.DefaultMaxRepr)}
 	}
-	return pickle.Tuple{kindTraceback, traceback(orig)}
+	return pickle.Tuple{wire.KindTraceback, traceback(orig)}
 }
 
 // exceptionValue is what #ERROR carries for err.
@@ -745,7 +751,7 @@ func exceptionValue(err error) *pickle.PythonError {
 	if errors.As(err, &pe) {
 		return pe
 	}
-	return pyErr("RuntimeError", err.Error())
+	return wire.PyErr("RuntimeError", err.Error())
 }
 
 // syncManagerTypes are SyncManager's registrations (managers.py), minus
@@ -781,7 +787,7 @@ func syncManagerTypes(ctx context.Context) map[string]Factory {
 				return nil, err
 			}
 			if p.get(0, nil) != nil {
-				return nil, pyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
+				return nil, wire.PyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
 			}
 			return NewCondition(), nil
 		},
@@ -795,10 +801,10 @@ func syncManagerTypes(ctx context.Context) map[string]Factory {
 				return nil, err
 			}
 			if n < 1 {
-				return nil, pyErr("ValueError", "parties must be > 0")
+				return nil, wire.PyErr("ValueError", "parties must be > 0")
 			}
 			if p.get(1, nil) != nil {
-				return nil, pyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
+				return nil, wire.PyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
 			}
 			timeout := time.Duration(-1)
 			if t, has, err := toTimeout(p.get(2, nil)); err != nil {
@@ -843,7 +849,7 @@ func syncManagerTypes(ctx context.Context) map[string]Factory {
 			}
 			tc, ok := p.vals[0].(string)
 			if !ok {
-				return nil, pyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
+				return nil, wire.PyErr("TypeError", "array() argument 1 must be a unicode character, not "+typeName(p.vals[0]))
 			}
 			items, err := iterableN(p.vals[1], room(ctx, maxRange))
 			if err != nil {
@@ -853,7 +859,7 @@ func syncManagerTypes(ctx context.Context) map[string]Factory {
 		},
 		"Namespace": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
 			if len(args) > 0 {
-				return nil, pyErr("TypeError", "Namespace() takes no positional arguments")
+				return nil, wire.PyErr("TypeError", "Namespace() takes no positional arguments")
 			}
 			n := NewNamespace(nil)
 			if kwargs != nil {
@@ -889,7 +895,7 @@ func semaphoreFactory(kind string) Factory {
 			return nil, err
 		}
 		if n < 0 {
-			return nil, pyErr("ValueError", "semaphore initial value must be >= 0")
+			return nil, wire.PyErr("ValueError", "semaphore initial value must be >= 0")
 		}
 		if kind == "BoundedSemaphore" {
 			return NewBoundedSemaphore(n), nil
@@ -914,11 +920,11 @@ func (s *Server) stashProxies(vals []any, depth int) {
 		case *pickle.Dict:
 			s.stashProxies(x.Values(), depth+1)
 		case *pickle.Object:
-			if x.Class() != globalRebuildProxy || len(x.Args) != 4 {
+			if x.Class() != wire.GlobalRebuildProxy || len(x.Args) != 4 {
 				continue
 			}
-			tok, err := tokenFrom(x.Args[1])
-			if err != nil || !sameAddress(tok.Address, s.pyAddr) {
+			var tok manager.Token
+			if err := tok.UnmarshalPickle(x.Args[1]); err != nil || !sameAddress(tok.Address, s.pyAddr) {
 				continue
 			}
 			s.mu.Lock()
@@ -933,8 +939,8 @@ func (s *Server) stashProxies(vals []any, depth int) {
 }
 
 func sameAddress(a, b any) bool {
-	n1, a1, err1 := NetAddr(a)
-	n2, a2, err2 := NetAddr(b)
+	n1, a1, err1 := manager.NetAddr(a)
+	n2, a2, err2 := manager.NetAddr(b)
 	if err1 != nil || err2 != nil || n1 != n2 {
 		return false
 	}

@@ -5,22 +5,20 @@ Roles, each on an inherited Connection fd:
   producer  send one random int 1..10 (the seed's producer_task), close
   consumer  recv() one value and print it (the seed's consumer_task)
 
-    python3 pyfixtures/conn_pipe_peer.py --fd 3 --role reply
+    python3 examples/pipe/peer.py --fd 3 --role reply
 """
 import os
 import random
+import argparse
 import sys
 from multiprocessing.connection import Connection
 
-import _fixture
-
 
 def main():
-    p = _fixture.parser(__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fd", type=int, required=True)
     p.add_argument("--role", choices=["reply", "producer", "consumer"], required=True)
     args = p.parse_args()
-    _fixture.start(args)
     if args.role == "reply":
         conn = Connection(args.fd)
         obj = conn.recv()

@@ -1,4 +1,4 @@
-package pyfixtures
+package pyharness
 
 import (
 	"context"

@@ -1,20 +1,22 @@
-package manager
+package server
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mpwire/mpwire/manager/internal/wire"
 )
 
-// DefaultMaxItems is the default of ServerOptions.MaxItems.
+// DefaultMaxItems is the default of Config.MaxItems: 16 Mi items.
 const DefaultMaxItems = 1 << 24
 
 // itemBudget bounds the items a server's ready-made containers hold
-// together (ServerOptions.MaxItems): a client can otherwise multiply a
-// list with tiny requests (l *= 2 thirty times, l.extend(range(2**24)),
-// many dict iterators each holding a copy of the keys) until the server
-// runs out of memory.
+// together (Config.MaxItems): a client can otherwise multiply a list with
+// tiny requests (l *= 2 thirty times, l.extend(range(2**24)), many dict
+// iterators each holding a copy of the keys) until the server runs out of
+// memory.
 type itemBudget struct {
 	max  int64
 	used atomic.Int64
@@ -35,7 +37,7 @@ func (b *itemBudget) add(delta int64) error {
 	for {
 		used := b.used.Load()
 		if delta > 0 && used+delta > b.max {
-			return pyErr("MemoryError", fmt.Sprintf("the Go manager server holds %d items; %d more would pass its bound (ServerOptions.MaxItems %d)", used, delta, b.max))
+			return wire.PyErr("MemoryError", fmt.Sprintf("the Go manager server holds %d items; %d more would pass its bound (server.Config.MaxItems %d)", used, delta, b.max))
 		}
 		if b.used.CompareAndSwap(used, used+delta) {
 			return nil

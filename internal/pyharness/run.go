@@ -1,4 +1,4 @@
-package pyfixtures
+package pyharness
 
 import (
 	"bufio"
@@ -51,7 +51,7 @@ type Cmd struct {
 // Proc is a running fixture.
 type Proc struct {
 	cmd    *exec.Cmd
-	stderr lockedBuffer
+	stderr SyncBuffer
 	done   chan struct{}
 	err    error
 	once   sync.Once
@@ -122,7 +122,7 @@ func Start(ctx context.Context, c Cmd) (*Proc, error) {
 		if pr != nil {
 			pr.Close()
 		}
-		return nil, fmt.Errorf("pyfixtures: starting %s %s: %w", c.Python.Path, tail(strings.Join(argv, " "), 200), err)
+		return nil, fmt.Errorf("pyharness: starting %s %s: %w", c.Python.Path, tail(strings.Join(argv, " "), 200), err)
 	}
 	if pr != nil {
 		go p.readStdout(pr)
@@ -179,7 +179,7 @@ func (p *Proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 // Cmd.Stdout was nil. Lines are returned in order.
 func (p *Proc) ReadLine(ctx context.Context) (string, error) {
 	if !p.captured {
-		return "", errors.New("pyfixtures: stdout was redirected by Cmd.Stdout")
+		return "", errors.New("pyharness: stdout was redirected by Cmd.Stdout")
 	}
 	for {
 		p.mu.Lock()
@@ -192,12 +192,12 @@ func (p *Proc) ReadLine(ctx context.Context) (string, error) {
 		eof, more := p.eof, p.more
 		p.mu.Unlock()
 		if eof {
-			return "", fmt.Errorf("pyfixtures: reading stdout: %w (stderr: %s)", io.EOF, tail(p.Stderr(), 4000))
+			return "", fmt.Errorf("pyharness: reading stdout: %w (stderr: %s)", io.EOF, tail(p.Stderr(), 4000))
 		}
 		select {
 		case <-more:
 		case <-ctx.Done():
-			return "", fmt.Errorf("pyfixtures: waiting for a line of stdout: %w (stderr: %s)", ctx.Err(), tail(p.Stderr(), 4000))
+			return "", fmt.Errorf("pyharness: waiting for a line of stdout: %w (stderr: %s)", ctx.Err(), tail(p.Stderr(), 4000))
 		}
 	}
 }
@@ -209,7 +209,7 @@ func (p *Proc) Expect(ctx context.Context, want string) ([]string, error) {
 	for {
 		line, err := p.ReadLine(ctx)
 		if err != nil {
-			return before, fmt.Errorf("pyfixtures: waiting for %q: %w", want, err)
+			return before, fmt.Errorf("pyharness: waiting for %q: %w", want, err)
 		}
 		if line == want {
 			return before, nil
@@ -223,7 +223,7 @@ func (p *Proc) Expect(ctx context.Context, want string) ([]string, error) {
 // period for the output to end (a grandchild may hold the pipe open).
 func (p *Proc) Stdout() (string, error) {
 	if !p.captured {
-		return "", errors.New("pyfixtures: stdout was redirected by Cmd.Stdout")
+		return "", errors.New("pyharness: stdout was redirected by Cmd.Stdout")
 	}
 	select {
 	case <-p.outDone:
@@ -270,9 +270,9 @@ type ExitError struct {
 
 func (e *ExitError) Error() string {
 	if e.Stderr == "" {
-		return "pyfixtures: " + e.Err.Error()
+		return "pyharness: " + e.Err.Error()
 	}
-	return "pyfixtures: " + e.Err.Error() + "; stderr:\n" + e.Stderr
+	return "pyharness: " + e.Err.Error() + "; stderr:\n" + e.Stderr
 }
 
 func (e *ExitError) Unwrap() error { return e.Err }
@@ -284,18 +284,23 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-type lockedBuffer struct {
+// SyncBuffer is a bytes.Buffer that several goroutines (or children's
+// output copiers) may write to at once; String reads a consistent snapshot.
+// The zero value is ready to use.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (l *SyncBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+// String returns what has been written so far.
+func (l *SyncBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()

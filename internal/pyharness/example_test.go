@@ -1,4 +1,4 @@
-package pyfixtures_test
+package pyharness_test
 
 import (
 	"context"
@@ -6,19 +6,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 // Start a Python peer with a deadline and read what it prints.
 func ExampleStart() {
-	py, err := pyfixtures.Default()
+	py, err := pyharness.Default()
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	proc, err := pyfixtures.Start(ctx, pyfixtures.Cmd{
+	proc, err := pyharness.Start(ctx, pyharness.Cmd{
 		Python: py,
 		Args:   []string{"-c", "import multiprocessing; print(multiprocessing.get_context('spawn').get_start_method())"},
 	})

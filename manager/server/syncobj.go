@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -55,10 +56,10 @@ func deadlineFor(timeout any) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t < 0 {
-		return time.Time{}, pyErr("ValueError", "'timeout' must be a non-negative number")
+		return time.Time{}, wire.PyErr("ValueError", "'timeout' must be a non-negative number")
 	}
 	if math.IsNaN(t) { // as _thread.lock.acquire
-		return time.Time{}, pyErr("ValueError", "Invalid value NaN (not a number)")
+		return time.Time{}, wire.PyErr("ValueError", "Invalid value NaN (not a number)")
 	}
 	return time.Now().Add(seconds(t)), nil
 }
@@ -189,7 +190,7 @@ func (q *Queue) CallMethod(ctx context.Context, _ Caller, method string, args pi
 		return q.full(), nil
 	case "task_done":
 		if q.unfinished <= 0 {
-			return nil, pyErr("ValueError", "task_done() called too many times")
+			return nil, wire.PyErr("ValueError", "task_done() called too many times")
 		}
 		q.unfinished--
 		q.changed.broadcast()
@@ -273,7 +274,7 @@ func (l *Lock) acquireLocked(ctx context.Context, who uint64, blocking bool, tim
 		}
 	} else if timeout != nil {
 		if t, _, _ := toTimeout(timeout); t != -1 || l.kind == "Semaphore" || l.kind == "BoundedSemaphore" {
-			return false, pyErr("ValueError", "can't specify a timeout for a non-blocking call")
+			return false, wire.PyErr("ValueError", "can't specify a timeout for a non-blocking call")
 		}
 	}
 	if l.kind == "RLock" && l.owner == who {
@@ -304,12 +305,12 @@ func (l *Lock) releaseLocked(who uint64, n int) error {
 	switch l.kind {
 	case "Lock":
 		if l.value > 0 {
-			return pyErr("RuntimeError", "release unlocked lock")
+			return wire.PyErr("RuntimeError", "release unlocked lock")
 		}
 		l.value = 1
 	case "RLock":
 		if l.owner != who || l.count == 0 {
-			return pyErr("RuntimeError", "cannot release un-acquired lock")
+			return wire.PyErr("RuntimeError", "cannot release un-acquired lock")
 		}
 		l.count--
 		if l.count > 0 {
@@ -319,12 +320,12 @@ func (l *Lock) releaseLocked(who uint64, n int) error {
 		l.value = 1
 	case "BoundedSemaphore":
 		if n > l.initial-l.value { // not value+n: n is the client's and may overflow
-			return pyErr("ValueError", "Semaphore released too many times")
+			return wire.PyErr("ValueError", "Semaphore released too many times")
 		}
 		l.value += n
 	default:
 		if n > math.MaxInt-l.value {
-			return pyErr("OverflowError", "semaphore value too large")
+			return wire.PyErr("OverflowError", "semaphore value too large")
 		}
 		l.value += n
 	}
@@ -355,7 +356,7 @@ func (l *Lock) CallMethod(ctx context.Context, caller Caller, method string, arg
 				return nil, err
 			}
 			if n < 1 {
-				return nil, pyErr("ValueError", "n must be one or more")
+				return nil, wire.PyErr("ValueError", "n must be one or more")
 			}
 		} else if _, err := bind(method, args, kwargs, nil, 0); err != nil {
 			return nil, err
@@ -469,7 +470,7 @@ func (c *Condition) CallMethod(ctx context.Context, caller Caller, method string
 			return nil, err
 		}
 		if l.owner != who {
-			return nil, pyErr("RuntimeError", "cannot wait on un-acquired lock")
+			return nil, wire.PyErr("RuntimeError", "cannot wait on un-acquired lock")
 		}
 		var dl time.Time
 		if t, has, err := toTimeout(p.get(0, nil)); err != nil {
@@ -521,7 +522,7 @@ func (c *Condition) CallMethod(ctx context.Context, caller Caller, method string
 			}
 		}
 		if l.owner != who {
-			return nil, pyErr("RuntimeError", "cannot notify on un-acquired lock")
+			return nil, wire.PyErr("RuntimeError", "cannot notify on un-acquired lock")
 		}
 		for n > 0 && len(c.waiters) > 0 {
 			close(c.waiters[0])
@@ -654,7 +655,7 @@ func (b *Barrier) CallMethod(ctx context.Context, _ Caller, method string, args 
 		case "broken":
 			return b.broken, nil
 		}
-		return nil, pyErr("AttributeError", fmt.Sprintf("'Barrier' object has no attribute %s", Repr(p.vals[0])))
+		return nil, wire.PyErr("AttributeError", fmt.Sprintf("'Barrier' object has no attribute %s", pickle.Repr(p.vals[0])))
 	}
 	return nil, errNoMethod
 }

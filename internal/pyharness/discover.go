@@ -1,6 +1,9 @@
-// Package pyfixtures finds CPython interpreters and runs the stdlib-only Python
-// scripts kept beside it, so that every mpwire interop test, example and
-// benchmark talks to a real Python peer through one harness.
+// Package pyharness is the Go test harness of mpwire: it finds CPython
+// interpreters and runs the stdlib-only Python peer scripts kept in the
+// repository's pyfixtures/ directory, so that every interop test and
+// benchmark talks to a real Python peer through one harness. It is internal
+// (it imports testing); programs that only need an interpreter use
+// process.Python.
 //
 // Interpreter discovery: python3 on PATH plus every
 // $(pyenv root)/versions/*/bin/python that is CPython 3.8 or newer. The
@@ -15,9 +18,10 @@
 // the script's stderr when the test fails and removes /dev/shm entries the
 // script leaked.
 //
-// The Python scripts themselves live in this directory and are runnable by
-// hand: python3 pyfixtures/<script>.py --help.
-package pyfixtures
+// The Python scripts live in pyfixtures/ at the repository root (found from
+// this package's source location, see Dir) and are runnable by hand:
+// python3 pyfixtures/<script>.py --help.
+package pyharness
 
 import (
 	"bytes"
@@ -147,7 +151,7 @@ func discover() ([]Interpreter, error) {
 		return out[i].Minor > out[j].Minor
 	})
 	if len(out) == 0 {
-		return nil, fmt.Errorf("pyfixtures: no CPython >= 3.%d found (candidates %q): %w",
+		return nil, fmt.Errorf("pyharness: no CPython >= 3.%d found (candidates %q): %w",
 			MinMinor, candidates, errors.Join(errs...))
 	}
 	return out, nil
@@ -192,16 +196,16 @@ func probe(path string) (Interpreter, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return Interpreter{}, fmt.Errorf("pyfixtures: probing %s: %w: %s", path, err, bytes.TrimSpace(stderr.Bytes()))
+		return Interpreter{}, fmt.Errorf("pyharness: probing %s: %w: %s", path, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	f := strings.Fields(string(out))
 	if len(f) < 5 || f[0] != "CPython" {
-		return Interpreter{}, fmt.Errorf("pyfixtures: %s is not CPython: %q", path, out)
+		return Interpreter{}, fmt.Errorf("pyharness: %s is not CPython: %q", path, out)
 	}
 	var v [3]int
 	for i := range v {
 		if v[i], err = strconv.Atoi(f[i+1]); err != nil {
-			return Interpreter{}, fmt.Errorf("pyfixtures: %s: bad version %q", path, out)
+			return Interpreter{}, fmt.Errorf("pyharness: %s: bad version %q", path, out)
 		}
 	}
 	exe := strings.Join(f[4:], " ")
@@ -211,10 +215,11 @@ func probe(path string) (Interpreter, error) {
 	return Interpreter{Path: exe, Major: v[0], Minor: v[1], Micro: v[2]}, nil
 }
 
-// Dir returns the absolute path of the pyfixtures directory (where the
-// Python scripts live). It is found from this source file's location, so it
-// works for tests, examples run with `go run` and benchmarks inside the
-// module; MPWIRE_PYFIXTURES overrides it for binaries run elsewhere.
+// Dir returns the absolute path of the repository's pyfixtures directory
+// (where the Python scripts live). It is found from this source file's
+// location (internal/pyharness/../../pyfixtures), so it works for tests and
+// benchmarks inside the module; MPWIRE_PYFIXTURES overrides it for binaries
+// run elsewhere.
 func Dir() string {
 	if d := os.Getenv("MPWIRE_PYFIXTURES"); d != "" {
 		return d
@@ -223,7 +228,7 @@ func Dir() string {
 	if !ok {
 		return "pyfixtures"
 	}
-	return filepath.Dir(file)
+	return filepath.Join(filepath.Dir(file), "..", "..", "pyfixtures")
 }
 
 // Script returns the absolute path of the fixture script name (e.g.

@@ -1,4 +1,4 @@
-package manager
+package server
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -18,7 +19,7 @@ import (
 type Object interface {
 	// Exposed lists the method names clients may call (Python's exposed).
 	Exposed() []string
-	// CallMethod runs method. A *pickle.PythonError (or *Exception) result
+	// CallMethod runs method. A *pickle.PythonError (or *manager.Exception) result
 	// error is sent to the client as that Python exception (#ERROR); other
 	// errors as builtins.RuntimeError. ctx ends when the server closes;
 	// caller identifies the client thread (one per connection), for
@@ -61,7 +62,7 @@ type MethodFunc func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict
 
 // Methods is an Object made of Go functions, for custom typeids:
 //
-//	srv.Register("get_jobs", manager.Methods{"count": func(...) (any, error) { ... }})
+//	srv.Register("get_jobs", server.Methods{"count": func(...) (any, error) { ... }})
 //
 // The functions must be safe for concurrent use.
 type Methods map[string]MethodFunc
@@ -89,18 +90,60 @@ func (m Methods) CallMethod(ctx context.Context, _ Caller, method string, args p
 // the fallbacks (#GETVALUE, __repr__, __str__), else #TRACEBACK.
 var errNoMethod = errors.New("no such method")
 
+// builtin is one method of a ready-made shared object (Dict, List, …), an
+// entry of its method table: Python's parameter names, how many of them
+// are required, and the body, which dispatch calls with the arguments bound
+// (so a wrong call gets Python's TypeError) and the object's lock held. A
+// raw method binds its own arguments from p.args and p.kwargs (dict.update's
+// *args/**kwargs, list.sort's keyword-only parameters). p.ctx is the call's
+// context, which carries the server's item bound (methods that grow a
+// container charge it).
+type builtin[T any] struct {
+	params   []string
+	required int
+	raw      bool
+	call     func(o T, p *params) (any, error)
+}
+
+// builtins is a method table, the ready-made objects' counterpart of
+// Methods.
+type builtins[T any] map[string]builtin[T]
+
+// dispatch binds the arguments of method and runs it on o; errNoMethod if
+// the table has no such method.
+func (t builtins[T]) dispatch(ctx context.Context, o T, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	m, ok := t[method]
+	if !ok {
+		return nil, errNoMethod
+	}
+	if m.raw {
+		return m.call(o, &params{ctx: ctx, fn: method, args: args, kwargs: kwargs})
+	}
+	p, err := bind(method, args, kwargs, m.params, m.required)
+	if err != nil {
+		return nil, err
+	}
+	p.ctx = ctx
+	return m.call(o, p)
+}
+
 // params binds positional and keyword arguments to parameter names like a
 // Python signature, reporting TypeError for unknown or missing ones.
 type params struct {
+	// ctx is the call's context (set by dispatch).
+	ctx  context.Context
 	fn   string
 	vals []any
 	set  []bool
+	// args and kwargs are the call's arguments as they came.
+	args   pickle.Tuple
+	kwargs *pickle.Dict
 }
 
 func bind(fn string, args pickle.Tuple, kwargs *pickle.Dict, names []string, required int) (*params, error) {
-	p := &params{fn: fn, vals: make([]any, len(names)), set: make([]bool, len(names))}
+	p := &params{fn: fn, vals: make([]any, len(names)), set: make([]bool, len(names)), args: args, kwargs: kwargs}
 	if len(args) > len(names) {
-		return nil, pyErr("TypeError", fmt.Sprintf("%s() takes at most %d arguments (%d given)", fn, len(names), len(args)))
+		return nil, wire.PyErr("TypeError", fmt.Sprintf("%s() takes at most %d arguments (%d given)", fn, len(names), len(args)))
 	}
 	for i, a := range args {
 		p.vals[i], p.set[i] = a, true
@@ -110,17 +153,17 @@ func bind(fn string, args pickle.Tuple, kwargs *pickle.Dict, names []string, req
 			k, _ := kv[0].(string)
 			i := indexOf(names, k)
 			if i < 0 {
-				return nil, pyErr("TypeError", fmt.Sprintf("%s() got an unexpected keyword argument '%s'", fn, k))
+				return nil, wire.PyErr("TypeError", fmt.Sprintf("%s() got an unexpected keyword argument '%s'", fn, k))
 			}
 			if p.set[i] {
-				return nil, pyErr("TypeError", fmt.Sprintf("%s() got multiple values for argument '%s'", fn, k))
+				return nil, wire.PyErr("TypeError", fmt.Sprintf("%s() got multiple values for argument '%s'", fn, k))
 			}
 			p.vals[i], p.set[i] = kv[1], true
 		}
 	}
 	for i := 0; i < required; i++ {
 		if !p.set[i] {
-			return nil, pyErr("TypeError", fmt.Sprintf("%s() missing required argument '%s'", fn, names[i]))
+			return nil, wire.PyErr("TypeError", fmt.Sprintf("%s() missing required argument '%s'", fn, names[i]))
 		}
 	}
 	return p, nil
@@ -155,7 +198,7 @@ func toInt(v any, what string) (int, error) {
 		}
 		return 0, nil
 	}
-	return 0, pyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as an integer", typeName(v))+what)
+	return 0, wire.PyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as an integer", typeName(v))+what)
 }
 
 // toTimeout converts a timeout argument: nil means none (-1).
@@ -173,7 +216,7 @@ func toTimeout(v any) (float64, bool, error) {
 		}
 		return 0, true, nil
 	}
-	return 0, false, pyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as a timeout", typeName(v)))
+	return 0, false, wire.PyErr("TypeError", fmt.Sprintf("'%s' object cannot be interpreted as a timeout", typeName(v)))
 }
 
 // seconds converts a client's timeout in seconds to a Duration, saturating:

@@ -3,19 +3,17 @@
 Wraps an inherited fd as a multiprocessing Connection, receives one pickled
 object with recv(), prints what it got, and replies with send().
 
-    python3 pyfixtures/conn_quickstart.py --fd 3
+    python3 examples/quickstart/peer.py --fd 3
 """
+import argparse
 import sys
 from multiprocessing.connection import Connection
 
-import _fixture
-
 
 def main():
-    p = _fixture.parser(__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fd", type=int, required=True)
     args = p.parse_args()
-    _fixture.start(args)
     conn = Connection(args.fd)
     obj = conn.recv()
     print("Python %d.%d received %r (a %s)" % (sys.version_info[:2] + (obj, type(obj).__name__)), flush=True)

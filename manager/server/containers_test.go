@@ -1,4 +1,4 @@
-package manager_test
+package server_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -29,7 +30,7 @@ func TestListRepeatRefusesHugeFactors(t *testing.T) {
 			{[]any{1, 2, 3}, 1 << 25, -1},
 			{nil, 1 << 62, 0},
 		} {
-			l := manager.NewList(tc.items)
+			l := server.NewList(tc.items)
 			done := make(chan struct{})
 			var v any
 			var err error
@@ -77,7 +78,7 @@ func TestListSliceWithExtremeSteps(t *testing.T) {
 		{nil, nil, int64(-2), []any{"c", "a"}},
 		{int64(-maxInt - 1), int64(maxInt), int64(1), []any{"a", "b", "c"}},
 	} {
-		l := manager.NewList([]any{"a", "b", "c"})
+		l := server.NewList([]any{"a", "b", "c"})
 		v, err := l.CallMethod(ctx, nil, "__getitem__", pickle.Tuple{manager.Slice(tc.start, tc.stop, tc.step)}, nil)
 		if err != nil {
 			t.Errorf("[%v:%v:%v]: %v", tc.start, tc.stop, tc.step, err)
@@ -117,7 +118,7 @@ func TestListExtendWithExtremeRanges(t *testing.T) {
 		{rng(0, maxInt, 1), nil},
 		{rng(-maxInt-1, maxInt, 1), nil},
 	} {
-		l := manager.NewList(nil)
+		l := server.NewList(nil)
 		_, err := l.CallMethod(ctx, nil, "extend", pickle.Tuple{tc.r}, nil)
 		if tc.want == nil {
 			var pe *pickle.PythonError
@@ -146,7 +147,7 @@ func TestListExtendWithExtremeRanges(t *testing.T) {
 func TestEventWaitExtremeTimeouts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	e := manager.NewEvent()
+	e := server.NewEvent()
 	wctx, wcancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {

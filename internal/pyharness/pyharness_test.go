@@ -1,4 +1,4 @@
-package pyfixtures_test
+package pyharness_test
 
 import (
 	"encoding/binary"
@@ -16,16 +16,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/pyfixtures"
+	"github.com/mpwire/mpwire/internal/pyharness"
 )
 
 func TestInterpretersAreCPythonAtLeast38(t *testing.T) {
-	all, err := pyfixtures.Interpreters()
+	all, err := pyharness.Interpreters()
 	require.NoError(t, err)
 	require.NotEmpty(t, all)
 	seen := map[string]bool{}
 	for _, py := range all {
-		assert.True(t, py.AtLeast(3, pyfixtures.MinMinor), "%v", py)
+		assert.True(t, py.AtLeast(3, pyharness.MinMinor), "%v", py)
 		assert.FileExists(t, py.Path)
 		assert.False(t, seen[py.Name()], "duplicate minor version %v", py)
 		seen[py.Name()] = true
@@ -38,7 +38,7 @@ func TestInterpretersAreCPythonAtLeast38(t *testing.T) {
 // (4-byte big-endian length, then the payload).
 func TestPythonFrameBytes(t *testing.T) {
 	payloads := [][]byte{[]byte("hello from python"), {}, {0, 1, 2, 0xff}, make([]byte, 40000)}
-	pyfixtures.ForEach(t, func(t *testing.T, py pyfixtures.Interpreter) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
 		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 		require.NoError(t, err)
@@ -51,8 +51,8 @@ func TestPythonFrameBytes(t *testing.T) {
 		for _, p := range payloads {
 			args = append(args, "--hex", hex.EncodeToString(p))
 		}
-		ctx := pyfixtures.Context(t, 30*time.Second)
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{
+		ctx := pyharness.Context(t, 30*time.Second)
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{
 			Python: py, Script: "frame_writer.py", Args: args,
 			ExtraFiles: []*os.File{theirs},
 		})
@@ -76,20 +76,20 @@ func TestPythonFrameBytes(t *testing.T) {
 }
 
 func TestTimeoutKillsProcessGroup(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 2*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 2*time.Second)
 	// The child starts a grandchild in the same group; both must die.
 	code := `import subprocess, sys, time
 g = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 print(g.pid, flush=True)
 time.sleep(300)`
 	start := time.Now()
-	proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", code}})
+	proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", code}})
 	line, err := proc.ReadLine(ctx)
 	require.NoError(t, err)
 	err = proc.Wait()
 	require.Error(t, err)
-	var ee *pyfixtures.ExitError
+	var ee *pyharness.ExitError
 	require.True(t, errors.As(err, &ee), "%T %v", err, err)
 	assert.Less(t, time.Since(start), 20*time.Second)
 	gpid, err := strconv.Atoi(line)
@@ -102,8 +102,8 @@ time.sleep(300)`
 }
 
 func TestLeakedSemaphoresAreRemoved(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 30*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 30*time.Second)
 	// Create a named semaphore the way multiprocessing names them and leak
 	// it on purpose by SIGKILLing the process group (no resource tracker
 	// cleanup can run).
@@ -113,20 +113,20 @@ print(s.name, flush=True)
 os.killpg(os.getpgid(0), signal.SIGKILL)`
 	var name string
 	t.Run("leak", func(t *testing.T) {
-		proc := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", code}})
+		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", code}})
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
 		name = "sem." + strings.TrimPrefix(line, "/")
 		_ = proc.Wait()
-		assert.FileExists(t, filepath.Join(pyfixtures.ShmDir, name))
+		assert.FileExists(t, filepath.Join(pyharness.ShmDir, name))
 	})
 	require.NotEmpty(t, name)
-	assert.NoFileExists(t, filepath.Join(pyfixtures.ShmDir, name), "the subtest cleanup should remove the leaked semaphore")
+	assert.NoFileExists(t, filepath.Join(pyharness.ShmDir, name), "the subtest cleanup should remove the leaked semaphore")
 }
 
 func TestSweepKeepsSemaphoresStillInUse(t *testing.T) {
-	py := pyfixtures.DefaultT(t)
-	ctx := pyfixtures.Context(t, 30*time.Second)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 30*time.Second)
 	holder := `import _multiprocessing, os, sys
 s = _multiprocessing.SemLock(1, 1, 1, "/mp-mpwkeep" + str(os.getpid()), False)
 print(s.name, flush=True)
@@ -141,17 +141,17 @@ _multiprocessing.sem_unlink(s.name)`
 		// This peer's cleanup sweeps /dev/shm for entries that appeared
 		// while it ran: the holder's semaphore appears then, but is mapped
 		// (under glibc's temporary name) by the still-running holder.
-		other := pyfixtures.StartT(t, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", "print('up', flush=True)"}})
+		other := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", "print('up', flush=True)"}})
 		_, err := other.ReadLine(ctx)
 		require.NoError(t, err)
 		// The holder belongs to the outer test, so it outlives this one.
-		h := pyfixtures.StartT(outer, ctx, pyfixtures.Cmd{Python: py, Args: []string{"-c", holder}, Stdin: stdinR})
+		h := pyharness.StartT(outer, ctx, pyharness.Cmd{Python: py, Args: []string{"-c", holder}, Stdin: stdinR})
 		line, err := h.ReadLine(ctx)
 		require.NoError(t, err)
 		name = "sem." + strings.TrimPrefix(line, "/")
 		require.NoError(t, other.Wait())
 	})
 	require.NotEmpty(t, name)
-	assert.FileExists(t, filepath.Join(pyfixtures.ShmDir, name), "the sweep removed a semaphore a live peer maps")
+	assert.FileExists(t, filepath.Join(pyharness.ShmDir, name), "the sweep removed a semaphore a live peer maps")
 	stdinW.Close() // the holder unlinks its semaphore and exits
 }

@@ -1,0 +1,49 @@
+// Package server is a Go-hosted multiprocessing manager server (Python's
+// SyncManager server; docs/spec.md#manager) that Python clients use
+// unchanged: SyncManager(address, authkey).connect(), BaseManager.register'ed
+// typeids, proxies passed to other processes. Go clients use package
+// manager.
+//
+//	srv := server.New([]byte("secret"))          // SyncManager's typeids
+//	srv.Register("get_jobs", server.Methods{…})  // BaseManager.register
+//	err := srv.Listen("tcp", "127.0.0.1:50000")
+//	<-srv.Done()                                  // a client sent shutdown
+//
+// # Objects
+//
+// dict, list, Namespace, Queue, JoinableQueue, Lock, RLock, Semaphore,
+// BoundedSemaphore, Condition, Event, Barrier, Value, Array (and Iterator
+// for dict iteration) are Go values (NewDict, NewList, …), each behind its
+// own lock, with Python's semantics and exceptions. Register serves an
+// existing Go Object under a typeid, like BaseManager.register('get_jobs',
+// callable=lambda: jobs); Methods makes an Object of Go functions;
+// RegisterFactory registers a typeid with a constructor. Objects are called
+// from one goroutine per client connection and must be safe for concurrent
+// use.
+//
+// # Protocol
+//
+// The server authenticates with the listener package (legacy MD5 and
+// {sha256} clients), serves each connection in its own goroutine, answers
+// create, incref, decref, get_methods, debug_info, number_of_objects, dummy
+// and shutdown, and the #GETVALUE, __str__ and __repr__ fallbacks as
+// Python's Server does. Malformed requests get a #TRACEBACK reply;
+// oversized frames close that connection only. A proxy of the server's own
+// object stored inside a shared object (a list of dicts) keeps that object
+// alive, as Python's id_to_local_proxy_obj does. Not supported: Pool and
+// AsyncResult, Condition(lock) with an explicit lock, Barrier actions,
+// list.sort(key=...), and Queue.shutdown (3.13).
+//
+// # Limits
+//
+// Config.Listener holds the connection settings: the authkey, the
+// handshake scheme and timeout, and the connection.Config whose MaxFrame
+// (64 MiB by default) bounds one request and whose DecMode decodes it (the
+// pickle package's limits by default). The server also bounds what one
+// client can make it hold or send: its ready-made lists, dicts, Arrays and
+// dict iterators hold at most Config.MaxItems items together
+// (DefaultMaxItems by default), a reply is at most Config.MaxReply bytes
+// (the request bound by default), and reprs are cut at
+// pickle.DefaultMaxRepr; past a bound a call fails with MemoryError and
+// changes nothing.
+package server
