@@ -143,6 +143,6 @@ func runConnect(r *runner) error {
 			Baseline: "Py Client → Py Listener", BaseKey: k + "pypy"})
 	}
 	r.note("connect: TCP connect + both challenge/answer handshakes + close, per connection; the legacy scheme runs on the newest " +
-		"installed CPython ≤ 3.11, {sha256} on the newest ≥ 3.12 (pyfixtures discovery); Go uses the same scheme via listener.Config.Scheme.")
+		"installed CPython ≤ 3.11, {sha256} on the newest ≥ 3.12 (internal/pyharness discovery); Go uses the same scheme via listener.Config.Scheme.")
 	return nil
 }

@@ -177,7 +177,7 @@ func TestGoServerHostileClients(t *testing.T) {
 	if kind, _ := recvReply(c); kind != "#TRACEBACK" {
 		t.Fatalf("unknown ident: %s", kind)
 	}
-	// A frame larger than MaxMessage closes only this connection.
+	// A frame larger than the request bound (Listener.Conn.MaxFrame) closes only this connection.
 	ok(t, c.SendBytes(context.Background(), make([]byte, 1<<17)))
 	if _, err := c.RecvBytes(ctx); err == nil {
 		t.Fatal("connection survived a huge frame")

@@ -4,7 +4,7 @@ package pickle
 // at most _BATCHSIZE (1000) between MARK and APPENDS, SETITEMS or ADDITEMS.
 // The C pickler and pickle.py differ in details that change the bytes (a
 // lone item, an empty last batch); this file is the one place that knows
-// them (docs/spec.md, pickle).
+// them (docs/spec.md#pickle).
 
 // batchStyle is which of CPython's batching loops to follow.
 type batchStyle uint8
