@@ -24,6 +24,7 @@
 //	manager/server a Go-hosted manager server that Python clients use unchanged
 //	sharedmem     SharedMemory, ShareableList, Value/Array shared with Python
 //	pool          multiprocessing.Pool both ways
+//	python        the Python package mpwire (GoProcess, GoPool), embedded for users of the Go module
 //
 // # Conventions
 //

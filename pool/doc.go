@@ -14,8 +14,9 @@
 //
 // # Python parent, Go workers
 //
-// pyfixtures/gopool.py has GoPool(executable, processes, initializer,
-// initargs, maxtasksperchild): Python's own Pool with its Process replaced
+// The Python package mpwire (python/ in the repository: pip install ./python)
+// has GoPool(executable, processes, initializer, initargs,
+// maxtasksperchild): Python's own Pool with its Process replaced
 // by mpwire.GoProcess, so the workers are a Go program whose main calls
 // ServeWorker. Functions are named: Python passes GoFunc("square") or
 // "square", the Go program registered it:

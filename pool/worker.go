@@ -340,7 +340,7 @@ type WorkerConfig struct {
 }
 
 // Worker runs multiprocessing.pool.worker's loop in a Go process started by
-// a Python pool (pyfixtures/gopool.py: GoPool) or by New with
+// a Python pool (the Python package's mpwire.GoPool) or by New with
 // Config.Executable: child's arguments are (inqueue, outqueue, initializer,
 // initargs, maxtasks, wrap_exception). It gets (job, i, func, args, kwds)
 // tasks from inqueue, runs the registered Go function (directly or over a

@@ -21,8 +21,10 @@
 //
 // # Python parent, Go worker
 //
-// pyfixtures/mpwire.py provides GoProcess(executable, args, kwargs, name,
-// daemon), a spawn-context Process whose child is a Go binary: it runs
+// The Python package mpwire (the repository's python/ directory: pip install
+// ./python; see package github.com/mpwire/mpwire/python) provides
+// GoProcess(executable, args, kwargs, name, daemon), a spawn-context Process
+// whose child is a Go binary: it runs
 // multiprocessing's own spawn code (preparation data, reduction.dump of a real
 // SpawnProcess while the spawning Popen is set, pass_fds, the resource
 // tracker) and starts

@@ -1,7 +1,7 @@
 """Side-by-side pool timings for mpwire's pool benchmark table.
 
     python3 pyfixtures/pool_bench.py --mode python            # Python Pool, Python workers
-    python3 pyfixtures/pool_bench.py --mode go --go ./worker  # GoPool, Go workers
+    PYTHONPATH=python python3 pyfixtures/pool_bench.py --mode go --go ./worker  # GoPool, Go workers
 
 Prints one JSON object: tiny tasks per second (map of square with
 chunksize=1, and with Pool.map's default chunksize) and the seconds for a
@@ -45,7 +45,7 @@ def main():
         with mp.get_context("spawn").Pool(args.processes) as pool:
             r = measure(pool, pool_funcs.square, pool_funcs.spin, args.n, args.rounds, args.items)
     else:
-        from gopool import GoPool, GoFunc
+        from mpwire import GoPool, GoFunc
         with GoPool(args.go, processes=args.processes) as pool:
             r = measure(pool, GoFunc("square"), GoFunc("spin"), args.n, args.rounds, args.items)
     r["mode"] = args.mode

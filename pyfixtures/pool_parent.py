@@ -1,7 +1,7 @@
-"""A Python parent using gopool.GoPool (a real multiprocessing Pool with Go
+"""A Python parent using mpwire.GoPool (a real multiprocessing Pool with Go
 workers). Prints one JSON object per scenario; the Go test checks them:
 
-    python3 pyfixtures/pool_parent.py --go ./pool.test --scenario all
+    PYTHONPATH=python python3 pyfixtures/pool_parent.py --go ./pool.test --scenario all
 
 The Go worker must register: square(x), add(a, b), fail(msg), panic(msg),
 valueerror(msg), pid(), sleep(seconds), init(v), initvalue(), echo(x).
@@ -22,7 +22,7 @@ import time
 import traceback
 
 import _fixture
-from gopool import GoPool, GoFunc
+from mpwire import GoPool, GoFunc
 
 TIMEOUT = 30
 

@@ -7,7 +7,7 @@ reads exactly two pickles from pipe_handle (pickletools.genops stops at STOP;
 the parent never closes the pipe), writes them to --out, writes argv and the
 inherited fd table to --out + ".json", and exits with --code.
 
-    python3 pyfixtures/proc_capture.py --out /tmp/spawn.bin
+    PYTHONPATH=python python3 pyfixtures/proc_capture.py --out /tmp/spawn.bin
     python3 -m pickletools /tmp/spawn.bin
 """
 import json

@@ -4,7 +4,7 @@ Runs scenarios against a Go worker binary that understands the worker roles of
 mpwire's process tests (kwargs["role"]) and prints one JSON object per
 scenario on stdout:
 
-    python3 pyfixtures/proc_parent.py --go ./worker --scenario echo
+    PYTHONPATH=python python3 pyfixtures/proc_parent.py --go ./worker --scenario echo
 
 Scenarios: echo (a Pipe end + plain data, the worker replies), exit (exit
 codes 0 and 3), panic, error, terminate, kill, large (a 300 KiB argument),

@@ -5,7 +5,7 @@ starts a Go worker (a binary that understands the roles of mpwire's queue
 tests: kwargs["role"]) with mpwire.GoProcess, and prints one JSON object per
 scenario:
 
-    python3 pyfixtures/queue_parent.py --go ./queue.test --scenario all
+    PYTHONPATH=python python3 pyfixtures/queue_parent.py --go ./queue.test --scenario all
 
 Scenarios: seed (the worker puts 'Python', we get it: seed 000 with a Go
 child), echo-queue / echo-joinable / echo-simple (every sample value goes to

@@ -4,7 +4,7 @@ Starts the Go worker (--go, a program using mpwire's sharedmem package, such
 as the sharedmem test binary) through mpwire.GoProcess with Value/Array
 arguments and prints one JSON line with what it observed.
 
-    python3 pyfixtures/shm_values.py --go ./sharedmem.test --scenario seed
+    PYTHONPATH=python python3 pyfixtures/shm_values.py --go ./sharedmem.test --scenario seed
 
 Scenarios:
   seed     Value('d', 0.0) and Array('i', range(10)); the worker sets the value

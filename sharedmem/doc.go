@@ -62,8 +62,8 @@
 //	synchronized(rebuild_ctype(ctypes.c_int, BufferWrapper{_state: ((rebuild_arena(size, _DupFd{fd}), start, stop), nbytes)}, length), RLock(...))
 //
 // without the synchronized(…, lock) wrapper for RawValue, RawArray and
-// lock=False. A Go worker started by a Python parent (pyfixtures/mpwire.py
-// GoProcess) calls ValueFrom or ArrayFrom on process.ChildProcess.Arg(i):
+// lock=False. A Go worker started by a Python parent (the Python package's
+// mpwire.GoProcess) calls ValueFrom or ArrayFrom on process.ChildProcess.Arg(i):
 // the inherited arena is mapped once however many objects live in it, the
 // lock is opened by name. A Go parent makes objects with NewValue, NewArray,
 // NewRawValue, NewRawArray (one page-rounded arena each, named

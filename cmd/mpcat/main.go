@@ -8,6 +8,7 @@
 //	mpcat listen [flags] ADDRESS              accept one Client (--keep: one after another)
 //	mpcat proxy  [flags] LISTEN_ADDR UPSTREAM  log every frame between a Client and a Listener
 //	mpcat dis    [flags] FILE|-               disassemble pickles (--frames: a stream of frames)
+//	mpcat python path|install DIR|wheel [DIR]  the mpwire Python package, for Python parents of Go workers
 //
 // Addresses: host:port (tcp), a socket path (unix; anything containing
 // '/'), or @name (a Linux abstract unix socket). The authkey is read from an
@@ -15,6 +16,11 @@
 // never from the command line, where other users can read it (ps,
 // /proc/PID/cmdline) and where it stays in the shell history. Without a
 // key there is no handshake, as with authkey=None.
+//
+// mpcat python gives the Python side of mpwire to a user who has only the Go
+// module: "mpcat python install DIR" writes the stdlib-only package (pip
+// install DIR installs it offline), "mpcat python path" prints a directory
+// to put on PYTHONPATH. See package github.com/mpwire/mpwire/python.
 package main
 
 import (

@@ -28,6 +28,7 @@ Usage:
   mpcat listen [flags] ADDRESS                 accept a multiprocessing Client
   mpcat proxy  [flags] LISTEN_ADDR UPSTREAM    log every frame between a Client and a Listener
   mpcat dis    [flags] FILE|-                  disassemble pickles like pickletools.dis
+  mpcat python path|install DIR|wheel [DIR]    the mpwire Python package (GoProcess, GoPool) mpcat carries
 
 ADDRESS is host:port (tcp), a socket path (unix; must contain '/'), or
 @name (a Linux abstract unix socket).
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runNet(ctx, args[0], args[1:], stdin, stdout, stderr)
 	case "dis":
 		return runDis(args[1:], stdin, stdout, stderr)
+	case "python":
+		return runPython(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -5,7 +5,7 @@
 //
 // Run without spawn arguments, it starts parent.py (beside this file) with
 // the interpreter from MPWIRE_PYTHON (default python3), passing its own
-// executable as the worker. parent.py uses mpwire.GoProcess, which starts
+// executable as the worker, and the mpwire Python package on PYTHONPATH. parent.py uses mpwire.GoProcess, which starts
 // this binary again as
 //
 //	goworker --multiprocessing-fork tracker_fd=N pipe_handle=M
@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/python"
 )
 
 func main() {
@@ -36,7 +37,14 @@ func main() {
 		worker()
 		return
 	}
-	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	py, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	if err != nil {
+		log.Fatal(err)
+	}
+	// parent.py imports the mpwire Python package (GoProcess). Installed
+	// users run pip install ./python; here it comes from the copy embedded
+	// in the Go module (package python), put on PYTHONPATH.
+	pkg, err := python.Dir()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -47,10 +55,8 @@ func main() {
 	_, file, _, _ := runtime.Caller(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := filepath.Dir(file)
-	// parent.py imports mpwire.py from the repository's pyfixtures/.
-	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"),
-		"--worker", self, "--pyfixtures", filepath.Join(dir, "..", "..", "pyfixtures"))
+	cmd := exec.CommandContext(ctx, py, filepath.Join(filepath.Dir(file), "parent.py"), "--worker", self)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pkg)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)

@@ -5,23 +5,20 @@ multiprocessing Process whose child is a Go binary. It receives one end of a
 multiprocessing Pipe plus a plain-data argument, answers each task sent on the
 Pipe, and exits when it receives None.
 
-    python3 examples/goworker/parent.py --worker /path/to/goworker --pyfixtures pyfixtures
+    PYTHONPATH=python python3 examples/goworker/parent.py --worker /path/to/goworker
 """
 import argparse
-import multiprocessing as mp
-import os
 import sys
+
+import mpwire
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", required=True, help="the Go worker binary")
-    p.add_argument("--pyfixtures", required=True, help="directory holding mpwire.py")
     args = p.parse_args()
-    sys.path.insert(0, os.path.abspath(args.pyfixtures))
-    import mpwire
 
-    ctx = mp.get_context("spawn")
+    ctx = mpwire.get_context()  # spawn (or forkserver): not fork, whose locks a Go worker cannot open
     ours, theirs = ctx.Pipe()
     worker = mpwire.GoProcess(args.worker, args=(theirs, {"greeting": "hello from Go"}), name="GoWorker-1")
     worker.start()

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/python"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -31,7 +32,13 @@ func main() {
 		goChild()
 		return
 	}
-	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	py, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	if err != nil {
+		log.Fatal(err)
+	}
+	// parent.py imports the mpwire Python package (GoProcess): the copy
+	// embedded in the Go module (package python), put on PYTHONPATH.
+	pkg, err := python.Dir()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -45,9 +52,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// parent.py imports mpwire.py from the repository's pyfixtures/.
-	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"), "--child", self,
-		"--pyfixtures", filepath.Join(dir, "..", "..", "pyfixtures"))
+	cmd := exec.CommandContext(ctx, py, filepath.Join(dir, "parent.py"), "--child", self)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pkg)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)
@@ -58,7 +64,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := process.Start(ctx, process.Spec{Python: python, Target: "child:f", Path: []string{dir}, Args: []any{q}})
+	p, err := process.Start(ctx, process.Spec{Python: py, Target: "child:f", Path: []string{dir}, Args: []any{q}})
 	if err != nil {
 		log.Fatal(err)
 	}

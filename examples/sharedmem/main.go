@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/python"
 	"github.com/mpwire/mpwire/sharedmem"
 )
 
@@ -43,11 +44,11 @@ func main() {
 		worker()
 		return
 	}
-	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	py, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
-	minor, err := pythonMinor(python)
+	minor, err := pythonMinor(py)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func main() {
 		log.Fatal(err)
 	}
 	child, err := process.Start(ctx, process.Spec{
-		Python: python,
+		Python: py,
 		Target: "shm_targets:seed", // def seed(num, arr): num.value = 3.1415927; arr[i] = -arr[i]
 		Path:   []string{pyfixtures},
 		Args:   []any{num, arr},
@@ -104,7 +105,7 @@ func main() {
 	fmt.Printf("Go created %v (layout %v) and %v\n", sl, layout, shm)
 
 	child, err = process.Start(ctx, process.Spec{
-		Python: python,
+		Python: py,
 		Target: "shm_targets:show_list",
 		Path:   []string{pyfixtures},
 		Args:   []any{sl, shm}, // pickled by name, as Python pickles them
@@ -141,7 +142,12 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, python, filepath.Join(pyfixtures, "shm_values.py"), "--go", exe, "--scenario", "seed")
+	pkg, err := python.Dir() // shm_values.py imports the mpwire Python package (GoProcess)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, py, filepath.Join(pyfixtures, "shm_values.py"), "--go", exe, "--scenario", "seed")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pkg)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -155,10 +161,10 @@ func main() {
 }
 
 // pythonMinor asks the interpreter for its minor version (3.x).
-func pythonMinor(python string) (int, error) {
-	out, err := exec.Command(python, "-c", "import sys; print(sys.version_info[1])").Output()
+func pythonMinor(py string) (int, error) {
+	out, err := exec.Command(py, "-c", "import sys; print(sys.version_info[1])").Output()
 	if err != nil {
-		return 0, fmt.Errorf("asking %s for its version: %w", python, err)
+		return 0, fmt.Errorf("asking %s for its version: %w", py, err)
 	}
 	return strconv.Atoi(strings.TrimSpace(string(out)))
 }

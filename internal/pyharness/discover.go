@@ -234,3 +234,18 @@ func Dir() string {
 // Script returns the absolute path of the fixture script name (e.g.
 // "frame_writer.py").
 func Script(name string) string { return filepath.Join(Dir(), name) }
+
+// PackageDir returns the absolute path of the repository's python directory,
+// which holds the user-facing Python package mpwire (GoProcess, GoPool,
+// get_context): the directory to put on PYTHONPATH, as Start does for every
+// script. MPWIRE_PYPACKAGE overrides it for binaries run elsewhere.
+func PackageDir() string {
+	if d := os.Getenv("MPWIRE_PYPACKAGE"); d != "" {
+		return d
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "python"
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "python")
+}

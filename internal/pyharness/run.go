@@ -28,7 +28,8 @@ type Cmd struct {
 	// ExtraFiles are inherited by the child as fds 3, 4, … (as in
 	// exec.Cmd.ExtraFiles).
 	ExtraFiles []*os.File
-	// Env is added to the parent's environment (KEY=VALUE).
+	// Env is added to the parent's environment (KEY=VALUE); a key given
+	// here replaces the parent's and Start's own (PYTHONPATH included).
 	Env []string
 	// Dir is the working directory; empty means the current one.
 	Dir string
@@ -67,7 +68,19 @@ type Proc struct {
 	outDone  chan struct{}
 }
 
-// Start runs the fixture in its own process group. When ctx is done the
+// pythonPath is the PYTHONPATH entry of a fixture: the mpwire Python
+// package's directory (PackageDir) ahead of the caller's PYTHONPATH, so
+// scripts import mpwire as an installed package.
+func pythonPath() string {
+	p := PackageDir()
+	if old := os.Getenv("PYTHONPATH"); old != "" {
+		p += string(os.PathListSeparator) + old
+	}
+	return "PYTHONPATH=" + p
+}
+
+// Start runs the fixture in its own process group, with PackageDir on
+// PYTHONPATH (scripts import mpwire). When ctx is done the
 // whole group is killed with SIGKILL. The caller must call Wait (StartT
 // does it for tests).
 func Start(ctx context.Context, c Cmd) (*Proc, error) {
@@ -90,7 +103,7 @@ func Start(ctx context.Context, c Cmd) (*Proc, error) {
 	cmd.ExtraFiles = c.ExtraFiles
 	cmd.Dir = c.Dir
 	cmd.Stdin = c.Stdin
-	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", pythonPath())
 	if c.TempDir != "" {
 		cmd.Env = append(cmd.Env, "TMPDIR="+c.TempDir)
 	}

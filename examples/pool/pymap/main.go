@@ -5,7 +5,7 @@
 //
 // Run normally, it starts parent.py (beside this file) with the default
 // interpreter (MPWIRE_PYTHON or python3), passing its own executable.
-// parent.py creates gopool.GoPool(executable) — Python's own Pool class,
+// parent.py creates mpwire.GoPool(executable) — Python's own Pool class,
 // whose workers are this binary started through the spawn protocol — and
 // calls pool.map(GoFunc("collatz"), range(1, 100001)). Started as a worker,
 // the binary runs pool.ServeWorker: Python's worker loop, in Go.
@@ -22,6 +22,7 @@ import (
 
 	"github.com/mpwire/mpwire/pool"
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/python"
 )
 
 // collatz is the number of Collatz steps from n to 1.
@@ -44,7 +45,13 @@ func main() {
 	if pool.IsWorker() {
 		pool.ServeWorker()
 	}
-	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	py, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	if err != nil {
+		log.Fatal(err)
+	}
+	// parent.py imports the mpwire Python package (GoPool): the copy
+	// embedded in the Go module (package python), put on PYTHONPATH.
+	pkg, err := python.Dir()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,10 +62,8 @@ func main() {
 	_, file, _, _ := runtime.Caller(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := filepath.Dir(file)
-	// parent.py imports gopool.py and mpwire.py from the repository's pyfixtures/.
-	cmd := exec.CommandContext(ctx, python, filepath.Join(dir, "parent.py"),
-		"--worker", self, "--pyfixtures", filepath.Join(dir, "..", "..", "..", "pyfixtures"))
+	cmd := exec.CommandContext(ctx, py, filepath.Join(filepath.Dir(file), "parent.py"), "--worker", self)
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+pkg)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("python parent: %v", err)

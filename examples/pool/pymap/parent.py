@@ -1,17 +1,19 @@
-"""Python side of examples/pool/pymap: a multiprocessing Pool with Go workers."""
+"""Python side of examples/pool/pymap: a multiprocessing Pool with Go workers.
+
+    PYTHONPATH=python python3 examples/pool/pymap/parent.py --worker /path/to/pymap
+"""
 import argparse
 import sys
 import time
 
+from mpwire import GoFunc, GoPool
+
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--worker", required=True, help="the Go worker binary")
-    p.add_argument("--pyfixtures", required=True, help="directory holding gopool.py and mpwire.py")
     p.add_argument("--n", type=int, default=100000)
     args = p.parse_args()
-    sys.path.insert(0, args.pyfixtures)
-    from gopool import GoPool, GoFunc
 
     print("Python %d.%d starts a multiprocessing Pool of 2 Go workers" % sys.version_info[:2])
     with GoPool(args.worker, processes=2) as pool:

@@ -1,45 +1,21 @@
-"""mpwire: start Go workers from Python as if they were multiprocessing children.
+"""GoProcess: a spawn-context multiprocessing process whose child is a Go binary.
 
-Stdlib only, CPython 3.8+ on POSIX. Add the directory holding this file to
-sys.path, then::
-
-    import multiprocessing as mp
-    import mpwire
-
-    ctx = mp.get_context("spawn")
-    parent_end, child_end = ctx.Pipe()
-    p = mpwire.GoProcess("/path/to/go-worker", args=(child_end, {"n": 3}), name="worker")
-    p.start()
-    child_end.close()
-    print(parent_end.recv())
-    p.join(10)
-    print(p.exitcode)
-
-GoProcess behaves like ``get_context("spawn").Process``: start, join(timeout),
-is_alive, pid/ident, exitcode, terminate, kill, sentinel, close, name, daemon,
-authkey. It *is* a spawn start: the parent side runs multiprocessing's own
-spawn code path (spawn.get_preparation_data, reduction.dump of a real
-multiprocessing.context.SpawnProcess object while context.set_spawning_popen
-is active, the resource tracker's fd, pass_fds, the payload pipe and the
-sentinel pipe), so everything multiprocessing can hand a spawned child -
-Queue, SimpleQueue, JoinableQueue, Pipe ends, Lock/RLock/Semaphore/
-BoundedSemaphore/Event/Condition, Value/Array, plain picklable data - is
-pickled exactly as for a Python child. The only difference is the command
-line. A Python child gets::
+A Python child is started as::
 
     python [flags] -c 'from multiprocessing.spawn import spawn_main; spawn_main(tracker_fd=N, pipe_handle=M)' --multiprocessing-fork
 
-while the Go worker gets multiprocessing's "frozen executable" form::
+and a Go worker with multiprocessing's "frozen executable" form::
 
     /path/to/go-worker --multiprocessing-fork tracker_fd=N pipe_handle=M
 
 (executable may also be a list: its items are the argv prefix, e.g.
-["/usr/bin/env", "MYVAR=1", "/path/to/go-worker"]). The Go side
-(github.com/mpwire/mpwire/process.Child) recognises both forms.
-
-Run as a script, this module starts a Go worker and prints what it answers::
-
-    python3 pyfixtures/mpwire.py --help
+["/usr/bin/env", "MYVAR=1", "/path/to/go-worker"]). Everything else is
+multiprocessing's own spawn code path: spawn.get_preparation_data,
+reduction.dump of a real multiprocessing.context.SpawnProcess object while
+context.set_spawning_popen is active, the resource tracker's fd, pass_fds,
+the payload pipe and the sentinel pipe. The Go side
+(github.com/mpwire/mpwire/process.Child) reads the same two pickles a Python
+child would.
 """
 import io
 import os
@@ -49,9 +25,10 @@ import multiprocessing
 from multiprocessing import context as _context
 from multiprocessing import popen_spawn_posix as _popen_spawn_posix
 from multiprocessing import process as _process
-from multiprocessing import reduction as _reduction
 from multiprocessing import spawn as _spawn
 from multiprocessing import util as _util
+
+from . import _context as _guard
 
 __all__ = ["GoProcess", "spawn_command_line", "dump_spawn_payload"]
 
@@ -71,13 +48,17 @@ def dump_spawn_payload(process_obj, popen):
     """The two pickles spawn writes to a child: preparation data, then the
     Process object, pickled with multiprocessing's ForkingPickler while popen is
     the spawning Popen (which is what makes Connections, SemLocks, Queues and
-    the AuthenticationString picklable)."""
+    the AuthenticationString picklable).
+
+    An argument made in the fork context raises ForkContextError here,
+    before anything is started."""
     prep_data = _spawn.get_preparation_data(process_obj._name)
     fp = io.BytesIO()
+    roots = [("args", getattr(process_obj, "_args", ())), ("kwargs", getattr(process_obj, "_kwargs", {}))]
     _context.set_spawning_popen(popen)
     try:
-        _reduction.dump(prep_data, fp)
-        _reduction.dump(process_obj, fp)
+        _guard.dump(prep_data, fp, "mpwire.GoProcess", roots)
+        _guard.dump(process_obj, fp, "mpwire.GoProcess", roots)
     finally:
         _context.set_spawning_popen(None)
     return fp.getvalue()
@@ -157,7 +138,15 @@ class GoProcess(object):
     multiprocessing.context.SpawnProcess (target None), so the worker receives
     the same bytes a Python child would.
 
-    The underlying SpawnProcess is available as .process; it is registered
+    Queues, locks, Values and other SemLock-based objects in args must come
+    from a spawn or forkserver context (mpwire.get_context()): start()
+    raises ForkContextError, before the worker starts, for one made in the
+    fork context (Linux's default up to Python 3.13). Pipe ends and plain
+    data may come from any context.
+
+    Behaves like get_context("spawn").Process: start, join(timeout),
+    is_alive, pid/ident, exitcode, terminate, kill, sentinel, close, name,
+    daemon, authkey. The underlying SpawnProcess is available as .process; it is registered
     like any child (multiprocessing.active_children(), daemonic children are
     terminated and others joined at interpreter exit).
     """
@@ -247,29 +236,3 @@ class GoProcess(object):
 
     def __repr__(self):
         return "<Go" + repr(self.process)[1:]
-
-
-def _main():
-    import argparse
-    import json
-    p = argparse.ArgumentParser(description="Start a Go worker through multiprocessing's spawn "
-                                            "protocol, send it one message on a Pipe and print the reply.")
-    p.add_argument("executable", help="the Go worker binary")
-    p.add_argument("--message", default="hello", help="string to send (default %(default)s)")
-    p.add_argument("--timeout", type=float, default=30.0)
-    args = p.parse_args()
-    ctx = multiprocessing.get_context("spawn")
-    ours, theirs = ctx.Pipe()
-    proc = GoProcess(args.executable, args=(theirs,), name="GoWorker")
-    proc.start()
-    theirs.close()
-    ours.send(args.message)
-    if ours.poll(args.timeout):
-        print(json.dumps(repr(ours.recv())))
-    proc.join(args.timeout)
-    print("exitcode", proc.exitcode)
-    return 0 if proc.exitcode == 0 else 1
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

@@ -1,20 +1,11 @@
-"""gopool: a multiprocessing.pool.Pool whose workers are Go processes.
-
-Stdlib only, CPython 3.8+ on POSIX. With pyfixtures/ on sys.path::
-
-    from gopool import GoPool, GoFunc
-
-    with GoPool("/path/to/go-worker", processes=4) as pool:
-        print(pool.map(GoFunc("square"), range(10)))        # [0, 1, 4, ...]
-        r = pool.apply_async("add", (2, 3))                 # a plain name works too
-        print(r.get(timeout=10))
+"""GoPool: a multiprocessing.pool.Pool whose workers are Go processes.
 
 GoPool *is* a multiprocessing.pool.Pool (spawn context): map, imap,
 imap_unordered, starmap, apply, apply_async, map_async, starmap_async,
 callbacks, chunksize, close, terminate, join and the context manager are
 Python's own code. Only the workers differ: Pool.Process is overridden to
-start mpwire.GoProcess children, which receive exactly what a Python pool
-worker receives - target multiprocessing.pool.worker's arguments (inqueue,
+start GoProcess children, which receive exactly what a Python pool worker
+receives - target multiprocessing.pool.worker's arguments (inqueue,
 outqueue, initializer, initargs, maxtasksperchild, wrap_exception) - and run
 the same loop in Go (github.com/mpwire/mpwire/pool.Worker): get
 (job, i, func, args, kwds) from inqueue, call the Go function func names
@@ -25,16 +16,12 @@ A Go error or panic raises RuntimeError (or the exception type the Go
 function chose) with the Go message, and the Go text as the remote traceback
 (exc.__cause__). Dead workers are replaced and maxtasksperchild works,
 because the pool's own worker handler does both.
-
-Run as a script it maps a Go function over a range and prints the result::
-
-    python3 pyfixtures/gopool.py ./worker square --n 10
 """
 import multiprocessing
 import multiprocessing.pool
-import sys
 
-import mpwire
+from . import _context as _guard
+from ._process import GoProcess, _resolve
 
 __all__ = ["GoPool", "GoFunc"]
 
@@ -68,11 +55,6 @@ class GoFunc(object):
         return "GoFunc(%r)" % self.name
 
 
-def _resolve(executable):
-    check = getattr(mpwire, "_resolve", None)
-    return check(executable) if check is not None else executable
-
-
 class GoPool(multiprocessing.pool.Pool):
     """GoPool(executable, processes=None, initializer=None, initargs=(),
     maxtasksperchild=None)
@@ -81,13 +63,18 @@ class GoPool(multiprocessing.pool.Pool):
     program executable (a path or an argv prefix list, as for
     mpwire.GoProcess). initializer is a GoFunc or a name string (run once in
     each Go worker with initargs). Task functions are GoFunc objects or
-    name strings."""
+    name strings. Queues, locks and Values in initargs must come from a
+    spawn or forkserver context (mpwire.get_context()); one made in the fork
+    context raises ForkContextError before any worker starts."""
 
     def __init__(self, executable, processes=None, initializer=None, initargs=(),
                  maxtasksperchild=None):
         self._go_executable = _resolve(executable)
         if isinstance(initializer, str):
             initializer = GoFunc(initializer)
+        # Pool.__del__ reads _state: set it before a check can raise.
+        self._state = getattr(multiprocessing.pool, "INIT", "INIT")
+        _guard.check("mpwire.GoPool", [("initargs", tuple(initargs))])
         super().__init__(processes, initializer, initargs, maxtasksperchild,
                          context=multiprocessing.get_context("spawn"))
 
@@ -98,25 +85,8 @@ class GoPool(multiprocessing.pool.Pool):
     # Pool calls self.Process(ctx, target=worker, args=(...)) from
     # _repopulate_pool_static (3.8+); a bound method keeps the executable.
     def Process(self, ctx, *args, **kwds):
-        return mpwire.GoProcess(self._go_executable, args=kwds.get("args", ()),
-                                name=kwds.get("name"), daemon=kwds.get("daemon"))
+        return GoProcess(self._go_executable, args=kwds.get("args", ()),
+                         name=kwds.get("name"), daemon=kwds.get("daemon"))
 
     def __reduce__(self):
         raise NotImplementedError("pool objects cannot be passed between processes or pickled")
-
-
-def _main():
-    import argparse
-    p = argparse.ArgumentParser(description="Map a Go function over range(n) with a GoPool and print the results.")
-    p.add_argument("executable", help="the Go worker binary (it must call pool.ServeWorker)")
-    p.add_argument("function", help="registered Go function name")
-    p.add_argument("--n", type=int, default=10)
-    p.add_argument("--processes", type=int, default=2)
-    args = p.parse_args()
-    with GoPool(args.executable, processes=args.processes) as pool:
-        print(pool.map(GoFunc(args.function), range(args.n)))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())
