@@ -262,6 +262,9 @@ func TestREADME(t *testing.T) {
 				}
 			}
 		}
+		if b.lang == "python" && len(b.marks) == 0 {
+			t.Errorf("README.md:%d: a Python block no scenario runs (add a readme-test marker)", b.line)
+		}
 		if b.lang != "go" {
 			continue
 		}

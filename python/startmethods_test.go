@@ -15,6 +15,7 @@ import (
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/python"
 	"github.com/mpwire/mpwire/queue"
 	"github.com/mpwire/mpwire/sharedmem"
 	"github.com/mpwire/mpwire/synchronize"
@@ -24,9 +25,25 @@ import (
 // with mpwire.GoProcess (kwargs["role"]).
 func TestMain(m *testing.M) {
 	testworker.Main(m, testworker.Roles{
+		"":           roleEcho, // python -m mpwire run names no role
 		"noop":       func(context.Context, *process.ChildProcess) error { return nil },
 		"forkserver": roleForkserver,
 	})
+}
+
+// roleEcho answers one message on the Pipe end in argument 0 with
+// ("echo", message, worker name).
+func roleEcho(ctx context.Context, child *process.ChildProcess) error {
+	conn, err := child.Conn(0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var msg any
+	if err := conn.Recv(ctx, &msg); err != nil {
+		return err
+	}
+	return conn.Send(ctx, pickle.Tuple{"echo", msg, child.Name()})
 }
 
 // roleForkserver uses what a forkserver-context parent handed it: args (q,
@@ -339,4 +356,20 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// TestModuleCommand runs python -m mpwire version and run (GoProcess with a
+// Pipe) with the package on PYTHONPATH.
+func TestModuleCommand(t *testing.T) {
+	exe := worker(t)
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, time.Minute)
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-m", "mpwire", "version"}})
+	if !strings.HasPrefix(out, "mpwire "+python.Version()+" ") || !strings.Contains(out, pyharness.PackageDir()) {
+		t.Errorf("python -m mpwire version: %q", out)
+	}
+	out = pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-m", "mpwire", "run", exe, "--message", "hi"}})
+	if want := `"('echo', 'hi', 'GoWorker')"` + "\nexitcode 0"; strings.TrimSpace(out) != want {
+		t.Errorf("python -m mpwire run: %q, want %q", out, want)
+	}
 }
