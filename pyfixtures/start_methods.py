@@ -70,6 +70,10 @@ class Holder(object):
 
 
 def scenario_guard(go):
+    # get_context() must not fix the global start method (as
+    # multiprocessing.get_context() does); checked before anything else.
+    default_method = mpwire.get_context().get_start_method()
+    global_after = mp.get_start_method(allow_none=True)
     fork = mp.get_context("fork")
     results = {}
     for kind, make in _objects(fork):
@@ -115,7 +119,7 @@ def scenario_guard(go):
         if exc is None:
             p.join(TIMEOUT)
         ok[method] = {"exc": exc, "msg": msg, "exitcode": p.exitcode}
-    get = {"default": mpwire.get_context().get_start_method(),
+    get = {"default": default_method, "global_after": global_after,
            "fork": _raises(lambda: mpwire.get_context("fork"))}
     emit(scenario="guard", results=results, python_own=own, ok=ok, get_context=get)
 

@@ -163,8 +163,9 @@ func TestForkContextGuard(t *testing.T) {
 				Exitcode *int
 			}
 			GetContext struct {
-				Default string
-				Fork    []*string
+				Default     string
+				Fork        []*string
+				GlobalAfter *string `json:"global_after"`
 			} `json:"get_context"`
 		}
 		if err := json.Unmarshal([]byte(lastLine(out)), &r); err != nil {
@@ -212,6 +213,9 @@ func TestForkContextGuard(t *testing.T) {
 		}
 		if r.GetContext.Default != "spawn" {
 			t.Errorf("mpwire.get_context() with Linux's fork default: %q, want spawn", r.GetContext.Default)
+		}
+		if r.GetContext.GlobalAfter != nil {
+			t.Errorf("mpwire.get_context() fixed the global start method to %q", *r.GetContext.GlobalAfter)
 		}
 		if len(r.GetContext.Fork) != 2 || deref(r.GetContext.Fork[0]) != "ValueError" {
 			t.Errorf("mpwire.get_context('fork'): %v, want ValueError", r.GetContext.Fork)

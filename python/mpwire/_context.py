@@ -41,9 +41,10 @@ def get_context(method=None):
     if method is None:
         default = multiprocessing.get_start_method(allow_none=True)
         if default is None:
-            # Do not fix the global default as a side effect: ask the
-            # default context which method it would use.
-            default = multiprocessing.get_context().get_start_method()
+            # The platform's default, without fixing the global start method
+            # as multiprocessing.get_context() would: the first of
+            # get_all_start_methods() is the default.
+            default = multiprocessing.get_all_start_methods()[0]
         method = default if default in _SHAREABLE else "spawn"
     if method not in _SHAREABLE:
         raise ValueError("mpwire.get_context(%r): objects of the %r start method cannot be "
