@@ -3,7 +3,16 @@
 // together as one program: pickle in length-prefixed frames, Listener/Client
 // authentication, Queues over pipes and POSIX semaphores, the spawn start
 // method, managers, shared memory and pools. The wire format is specified in
-// docs/spec.md.
+// docs/spec.md. mpwire is licensed under the Apache License 2.0 (the LICENSE
+// file of the module).
+//
+// A Python program starts a Go worker with the Python package mpwire
+// (GoProcess, GoPool; pip install ./python from a checkout, or package
+// github.com/mpwire/mpwire/python for the copy this module embeds), and
+// the worker reads its arguments with process.Child. Queues and locks handed
+// to a Go worker must come from a spawn or forkserver context
+// (mpwire.get_context() in Python): Linux's default fork context before
+// Python 3.14 makes semaphores a spawned process cannot open.
 //
 // This package holds only what every other package shares: the error
 // sentinels of conditions that several packages report (ErrEmpty, ErrFull,

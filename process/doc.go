@@ -31,7 +31,11 @@
 //
 //	executable --multiprocessing-fork tracker_fd=N pipe_handle=M
 //
-// (the frozen-executable form). In the worker, IsChild(os.Args) recognises
+// (the frozen-executable form). Queues, locks and Values among the arguments
+// must come from a spawn or forkserver context (mpwire.get_context() in
+// Python): fork-context semaphores have no name a worker could open, and
+// GoProcess refuses them before starting (docs/spec.md, SemLock rule 10).
+// In the worker, IsChild(os.Args) recognises
 // that command line (and the -c form a Python child gets), and Child reads the
 // payload:
 //

@@ -235,6 +235,10 @@ def scenario(address, key):
     inner = m.dict()
     inner["a"] = 1
     outer.append(inner)
+    # The server holds a proxy and prints it as BaseProxy.__repr__ does.
+    import re
+    shown = str(outer)
+    check(re.fullmatch(r"\[<DictProxy object, typeid 'dict' at 0x[0-9a-f]+>\]", shown), "nested proxy str: %s" % shown)
     del inner
     gc.collect()
     check(m._number_of_objects() == n0 + 1, "stored proxy counted: %d -> %d: %s" % (n0, m._number_of_objects(), m._debug_info()))

@@ -40,8 +40,9 @@ func TestInstall(t *testing.T) {
 		pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Args: []string{"-m", "venv", venv}})
 		vpy := py
 		vpy.Path = filepath.Join(venv, "bin", "python")
-		// No PYTHONPATH (the harness sets one), no index, no cache.
-		env := []string{"PYTHONPATH=", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_NO_CACHE_DIR=1"}
+		// No PYTHONPATH (the harness sets one), no cache, no local wheel
+		// directory (this machine sets PIP_FIND_LINKS): nothing but the tree.
+		env := []string{"PYTHONPATH=", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_INPUT=1", "PIP_NO_CACHE_DIR=1", "PIP_FIND_LINKS="}
 		pip := func(args ...string) {
 			t.Helper()
 			pyharness.RunT(t, ctx, pyharness.Cmd{Python: vpy, Args: append([]string{"-m", "pip", "-q"}, args...), Env: env, Dir: tmp})

@@ -1,16 +1,18 @@
-// Command quickstart runs a real Go⇄Python exchange over a multiprocessing
-// connection: Go makes a duplex Pipe, starts a CPython peer (peer.py, beside
-// this file) with one end as an inherited file descriptor, sends it a
-// pickled dict with Conn.Send, and reads Python's pickled reply with
-// Conn.Recv.
+// Command quickstart runs the example on the front page of README.md: a
+// Python parent (parent.py) starts a Go worker (worker/main.go) with
+// mpwire.GoProcess, puts numbers on a multiprocessing Queue, and reads the
+// squares the worker puts on another.
 //
 //	go run ./examples/quickstart
 //
-// Set MPWIRE_PYTHON to choose the interpreter (default: python3 on PATH).
+// It does what a user does with the two files: go build -o worker ./worker,
+// then python3 parent.py beside it, with the mpwire Python package on
+// PYTHONPATH (the copy embedded in the Go module; pip install ./python
+// works too). Set MPWIRE_PYTHON to choose the interpreter (default: python3
+// on PATH).
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log"
@@ -20,77 +22,41 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/python"
 )
 
 func main() {
 	log.SetFlags(0)
-	python, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
+	py, err := process.Python() // $MPWIRE_PYTHON, else python3 on PATH
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pkg, err := python.Dir() // the mpwire Python package, for PYTHONPATH
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-
-	// multiprocessing.Pipe(duplex=True): a socketpair.
-	ours, theirs, err := connection.Pipe(true)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer ours.Close()
-	f, err := theirs.File() // a blocking descriptor, as Python expects
-	if err != nil {
-		log.Fatal(err)
-	}
-	theirs.Close()
-
-	cmd := exec.CommandContext(ctx, python, filepath.Join(sourceDir(), "peer.py"), "--fd", "3")
-	cmd.ExtraFiles = []*os.File{f} // the child's fd 3
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
-	}
-	f.Close()
-	lines := bufio.NewScanner(stdout)
-	fmt.Printf("Go started %s (pid %d) and gave it one end of a Pipe as fd 3\n", python, cmd.Process.Pid)
-
-	msg := map[string]any{"from": "Go", "numbers": []int{1, 2, 3, 4}, "ok": true}
-	if err := ours.Send(ctx, msg); err != nil {
-		log.Fatalf("sending: %v", err)
-	}
-	fmt.Printf("Go sent a pickled map with Send: %v\n", msg)
-
-	if lines.Scan() {
-		fmt.Printf("Python said: %s\n", lines.Text())
-	}
-
-	var reply struct {
-		Greeting string         `pickle:"greeting"`
-		Sum      int            `pickle:"sum"`
-		AsTuple  []int64        `pickle:"as_tuple"`
-		Echo     map[string]any `pickle:"echo"`
-	}
-	if err := ours.Recv(ctx, &reply); err != nil {
-		log.Fatalf("receiving: %v", err)
-	}
-	fmt.Printf("Go received Python's pickled reply with Recv into a struct: greeting=%q sum=%d tuple=%v\n",
-		reply.Greeting, reply.Sum, reply.AsTuple)
-	fmt.Printf("and the echo of its own map, decoded generically: %v\n", reply.Echo)
-	for lines.Scan() { // drain stdout before Wait
-	}
-	if err := cmd.Wait(); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("Python exited cleanly; done.")
-}
-
-// sourceDir is this example's directory, where peer.py lives.
-func sourceDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
+	src := filepath.Dir(file)
+	dir, err := os.MkdirTemp("", "mpwire-quickstart-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	fmt.Println("$ go build -o worker ./worker")
+	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(dir, "worker"), "./worker")
+	build.Dir, build.Stdout, build.Stderr = src, os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		log.Fatalf("building the worker: %v", err)
+	}
+	fmt.Println("$ python3 parent.py")
+	run := exec.CommandContext(ctx, py, filepath.Join(src, "parent.py"))
+	run.Dir, run.Stdout, run.Stderr = dir, os.Stdout, os.Stderr // parent.py starts ./worker
+	run.Env = append(os.Environ(), "PYTHONPATH="+pkg)
+	if err := run.Run(); err != nil {
+		log.Fatalf("python3 parent.py: %v", err)
+	}
 }

@@ -220,16 +220,7 @@ func probe(path string) (Interpreter, error) {
 // location (internal/pyharness/../../pyfixtures), so it works for tests and
 // benchmarks inside the module; MPWIRE_PYFIXTURES overrides it for binaries
 // run elsewhere.
-func Dir() string {
-	if d := os.Getenv("MPWIRE_PYFIXTURES"); d != "" {
-		return d
-	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "pyfixtures"
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "pyfixtures")
-}
+func Dir() string { return repoDir("MPWIRE_PYFIXTURES", "pyfixtures") }
 
 // Script returns the absolute path of the fixture script name (e.g.
 // "frame_writer.py").
@@ -239,13 +230,17 @@ func Script(name string) string { return filepath.Join(Dir(), name) }
 // which holds the user-facing Python package mpwire (GoProcess, GoPool,
 // get_context): the directory to put on PYTHONPATH, as Start does for every
 // script. MPWIRE_PYPACKAGE overrides it for binaries run elsewhere.
-func PackageDir() string {
-	if d := os.Getenv("MPWIRE_PYPACKAGE"); d != "" {
+func PackageDir() string { return repoDir("MPWIRE_PYPACKAGE", "python") }
+
+// repoDir is $env if set, else the repository's directory name, found from
+// this source file's location.
+func repoDir(env, name string) string {
+	if d := os.Getenv(env); d != "" {
 		return d
 	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
-		return "python"
+		return name
 	}
-	return filepath.Join(filepath.Dir(file), "..", "..", "python")
+	return filepath.Join(filepath.Dir(file), "..", "..", name)
 }

@@ -66,7 +66,7 @@ func (o *Dict) Repr() string { return o.reprN(pickle.DefaultMaxRepr) }
 func (o *Dict) reprN(max int) string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return pickle.ReprOptions{MaxLen: max}.Repr(o.d)
+	return reprValue(o.d, max)
 }
 
 func copyDict(d *pickle.Dict) *pickle.Dict { return d.Clone() }
@@ -307,7 +307,7 @@ func (l *List) Repr() string { return l.reprN(pickle.DefaultMaxRepr) }
 func (l *List) reprN(max int) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return pickle.ReprOptions{MaxLen: max}.Repr(l.items)
+	return reprValue(l.items, max)
 }
 
 // iterableN is list(v), materializing at most limit items from a range.

@@ -908,7 +908,7 @@ func semaphoreFactory(kind string) Factory {
 // arguments (a client storing a proxy inside a shared container) and keeps
 // their objects alive, as Python's RebuildProxy does inside the server.
 func (s *Server) stashProxies(vals []any, depth int) {
-	if depth > 8 {
+	if depth > maxProxyDepth {
 		return
 	}
 	for _, v := range vals {

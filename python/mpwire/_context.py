@@ -41,14 +41,22 @@ def get_context(method=None):
     if method is None:
         default = multiprocessing.get_start_method(allow_none=True)
         if default is None:
-            # Do not fix the global default as a side effect: ask the
-            # default context which method it would use.
-            default = multiprocessing.get_context().get_start_method()
+            default = _platform_default()
         method = default if default in _SHAREABLE else "spawn"
     if method not in _SHAREABLE:
         raise ValueError("mpwire.get_context(%r): objects of the %r start method cannot be "
                          "handed to a Go worker; use 'spawn' or 'forkserver'" % (method, method))
     return multiprocessing.get_context(method)
+
+
+def _platform_default():
+    """The start method the default context would use, without fixing the
+    global start method as multiprocessing.get_context() does: the concrete
+    context DefaultContext wraps (3.4-3.14), else the first of
+    get_all_start_methods(), which lists the default first."""
+    concrete = getattr(_mpcontext._default_context, "_default_context", None)
+    name = getattr(concrete, "_name", None)
+    return name if isinstance(name, str) else multiprocessing.get_all_start_methods()[0]
 
 
 class ForkContextError(RuntimeError):

@@ -1,9 +1,9 @@
-"""The Python side of examples/quickstart.
+"""The Python side of examples/pickle-pipe.
 
 Wraps an inherited fd as a multiprocessing Connection, receives one pickled
 object with recv(), prints what it got, and replies with send().
 
-    python3 examples/quickstart/peer.py --fd 3
+    python3 examples/pickle-pipe/peer.py --fd 3
 """
 import argparse
 import sys
