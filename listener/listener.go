@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 // Config holds the settings of a Listener or a dialer, in the style of
@@ -209,7 +210,7 @@ func listen(network, address string, backlog int) (net.Listener, string, error) 
 	default:
 		return nil, "", fmt.Errorf("listener: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fd, err := sysfd.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, "", fmt.Errorf("listener: socket: %w", err)
 	}

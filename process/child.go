@@ -16,6 +16,7 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -261,7 +262,7 @@ func interpret(prepV, objV any) (*ChildProcess, error) {
 
 // cloexecInherited marks every open descriptor above 2 close-on-exec.
 func cloexecInherited() {
-	ents, err := os.ReadDir("/proc/self/fd")
+	ents, err := os.ReadDir(sysfd.FDDir)
 	if err != nil {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -23,7 +24,9 @@ import (
 func blockingPipe(t *testing.T) (r, w *os.File) {
 	t.Helper()
 	var fds [2]int
-	require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+	var perr error
+	fds[0], fds[1], perr = sysfd.Pipe(false)
+	require.NoError(t, perr)
 	r, w = os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
 	return r, w
 }

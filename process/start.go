@@ -20,6 +20,7 @@ import (
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pytimeout"
 	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -322,7 +323,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 // are separate open file descriptions, so their modes are independent.
 func payloadPipe() (r, w *os.File, err error) {
 	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+	if fds[0], fds[1], err = sysfd.Pipe(false); err != nil {
 		return nil, nil, fmt.Errorf("process: pipe: %w", err)
 	}
 	if err := unix.SetNonblock(fds[1], true); err != nil {

@@ -16,10 +16,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -212,7 +212,9 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 
 	t.Run("a SpawnReducer value reaches the child as an inherited fd", func(t *testing.T) {
 		var fds [2]int
-		require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+		var perr error
+		fds[0], fds[1], perr = sysfd.Pipe(false)
+		require.NoError(t, perr)
 		r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
 		defer r.Close()
 		defer w.Close()

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/sem"
 	"github.com/mpwire/mpwire/pickle"
@@ -210,15 +208,6 @@ func (q *Queue) init() {
 	q.feederDone = make(chan struct{})
 	q.tornDone = make(chan struct{})
 	q.life, q.kill = context.WithCancel(context.Background())
-}
-
-func setPipeSize(c *connection.Conn, n int) {
-	if n <= 0 {
-		return
-	}
-	if fd := c.Fd(); fd >= 0 {
-		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, n)
-	}
 }
 
 // Maxsize is the queue's maxsize (SemValueMax when unbounded).

@@ -104,6 +104,9 @@ func Create(name string, size int) (*SharedMemory, error) {
 }
 
 func create(name string, size int) (*SharedMemory, error) {
+	if err := checkSupported(); err != nil {
+		return nil, err
+	}
 	path := shmDir + "/" + name
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -129,6 +132,9 @@ func create(name string, size int) (*SharedMemory, error) {
 func Open(name string) (*SharedMemory, error) {
 	n, err := checkName(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSupported(); err != nil {
 		return nil, err
 	}
 	path := shmDir + "/" + n
@@ -217,6 +223,9 @@ func (m *SharedMemory) Unlink() error { return Unlink(m.name) }
 func Unlink(name string) error {
 	n, err := checkName(name)
 	if err != nil {
+		return err
+	}
+	if err := checkSupported(); err != nil {
 		return err
 	}
 	if err := unix.Unlink(shmDir + "/" + n); err != nil {

@@ -26,8 +26,6 @@ import (
 const (
 	// SemSize is sizeof(sem_t): the size glibc writes and maps.
 	SemSize = 32
-	// SemValueMax is SEM_VALUE_MAX (= _multiprocessing.SemLock.SEM_VALUE_MAX).
-	SemValueMax = 0x7fffffff
 	// FutexShared is the value of the private field of every named
 	// semaphore: glibc's FUTEX_SHARED, which turns its futex ops into
 	// shared (cross-process) ones.
@@ -48,10 +46,6 @@ const (
 // maxSleep bounds one futex sleep of a waiter with a very distant
 // deadline; the loop simply sleeps again.
 const maxSleep = time.Hour
-
-// WaitSlice bounds one futex sleep of a waiter whose context can be
-// cancelled: cancellation is noticed at most this long after it happens.
-const WaitSlice = 50 * time.Millisecond
 
 // Errors callers branch on. Errors from the file system (a missing or
 // existing name) are *os.PathError values that satisfy errors.Is with
