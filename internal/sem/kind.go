@@ -70,4 +70,3 @@ type State struct {
 	// Name is the semaphore name, "/mp-xxxxxxxx".
 	Name string
 }
-
