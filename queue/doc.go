@@ -70,8 +70,9 @@
 // death detection in POSIX semaphores). Go calls with a context return
 // when it ends instead. A peer killed in the middle of writing a large
 // item leaves a partial frame; the next reader blocks in the middle of it
-// (Python) or until its context ends (Go), after which the pipe cannot be
-// resynchronised.
+// (Python) or until its context ends (Go). The pipe cannot be
+// resynchronised after that: that Get and every later one fail with
+// ErrBroken (not ErrEmpty, even when the deadline ended the read).
 //
 // All types are safe for concurrent use by multiple goroutines.
 package queue
