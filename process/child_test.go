@@ -46,7 +46,7 @@ func fakeSpawn(t *testing.T, trackerFD int) (argv []string, w *os.File, readFD i
 
 func testPayload(t *testing.T, args pickle.Tuple) []byte {
 	t.Helper()
-	b, err := encodePayload(Spec{}, "Fake-1", []byte("key"), "/", 1, args, pickle.NewDict())
+	b, err := encodePayload(Spec{}, "Fake-1", []byte("key"), "/", 1, args, pickle.NewDict(), -1)
 	require.NoError(t, err)
 	return b
 }

@@ -63,6 +63,13 @@
 // plain values, *connection.Conn ends and SpawnReducer values. The child is a
 // normal multiprocessing child: current_process().name, parent_process(), an
 // exception in the target printed with its traceback and exit code 1.
+// Start returns once the child's bootstrap is over (it has imported the
+// target's module and rebuilt its arguments: the last entry of the pickled
+// Process object makes it write one byte to an inherited pipe while it is
+// unpickled), so a child that cannot import its target fails Start with
+// ErrBootstrap and an *ExitError quoting its traceback (ExitError.Stderr
+// keeps the end of every child's standard error). Spec.Logger records
+// starts and exits.
 // Process mirrors the Python handle: Wait(ctx) (exec.Cmd's, an *ExitError
 // for a non-zero code), Join(ctx) and JoinTimeout(ctx, d), ExitCode (-1
 // while running, -signum when killed, as Python's exitcode and
