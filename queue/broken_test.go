@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpwire/mpwire/internal/logtest"
 	"github.com/mpwire/mpwire/internal/pyharness"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
@@ -20,7 +21,8 @@ import (
 func TestProducerDiedMidItem(t *testing.T) {
 	py := pyharness.DefaultT(t)
 	ctx := pyharness.Context(t, 60*time.Second)
-	q, err := queue.New(0)
+	rec, logger := logtest.New()
+	q, err := queue.Config{Logger: logger}.New(0)
 	require.NoError(t, err)
 	defer q.Abort()
 
@@ -41,4 +43,5 @@ func TestProducerDiedMidItem(t *testing.T) {
 		t.Logf("get %d: %v", i, err)
 		assert.False(t, errors.Is(err, queue.ErrEmpty), "get %d reports %v as queue.Empty", i, err)
 	}
+	assert.Len(t, rec.Find("partial item"), 1, "Config.Logger records the broken pipe once")
 }

@@ -26,7 +26,8 @@
 // return when their time passes (Python raises Full/Empty). The
 // package-level functions use the defaults; Config's methods of the same
 // names take settings (item size limit, pickle modes, pipe size, resource
-// tracker, feeder error handler).
+// tracker, feeder error handler, logger: Config.Logger records feeder
+// errors, items over a limit and a broken pipe).
 //
 // # Protocol
 //

@@ -419,15 +419,25 @@ func (q *Queue) log(level slog.Level, msg string, attrs ...slog.Attr) {
 	}
 }
 
+// limitName names the pickle.DecOptions field a decoder limit error is
+// about, as far as the error says ("pickle.DecOptions" alone when its
+// message names none: the message then says what was exceeded).
+func limitName(err error) string {
+	var le *pickle.LimitError
+	if errors.As(err, &le) {
+		return "pickle.DecOptions." + le.Limit
+	}
+	return "pickle.DecOptions"
+}
+
 // logGetErr records a Get that failed on a limit or a broken pipe.
 func (q *Queue) logGetErr(err error) {
 	if q.cfg.logger == nil || err == nil {
 		return
 	}
-	var le *pickle.LimitError
 	switch {
-	case errors.As(err, &le):
-		q.log(slog.LevelWarn, "queue: item exceeds a decoder limit; dropped", slog.String("limit", "pickle.DecOptions."+le.Limit), slog.Any("err", err))
+	case errors.Is(err, pickle.ErrLimit):
+		q.log(slog.LevelWarn, "queue: item exceeds a decoder limit; dropped", slog.String("limit", limitName(err)), slog.Any("err", err))
 	case errors.Is(err, connection.ErrFrameTooLarge):
 		if !q.loggedBroken.Swap(true) {
 			q.log(slog.LevelWarn, "queue: item exceeds the size limit; the pipe is unreadable from now on", slog.String("limit", "queue.Config.MaxItem"), slog.Any("err", err))
