@@ -143,6 +143,23 @@ func TestPythonParentGoWorker(t *testing.T) {
 				return os.IsNotExist(err)
 			}, 30*time.Second, 50*time.Millisecond)
 		})
+		t.Run("the parent's tracker unlinks what the worker created and never closed", func(t *testing.T) {
+			r := res["leak"]
+			require.NotNil(t, r)
+			assert.Equal(t, 0.0, r["exitcode"])
+			raw, _ := r["names"].([]any)
+			require.Len(t, raw, 4, "three semaphores and a shared memory segment")
+			names := make([]string, len(raw))
+			for i, n := range raw {
+				names[i], _ = n.(string)
+			}
+			requireGone(t, names, "after the Python parent exited")
+			// The tracker says it cleaned them up (the harness of other
+			// tests may remove unheld /dev/shm entries too).
+			stderr := proc.Stderr()
+			assert.Contains(t, stderr, "leaked shared_memory objects")
+			assert.Contains(t, stderr, "leaked semaphore objects")
+		})
 		t.Run("no /dev/shm entries are left", func(t *testing.T) {
 			// The kinds scenario's semaphores are unlinked when the parent
 			// drops them (or by its tracker once it exits).

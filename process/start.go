@@ -70,9 +70,10 @@ type Spec struct {
 	Authkey []byte
 
 	// Tracker is the resource tracker whose pipe the child inherits as
-	// tracker_fd. Nil passes tracker_fd=None: a Python child then starts its
-	// own tracker when it first creates a named resource, and that tracker
-	// cleans up when the child exits.
+	// tracker_fd. Nil passes the default tracker (SetDefaultTracker; in a
+	// Go worker, its parent's), or tracker_fd=None if there is none: a
+	// Python child then starts its own tracker when it first creates a
+	// named resource, and that tracker cleans up when the child exits.
 	Tracker *ResourceTracker
 
 	// Dir is the working directory (also sent as the child's 'dir'); empty
@@ -279,11 +280,14 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		return nil, fmt.Errorf("process: keyword arguments: %w", err)
 	}
 	trackerFD := -1
-	if spec.Tracker != nil {
-		if _, err := sp.DupFd(spec.Tracker.FD()); err != nil {
+	if fd, explicit := trackerToPass(spec.Tracker); fd >= 0 {
+		// An unusable default tracker (its pipe closed) is no tracker;
+		// Spec.Tracker's must work.
+		if _, err := sp.DupFd(fd); err == nil {
+			trackerFD = childFD(len(sp.files) - 1)
+		} else if explicit {
 			return nil, err
 		}
-		trackerFD = childFD(len(sp.files) - 1)
 	}
 	startFD := -1
 	var startR *os.File
@@ -370,6 +374,18 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		}
 	}
 	return p, nil
+}
+
+// trackerToPass is the tracker fd a child inherits: Spec.Tracker's, else
+// the default tracker's; -1 for none.
+func trackerToPass(t *ResourceTracker) (fd int, explicit bool) {
+	if t != nil {
+		return t.FD(), true
+	}
+	if d, ok := DefaultTracker().(interface{ FD() int }); ok {
+		return d.FD(), false
+	}
+	return -1, false
 }
 
 // sameWriter reports a == b without panicking on uncomparable writers.

@@ -82,6 +82,9 @@ func (t *ResourceTracker) FD() int {
 }
 
 // Pid is the tracker's process id.
+//
+// A ResourceTracker is a Tracker; make it the process's tracker with
+// SetDefaultTracker.
 func (t *ResourceTracker) Pid() int { return t.cmd.Process.Pid }
 
 // Register asks the tracker to unlink name (of type rtype, e.g.

@@ -57,12 +57,14 @@
 // children already hold keep working. A child started with process.Start
 // opens them while unpickling its arguments, right after it starts; close
 // the Go creator only after the children are running (after their first
-// item, or after Wait). A Go creator killed before Close leaves its
-// /dev/shm/sem.mp-* files behind unless the queue was created with
-// Config.Tracker (a process.ResourceTracker, or the spawn parent's tracker
-// in a Go worker), which then unlinks them as Python's tracker does. Queues
-// rebuilt from a pickled state (Open, OpenJoinable, OpenSimple) never unlink
-// anything.
+// item, or after Wait). The names are registered with the process's
+// default resource tracker (process.SetDefaultTracker; a Go worker uses its
+// Python parent's), or with Config.Tracker, which unlinks them as Python's
+// tracker does if the creator dies before Close, SIGKILL included. Without
+// a tracker, a creator that exits without closing its queues leaves
+// /dev/shm/sem.mp-* files behind unless it calls process.CleanupResources
+// (or installs process.CleanupResourcesOnSignal). Queues rebuilt from a
+// pickled state (Open, OpenJoinable, OpenSimple) never unlink anything.
 //
 // # Failure
 //

@@ -50,11 +50,12 @@ type Config struct {
 	// measurements for small items.
 	PipeSize int
 	// Tracker, if set, registers the semaphores of a queue created by this
-	// process with a multiprocessing resource tracker (a
-	// *process.ResourceTracker, or synchronize.ChildTracker(child) in a Go
-	// worker), as Python does for its own queues: if this process dies
-	// before closing the queue, the tracker unlinks the names once every
-	// process holding it has exited.
+	// process with this multiprocessing resource tracker (a
+	// *process.ResourceTracker, or child.Tracker() in a Go worker) instead
+	// of the process's default tracker (process.SetDefaultTracker), which
+	// is used when it is nil: if this process dies before closing the
+	// queue, the tracker unlinks the names once every process holding it
+	// has exited, as Python's does for its own queues.
 	Tracker synchronize.Tracker
 	// OnFeederError is called when the feeder cannot write an item
 	// (Python's Queue._on_queue_feeder_error, which prints a traceback).

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/restrack"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -33,10 +34,10 @@ var globalSharedMemory = pickle.Global{Module: "multiprocessing.shared_memory", 
 // SharedMemory mirrors multiprocessing.shared_memory.SharedMemory on POSIX: a
 // named block of memory in /dev/shm that any process may map by name.
 //
-// Unlike Python, Go never talks to a resource tracker: Create does not
-// register the name, Open does not either, and Close never unlinks. Only
-// Unlink removes the name, and only when called. See the package
-// documentation for how Python's tracker treats segments Go creates.
+// Create registers the name with the process's default resource tracker,
+// if any (process.SetDefaultTracker), as Python's SharedMemory(create=True)
+// does; Open does not (Python 3.8–3.12 do); Close never unlinks. See the
+// package documentation.
 //
 // The methods are safe for concurrent use. The slice returned by Bytes is
 // shared with every process mapping the segment and becomes invalid
@@ -123,8 +124,11 @@ func create(name string, size int) (*SharedMemory, error) {
 		return nil, err
 	}
 	m.created = true
+	restrack.Created("/"+name, restrack.SharedMemory)
 	return m, nil
 }
+
+func init() { restrack.SetUnlinker(restrack.SharedMemory, Unlink) }
 
 // Open attaches to an existing segment, like SharedMemory(name). The name may
 // carry Python's leading '/'. The size is the segment's current size. It
@@ -229,8 +233,12 @@ func Unlink(name string) error {
 		return err
 	}
 	if err := unix.Unlink(shmDir + "/" + n); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			restrack.Forget("/"+n, restrack.SharedMemory)
+		}
 		return &os.PathError{Op: "shm_unlink", Path: shmDir + "/" + n, Err: err}
 	}
+	restrack.Unlinked("/"+n, restrack.SharedMemory)
 	return nil
 }
 
