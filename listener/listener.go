@@ -417,7 +417,9 @@ func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
 		c.Close()
 		select {
 		case <-l.done:
-			return // closing the listener is not the client's fault
+			if errors.Is(err, ErrClosed) {
+				return // Close ended it: not the client's doing
+			}
 		default:
 		}
 		l.log(slog.LevelWarn, "listener: handshake failed", slog.String("peer", addrString(remote)), slog.Any("err", err))
