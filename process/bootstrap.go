@@ -26,7 +26,8 @@ import (
 // write end; the parent waits for the byte or for the child's exit, so a
 // child that cannot import its target (or its pool initializer, or rebuild
 // an argument) makes Start fail with its traceback instead of exiting
-// after Start returned. The attribute is harmless on the Process object.
+// after Start returned. The attribute is harmless on the Process object
+// (docs/spec.md, Spawn, rule 19).
 const bootstrapKey = "_mpwire_bootstrap"
 
 var (

@@ -1,9 +1,9 @@
 // Package restrack records the named resources this process created — POSIX
 // semaphores and shared memory segments, which outlive their creator until
 // someone unlinks them — so that they can be left to a resource tracker or
-// unlinked at the end (see process.CleanupResources and
-// process.SetDefaultTracker for the public face, docs/spec.md#semlock for
-// the tracker's protocol).
+// unlinked at the end (process.CleanupResources and
+// process.SetDefaultTracker are the public face; the tracker's protocol is
+// docs/spec.md, Spawn, "Resource tracker").
 //
 // Each live name remembers the tracker it was registered with, if any: the
 // process's default tracker when it was created, or the one a caller gave
