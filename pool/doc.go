@@ -57,7 +57,8 @@
 // for them); New's context terminates the whole pool. A task whose
 // "module:function" cannot be imported makes the Python worker die in
 // get(), as in Python: the worker is replaced and the call waits until its
-// context ends.
+// context ends — unless three workers die that way in a row (a Map of
+// several chunks), when the pool gives up as described below.
 //
 // Unlike Python, a pool whose workers cannot get going says so instead of
 // restarting them forever. New fails when a worker exits during its

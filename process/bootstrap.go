@@ -122,8 +122,8 @@ type stderrTail struct {
 // Write never fails: an error of w must not stop the copy (the child
 // would then block or die writing to its stderr).
 func (t *stderrTail) Write(p []byte) (int, error) {
+	t.mu.Lock() // also serializes w with Stdout when both are one writer (lockedWriter)
 	_, _ = t.w.Write(p)
-	t.mu.Lock()
 	t.buf = append(t.buf, p...)
 	if len(t.buf) > 2*stderrTailMax {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-stderrTailMax:]...)

@@ -23,8 +23,8 @@ import (
 // segment, never closes them, sends their names on Conn(0) and then ends
 // the way kwargs["how"] says:
 //
-//	exit          return (exit 0) without cleaning up
-//	cleanup       return after a deferred process.CleanupResources()
+//	exit          return (exit 0) without cleaning up, once the parent says so
+//	cleanup       the same, after a deferred process.CleanupResources()
 //	signal        install CleanupResourcesOnSignal() and wait to be signalled
 //	wait          wait to be killed
 //	own-tracker   start a Python tracker (kwargs["python"]), make it the
@@ -65,7 +65,8 @@ func roleLeak(ctx context.Context, child *process.ChildProcess) error {
 		<-ctx.Done()
 		return errors.New("never signalled")
 	}
-	return nil
+	var goAhead string // the parent has seen the names
+	return conn.Recv(ctx, &goAhead)
 }
 
 // shmFile is the /dev/shm file of a tracker name: sem.mp-x for a
@@ -106,6 +107,7 @@ func startLeaker(t *testing.T, ctx context.Context, spec process.Spec, kwargs ma
 	require.Len(t, names, 4)
 	require.Equal(t, names, exist(names), "the worker's names exist while it runs")
 	holdOpen(t, names)
+	require.NoError(t, ours.Send(ctx, "go ahead"))
 	return p, names
 }
 

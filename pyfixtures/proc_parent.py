@@ -243,6 +243,7 @@ def scenario_leak(go):
     p.start()
     theirs.close()
     names = recv(ours)
+    ours.send("go ahead")
     ours.close()
     emit(scenario="leak", exitcode=finish(p), names=names)
 
