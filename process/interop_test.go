@@ -2,7 +2,9 @@ package process_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -201,7 +203,13 @@ func orphan(t *testing.T, py pyharness.Interpreter, exe string, holdPipe bool) {
 		proc := pyharness.StartT(t, ctx, pyharness.Cmd{Python: py, Script: "proc_parent.py", Args: args})
 		line, err := proc.ReadLine(ctx)
 		require.NoError(t, err)
-		require.NoError(t, proc.Wait())
+		// The orphaned worker holds the parent's stdout and stderr until it
+		// notices; on a loaded machine that may take longer than the
+		// harness's grace for the pipes (ErrWaitDelay), which is not what
+		// this test is about.
+		if err := proc.Wait(); !errors.Is(err, exec.ErrWaitDelay) {
+			require.NoError(t, err)
+		}
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &m))
 		require.Equal(t, "ready", m["ready"])
