@@ -16,10 +16,10 @@
 //
 // This package holds only what every other package shares: the error
 // sentinels of conditions that several packages report (ErrEmpty, ErrFull,
-// ErrClosed, ErrBadState, ErrProtocol). Each package re-exports the ones it
-// returns (queue.ErrEmpty is mpwire.ErrEmpty, and so is manager.ErrEmpty), so
-// errors.Is(err, queue.ErrEmpty) and errors.Is(err, manager.ErrEmpty) are the
-// same test.
+// ErrClosed, ErrBadState, ErrProtocol, ErrUnsupported). Each package
+// re-exports the ones it returns (queue.ErrEmpty is mpwire.ErrEmpty, and so
+// is manager.ErrEmpty), so errors.Is(err, queue.ErrEmpty) and
+// errors.Is(err, manager.ErrEmpty) are the same test.
 //
 // # Packages
 //

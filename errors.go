@@ -34,6 +34,13 @@ var (
 	// spoken: a malformed spawn payload, manager request or reply, or pool
 	// result.
 	ErrProtocol = errors.New("protocol error")
+
+	// ErrUnsupported is errors.ErrUnsupported: the operation needs
+	// something this operating system lacks. Named semaphores (and so
+	// Lock, Queue, Pool) and shared memory are Linux-only, because
+	// CPython keeps them in /dev/shm files only there; on macOS the
+	// packages build and their constructors return this error.
+	ErrUnsupported = errors.ErrUnsupported
 )
 
 // closedError is ErrClosed: its own value, which also matches net.ErrClosed.

@@ -23,7 +23,7 @@ func TestErrClosedMatchesNetErrClosed(t *testing.T) {
 }
 
 func TestSentinelsAreDistinct(t *testing.T) {
-	all := []error{mpwire.ErrEmpty, mpwire.ErrFull, mpwire.ErrClosed, mpwire.ErrBadState, mpwire.ErrProtocol}
+	all := []error{mpwire.ErrEmpty, mpwire.ErrFull, mpwire.ErrClosed, mpwire.ErrBadState, mpwire.ErrProtocol, mpwire.ErrUnsupported}
 	for i, a := range all {
 		for j, b := range all {
 			if (i == j) != errors.Is(a, b) {

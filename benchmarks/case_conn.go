@@ -13,6 +13,7 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 const pingSize = 32
@@ -56,7 +57,7 @@ func stopEcho(c *connection.Conn, p *pyharness.Proc) error {
 // rawPair is a blocking AF_UNIX socketpair driven by plain read/write
 // system calls: the floor under any framing library.
 func rawPair() (int, int, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := sysfd.Socketpair()
 	if err != nil {
 		return 0, 0, err
 	}
@@ -477,7 +478,7 @@ func runBulk(r *runner) error {
 		key := "bulk/pipe/default"
 		if enlarge {
 			key = "bulk/pipe/enlarged"
-			if _, err := unix.FcntlInt(uintptr(wr.Fd()), unix.F_SETPIPE_SZ, size); err != nil {
+			if _, err := setPipeSize(wr.Fd(), size); err != nil {
 				r.note(fmt.Sprintf("bulk: F_SETPIPE_SZ %d failed (%v); the enlarged-pipe row is missing (see /proc/sys/fs/pipe-max-size)", size, err))
 				rd.Close()
 				wr.Close()

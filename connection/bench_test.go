@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 var sizes = []int{64 << 10, 1 << 20, 16 << 20}
@@ -58,7 +58,7 @@ func BenchmarkSendBytes(b *testing.B) {
 func rawSocketpair(b *testing.B) (net.Conn, net.Conn) { return rawSocketpairT(b) }
 
 func rawSocketpairT(b testing.TB) (net.Conn, net.Conn) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := sysfd.Socketpair()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -142,11 +143,12 @@ func newConn(o settings, readable, writable bool) *Conn {
 // The fd's open file description may be shared with Python processes, which
 // need it in blocking mode, so FromFD never leaves a shared description
 // non-blocking: a socket is read and written with MSG_DONTWAIT through the
-// runtime poller; a pipe is reopened through /proc/self/fd as a private
-// non-blocking description and installed under the same fd number. Both
-// support deadlines and Close-unblocks-reads. Other kinds of files (and a
-// pipe that cannot be reopened) are used in blocking mode, where deadlines
-// are unsupported (SetDeadline returns an error).
+// runtime poller; on Linux a pipe is reopened through /proc/self/fd as a
+// private non-blocking description and installed under the same fd
+// number. Both support deadlines and Close-unblocks-reads. Other kinds of
+// files, and a blocking pipe that cannot be reopened (always on macOS), are
+// used in blocking mode, where deadlines and contexts do not interrupt a
+// read (SetDeadline returns an error).
 func FromFD(fd int, readable, writable bool) (*Conn, error) {
 	return Config{}.FromFD(fd, readable, writable)
 }
@@ -201,18 +203,16 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 // reopenNonblocking replaces the pipe behind fd by a fresh, non-blocking
 // open file description of the same pipe (opened through /proc/self/fd), so
 // that other processes sharing the old description keep their blocking
-// mode. It leaves fd untouched if that is impossible.
+// mode. It leaves fd untouched if that is impossible (always on macOS,
+// which has no /proc/self/fd).
 func reopenNonblocking(fd, flags int) {
-	mode := flags & unix.O_ACCMODE
-	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	nfd, err := sysfd.ReopenPipe(fd, flags&unix.O_ACCMODE, true)
 	if err != nil {
 		return
 	}
-	if err := unix.Dup3(nfd, fd, unix.O_CLOEXEC); err != nil {
+	if err := sysfd.Replace(nfd, fd); err != nil {
 		unix.Close(nfd)
-		return
 	}
-	unix.Close(nfd)
 }
 
 // FromFile wraps f as a Conn (see FromFD). The Conn takes ownership: f is
@@ -283,7 +283,7 @@ func Pipe(duplex bool) (*Conn, *Conn, error) { return Config{}.Pipe(duplex) }
 // Pipe is the package-level Pipe with these settings (both ends get them).
 func (cfg Config) Pipe(duplex bool) (*Conn, *Conn, error) {
 	if duplex {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fds, err := sysfd.Socketpair()
 		if err != nil {
 			return nil, nil, fmt.Errorf("connection: socketpair: %w", err)
 		}
@@ -302,7 +302,8 @@ func (cfg Config) Pipe(duplex bool) (*Conn, *Conn, error) {
 		return a, b, nil
 	}
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+	var err error
+	if p[0], p[1], err = sysfd.Pipe(true); err != nil {
 		return nil, nil, fmt.Errorf("connection: pipe: %w", err)
 	}
 	r, err := cfg.FromFD(p[0], true, false)
@@ -400,9 +401,8 @@ func (c *Conn) File() (*os.File, error) {
 		}
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO {
-			mode := flags & unix.O_ACCMODE
 			// O_NONBLOCK so opening a write end never waits; cleared below.
-			if n, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
+			if n, err := sysfd.ReopenPipe(fd, flags&unix.O_ACCMODE, true); err == nil {
 				if err := unix.SetNonblock(n, false); err != nil {
 					unix.Close(n)
 					derr = err

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 func pipe(t testing.TB, duplex bool) (*connection.Conn, *connection.Conn) {
@@ -556,7 +557,9 @@ func TestFromFDKeepsSharedDescriptionBlocking(t *testing.T) {
 	}
 	t.Run("pipe", func(t *testing.T) {
 		var p [2]int
-		require.NoError(t, unix.Pipe2(p[:], unix.O_CLOEXEC))
+		var perr error
+		p[0], p[1], perr = sysfd.Pipe(false)
+		require.NoError(t, perr)
 		defer unix.Close(p[0])
 		defer unix.Close(p[1])
 		dupR, err := unix.FcntlInt(uintptr(p[0]), unix.F_DUPFD_CLOEXEC, 0)
@@ -567,7 +570,7 @@ func TestFromFDKeepsSharedDescriptionBlocking(t *testing.T) {
 		check(t, p[1], dupW, false, true)
 	})
 	t.Run("socket", func(t *testing.T) {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fds, err := sysfd.Socketpair()
 		require.NoError(t, err)
 		defer unix.Close(fds[0])
 		defer unix.Close(fds[1])

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -44,16 +43,10 @@ func (c *Conn) doRead(fd uintptr) bool {
 		p = p[:maxIO]
 	}
 	for {
-		var n uintptr
-		var errno syscall.Errno
-		if c.sock {
-			n, _, errno = unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), unix.MSG_DONTWAIT, 0, 0)
-		} else {
-			n, _, errno = unix.Syscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-		}
+		n, errno := readFD(fd, p, c.sock)
 		switch errno {
 		case 0:
-			c.rn, c.rerr = int(n), nil
+			c.rn, c.rerr = n, nil
 			return true
 		case unix.EINTR:
 			continue
@@ -96,23 +89,13 @@ func (c *Conn) readFull(p []byte) (int, error) {
 }
 
 // doWrite is the raw-conn write callback: writev (or sendmsg with
-// MSG_DONTWAIT|MSG_NOSIGNAL on sockets) of the pending iovecs, looping over
+// MSG_DONTWAIT on sockets; see writeFD) of the pending iovecs, looping over
 // partial writes; false on EAGAIN.
 func (c *Conn) doWrite(fd uintptr) bool {
 	for c.wcnt > 0 {
 		first := len(c.wiov) - c.wcnt
-		var n uintptr
-		var errno syscall.Errno
-		if c.sock && c.wcnt == 1 {
-			v := &c.wiov[first]
-			n, _, errno = unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(v.Base)), uintptr(v.Len), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
-		} else if c.sock {
-			c.wmsg.Iov = &c.wiov[first]
-			c.wmsg.Iovlen = uint64(c.wcnt)
-			n, _, errno = unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.wmsg)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
-		} else {
-			n, _, errno = unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&c.wiov[first])), uintptr(c.wcnt))
-		}
+		written, errno := writeFD(fd, c.wiov[first:], c.sock, &c.wmsg)
+		n := uintptr(written)
 		switch errno {
 		case 0:
 		case unix.EINTR:
@@ -126,13 +109,13 @@ func (c *Conn) doWrite(fd uintptr) bool {
 		c.wdone += int(n)
 		for n > 0 && c.wcnt > 0 {
 			v := &c.wiov[len(c.wiov)-c.wcnt]
-			if uint64(n) >= v.Len {
+			if uint64(n) >= uint64(v.Len) {
 				n -= uintptr(v.Len)
 				c.wcnt--
 				continue
 			}
 			v.Base = (*byte)(unsafe.Add(unsafe.Pointer(v.Base), n))
-			v.Len -= uint64(n)
+			v.SetLen(int(v.Len) - int(n))
 			n = 0
 		}
 		// Skip empty trailing iovecs (a zero-length payload).

@@ -27,7 +27,14 @@
 // Each accepted connection authenticates in its own goroutine under
 // Config.HandshakeTimeout (default 20s), at most Config.MaxHandshakes (64)
 // at a time, so a client that connects and stalls never blocks Accept for
-// others; Accept returns only authenticated connections. A wrong key fails
+// others; Accept returns only authenticated connections. A client arriving
+// when MaxHandshakes handshakes are in progress makes the listener drop
+// the oldest one of the peer host with the most (ErrTooManyHandshakes), so
+// a flood of silent clients cannot hold an honest one off for the
+// handshake timeout: the flood must keep connecting faster than a
+// handshake completes. Config.Logger (a *slog.Logger, nil for silence)
+// records rejected and dropped handshakes with the peer's address, as
+// Config.OnHandshakeError reports them to code. A wrong key fails
 // on both sides at once with ErrAuthentication. The HMAC handshake proves
 // knowledge of the key but does not encrypt or protect the traffic that
 // follows: use unix sockets or a trusted network.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
@@ -77,4 +79,27 @@ func ExampleConfig() {
 	c.Close()
 	fmt.Println("authenticated")
 	// Output: authenticated
+}
+
+// Config.Logger records what the listener refuses: here a client with the
+// wrong key (the time, addresses and ports are left out of the output).
+func ExampleConfig_logger() {
+	quiet := func(_ []string, a slog.Attr) slog.Attr {
+		switch a.Key {
+		case slog.TimeKey, "peer", "listener":
+			return slog.Attr{}
+		}
+		return a
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: quiet}))
+	l, err := listener.Config{Authkey: []byte("secret"), Logger: logger}.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	_, err = listener.Dial(context.Background(), "tcp", l.Addr().String(), []byte("guess"))
+	l.Close() // waits for the handshake goroutine, and so for its log line
+	fmt.Println(errors.Is(err, listener.ErrAuthentication))
+	// Output:
+	// level=WARN msg="listener: handshake failed" err="listener: authentication failed: digest received was wrong"
+	// true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 // Config holds the settings of a Listener or a dialer, in the style of
@@ -41,17 +43,33 @@ type Config struct {
 	// a dial is still bounded by its context).
 	HandshakeTimeout time.Duration
 	// MaxHandshakes caps how many accepted connections may be
-	// authenticating at once; further connections wait in the kernel's
-	// backlog. DefaultMaxHandshakes if 0, no cap if negative.
+	// authenticating (or, authenticated, waiting for Accept) at once:
+	// DefaultMaxHandshakes if 0, no cap if negative. When a new connection
+	// arrives at the cap, the oldest handshake still in progress from the
+	// peer address with the most of them is dropped (ErrTooManyHandshakes),
+	// so clients that connect and stall cannot lock others out until
+	// HandshakeTimeout; when the cap is all authenticated connections that
+	// nobody Accepts, new ones wait in the kernel's backlog.
 	MaxHandshakes int
 	// Conn holds the settings of every Conn made (frame limit, pickle
 	// modes).
 	Conn connection.Config
 	// OnHandshakeError, if set, is called (from the handshake's goroutine)
-	// with each accepted connection that failed to authenticate; such
-	// connections are closed and never returned by Accept.
+	// with each accepted connection that failed to authenticate or was
+	// dropped at MaxHandshakes; such connections are closed and never
+	// returned by Accept. Logger records the same events.
 	OnHandshakeError func(remote net.Addr, err error)
+	// Logger, if set, receives the listener's events: rejected and dropped
+	// handshakes (Warn, with the peer address and the error), accept
+	// failures (Warn when retried, Error when Accept stops). nil logs
+	// nothing.
+	Logger *slog.Logger
 }
+
+// ErrTooManyHandshakes is the error of a handshake dropped because
+// MaxHandshakes connections were already authenticating when another
+// client connected.
+var ErrTooManyHandshakes = errors.New("listener: handshake dropped: too many pending handshakes (Config.MaxHandshakes)")
 
 // Defaults for Config's zero fields.
 const (
@@ -103,7 +121,18 @@ type Listener struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	pending map[*connection.Conn]struct{}
+	pending map[*connection.Conn]*pendingHandshake
+	seq     uint64
+	// slots caps handshakes plus authenticated connections waiting for
+	// Accept (MaxHandshakes); nil means no cap.
+	slots chan struct{}
+}
+
+// pendingHandshake is a connection still authenticating.
+type pendingHandshake struct {
+	peer    string // the remote host (no port); "" for unix sockets
+	seq     uint64 // arrival order
+	dropped bool   // closed by evictLocked
 }
 
 // Listen listens on network ("tcp", "tcp4", "tcp6" or "unix") at address
@@ -148,7 +177,10 @@ func (cfg Config) Listen(network, address string) (*Listener, error) {
 		conns:   make(chan *connection.Conn),
 		done:    make(chan struct{}),
 		dead:    make(chan struct{}),
-		pending: map[*connection.Conn]struct{}{},
+		pending: map[*connection.Conn]*pendingHandshake{},
+	}
+	if cfg.MaxHandshakes > 0 {
+		l.slots = make(chan struct{}, cfg.MaxHandshakes)
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -209,7 +241,7 @@ func listen(network, address string, backlog int) (net.Listener, string, error) 
 	default:
 		return nil, "", fmt.Errorf("listener: unsupported network %q (want tcp, tcp4, tcp6 or unix)", network)
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fd, err := sysfd.Socket(family, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return nil, "", fmt.Errorf("listener: socket: %w", err)
 	}
@@ -248,28 +280,10 @@ func listen(network, address string, backlog int) (net.Listener, string, error) 
 
 func (l *Listener) acceptLoop() {
 	defer l.wg.Done()
-	// sem caps concurrent handshakes; nil (MaxHandshakes < 0) means no cap.
-	var sem chan struct{}
-	if l.cfg.MaxHandshakes > 0 {
-		sem = make(chan struct{}, l.cfg.MaxHandshakes)
-	}
-	release := func() {
-		if sem != nil {
-			<-sem
-		}
-	}
 	var backoff time.Duration
 	for {
-		if sem != nil {
-			select {
-			case sem <- struct{}{}:
-			case <-l.done:
-				return
-			}
-		}
 		nc, err := l.ln.Accept()
 		if err != nil {
-			release()
 			select {
 			case <-l.done:
 				return
@@ -279,6 +293,7 @@ func (l *Listener) acceptLoop() {
 			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
 				errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				l.log(slog.LevelWarn, "listener: accept failed; retrying", slog.Any("err", err), slog.Duration("backoff", backoff))
 				select {
 				case <-time.After(backoff):
 				case <-l.done:
@@ -286,22 +301,98 @@ func (l *Listener) acceptLoop() {
 				}
 				continue
 			}
+			l.log(slog.LevelError, "listener: accept failed; no more connections will be accepted", slog.Any("err", err))
 			l.errAcc = err
 			close(l.dead)
 			return
 		}
 		backoff = 0
+		if !l.takeSlot() {
+			nc.Close()
+			return
+		}
 		c := l.cfg.Conn.NewConn(nc)
+		remote := nc.RemoteAddr()
 		l.mu.Lock()
-		l.pending[c] = struct{}{}
+		l.seq++
+		l.pending[c] = &pendingHandshake{peer: peerHost(remote), seq: l.seq}
 		l.mu.Unlock()
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			defer release()
-			l.handshake(c, nc.RemoteAddr())
+			defer l.releaseSlot()
+			l.handshake(c, remote)
 		}()
 	}
+}
+
+// takeSlot waits for room under MaxHandshakes for a connection just
+// accepted. At the cap it first drops one pending handshake (evictLocked),
+// so that a flood of silent clients delays a new client by one handshake's
+// teardown rather than by HandshakeTimeout. It reports false when the
+// listener is closing.
+func (l *Listener) takeSlot() bool {
+	if l.slots == nil {
+		return true
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	default:
+	}
+	l.mu.Lock()
+	l.evictLocked()
+	l.mu.Unlock()
+	select {
+	case l.slots <- struct{}{}:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *Listener) releaseSlot() {
+	if l.slots != nil {
+		<-l.slots
+	}
+}
+
+// evictLocked closes the oldest handshake of the peer with the most
+// handshakes in progress: a flooding peer loses its own connections first,
+// and among equals (every client on one host, or unix sockets) the oldest
+// goes. Closing the Conn ends its handshake goroutine, which frees the
+// slot. With no handshake in progress (the slots are authenticated
+// connections waiting for Accept) nothing is dropped.
+func (l *Listener) evictLocked() {
+	count := map[string]int{}
+	for _, p := range l.pending {
+		if !p.dropped {
+			count[p.peer]++
+		}
+	}
+	var victim *connection.Conn
+	var vp *pendingHandshake
+	for c, p := range l.pending {
+		if p.dropped {
+			continue
+		}
+		if vp == nil || count[p.peer] > count[vp.peer] || (count[p.peer] == count[vp.peer] && p.seq < vp.seq) {
+			victim, vp = c, p
+		}
+	}
+	if victim != nil {
+		vp.dropped = true
+		victim.Close()
+	}
+}
+
+// peerHost is the part of a remote address that identifies a client host:
+// the IP of a TCP peer, "" for unix sockets (whose peers have no address).
+func peerHost(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.String()
+	}
+	return ""
 }
 
 func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
@@ -317,10 +408,21 @@ func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
 		cancel()
 	}
 	l.mu.Lock()
+	if p := l.pending[c]; p != nil && p.dropped {
+		err = ErrTooManyHandshakes
+	}
 	delete(l.pending, c)
 	l.mu.Unlock()
 	if err != nil {
 		c.Close()
+		select {
+		case <-l.done:
+			if errors.Is(err, ErrClosed) {
+				return // Close ended it: not the client's doing
+			}
+		default:
+		}
+		l.log(slog.LevelWarn, "listener: handshake failed", slog.String("peer", addrString(remote)), slog.Any("err", err))
 		if h := l.cfg.OnHandshakeError; h != nil {
 			h(remote, err)
 		}
@@ -331,6 +433,20 @@ func (l *Listener) handshake(c *connection.Conn, remote net.Addr) {
 	case <-l.done:
 		c.Close()
 	}
+}
+
+func (l *Listener) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if lg := l.cfg.Logger; lg != nil {
+		lg.LogAttrs(context.Background(), level, msg, append(attrs, slog.String("listener", l.ln.Addr().String()))...)
+	}
+}
+
+// addrString is a's text, "" for a nil or unnamed address.
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 // Accept waits for the next authenticated connection, or until ctx ends

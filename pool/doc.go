@@ -58,5 +58,19 @@
 // for them); New's context terminates the whole pool. A task whose
 // "module:function" cannot be imported makes the Python worker die in
 // get(), as in Python: the worker is replaced and the call waits until its
-// context ends.
+// context ends — unless three workers die that way in a row (a Map of
+// several chunks), when the pool gives up as described below.
+//
+// Unlike Python, a pool whose workers cannot get going says so instead of
+// restarting them forever. New fails when a worker exits during its
+// bootstrap — an Initializer (or other argument) that cannot be imported —
+// with process.ErrBootstrap and the worker's traceback
+// (process.ExitError.Stderr). When three workers in a row exit with an
+// error or fail to start without a single result arriving in between (an
+// Initializer that raises, a task that kills every worker), the pool
+// terminates itself: waiting and later calls fail with ErrWorkerFailed,
+// which holds the last worker's *process.ExitError. Config.Logger records
+// worker starts, exits (with the last line of their stderr) and the pool
+// giving up; the log/slog equivalent of multiprocessing.log_to_stderr() is
+// Config{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}.
 package pool

@@ -21,6 +21,13 @@ var (
 	// ErrProtocol reports a result message that is not (job, i, (success,
 	// value)). It is mpwire.ErrProtocol.
 	ErrProtocol = mpwire.ErrProtocol
+	// ErrWorkerFailed fails the calls of a pool that gave up because its
+	// workers kept exiting with an error (or failing to start) without a
+	// single result in between — three in a row, typically an initializer
+	// that raises in every worker. The pool is terminated; the error also
+	// holds the last worker's *process.ExitError (errors.As), whose Stderr
+	// has its traceback.
+	ErrWorkerFailed = errors.New("workers keep failing")
 )
 
 var (

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/pool"
+	"github.com/mpwire/mpwire/process"
 )
 
 // A Go program maps Python functions over a slice with a pool of Python
@@ -71,4 +74,30 @@ func ExampleRegister() {
 	}
 	fmt.Println(slices.Contains(pool.Registered(), "example.div"))
 	// Output: true
+}
+
+// A pool whose workers cannot get going says so: here every worker's
+// initializer raises, and the call fails with the workers' error instead
+// of waiting for its context while they are restarted forever.
+func Example_failFast() {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := pool.Config{Processes: 2, Path: []string{"../pyfixtures"}, Stderr: io.Discard,
+		Initializer: "pool_funcs:failing_init", InitArgs: []any{"no database"}}.New(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Terminate()
+	var out []int
+	err = p.Map(ctx, "operator:neg", []int{1, 2, 3}, &out)
+	fmt.Println(errors.Is(err, pool.ErrWorkerFailed), ctx.Err())
+	var ee *process.ExitError
+	if errors.As(err, &ee) {
+		lines := strings.Split(strings.TrimSpace(ee.Stderr), "\n")
+		fmt.Println(lines[len(lines)-1])
+	}
+	// Output:
+	// true <nil>
+	// RuntimeError: no database
 }

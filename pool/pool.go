@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"math"
 	"reflect"
 	"runtime"
@@ -67,9 +68,22 @@ type Config struct {
 	// SIGKILL (default 2s).
 	TerminateGrace time.Duration
 	// Queue holds the settings of the task and result queues (item size
-	// limit, pickle modes).
+	// limit, pickle modes). Its Logger defaults to the pool's.
 	Queue queue.Config
+	// Logger, if set, records the workers' lives: Debug when one starts,
+	// Info when one exits normally (MaxTasksPerChild), Warn when one exits
+	// with an error or cannot be started (with its pid, exit code and the
+	// last line of its stderr: a traceback's exception, often an
+	// initializer that failed), Error when the pool gives up
+	// (ErrWorkerFailed). nil logs nothing.
+	Logger *slog.Logger
 }
+
+// maxWorkerFailures is how many workers in a row may exit with an error
+// (or fail to start) without the pool receiving a single result in
+// between before it gives up with ErrWorkerFailed: a failing initializer,
+// a function module every worker dies importing, a crash in every task.
+const maxWorkerFailures = 3
 
 const (
 	stateRun = iota
@@ -99,6 +113,11 @@ type Pool struct {
 	nextJob int64
 	changed chan struct{} // closed and replaced whenever workers or jobs change
 	lastErr error         // last worker start failure
+	// failures counts workers that exited with an error or failed to
+	// start since the last result arrived; results counts results.
+	failures int
+	results  int64
+	broken   error // why the pool gave up (ErrWorkerFailed), once it has
 
 	readerDone chan struct{}
 	finishOnce sync.Once
@@ -135,6 +154,9 @@ func (cfg Config) New(ctx context.Context) (*Pool, error) {
 	if cfg.TerminateGrace <= 0 {
 		cfg.TerminateGrace = 2 * time.Second
 	}
+	if cfg.Queue.Logger == nil {
+		cfg.Queue.Logger = cfg.Logger
+	}
 	p := &Pool{cfg: cfg, newCtx: ctx, workers: map[*process.Process]struct{}{}, jobs: map[int64]*job{},
 		changed: make(chan struct{}), readerDone: make(chan struct{}), joined: make(chan struct{})}
 	if cfg.Initializer != "" {
@@ -169,9 +191,17 @@ func (cfg Config) New(ctx context.Context) (*Pool, error) {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
 		p.Terminate()
-		return nil, err
+		// Usually the same failure each time (an initializer that cannot
+		// be imported): report the first, which holds the traceback.
+		return nil, fmt.Errorf("pool: %d of %d workers failed to start; the first: %w", len(failed), len(errs), failed[0])
 	}
 	go func() {
 		select {
@@ -219,6 +249,9 @@ func (p *Pool) startWorker() error {
 	defer p.mu.Unlock()
 	if err != nil {
 		p.lastErr = err
+		if p.state != stateTerminate {
+			p.log(slog.LevelWarn, "pool: starting a worker failed", slog.String("name", spec.Name), slog.Any("err", err))
+		}
 		return fmt.Errorf("pool: starting a worker: %w", err)
 	}
 	if p.state == stateTerminate {
@@ -227,24 +260,82 @@ func (p *Pool) startWorker() error {
 	}
 	p.workers[w] = struct{}{}
 	p.broadcastLocked()
+	p.log(slog.LevelDebug, "pool: worker started", slog.String("name", w.Name()), slog.Int("pid", w.Pid()))
 	go p.watch(w)
 	return nil
 }
 
-// watch is Python's _maintain_pool for one worker.
+func (p *Pool) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if p.cfg.Logger != nil {
+		p.cfg.Logger.LogAttrs(context.Background(), level, msg, attrs...)
+	}
+}
+
+// failedLocked counts a worker that exited with an error or could not be
+// started; it reports the pool's failure once maxWorkerFailures have
+// happened without a result in between.
+func (p *Pool) failedLocked(err error) error {
+	p.failures++
+	if p.failures < maxWorkerFailures || p.broken != nil {
+		return nil
+	}
+	when := "since the last result"
+	if p.results == 0 {
+		when = "before the pool received any result"
+	}
+	p.broken = fmt.Errorf("pool: %w: %d in a row exited with an error or failed to start %s; the last: %w",
+		ErrWorkerFailed, p.failures, when, err)
+	return p.broken
+}
+
+// watch is Python's _maintain_pool for one worker, which also notices
+// workers that keep failing (see maxWorkerFailures).
 func (p *Pool) watch(w *process.Process) {
 	<-w.Done()
+	exitErr := w.Wait(context.Background())
+	p.mu.Lock()
+	delete(p.workers, w)
+	p.broadcastLocked()
+	var broken error
+	if p.state != stateTerminate {
+		attrs := []slog.Attr{slog.String("name", w.Name()), slog.Int("pid", w.Pid()), slog.Int("exitcode", w.ExitCode())}
+		switch {
+		case exitErr == nil:
+			p.log(slog.LevelInfo, "pool: worker exited", attrs...)
+		default:
+			var ee *process.ExitError
+			if errors.As(exitErr, &ee) {
+				attrs = append(attrs, slog.String("stderr", lastLine(ee.Stderr)))
+			}
+			msg := "pool: worker exited with an error"
+			if p.results == 0 {
+				msg = "pool: worker exited with an error before the pool's first result (a failing initializer?)"
+			}
+			p.log(slog.LevelWarn, msg, attrs...)
+			broken = p.failedLocked(exitErr)
+		}
+	}
+	p.mu.Unlock()
 	for {
+		if broken != nil {
+			p.giveUp(broken)
+			return
+		}
 		p.mu.Lock()
-		delete(p.workers, w)
 		need := p.state == stateRun || (p.state == stateClose && len(p.jobs) > 0)
-		p.broadcastLocked()
 		p.mu.Unlock()
 		if !need {
 			return
 		}
-		if p.startWorker() == nil {
+		err := p.startWorker()
+		if err == nil {
 			return
+		}
+		p.mu.Lock()
+		broken = p.failedLocked(err)
+		p.mu.Unlock()
+		if broken != nil {
+			continue
 		}
 		select {
 		case <-time.After(p.cfg.RestartDelay):
@@ -252,6 +343,22 @@ func (p *Pool) watch(w *process.Process) {
 			return
 		}
 	}
+}
+
+// giveUp terminates a pool whose workers keep failing: the calls waiting
+// fail with err, and so do later ones.
+func (p *Pool) giveUp(err error) {
+	p.log(slog.LevelError, "pool: workers keep failing; terminating the pool", slog.Any("err", err))
+	p.terminate(err)
+}
+
+// lastLine is the last non-empty line of s (a traceback's exception).
+func lastLine(s string) string {
+	s = strings.TrimRight(s, " \t\r\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
 }
 
 func (p *Pool) broadcastLocked() {
@@ -273,6 +380,8 @@ func (p *Pool) readResults() {
 		}
 		p.mu.Lock()
 		j := p.jobs[id]
+		p.results++
+		p.failures = 0
 		p.mu.Unlock()
 		if j != nil && j.set(i, success, value) {
 			p.removeJob(j)
@@ -409,7 +518,10 @@ func (p *Pool) finish() {
 // Config.TerminateGrace), fails the calls still waiting with ErrTerminated
 // and releases the queues (Python: terminate()). It returns when the
 // workers have exited.
-func (p *Pool) Terminate() error {
+func (p *Pool) Terminate() error { return p.terminate(ErrTerminated) }
+
+// terminate is Terminate failing the waiting calls with jobErr.
+func (p *Pool) terminate(jobErr error) error {
 	p.mu.Lock()
 	if p.state == stateTerminate {
 		p.mu.Unlock()
@@ -429,7 +541,7 @@ func (p *Pool) Terminate() error {
 	p.broadcastLocked()
 	p.mu.Unlock()
 	for _, j := range jobs {
-		j.fail(ErrTerminated)
+		j.fail(jobErr)
 	}
 	for _, w := range workers {
 		_ = w.Terminate()
@@ -477,6 +589,9 @@ var emptyKwargs = pickle.NewDict()
 func (p *Pool) newJob(n int, chunked bool) (*job, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.broken != nil {
+		return nil, p.broken
+	}
 	if p.state != stateRun {
 		return nil, errNotRunning
 	}

@@ -36,7 +36,7 @@ func BenchmarkEncodePayload(b *testing.B) {
 	args := pickle.Tuple{reduction.Connection(reduction.DupFd(5), true, true), make([]byte, 64<<10), "text", int64(3)}
 	kw := pickle.NewDict()
 	_ = kw.Set("role", "echo")
-	p, err := encodePayload(Spec{Target: "m:f"}, "N", make([]byte, 32), "/tmp", 1, args, kw)
+	p, err := encodePayload(Spec{Target: "m:f"}, "N", make([]byte, 32), "/tmp", 1, args, kw, -1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func BenchmarkEncodePayload(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := encodePayload(Spec{Target: "m:f"}, "N", make([]byte, 32), "/tmp", 1, args, kw); err != nil {
+		if _, err := encodePayload(Spec{Target: "m:f"}, "N", make([]byte, 32), "/tmp", 1, args, kw, -1); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -48,6 +50,16 @@ type ChildConfig struct {
 	KeepInheritable bool
 	// Conn holds the settings of the Conns that Conn and KwargConn return.
 	Conn connection.Config
+	// NoDefaultTracker keeps Child from making the parent's resource
+	// tracker (tracker_fd) this process's default tracker. By default Child
+	// calls SetDefaultTracker(child.Tracker()) when the parent passed one,
+	// as a Python child uses its parent's tracker: the semaphores and
+	// shared memory the worker creates are then unlinked by that tracker if
+	// the worker dies without closing them.
+	NoDefaultTracker bool
+	// Logger, if set, records the worker's view of its parent: Info when
+	// the parent exits (the Context's end). nil logs nothing.
+	Logger *slog.Logger
 }
 
 // ChildProcess is the running Go worker as its spawn parent described it:
@@ -69,6 +81,8 @@ type ChildProcess struct {
 	kwargs     *pickle.Dict
 
 	connCfg connection.Config
+	tracker *inheritedTracker // nil without tracker_fd
+	logger  *slog.Logger
 
 	mu    sync.Mutex
 	taken map[int]bool
@@ -124,6 +138,13 @@ func (o ChildConfig) Child(ctx context.Context) (*ChildProcess, error) {
 	}
 	c.spawn = sa
 	c.connCfg = o.Conn
+	c.logger = o.Logger
+	if sa.TrackerFD >= 0 {
+		c.tracker = &inheritedTracker{c: c}
+		if !o.NoDefaultTracker {
+			SetDefaultTracker(c.tracker)
+		}
+	}
 	c.sentinel = f
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	c.watchDone = make(chan struct{})
@@ -261,7 +282,7 @@ func interpret(prepV, objV any) (*ChildProcess, error) {
 
 // cloexecInherited marks every open descriptor above 2 close-on-exec.
 func cloexecInherited() {
-	ents, err := os.ReadDir("/proc/self/fd")
+	ents, err := os.ReadDir(sysfd.FDDir)
 	if err != nil {
 		return
 	}
@@ -304,17 +325,25 @@ func (c *ChildProcess) watchParent(ppid int) {
 			if errors.Is(err, os.ErrClosed) {
 				c.cancel(context.Canceled)
 			} else {
-				c.cancel(ErrParentExited)
+				c.parentExited("the spawn pipe reached EOF")
 			}
 			return
 		case <-tick.C:
 			if unix.Getppid() != ppid {
-				c.cancel(ErrParentExited)
+				c.parentExited("getppid changed")
 				<-readErr // the reader ends at Close (or when the pipe closes)
 				return
 			}
 		}
 	}
+}
+
+func (c *ChildProcess) parentExited(how string) {
+	if c.logger != nil {
+		c.logger.LogAttrs(context.Background(), slog.LevelInfo, "process: parent exited",
+			slog.String("name", c.name), slog.Int("parent_pid", c.parentPid), slog.String("seen_by", how))
+	}
+	c.cancel(ErrParentExited)
 }
 
 // parentPollInterval is how often the watcher compares getppid.
@@ -371,6 +400,30 @@ func (c *ChildProcess) Target() any { return c.target }
 // TrackerFD is the inherited write end of the parent's resource tracker
 // pipe, or -1 if the parent passed None (see ResourceTracker).
 func (c *ChildProcess) TrackerFD() int { return c.spawn.TrackerFD }
+
+// Tracker is the parent's resource tracker (nil if the parent passed
+// None): RegisterResource and UnregisterResource as a Tracker, the same
+// value each time. Child makes it the default tracker unless
+// ChildConfig.NoDefaultTracker.
+func (c *ChildProcess) Tracker() Tracker {
+	if c.tracker == nil {
+		return nil
+	}
+	return c.tracker
+}
+
+// inheritedTracker is the parent's tracker as a Tracker.
+type inheritedTracker struct{ c *ChildProcess }
+
+func (t *inheritedTracker) Register(name, rtype string) error {
+	return t.c.RegisterResource(name, rtype)
+}
+func (t *inheritedTracker) Unregister(name, rtype string) error {
+	return t.c.UnregisterResource(name, rtype)
+}
+
+// FD is the inherited tracker_fd (what Start passes on to children).
+func (t *inheritedTracker) FD() int { return t.c.spawn.TrackerFD }
 
 // RegisterResource asks the parent's resource tracker to unlink name (of
 // type rtype, e.g. ResourceSemaphore) if it is still registered when the

@@ -14,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/logtest"
 	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -23,7 +25,9 @@ import (
 func blockingPipe(t *testing.T) (r, w *os.File) {
 	t.Helper()
 	var fds [2]int
-	require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+	var perr error
+	fds[0], fds[1], perr = sysfd.Pipe(false)
+	require.NoError(t, perr)
 	r, w = os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
 	return r, w
 }
@@ -43,7 +47,7 @@ func fakeSpawn(t *testing.T, trackerFD int) (argv []string, w *os.File, readFD i
 
 func testPayload(t *testing.T, args pickle.Tuple) []byte {
 	t.Helper()
-	b, err := encodePayload(Spec{}, "Fake-1", []byte("key"), "/", 1, args, pickle.NewDict())
+	b, err := encodePayload(Spec{}, "Fake-1", []byte("key"), "/", 1, args, pickle.NewDict(), -1)
 	require.NoError(t, err)
 	return b
 }
@@ -70,7 +74,8 @@ func TestChildNoticesParentExit(t *testing.T) {
 	argv, w, _ := fakeSpawn(t, -1)
 	_, err := w.Write(testPayload(t, pickle.Tuple{"a"}))
 	require.NoError(t, err)
-	ch, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	rec, logger := logtest.New()
+	ch, err := ChildConfig{Argv: argv, KeepInheritable: true, Logger: logger}.Child(context.Background())
 	require.NoError(t, err)
 	defer ch.Close()
 	assert.Equal(t, "Fake-1", ch.Name())
@@ -89,6 +94,9 @@ func TestChildNoticesParentExit(t *testing.T) {
 	}
 	assert.ErrorIs(t, context.Cause(ch.Context()), ErrParentExited)
 	assert.False(t, ch.ParentAlive())
+	e := rec.Find("process: parent exited")
+	require.Len(t, e, 1, "ChildConfig.Logger records the parent's exit")
+	assert.Equal(t, "Fake-1", e[0].Attrs["name"])
 }
 
 func TestChildCloseEndsTheContext(t *testing.T) {
@@ -167,9 +175,11 @@ func TestChildResourceTracker(t *testing.T) {
 	argv, pw, _ = fakeSpawn(t, int(tw.Fd()))
 	_, err = pw.Write(testPayload(t, nil))
 	require.NoError(t, err)
-	ch2, err := ChildConfig{Argv: argv, KeepInheritable: true}.Child(context.Background())
+	ch2, err := ChildConfig{Argv: argv, KeepInheritable: true, NoDefaultTracker: true}.Child(context.Background())
 	require.NoError(t, err)
 	defer ch2.Close()
+	assert.Nil(t, DefaultTracker(), "NoDefaultTracker leaves the default alone")
+	assert.Equal(t, int(tw.Fd()), ch2.Tracker().(interface{ FD() int }).FD())
 	require.NoError(t, ch2.RegisterResource("/mp-abc", ResourceSemaphore))
 	require.NoError(t, ch2.UnregisterResource("/mp-abc", ResourceSemaphore))
 	assert.Error(t, ch2.RegisterResource("bad:name", ResourceSemaphore))

@@ -69,6 +69,13 @@
 // plain values, *connection.Conn ends and SpawnReducer values. The child is a
 // normal multiprocessing child: current_process().name, parent_process(), an
 // exception in the target printed with its traceback and exit code 1.
+// Start returns once the child's bootstrap is over (it has imported the
+// target's module and rebuilt its arguments: the last entry of the pickled
+// Process object makes it write one byte to an inherited pipe while it is
+// unpickled), so a child that cannot import its target fails Start with
+// ErrBootstrap and an *ExitError quoting its traceback (ExitError.Stderr
+// keeps the end of every child's standard error). Spec.Logger records
+// starts and exits.
 // Process mirrors the Python handle: Wait(ctx) (exec.Cmd's, an *ExitError
 // for a non-zero code), Join(ctx) and JoinTimeout(ctx, d), ExitCode (-1
 // while running, -signum when killed, as Python's exitcode and
@@ -83,11 +90,33 @@
 // sys_path, sys_argv or init_main_* (they would replace the child's own;
 // Spec.Path covers imports), and start_method is "spawn" (not the global
 // default "fork"), so the child's own children can share named SemLocks with
-// Go. The resource tracker is optional: Spec.Tracker passes a tracker started
-// with StartResourceTracker, as Python passes its own; without one the child
-// gets tracker_fd=None and starts its own tracker the first time it creates
-// a named resource (identical behaviour in 3.8–3.13), which then cleans up
-// when the child exits.
+// Go. The resource tracker is optional: Spec.Tracker (or the default tracker,
+// SetDefaultTracker) passes a tracker started with StartResourceTracker, as
+// Python passes its own; without one the child gets tracker_fd=None and
+// starts its own tracker the first time it creates a named resource
+// (identical behaviour in 3.8–3.13), which then cleans up when the child
+// exits.
+//
+// # Named resources and cleanup
+//
+// Named semaphores (every Lock, Queue, Pool) and shared memory segments
+// live in /dev/shm until someone unlinks them. Python registers the ones
+// it creates with a resource tracker process, which unlinks what is left
+// when its last user exits, however they exit. mpwire does the same with
+// the process's default tracker: SetDefaultTracker(tracker) in a Go
+// parent (a tracker from StartResourceTracker, which needs a Python), and
+// in a Go worker automatically the Python parent's (Child; opt out with
+// ChildConfig.NoDefaultTracker). Every name mpwire creates is registered
+// with it, unregistered when unlinked, and Start passes the tracker to
+// children. Without a tracker (no Python around), the names are recorded
+// in the process (Resources), and CleanupResources unlinks those still
+// linked: Go has no atexit, so a program calls it at the end of main, or
+// in its own signal handler, or opts in to CleanupResourcesOnSignal
+// (SIGINT, SIGTERM) — a library does not take the signals on its own. What
+// survives: nothing when a tracker holds the names (SIGKILL included, as
+// long as the tracker itself is not killed); without one, the names of
+// objects never closed by a process that was killed with SIGKILL, or that
+// exited through os.Exit or a crash without calling CleanupResources.
 //
 // # Versions
 //

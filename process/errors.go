@@ -47,6 +47,13 @@ var (
 
 	// ErrBadSpec is wrapped by Start's errors about an invalid Spec.
 	ErrBadSpec = errors.New("invalid process spec")
+
+	// ErrBootstrap is wrapped by Start's error for a child that exited
+	// before its target ran (it could not import the target's module or
+	// rebuild an argument, or the interpreter refused its command line);
+	// the error also holds the child's *ExitError, whose Stderr has the
+	// traceback.
+	ErrBootstrap = errors.New("child exited during bootstrap, before its target ran")
 )
 
 // ExitError is returned by Process.Wait when the child did not exit with
@@ -56,13 +63,24 @@ type ExitError struct {
 	Name string // the process name
 	Pid  int
 	Code int
+	// Stderr is the end (at most 8 KiB, from a line start) of what the
+	// child wrote on its standard error: a Python child's traceback, a Go
+	// worker's error.
+	Stderr string
 }
 
+// Error reports the exit and the last line the child wrote on stderr.
 func (e *ExitError) Error() string {
+	var msg string
 	if e.Code < 0 {
-		return fmt.Sprintf("process %s (pid %d) killed by %v", e.Name, e.Pid, syscall.Signal(-e.Code))
+		msg = fmt.Sprintf("process %s (pid %d) killed by %v", e.Name, e.Pid, syscall.Signal(-e.Code))
+	} else {
+		msg = fmt.Sprintf("process %s (pid %d) exited with code %d", e.Name, e.Pid, e.Code)
 	}
-	return fmt.Sprintf("process %s (pid %d) exited with code %d", e.Name, e.Pid, e.Code)
+	if l := lastLine(e.Stderr); l != "" {
+		msg += "; its stderr ends: " + l
+	}
+	return msg
 }
 
 // Signaled reports whether a signal ended the process.

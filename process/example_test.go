@@ -2,12 +2,18 @@ package process_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/process"
+	"github.com/mpwire/mpwire/queue"
+	"github.com/mpwire/mpwire/sharedmem"
 )
 
 // A Go parent starts a Python child that runs proc_target.digest(conn, blob)
@@ -63,4 +69,68 @@ func ExampleChild() {
 		}
 		return conn.Send(ctx, fmt.Sprintf("%s got %v from %d", child.Name(), msg, child.ParentPid()))
 	})
+}
+
+// A Python child that cannot import its target fails Start itself, with
+// its traceback, instead of dying after Start returned.
+func ExampleStart_bootstrapError() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := process.Start(ctx, process.Spec{Target: "no_such_module:main", Stderr: io.Discard})
+	fmt.Println(errors.Is(err, process.ErrBootstrap))
+	var ee *process.ExitError
+	if errors.As(err, &ee) {
+		lines := strings.Split(strings.TrimSpace(ee.Stderr), "\n")
+		fmt.Println(ee.Code, lines[len(lines)-1])
+	}
+	// Output:
+	// true
+	// 1 ModuleNotFoundError: No module named 'no_such_module'
+}
+
+// Without a resource tracker, the names of objects a program never closed
+// are unlinked by CleanupResources (typically deferred in main).
+func ExampleCleanupResources() {
+	q, err := queue.New(0) // three named semaphores
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := sharedmem.Create("", 4096) // a named segment
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	fmt.Println(len(process.Resources()) >= 4)
+	if err := process.CleanupResources(); err != nil {
+		log.Fatal(err)
+	}
+	_, err = sharedmem.Open(m.Name())
+	fmt.Println(len(process.Resources()), errors.Is(err, fs.ErrNotExist))
+	_ = q.Abort() // the queue still works in this process; its names are gone
+	// Output:
+	// true
+	// 0 true
+}
+
+// A Go parent with a Python interpreter runs multiprocessing's own resource
+// tracker and makes it the process's tracker: every name created from now
+// on is unlinked by the tracker if the program dies before unlinking it,
+// and Start passes the tracker to children, as Python does.
+func ExampleSetDefaultTracker() {
+	tr, err := process.StartResourceTracker("") // "": process.Python()
+	if err != nil {
+		log.Fatal(err)
+	}
+	prev := process.SetDefaultTracker(tr)
+	m, err := sharedmem.Create("", 4096) // REGISTER:/psm_…:shared_memory
+	if err != nil {
+		log.Fatal(err)
+	}
+	m.Close()
+	fmt.Println(m.Unlink()) // UNREGISTER: the tracker has nothing to clean up
+	process.SetDefaultTracker(prev)
+	fmt.Println(tr.Close()) // the tracker exits once its last user is gone
+	// Output:
+	// <nil>
+	// <nil>
 }

@@ -53,6 +53,7 @@ func TestMain(m *testing.M) {
 		},
 		"register": roleRegister,
 		"watch":    roleWatch,
+		"leak":     roleLeak,
 	})
 }
 

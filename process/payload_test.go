@@ -199,7 +199,7 @@ func TestPayloadRoundTrip(t *testing.T) {
 	args := pickle.Tuple{reduction.Connection(reduction.DupFd(5), true, false), "x", []byte{1, 2}}
 	kw := pickle.NewDict()
 	require.NoError(t, kw.Set("k", int64(1)))
-	b, err := encodePayload(spec, "N", []byte("key"), "/tmp", 9, args, kw)
+	b, err := encodePayload(spec, "N", []byte("key"), "/tmp", 9, args, kw, -1)
 	require.NoError(t, err)
 	ch, err := decodePayload(bytes.NewReader(b), nil)
 	require.NoError(t, err)
@@ -297,7 +297,7 @@ func FuzzDecodePayload(f *testing.F) {
 	for _, c := range loadCaptures(f) {
 		f.Add(c.payload)
 	}
-	b, err := encodePayload(Spec{Target: "m:f"}, "N", []byte("k"), "/", 1, pickle.Tuple{reduction.Connection(reduction.DupFd(3), true, true)}, pickle.NewDict())
+	b, err := encodePayload(Spec{Target: "m:f"}, "N", []byte("k"), "/", 1, pickle.Tuple{reduction.Connection(reduction.DupFd(3), true, true)}, pickle.NewDict(), -1)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func FuzzParseArgv(f *testing.F) {
 // pickles with the ones CPython pickled: same class, same __dict__ keys in
 // the same order, same _config keys, same kinds of values.
 func TestGoPayloadMatchesPythonsShape(t *testing.T) {
-	b, err := encodePayload(Spec{}, "N", make([]byte, 32), "/", 1, pickle.Tuple{}, pickle.NewDict())
+	b, err := encodePayload(Spec{}, "N", make([]byte, 32), "/", 1, pickle.Tuple{}, pickle.NewDict(), -1)
 	require.NoError(t, err)
 	ours, err := decodePayload(bytes.NewReader(b), nil)
 	require.NoError(t, err)

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pytimeout"
 	"github.com/mpwire/mpwire/internal/reduction"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -67,9 +70,10 @@ type Spec struct {
 	Authkey []byte
 
 	// Tracker is the resource tracker whose pipe the child inherits as
-	// tracker_fd. Nil passes tracker_fd=None: a Python child then starts its
-	// own tracker when it first creates a named resource, and that tracker
-	// cleans up when the child exits.
+	// tracker_fd. Nil passes the default tracker (SetDefaultTracker; in a
+	// Go worker, its parent's), or tracker_fd=None if there is none: a
+	// Python child then starts its own tracker when it first creates a
+	// named resource, and that tracker cleans up when the child exits.
 	Tracker *ResourceTracker
 
 	// Dir is the working directory (also sent as the child's 'dir'); empty
@@ -82,11 +86,17 @@ type Spec struct {
 	Stdin io.Reader
 	// Stdout and Stderr receive the child's output; nil means this
 	// process's os.Stdout and os.Stderr, as a Python child inherits them.
-	// Other writers than *os.File are fed through pipes, copied until the
-	// child exits plus 2 s (grandchildren may hold them open).
+	// Standard error always passes through a pipe (Start and Wait keep
+	// its last 8 KiB for ExitError.Stderr), and so does standard output
+	// when it is not an *os.File; both are copied until the child exits
+	// plus 2 s (grandchildren may hold them open).
 	Stdout, Stderr io.Writer
 	// Setpgid starts the child in its own process group.
 	Setpgid bool
+	// Logger, if set, records the child's life: Debug when it starts,
+	// Info when it exits with code 0, Warn with the end of its stderr
+	// otherwise (attributes name, pid, exitcode). nil logs nothing.
+	Logger *slog.Logger
 }
 
 // SpawnReducer is implemented by values that have a special pickled form
@@ -209,6 +219,8 @@ type Process struct {
 	authkey []byte
 	cmd     *exec.Cmd
 	payload *os.File // parent_w: held open until the child exits (its parent sentinel)
+	stderr  *stderrTail
+	logger  *slog.Logger
 
 	done    chan struct{}
 	code    int
@@ -218,9 +230,19 @@ type Process struct {
 
 // Start starts a child through multiprocessing's spawn protocol and writes
 // its payload: the preparation data and a multiprocessing.context.SpawnProcess
-// object whose _target, _args and _kwargs come from spec. It returns once the
-// child has read the whole payload (or failed). When ctx is done before the
-// child exits, the child is killed (SIGKILL).
+// object whose _target, _args and _kwargs come from spec.
+//
+// A Python child is waited for until its bootstrap is over: it has
+// imported Target's module and rebuilt its arguments, and its target is
+// about to run. A child that exits before that (an import error, a missing
+// pool initializer, an argument it cannot rebuild, a bad interpreter flag)
+// makes Start fail with an error matching ErrBootstrap that holds an
+// *ExitError with the end of the child's stderr (its traceback). Start
+// returns as soon as an Executable child has the whole payload in its pipe
+// (a program that speaks the protocol itself gives no such signal).
+//
+// When ctx is done before the child exits, the child is killed (SIGKILL),
+// during Start or later.
 func Start(ctx context.Context, spec Spec) (*Process, error) {
 	argv0, err := spec.check()
 	if err != nil {
@@ -258,11 +280,30 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 		return nil, fmt.Errorf("process: keyword arguments: %w", err)
 	}
 	trackerFD := -1
-	if spec.Tracker != nil {
-		if _, err := sp.DupFd(spec.Tracker.FD()); err != nil {
+	if fd, explicit := trackerToPass(spec.Tracker); fd >= 0 {
+		// An unusable default tracker (its pipe closed) is no tracker;
+		// Spec.Tracker's must work.
+		if _, err := sp.DupFd(fd); err == nil {
+			trackerFD = childFD(len(sp.files) - 1)
+		} else if explicit {
 			return nil, err
 		}
-		trackerFD = childFD(len(sp.files) - 1)
+	}
+	startFD := -1
+	var startR *os.File
+	if spec.Python != "" {
+		r, w, err := bootstrapPipe()
+		if err != nil {
+			return nil, err
+		}
+		startR = r
+		defer func() {
+			if startR != nil {
+				startR.Close()
+			}
+		}()
+		sp.File(w)
+		startFD = childFD(len(sp.files) - 1)
 	}
 	childR, parentW, err := payloadPipe()
 	if err != nil {
@@ -271,7 +312,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	sp.File(childR)
 	pipeHandle := childFD(len(sp.files) - 1)
 
-	payload, err := encodePayload(spec, name, authkey, dir, n, args, kwargs.(*pickle.Dict))
+	payload, err := encodePayload(spec, name, authkey, dir, n, args, kwargs.(*pickle.Dict), startFD)
 	if err != nil {
 		parentW.Close()
 		return nil, err
@@ -291,6 +332,13 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
+	tail := &stderrTail{w: cmd.Stderr}
+	if _, isFile := cmd.Stdout.(*os.File); !isFile && sameWriter(cmd.Stdout, cmd.Stderr) {
+		// exec.Cmd calls a writer shared by Stdout and Stderr from one
+		// goroutine at a time; keep that promise across the wrapper.
+		cmd.Stdout = &lockedWriter{mu: &tail.mu, w: cmd.Stdout}
+	}
+	cmd.Stderr = tail
 	if spec.Setpgid {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
@@ -304,16 +352,62 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 	sp.closeAll() // the child has its copies
 	sp.files = nil
 
-	p := &Process{name: name, authkey: authkey, cmd: cmd, payload: parentW, done: make(chan struct{})}
+	p := &Process{name: name, authkey: authkey, cmd: cmd, payload: parentW, stderr: tail, logger: spec.Logger,
+		done: make(chan struct{})}
 	p.stopCtx = context.AfterFunc(ctx, func() { _ = p.Kill() })
+	p.log(slog.LevelDebug, "process: started", slog.String("target", spec.Target))
 	go p.wait()
 
 	if err := writePayload(ctx, parentW, payload, p.done); err != nil {
 		_ = p.Kill()
 		<-p.done
+		if ctx.Err() == nil && !p.killedByUs() {
+			return nil, p.bootstrapErr()
+		}
 		return nil, fmt.Errorf("process: writing the spawn payload to %s (pid %d): %w", name, cmd.Process.Pid, err)
 	}
+	if startR != nil {
+		r := startR
+		startR = nil
+		if err := p.awaitBootstrap(ctx, r); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// trackerToPass is the tracker fd a child inherits: Spec.Tracker's, else
+// the default tracker's; -1 for none.
+func trackerToPass(t *ResourceTracker) (fd int, explicit bool) {
+	if t != nil {
+		return t.FD(), true
+	}
+	if d, ok := DefaultTracker().(interface{ FD() int }); ok {
+		return d.FD(), false
+	}
+	return -1, false
+}
+
+// sameWriter reports a == b without panicking on uncomparable writers.
+func sameWriter(a, b io.Writer) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
+// lockedWriter serializes writes to w with the stderr tail's.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // payloadPipe makes the spawn pipe: a blocking read end for the child
@@ -322,7 +416,7 @@ func Start(ctx context.Context, spec Spec) (*Process, error) {
 // are separate open file descriptions, so their modes are independent.
 func payloadPipe() (r, w *os.File, err error) {
 	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+	if fds[0], fds[1], err = sysfd.Pipe(false); err != nil {
 		return nil, nil, fmt.Errorf("process: pipe: %w", err)
 	}
 	if err := unix.SetNonblock(fds[1], true); err != nil {
@@ -399,7 +493,7 @@ func childEnv(spec Spec) []string {
 // spawn.get_preparation_data: no sys_path/sys_argv/init_main, which would
 // replace the child's own) and the SpawnProcess object with the __dict__
 // BaseProcess.__init__ makes, in its order.
-func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, args pickle.Tuple, kwargs *pickle.Dict) ([]byte, error) {
+func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, args pickle.Tuple, kwargs *pickle.Dict, startFD int) ([]byte, error) {
 	prep := pickle.NewDict()
 	set := func(d *pickle.Dict, k string, v any) {
 		_ = d.Set(k, v)
@@ -436,6 +530,9 @@ func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, 
 	set(st, "_args", args)
 	set(st, "_kwargs", kwargs)
 	set(st, "_name", name)
+	if startFD >= 0 {
+		set(st, bootstrapKey, bootstrapMarker(startFD))
+	}
 	obj := &pickle.Object{Callable: reduction.GlobalSpawnProcess, Args: pickle.Tuple{}, NewObj: true, State: st}
 
 	b, err := pickle.Marshal(prep)
@@ -489,7 +586,31 @@ func (p *Process) wait() {
 	}
 	// The child is gone: drop its parent sentinel like Popen.close does.
 	_ = p.payload.Close()
+	p.logExit()
 	close(p.done)
+}
+
+// killedByUs reports an exit by SIGKILL (Kill, or the end of Start's ctx).
+func (p *Process) killedByUs() bool { return p.code == -int(syscall.SIGKILL) }
+
+func (p *Process) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if p.logger != nil {
+		p.logger.LogAttrs(context.Background(), level, msg,
+			append([]slog.Attr{slog.String("name", p.name), slog.Int("pid", p.Pid())}, attrs...)...)
+	}
+}
+
+// logExit records the exit (p.code is set).
+func (p *Process) logExit() {
+	if p.logger == nil {
+		return
+	}
+	if p.code == 0 {
+		p.log(slog.LevelInfo, "process: exited", slog.Int("exitcode", 0))
+		return
+	}
+	p.log(slog.LevelWarn, "process: exited with an error", slog.Int("exitcode", p.code),
+		slog.String("stderr", lastLine(p.stderr.String())))
 }
 
 // Pid is the child's process id.
@@ -541,7 +662,7 @@ func (p *Process) JoinTimeout(ctx context.Context, d time.Duration) (bool, error
 
 func (p *Process) result() error {
 	if p.code != 0 {
-		return &ExitError{Name: p.name, Pid: p.Pid(), Code: p.code}
+		return &ExitError{Name: p.name, Pid: p.Pid(), Code: p.code, Stderr: p.stderr.String()}
 	}
 	return p.waitErr
 }

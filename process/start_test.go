@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,10 +18,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/logtest"
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/sysfd"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 )
@@ -212,7 +215,9 @@ func goParentPythonChild(t *testing.T, py pyharness.Interpreter) {
 
 	t.Run("a SpawnReducer value reaches the child as an inherited fd", func(t *testing.T) {
 		var fds [2]int
-		require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+		var perr error
+		fds[0], fds[1], perr = sysfd.Pipe(false)
+		require.NoError(t, perr)
 		r, w := os.NewFile(uintptr(fds[0]), "r"), os.NewFile(uintptr(fds[1]), "w")
 		defer r.Close()
 		defer w.Close()
@@ -318,4 +323,79 @@ func TestExitCodeWhileRunning(t *testing.T) {
 	var ee *process.ExitError
 	require.ErrorAs(t, p.Wait(ctx), &ee)
 	assert.True(t, ee.Signaled())
+}
+
+// TestStartFailsFastWhenBootstrapFails: a Python child that cannot get to
+// its target — its module does not import, the function is missing, an
+// argument names a missing module, the interpreter refuses a flag — makes
+// Start itself fail, with ErrBootstrap and the child's traceback, instead
+// of returning a Process that then dies.
+func TestStartFailsFastWhenBootstrapFails(t *testing.T) {
+	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
+		t.Parallel()
+		ctx := pyharness.Context(t, 60*time.Second)
+		for _, tc := range []struct {
+			name   string
+			spec   process.Spec
+			stderr string
+		}{
+			{"the target's module does not import", process.Spec{Target: "no_such_module_i22:main"},
+				"No module named 'no_such_module_i22'"},
+			{"the target function does not exist", process.Spec{Target: "proc_target:no_such_function"},
+				"no_such_function"},
+			{"an argument names a missing module", process.Spec{Target: "proc_target:noop",
+				Args: []any{pickle.Global{Module: "no_such_module_i22", Name: "f"}}},
+				"No module named 'no_such_module_i22'"},
+			{"the interpreter refuses a flag", process.Spec{Target: "proc_target:noop", Flags: []string{"--no-such-flag-i22"}},
+				"no-such-flag-i22"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var stderr pyharness.SyncBuffer
+				spec := tc.spec
+				spec.Python, spec.Path, spec.Stderr = py.Path, []string{pyharness.Dir()}, &stderr
+				p, err := process.Start(ctx, spec)
+				require.Error(t, err)
+				assert.Nil(t, p)
+				assert.ErrorIs(t, err, process.ErrBootstrap)
+				var ee *process.ExitError
+				require.ErrorAs(t, err, &ee)
+				assert.NotZero(t, ee.Code)
+				assert.Contains(t, ee.Stderr, tc.stderr)
+				if tc.spec.Flags == nil {
+					assert.Contains(t, err.Error(), tc.stderr, "the last line of the traceback is in the message")
+				}
+				assert.Contains(t, stderr.String(), tc.stderr, "Spec.Stderr still gets the output")
+			})
+		}
+		t.Run("a child that starts and exits at once is not a bootstrap failure", func(t *testing.T) {
+			p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "proc_target:exit_with",
+				Path: []string{pyharness.Dir()}, Args: []any{int64(4)}})
+			require.NoError(t, err)
+			var ee *process.ExitError
+			require.ErrorAs(t, p.Wait(ctx), &ee)
+			assert.Equal(t, 4, ee.Code)
+		})
+	})
+}
+
+// TestStartLogs: Spec.Logger records the start and the exit, with the end
+// of the child's stderr when it failed.
+func TestStartLogs(t *testing.T) {
+	py := pyharness.DefaultT(t)
+	ctx := pyharness.Context(t, 30*time.Second)
+	rec, logger := logtest.New()
+	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "proc_target:fail", Path: []string{pyharness.Dir()},
+		Args: []any{int64(7)}, Name: "Logged", Stderr: io.Discard, Logger: logger})
+	require.NoError(t, err)
+	require.Error(t, p.Wait(ctx))
+	started := rec.Find("process: started")
+	require.Len(t, started, 1)
+	assert.Equal(t, "Logged", started[0].Attrs["name"])
+	assert.Equal(t, strconv.Itoa(p.Pid()), started[0].Attrs["pid"])
+	assert.Equal(t, "proc_target:fail", started[0].Attrs["target"])
+	exited := rec.Find("process: exited with an error")
+	require.Len(t, exited, 1)
+	assert.Equal(t, slog.LevelWarn, exited[0].Level)
+	assert.Equal(t, "1", exited[0].Attrs["exitcode"])
+	assert.Contains(t, exited[0].Attrs["stderr"], "ValueError")
 }

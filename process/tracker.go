@@ -8,7 +8,7 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 // Resource types the tracker knows (multiprocessing.resource_tracker).
@@ -47,11 +47,11 @@ func StartResourceTracker(python string, flags ...string) (*ResourceTracker, err
 	}
 	// Blocking on both ends: the tracker reads lines with blocking reads,
 	// and children write to their copies of w directly.
-	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+	rfd, wfd, err := sysfd.Pipe(false)
+	if err != nil {
 		return nil, fmt.Errorf("process: pipe: %w", err)
 	}
-	r, w := os.NewFile(uintptr(fds[0]), "tracker-r"), os.NewFile(uintptr(fds[1]), "tracker-w")
+	r, w := os.NewFile(uintptr(rfd), "tracker-r"), os.NewFile(uintptr(wfd), "tracker-w")
 	defer r.Close()
 	args := append(append([]string{}, flags...), "-c", "from multiprocessing.resource_tracker import main;main(3)")
 	cmd := exec.Command(python, args...)
@@ -82,6 +82,9 @@ func (t *ResourceTracker) FD() int {
 }
 
 // Pid is the tracker's process id.
+//
+// A ResourceTracker is a Tracker; make it the process's tracker with
+// SetDefaultTracker.
 func (t *ResourceTracker) Pid() int { return t.cmd.Process.Pid }
 
 // Register asks the tracker to unlink name (of type rtype, e.g.

@@ -57,6 +57,11 @@ def init(v):
     _init_value = v
 
 
+def failing_init(msg):
+    """An initializer that raises in every worker."""
+    raise RuntimeError(msg)
+
+
 def initvalue(_=None):
     return _init_value
 

@@ -10,9 +10,10 @@ Scenarios: echo (a Pipe end + plain data, the worker replies), exit (exit
 codes 0 and 3), panic, error, terminate, kill, large (a 300 KiB argument),
 kinds (one argument of every multiprocessing kind), register (the worker
 registers a /dev/shm name with our resource tracker, which unlinks it when
-this parent exits), orphan (start a worker,
-then die without joining: the worker must notice), all (everything except
-orphan). After the scenarios the parent reports the fds it leaked.
+this parent exits), leak (the worker creates a Queue and a SharedMemory and
+exits without closing them; our tracker unlinks them), orphan (start a
+worker, then die without joining: the worker must notice), all (everything
+except orphan). After the scenarios the parent reports the fds it leaked.
 """
 import gc
 import hashlib
@@ -233,6 +234,20 @@ def scenario_register(go):
     emit(scenario="register", exitcode=finish(p), name=name)
 
 
+def scenario_leak(go):
+    """The worker creates a Queue and a SharedMemory and exits without
+    closing them: our resource tracker, which it inherited, unlinks them
+    once we are gone too."""
+    ours, theirs = CTX.Pipe()
+    p = mpwire.GoProcess(go, args=(theirs,), kwargs={"role": "leak", "how": "exit"}, name="GoLeak")
+    p.start()
+    theirs.close()
+    names = recv(ours)
+    ours.send("go ahead")
+    ours.close()
+    emit(scenario="leak", exitcode=finish(p), names=names)
+
+
 def _hold(tracker_fd):
     """Sleep with stdio on /dev/null and without the resource tracker's pipe
     (whose tracker would otherwise live on, holding our stderr), so that the
@@ -262,7 +277,8 @@ def scenario_orphan(go, marker, hold_pipe):
     os._exit(0)  # die without joining: the worker's Context must end
 
 
-SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register", "api", "set_executable"]
+SCENARIOS = ["echo", "exit", "panic", "error", "terminate", "kill", "large", "kinds", "register", "leak", "api",
+             "set_executable"]
 
 
 def main():

@@ -10,6 +10,9 @@ rebuilt by multiprocessing's own unpickling code.
   echo(qin, qout, n)       get n items from qin and put (type name, item) on qout
   produce(q, start, n, ...)  put the ints start..start+n-1 (stress test)
   consume(q, conn)         get ints until None, send them back as int64 bytes
+  die_mid_item(q, announced, sent)  start an item of `announced` bytes, write
+                           `sent` of them and die, like a producer killed
+                           in the middle of a write
   bench_produce / bench_consume   the benchmark workloads
 
 Run by hand, the script demonstrates the same functions with Python on both
@@ -165,6 +168,17 @@ def consume(q, conn):
         got.append(x)
     conn.send_bytes(got.tobytes())
     conn.close()
+
+
+def die_mid_item(q, announced, sent):
+    """Take a slot and _wlock as put() and the feeder do, write the frame
+    header of an `announced`-byte item and `sent` bytes of it, then exit
+    at once: a producer killed in the middle of an item."""
+    import struct
+    q._sem.acquire()
+    q._wlock.acquire()
+    os.write(q._writer.fileno(), struct.pack("!i", announced) + b"x" * sent)
+    os._exit(3)
 
 
 def bench_produce(q, n, size):

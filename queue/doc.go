@@ -26,7 +26,8 @@
 // return when their time passes (Python raises Full/Empty). The
 // package-level functions use the defaults; Config's methods of the same
 // names take settings (item size limit, pickle modes, pipe size, resource
-// tracker, feeder error handler).
+// tracker, feeder error handler, logger: Config.Logger records feeder
+// errors, items over a limit and a broken pipe).
 //
 // # Protocol
 //
@@ -56,12 +57,14 @@
 // children already hold keep working. A child started with process.Start
 // opens them while unpickling its arguments, right after it starts; close
 // the Go creator only after the children are running (after their first
-// item, or after Wait). A Go creator killed before Close leaves its
-// /dev/shm/sem.mp-* files behind unless the queue was created with
-// Config.Tracker (a process.ResourceTracker, or the spawn parent's tracker
-// in a Go worker), which then unlinks them as Python's tracker does. Queues
-// rebuilt from a pickled state (Open, OpenJoinable, OpenSimple) never unlink
-// anything.
+// item, or after Wait). The names are registered with the process's
+// default resource tracker (process.SetDefaultTracker; a Go worker uses its
+// Python parent's), or with Config.Tracker, which unlinks them as Python's
+// tracker does if the creator dies before Close, SIGKILL included. Without
+// a tracker, a creator that exits without closing its queues leaves
+// /dev/shm/sem.mp-* files behind unless it calls process.CleanupResources
+// (or installs process.CleanupResourcesOnSignal). Queues rebuilt from a
+// pickled state (Open, OpenJoinable, OpenSimple) never unlink anything.
 //
 // # Failure
 //
@@ -70,8 +73,9 @@
 // death detection in POSIX semaphores). Go calls with a context return
 // when it ends instead. A peer killed in the middle of writing a large
 // item leaves a partial frame; the next reader blocks in the middle of it
-// (Python) or until its context ends (Go), after which the pipe cannot be
-// resynchronised.
+// (Python) or until its context ends (Go). The pipe cannot be
+// resynchronised after that: that Get and every later one fail with
+// ErrBroken (not ErrEmpty, even when the deadline ended the read).
 //
 // All types are safe for concurrent use by multiple goroutines.
 package queue

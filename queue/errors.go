@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mpwire/mpwire"
+	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/synchronize"
 )
 
@@ -31,6 +32,12 @@ var (
 	// ErrBadState wraps every error about a pickled queue that is not what
 	// multiprocessing pickles. It is mpwire.ErrBadState.
 	ErrBadState = mpwire.ErrBadState
+	// ErrBroken is connection.ErrBroken: the pipe holds part of an item
+	// that will never be completed (a producer died in the middle of
+	// writing it), so no Get from this queue can succeed again. The first
+	// Get that meets it reports it, whether or not its deadline also
+	// passed.
+	ErrBroken = connection.ErrBroken
 	// ErrReleasedTooManyTimes is re-exported from synchronize: a peer broke
 	// the protocol (e.g. read an item without taking _rlock/_sem).
 	ErrReleasedTooManyTimes = synchronize.ErrReleasedTooManyTimes
@@ -48,11 +55,17 @@ func (e timeoutError) Is(target error) bool {
 func (e timeoutError) Timeout() bool { return true }
 
 // waitErr maps the error of a blocking step: a deadline becomes kind
-// (ErrFull/ErrEmpty), a closed semaphore or connection ErrClosed.
+// (ErrFull/ErrEmpty), a closed semaphore or connection ErrClosed. A pipe
+// broken in the middle of an item (its producer died while writing it, or
+// a deadline cut this process's read short) is reported as such even when
+// a deadline ended the read: no later Get can succeed, so it is not
+// queue.Empty.
 func waitErr(err, kind error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, ErrBroken):
+		return fmt.Errorf("queue: the pipe holds a partial item (a producer died while writing it?): %w", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return timeoutError{kind}
 	case errors.Is(err, ErrClosed):

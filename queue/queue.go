@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/sem"
@@ -50,17 +50,25 @@ type Config struct {
 	// measurements for small items.
 	PipeSize int
 	// Tracker, if set, registers the semaphores of a queue created by this
-	// process with a multiprocessing resource tracker (a
-	// *process.ResourceTracker, or synchronize.ChildTracker(child) in a Go
-	// worker), as Python does for its own queues: if this process dies
-	// before closing the queue, the tracker unlinks the names once every
-	// process holding it has exited.
+	// process with this multiprocessing resource tracker (a
+	// *process.ResourceTracker, or child.Tracker() in a Go worker) instead
+	// of the process's default tracker (process.SetDefaultTracker), which
+	// is used when it is nil: if this process dies before closing the
+	// queue, the tracker unlinks the names once every process holding it
+	// has exited, as Python's does for its own queues.
 	Tracker synchronize.Tracker
 	// OnFeederError is called when the feeder cannot write an item
 	// (Python's Queue._on_queue_feeder_error, which prints a traceback).
-	// The item is dropped and its slot released, as in Python. nil prints
-	// the error to standard error.
+	// The item is dropped and its slot released, as in Python. With
+	// neither OnFeederError nor Logger, the error is printed to standard
+	// error.
 	OnFeederError func(error)
+	// Logger, if set, records the queue's failures: feeder errors (Error),
+	// and Gets that hit a limit or a broken pipe (Warn, with the limit's
+	// name: "queue.Config.MaxItem" for an oversized item, the pickle
+	// DecOptions field for a decoder limit). Attribute "queue" is the
+	// name of the queue's _rlock. nil logs nothing.
+	Logger *slog.Logger
 }
 
 // settings is a Config with its defaults resolved.
@@ -71,6 +79,7 @@ type settings struct {
 	dec      pickle.DecMode
 	onError  func(error)
 	tracker  synchronize.Tracker
+	logger   *slog.Logger
 }
 
 var (
@@ -80,7 +89,7 @@ var (
 
 func (cfg Config) settings() settings {
 	s := settings{conn: connection.Config{MaxFrame: cfg.MaxItem}, pipeSize: cfg.PipeSize, enc: cfg.EncMode,
-		dec: cfg.DecMode, onError: cfg.OnFeederError, tracker: cfg.Tracker}
+		dec: cfg.DecMode, onError: cfg.OnFeederError, tracker: cfg.Tracker, logger: cfg.Logger}
 	if s.enc == nil {
 		s.enc = defaultEnc
 	}
@@ -126,6 +135,8 @@ type Queue struct {
 	torn          bool
 	joinCancelled bool
 	feederDone    chan struct{}
+
+	loggedBroken atomic.Bool // a broken or unreadable pipe is logged once
 
 	life     context.Context // ends at teardown: interrupts blocked operations
 	kill     context.CancelFunc
@@ -210,15 +221,6 @@ func (q *Queue) init() {
 	q.feederDone = make(chan struct{})
 	q.tornDone = make(chan struct{})
 	q.life, q.kill = context.WithCancel(context.Background())
-}
-
-func setPipeSize(c *connection.Conn, n int) {
-	if n <= 0 {
-		return
-	}
-	if fd := c.Fd(); fd >= 0 {
-		_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, n)
-	}
 }
 
 // Maxsize is the queue's maxsize (SemValueMax when unbounded).
@@ -402,11 +404,50 @@ func (q *Queue) write(data []byte) error {
 }
 
 func (q *Queue) feederError(err error) {
+	q.log(slog.LevelError, "queue: feeder could not write an item; dropped", slog.Any("err", err))
 	if q.cfg.onError != nil {
 		q.cfg.onError(err)
 		return
 	}
-	fmt.Fprintln(os.Stderr, "mpwire queue feeder:", err)
+	if q.cfg.logger == nil {
+		fmt.Fprintln(os.Stderr, "mpwire queue feeder:", err)
+	}
+}
+
+func (q *Queue) log(level slog.Level, msg string, attrs ...slog.Attr) {
+	if q.cfg.logger != nil {
+		q.cfg.logger.LogAttrs(context.Background(), level, msg, append(attrs, slog.String("queue", q.rlock.Name()))...)
+	}
+}
+
+// limitName names the pickle.DecOptions field a decoder limit error is
+// about, as far as the error says ("pickle.DecOptions" alone when its
+// message names none: the message then says what was exceeded).
+func limitName(err error) string {
+	var le *pickle.LimitError
+	if errors.As(err, &le) {
+		return "pickle.DecOptions." + le.Limit
+	}
+	return "pickle.DecOptions"
+}
+
+// logGetErr records a Get that failed on a limit or a broken pipe.
+func (q *Queue) logGetErr(err error) {
+	if q.cfg.logger == nil || err == nil {
+		return
+	}
+	switch {
+	case errors.Is(err, pickle.ErrLimit):
+		q.log(slog.LevelWarn, "queue: item exceeds a decoder limit; dropped", slog.String("limit", limitName(err)), slog.Any("err", err))
+	case errors.Is(err, connection.ErrFrameTooLarge):
+		if !q.loggedBroken.Swap(true) {
+			q.log(slog.LevelWarn, "queue: item exceeds the size limit; the pipe is unreadable from now on", slog.String("limit", "queue.Config.MaxItem"), slog.Any("err", err))
+		}
+	case errors.Is(err, ErrBroken):
+		if !q.loggedBroken.Swap(true) {
+			q.log(slog.LevelWarn, "queue: the pipe holds a partial item; no more items can be read", slog.Any("err", err))
+		}
+	}
 }
 
 // Get is get(): it removes an item and unpickles it into v (a non-nil
@@ -451,6 +492,7 @@ func (q *Queue) get(ctx context.Context, v any, block bool) error {
 	}
 	// unserialize the data after having released the lock
 	if err := q.cfg.dec.Unmarshal(data, v); err != nil {
+		q.logGetErr(err)
 		return &ItemError{Err: err, Data: data} // data escapes: the buffer is not reused
 	}
 	putBuf(bp, data)
@@ -500,6 +542,7 @@ func (q *Queue) getInto(ctx context.Context, block bool, buf []byte) ([]byte, er
 	if rerr := q.rlock.Release(); err == nil && rerr != nil {
 		err = fmt.Errorf("queue: releasing _rlock: %w", rerr)
 	}
+	q.logGetErr(err)
 	return data, err
 }
 

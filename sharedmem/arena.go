@@ -111,6 +111,9 @@ func mapArena(f *os.File, size int) (*arena, error) {
 // Linux: a file "pym-<pid>-<random>" in /dev/shm, unlinked at once, sized
 // to a whole number of pages.
 func newArena(size int) (*arena, error) {
+	if err := checkSupported(); err != nil {
+		return nil, err
+	}
 	page := os.Getpagesize()
 	if size <= 0 {
 		size = 1

@@ -29,9 +29,13 @@
 //
 // # Resource tracking
 //
-// Go has no resource tracker. It never registers a segment, Close never
-// unlinks, and only an explicit Unlink (by any process) removes a name. A Go
-// creator therefore owns the name and must Unlink it.
+// A Go creator owns the name and Unlinks it; Close never unlinks. Create
+// registers the name with the process's default resource tracker
+// (process.SetDefaultTracker; a Go worker uses its Python parent's), which
+// unlinks it if it is still registered when the tracker's last user exits;
+// Unlink unregisters it. Without a tracker, process.CleanupResources
+// unlinks the segments this process created and did not unlink. Open never
+// registers.
 //
 // Python is different (docs/spec.md#sharedmemory): in CPython 3.8–3.12 every
 // SharedMemory(...) — create or attach — registers the name with that
@@ -39,9 +43,7 @@
 // when the process exits. A Python process that merely attaches to a Go (or
 // Python) segment and exits therefore unlinks it; the creator's Unlink then
 // fails with fs.ErrNotExist, while existing mappings keep working. 3.13
-// added SharedMemory(name, track=False) to attach without registering. A Go
-// child of a Python parent can opt in to the parent's tracker with
-// process.ChildProcess.RegisterResource(shm.TrackerName(), "shared_memory").
+// added SharedMemory(name, track=False) to attach without registering.
 //
 // # ShareableList layouts
 //

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpwire/mpwire/internal/restrack"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -33,10 +34,10 @@ var globalSharedMemory = pickle.Global{Module: "multiprocessing.shared_memory", 
 // SharedMemory mirrors multiprocessing.shared_memory.SharedMemory on POSIX: a
 // named block of memory in /dev/shm that any process may map by name.
 //
-// Unlike Python, Go never talks to a resource tracker: Create does not
-// register the name, Open does not either, and Close never unlinks. Only
-// Unlink removes the name, and only when called. See the package
-// documentation for how Python's tracker treats segments Go creates.
+// Create registers the name with the process's default resource tracker,
+// if any (process.SetDefaultTracker), as Python's SharedMemory(create=True)
+// does; Open does not (Python 3.8–3.12 do); Close never unlinks. See the
+// package documentation.
 //
 // The methods are safe for concurrent use. The slice returned by Bytes is
 // shared with every process mapping the segment and becomes invalid
@@ -104,6 +105,9 @@ func Create(name string, size int) (*SharedMemory, error) {
 }
 
 func create(name string, size int) (*SharedMemory, error) {
+	if err := checkSupported(); err != nil {
+		return nil, err
+	}
 	path := shmDir + "/" + name
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
@@ -120,8 +124,11 @@ func create(name string, size int) (*SharedMemory, error) {
 		return nil, err
 	}
 	m.created = true
+	restrack.Created("/"+name, restrack.SharedMemory)
 	return m, nil
 }
+
+func init() { restrack.SetUnlinker(restrack.SharedMemory, Unlink) }
 
 // Open attaches to an existing segment, like SharedMemory(name). The name may
 // carry Python's leading '/'. The size is the segment's current size. It
@@ -129,6 +136,9 @@ func create(name string, size int) (*SharedMemory, error) {
 func Open(name string) (*SharedMemory, error) {
 	n, err := checkName(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSupported(); err != nil {
 		return nil, err
 	}
 	path := shmDir + "/" + n
@@ -219,9 +229,16 @@ func Unlink(name string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSupported(); err != nil {
+		return err
+	}
 	if err := unix.Unlink(shmDir + "/" + n); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			restrack.Forget("/"+n, restrack.SharedMemory)
+		}
 		return &os.PathError{Op: "shm_unlink", Path: shmDir + "/" + n, Err: err}
 	}
+	restrack.Unlinked("/"+n, restrack.SharedMemory)
 	return nil
 }
 

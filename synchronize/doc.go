@@ -34,9 +34,14 @@
 // Python creator does when its object is collected. A child (Python or Go)
 // opens the names while it unpickles its arguments, right after it starts,
 // and keeps working after the unlink; Close the Go creator only once the
-// children are running (after their first message, or after Join). Go has
-// no resource tracker of its own: a Go creator killed before Close leaves
-// /dev/shm/sem.mp-* files behind (Python's tracker would remove them).
+// children are running (after their first message, or after Join). Every
+// name a New object creates is registered with the process's default
+// resource tracker, if it has one (process.SetDefaultTracker; in a Go
+// worker, the Python parent's tracker), which unlinks it if this process
+// dies without closing the object; Track picks another tracker. Without a
+// tracker, process.CleanupResources (or CleanupResourcesOnSignal) unlinks
+// what was not closed; a Go creator killed by SIGKILL without a tracker
+// leaves /dev/shm/sem.mp-* files behind.
 //
 // # Failure
 //

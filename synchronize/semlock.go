@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,9 +64,6 @@ type SemLock struct {
 	sl    *sem.SemLock
 	class string
 	owner atomic.Bool
-
-	trackMu sync.Mutex
-	tracker Tracker
 }
 
 func newSemLock(class string, kind sem.Kind, value, maxvalue int) (*SemLock, error) {
@@ -131,11 +127,7 @@ func (l *SemLock) Owner() bool { return l.owner.Load() }
 // Processes that already opened it keep working; nobody can open it again.
 func (l *SemLock) Unlink() error {
 	err := l.sl.Unlink()
-	if l.owner.Swap(false) {
-		if terr := l.untrack(); err == nil {
-			err = terr
-		}
-	}
+	l.owner.Store(false)
 	return err
 }
 
@@ -149,9 +141,6 @@ func (l *SemLock) Close() error {
 	if l.owner.Swap(false) {
 		if uerr := l.sl.Unlink(); uerr != nil && err == nil && !errors.Is(uerr, fs.ErrNotExist) {
 			err = uerr
-		}
-		if terr := l.untrack(); terr != nil && err == nil {
-			err = terr
 		}
 	}
 	return err

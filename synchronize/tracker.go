@@ -3,6 +3,7 @@ package synchronize
 import (
 	"errors"
 
+	"github.com/mpwire/mpwire/internal/restrack"
 	"github.com/mpwire/mpwire/process"
 )
 
@@ -11,47 +12,27 @@ import (
 // tracker of its Python parent). A tracked name is unlinked by the tracker
 // if this process dies without closing the object, as Python's tracker
 // does for Python's own semaphores.
-type Tracker interface {
-	Register(name, rtype string) error
-	Unregister(name, rtype string) error
-}
-
-type childTracker struct{ c *process.ChildProcess }
-
-func (t childTracker) Register(name, rtype string) error { return t.c.RegisterResource(name, rtype) }
-func (t childTracker) Unregister(name, rtype string) error {
-	return t.c.UnregisterResource(name, rtype)
-}
+type Tracker = process.Tracker
 
 // ChildTracker is the resource tracker a Go worker inherited from its
-// spawn parent (tracker_fd).
-func ChildTracker(c *process.ChildProcess) Tracker { return childTracker{c} }
+// spawn parent (tracker_fd): child.Tracker(), nil if the parent passed
+// none. Child already makes it the default tracker, with which every New
+// object registers its names.
+func ChildTracker(c *process.ChildProcess) Tracker { return c.Tracker() }
 
 // Track registers the name with t (REGISTER:name:semaphore), as Python's
-// SemLock.__init__ does; Close then unregisters it after unlinking. Only a
-// handle that owns its name (made by a New function) can be tracked.
+// SemLock.__init__ does, instead of with the default tracker
+// (process.SetDefaultTracker), which New objects use without Track;
+// unlinking the name (Close, Unlink) then unregisters it. Only a handle
+// that owns its name (made by a New function) can be tracked.
 func (l *SemLock) Track(t Tracker) error {
 	if !l.owner.Load() {
 		return errors.New("synchronize: only the creator of a semaphore tracks it")
 	}
-	if err := t.Register(l.Name(), process.ResourceSemaphore); err != nil {
-		return err
-	}
-	l.trackMu.Lock()
-	l.tracker = t
-	l.trackMu.Unlock()
-	return nil
-}
-
-func (l *SemLock) untrack() error {
-	l.trackMu.Lock()
-	t := l.tracker
-	l.tracker = nil
-	l.trackMu.Unlock()
 	if t == nil {
-		return nil
+		return errors.New("synchronize: Track with a nil tracker")
 	}
-	return t.Unregister(l.Name(), process.ResourceSemaphore)
+	return restrack.Track(l.Name(), process.ResourceSemaphore, t)
 }
 
 // Track registers every semaphore the Condition created.

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/sysfd"
 )
 
 func TestInterpretersAreCPythonAtLeast38(t *testing.T) {
@@ -40,7 +41,7 @@ func TestPythonFrameBytes(t *testing.T) {
 	payloads := [][]byte{[]byte("hello from python"), {}, {0, 1, 2, 0xff}, make([]byte, 40000)}
 	pyharness.ForEach(t, func(t *testing.T, py pyharness.Interpreter) {
 		t.Parallel()
-		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		fds, err := sysfd.Socketpair()
 		require.NoError(t, err)
 		require.NoError(t, syscall.SetNonblock(fds[0], true)) // lets os.File use the poller and deadlines
 		ours := os.NewFile(uintptr(fds[0]), "ours")

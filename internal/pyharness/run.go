@@ -94,7 +94,7 @@ func Start(ctx context.Context, c Cmd) (*Proc, error) {
 	}
 	argv = append(argv, c.Args...)
 	cmd := exec.CommandContext(ctx, c.Python.Path, argv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = groupAttr()
 	cmd.Cancel = func() error { return killGroup(cmd) }
 	cmd.WaitDelay = c.KillGrace
 	if cmd.WaitDelay == 0 {

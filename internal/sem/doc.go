@@ -40,8 +40,10 @@
 // A creator (Python or Go) owns the name: Python unlinks it when the
 // creating object is garbage-collected or its process exits, so Open or
 // Rebuild must happen while the creator is alive; afterwards the mapping
-// keeps working without the name. A Go creator must call Unlink itself
-// (Python's resource tracker knows nothing about it).
+// keeps working without the name. A Go creator calls Unlink itself; Create
+// and CreateRandom record the name for process.CleanupResources and
+// register it with the process's default resource tracker
+// (internal/restrack), and Unlink withdraws both.
 //
 // # Cancellation
 //

@@ -17,8 +17,10 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/mpwire/mpwire"
 	"golang.org/x/sys/unix"
+
+	"github.com/mpwire/mpwire"
+	"github.com/mpwire/mpwire/internal/restrack"
 )
 
 // Layout of glibc's struct new_sem (64-bit targets), as found in
@@ -26,8 +28,6 @@ import (
 const (
 	// SemSize is sizeof(sem_t): the size glibc writes and maps.
 	SemSize = 32
-	// SemValueMax is SEM_VALUE_MAX (= _multiprocessing.SemLock.SEM_VALUE_MAX).
-	SemValueMax = 0x7fffffff
 	// FutexShared is the value of the private field of every named
 	// semaphore: glibc's FUTEX_SHARED, which turns its futex ops into
 	// shared (cross-process) ones.
@@ -48,10 +48,6 @@ const (
 // maxSleep bounds one futex sleep of a waiter with a very distant
 // deadline; the loop simply sleeps again.
 const maxSleep = time.Hour
-
-// WaitSlice bounds one futex sleep of a waiter whose context can be
-// cancelled: cancellation is noticed at most this long after it happens.
-const WaitSlice = 50 * time.Millisecond
 
 // Errors callers branch on. Errors from the file system (a missing or
 // existing name) are *os.PathError values that satisfy errors.Is with
@@ -169,15 +165,30 @@ func newSem(name string, mem []byte) *Sem {
 // written to an anonymous file in /dev/shm which is then linked to its
 // final name, so no process can ever open a half-initialised semaphore. An
 // existing name gives an error satisfying errors.Is(err, fs.ErrExist).
-func Create(name string, value uint32) (*Sem, error) { return createIn(defaultShmDir, name, value) }
+//
+// The name is recorded for process.CleanupResources and registered with
+// the process's default resource tracker, if any, until Unlink.
+func Create(name string, value uint32) (*Sem, error) {
+	s, err := createIn(defaultShmDir, name, value)
+	if err == nil {
+		restrack.Created(s.name, restrack.Semaphore)
+	}
+	return s, err
+}
 
 // CreateRandom creates a semaphore named like multiprocessing names them:
 // prefix + "-" + 8 characters from [a-z0-9_] (prefix "/mp" gives
 // "/mp-xxxxxxxx", Python's semprefix). Like SemLock.__init__ it tries up to
 // 100 names before giving up with an fs.ErrExist error.
 func CreateRandom(prefix string, value uint32) (*Sem, error) {
-	return createRandomIn(defaultShmDir, prefix, value, RandomName)
+	s, err := createRandomIn(defaultShmDir, prefix, value, RandomName)
+	if err == nil {
+		restrack.Created(s.name, restrack.Semaphore)
+	}
+	return s, err
 }
+
+func init() { restrack.SetUnlinker(restrack.Semaphore, Unlink) }
 
 // randomNameChars is tempfile._RandomNameSequence.characters.
 const randomNameChars = "abcdefghijklmnopqrstuvwxyz0123456789_"
@@ -321,8 +332,19 @@ func linkTemp(fd int, tmp, final string) error {
 
 // Unlink removes a semaphore name, as sem_unlink does. Processes that have
 // it mapped keep working; nobody can open it any more. A missing name gives
-// an error satisfying errors.Is(err, fs.ErrNotExist).
-func Unlink(name string) error { return unlinkIn(defaultShmDir, name) }
+// an error satisfying errors.Is(err, fs.ErrNotExist). A name this process
+// created is forgotten by process.CleanupResources and unregistered from
+// its resource tracker.
+func Unlink(name string) error {
+	err := unlinkIn(defaultShmDir, name)
+	switch {
+	case err == nil:
+		restrack.Unlinked(name, restrack.Semaphore)
+	case errors.Is(err, fs.ErrNotExist):
+		restrack.Forget(name, restrack.Semaphore)
+	}
+	return err
+}
 
 func unlinkIn(dir, name string) error {
 	fn, err := fileName(name)

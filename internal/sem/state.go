@@ -1,5 +1,3 @@
-//go:build linux && (amd64 || arm64 || ppc64le || riscv64 || loong64)
-
 package sem
 
 import (

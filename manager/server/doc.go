@@ -45,5 +45,9 @@
 // (DefaultMaxItems by default), a reply is at most Config.MaxReply bytes
 // (the request bound by default), and reprs are cut at
 // pickle.DefaultMaxRepr; past a bound a call fails with MemoryError and
-// changes nothing.
+// changes nothing. Config.Logger (a *slog.Logger; nil logs nothing)
+// records every bound a client runs into — request frame, decoder limit,
+// MaxItems, MaxReply — with the client's address, the request's method and
+// typeid and the limit's name, and, through the listener, rejected
+// handshakes.
 package server

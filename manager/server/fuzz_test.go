@@ -66,7 +66,7 @@ func FuzzRequest(f *testing.F) {
 				reply = pickle.Tuple{wire.KindReturn, res}
 			}
 		default:
-			reply = s.call(callerID(1), v)
+			reply = s.call(callerID(1), v, &request{})
 		}
 		if _, err := pickle.Marshal(reply); err != nil {
 			if _, err := pickle.Marshal(pickle.Tuple{wire.KindUnserializable, traceback(err)}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"reflect"
@@ -50,6 +51,15 @@ type Config struct {
 	// is 0); no bound if negative. A larger result (a repr, #GETVALUE, a
 	// slice) is answered with MemoryError instead.
 	MaxReply int64
+	// Logger, if set, records what a hostile or broken client runs into,
+	// at Warn with the client's address ("peer"), the request's method
+	// and typeid where known, and the limit's name: a request frame over
+	// Listener.Conn.MaxFrame, a request over a pickle decoder limit or
+	// that is not a request at all, a call refused at MaxItems
+	// (MemoryError), a reply over MaxReply. It is also the listener's
+	// Logger (rejected handshakes) unless Listener.Logger is set. nil logs
+	// nothing.
+	Logger *slog.Logger
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -60,6 +70,7 @@ type Config struct {
 type Server struct {
 	authkey  []byte
 	cfg      listener.Config
+	logger   *slog.Logger
 	dec      pickle.DecMode
 	maxReply int64 // < 0: no bound
 	items    *itemBudget
@@ -90,6 +101,7 @@ type Server struct {
 }
 
 type served struct {
+	typeid  string
 	obj     Object
 	exposed map[string]bool
 	reply   pickle.Tuple // exposed as sent to clients
@@ -107,11 +119,14 @@ func New(authkey []byte) *Server {
 // Listener.Authkey.
 func (c Config) New() *Server {
 	cfg := c.Listener
+	if cfg.Logger == nil {
+		cfg.Logger = c.Logger
+	}
 	dec := cfg.Conn.DecMode
 	if dec == nil {
 		dec = defaultDec
 	}
-	s := &Server{authkey: cfg.Authkey, cfg: cfg, dec: dec,
+	s := &Server{authkey: cfg.Authkey, cfg: cfg, logger: c.Logger, dec: dec,
 		done: make(chan struct{}), registry: map[string]Factory{}, objs: map[string]*served{},
 		refs: map[string]int{}, local: map[string]*served{}, idents: map[any]string{}, nextID: 0x7f0000001000,
 		conns: map[*connection.Conn]struct{}{}}
@@ -352,44 +367,109 @@ func (s *Server) handle(conn *connection.Conn) {
 		s.mu.Unlock()
 		conn.Close()
 	}()
+	r := &request{peer: peerOf(conn)}
 	v, err := wire.Recv(context.Background(), conn, s.dec)
 	if err != nil {
+		s.logRecvErr(r, err)
 		if errors.Is(err, manager.ErrProtocol) {
-			s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)})
+			s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, r)
 		}
 		return
 	}
 	_, method, args, kwargs, err := parseRequest(v)
+	r.method = method
 	if err == nil && !publicRequests[method] {
 		err = wire.PyErr("AssertionError", fmt.Sprintf("'%s' unrecognized", method))
 	}
 	if err != nil {
-		s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)})
+		s.logReq(slog.LevelWarn, "manager server: bad request", r, slog.Any("err", err))
+		s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, r)
 		return
 	}
 	switch method {
 	case "accept_connection":
-		if !s.send(conn, pickle.Tuple{wire.KindReturn, nil}) {
+		if !s.send(conn, pickle.Tuple{wire.KindReturn, nil}, r) {
 			return
 		}
-		s.serveClient(conn, callerID(s.callers.Add(1)))
+		s.serveClient(conn, callerID(s.callers.Add(1)), r.peer)
 		return
 	case "shutdown":
-		s.send(conn, pickle.Tuple{wire.KindReturn, nil})
+		s.logReq(slog.LevelInfo, "manager server: shutdown requested", r)
+		s.send(conn, pickle.Tuple{wire.KindReturn, nil}, r)
 		go s.Close()
 		return
 	}
+	if method == "create" && len(args) > 0 {
+		r.typeid, _ = args[0].(string)
+	}
 	res, err := s.control(method, args, kwargs)
 	if err != nil {
-		s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)})
+		s.logCallErr(r, err)
+		s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, r)
 		return
 	}
-	s.send(conn, pickle.Tuple{wire.KindReturn, res})
+	s.send(conn, pickle.Tuple{wire.KindReturn, res}, r)
+}
+
+// request says who sent a request and what it was, for the log.
+type request struct {
+	peer   string
+	method string
+	typeid string
+}
+
+func peerOf(conn *connection.Conn) string {
+	if a := conn.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+func (s *Server) logReq(level slog.Level, msg string, r *request, attrs ...slog.Attr) {
+	if s.logger == nil {
+		return
+	}
+	all := []slog.Attr{slog.String("peer", r.peer)}
+	if r.method != "" {
+		all = append(all, slog.String("method", r.method))
+	}
+	if r.typeid != "" {
+		all = append(all, slog.String("typeid", r.typeid))
+	}
+	s.logger.LogAttrs(context.Background(), level, msg, append(all, attrs...)...)
+}
+
+// logRecvErr records a request the server could not take: over the frame
+// limit, over a decoder limit, not a pickle. A client that just went away
+// is not logged.
+func (s *Server) logRecvErr(r *request, err error) {
+	switch {
+	case errors.Is(err, connection.ErrFrameTooLarge):
+		s.logReq(slog.LevelWarn, "manager server: request over the frame limit; connection closed", r,
+			slog.String("limit", "server.Config.Listener.Conn.MaxFrame"), slog.Any("err", err))
+	case errors.Is(err, pickle.ErrLimit):
+		s.logReq(slog.LevelWarn, "manager server: request over a decoder limit", r,
+			slog.String("limit", "server.Config.Listener.Conn.DecMode"), slog.Any("err", err))
+	case errors.Is(err, manager.ErrProtocol):
+		s.logReq(slog.LevelWarn, "manager server: request is not a pickle", r, slog.Any("err", err))
+	case errors.Is(err, connection.ErrBroken):
+		s.logReq(slog.LevelWarn, "manager server: client connection broken in the middle of a request", r, slog.Any("err", err))
+	}
+}
+
+// logCallErr records a call refused at the server's item bound
+// (MemoryError: MaxItems, or a result that would pass it).
+func (s *Server) logCallErr(r *request, err error) {
+	var pe *pickle.PythonError
+	if errors.As(err, &pe) && pe.Type.Module == "builtins" && pe.Type.Name == "MemoryError" {
+		s.logReq(slog.LevelWarn, "manager server: call refused at the item bound (MemoryError)", r,
+			slog.String("limit", "server.Config.MaxItems"), slog.Any("err", err))
+	}
 }
 
 // send pickles and sends a reply; a reply that cannot be pickled becomes
 // #UNSERIALIZABLE, as in Python's serve_client.
-func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
+func (s *Server) send(conn *connection.Conn, msg pickle.Tuple, r *request) bool {
 	b, err := pickle.Marshal(msg)
 	if err != nil {
 		b, err = pickle.Marshal(pickle.Tuple{wire.KindUnserializable, traceback(err)})
@@ -398,6 +478,8 @@ func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
 		}
 	}
 	if s.maxReply >= 0 && int64(len(b)) > s.maxReply {
+		s.logReq(slog.LevelWarn, "manager server: reply over MaxReply; answered with MemoryError", r,
+			slog.String("limit", "server.Config.MaxReply"), slog.Int("bytes", len(b)), slog.Int64("max", s.maxReply))
 		b, err = pickle.Marshal(pickle.Tuple{wire.KindError, wire.PyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (server.Config.MaxReply %d)", len(b), s.maxReply))})
 		if err != nil {
 			return false
@@ -497,7 +579,7 @@ func identKey(obj Object) any {
 
 // register records obj (created for typeid) and takes one reference, like
 // Python's Server.create after the callable returned.
-func (s *Server) register(obj Object) (string, pickle.Tuple) {
+func (s *Server) register(obj Object, typeid string) (string, pickle.Tuple) {
 	var m2t map[string]string
 	if pm, ok := obj.(ProxyMethods); ok {
 		m2t = pm.MethodToTypeID()
@@ -514,7 +596,7 @@ func (s *Server) register(obj Object) (string, pickle.Tuple) {
 	e := s.objs[id]
 	if e == nil {
 		names := obj.Exposed()
-		e = &served{obj: obj, exposed: map[string]bool{}, reply: exposedTuple(names, m2t), m2t: m2t}
+		e = &served{typeid: typeid, obj: obj, exposed: map[string]bool{}, reply: exposedTuple(names, m2t), m2t: m2t}
 		for _, n := range names {
 			e.exposed[n] = true
 		}
@@ -573,7 +655,7 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		if err := s.attach(obj); err != nil {
 			return nil, err
 		}
-		id, exposed := s.register(obj)
+		id, exposed := s.register(obj, typeid)
 		return pickle.Tuple{id, exposed}, nil
 	case "incref":
 		id, err := identArg(args)
@@ -641,27 +723,32 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 
 // serveClient is Python's Server.serve_client: calls on one connection
 // until EOF.
-func (s *Server) serveClient(conn *connection.Conn, caller Caller) {
+func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) {
 	for {
+		r := &request{peer: peer}
 		v, err := wire.Recv(context.Background(), conn, s.dec)
 		if err != nil {
+			s.logRecvErr(r, err)
 			if errors.Is(err, manager.ErrProtocol) && conn.Readable() {
-				if s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}) {
+				if s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, r) {
 					continue
 				}
 			}
 			return
 		}
-		if !s.send(conn, s.call(caller, v)) {
+		if !s.send(conn, s.call(caller, v, r), r) {
 			return
 		}
 	}
 }
 
-// call runs one request on a served connection and returns the reply.
-func (s *Server) call(caller Caller, v any) pickle.Tuple {
+// call runs one request on a served connection and returns the reply; it
+// fills r in.
+func (s *Server) call(caller Caller, v any, r *request) pickle.Tuple {
 	identV, method, args, kwargs, err := parseRequest(v)
+	r.method = method
 	if err != nil {
+		s.logReq(slog.LevelWarn, "manager server: bad request", r, slog.Any("err", err))
 		return pickle.Tuple{wire.KindTraceback, traceback(err)}
 	}
 	ident, _ := identV.(string)
@@ -678,6 +765,7 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 	if !ok {
 		return pickle.Tuple{wire.KindTraceback, traceback(keyErr(identV))}
 	}
+	r.typeid = e.typeid
 	if !e.exposed[method] {
 		// As Python: name the type; the object's repr may be huge.
 		return s.fallback(e, method, wire.PyErr("AttributeError", fmt.Sprintf("method %s of %s object is not in exposed=%s", pickle.Repr(method), pyClass(e.obj), pickle.Repr(e.reply))))
@@ -687,6 +775,7 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 		return s.fallback(e, method, wire.PyErr("AttributeError", fmt.Sprintf("object has no attribute '%s'", method)))
 	}
 	if err != nil {
+		s.logCallErr(r, err)
 		return pickle.Tuple{wire.KindError, exceptionValue(err)}
 	}
 	if typeid := e.m2t[method]; typeid != "" {
@@ -695,9 +784,10 @@ func (s *Server) call(caller Caller, v any) pickle.Tuple {
 			return pickle.Tuple{wire.KindTraceback, traceback(wire.PyErr("TypeError", fmt.Sprintf("%s returned %T, not a shared object", method, res)))}
 		}
 		if err := s.attach(obj); err != nil {
+			s.logCallErr(r, err)
 			return pickle.Tuple{wire.KindError, exceptionValue(err)}
 		}
-		id, exposed := s.register(obj)
+		id, exposed := s.register(obj, typeid)
 		return pickle.Tuple{wire.KindProxy, pickle.Tuple{exposed, manager.Token{TypeID: typeid, Address: s.pyAddr, ID: id}}}
 	}
 	return pickle.Tuple{wire.KindReturn, res}
