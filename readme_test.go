@@ -143,7 +143,7 @@ func indent(s string) string {
 // knownImports are the packages README blocks may use without importing.
 var knownImports = map[string]string{
 	"context": "context", "errors": "errors", "fmt": "fmt", "log": "log", "os": "os", "time": "time",
-	"strings": "strings", "mpwire": "github.com/mpwire/mpwire",
+	"strings": "strings", "slog": "log/slog", "mpwire": "github.com/mpwire/mpwire",
 	"pickle": "github.com/mpwire/mpwire/pickle", "connection": "github.com/mpwire/mpwire/connection",
 	"listener": "github.com/mpwire/mpwire/listener", "synchronize": "github.com/mpwire/mpwire/synchronize",
 	"process": "github.com/mpwire/mpwire/process", "queue": "github.com/mpwire/mpwire/queue",
