@@ -853,14 +853,7 @@ func decodeLong(b []byte) any {
 		return int64(0)
 	}
 	if n <= 8 {
-		var u uint64
-		for i := n - 1; i >= 0; i-- {
-			u = u<<8 | uint64(b[i])
-		}
-		if b[n-1]&0x80 != 0 && n < 8 {
-			u |= ^uint64(0) << (8 * uint(n))
-		}
-		return boxInt(int64(u))
+		return boxInt(decodeLong64(b))
 	}
 	be := make([]byte, n)
 	for i := range b {
@@ -871,6 +864,23 @@ func decodeLong(b []byte) any {
 		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
 	}
 	return normInt(v)
+}
+
+// decodeLong64 decodes a little-endian two's-complement integer of at most
+// 8 bytes.
+func decodeLong64(b []byte) int64 {
+	n := len(b)
+	if n == 0 {
+		return 0
+	}
+	var u uint64
+	for i := n - 1; i >= 0; i-- {
+		u = u<<8 | uint64(b[i])
+	}
+	if b[n-1]&0x80 != 0 && n < 8 {
+		u |= ^uint64(0) << (8 * uint(n))
+	}
+	return int64(u)
 }
 
 // smallInts holds boxed int64 values -smallIntBias..smallIntMax-1, so that

@@ -85,6 +85,11 @@ func checkTarget(v any) (reflect.Value, error) {
 func (s *decState) decodeInto(v any, rv reflect.Value) error {
 	_, generic := v.(*any)
 	s.typed = !generic
+	if !generic {
+		if err := s.decodeTyped(rv); err != errFallback {
+			return err
+		}
+	}
 	val, err := s.run()
 	if err != nil {
 		return err
