@@ -71,6 +71,9 @@ type decMode struct {
 	maxDepth, maxMemo, maxContainer, maxLongDigits, maxLongBytes, maxObjects int
 	maxInput, maxAlloc                                                       int64
 	binaryStrings                                                            bool
+	// genericOnly turns the typed decoder off (tests compare it with the
+	// generic path and converter.go).
+	genericOnly bool
 }
 
 // allocLimit is the MaxAlloc budget for a pickle of n bytes.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -25,6 +26,9 @@ import (
 // twice into *T the same pointer, a str one Go string.
 
 var errFallback = errors.New("pickle: typed decoding falls back to the generic path")
+
+// typedFallbacks counts the decodes the typed decoder handed over (tests).
+var typedFallbacks atomic.Int64
 
 // tmemo is a memo entry of the typed decoder.
 type tmemo struct {
@@ -88,6 +92,7 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 	err := d.top(rv.UnsafePointer(), pl)
 	if err != nil {
 		s.pos = 0
+		typedFallbacks.Add(1)
 	}
 	d.release()
 	return err

@@ -85,7 +85,7 @@ func checkTarget(v any) (reflect.Value, error) {
 func (s *decState) decodeInto(v any, rv reflect.Value) error {
 	_, generic := v.(*any)
 	s.typed = !generic
-	if !generic {
+	if !generic && !s.m.genericOnly {
 		if err := s.decodeTyped(rv); err != errFallback {
 			return err
 		}

@@ -1,0 +1,233 @@
+package pickle
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// genericOnlyMode decodes typed targets through the generic value and
+// converter.go only: the reference the typed decoder must agree with.
+var genericOnlyMode = func() *decMode {
+	m, _ := DecOptions{}.DecMode()
+	dm := m.(*decMode)
+	dm.genericOnly = true
+	return dm
+}()
+
+type tRec struct {
+	ID    int64    `pickle:"id"`
+	Name  string   `pickle:"name"`
+	Score float64  `pickle:"score"`
+	Tags  []string `pickle:"tags"`
+	OK    bool     `pickle:"ok"`
+	Next  *tRec    `pickle:"next"`
+}
+
+type tEmbedded struct {
+	*tInner
+	Outer string
+}
+
+type tInner struct{ Inner int }
+
+// typedTargets are the Go types the differential tests decode into.
+func typedTargets() []func() any {
+	return []func() any{
+		func() any { return new([]tRec) },
+		func() any { return new(map[string]tRec) },
+		func() any { return new(map[string]*tRec) },
+		func() any { return new([]int64) },
+		func() any { return new([]int8) },
+		func() any { return new([]uint16) },
+		func() any { return new([]float32) },
+		func() any { return new([]string) },
+		func() any { return new([][]string) },
+		func() any { return new([][2]int) },
+		func() any { return new([]byte) },
+		func() any { return new([4]byte) },
+		func() any { return new([]*tRec) },
+		func() any { return new(tRec) },
+		func() any { return new(*tRec) },
+		func() any { return new(map[string][]int) },
+		func() any { return new(map[string]map[string]int) },
+		func() any { return new([]map[string]int) },
+		func() any { return new(tEmbedded) },
+		func() any { return new(bool) },
+		func() any { return new(uint) },
+		func() any { return new(string) },
+	}
+}
+
+// typedInputs are pickles of shapes the typed decoder reads itself and of
+// shapes where it must hand over to the generic path.
+func typedInputs(t testing.TB) [][]byte {
+	rec := func(i int) *Dict {
+		d := NewDict()
+		_ = d.Set("id", int64(i))
+		_ = d.Set("name", fmt.Sprintf("n%d", i))
+		_ = d.Set("score", float64(i)/4)
+		_ = d.Set("tags", []any{"a", "b"}[:i%3])
+		_ = d.Set("ok", i%2 == 0)
+		return d
+	}
+	recs := make([]any, 2500)
+	for i := range recs {
+		recs[i] = rec(i)
+	}
+	byName := NewDict()
+	for i := 0; i < 30; i++ {
+		_ = byName.Set(fmt.Sprint("k", i), rec(i))
+	}
+	shared := []any{"x", "y"}
+	sharedRec := rec(7)
+	linked := rec(1)
+	_ = linked.Set("next", sharedRec)
+	ints := make([]any, 3001)
+	for i := range ints {
+		ints[i] = int64(i*i*i) - 5000
+	}
+	bigs := []any{int64(1) << 62, int64(-1) << 63, int64(127), int64(-129), int64(70000)}
+	values := []any{
+		recs, byName, ints, bigs,
+		[]any{}, []any{[]any{}}, []any{[]any{}, []any{}}, []any{[]any{"a"}}, []any{[]any{}, "s"},
+		[]any{NewDict(), NewDict(), NewDict()}, []any{rec(1)}, []any{shared, shared, shared},
+		[]any{sharedRec, sharedRec}, linked, []any{linked, sharedRec},
+		Tuple{int64(1), int64(2)}, Tuple{int64(1), int64(2), int64(3), int64(4)},
+		[]any{Tuple{int64(1), int64(2), int64(3), int64(4)}},
+		[]any{Tuple{}, Tuple{int64(5)}}, []any{nil, true, false, 1.5, "é\U0001F600"},
+		[]any{int64(300), int64(-1)}, []any{[]byte("abc"), []byte{}}, []byte("abcdef"),
+		"str", int64(3), true, nil, 2.5,
+		[]any{map[string]any{"a": int64(1)}, map[string]any{}}, map[string]any{"a": []any{int64(1)}, "b": []any{}},
+		map[string]any{"Inner": int64(4), "Outer": "o", "id": int64(9), "NAME": "upper"},
+		[]any{strings.Repeat("long", 100), strings.Repeat("long", 100)},
+		[]any{NewDict(), []any{}, Tuple{}, int64(1)},
+	}
+	var out [][]byte
+	for _, v := range values {
+		for _, m := range []EncMode{defaultEncMode, olderModes[2], olderModes[3]} {
+			b, err := m.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	// A list that contains itself, a dict whose value is itself.
+	out = append(out, []byte("\x80\x04]\x94h\x00a."), []byte("\x80\x04}\x94\x8c\x01a\x94h\x00s."))
+	return out
+}
+
+// checkTypedAgrees decodes data into target with the typed decoder and
+// with the generic path, and fails if they disagree.
+func checkTypedAgrees(t testing.TB, data []byte, target func() any) {
+	t.Helper()
+	fast, slow := target(), target()
+	errFast := Unmarshal(data, fast)
+	errSlow := genericOnlyMode.Unmarshal(data, slow)
+	if (errFast == nil) != (errSlow == nil) {
+		t.Fatalf("%T of %q: typed decoder: %v; generic path: %v", fast, data, errFast, errSlow)
+	}
+	if errFast != nil {
+		if errFast.Error() != errSlow.Error() {
+			t.Fatalf("%T of %q: errors differ: %v / %v", fast, data, errFast, errSlow)
+		}
+		return
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%T of %q:\ntyped   %#v\ngeneric %#v", fast, data, fast, slow)
+	}
+}
+
+func TestTypedDecoderAgreesWithGenericPath(t *testing.T) {
+	total, before := 0, typedFallbacks.Load()
+	for _, data := range typedInputs(t) {
+		for _, target := range typedTargets() {
+			checkTypedAgrees(t, data, target)
+			total++
+		}
+	}
+	t.Logf("%d of %d decodes handed over to the generic path", typedFallbacks.Load()-before, total)
+}
+
+func TestTypedDecoderReadsCPythonShapesItself(t *testing.T) {
+	shared := []any{"x", "y"}
+	rec := func(i int, tags []any) *Dict {
+		d := NewDict()
+		_ = d.Set("id", int64(i))
+		_ = d.Set("tags", tags)
+		_ = d.Set("ok", true)
+		return d
+	}
+	for _, tc := range []struct {
+		v      any
+		target any
+	}{
+		{[]any{rec(1, []any{}), rec(2, []any{"a"}), rec(3, shared), rec(4, shared)}, new([]tRec)},
+		{[]any{rec(1, []any{}), rec(2, []any{"a"})}, new([]*tRec)},
+		{map[string]any{"a": rec(1, nil), "b": rec(2, []any{})}, new(map[string]tRec)},
+		{[]any{NewDict(), NewDict()}, new([]map[string]int)},
+		{[]any{[]any{}, []any{}, []any{"x"}}, new([][]string)},
+		{make([]any, 2001), new([]*int)},
+		{Tuple{"a", "b", "c", "d"}, new([]string)},
+	} {
+		before := typedFallbacks.Load()
+		if err := Unmarshal(mustMarshal(t, tc.v), tc.target); err != nil {
+			t.Fatal(err)
+		}
+		if typedFallbacks.Load() != before {
+			t.Errorf("%s into %T went through the generic path", Repr(tc.v), tc.target)
+		}
+	}
+}
+
+func TestTypedDecoderKeepsSharing(t *testing.T) {
+	shared := []any{"x", "y"}
+	rec := NewDict()
+	_ = rec.Set("id", int64(1))
+	data, err := Marshal([]any{[]any{shared, shared}, []any{rec, rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{}
+	_ = v
+	var lists [][][]string
+	if err := Unmarshal(mustMarshal(t, []any{shared, shared}), &lists); err == nil {
+		t.Fatal("expected a type error")
+	}
+	var ss [][]string
+	if err := Unmarshal(mustMarshal(t, []any{shared, shared}), &ss); err != nil {
+		t.Fatal(err)
+	}
+	if &ss[0][0] != &ss[1][0] {
+		t.Error("a list referenced twice decoded to two backing arrays")
+	}
+	var ps []*tRec
+	if err := Unmarshal(mustMarshal(t, []any{rec, rec}), &ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps[0] != ps[1] || ps[0].ID != 1 {
+		t.Errorf("a dict referenced twice decoded to %p and %p", ps[0], ps[1])
+	}
+	_ = data
+}
+
+func TestTypedDecoderAllocatesOnlyTheResult(t *testing.T) {
+	ints := make([]any, 10000)
+	for i := range ints {
+		ints[i] = int64(i) << 20
+	}
+	data := mustMarshal(t, ints)
+	var out []int64
+	allocs := testing.AllocsPerRun(20, func() {
+		out = nil
+		if err := Unmarshal(data, &out); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The backing array grows by doubling: about log2(10000) arrays.
+	if allocs > 20 {
+		t.Errorf("decoding 10000 ints into []int64: %.0f allocations", allocs)
+	}
+}
