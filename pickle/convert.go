@@ -146,7 +146,8 @@ type field struct {
 	nameLower string
 	index     []int
 	typ       reflect.Type
-	omitEmpty bool
+	omitEmpty bool // `pickle:",omitempty"`: left out when empty (see isEmptyValue)
+	omitZero  bool // `pickle:",omitzero"`: left out when zero (IsZero() if the type has it)
 }
 
 type structInfo struct {
@@ -199,18 +200,31 @@ func cachedFields(t reflect.Type) *structInfo {
 				}
 				// A shallower field wins: replace.
 				j := si.byName[name]
-				si.fields[j] = field{name: name, nameLower: strings.ToLower(name), index: idx, typ: ft, omitEmpty: strings.Contains(opts, "omitempty")}
+				si.fields[j] = newField(name, idx, ft, opts)
 				seen[name] = depth
 				continue
 			}
 			seen[name] = depth
 			si.byName[name] = len(si.fields)
-			si.fields = append(si.fields, field{name: name, nameLower: strings.ToLower(name), index: idx, typ: ft, omitEmpty: strings.Contains(opts, "omitempty")})
+			si.fields = append(si.fields, newField(name, idx, ft, opts))
 		}
 	}
 	walk(t, nil, 0)
 	v, _ := structCache.LoadOrStore(t, si)
 	return v.(*structInfo)
+}
+
+func newField(name string, index []int, t reflect.Type, opts string) field {
+	f := field{name: name, nameLower: strings.ToLower(name), index: index, typ: t}
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "omitempty":
+			f.omitEmpty = true
+		case "omitzero":
+			f.omitZero = true
+		}
+	}
+	return f
 }
 
 func (si *structInfo) lookup(name string) (*field, bool) {

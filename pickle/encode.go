@@ -86,7 +86,8 @@ type encState struct {
 	proto      int
 	frameStart int // offset of the current frame's reserved header, -1 if none
 	memoN      int
-	memoID     map[idKey]int
+	memoID     idMemo        // pointer identities
+	memoGlobal map[Global]int // globals, by name
 	memoStr    strMemo
 	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)
 	memoDict   map[*Dict]int
@@ -94,6 +95,10 @@ type encState struct {
 	strCache   [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
 	depth      int
 	pendingID  idKey // identity of the pointer whose struct is being encoded
+	// keys[k] is 1 + the memo index of struct field key k (typed_encode.go)
+	// in this encode, 0 if not written yet; keysUsed lists the k set.
+	keys     []int32
+	keysUsed []int32
 }
 
 var encPool = sync.Pool{New: func() any { return &encState{} }}
@@ -106,11 +111,8 @@ func (e *encState) release() {
 	e.b = nil
 	// Keep the memo tables (clearing is cheaper than regrowing them) unless
 	// one encode made them huge.
-	if len(e.memoID) > 1<<17 {
-		e.memoID = nil
-	} else {
-		clear(e.memoID)
-	}
+	e.memoID.reset()
+	clear(e.memoGlobal)
 	e.strCache = [256]strCacheEntry{}
 	if len(e.memoSlice) > 1<<17 {
 		e.memoSlice = nil
@@ -123,6 +125,10 @@ func (e *encState) release() {
 		clear(e.memoDict)
 	}
 	e.memoStr.reset()
+	for _, k := range e.keysUsed {
+		e.keys[k] = 0
+	}
+	e.keysUsed = e.keysUsed[:0]
 	clear(e.calling)
 	encPool.Put(e)
 }
@@ -186,18 +192,26 @@ func (e *encState) memoize() int {
 func (e *encState) memoizeID(k idKey) {
 	idx := e.memoize()
 	if k.p != nil {
-		if e.memoID == nil {
-			e.memoID = make(map[idKey]int)
+		if k.kind == 'g' {
+			if e.memoGlobal == nil {
+				e.memoGlobal = make(map[Global]int)
+			}
+			e.memoGlobal[k.p.(Global)] = idx
+		} else {
+			e.memoID.put(&k, idx)
 		}
-		e.memoID[k] = idx
 	}
 }
 
 func (e *encState) lookupID(k idKey) (int, bool) {
-	if k.p == nil || e.memoID == nil {
+	if k.p == nil {
 		return 0, false
 	}
-	i, ok := e.memoID[k]
+	if k.kind == 'g' {
+		i, ok := e.memoGlobal[k.p.(Global)]
+		return i, ok
+	}
+	i, ok := e.memoID.find(&k)
 	return i, ok
 }
 
@@ -356,8 +370,7 @@ func (e *encState) save(v any) error {
 	case Marshaler:
 		return e.saveMarshaler(x)
 	default:
-		rv := reflect.ValueOf(v)
-		return typeEncoder(rv.Type())(e, rv)
+		return e.saveTyped(v)
 	}
 	return nil
 }
@@ -570,12 +583,19 @@ func appendFloatRepr(b []byte, f float64) []byte {
 }
 
 func (e *encState) saveStr(s string) error {
+	_, err := e.saveStrIdx(s)
+	return err
+}
+
+// saveStrIdx writes s (a GET if an equal str is memoized) and returns its
+// memo index.
+func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
 	if n := len(s); n > 0 && n <= 32 {
 		slot = &e.strCache[(uint(n)*31+uint(s[0])*7+uint(s[n-1]))&255]
 		if slot.set && slot.s == s {
 			e.writeGet(slot.idx)
-			return nil
+			return slot.idx, nil
 		}
 	}
 	i, at, ok := e.memoStr.find(s)
@@ -584,17 +604,17 @@ func (e *encState) saveStr(s string) error {
 			*slot = strCacheEntry{s: s, idx: i, set: true}
 		}
 		e.writeGet(i)
-		return nil
+		return i, nil
 	}
 	idx, err := e.writeStr(s)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.memoStr.put(at, s, idx)
 	if slot != nil {
 		*slot = strCacheEntry{s: s, idx: idx, set: true}
 	}
-	return nil
+	return idx, nil
 }
 
 type strCacheEntry struct {
@@ -888,7 +908,7 @@ func (e *encState) saveStrMap(m map[string]any) error {
 		e.memoize()
 		return nil
 	}
-	id := idKey{p: reflect.ValueOf(m).Pointer(), kind: 'm'}
+	id := idKey{p: reflect.ValueOf(m).UnsafePointer(), kind: 'm'}
 	if i, ok := e.lookupID(id); ok {
 		e.writeGet(i)
 		return nil
@@ -914,7 +934,7 @@ func (e *encState) saveAnyMap(m map[any]any) error {
 		e.memoize()
 		return nil
 	}
-	id := idKey{p: reflect.ValueOf(m).Pointer(), kind: 'm'}
+	id := idKey{p: reflect.ValueOf(m).UnsafePointer(), kind: 'm'}
 	if i, ok := e.lookupID(id); ok {
 		e.writeGet(i)
 		return nil

@@ -13,11 +13,29 @@ import (
 // seqBuilder collects the items of a list or tuple. A slice is built in
 // its destination (grown there like append), so the header costs nothing.
 type seqBuilder struct {
-	p    unsafe.Pointer // destination
-	pl   *decPlan       // nil: drop the items
-	data unsafe.Pointer // backing array (slices)
-	n, c int
+	p     unsafe.Pointer // destination
+	pl    *decPlan       // nil: drop the items
+	data  unsafe.Pointer // backing array (slices)
+	n, c  int
+	start int    // offset of the list in the data
+	ck    *slab  // the slab the items are carved from (nil: an array of their own)
+	ckAt  int    // where in it
 }
+
+// A slab holds the items of many short slices of one type: most lists in
+// a pickle are short, and one allocation per list would cost more than
+// their items.
+type slab struct {
+	pl  *decPlan
+	hdr sliceHdr // len is the part carved out
+}
+
+// carveSize is how many items a slice gets from a slab before it needs an
+// array of its own; slabBytes the size of a slab.
+const (
+	carveSize = 4
+	slabBytes = 4 << 10
+)
 
 func (d *tdec) newSeq(p unsafe.Pointer, pl *decPlan) (seqBuilder, error) {
 	if pl != nil {
@@ -30,7 +48,7 @@ func (d *tdec) newSeq(p unsafe.Pointer, pl *decPlan) (seqBuilder, error) {
 			return seqBuilder{}, errFallback
 		}
 	}
-	return seqBuilder{p: p, pl: pl}, nil
+	return seqBuilder{p: p, pl: pl, start: d.s.pos}, nil
 }
 
 // item reads the next item of a sequence.
@@ -64,18 +82,57 @@ func (d *tdec) item(b *seqBuilder) error {
 	return d.value(ep, pl.elem)
 }
 
-// grow doubles the backing array of a slice under construction (items
-// already read stay valid in the old one, which memo entries may point
-// into).
+// grow makes room for more items: a short run from a slab first, then an
+// array of the slice's own, doubled each time (or grown to the size the
+// input left suggests, for a long list). Items already read stay valid
+// where they are (memo entries may point at them).
 func (d *tdec) grow(b *seqBuilder) error {
+	size := b.pl.elem.size
+	if b.c == 0 && size <= 64 {
+		return d.carve(b)
+	}
 	add := max(4, b.c)
-	if err := d.charge(uintptr(b.c+add) * b.pl.elem.size); err != nil {
+	if read := d.s.pos - b.start; b.n >= batchSize && read > 0 {
+		// Past a full batch, the bytes per item so far and the bytes
+		// left estimate the length (at least ×1.25, at most ×16).
+		est := b.n + (len(d.s.data)-d.s.pos)/max(1, read/b.n)
+		add = min(max(est+16-b.c, b.c/4), 16*b.c)
+	}
+	if err := d.charge(uintptr(b.c+add) * size); err != nil {
 		return err
 	}
 	h := (*sliceHdr)(b.p)
-	h.len = b.n
+	*h = sliceHdr{b.data, b.n, b.c}
 	reflect.NewAt(b.pl.t, b.p).Elem().Grow(add)
-	b.data, b.c = h.data, h.cap
+	b.data, b.c, b.ck = h.data, h.cap, nil
+	return nil
+}
+
+// carve gives a new slice its first items from the slab of its type.
+func (d *tdec) carve(b *seqBuilder) error {
+	var ck *slab
+	for _, c := range d.slabs {
+		if c.pl == b.pl {
+			ck = c
+			break
+		}
+	}
+	if ck == nil {
+		ck = &slab{pl: b.pl}
+		d.slabs = append(d.slabs, ck)
+	}
+	size := b.pl.elem.size
+	if ck.hdr.cap-ck.hdr.len < carveSize {
+		n := max(16, slabBytes/max(1, int(size)))
+		if err := d.charge(uintptr(n) * size); err != nil {
+			return err
+		}
+		ck.hdr = sliceHdr{}
+		reflect.NewAt(b.pl.t, unsafe.Pointer(&ck.hdr)).Elem().Grow(n)
+	}
+	b.ck, b.ckAt = ck, ck.hdr.len
+	b.data, b.c = unsafe.Add(ck.hdr.data, uintptr(ck.hdr.len)*size), carveSize
+	ck.hdr.len += carveSize
 	return nil
 }
 
@@ -90,9 +147,17 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
 		e = tmemo{kind: mSlice, plan: b.pl, p: b.pl.empty}
 	default:
-		h := (*sliceHdr)(b.p)
-		h.len = b.n
-		e = tmemo{kind: mSlice, plan: b.pl, p: h.data, n: h.len, c: h.cap}
+		c := b.c
+		if b.ck != nil {
+			// A carved slice ends at its last item (appending to it must
+			// not write into its neighbour's), and gives back the rest.
+			c = b.n
+			if b.ck.hdr.len == b.ckAt+carveSize {
+				b.ck.hdr.len = b.ckAt + b.n
+			}
+		}
+		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
+		e = tmemo{kind: mSlice, plan: b.pl, p: b.data, n: b.n, c: c}
 	}
 	if first >= 0 {
 		d.memo[first] = e

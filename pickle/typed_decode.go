@@ -63,6 +63,7 @@ type tdec struct {
 	objects int
 	budget  int          // bytes that lookahead may read again
 	ahead   map[int]bool // followedBy answers by position
+	slabs   []*slab      // slabs of short slices, by type
 	slab    []byte
 	alloc   int64
 	limit   int64
@@ -102,6 +103,8 @@ func (d *tdec) release() {
 	clear(d.memo)
 	d.memo = d.memo[:0]
 	d.s, d.slab, d.ahead = nil, nil, nil
+	clear(d.slabs)
+	d.slabs = d.slabs[:0]
 	if cap(d.memo) > 1<<16 {
 		d.memo = nil
 	}
