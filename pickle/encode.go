@@ -86,7 +86,7 @@ type encState struct {
 	proto      int
 	frameStart int // offset of the current frame's reserved header, -1 if none
 	memoN      int
-	memoID     idMemo        // pointer identities
+	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
 	memoStr    strMemo
 	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)

@@ -17,9 +17,9 @@ type seqBuilder struct {
 	pl    *decPlan       // nil: drop the items
 	data  unsafe.Pointer // backing array (slices)
 	n, c  int
-	start int    // offset of the list in the data
-	ck    *slab  // the slab the items are carved from (nil: an array of their own)
-	ckAt  int    // where in it
+	start int   // offset of the list in the data
+	ck    *slab // the slab the items are carved from (nil: an array of their own)
+	ckAt  int   // where in it
 }
 
 // A slab holds the items of many short slices of one type: most lists in
