@@ -300,7 +300,7 @@ func (c *converter) charge(n uintptr) error {
 	}
 	s.alloc += int64(n)
 	if limit := s.m.allocLimit(s.pos); s.alloc > limit {
-		return &LimitError{Limit: "MaxAlloc", Max: limit, Msg: "typed conversion allocated too many bytes (a shared value copied once per reference?)"}
+		return &LimitError{Limit: "MaxAlloc", Max: limit, Msg: "decoding and typed conversion allocated too many bytes (a shared value copied once per reference?)"}
 	}
 	return nil
 }

@@ -94,9 +94,10 @@ func (d *tdec) grow(b *seqBuilder) error {
 	add := max(4, b.c)
 	if read := d.s.pos - b.start; b.n >= batchSize && read > 0 {
 		// Past a full batch, the bytes per item so far and the bytes
-		// left estimate the length (at least ×1.25, at most ×16).
+		// left estimate the length (with 1/8 to spare; at least ×1.25,
+		// at most ×16).
 		est := b.n + (len(d.s.data)-d.s.pos)/max(1, read/b.n)
-		add = min(max(est+16-b.c, b.c/4), 16*b.c)
+		add = min(max(est+est/8+16-b.c, b.c/4), 16*b.c)
 	}
 	if err := d.charge(uintptr(b.c+add) * size); err != nil {
 		return err
