@@ -46,6 +46,13 @@ const (
 	strSlabLn = 1024 // longer strs get an allocation of their own
 )
 
+// slabLen is the length of a new slab of values that each take at least
+// per bytes of input: at most max, and no more than the input left can
+// fill (a small pickle gets small slabs).
+func (s *decState) slabLen(max, per int) int {
+	return min(max, 8+(len(s.data)-s.pos)/per)
+}
+
 type decSlabs struct {
 	ints   []int64
 	floats []float64
@@ -75,8 +82,9 @@ func (s *decState) boxInt(v int64) any {
 		return smallInts[v+smallIntBias]
 	}
 	if len(s.slabs.ints) == 0 {
-		s.slabs.ints = make([]int64, boxSlab)
-		s.alloc += 8 * boxSlab
+		n := s.slabLen(boxSlab, 3)
+		s.slabs.ints = make([]int64, n)
+		s.alloc += 8 * int64(n)
 	}
 	p := &s.slabs.ints[0]
 	*p = v
@@ -86,8 +94,9 @@ func (s *decState) boxInt(v int64) any {
 
 func (s *decState) boxFloat(f float64) any {
 	if len(s.slabs.floats) == 0 {
-		s.slabs.floats = make([]float64, boxSlab)
-		s.alloc += 8 * boxSlab
+		n := s.slabLen(boxSlab, 9)
+		s.slabs.floats = make([]float64, n)
+		s.alloc += 8 * int64(n)
 	}
 	p := &s.slabs.floats[0]
 	*p = f
@@ -115,8 +124,9 @@ func (s *decState) boxStr(b []byte) any {
 		s.slabs.text = s.slabs.text[n:]
 	}
 	if len(s.slabs.strs) == 0 {
-		s.slabs.strs = make([]string, boxSlab/2)
-		s.alloc += 16 * boxSlab / 2
+		n := s.slabLen(boxSlab/2, 3)
+		s.slabs.strs = make([]string, n)
+		s.alloc += 16 * int64(n)
 	}
 	p := &s.slabs.strs[0]
 	*p = str
@@ -134,8 +144,9 @@ func (s *decState) carveAny(n int) []any {
 		return make([]any, n)
 	}
 	if n > len(s.slabs.items) {
-		s.slabs.items = make([]any, itemSlab)
-		s.alloc += 16 * itemSlab
+		c := max(n, s.slabLen(itemSlab, 1))
+		s.slabs.items = make([]any, c)
+		s.alloc += 16 * int64(c)
 	}
 	it := s.slabs.items[:n:n]
 	s.slabs.items = s.slabs.items[n:]
@@ -152,8 +163,9 @@ func (s *decState) carveEnts(n int) []dictEntry {
 		return make([]dictEntry, 0, n)
 	}
 	if n > len(s.slabs.ents) {
-		s.slabs.ents = make([]dictEntry, entSlab)
-		s.alloc += 32 * entSlab
+		c := max(n, s.slabLen(entSlab, 2))
+		s.slabs.ents = make([]dictEntry, c)
+		s.alloc += 32 * int64(c)
 	}
 	e := s.slabs.ents[:0:n]
 	s.slabs.ents = s.slabs.ents[n:]
@@ -163,8 +175,9 @@ func (s *decState) carveEnts(n int) []dictEntry {
 // newDict returns an empty Dict with room for n entries.
 func (s *decState) newDict(n int) *Dict {
 	if len(s.slabs.dicts) == 0 {
-		s.slabs.dicts = make([]Dict, dictSlab)
-		s.alloc += int64(unsafe.Sizeof(Dict{})) * dictSlab
+		n := s.slabLen(dictSlab, 2)
+		s.slabs.dicts = make([]Dict, n)
+		s.alloc += int64(unsafe.Sizeof(Dict{})) * int64(n)
 	}
 	d := &s.slabs.dicts[0]
 	s.slabs.dicts = s.slabs.dicts[1:]
@@ -174,8 +187,9 @@ func (s *decState) newDict(n int) *Dict {
 
 func (s *decState) newList() *listBox {
 	if len(s.slabs.lists) == 0 {
-		s.slabs.lists = make([]listBox, listSlab)
-		s.alloc += int64(unsafe.Sizeof(listBox{})) * listSlab
+		n := s.slabLen(listSlab, 2)
+		s.slabs.lists = make([]listBox, n)
+		s.alloc += int64(unsafe.Sizeof(listBox{})) * int64(n)
 	}
 	l := &s.slabs.lists[0]
 	s.slabs.lists = s.slabs.lists[1:]

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Marshal returns the protocol-4 pickle of v, framed and memoized like
@@ -700,12 +701,12 @@ func (e *encState) saveBytes(b []byte) error {
 		var hdr [5]byte
 		hdr[0] = opBinbytes
 		binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
-		e.writeLarge(hdr[:], string(b))
+		e.writeLarge(hdr[:], unsafe.String(unsafe.SliceData(b), len(b)))
 	case e.proto >= 4:
 		var hdr [9]byte
 		hdr[0] = opBinbytes8
 		binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
-		e.writeLarge(hdr[:], string(b))
+		e.writeLarge(hdr[:], unsafe.String(unsafe.SliceData(b), len(b)))
 	default:
 		return &UnsupportedValueError{Value: reflect.ValueOf(b), Str: "bytes larger than 4 GiB needs protocol 4"}
 	}
@@ -732,7 +733,7 @@ func (e *encState) saveByteArray(b ByteArray) error {
 		var hdr [9]byte
 		hdr[0] = opBytearray8
 		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(b)))
-		e.writeLarge(hdr[:], string(b))
+		e.writeLarge(hdr[:], unsafe.String(unsafe.SliceData(b), len(b)))
 		e.memoizeID(id)
 		return nil
 	case len(b) == 0:

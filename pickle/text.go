@@ -1,8 +1,10 @@
 package pickle
 
 import (
+	"encoding/binary"
 	"errors"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/mpwire/mpwire/internal/pystr"
 )
@@ -14,7 +16,7 @@ import (
 
 // validPyUTF8 reports whether b is UTF-8, allowing encoded surrogates.
 func validPyUTF8(b []byte) bool {
-	if utf8.Valid(b) {
+	if len(b) <= 16 && asciiShort(unsafe.String(unsafe.SliceData(b), len(b))) || utf8.Valid(b) {
 		return true
 	}
 	for i := 0; i < len(b); {
@@ -37,7 +39,7 @@ func validPyUTF8(b []byte) bool {
 }
 
 func validPyUTF8String(s string) bool {
-	if utf8.ValidString(s) {
+	if len(s) <= 16 && asciiShort(s) || utf8.ValidString(s) {
 		return true
 	}
 	return validPyUTF8([]byte(s))
@@ -92,4 +94,24 @@ func appendHex(b []byte, v uint32, n int) []byte {
 		b = append(b, "0123456789abcdef"[(v>>(4*uint(k)))&15])
 	}
 	return b
+}
+
+// asciiShort reports whether s, of at most 16 bytes, is ASCII, with two
+// loads instead of a loop.
+func asciiShort(s string) bool {
+	n := len(s)
+	var w uint64
+	switch {
+	case n >= 8:
+		b := unsafe.Slice(unsafe.StringData(s), n)
+		w = binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		b := unsafe.Slice(unsafe.StringData(s), n)
+		w = uint64(binary.LittleEndian.Uint32(b) | binary.LittleEndian.Uint32(b[n-4:]))
+	default:
+		for i := 0; i < n; i++ {
+			w |= uint64(s[i])
+		}
+	}
+	return w&0x8080808080808080 == 0
 }

@@ -172,9 +172,12 @@ func (d *tdec) items(b *seqBuilder, end byte) error {
 		if ints {
 			d.intRun(b)
 		}
-		op, err := d.peek()
-		if err != nil {
-			return errFallback
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
 		}
 		if op == end {
 			d.s.pos++
@@ -201,9 +204,12 @@ func (d *tdec) list(p unsafe.Pointer, pl *decPlan) error {
 		return err
 	}
 	for {
-		op, err := d.peek()
-		if err != nil {
-			return errFallback
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
 		}
 		if op == opMark {
 			d.s.pos++
@@ -267,17 +273,19 @@ func (d *tdec) emptyTuple(p unsafe.Pointer, pl *decPlan) error {
 
 // dictBuilder collects the items of a dict into a struct or a map.
 type dictBuilder struct {
-	p    unsafe.Pointer
-	pl   *decPlan
-	n    int
-	m    reflect.Value // the map
-	k, v reflect.Value // scratch key and value of a map
+	p     unsafe.Pointer
+	pl    *decPlan
+	n     int
+	m     reflect.Value // the map
+	k, v  reflect.Value // scratch key and value of a map
+	start int           // offset of the dict in the data
+	fresh bool          // the map was made here (so it may be remade larger)
 }
 
 // dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
 // SETITEMS batches.
 func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
-	b := dictBuilder{p: p, pl: pl}
+	b := dictBuilder{p: p, pl: pl, start: d.s.pos}
 	if pl != nil {
 		switch pl.kind {
 		case pkStruct:
@@ -297,9 +305,12 @@ func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
 		return err
 	}
 	for {
-		op, err := d.peek()
-		if err != nil {
-			return errFallback
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
 		}
 		if op == opMark {
 			d.s.pos++
@@ -336,6 +347,7 @@ func (d *tdec) newMap(b *dictBuilder) error {
 	b.m = reflect.NewAt(b.pl.t, b.p).Elem()
 	if b.m.IsNil() {
 		b.m.Set(reflect.MakeMap(b.pl.t))
+		b.fresh = true
 	}
 	b.k = reflect.New(b.pl.t.Key()).Elem()
 	b.v = reflect.New(b.pl.t.Elem()).Elem()
@@ -360,9 +372,12 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 // pairs reads key, value pairs up to SETITEMS (after a MARK).
 func (d *tdec) pairs(b *dictBuilder) error {
 	for {
-		op, err := d.peek()
-		if err != nil {
-			return errFallback
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
 		}
 		if op == opSetitems {
 			d.s.pos++
@@ -500,6 +515,9 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	if err := d.charge(b.pl.key.size + b.pl.elem.size + 8); err != nil {
 		return err
 	}
+	if b.n == batchSize+1 && b.fresh {
+		d.resizeMap(b)
+	}
 	b.v.SetZero()
 	vp := b.v.Addr().UnsafePointer()
 	m0 := len(d.memo)
@@ -516,6 +534,27 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	b.k.SetString(k)
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
+}
+
+// resizeMap remakes a map that has received a full batch with room for
+// the length that the bytes per item so far and the bytes left suggest,
+// so that it is not rehashed again and again as it grows.
+func (d *tdec) resizeMap(b *dictBuilder) {
+	read := d.s.pos - b.start
+	if read <= 0 {
+		return
+	}
+	est := min(batchSize+(len(d.s.data)-d.s.pos)/max(1, read/batchSize), 16*batchSize*batchSize)
+	if d.charge(uintptr(est)*(b.pl.key.size+b.pl.elem.size+8)) != nil {
+		return
+	}
+	m := reflect.MakeMapWithSize(b.pl.t, est+est/8)
+	for it := b.m.MapRange(); it.Next(); {
+		b.k.SetIterKey(it)
+		b.v.SetIterValue(it)
+		m.SetMapIndex(b.k, b.v)
+	}
+	b.m.Set(m)
 }
 
 // ptr reads a value into a pointer target.

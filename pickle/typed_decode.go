@@ -139,15 +139,16 @@ func (d *tdec) top(p unsafe.Pointer, pl *decPlan) error {
 // next reads an opcode, skipping FRAMEs (whose length must be there).
 func (d *tdec) next() (byte, error) {
 	s := d.s
-	if s.pos < len(s.data) {
-		if op := s.data[s.pos]; op != opFrame {
-			s.pos++
+	if p := s.pos; uint(p) < uint(len(s.data)) {
+		if op := s.data[p]; op != opFrame {
+			s.pos = p + 1
 			return op, nil
 		}
 	}
 	return d.nextSlow()
 }
 
+//go:noinline
 func (d *tdec) nextSlow() (byte, error) {
 	s := d.s
 	for {
@@ -173,15 +174,29 @@ func (d *tdec) nextSlow() (byte, error) {
 
 // peek returns the next opcode without reading it (after any FRAME).
 func (d *tdec) peek() (byte, error) {
+	if op := d.op(); op != 0 {
+		return op, nil
+	}
+	return d.peekSlow()
+}
+
+// op is peek's fast path: the next opcode when it is there and not a
+// FRAME, else 0 (which is no opcode).
+func (d *tdec) op() byte {
 	s := d.s
-	if s.pos < len(s.data) {
-		if op := s.data[s.pos]; op != opFrame {
-			return op, nil
+	if p := s.pos; uint(p) < uint(len(s.data)) {
+		if op := s.data[p]; op != opFrame {
+			return op
 		}
 	}
+	return 0
+}
+
+//go:noinline
+func (d *tdec) peekSlow() (byte, error) {
 	op, err := d.nextSlow()
 	if err == nil {
-		s.pos--
+		d.s.pos--
 	}
 	return op, err
 }
@@ -481,9 +496,12 @@ func (d *tdec) memoAfter(e tmemo) error {
 func (d *tdec) memoPuts(e tmemo) (int, error) {
 	first := -1
 	for {
-		op, err := d.peek()
-		if err != nil {
-			return first, nil // the caller's next read fails
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return first, nil // the caller's next read fails
+			}
 		}
 		var idx uint64
 		switch op {

@@ -213,9 +213,13 @@ func encString(e *encState, p unsafe.Pointer, _ *encPlan) error {
 // before each value.
 func (e *encState) boundary() {
 	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
-		e.endFrame()
-		e.startFrame()
+		e.nextFrame()
 	}
+}
+
+func (e *encState) nextFrame() {
+	e.endFrame()
+	e.startFrame()
 }
 
 func (e *encState) encValue(p unsafe.Pointer, pl *encPlan) error {
@@ -340,6 +344,13 @@ func encStruct(e *encState, p unsafe.Pointer, pl *encPlan) error {
 
 // fieldAt returns the address of field i, or false when it is left out.
 func fieldAt(p unsafe.Pointer, pl *encPlan, i int) (unsafe.Pointer, bool) {
+	if !pl.omits {
+		return unsafe.Add(p, pl.fields[i].off), true
+	}
+	return fieldAtSlow(p, pl, i)
+}
+
+func fieldAtSlow(p unsafe.Pointer, pl *encPlan, i int) (unsafe.Pointer, bool) {
 	f := &pl.fields[i]
 	if f.direct && !f.omitEmpty && !f.omitZero {
 		return unsafe.Add(p, f.off), true
@@ -363,6 +374,10 @@ func (e *encState) structItem(f *encFieldPlan, p unsafe.Pointer) error {
 // the memo index cached for this encode afterwards.
 func (e *encState) saveKey(f *encFieldPlan) error {
 	if f.key < len(e.keys) && e.keys[f.key] > 0 {
+		if i := e.keys[f.key] - 1; i < 256 && e.proto >= 1 {
+			e.b = append(e.b, opBinget, byte(i))
+			return nil
+		}
 		e.writeGet(int(e.keys[f.key] - 1))
 		return nil
 	}
