@@ -774,8 +774,9 @@ var (
 // values (no tzinfo); their wall clock is read as UTC. Marshal writes a
 // time.Time in this location (compared by pointer) as a naive datetime, and
 // a time in any other location — time.UTC included — as an aware datetime
-// whose tzinfo is datetime.timezone(its UTC offset at that instant).
-var Naive = time.FixedZone("", 0)
+// whose tzinfo is datetime.timezone(its UTC offset at that instant). Its
+// name is "naive", so such a time prints as 2024-01-02 03:04:05 +0000 naive.
+var Naive = time.FixedZone("naive", 0)
 
 func stateBytes(v any) ([]byte, bool) {
 	switch x := v.(type) {

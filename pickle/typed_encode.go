@@ -427,9 +427,11 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	// Copy the values out (a map cannot be addressed) and sort the keys.
 	vals := reflect.MakeSlice(reflect.SliceOf(pl.t.Elem()), n, n)
 	items := make([]mapItem, 0, n)
+	k := reflect.New(pl.t.Key()).Elem()
 	for it := m.MapRange(); it.Next(); {
 		vals.Index(len(items)).SetIterValue(it)
-		items = append(items, mapItem{it.Key().String(), len(items)})
+		k.SetIterKey(it)
+		items = append(items, mapItem{k.String(), len(items)})
 	}
 	slices.SortFunc(items, func(a, b mapItem) int { return cmp.Compare(a.k, b.k) })
 	data, size := vals.UnsafePointer(), pl.elem.t.Size()

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // genericOnlyMode decodes typed targets through the generic value and
@@ -229,5 +230,69 @@ func TestTypedDecoderAllocatesOnlyTheResult(t *testing.T) {
 	// The backing array grows by doubling: about log2(10000) arrays.
 	if allocs > 20 {
 		t.Errorf("decoding 10000 ints into []int64: %.0f allocations", allocs)
+	}
+}
+
+func TestNaiveLocationHasAName(t *testing.T) {
+	if Naive.String() != "naive" {
+		t.Errorf("Naive.String() = %q", Naive.String())
+	}
+	tm := time.Date(2024, 1, 2, 3, 4, 5, 0, Naive)
+	if got := tm.String(); got != "2024-01-02 03:04:05 +0000 naive" {
+		t.Errorf("a naive time prints as %q", got)
+	}
+}
+
+func TestOmitZero(t *testing.T) {
+	type withTime struct {
+		When  time.Time `pickle:"when,omitzero"`
+		Empty time.Time `pickle:"empty,omitempty"`
+		N     int       `pickle:"n,omitzero"`
+		P     *tInner   `pickle:"p,omitzero"`
+		S     []int     `pickle:"s,omitzero"`
+		A     [2]int    `pickle:"a,omitzero"`
+		In    tInner    `pickle:"in,omitzero"`
+		Loc   time.Time `pickle:"loc,omitzero"`
+		Keep  string    `pickle:"keep"`
+	}
+	v := withTime{Loc: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).In(time.FixedZone("X", 0)), S: []int{}}
+	var got any
+	if err := Unmarshal(mustMarshal(t, v), &got); err != nil {
+		t.Fatal(err)
+	}
+	d := got.(*Dict)
+	var keys []string
+	for k := range d.All() {
+		keys = append(keys, k.(string))
+	}
+	// omitzero leaves out zero values (time.Time by its IsZero, which is
+	// true for the zero instant in any location); omitempty leaves out
+	// nothing of a struct type; a non-nil empty slice is not zero.
+	if want := "empty s keep"; strings.Join(keys, " ") != want {
+		t.Errorf("keys %v, want %s", keys, want)
+	}
+	v.When, v.N, v.P, v.A, v.In.Inner = time.Unix(1, 0), 1, &tInner{}, [2]int{0, 1}, 2
+	if err := Unmarshal(mustMarshal(t, v), &got); err != nil {
+		t.Fatal(err)
+	}
+	if n := got.(*Dict).Len(); n != 8 {
+		t.Errorf("%d keys with non-zero fields: %s", n, Repr(got))
+	}
+	// The same through the reflection encoder (a registered class: the
+	// fields are its state dict).
+	type withTimeClass withTime
+	RegisterClass("omitzero_test", "WithTime", withTimeClass{})
+	data := mustMarshal(t, withTimeClass{})
+	registry.Lock()
+	delete(registry.byName, Global{"omitzero_test", "WithTime"})
+	delete(registry.byType, reflect.TypeOf(withTimeClass{}))
+	registry.Unlock()
+	var o any
+	if err := Unmarshal(data, &o); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := o.(*Object).State.(*Dict)
+	if !ok || st.Len() != 2 {
+		t.Errorf("registered class state: %s", Repr(o.(*Object).State))
 	}
 }
