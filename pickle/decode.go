@@ -173,11 +173,20 @@ func (s *decState) line() ([]byte, error) {
 
 func (s *decState) push(v any) error {
 	s.objects++
-	if s.objects > s.m.maxObjects || s.alloc > s.allocMax {
+	if s.objects > s.m.maxObjects || s.alloc > s.allocMax || len(s.stack) == cap(s.stack) {
 		return s.pushChecked(v)
 	}
 	s.stack = append(s.stack, v)
 	return nil
+}
+
+// grow2 doubles the capacity of a full slice (append grows large slices
+// by 1.25×, copying them about five times over).
+func grow2[T any](x []T) []T {
+	if len(x) < cap(x) {
+		return x
+	}
+	return append(make([]T, 0, max(16, 2*cap(x))), x...)
 }
 
 func (s *decState) pushChecked(v any) error {
@@ -187,7 +196,7 @@ func (s *decState) pushChecked(v any) error {
 	if err := s.charge(0); err != nil {
 		return err
 	}
-	s.stack = append(s.stack, v)
+	s.stack = append(grow2(s.stack), v)
 	return nil
 }
 
@@ -253,7 +262,7 @@ func (s *decState) memoPut(idx uint64, v any) error {
 	}
 	s.memoCount++
 	if idx == uint64(len(s.memo)) {
-		s.memo = append(s.memo, v)
+		s.memo = append(grow2(s.memo), v)
 		return nil
 	}
 	if s.memoSparse == nil {
@@ -411,7 +420,7 @@ func (s *decState) loadBytes(n uint64, array bool) error {
 	if c == nil {
 		c = []byte{}
 	}
-	return s.push(c)
+	return s.push(s.boxBytes(c))
 }
 
 func (s *decState) loadBinstring(n uint64) error {
@@ -828,7 +837,8 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 	case *listBox:
 		return s.walkList(x, depth, inKey)
 	case Tuple:
-		return s.walkTuple(x, depth, inKey)
+		h, err := s.walkTuple(x, depth, inKey)
+		return v, h, err
 	case *Dict:
 		h, err := s.walkDict(x, depth, inKey)
 		return v, h, err
@@ -850,7 +860,7 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 // walkList turns a list box into its []any.
 func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error) {
 	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
-		return x.items, h, err
+		return s.boxList(x.items), h, err
 	}
 	if cap(x.items) == 0 {
 		if x.memo {
@@ -864,20 +874,20 @@ func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error)
 		return nil, 0, err
 	}
 	x.walk.state, x.walk.height = 2, int32(h+1)
-	return x.items, h + 1, nil
+	return s.boxList(x.items), h + 1, nil
 }
 
-func (s *decState) walkTuple(x Tuple, depth int, inKey bool) (any, int, error) {
+func (s *decState) walkTuple(x Tuple, depth int, inKey bool) (int, error) {
 	if len(x) == 0 {
-		return x, 1, nil
+		return 1, nil
 	}
 	if !s.tupleShared {
 		// Reached once only: no bookkeeping needed.
 		if depth >= s.m.maxDepth {
-			return nil, 0, s.depthErr()
+			return 0, s.depthErr()
 		}
 		h, err := s.walkSlice(x, depth+1, inKey)
-		return x, h + 1, err
+		return h + 1, err
 	}
 	if s.tuples == nil {
 		s.tuples = make(map[*any]int)
@@ -885,23 +895,23 @@ func (s *decState) walkTuple(x Tuple, depth int, inKey bool) (any, int, error) {
 	key := &x[0]
 	if h, ok := s.tuples[key]; ok {
 		if h < 0 {
-			return x, 0, nil
+			return 0, nil
 		}
 		if depth+h > s.m.maxDepth {
-			return nil, 0, s.depthErr()
+			return 0, s.depthErr()
 		}
-		return x, h, nil
+		return h, nil
 	}
 	if depth >= s.m.maxDepth {
-		return nil, 0, s.depthErr()
+		return 0, s.depthErr()
 	}
 	s.tuples[key] = -1
 	h, err := s.walkSlice(x, depth+1, inKey)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	s.tuples[key] = h + 1
-	return x, h + 1, nil
+	return h + 1, nil
 }
 
 func (s *decState) walkDict(x *Dict, depth int, inKey bool) (int, error) {

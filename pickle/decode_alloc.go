@@ -24,6 +24,9 @@ var (
 	int64Word   = typeWord(int64(0))
 	float64Word = typeWord(float64(0))
 	stringWord  = typeWord("")
+	listWord    = typeWord([]any(nil))
+	tupleWord   = typeWord(Tuple(nil))
+	bytesWord   = typeWord([]byte(nil))
 )
 
 // boxAt returns an interface value of the type whose word is typ, holding
@@ -54,6 +57,7 @@ func (s *decState) slabLen(max, per int) int {
 }
 
 type decSlabs struct {
+	hdrs   [][]any // slice headers of boxed lists, tuples and bytes
 	ints   []int64
 	floats []float64
 	strs   []string
@@ -133,6 +137,24 @@ func (s *decState) boxStr(b []byte) any {
 	s.slabs.strs = s.slabs.strs[1:]
 	return boxAt(stringWord, unsafe.Pointer(p))
 }
+
+// boxSlice returns the slice with header h as an interface value of the
+// type whose word is typ ([]any, Tuple or []byte: one layout).
+func (s *decState) boxSlice(typ unsafe.Pointer, h []any) any {
+	if len(s.slabs.hdrs) == 0 {
+		n := s.slabLen(boxSlab/2, 1)
+		s.slabs.hdrs = make([][]any, n)
+		s.alloc += 24 * int64(n)
+	}
+	p := &s.slabs.hdrs[0]
+	*p = h
+	s.slabs.hdrs = s.slabs.hdrs[1:]
+	return boxAt(typ, unsafe.Pointer(p))
+}
+
+func (s *decState) boxList(l []any) any   { return s.boxSlice(listWord, l) }
+func (s *decState) boxTuple(t Tuple) any  { return s.boxSlice(tupleWord, t) }
+func (s *decState) boxBytes(b []byte) any { return s.boxSlice(bytesWord, *(*[]any)(unsafe.Pointer(&b))) }
 
 // carveAny returns n zeroed items (len and cap n).
 func (s *decState) carveAny(n int) []any {

@@ -38,7 +38,7 @@ func (s *decState) run() (any, error) {
 			s.pos++
 			err = s.memoGet(uint64(s.data[pos+1]))
 		case opMark:
-			s.marks = append(s.marks, len(s.stack))
+			s.marks = append(grow2(s.marks), len(s.stack))
 			s.fence = len(s.stack)
 		case opAppend, opAppends, opSetitem, opSetitems:
 			err = s.loadAdd(op)
@@ -113,7 +113,7 @@ func (s *decState) step(op byte) error {
 	case opBinget, opLongBinget, opGet:
 		return s.loadGet(op)
 	case opMark:
-		s.marks = append(s.marks, len(s.stack))
+		s.marks = append(grow2(s.marks), len(s.stack))
 		s.fence = len(s.stack)
 		return nil
 	case opAppend, opAppends, opSetitem, opSetitems, opAdditems:
@@ -336,7 +336,7 @@ func (s *decState) loadBuild(op byte) error {
 		}
 		t := s.newTuple(s.stack[len(s.stack)-n:])
 		s.stack = s.stack[:len(s.stack)-n]
-		return s.push(t)
+		return s.push(s.boxTuple(t))
 	}
 	items, err := s.popMark()
 	if err != nil {
@@ -374,7 +374,7 @@ func (s *decState) loadBuild(op byte) error {
 		}
 		return s.push(fs)
 	}
-	return s.push(s.newTuple(items))
+	return s.push(s.boxTuple(s.newTuple(items)))
 }
 
 // loadAdd is APPEND(S), SETITEM(S) and ADDITEMS.
