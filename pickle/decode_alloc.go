@@ -152,9 +152,11 @@ func (s *decState) boxSlice(typ unsafe.Pointer, h []any) any {
 	return boxAt(typ, unsafe.Pointer(p))
 }
 
-func (s *decState) boxList(l []any) any   { return s.boxSlice(listWord, l) }
-func (s *decState) boxTuple(t Tuple) any  { return s.boxSlice(tupleWord, t) }
-func (s *decState) boxBytes(b []byte) any { return s.boxSlice(bytesWord, *(*[]any)(unsafe.Pointer(&b))) }
+func (s *decState) boxList(l []any) any  { return s.boxSlice(listWord, l) }
+func (s *decState) boxTuple(t Tuple) any { return s.boxSlice(tupleWord, t) }
+func (s *decState) boxBytes(b []byte) any {
+	return s.boxSlice(bytesWord, *(*[]any)(unsafe.Pointer(&b)))
+}
 
 // carveAny returns n zeroed items (len and cap n).
 func (s *decState) carveAny(n int) []any {
