@@ -396,7 +396,7 @@ func (d *tdec) pair(b *dictBuilder) error {
 		return errFallback
 	}
 	if b.pl == nil {
-		if err := d.value(nil, nil); err != nil {
+		if err := d.discardKey(); err != nil {
 			return err
 		}
 		return d.value(nil, nil)
@@ -430,6 +430,27 @@ func (d *tdec) pair(b *dictBuilder) error {
 	}
 	fv := fieldByIndexAlloc(reflect.NewAt(b.pl.t, b.p).Elem(), fp.index)
 	return d.value(fv.Addr().UnsafePointer(), fp.plan)
+}
+
+// discardKey reads the key of a dict that is read into nothing. Python
+// refuses an unhashable key (a list, a dict...), so only keys that are
+// hashable by their opcode are read here; the generic path decides the rest.
+func (d *tdec) discardKey() error {
+	op, err := d.peek()
+	if err != nil {
+		return errFallback
+	}
+	switch op {
+	case opBinget, opLongBinget:
+		i, err := d.getIndex()
+		if err != nil || d.memo[i].kind != mStr {
+			return errFallback
+		}
+		return nil
+	case opEmptyList, opEmptyDict, opEmptyTuple, opMark:
+		return errFallback
+	}
+	return d.value(nil, nil)
 }
 
 // key reads a str key: the index of its memo entry, or -1 and the entry

@@ -76,9 +76,22 @@ var tdecPool = make(chan *tdec, 4)
 
 // decodeTyped tries the typed decoder: nil or a decode error means done;
 // errFallback means the generic path must decode this pickle.
+//
+// It writes only into storage that the generic path would replace or that
+// it makes itself, so that giving up leaves no trace: the target must be
+// the zero value (it is zeroed again on giving up) or a slice (whose
+// header is put back).
 func (s *decState) decodeTyped(rv reflect.Value) error {
 	pl := planFor(rv.Type().Elem())
 	if !pl.fast {
+		return errFallback
+	}
+	dst := rv.Elem()
+	var old sliceHdr
+	switch {
+	case dst.Kind() == reflect.Slice:
+		old = *(*sliceHdr)(rv.UnsafePointer())
+	case !dst.IsZero():
 		return errFallback
 	}
 	var d *tdec
@@ -94,6 +107,11 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 	if err != nil {
 		s.pos = 0
 		typedFallbacks.Add(1)
+		if dst.Kind() == reflect.Slice {
+			*(*sliceHdr)(rv.UnsafePointer()) = old
+		} else {
+			dst.SetZero()
+		}
 	}
 	d.release()
 	return err

@@ -296,3 +296,25 @@ func TestOmitZero(t *testing.T) {
 		t.Errorf("registered class state: %s", Repr(o.(*Object).State))
 	}
 }
+
+// FuzzTypedAgrees decodes the same input into *any and, through the typed
+// decoder, into a few Go types, and checks that each typed result is what
+// converting the generic value gives (the generic path decides; the typed
+// decoder must agree with it, error for error).
+func FuzzTypedAgrees(f *testing.F) {
+	f.Add([]byte("\x80\x04\x95\x1b\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94(\x8c\x02id\x94K\x01\x8c\x04tags\x94]\x94u}\x94(h\x02K\x02h\x03]\x94\x8c\x01a\x94aue."))
+	f.Add([]byte("\x80\x04]\x94(]\x94]\x94h\x01e."))
+	f.Add([]byte("\x80\x04}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94h\x02u."))
+	f.Add([]byte("\x80\x04]\x94(\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fJ\xff\xff\xff\xffM\x00\x01e."))
+	f.Add([]byte("\x80\x04]\x94(}\x94}\x94\x8c\x01x\x94Nse."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		var v any
+		_ = fuzzMode.Unmarshal(data, &v)
+		for _, target := range typedTargets() {
+			checkTypedAgrees(t, data, target)
+		}
+	})
+}
