@@ -14,11 +14,13 @@ import (
 // STOP are ignored, as pickle.loads does.
 //
 // With v of type *any the result is a generic value (see the package
-// documentation for the type table); otherwise the generic value is
-// converted like encoding/json does: structs from str-keyed dicts, maps,
-// slices, arrays, sized integers with overflow checks, time.Time from
-// datetime.datetime, time.Duration from datetime.timedelta, big.Int,
-// []byte, registered classes and Unmarshaler.
+// documentation for the type table); otherwise the value is stored like
+// encoding/json does: structs from str-keyed dicts, maps, slices, arrays,
+// sized integers with overflow checks, time.Time from datetime.datetime,
+// time.Duration from datetime.timedelta, big.Int, []byte, registered
+// classes and Unmarshaler. Plain data is read straight into a zero target
+// (or a slice) without a generic value in between (see the package
+// documentation).
 func Unmarshal(data []byte, v any) error { return defaultDecMode.Unmarshal(data, v) }
 
 // Unmarshal decodes one pickle from data into v (see the package-level
