@@ -100,6 +100,7 @@ type encState struct {
 	// in this encode, 0 if not written yet; keysUsed lists the k set.
 	keys     []int32
 	keysUsed []int32
+	maps     map[reflect.Type]*mapScratch // typed_encode.go
 }
 
 var encPool = sync.Pool{New: func() any { return &encState{} }}

@@ -2,9 +2,11 @@ package pickle
 
 import (
 	"cmp"
+	"encoding/binary"
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -395,10 +397,50 @@ func (e *encState) saveKey(f *encFieldPlan) error {
 	return nil
 }
 
-// mapItem is a key and a copy of its value while a map is written.
+// mapItem is a map entry while a map is written: the index of its key and
+// value copies, and pre, the key's first 8 bytes big-endian, which decides
+// most comparisons of the sort by itself.
 type mapItem struct {
-	k string
-	i int
+	pre uint64
+	i   int
+}
+
+func keyPrefix(k string) uint64 {
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// mapScratch holds the copies of one map's keys and values while it is
+// written; an encState keeps one per map type for the next encode.
+type mapScratch struct {
+	keys  []string
+	items []mapItem
+	vals  reflect.Value // []V
+}
+
+func (e *encState) takeScratch(t reflect.Type, n int) *mapScratch {
+	sc := e.maps[t]
+	if sc == nil || sc.vals.Cap() < n {
+		sc = &mapScratch{vals: reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)}
+	} else {
+		delete(e.maps, t) // a nested map of the same type gets its own
+		sc.vals = sc.vals.Slice(0, n)
+	}
+	sc.keys, sc.items = slices.Grow(sc.keys[:0], n), slices.Grow(sc.items[:0], n)
+	return sc
+}
+
+func (e *encState) putScratch(t reflect.Type, sc *mapScratch) {
+	sc.vals.Clear() // keep no user values alive
+	clear(sc.keys)
+	if sc.vals.Cap() > 1<<16 {
+		return
+	}
+	if e.maps == nil {
+		e.maps = make(map[reflect.Type]*mapScratch)
+	}
+	e.maps[t] = sc
 }
 
 // encStrMap writes a string-keyed map as a dict, in key order (Go maps
@@ -425,21 +467,29 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 		return nil
 	}
 	// Copy the values out (a map cannot be addressed) and sort the keys.
-	vals := reflect.MakeSlice(reflect.SliceOf(pl.t.Elem()), n, n)
-	items := make([]mapItem, 0, n)
+	sc := e.takeScratch(pl.t, n)
+	defer e.putScratch(pl.t, sc)
 	k := reflect.New(pl.t.Key()).Elem()
 	for it := m.MapRange(); it.Next(); {
-		vals.Index(len(items)).SetIterValue(it)
+		sc.vals.Index(len(sc.keys)).SetIterValue(it)
 		k.SetIterKey(it)
-		items = append(items, mapItem{k.String(), len(items)})
+		sc.items = append(sc.items, mapItem{keyPrefix(k.String()), len(sc.keys)})
+		sc.keys = append(sc.keys, k.String())
 	}
-	slices.SortFunc(items, func(a, b mapItem) int { return cmp.Compare(a.k, b.k) })
-	data, size := vals.UnsafePointer(), pl.elem.t.Size()
+	keys := sc.keys
+	slices.SortFunc(sc.items, func(a, b mapItem) int {
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
+		return strings.Compare(keys[a.i], keys[b.i])
+	})
+	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
 	return e.dictItems(n, func(i int) error {
 		e.boundary()
-		if _, err := e.saveStrIdx(items[i].k); err != nil {
+		it := sc.items[i]
+		if _, err := e.saveStrIdx(keys[it.i]); err != nil {
 			return err
 		}
-		return e.encValue(unsafe.Add(data, uintptr(items[i].i)*size), pl.elem)
+		return e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem)
 	})
 }
