@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Tuple is a Python tuple. Tuples are immutable in Python; a decoded Tuple
@@ -277,6 +278,20 @@ func selfHashed(h, k any) bool {
 }
 
 func (d *Dict) setHashed(h, k, v any) {
+	if d.x == nil && len(d.ents) < cap(d.ents) && isShortStr(h) {
+		// The common case (a small dict of str keys, decoded into room
+		// made for it): the key is its own hash key; compare it with the
+		// others as strings (equal keys from the memo share their bytes).
+		if i := d.findStr(*(*string)((*eface)(unsafe.Pointer(&h)).data)); i >= 0 {
+			d.ents[i].v = v
+			return
+		}
+		d.ents = append(d.ents, dictEntry{k: k, v: v})
+		if len(d.ents) > smallDict {
+			d.reindex()
+		}
+		return
+	}
 	if i := d.find(h); i >= 0 {
 		// Python keeps the first key object and replaces the value.
 		d.ents[i].v = v
@@ -304,6 +319,27 @@ func (d *Dict) setHashed(h, k, v any) {
 	} else if len(d.ents) > smallDict {
 		d.reindex()
 	}
+}
+
+// isShortStr reports whether h is a str that is its own hash key.
+func isShortStr(h any) bool {
+	e := (*eface)(unsafe.Pointer(&h))
+	return e.typ == stringWord && len(*(*string)(e.data)) <= inlineKey
+}
+
+// findStr is find for a str key in a dict without hash keys of its own
+// (every key is its own: a str key can only equal a str).
+func (d *Dict) findStr(s string) int {
+	for i := range d.ents {
+		e := (*eface)(unsafe.Pointer(&d.ents[i].k))
+		if e.typ != stringWord {
+			continue
+		}
+		if t := *(*string)(e.data); len(t) == len(s) && (unsafe.StringData(t) == unsafe.StringData(s) || t == s) {
+			return i
+		}
+	}
+	return -1
 }
 
 func (d *Dict) reindex() {
