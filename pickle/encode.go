@@ -303,6 +303,15 @@ func (e *encState) save(v any) error {
 		return e.saveTuple(x)
 	case []byte:
 		return e.saveBytes(x)
+	default:
+		return e.saveOther(v)
+	}
+	return nil
+}
+
+// saveOther is save for the types past its common ones.
+func (e *encState) saveOther(v any) error {
+	switch x := v.(type) {
 	case int32:
 		e.saveInt(int64(x))
 	case int16:

@@ -102,6 +102,11 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encFunc {
 			return classEncoder(g, structEncoder(t))
 		}
 	}
+	return kindEncoder(t)
+}
+
+// kindEncoder is the encoder of a type by its kind.
+func kindEncoder(t reflect.Type) encFunc {
 	switch t.Kind() {
 	case reflect.Bool:
 		return func(e *encState, v reflect.Value) error { e.saveBool(v.Bool()); return nil }
