@@ -101,6 +101,20 @@ type encState struct {
 	keys     []int32
 	keysUsed []int32
 	maps     map[reflect.Type]*mapScratch // typed_encode.go
+	// sliceHigh and dictHigh are the most entries memoSlice and memoDict
+	// held since they were made (a map's capacity is not visible).
+	sliceHigh, dictHigh int
+}
+
+// resetMap empties a memo map for the next encode, or drops it when it
+// once held far more than this encode used.
+func resetMap[K comparable](m map[K]int, high int) (map[K]int, int) {
+	high = max(high, len(m))
+	if high > 1<<10 && 8*len(m) < high || high > 1<<17 {
+		return nil, 0
+	}
+	clear(m)
+	return m, high
 }
 
 var encPool = sync.Pool{New: func() any { return &encState{} }}
@@ -111,21 +125,14 @@ func (e *encState) reset(m *encMode, dst []byte) {
 
 func (e *encState) release() {
 	e.b = nil
-	// Keep the memo tables (clearing is cheaper than regrowing them) unless
-	// one encode made them huge.
+	// Keep the memo tables (clearing is cheaper than regrowing them),
+	// but not one much larger than this encode needed: clearing it again
+	// after every small encode would cost more than regrowing it.
 	e.memoID.reset()
 	clear(e.memoGlobal)
 	e.strCache = [256]strCacheEntry{}
-	if len(e.memoSlice) > 1<<17 {
-		e.memoSlice = nil
-	} else {
-		clear(e.memoSlice)
-	}
-	if len(e.memoDict) > 1<<17 {
-		e.memoDict = nil
-	} else {
-		clear(e.memoDict)
-	}
+	e.memoSlice, e.sliceHigh = resetMap(e.memoSlice, e.sliceHigh)
+	e.memoDict, e.dictHigh = resetMap(e.memoDict, e.dictHigh)
 	e.memoStr.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0

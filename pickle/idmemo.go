@@ -86,7 +86,8 @@ func (m *idMemo) grow() {
 }
 
 // reset empties the table, keeping its storage unless it is much larger
-// than this encode needed.
+// than this encode needed (clearing it after each small encode would cost
+// more than regrowing it) or huge.
 func (m *idMemo) reset() {
 	switch {
 	case len(m.slots) > 1<<12 && 8*m.n < len(m.slots), len(m.slots) > 1<<18:

@@ -57,13 +57,16 @@ func (s *decState) borrow() {
 }
 
 func (s *decState) giveBack() {
-	const keep = 1 << 16
+	// Large scratch is not kept: clearing it after every small pickle
+	// would cost more than a large pickle pays to grow its own.
+	const keep = 1 << 12
 	if cap(s.stack) > keep || cap(s.memo) > keep || cap(s.marks) > keep {
 		return
 	}
-	// Drop references so pooled slices keep no decoded values alive.
+	// Drop references so pooled slices keep no decoded values alive (the
+	// memo only grows; the stack may have been longer than it is now).
 	clear(s.stack[:cap(s.stack)])
-	clear(s.memo[:cap(s.memo)])
+	clear(s.memo)
 	sc := s.scratch
 	sc.stack, sc.marks, sc.memo = s.stack[:0], s.marks[:0], s.memo[:0]
 	scratchPool.Put(sc)
