@@ -318,3 +318,25 @@ func FuzzTypedAgrees(f *testing.F) {
 		}
 	})
 }
+
+func TestTypedDecoderOverAStream(t *testing.T) {
+	var stream []byte
+	inputs := typedInputs(t)
+	for _, data := range inputs {
+		stream = append(stream, data...)
+	}
+	for _, target := range typedTargets() {
+		dec := NewDecoder(&chunkReader{data: stream, sizes: stream})
+		for i, data := range inputs {
+			got, want := target(), target()
+			errGot := dec.Decode(got)
+			errWant := Unmarshal(data, want)
+			if (errGot == nil) != (errWant == nil) || errGot == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("pickle %d into %T: stream %v (%v), Unmarshal %v (%v)", i, got, errGot, got, errWant, want)
+			}
+			if errGot != nil {
+				break // the rest of the stream is dropped after an error
+			}
+		}
+	}
+}
