@@ -317,6 +317,11 @@ func encStruct(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	e.emptyDict()
 	e.memoizeID(id)
 	n := len(pl.fields)
+	if !pl.omits && n > 0 && n < batchSize {
+		err := e.structFields(p, pl)
+		e.depth--
+		return err
+	}
 	if pl.omits {
 		n = 0
 		for i := range pl.fields {
@@ -341,6 +346,37 @@ func encStruct(e *encState, p unsafe.Pointer, pl *encPlan) error {
 		e.closeBatch(&b, opSetitem, opSetitems)
 	}
 	e.depth--
+	return nil
+}
+
+// structFields writes the items of a struct whose fields are all written,
+// in one batch (as batchDict does for fewer than 1000 items).
+func (e *encState) structFields(p unsafe.Pointer, pl *encPlan) error {
+	single := len(pl.fields) == 1 || e.proto == 0
+	if !single {
+		e.b = append(e.b, opMark)
+	}
+	for i := range pl.fields {
+		f := &pl.fields[i]
+		e.boundary()
+		if err := e.saveKey(f); err != nil {
+			return err
+		}
+		e.boundary()
+		if err := f.plan.enc(e, unsafe.Add(p, f.off), f.plan); err != nil {
+			return err
+		}
+		if e.proto == 0 {
+			e.b = append(e.b, opSetitem)
+		}
+	}
+	switch {
+	case e.proto == 0:
+	case single:
+		e.b = append(e.b, opSetitem)
+	default:
+		e.b = append(e.b, opSetitems)
+	}
 	return nil
 }
 

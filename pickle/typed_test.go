@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -336,6 +337,38 @@ func TestTypedDecoderOverAStream(t *testing.T) {
 			}
 			if errGot != nil {
 				break // the rest of the stream is dropped after an error
+			}
+		}
+	}
+}
+
+func TestTypedStructEncodesAsItsDict(t *testing.T) {
+	type one struct {
+		A int `pickle:"a"`
+	}
+	type three struct {
+		A int      `pickle:"a"`
+		B string   `pickle:"b"`
+		C []string `pickle:"c"`
+	}
+	dict := func(kv ...any) *Dict {
+		d := NewDict()
+		for i := 0; i < len(kv); i += 2 {
+			_ = d.Set(kv[i], kv[i+1])
+		}
+		return d
+	}
+	for p := 0; p <= highestProtocol; p++ {
+		m, _ := EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
+		for _, tc := range []struct{ typed, generic any }{
+			{one{1}, dict("a", int64(1))},
+			{three{1, "x", []string{"y"}}, dict("a", int64(1), "b", "x", "c", []any{"y"})},
+			{[]three{{2, "b", nil}, {3, "b", []string{"z"}}}, []any{dict("a", int64(2), "b", "b", "c", []any{}), dict("a", int64(3), "b", "b", "c", []any{"z"})}}, // a nil slice is an empty list, as before
+		} {
+			got, err1 := m.Marshal(tc.typed)
+			want, err2 := m.Marshal(tc.generic)
+			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+				t.Errorf("protocol %d, %T: %x (%v), want %x (%v)", p, tc.typed, got, err1, want, err2)
 			}
 		}
 	}
