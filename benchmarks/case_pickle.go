@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -17,14 +19,37 @@ import (
 )
 
 // pickleWorkloads are the names pyfixtures/pickle_bench.py gen writes.
-var pickleWorkloads = []string{"small_dicts_10k", "ints_100k", "bytes_1mib", "nonascii_str_10k", "deep_nesting_400"}
+var pickleWorkloads = []string{"small_dicts_10k", "records_by_name_10k", "ints_100k", "bytes_1mib", "nonascii_str_10k", "deep_nesting_400"}
 
 var pickleLabels = map[string]string{
-	"small_dicts_10k":  "10k small dicts",
-	"ints_100k":        "100k ints",
-	"bytes_1mib":       "1 MiB bytes",
-	"nonascii_str_10k": "10k non-ASCII str",
-	"deep_nesting_400": "nested 400 deep",
+	"small_dicts_10k":     "10k small dicts",
+	"records_by_name_10k": "10k records by name",
+	"ints_100k":           "100k ints",
+	"bytes_1mib":          "1 MiB bytes",
+	"nonascii_str_10k":    "10k non-ASCII str",
+	"deep_nesting_400":    "nested 400 deep",
+}
+
+// benchRec is a record of small_dicts_10k, fields in the dict's order (so
+// encoding it gives CPython's bytes).
+type benchRec struct {
+	ID    int64    `pickle:"id"`
+	Name  string   `pickle:"name"`
+	Score float64  `pickle:"score"`
+	Tags  []string `pickle:"tags"`
+	OK    bool     `pickle:"ok"`
+}
+
+// typedPickle are the workloads also decoded into (and encoded from) Go
+// types: CPython's bytes straight into structs, maps and slices.
+var typedPickle = []struct {
+	name, goType string
+	target       func() any
+}{
+	{"small_dicts_10k", "[]Rec", func() any { return new([]benchRec) }},
+	{"records_by_name_10k", "map[string]Rec", func() any { return new(map[string]benchRec) }},
+	{"ints_100k", "[]int64", func() any { return new([]int64) }},
+	{"nonascii_str_10k", "[]string", func() any { return new([]string) }},
 }
 
 // pickleDir holds CPython's pickles of the workloads, generated once per
@@ -73,7 +98,7 @@ func runPickle(r *runner) error {
 		}
 		r.add(k+"mpwire/decode", ns)
 		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
-			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 1.0})
+			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 1.0, Note: allocsNote(decodeN(data))})
 		// gopickle decode
 		if ns, err := r.measure(func(n int) error {
 			for i := 0; i < n; i++ {
@@ -112,22 +137,13 @@ func runPickle(r *runner) error {
 		if err := pickle.Unmarshal(data, &v); err != nil {
 			return err
 		}
-		var buf []byte
-		ns, err = r.measure(func(n int) error {
-			for i := 0; i < n; i++ {
-				var err error
-				if buf, err = em.AppendMarshal(buf[:0], v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		ns, err = r.measure(encodeN(em, v))
 		if err != nil {
 			return fmt.Errorf("mpwire encode %s: %w", name, err)
 		}
 		r.add(k+"mpwire/encode", ns)
 		r.compare(comparison{Case: "pickle encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/encode",
-			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 1.0})
+			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 1.0, Note: allocsNote(encodeN(em, v))})
 		// og-rek encode of its own decoded value.
 		if ov, err := ogórek.NewDecoderWithConfig(bytes.NewReader(data), cfg).Decode(); err == nil {
 			var ob bytes.Buffer
@@ -149,7 +165,77 @@ func runPickle(r *runner) error {
 		r.compare(comparison{Case: "pickle encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/encode",
 			Baseline: "og-rek", BaseKey: k + "ogrek/encode"})
 	}
+	return runTypedPickle(r, dir, em)
+}
+
+// runTypedPickle times decoding CPython's bytes straight into Go types
+// and encoding those values, against CPython's loads and dumps of the same
+// bytes (measured by runPickle in the same repeat).
+func runTypedPickle(r *runner, dir string, em pickle.EncMode) error {
+	for _, w := range typedPickle {
+		data, err := os.ReadFile(filepath.Join(dir, w.name+".pickle"))
+		if err != nil {
+			return err
+		}
+		k := "pickle/" + w.name + "/"
+		label := pickleLabels[w.name] + " → " + w.goType + ", " + strconv.Itoa(len(data)) + " B"
+		dec := func(n int) error {
+			for i := 0; i < n; i++ {
+				if err := pickle.Unmarshal(data, w.target()); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		ns, err := r.measure(dec)
+		if err != nil {
+			return fmt.Errorf("mpwire typed decode %s: %w", w.name, err)
+		}
+		r.add(k+"mpwire/typed-decode", ns)
+		r.compare(comparison{Case: "pickle typed decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/typed-decode",
+			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 3.0, Note: allocsNote(dec)})
+		p := w.target()
+		if err := pickle.Unmarshal(data, p); err != nil {
+			return err
+		}
+		v := reflect.ValueOf(p).Elem().Interface()
+		if ns, err = r.measure(encodeN(em, v)); err != nil {
+			return fmt.Errorf("mpwire typed encode %s: %w", w.name, err)
+		}
+		r.add(k+"mpwire/typed-encode", ns)
+		r.compare(comparison{Case: "pickle typed encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/typed-encode",
+			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 2.0, Note: allocsNote(encodeN(em, v))})
+	}
+	r.note("pickle typed: CPython's bytes decoded straight into the Go type named (Rec is {id int64, name str, score float64, tags []str, ok bool}), " +
+		"and that value encoded (bytes CPython loads equal); the baseline is CPython's loads/dumps of the same bytes. Goals: decode ≥ 3×, encode ≥ 2×. " +
+		"allocs/op are Go heap allocations per operation (runtime.MemStats).")
 	return nil
+}
+
+// allocsNote runs fn(20) and says how many allocations one call made.
+func allocsNote(fn func(n int) error) string {
+	const n = 20
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	if err := fn(n); err != nil {
+		return ""
+	}
+	runtime.ReadMemStats(&b)
+	return strconv.FormatUint((b.Mallocs-a.Mallocs+n/2)/n, 10) + " allocs/op"
+}
+
+// encodeN returns a timing loop: n encodes of v into a reused buffer.
+func encodeN(em pickle.EncMode, v any) func(n int) error {
+	var buf []byte
+	return func(n int) error {
+		for i := 0; i < n; i++ {
+			var err error
+			if buf, err = em.AppendMarshal(buf[:0], v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // decodeN returns a timing loop: n pickle.Unmarshal calls of data.

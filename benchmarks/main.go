@@ -7,7 +7,8 @@
 //	go run ./benchmarks -short               # one tiny iteration of each case (smoke)
 //	go run ./benchmarks -python ~/.pyenv/versions/3.12.8/bin/python
 //
-// Cases: pickle (decode/encode vs CPython's C pickle, gopickle, og-rek),
+// Cases: pickle (decode/encode vs CPython's C pickle, gopickle, og-rek;
+// typed decode/encode of Go structs, maps and slices vs CPython),
 // conn (ping-pong vs a raw socketpair, Go↔Python, Python↔Python), bulk
 // (SendBytes of 64 KiB/1 MiB/16 MiB vs a raw unix socket and Python
 // send_bytes; a one-way pipe with an enlarged buffer vs the default),

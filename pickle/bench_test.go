@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -29,7 +30,72 @@ import (
 )
 
 // benchWorkloads are the names pickle_bench.py writes.
-var benchWorkloads = []string{"small_dicts_10k", "ints_100k", "bytes_1mib", "nonascii_str_10k", "deep_nesting_400"}
+var benchWorkloads = []string{"small_dicts_10k", "ints_100k", "bytes_1mib", "nonascii_str_10k", "deep_nesting_400", "records_by_name_10k"}
+
+// BenchRec is a record of pickle_bench.py's small_dicts_10k, with its
+// fields in the dict's order (so encoding it gives CPython's bytes).
+type BenchRec struct {
+	ID    int64    `pickle:"id"`
+	Name  string   `pickle:"name"`
+	Score float64  `pickle:"score"`
+	Tags  []string `pickle:"tags"`
+	OK    bool     `pickle:"ok"`
+}
+
+// typedWorkloads decode CPython's bytes of a workload into a Go type.
+var typedWorkloads = []struct {
+	name   string
+	target func() any
+}{
+	{"small_dicts_10k", func() any { return new([]BenchRec) }},
+	{"records_by_name_10k", func() any { return new(map[string]BenchRec) }},
+	{"ints_100k", func() any { return new([]int64) }},
+	{"nonascii_str_10k", func() any { return new([]string) }},
+}
+
+// BenchmarkDecodeTyped decodes CPython's bytes straight into Go values.
+func BenchmarkDecodeTyped(b *testing.B) {
+	data := workloadBytes(b)
+	for _, w := range typedWorkloads {
+		b.Run(w.name, func(b *testing.B) {
+			d := data[w.name]
+			b.SetBytes(int64(len(d)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := pickle.Unmarshal(d, w.target()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEncodeTyped encodes the typed values decoded from CPython's
+// bytes (the bytes are CPython's own).
+func BenchmarkEncodeTyped(b *testing.B) {
+	data := workloadBytes(b)
+	for _, w := range typedWorkloads {
+		b.Run(w.name, func(b *testing.B) {
+			p := w.target()
+			if err := pickle.Unmarshal(data[w.name], p); err != nil {
+				b.Fatal(err)
+			}
+			v := reflect.ValueOf(p).Elem().Interface()
+			em, err := pickle.EncOptions{}.EncMode()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(data[w.name])))
+			b.ReportAllocs()
+			var buf []byte
+			for i := 0; i < b.N; i++ {
+				if buf, err = em.AppendMarshal(buf[:0], v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
 
 var (
 	benchMu   sync.Mutex

@@ -146,7 +146,8 @@ type field struct {
 	nameLower string
 	index     []int
 	typ       reflect.Type
-	omitEmpty bool
+	omitEmpty bool // `pickle:",omitempty"`: left out when empty (see isEmptyValue)
+	omitZero  bool // `pickle:",omitzero"`: left out when zero (IsZero() if the type has it)
 }
 
 type structInfo struct {
@@ -199,18 +200,31 @@ func cachedFields(t reflect.Type) *structInfo {
 				}
 				// A shallower field wins: replace.
 				j := si.byName[name]
-				si.fields[j] = field{name: name, nameLower: strings.ToLower(name), index: idx, typ: ft, omitEmpty: strings.Contains(opts, "omitempty")}
+				si.fields[j] = newField(name, idx, ft, opts)
 				seen[name] = depth
 				continue
 			}
 			seen[name] = depth
 			si.byName[name] = len(si.fields)
-			si.fields = append(si.fields, field{name: name, nameLower: strings.ToLower(name), index: idx, typ: ft, omitEmpty: strings.Contains(opts, "omitempty")})
+			si.fields = append(si.fields, newField(name, idx, ft, opts))
 		}
 	}
 	walk(t, nil, 0)
 	v, _ := structCache.LoadOrStore(t, si)
 	return v.(*structInfo)
+}
+
+func newField(name string, index []int, t reflect.Type, opts string) field {
+	f := field{name: name, nameLower: strings.ToLower(name), index: index, typ: t}
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "omitempty":
+			f.omitEmpty = true
+		case "omitzero":
+			f.omitZero = true
+		}
+	}
+	return f
 }
 
 func (si *structInfo) lookup(name string) (*field, bool) {
@@ -286,7 +300,7 @@ func (c *converter) charge(n uintptr) error {
 	}
 	s.alloc += int64(n)
 	if limit := s.m.allocLimit(s.pos); s.alloc > limit {
-		return &LimitError{Limit: "MaxAlloc", Max: limit, Msg: "typed conversion allocated too many bytes (a shared value copied once per reference?)"}
+		return &LimitError{Limit: "MaxAlloc", Max: limit, Msg: "decoding and typed conversion allocated too many bytes (a shared value copied once per reference?)"}
 	}
 	return nil
 }
@@ -300,86 +314,16 @@ func mapBytes(t reflect.Type, n int) uintptr {
 }
 
 func (c *converter) assign(dst reflect.Value, src any) error {
-	c.count++
-	if c.s != nil && c.count > c.s.m.maxObjects {
-		return &LimitError{Limit: "MaxObjects", Max: int64(c.s.m.maxObjects), Msg: "typed conversion made too many values"}
+	if err := c.enter(); err != nil {
+		return err
 	}
-	// A self-referential value converted into a recursive Go type would
-	// recurse forever: bound the depth as the decoder does.
-	c.depth++
 	defer func() { c.depth-- }()
-	if maxDepth := DefaultMaxDepth; c.s != nil && c.depth > c.s.m.maxDepth || c.s == nil && c.depth > maxDepth {
-		if c.s != nil {
-			maxDepth = c.s.m.maxDepth
-		}
-		return &LimitError{Limit: "MaxDepth", Max: int64(maxDepth), Msg: "typed conversion nested too deep (a cycle?)"}
-	}
 	t := dst.Type()
 	switch t.Kind() {
 	case reflect.Pointer:
-		if src == nil {
-			dst.SetZero()
-			return nil
-		}
-		if sv := reflect.ValueOf(src); sv.Type() == t {
-			dst.Set(sv)
-			return nil
-		}
-		// One Python object referenced twice becomes one Go pointer (and a
-		// self-referential one a Go cycle).
-		switch src.(type) {
-		case *Object, *Dict, *Set:
-			k := ptrKey{src, t}
-			if p, ok := c.ptrs[k]; ok {
-				dst.Set(p)
-				return nil
-			}
-			if err := c.charge(t.Elem().Size()); err != nil {
-				return err
-			}
-			p := reflect.New(t.Elem())
-			if c.ptrs == nil {
-				c.ptrs = make(map[ptrKey]reflect.Value)
-			}
-			c.ptrs[k] = p
-			dst.Set(p)
-			return c.assign(p.Elem(), src)
-		}
-		if dst.IsNil() {
-			if err := c.charge(t.Elem().Size()); err != nil {
-				return err
-			}
-			dst.Set(reflect.New(t.Elem()))
-		}
-		return c.assign(dst.Elem(), src)
+		return c.assignPtr(dst, src, t)
 	case reflect.Interface:
-		if src == nil {
-			dst.SetZero()
-			return nil
-		}
-		if o, ok := src.(*Object); ok && o.CallableValue == nil {
-			if rt, ok := lookupClass(o.class()); ok && reflect.PointerTo(rt).Implements(t) || ok && rt.Implements(t) {
-				if err := c.charge(rt.Size()); err != nil {
-					return err
-				}
-				v := reflect.New(rt).Elem()
-				if err := c.assign(v, o); err != nil {
-					return err
-				}
-				if v.Type().Implements(t) {
-					dst.Set(v)
-				} else {
-					dst.Set(v.Addr())
-				}
-				return nil
-			}
-		}
-		sv := reflect.ValueOf(src)
-		if sv.Type().AssignableTo(t) {
-			dst.Set(sv)
-			return nil
-		}
-		return c.typeErr(src, t, "")
+		return c.assignIface(dst, src, t)
 	}
 	if dst.CanAddr() && reflect.PointerTo(t).Implements(unmarshalerType) {
 		if err := dst.Addr().Interface().(Unmarshaler).UnmarshalPickle(src); err != nil {
@@ -405,6 +349,103 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		}
 	}
 	switch t {
+	case timeType, durationType, bigIntType:
+		return c.assignTimeOrBig(dst, src, t)
+	}
+	return c.assignKind(dst, src, t)
+}
+
+// enter counts a value made and checks the depth: a self-referential value
+// converted into a recursive Go type would recurse forever, so the depth
+// is bounded as the decoder bounds it.
+func (c *converter) enter() error {
+	c.count++
+	if c.s != nil && c.count > c.s.m.maxObjects {
+		return &LimitError{Limit: "MaxObjects", Max: int64(c.s.m.maxObjects), Msg: "typed conversion made too many values"}
+	}
+	c.depth++
+	maxDepth := DefaultMaxDepth
+	if c.s != nil {
+		maxDepth = c.s.m.maxDepth
+	}
+	if c.depth > maxDepth {
+		c.depth--
+		return &LimitError{Limit: "MaxDepth", Max: int64(maxDepth), Msg: "typed conversion nested too deep (a cycle?)"}
+	}
+	return nil
+}
+
+func (c *converter) assignPtr(dst reflect.Value, src any, t reflect.Type) error {
+	if src == nil {
+		dst.SetZero()
+		return nil
+	}
+	if sv := reflect.ValueOf(src); sv.Type() == t {
+		dst.Set(sv)
+		return nil
+	}
+	// One Python object referenced twice becomes one Go pointer (and a
+	// self-referential one a Go cycle).
+	switch src.(type) {
+	case *Object, *Dict, *Set:
+		k := ptrKey{src, t}
+		if p, ok := c.ptrs[k]; ok {
+			dst.Set(p)
+			return nil
+		}
+		if err := c.charge(t.Elem().Size()); err != nil {
+			return err
+		}
+		p := reflect.New(t.Elem())
+		if c.ptrs == nil {
+			c.ptrs = make(map[ptrKey]reflect.Value)
+		}
+		c.ptrs[k] = p
+		dst.Set(p)
+		return c.assign(p.Elem(), src)
+	}
+	if dst.IsNil() {
+		if err := c.charge(t.Elem().Size()); err != nil {
+			return err
+		}
+		dst.Set(reflect.New(t.Elem()))
+	}
+	return c.assign(dst.Elem(), src)
+}
+
+func (c *converter) assignIface(dst reflect.Value, src any, t reflect.Type) error {
+	if src == nil {
+		dst.SetZero()
+		return nil
+	}
+	if o, ok := src.(*Object); ok && o.CallableValue == nil {
+		if rt, ok := lookupClass(o.class()); ok && (reflect.PointerTo(rt).Implements(t) || rt.Implements(t)) {
+			if err := c.charge(rt.Size()); err != nil {
+				return err
+			}
+			v := reflect.New(rt).Elem()
+			if err := c.assign(v, o); err != nil {
+				return err
+			}
+			if v.Type().Implements(t) {
+				dst.Set(v)
+			} else {
+				dst.Set(v.Addr())
+			}
+			return nil
+		}
+	}
+	sv := reflect.ValueOf(src)
+	if sv.Type().AssignableTo(t) {
+		dst.Set(sv)
+		return nil
+	}
+	return c.typeErr(src, t, "")
+}
+
+// assignTimeOrBig stores into time.Time, time.Duration and big.Int.
+func (c *converter) assignTimeOrBig(dst reflect.Value, src any, t reflect.Type) error {
+	switch t {
 	case timeType:
 		tm, err := toTime(src)
 		if err != nil {
@@ -419,27 +460,32 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 		}
 		dst.SetInt(int64(d))
 		return nil
-	case bigIntType:
-		switch x := src.(type) {
-		case int64:
-			dst.Set(reflect.ValueOf(*big.NewInt(x)))
-			return nil
-		case *big.Int:
-			if err := c.charge(uintptr(len(x.Bits())) * unsafe.Sizeof(big.Word(0))); err != nil {
-				return err
-			}
-			dst.Set(reflect.ValueOf(*new(big.Int).Set(x)))
-			return nil
-		case bool:
-			var b big.Int
-			if x {
-				b.SetInt64(1)
-			}
-			dst.Set(reflect.ValueOf(b))
-			return nil
-		}
-		return c.typeErr(src, t, "")
 	}
+	switch x := src.(type) {
+	case int64:
+		dst.Set(reflect.ValueOf(*big.NewInt(x)))
+		return nil
+	case *big.Int:
+		if err := c.charge(uintptr(len(x.Bits())) * unsafe.Sizeof(big.Word(0))); err != nil {
+			return err
+		}
+		dst.Set(reflect.ValueOf(*new(big.Int).Set(x)))
+		return nil
+	case bool:
+		var b big.Int
+		if x {
+			b.SetInt64(1)
+		}
+		dst.Set(reflect.ValueOf(b))
+		return nil
+	}
+	return c.typeErr(src, t, "")
+}
+
+// assignKind stores src by the kind of dst.
+func (c *converter) assignKind(dst reflect.Value, src any, t reflect.Type) error {
+	var done bool
+	var err error
 	switch t.Kind() {
 	case reflect.Bool:
 		if b, ok := src.(bool); ok {
@@ -447,71 +493,13 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			return nil
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		switch x := src.(type) {
-		case int64:
-			if dst.OverflowInt(x) {
-				return c.typeErr(src, t, "overflows "+t.String())
-			}
-			dst.SetInt(x)
-			return nil
-		case bool:
-			if x {
-				dst.SetInt(1)
-			} else {
-				dst.SetInt(0)
-			}
-			return nil
-		case *big.Int:
-			return c.typeErr(src, t, "overflows "+t.String())
-		}
+		done, err = c.assignInt(dst, src, t)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		switch x := src.(type) {
-		case int64:
-			if x < 0 || dst.OverflowUint(uint64(x)) {
-				return c.typeErr(src, t, "overflows "+t.String())
-			}
-			dst.SetUint(uint64(x))
-			return nil
-		case bool:
-			if x {
-				dst.SetUint(1)
-			} else {
-				dst.SetUint(0)
-			}
-			return nil
-		case *big.Int:
-			if x.Sign() < 0 || !x.IsUint64() || dst.OverflowUint(x.Uint64()) {
-				return c.typeErr(src, t, "overflows "+t.String())
-			}
-			dst.SetUint(x.Uint64())
-			return nil
-		}
+		done, err = c.assignUint(dst, src, t)
 	case reflect.Float32, reflect.Float64:
-		var f float64
-		switch x := src.(type) {
-		case float64:
-			f = x
-		case int64:
-			f = float64(x)
-		case *big.Int:
-			f, _ = new(big.Float).SetInt(x).Float64()
-		default:
-			return c.typeErr(src, t, "")
-		}
-		if t.Kind() == reflect.Float32 && !math.IsInf(f, 0) && !math.IsNaN(f) && dst.OverflowFloat(f) {
-			return c.typeErr(src, t, "overflows "+t.String())
-		}
-		dst.SetFloat(f)
-		return nil
+		return c.assignFloat(dst, src, t)
 	case reflect.Complex64, reflect.Complex128:
-		if o, ok := src.(*Object); ok && o.CallableValue == nil && o.Callable == (Global{"builtins", "complex"}) && len(o.Args) == 2 {
-			re, ok1 := toFloat(o.Args[0])
-			im, ok2 := toFloat(o.Args[1])
-			if ok1 && ok2 {
-				dst.SetComplex(complex(re, im))
-				return nil
-			}
-		}
+		done = assignComplex(dst, src)
 	case reflect.String:
 		switch x := src.(type) {
 		case string:
@@ -522,122 +510,11 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			return nil
 		}
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			switch x := src.(type) {
-			case []byte:
-				if err := c.charge(uintptr(len(x))); err != nil {
-					return err
-				}
-				dst.SetBytes(append(make([]byte, 0, len(x)), x...))
-				return nil
-			case ByteArray:
-				if err := c.charge(uintptr(len(x))); err != nil {
-					return err
-				}
-				dst.SetBytes(append(make([]byte, 0, len(x)), x...))
-				return nil
-			}
-		}
-		items, ok := seqItems(src)
-		if !ok {
-			break
-		}
-		if err := c.charge(sliceHeader + uintptr(len(items))*t.Elem().Size()); err != nil {
-			return err
-		}
-		sl := reflect.MakeSlice(t, len(items), len(items))
-		for i, it := range items {
-			if err := c.assign(sl.Index(i), it); err != nil {
-				return prefixField(err, "["+strconv.Itoa(i)+"]")
-			}
-		}
-		dst.Set(sl)
-		return nil
+		done, err = c.assignSlice(dst, src, t)
 	case reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
-			var b []byte
-			switch x := src.(type) {
-			case []byte:
-				b = x
-			case ByteArray:
-				b = x
-			}
-			if b != nil {
-				dst.SetZero()
-				reflect.Copy(dst, reflect.ValueOf(b))
-				return nil
-			}
-		}
-		items, ok := seqItems(src)
-		if !ok {
-			break
-		}
-		dst.SetZero()
-		for i, it := range items {
-			if i >= dst.Len() {
-				break
-			}
-			if err := c.assign(dst.Index(i), it); err != nil {
-				return prefixField(err, "["+strconv.Itoa(i)+"]")
-			}
-		}
-		return nil
+		done, err = c.assignArray(dst, src)
 	case reflect.Map:
-		// A set into map[T]bool or map[T]struct{}.
-		if items, isSet := setItems(src); isSet && (t.Elem().Kind() == reflect.Bool || t.Elem().Kind() == reflect.Struct && t.Elem().NumField() == 0) {
-			if err := c.charge(mapBytes(t, len(items))); err != nil {
-				return err
-			}
-			if dst.IsNil() {
-				dst.Set(reflect.MakeMapWithSize(t, len(items)))
-			}
-			val := reflect.New(t.Elem()).Elem()
-			if val.Kind() == reflect.Bool {
-				val.SetBool(true)
-			}
-			for _, it := range items {
-				kv := reflect.New(t.Key()).Elem()
-				if err := c.assign(kv, it); err != nil {
-					return prefixField(err, "[key "+reprShort(it)+"]")
-				}
-				if t.Key().Kind() == reflect.Interface && !kv.IsNil() && !kv.Elem().Type().Comparable() {
-					return c.typeErr(it, t.Key(), "a Go map key must be comparable")
-				}
-				dst.SetMapIndex(kv, val)
-			}
-			return nil
-		}
-		d, ok := src.(*Dict)
-		if !ok {
-			if o, isObj := src.(*Object); isObj && o.DictItems != nil {
-				d = o.DictItems
-			} else {
-				break
-			}
-		}
-		if err := c.charge(mapBytes(t, d.Len())); err != nil {
-			return err
-		}
-		if dst.IsNil() {
-			dst.Set(reflect.MakeMapWithSize(t, d.Len()))
-		}
-		kt, vt := t.Key(), t.Elem()
-		for i := range d.ents {
-			e := &d.ents[i]
-			kv := reflect.New(kt).Elem()
-			if err := c.assign(kv, e.k); err != nil {
-				return prefixField(err, "[key "+reprShort(e.k)+"]")
-			}
-			if kt.Kind() == reflect.Interface && !kv.IsNil() && !kv.Elem().Type().Comparable() {
-				return prefixField(c.typeErr(e.k, kt, "a Go map key must be comparable (decode into *Dict instead)"), "[key "+reprShort(e.k)+"]")
-			}
-			vv := reflect.New(vt).Elem()
-			if err := c.assign(vv, e.v); err != nil {
-				return prefixField(err, "["+reprShort(e.k)+"]")
-			}
-			dst.SetMapIndex(kv, vv)
-		}
-		return nil
+		done, err = c.assignMap(dst, src, t)
 	case reflect.Struct:
 		switch x := src.(type) {
 		case *Dict:
@@ -646,7 +523,213 @@ func (c *converter) assign(dst reflect.Value, src any) error {
 			return c.fromObject(dst, x, t)
 		}
 	}
+	if done || err != nil {
+		return err
+	}
 	return c.typeErr(src, t, "")
+}
+
+func (c *converter) assignInt(dst reflect.Value, src any, t reflect.Type) (bool, error) {
+	switch x := src.(type) {
+	case int64:
+		if dst.OverflowInt(x) {
+			return true, c.typeErr(src, t, "overflows "+t.String())
+		}
+		dst.SetInt(x)
+		return true, nil
+	case bool:
+		if x {
+			dst.SetInt(1)
+		} else {
+			dst.SetInt(0)
+		}
+		return true, nil
+	case *big.Int:
+		return true, c.typeErr(src, t, "overflows "+t.String())
+	}
+	return false, nil
+}
+
+func (c *converter) assignUint(dst reflect.Value, src any, t reflect.Type) (bool, error) {
+	switch x := src.(type) {
+	case int64:
+		if x < 0 || dst.OverflowUint(uint64(x)) {
+			return true, c.typeErr(src, t, "overflows "+t.String())
+		}
+		dst.SetUint(uint64(x))
+		return true, nil
+	case bool:
+		if x {
+			dst.SetUint(1)
+		} else {
+			dst.SetUint(0)
+		}
+		return true, nil
+	case *big.Int:
+		if x.Sign() < 0 || !x.IsUint64() || dst.OverflowUint(x.Uint64()) {
+			return true, c.typeErr(src, t, "overflows "+t.String())
+		}
+		dst.SetUint(x.Uint64())
+		return true, nil
+	}
+	return false, nil
+}
+
+func (c *converter) assignFloat(dst reflect.Value, src any, t reflect.Type) error {
+	var f float64
+	switch x := src.(type) {
+	case float64:
+		f = x
+	case int64:
+		f = float64(x)
+	case *big.Int:
+		f, _ = new(big.Float).SetInt(x).Float64()
+	default:
+		return c.typeErr(src, t, "")
+	}
+	if t.Kind() == reflect.Float32 && !math.IsInf(f, 0) && !math.IsNaN(f) && dst.OverflowFloat(f) {
+		return c.typeErr(src, t, "overflows "+t.String())
+	}
+	dst.SetFloat(f)
+	return nil
+}
+
+func assignComplex(dst reflect.Value, src any) bool {
+	if o, ok := src.(*Object); ok && o.CallableValue == nil && o.Callable == (Global{"builtins", "complex"}) && len(o.Args) == 2 {
+		re, ok1 := toFloat(o.Args[0])
+		im, ok2 := toFloat(o.Args[1])
+		if ok1 && ok2 {
+			dst.SetComplex(complex(re, im))
+			return true
+		}
+	}
+	return false
+}
+
+// byteItems returns the data of bytes or a bytearray.
+func byteItems(src any) ([]byte, bool) {
+	switch x := src.(type) {
+	case []byte:
+		return x, true
+	case ByteArray:
+		return x, true
+	}
+	return nil, false
+}
+
+func (c *converter) assignSlice(dst reflect.Value, src any, t reflect.Type) (bool, error) {
+	if t.Elem().Kind() == reflect.Uint8 {
+		if b, ok := byteItems(src); ok {
+			if err := c.charge(uintptr(len(b))); err != nil {
+				return true, err
+			}
+			dst.SetBytes(append(make([]byte, 0, len(b)), b...))
+			return true, nil
+		}
+	}
+	items, ok := seqItems(src)
+	if !ok {
+		return false, nil
+	}
+	if err := c.charge(sliceHeader + uintptr(len(items))*t.Elem().Size()); err != nil {
+		return true, err
+	}
+	sl := reflect.MakeSlice(t, len(items), len(items))
+	for i, it := range items {
+		if err := c.assign(sl.Index(i), it); err != nil {
+			return true, prefixField(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	dst.Set(sl)
+	return true, nil
+}
+
+func (c *converter) assignArray(dst reflect.Value, src any) (bool, error) {
+	if dst.Type().Elem().Kind() == reflect.Uint8 {
+		if b, ok := byteItems(src); ok && b != nil {
+			dst.SetZero()
+			reflect.Copy(dst, reflect.ValueOf(b))
+			return true, nil
+		}
+	}
+	items, ok := seqItems(src)
+	if !ok {
+		return false, nil
+	}
+	dst.SetZero()
+	for i, it := range items {
+		if i >= dst.Len() {
+			break
+		}
+		if err := c.assign(dst.Index(i), it); err != nil {
+			return true, prefixField(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	return true, nil
+}
+
+func (c *converter) assignMap(dst reflect.Value, src any, t reflect.Type) (bool, error) {
+	// A set into map[T]bool or map[T]struct{}.
+	if items, isSet := setItems(src); isSet && (t.Elem().Kind() == reflect.Bool || t.Elem().Kind() == reflect.Struct && t.Elem().NumField() == 0) {
+		return true, c.setIntoMap(dst, items, t)
+	}
+	d, ok := src.(*Dict)
+	if !ok {
+		o, isObj := src.(*Object)
+		if !isObj || o.DictItems == nil {
+			return false, nil
+		}
+		d = o.DictItems
+	}
+	if err := c.charge(mapBytes(t, d.Len())); err != nil {
+		return true, err
+	}
+	if dst.IsNil() {
+		dst.Set(reflect.MakeMapWithSize(t, d.Len()))
+	}
+	kt, vt := t.Key(), t.Elem()
+	for i := range d.ents {
+		e := &d.ents[i]
+		kv := reflect.New(kt).Elem()
+		if err := c.assign(kv, e.k); err != nil {
+			return true, prefixField(err, "[key "+reprShort(e.k)+"]")
+		}
+		if kt.Kind() == reflect.Interface && !kv.IsNil() && !kv.Elem().Type().Comparable() {
+			return true, prefixField(c.typeErr(e.k, kt, "a Go map key must be comparable (decode into *Dict instead)"), "[key "+reprShort(e.k)+"]")
+		}
+		vv := reflect.New(vt).Elem()
+		if err := c.assign(vv, e.v); err != nil {
+			return true, prefixField(err, "["+reprShort(e.k)+"]")
+		}
+		dst.SetMapIndex(kv, vv)
+	}
+	return true, nil
+}
+
+// setIntoMap stores a set's items as the keys of a map[T]bool (true) or
+// map[T]struct{}.
+func (c *converter) setIntoMap(dst reflect.Value, items []any, t reflect.Type) error {
+	if err := c.charge(mapBytes(t, len(items))); err != nil {
+		return err
+	}
+	if dst.IsNil() {
+		dst.Set(reflect.MakeMapWithSize(t, len(items)))
+	}
+	val := reflect.New(t.Elem()).Elem()
+	if val.Kind() == reflect.Bool {
+		val.SetBool(true)
+	}
+	for _, it := range items {
+		kv := reflect.New(t.Key()).Elem()
+		if err := c.assign(kv, it); err != nil {
+			return prefixField(err, "[key "+reprShort(it)+"]")
+		}
+		if t.Key().Kind() == reflect.Interface && !kv.IsNil() && !kv.Elem().Type().Comparable() {
+			return c.typeErr(it, t.Key(), "a Go map key must be comparable")
+		}
+		dst.SetMapIndex(kv, val)
+	}
+	return nil
 }
 
 func setItems(src any) ([]any, bool) {
@@ -760,8 +843,9 @@ var (
 // values (no tzinfo); their wall clock is read as UTC. Marshal writes a
 // time.Time in this location (compared by pointer) as a naive datetime, and
 // a time in any other location — time.UTC included — as an aware datetime
-// whose tzinfo is datetime.timezone(its UTC offset at that instant).
-var Naive = time.FixedZone("", 0)
+// whose tzinfo is datetime.timezone(its UTC offset at that instant). Its
+// name is "naive", so such a time prints as 2024-01-02 03:04:05 +0000 naive.
+var Naive = time.FixedZone("naive", 0)
 
 func stateBytes(v any) ([]byte, bool) {
 	switch x := v.(type) {

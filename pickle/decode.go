@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/big"
 	"reflect"
 	"strconv"
@@ -17,10 +16,9 @@ import (
 // shared box and turns it into a []any in the final pass (which also
 // resolves self-references: the []any then contains itself).
 type listBox struct {
-	items []any
-	small [4]any // storage for short lists: one allocation per list
-	final []any
-	memo  bool // stored in the memo (so it may be shared)
+	items []any // after the final pass, the []any that the list became
+	start int   // offset of its EMPTY_LIST, to size it from the input
+	memo  bool  // stored in the memo (so it may be shared)
 	walk  walkInfo
 }
 
@@ -53,8 +51,12 @@ type decState struct {
 	tupleShared bool
 	scratch     *decScratch
 
-	// alloc counts the bytes typed conversion allocated (MaxAlloc).
-	alloc int64
+	// alloc counts the bytes the decoded value and its typed conversion
+	// allocated (MaxAlloc).
+	alloc    int64
+	allocMax int64 // the MaxAlloc budget when last checked
+	slabs    decSlabs
+	one      [1]any // APPEND's item
 
 	// keys hashes dict keys and set elements for the whole pickle, so a
 	// key shared by reference is hashed once (see keyHasher).
@@ -171,10 +173,30 @@ func (s *decState) line() ([]byte, error) {
 
 func (s *decState) push(v any) error {
 	s.objects++
+	if s.objects > s.m.maxObjects || s.alloc > s.allocMax || len(s.stack) == cap(s.stack) {
+		return s.pushChecked(v)
+	}
+	s.stack = append(s.stack, v)
+	return nil
+}
+
+// grow2 doubles the capacity of a full slice (append grows large slices
+// by 1.25×, copying them about five times over).
+func grow2[T any](x []T) []T {
+	if len(x) < cap(x) {
+		return x
+	}
+	return append(make([]T, 0, max(16, 2*cap(x))), x...)
+}
+
+func (s *decState) pushChecked(v any) error {
 	if s.objects > s.m.maxObjects {
 		return s.errw(ErrLimit, "more than %d objects", s.m.maxObjects)
 	}
-	s.stack = append(s.stack, v)
+	if err := s.charge(0); err != nil {
+		return err
+	}
+	s.stack = append(grow2(s.stack), v)
 	return nil
 }
 
@@ -240,7 +262,7 @@ func (s *decState) memoPut(idx uint64, v any) error {
 	}
 	s.memoCount++
 	if idx == uint64(len(s.memo)) {
-		s.memo = append(s.memo, v)
+		s.memo = append(grow2(s.memo), v)
 		return nil
 	}
 	if s.memoSparse == nil {
@@ -265,552 +287,6 @@ func (s *decState) memoGet(idx uint64) error {
 		return s.push(v)
 	}
 	return s.errf("Memo value not found at index %d", idx)
-}
-
-// run executes opcodes up to STOP and returns the (not yet finalized) value.
-func (s *decState) run() (any, error) {
-	for {
-		if s.pos >= len(s.data) {
-			s.opAt, s.op = s.pos, 0
-			if err := s.ensure(1); err != nil {
-				return nil, err
-			}
-		}
-		s.opAt = s.pos
-		op := s.data[s.pos]
-		s.op = op
-		s.pos++
-		var err error
-		switch op {
-		case opStop:
-			v, err := s.pop()
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		case opProto:
-			p, err := s.u8()
-			if err != nil {
-				return nil, err
-			}
-			if p > highestProtocol {
-				return nil, s.errf("unsupported pickle protocol: %d", p)
-			}
-			s.proto = int(p)
-		case opFrame:
-			n, err := s.u64()
-			if err != nil {
-				return nil, err
-			}
-			// The frame must be there (as CPython checks); for a stream this
-			// reads it in bounded chunks.
-			if err := s.ensure(n); err != nil {
-				return nil, err
-			}
-		case opMark:
-			s.marks = append(s.marks, len(s.stack))
-			s.fence = len(s.stack)
-		case opNone:
-			err = s.push(nil)
-		case opNewtrue:
-			err = s.push(true)
-		case opNewfalse:
-			err = s.push(false)
-		case opBinint1:
-			b, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(int64(b))
-		case opBinint2:
-			v, e := s.u16()
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(boxInt(int64(v)))
-		case opBinint:
-			v, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(boxInt(int64(int32(v))))
-		case opLong1:
-			n, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadLong(uint64(n))
-		case opLong4:
-			n, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			if int32(n) < 0 {
-				return nil, s.errf("LONG pickle has negative byte count")
-			}
-			err = s.loadLong(uint64(n))
-		case opBinfloat:
-			b, e := s.take(8)
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
-		case opShortBinunicode:
-			n, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadUnicode(uint64(n))
-		case opBinunicode:
-			n, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadUnicode(uint64(n))
-		case opBinunicode8:
-			n, e := s.u64()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadUnicode(n)
-		case opShortBinbytes:
-			n, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadBytes(uint64(n), false)
-		case opBinbytes:
-			n, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadBytes(uint64(n), false)
-		case opBinbytes8:
-			n, e := s.u64()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadBytes(n, false)
-		case opBytearray8:
-			n, e := s.u64()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadBytes(n, true)
-		case opShortBinstring:
-			n, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.loadBinstring(uint64(n))
-		case opBinstring:
-			n, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			if int32(n) < 0 {
-				return nil, s.errf("BINSTRING pickle has negative byte count")
-			}
-			err = s.loadBinstring(uint64(n))
-		case opEmptyList:
-			err = s.push(&listBox{})
-		case opEmptyDict:
-			err = s.push(&Dict{})
-		case opEmptySet:
-			err = s.push(&Set{})
-		case opEmptyTuple:
-			err = s.push(Tuple{})
-		case opTuple1, opTuple2, opTuple3:
-			n := int(op-opTuple1) + 1
-			if len(s.stack)-s.fence < n {
-				return nil, s.errf("unpickling stack underflow")
-			}
-			t := make(Tuple, n)
-			copy(t, s.stack[len(s.stack)-n:])
-			s.stack = s.stack[:len(s.stack)-n]
-			err = s.push(t)
-		case opTuple:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			if err := s.checkLen(len(items)); err != nil {
-				return nil, err
-			}
-			t := make(Tuple, len(items))
-			copy(t, items)
-			err = s.push(t)
-		case opList:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			if err := s.checkLen(len(items)); err != nil {
-				return nil, err
-			}
-			lb := &listBox{}
-			if len(items) > 0 && len(items) <= len(lb.small) {
-				lb.items = lb.small[:len(items)]
-			} else {
-				lb.items = make([]any, len(items))
-			}
-			copy(lb.items, items)
-			err = s.push(lb)
-		case opDict:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			if len(items)%2 != 0 {
-				return nil, s.errf("odd number of items for DICT")
-			}
-			if err := s.checkLen(len(items) / 2); err != nil {
-				return nil, err
-			}
-			d := newDictCap(len(items) / 2)
-			if err := s.setItems(d, items); err != nil {
-				return nil, err
-			}
-			err = s.push(d)
-		case opFrozenset:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			if err := s.checkLen(len(items)); err != nil {
-				return nil, err
-			}
-			fs := &FrozenSet{}
-			for _, it := range items {
-				if err := s.addHashed(&fs.hs, it); err != nil {
-					return nil, s.errw(err, "FROZENSET element")
-				}
-			}
-			err = s.push(fs)
-		case opAppend:
-			v, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			err = s.appendTo(1, []any{v})
-		case opAppends:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			err = s.appendTo(0, items)
-		case opSetitem:
-			if len(s.stack)-s.fence < 3 {
-				return nil, s.errf("unpickling stack underflow")
-			}
-			n := len(s.stack)
-			kv := s.stack[n-2 : n]
-			s.stack = s.stack[:n-2]
-			err = s.setItemsOn(kv)
-		case opSetitems:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			if len(items)%2 != 0 {
-				return nil, s.errf("odd number of items for SETITEMS")
-			}
-			err = s.setItemsOn(items)
-		case opAdditems:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			t, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			set, ok := t.(*Set)
-			if !ok {
-				return nil, s.errf("ADDITEMS to %s", pyTypeName(t))
-			}
-			if err := s.checkLen(set.Len() + len(items)); err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				if err := s.addHashed(&set.hs, it); err != nil {
-					return nil, s.errw(err, "set element")
-				}
-			}
-		case opPop:
-			if len(s.stack) > s.fence {
-				s.stack = s.stack[:len(s.stack)-1]
-			} else if _, e := s.popMark(); e != nil {
-				return nil, s.errf("unpickling stack underflow")
-			}
-		case opPopMark:
-			if _, e := s.popMark(); e != nil {
-				return nil, e
-			}
-		case opDup:
-			v, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			switch x := v.(type) {
-			case *listBox:
-				x.memo = true
-			case Tuple:
-				s.tupleShared = s.tupleShared || len(x) > 0
-			}
-			err = s.push(v)
-		case opMemoize:
-			v, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoPut(uint64(s.memoCount), v)
-		case opBinput:
-			i, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			v, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoPut(uint64(i), v)
-		case opLongBinput:
-			i, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			if int32(i) < 0 {
-				return nil, s.errf("negative LONG_BINPUT argument")
-			}
-			v, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoPut(uint64(i), v)
-		case opPut:
-			i, e := s.lineIndex()
-			if e != nil {
-				return nil, e
-			}
-			v, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoPut(i, v)
-		case opBinget:
-			i, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoGet(uint64(i))
-		case opLongBinget:
-			i, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoGet(uint64(i))
-		case opGet:
-			i, e := s.lineIndex()
-			if e != nil {
-				return nil, e
-			}
-			err = s.memoGet(i)
-		case opGlobal:
-			g, e := s.globalLines("GLOBAL")
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(g)
-		case opStackGlobal:
-			name, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			mod, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			ms, ok1 := mod.(string)
-			ns, ok2 := name.(string)
-			if !ok1 || !ok2 {
-				return nil, s.errf("STACK_GLOBAL requires str, got %s and %s", pyTypeName(mod), pyTypeName(name))
-			}
-			err = s.push(Global{Module: ms, Name: ns})
-		case opReduce:
-			args, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			fn, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			t, ok := args.(Tuple)
-			if !ok {
-				return nil, s.errf("REDUCE arguments must be a tuple, got %s", pyTypeName(args))
-			}
-			v, e := s.reduce(fn, t)
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(v)
-		case opNewobj:
-			args, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			cls, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			t, ok := args.(Tuple)
-			if !ok {
-				return nil, s.errf("NEWOBJ expected an arg tuple, got %s", pyTypeName(args))
-			}
-			if cls == nil {
-				return nil, s.errf("NEWOBJ class argument isn't a type object")
-			}
-			err = s.push(newObject(cls, t, nil, true))
-		case opNewobjEx:
-			kw, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			args, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			cls, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			t, ok := args.(Tuple)
-			if !ok {
-				return nil, s.errf("NEWOBJ_EX args argument must be a tuple, got %s", pyTypeName(args))
-			}
-			kd, ok := kw.(*Dict)
-			if !ok {
-				return nil, s.errf("NEWOBJ_EX kwargs argument must be a dict, got %s", pyTypeName(kw))
-			}
-			if cls == nil {
-				return nil, s.errf("NEWOBJ_EX class argument must be a type, not NoneType")
-			}
-			if kd.Len() == 0 {
-				kd = nil
-			}
-			err = s.push(newObject(cls, t, kd, true))
-		case opInst:
-			g, e := s.globalLines("INST")
-			if e != nil {
-				return nil, e
-			}
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			args := make(Tuple, len(items))
-			copy(args, items)
-			v, e := s.instantiate(g, args)
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(v)
-		case opObj:
-			items, e := s.popMark()
-			if e != nil {
-				return nil, e
-			}
-			if len(items) == 0 {
-				return nil, s.errf("OBJ without a class")
-			}
-			args := make(Tuple, len(items)-1)
-			copy(args, items[1:])
-			v, e := s.instantiate(items[0], args)
-			if e != nil {
-				return nil, e
-			}
-			err = s.push(v)
-		case opBuild:
-			state, e := s.pop()
-			if e != nil {
-				return nil, e
-			}
-			t, e := s.top()
-			if e != nil {
-				return nil, e
-			}
-			switch o := t.(type) {
-			case *Object:
-				o.State = state
-			case *PythonError:
-				o.State = state
-			default:
-				return nil, s.errf("BUILD on %s (no __setstate__ or __dict__)", pyTypeName(t))
-			}
-		case opInt:
-			err = s.loadTextInt(false)
-		case opLong:
-			err = s.loadTextInt(true)
-		case opFloat:
-			l, e := s.line()
-			if e != nil {
-				return nil, e
-			}
-			f, e := parsePyFloat(string(l))
-			if e != nil {
-				return nil, s.errf("could not convert string to float: %q", l)
-			}
-			err = s.push(f)
-		case opString:
-			l, e := s.line()
-			if e != nil {
-				return nil, e
-			}
-			b, e := unquoteString(l)
-			if e != nil {
-				return nil, s.errf("%v", e)
-			}
-			err = s.push(s.py2str(b))
-		case opUnicode:
-			l, e := s.line()
-			if e != nil {
-				return nil, e
-			}
-			u, e := decodeRawUnicodeEscape(l)
-			if e != nil {
-				return nil, s.errf("'rawunicodeescape' codec can't decode the UNICODE argument: %v", e)
-			}
-			err = s.push(u)
-		case opPersid, opBinpersid:
-			return nil, s.errw(ErrUnsupported, "persistent IDs are not supported")
-		case opExt1:
-			c, e := s.u8()
-			if e != nil {
-				return nil, e
-			}
-			err = s.pushExt(int32(c))
-		case opExt2:
-			c, e := s.u16()
-			if e != nil {
-				return nil, e
-			}
-			err = s.pushExt(int32(c))
-		case opExt4:
-			c, e := s.u32()
-			if e != nil {
-				return nil, e
-			}
-			err = s.pushExt(int32(c))
-		case opNextBuffer, opReadonlyBuffer:
-			return nil, s.errw(ErrUnsupported, "out-of-band buffers are not supported")
-		default:
-			return nil, s.errf("invalid load key, '\\x%02x'", op)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
 
 func (s *decState) pushExt(code int32) error {
@@ -843,24 +319,22 @@ func (s *decState) loadLong(n uint64) error {
 	if err != nil {
 		return err
 	}
-	return s.push(decodeLong(b))
+	if n > 8 {
+		if err := s.charge(uintptr(2 * n)); err != nil {
+			return err
+		}
+	}
+	return s.push(s.decodeLong(b))
 }
 
 // decodeLong decodes a little-endian two's-complement integer.
-func decodeLong(b []byte) any {
+func (s *decState) decodeLong(b []byte) any {
 	n := len(b)
 	if n == 0 {
 		return int64(0)
 	}
 	if n <= 8 {
-		var u uint64
-		for i := n - 1; i >= 0; i-- {
-			u = u<<8 | uint64(b[i])
-		}
-		if b[n-1]&0x80 != 0 && n < 8 {
-			u |= ^uint64(0) << (8 * uint(n))
-		}
-		return boxInt(int64(u))
+		return s.boxInt(decodeLong64(b))
 	}
 	be := make([]byte, n)
 	for i := range b {
@@ -871,6 +345,23 @@ func decodeLong(b []byte) any {
 		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(8*n)))
 	}
 	return normInt(v)
+}
+
+// decodeLong64 decodes a little-endian two's-complement integer of at most
+// 8 bytes.
+func decodeLong64(b []byte) int64 {
+	n := len(b)
+	if n == 0 {
+		return 0
+	}
+	var u uint64
+	for i := n - 1; i >= 0; i-- {
+		u = u<<8 | uint64(b[i])
+	}
+	if b[n-1]&0x80 != 0 && n < 8 {
+		u |= ^uint64(0) << (8 * uint(n))
+	}
+	return int64(u)
 }
 
 // smallInts holds boxed int64 values -smallIntBias..smallIntMax-1, so that
@@ -911,12 +402,15 @@ func (s *decState) loadUnicode(n uint64) error {
 	if !validPyUTF8(b) {
 		return s.errf("'utf-8' codec can't decode the str argument")
 	}
-	return s.push(string(b))
+	return s.push(s.boxStr(b))
 }
 
 func (s *decState) loadBytes(n uint64, array bool) error {
 	b, err := s.take(n)
 	if err != nil {
+		return err
+	}
+	if err := s.charge(uintptr(len(b))); err != nil {
 		return err
 	}
 	if array {
@@ -926,7 +420,7 @@ func (s *decState) loadBytes(n uint64, array bool) error {
 	if c == nil {
 		c = []byte{}
 	}
-	return s.push(c)
+	return s.push(s.boxBytes(c))
 }
 
 func (s *decState) loadBinstring(n uint64) error {
@@ -979,7 +473,7 @@ func (s *decState) loadTextInt(long bool) error {
 	}
 	str := string(l)
 	if v, err := strconv.ParseInt(str, 10, 64); err == nil {
-		return s.push(v)
+		return s.push(s.boxInt(v))
 	}
 	v, ok := new(big.Int).SetString(str, 10)
 	if !ok {
@@ -1009,7 +503,11 @@ func parsePyFloat(s string) (float64, error) {
 func (s *decState) setItems(d *Dict, items []any) error {
 	// The items are on the stack, so growing by their count is bounded by
 	// the input.
-	d.grow(len(items) / 2)
+	if d.ents == nil {
+		d.ents = s.carveEnts(len(items) / 2)
+	} else {
+		d.grow(len(items) / 2)
+	}
 	s.keys.keep = true
 	for i := 0; i+1 < len(items); i += 2 {
 		h, err := s.keys.key(items[i])
@@ -1034,7 +532,7 @@ func (s *decState) setItemsOn(items []any) error {
 		return s.setItems(d, items)
 	case *Object:
 		if d.DictItems == nil {
-			d.DictItems = &Dict{}
+			d.DictItems = s.newDict(0)
 		}
 		if err := s.checkLen(d.DictItems.Len() + len(items)/2); err != nil {
 			return err
@@ -1044,9 +542,9 @@ func (s *decState) setItemsOn(items []any) error {
 	return s.errf("SETITEM on %s", pyTypeName(t))
 }
 
-// appendTo appends items to the list at the stack top (extra=1: APPEND,
-// whose value was already popped; extra=0: APPENDS after its mark).
-func (s *decState) appendTo(_ int, items []any) error {
+// appendTo appends items to the list at the stack top (APPEND, whose
+// value was already popped, or APPENDS after its mark).
+func (s *decState) appendTo(items []any) error {
 	t, err := s.top()
 	if err != nil {
 		return err
@@ -1056,10 +554,12 @@ func (s *decState) appendTo(_ int, items []any) error {
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
 			return err
 		}
-		if l.items == nil && len(items) > 0 && len(items) <= len(l.small) {
-			l.items = l.small[:0]
+		if l.items == nil {
+			l.items = s.carveAny(len(items))
+			copy(l.items, items)
+			return nil
 		}
-		l.items = appendDoubling(l.items, items)
+		l.items = s.appendItems(l, items)
 		return nil
 	case *Object:
 		if err := s.checkLen(len(l.ListItems) + len(items)); err != nil {
@@ -1069,6 +569,27 @@ func (s *decState) appendTo(_ int, items []any) error {
 		return nil
 	}
 	return s.errf("APPEND to %s", pyTypeName(t))
+}
+
+// appendItems appends to a list: past a full batch, the bytes per item so
+// far and the bytes left estimate the final length (with 1/8 to spare;
+// at least ×1.25, at most ×16 at a time), so a long list is copied about
+// once.
+func (s *decState) appendItems(l *listBox, items []any) []any {
+	dst := l.items
+	n := len(dst) + len(items)
+	if n <= cap(dst) {
+		return append(dst, items...)
+	}
+	c := max(n, 2*cap(dst))
+	if read := s.pos - l.start; len(dst) >= batchSize && read > 0 {
+		est := len(dst) + (len(s.data)-s.pos)/max(1, read/len(dst))
+		c = max(n, min(max(est+est/8+16, cap(dst)+cap(dst)/4), 16*cap(dst)))
+	}
+	s.alloc += 16 * int64(c)
+	grown := make([]any, len(dst), c)
+	copy(grown, dst)
+	return append(grown, items...)
 }
 
 // appendDoubling appends, doubling the capacity when it grows: long lists
@@ -1314,211 +835,218 @@ func (s *decState) depthErr() error {
 func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 	switch x := v.(type) {
 	case *listBox:
-		switch x.walk.state {
-		case 2:
-			if depth+int(x.walk.height) > s.m.maxDepth {
-				return nil, 0, s.depthErr()
-			}
-			return x.final, int(x.walk.height), nil
-		case 1:
-			return x.final, 0, nil
-		}
-		if depth >= s.m.maxDepth {
-			return nil, 0, s.depthErr()
-		}
-		x.walk.state = 1
-		x.final = x.items
-		if cap(x.final) == 0 {
-			if x.memo {
-				x.final = make([]any, 0, 1) // distinct identity for a shared empty list
-			} else {
-				x.final = []any{}
-			}
-		}
-		h, err := s.walkSlice(x.final, depth+1, inKey)
-		if err != nil {
-			return nil, 0, err
-		}
-		x.items = nil
-		x.walk.state, x.walk.height = 2, int32(h+1)
-		return x.final, h + 1, nil
+		return s.walkList(x, depth, inKey)
 	case Tuple:
-		if len(x) == 0 {
-			return v, 1, nil
-		}
-		if !s.tupleShared {
-			// Reached once only: no bookkeeping needed.
-			if depth >= s.m.maxDepth {
-				return nil, 0, s.depthErr()
-			}
-			h, err := s.walkSlice(x, depth+1, inKey)
-			if err != nil {
-				return nil, 0, err
-			}
-			return v, h + 1, nil
-		}
-		if s.tuples == nil {
-			s.tuples = make(map[*any]int)
-		}
-		key := &x[0]
-		if h, ok := s.tuples[key]; ok {
-			if h < 0 {
-				return v, 0, nil
-			}
-			if depth+h > s.m.maxDepth {
-				return nil, 0, s.depthErr()
-			}
-			return v, h, nil
-		}
-		if depth >= s.m.maxDepth {
-			return nil, 0, s.depthErr()
-		}
-		s.tuples[key] = -1
-		h, err := s.walkSlice(x, depth+1, inKey)
-		if err != nil {
-			return nil, 0, err
-		}
-		s.tuples[key] = h + 1
-		return v, h + 1, nil
+		h, err := s.walkTuple(x, depth, inKey)
+		return v, h, err
 	case *Dict:
-		if st, h, done, err := s.enter(&x.walk, depth); done || err != nil {
-			return v, h, err
-		} else {
-			_ = st
-		}
-		h := 0
-		for i := range x.ents {
-			e := &x.ents[i]
-			if isLeaf(e.k) && isLeaf(e.v) {
-				continue
-			}
-			_, kh, err := s.walk(e.k, depth+1, true)
-			if err != nil {
-				return nil, 0, err
-			}
-			nv, vh, err := s.walk(e.v, depth+1, inKey)
-			if err != nil {
-				return nil, 0, err
-			}
-			e.v = nv
-			h = max(h, kh, vh)
-		}
-		x.walk.state, x.walk.height = 2, int32(h+1)
-		return v, h + 1, nil
+		h, err := s.walkDict(x, depth, inKey)
+		return v, h, err
 	case *Set:
-		if _, h, done, err := s.enter(&x.walk, depth); done || err != nil {
-			return v, h, err
-		}
-		h, err := s.walkHashed(&x.hs, depth+1)
-		if err != nil {
-			return nil, 0, err
-		}
-		x.walk.state, x.walk.height = 2, int32(h+1)
-		return v, h + 1, nil
+		h, err := s.walkSet(&x.walk, &x.hs, depth)
+		return v, h, err
 	case *FrozenSet:
-		if _, h, done, err := s.enter(&x.walk, depth); done || err != nil {
-			return v, h, err
-		}
-		h, err := s.walkHashed(&x.hs, depth+1)
-		if err != nil {
-			return nil, 0, err
-		}
-		x.walk.state, x.walk.height = 2, int32(h+1)
-		return v, h + 1, nil
+		h, err := s.walkSet(&x.walk, &x.hs, depth)
+		return v, h, err
 	case *Object:
-		if _, h, done, err := s.enter(&x.walk, depth); done || err != nil {
-			return v, h, err
-		}
-		h := 0
-		var err error
-		var hh int
-		if x.CallableValue != nil {
-			if x.CallableValue, hh, err = s.walk(x.CallableValue, depth+1, inKey); err != nil {
-				return nil, 0, err
-			}
-			h = max(h, hh)
-		}
-		var a any
-		if a, hh, err = s.walk(x.Args, depth+1, inKey); err != nil {
-			return nil, 0, err
-		}
-		x.Args = a.(Tuple)
-		h = max(h, hh)
-		if x.Kwargs != nil {
-			if _, hh, err = s.walk(x.Kwargs, depth+1, inKey); err != nil {
-				return nil, 0, err
-			}
-			h = max(h, hh)
-		}
-		if x.State != nil {
-			if x.State, hh, err = s.walk(x.State, depth+1, inKey); err != nil {
-				return nil, 0, err
-			}
-			h = max(h, hh)
-		}
-		if x.ListItems != nil {
-			if hh, err = s.walkSlice(x.ListItems, depth+1, inKey); err != nil {
-				return nil, 0, err
-			}
-			h = max(h, hh)
-		}
-		if x.DictItems != nil {
-			if _, hh, err = s.walk(x.DictItems, depth+1, inKey); err != nil {
-				return nil, 0, err
-			}
-			h = max(h, hh)
-		}
-		x.walk.state, x.walk.height = 2, int32(h+1)
-		if !inKey && !s.typed && x.CallableValue == nil {
-			if t, ok := lookupClass(x.class()); ok {
-				rv := reflect.New(t).Elem()
-				c := converter{s: s}
-				if err := c.fromObject(rv, x, t); err != nil {
-					return nil, 0, err
-				}
-				return rv.Interface(), h + 1, nil
-			}
-		}
-		return v, h + 1, nil
+		return s.walkObject(x, depth, inKey)
 	case *PythonError:
-		if _, h, done, err := s.enter(&x.walk, depth); done || err != nil {
-			return v, h, err
-		}
-		a, h, err := s.walk(x.Args, depth+1, inKey)
-		if err != nil {
-			return nil, 0, err
-		}
-		x.Args = a.(Tuple)
-		if x.State != nil {
-			var hh int
-			if x.State, hh, err = s.walk(x.State, depth+1, inKey); err != nil {
-				return nil, 0, err
-			}
-			h = max(h, hh)
-		}
-		x.walk.state, x.walk.height = 2, int32(h+1)
-		return v, h + 1, nil
+		h, err := s.walkError(x, depth, inKey)
+		return v, h, err
 	}
 	return v, 0, nil
 }
 
-// enter handles a pointer container already seen (done=true) or checks the
-// depth and marks it in progress.
-func (s *decState) enter(w *walkInfo, depth int) (int, int, bool, error) {
+// walkList turns a list box into its []any.
+func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error) {
+	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
+		return s.boxList(x.items), h, err
+	}
+	if cap(x.items) == 0 {
+		if x.memo {
+			x.items = make([]any, 0, 1) // distinct identity for a shared empty list
+		} else {
+			x.items = []any{}
+		}
+	}
+	h, err := s.walkSlice(x.items, depth+1, inKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	x.walk.state, x.walk.height = 2, int32(h+1)
+	return s.boxList(x.items), h + 1, nil
+}
+
+func (s *decState) walkTuple(x Tuple, depth int, inKey bool) (int, error) {
+	if len(x) == 0 {
+		return 1, nil
+	}
+	if !s.tupleShared {
+		// Reached once only: no bookkeeping needed.
+		if depth >= s.m.maxDepth {
+			return 0, s.depthErr()
+		}
+		h, err := s.walkSlice(x, depth+1, inKey)
+		return h + 1, err
+	}
+	if s.tuples == nil {
+		s.tuples = make(map[*any]int)
+	}
+	key := &x[0]
+	if h, ok := s.tuples[key]; ok {
+		if h < 0 {
+			return 0, nil
+		}
+		if depth+h > s.m.maxDepth {
+			return 0, s.depthErr()
+		}
+		return h, nil
+	}
+	if depth >= s.m.maxDepth {
+		return 0, s.depthErr()
+	}
+	s.tuples[key] = -1
+	h, err := s.walkSlice(x, depth+1, inKey)
+	if err != nil {
+		return 0, err
+	}
+	s.tuples[key] = h + 1
+	return h + 1, nil
+}
+
+func (s *decState) walkDict(x *Dict, depth int, inKey bool) (int, error) {
+	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
+		return h, err
+	}
+	h := 0
+	for i := range x.ents {
+		e := &x.ents[i]
+		if isLeaf(e.k) && isLeaf(e.v) {
+			continue
+		}
+		_, kh, err := s.walk(e.k, depth+1, true)
+		if err != nil {
+			return 0, err
+		}
+		nv, vh, err := s.walk(e.v, depth+1, inKey)
+		if err != nil {
+			return 0, err
+		}
+		e.v = nv
+		h = max(h, kh, vh)
+	}
+	x.walk.state, x.walk.height = 2, int32(h+1)
+	return h + 1, nil
+}
+
+func (s *decState) walkSet(w *walkInfo, hs *hashSet, depth int) (int, error) {
+	if h, done, err := s.enter(w, depth); done || err != nil {
+		return h, err
+	}
+	h, err := s.walkHashed(hs, depth+1)
+	if err != nil {
+		return 0, err
+	}
+	w.state, w.height = 2, int32(h+1)
+	return h + 1, nil
+}
+
+// walkObject finalizes an instance's parts, then makes it a value of its
+// registered Go type, if any.
+func (s *decState) walkObject(x *Object, depth int, inKey bool) (any, int, error) {
+	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
+		return x, h, err
+	}
+	var a any = x.Args
+	h, err := s.walkParts(depth+1, inKey, &x.CallableValue, &a, dictPart(x.Kwargs), &x.State)
+	if err != nil {
+		return nil, 0, err
+	}
+	x.Args = a.(Tuple)
+	if x.ListItems != nil {
+		hh, err := s.walkSlice(x.ListItems, depth+1, inKey)
+		if err != nil {
+			return nil, 0, err
+		}
+		h = max(h, hh)
+	}
+	hh, err := s.walkParts(depth+1, inKey, dictPart(x.DictItems))
+	if err != nil {
+		return nil, 0, err
+	}
+	h = max(h, hh)
+	x.walk.state, x.walk.height = 2, int32(h+1)
+	if !inKey && !s.typed && x.CallableValue == nil {
+		if t, ok := lookupClass(x.class()); ok {
+			rv := reflect.New(t).Elem()
+			c := converter{s: s}
+			if err := c.fromObject(rv, x, t); err != nil {
+				return nil, 0, err
+			}
+			return rv.Interface(), h + 1, nil
+		}
+	}
+	return x, h + 1, nil
+}
+
+// dictPart is a *Dict part of an instance for walkParts (nil if none).
+func dictPart(d *Dict) *any {
+	if d == nil {
+		return nil
+	}
+	var v any = d
+	return &v
+}
+
+// walkParts finalizes the non-nil values that parts point to, in place,
+// and returns their greatest height.
+func (s *decState) walkParts(depth int, inKey bool, parts ...*any) (int, error) {
+	h := 0
+	for _, p := range parts {
+		if p == nil || *p == nil {
+			continue
+		}
+		nv, hh, err := s.walk(*p, depth, inKey)
+		if err != nil {
+			return 0, err
+		}
+		*p = nv
+		h = max(h, hh)
+	}
+	return h, nil
+}
+
+func (s *decState) walkError(x *PythonError, depth int, inKey bool) (int, error) {
+	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
+		return h, err
+	}
+	var a any = x.Args
+	h, err := s.walkParts(depth+1, inKey, &a, &x.State)
+	if err != nil {
+		return 0, err
+	}
+	x.Args = a.(Tuple)
+	x.walk.state, x.walk.height = 2, int32(h+1)
+	return h + 1, nil
+}
+
+// enter handles a container already seen (done=true: its height, or 0
+// while it is being walked) or checks the depth and marks it in progress.
+func (s *decState) enter(w *walkInfo, depth int) (int, bool, error) {
 	switch w.state {
 	case 2:
 		if depth+int(w.height) > s.m.maxDepth {
-			return 0, 0, true, s.depthErr()
+			return 0, true, s.depthErr()
 		}
-		return 0, int(w.height), true, nil
+		return int(w.height), true, nil
 	case 1:
-		return 0, 0, true, nil
+		return 0, true, nil
 	}
 	if depth >= s.m.maxDepth {
-		return 0, 0, true, s.depthErr()
+		return 0, true, s.depthErr()
 	}
 	w.state = 1
-	return 0, 0, false, nil
+	return 0, false, nil
 }
 
 func isLeaf(v any) bool {

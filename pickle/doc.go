@@ -37,13 +37,26 @@
 //	registered class        the Go type of RegisterClass  that type or a pointer to it
 //	(anything)                                            Marshaler: its MarshalPickle value
 //
-// Decoding into a typed Go value (not *any) decodes the generic value first
-// and converts it like encoding/json: a struct from a dict with str keys
-// (field names, `pickle:"name,omitempty"` tags, "-" to skip, case-insensitive
-// fallback), maps, slices, arrays, every int and uint size (overflow is an
-// *UnmarshalTypeError naming the field path), time.Time from datetime.datetime
-// or datetime.date, time.Duration from datetime.timedelta, big.Int, []byte
-// from bytes/bytearray, complex from builtins.complex, any Unmarshaler.
+// Decoding into a typed Go value (not *any) works like encoding/json: a
+// struct from a dict with str keys (field names, `pickle:"name,omitempty"`
+// tags, "-" to skip, case-insensitive fallback), maps, slices, arrays,
+// every int and uint size (overflow is an *UnmarshalTypeError naming the
+// field path), time.Time from datetime.datetime or datetime.date,
+// time.Duration from datetime.timedelta, big.Int, []byte from
+// bytes/bytearray, complex from builtins.complex, any Unmarshaler. Plain
+// data (what CPython writes for lists, dicts, str, bytes, numbers) is read
+// straight into the target through plans cached per Go type, without a
+// generic value in between, when the target is the zero value or a slice
+// (a struct reused across decodes takes the general path, which merges
+// into it); anything else — another opcode, a type such as time.Time or an
+// interface, a value the type cannot hold — is decoded into the generic
+// value first and converted, which also decides every error. Either way a
+// list referenced twice becomes slices sharing one backing array, a dict
+// read twice into *T one pointer, so shared references cost nothing twice.
+// Marshal writes struct fields in field order; `omitempty` leaves out
+// empty values (false, 0, "", nil, zero length) and `omitzero` zero values
+// (by the type's IsZero method if it has one: a zero time.Time is left
+// out, not sent as datetime(1, 1, 1, tzinfo=utc)).
 //
 // Datetimes: a naive datetime decodes to a time.Time in the location Naive
 // and one in Naive encodes naive; any other location (time.UTC included)
@@ -90,15 +103,17 @@
 //	MaxLongDigits    4300       digits of a text INT/LONG (as CPython's int_max_str_digits)
 //	MaxLongBytes     2^20       bytes of one LONG1/LONG4
 //	MaxObjects       2^27       values created, including typed conversion
-//	MaxAlloc         64 MiB +   bytes typed conversion allocates (shared
-//	                 64/byte    references copied into typed values: the
-//	                            "billion laughs" guard)
+//	MaxAlloc         64 MiB +   bytes one decode allocates for its result,
+//	                 64/byte    generic or typed (a value copied once per
+//	                            reference into arrays: the "billion
+//	                            laughs" guard)
 //	MaxInput         2 GiB      bytes of one pickle read by a Decoder
 //
-// Every limit error wraps ErrLimit; typed conversion reports a *LimitError
-// naming the DecOptions field. Amplification is bounded too: decoding n
-// bytes into *any allocates at most 512n bytes + 64 KiB (FuzzDecodeCost
-// checks it), because shared references stay shared and a dict key or set
+// Every limit error wraps ErrLimit; MaxAlloc is reported as a *LimitError
+// naming it. Amplification is bounded too: decoding n bytes into *any
+// allocates at most 192n bytes + 64 KiB (FuzzDecodeCost checks it; an
+// empty dict costs 40 bytes, values are carved from slabs sized to the
+// input), because shared references stay shared and a dict key or set
 // element is hashed once per distinct object, into a fixed-size key (a
 // tuple of tuples of the same tuple, 2^n leaves by content, costs n steps).
 // Repr output and the work behind it are bounded by ReprOptions.MaxLen. A length claimed by an opcode is never

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Marshal returns the protocol-4 pickle of v, framed and memoized like
@@ -86,7 +87,8 @@ type encState struct {
 	proto      int
 	frameStart int // offset of the current frame's reserved header, -1 if none
 	memoN      int
-	memoID     map[idKey]int
+	memoID     idMemo         // pointer identities
+	memoGlobal map[Global]int // globals, by name
 	memoStr    strMemo
 	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)
 	memoDict   map[*Dict]int
@@ -94,6 +96,25 @@ type encState struct {
 	strCache   [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
 	depth      int
 	pendingID  idKey // identity of the pointer whose struct is being encoded
+	// keys[k] is 1 + the memo index of struct field key k (typed_encode.go)
+	// in this encode, 0 if not written yet; keysUsed lists the k set.
+	keys     []int32
+	keysUsed []int32
+	maps     map[reflect.Type]*mapScratch // typed_encode.go
+	// sliceHigh and dictHigh are the most entries memoSlice and memoDict
+	// held since they were made (a map's capacity is not visible).
+	sliceHigh, dictHigh int
+}
+
+// resetMap empties a memo map for the next encode, or drops it when it
+// once held far more than this encode used.
+func resetMap[K comparable](m map[K]int, high int) (map[K]int, int) {
+	high = max(high, len(m))
+	if high > 1<<10 && 8*len(m) < high || high > 1<<17 {
+		return nil, 0
+	}
+	clear(m)
+	return m, high
 }
 
 var encPool = sync.Pool{New: func() any { return &encState{} }}
@@ -104,25 +125,19 @@ func (e *encState) reset(m *encMode, dst []byte) {
 
 func (e *encState) release() {
 	e.b = nil
-	// Keep the memo tables (clearing is cheaper than regrowing them) unless
-	// one encode made them huge.
-	if len(e.memoID) > 1<<17 {
-		e.memoID = nil
-	} else {
-		clear(e.memoID)
-	}
+	// Keep the memo tables (clearing is cheaper than regrowing them),
+	// but not one much larger than this encode needed: clearing it again
+	// after every small encode would cost more than regrowing it.
+	e.memoID.reset()
+	clear(e.memoGlobal)
 	e.strCache = [256]strCacheEntry{}
-	if len(e.memoSlice) > 1<<17 {
-		e.memoSlice = nil
-	} else {
-		clear(e.memoSlice)
-	}
-	if len(e.memoDict) > 1<<17 {
-		e.memoDict = nil
-	} else {
-		clear(e.memoDict)
-	}
+	e.memoSlice, e.sliceHigh = resetMap(e.memoSlice, e.sliceHigh)
+	e.memoDict, e.dictHigh = resetMap(e.memoDict, e.dictHigh)
 	e.memoStr.reset()
+	for _, k := range e.keysUsed {
+		e.keys[k] = 0
+	}
+	e.keysUsed = e.keysUsed[:0]
 	clear(e.calling)
 	encPool.Put(e)
 }
@@ -186,18 +201,26 @@ func (e *encState) memoize() int {
 func (e *encState) memoizeID(k idKey) {
 	idx := e.memoize()
 	if k.p != nil {
-		if e.memoID == nil {
-			e.memoID = make(map[idKey]int)
+		if k.kind == 'g' {
+			if e.memoGlobal == nil {
+				e.memoGlobal = make(map[Global]int)
+			}
+			e.memoGlobal[k.p.(Global)] = idx
+		} else {
+			e.memoID.put(&k, idx)
 		}
-		e.memoID[k] = idx
 	}
 }
 
 func (e *encState) lookupID(k idKey) (int, bool) {
-	if k.p == nil || e.memoID == nil {
+	if k.p == nil {
 		return 0, false
 	}
-	i, ok := e.memoID[k]
+	if k.kind == 'g' {
+		i, ok := e.memoGlobal[k.p.(Global)]
+		return i, ok
+	}
+	i, ok := e.memoID.find(&k)
 	return i, ok
 }
 
@@ -287,6 +310,15 @@ func (e *encState) save(v any) error {
 		return e.saveTuple(x)
 	case []byte:
 		return e.saveBytes(x)
+	default:
+		return e.saveOther(v)
+	}
+	return nil
+}
+
+// saveOther is save for the types past its common ones.
+func (e *encState) saveOther(v any) error {
+	switch x := v.(type) {
 	case int32:
 		e.saveInt(int64(x))
 	case int16:
@@ -356,8 +388,7 @@ func (e *encState) save(v any) error {
 	case Marshaler:
 		return e.saveMarshaler(x)
 	default:
-		rv := reflect.ValueOf(v)
-		return typeEncoder(rv.Type())(e, rv)
+		return e.saveTyped(v)
 	}
 	return nil
 }
@@ -570,12 +601,19 @@ func appendFloatRepr(b []byte, f float64) []byte {
 }
 
 func (e *encState) saveStr(s string) error {
+	_, err := e.saveStrIdx(s)
+	return err
+}
+
+// saveStrIdx writes s (a GET if an equal str is memoized) and returns its
+// memo index.
+func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
 	if n := len(s); n > 0 && n <= 32 {
 		slot = &e.strCache[(uint(n)*31+uint(s[0])*7+uint(s[n-1]))&255]
 		if slot.set && slot.s == s {
 			e.writeGet(slot.idx)
-			return nil
+			return slot.idx, nil
 		}
 	}
 	i, at, ok := e.memoStr.find(s)
@@ -584,17 +622,17 @@ func (e *encState) saveStr(s string) error {
 			*slot = strCacheEntry{s: s, idx: i, set: true}
 		}
 		e.writeGet(i)
-		return nil
+		return i, nil
 	}
 	idx, err := e.writeStr(s)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	e.memoStr.put(at, s, idx)
 	if slot != nil {
 		*slot = strCacheEntry{s: s, idx: idx, set: true}
 	}
-	return nil
+	return idx, nil
 }
 
 type strCacheEntry struct {
@@ -680,12 +718,12 @@ func (e *encState) saveBytes(b []byte) error {
 		var hdr [5]byte
 		hdr[0] = opBinbytes
 		binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
-		e.writeLarge(hdr[:], string(b))
+		e.writeLarge(hdr[:], unsafe.String(unsafe.SliceData(b), len(b)))
 	case e.proto >= 4:
 		var hdr [9]byte
 		hdr[0] = opBinbytes8
 		binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
-		e.writeLarge(hdr[:], string(b))
+		e.writeLarge(hdr[:], unsafe.String(unsafe.SliceData(b), len(b)))
 	default:
 		return &UnsupportedValueError{Value: reflect.ValueOf(b), Str: "bytes larger than 4 GiB needs protocol 4"}
 	}
@@ -712,7 +750,7 @@ func (e *encState) saveByteArray(b ByteArray) error {
 		var hdr [9]byte
 		hdr[0] = opBytearray8
 		binary.LittleEndian.PutUint64(hdr[1:], uint64(len(b)))
-		e.writeLarge(hdr[:], string(b))
+		e.writeLarge(hdr[:], unsafe.String(unsafe.SliceData(b), len(b)))
 		e.memoizeID(id)
 		return nil
 	case len(b) == 0:
@@ -888,7 +926,7 @@ func (e *encState) saveStrMap(m map[string]any) error {
 		e.memoize()
 		return nil
 	}
-	id := idKey{p: reflect.ValueOf(m).Pointer(), kind: 'm'}
+	id := idKey{p: reflect.ValueOf(m).UnsafePointer(), kind: 'm'}
 	if i, ok := e.lookupID(id); ok {
 		e.writeGet(i)
 		return nil
@@ -914,7 +952,7 @@ func (e *encState) saveAnyMap(m map[any]any) error {
 		e.memoize()
 		return nil
 	}
-	id := idKey{p: reflect.ValueOf(m).Pointer(), kind: 'm'}
+	id := idKey{p: reflect.ValueOf(m).UnsafePointer(), kind: 'm'}
 	if i, ok := e.lookupID(id); ok {
 		e.writeGet(i)
 		return nil

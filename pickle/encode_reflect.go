@@ -102,6 +102,11 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encFunc {
 			return classEncoder(g, structEncoder(t))
 		}
 	}
+	return kindEncoder(t)
+}
+
+// kindEncoder is the encoder of a type by its kind.
+func kindEncoder(t reflect.Type) encFunc {
 	switch t.Kind() {
 	case reflect.Bool:
 		return func(e *encState, v reflect.Value) error { e.saveBool(v.Bool()); return nil }
@@ -290,7 +295,7 @@ func mapEncoder(t reflect.Type) encFunc {
 	return func(e *encState, v reflect.Value) error {
 		var id idKey
 		if !v.IsNil() {
-			id = idKey{p: v.Pointer(), kind: 'm'}
+			id = idKey{p: v.UnsafePointer(), kind: 'm'}
 			if i, ok := e.lookupID(id); ok {
 				e.writeGet(i)
 				return nil
@@ -365,17 +370,17 @@ func tupleArrayEncoder(t reflect.Type) encFunc {
 }
 
 type encField struct {
-	name      string
-	index     []int
-	enc       encFunc
-	omitEmpty bool
+	name                string
+	index               []int
+	enc                 encFunc
+	omitEmpty, omitZero bool
 }
 
 func structFields(t reflect.Type) []encField {
 	si := cachedFields(t)
 	out := make([]encField, len(si.fields))
 	for i, f := range si.fields {
-		out[i] = encField{name: f.name, index: f.index, omitEmpty: f.omitEmpty}
+		out[i] = encField{name: f.name, index: f.index, omitEmpty: f.omitEmpty, omitZero: f.omitZero}
 	}
 	return out
 }
@@ -413,7 +418,7 @@ func (e *encState) structItems(v reflect.Value, fields []encField) error {
 		if !ok {
 			continue
 		}
-		if f.omitEmpty && isEmptyValue(fv) {
+		if f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
 			continue
 		}
 		items = append(items, kv{f.name, fv, f.enc})
@@ -498,6 +503,25 @@ func isEmptyValue(v reflect.Value) bool {
 		return v.IsZero()
 	}
 	return false
+}
+
+var isZeroerType = reflect.TypeFor[interface{ IsZero() bool }]()
+
+// isZeroValue is the omitzero test (as encoding/json's): the type's
+// IsZero method when it has one (a zero time.Time is not the zero
+// struct when its location is set), else the zero value.
+func isZeroValue(v reflect.Value) bool {
+	t := v.Type()
+	switch {
+	case t.Implements(isZeroerType):
+		if t.Kind() == reflect.Pointer && v.IsNil() {
+			return true
+		}
+		return v.Interface().(interface{ IsZero() bool }).IsZero()
+	case v.CanAddr() && reflect.PointerTo(t).Implements(isZeroerType):
+		return v.Addr().Interface().(interface{ IsZero() bool }).IsZero()
+	}
+	return v.IsZero()
 }
 
 // datetime.datetime / datetime.timedelta.

@@ -156,7 +156,7 @@ func FuzzDecoder(f *testing.F) {
 // distinct object); typed decoding adds at most costAllocFactor times its
 // MaxAlloc budget.
 const (
-	costPerByte     = 512
+	costPerByte     = 192
 	costBase        = 64 << 10
 	costAllocFactor = 4
 )

@@ -73,6 +73,9 @@ type keyHasher struct {
 	// busy marks containers being encoded (Equal only: lists and dicts can
 	// contain themselves).
 	busy map[keyID]bool
+	// last is the encoding remember stored last.
+	last string
+	buf  []byte // scratch for key's encodings
 }
 
 // hashKey returns the hash key of k (see keyHasher).
@@ -117,9 +120,16 @@ func (h *keyHasher) key(k any) (any, error) {
 		return reflectKey(k)
 	}
 	// Composite or long: keyed by its encoding.
-	b, err := h.enc(nil, k, 0)
+	h.last = ""
+	b, err := h.enc(h.buf[:0], k, 0)
 	if err != nil {
 		return nil, err
+	}
+	h.buf = b[:0]
+	if len(h.last) == len(b) && h.last != "" {
+		// The encoding just remembered for k (the last one stored): no
+		// second copy.
+		return compKey(h.last), nil
 	}
 	return compKey(b), nil
 }
@@ -196,10 +206,17 @@ func (h *keyHasher) remember(id keyID, depth int, enc []byte) {
 	if depth == 0 && !h.keep {
 		return
 	}
+	if !h.eq && len(enc) > 0 && enc[0] != 'H' {
+		// Cheap to make again: an encoding that is not sealed holds
+		// at most inlineKey bytes, its sealed parts are remembered, and
+		// a pickle full of small tuple keys need not keep a copy of each.
+		return
+	}
 	if h.memo == nil {
 		h.memo = make(map[keyID]string)
 	}
-	h.memo[id] = string(enc)
+	h.last = string(enc)
+	h.memo[id] = h.last
 }
 
 // seal replaces the body of an encoding, b[start:], by 'H' and its
@@ -368,17 +385,32 @@ func (h *keyHasher) encSeq(b []byte, x []any, kind byte, depth int) ([]byte, err
 		}
 		return seal(b, start), nil
 	}
-	return h.encComposite(b, id, depth, func(b []byte) ([]byte, error) {
-		b = append(b, kind)
-		b = binary.AppendUvarint(b, uint64(len(x)))
-		for _, e := range x {
-			var err error
-			if b, err = h.enc(b, e, depth+1); err != nil {
-				return nil, err
-			}
+	if h.eq {
+		return h.encComposite(b, id, depth, func(b []byte) ([]byte, error) {
+			return h.encItems(b, x, kind, depth)
+		})
+	}
+	// As encComposite, without its closure (tuple keys are hashed often).
+	start := len(b)
+	b, err := h.encItems(b, x, kind, depth)
+	if err != nil {
+		return nil, err
+	}
+	b = seal(b, start)
+	h.remember(id, depth, b[start:])
+	return b, nil
+}
+
+func (h *keyHasher) encItems(b []byte, x []any, kind byte, depth int) ([]byte, error) {
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(len(x)))
+	for _, e := range x {
+		var err error
+		if b, err = h.enc(b, e, depth+1); err != nil {
+			return nil, err
 		}
-		return b, nil
-	})
+	}
+	return b, nil
 }
 
 func hasComposite(x []any) bool {

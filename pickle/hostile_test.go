@@ -230,14 +230,46 @@ func laughs(t testing.TB, width, levels int) []byte {
 	return b
 }
 
-func TestBillionLaughsIntoTypedValuesHitsMaxAlloc(t *testing.T) {
-	data := laughs(t, 100, 4) // 10^8 strings as [][][][][]string
+func TestBillionLaughsIntoTypedValuesStaysShared(t *testing.T) {
+	data := laughs(t, 100, 4) // 10^8 strings if every reference were copied
 	if len(data) > 1000 {
 		t.Fatalf("the bomb is %d bytes", len(data))
 	}
+	// Into nested slices, a list referenced 100 times is one backing
+	// array: the typed memo keeps the sharing, so nothing is copied.
+	var v [][][][][]string
+	var err error
+	got := allocatedBy(func() { err = Unmarshal(data, &v) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 100 || len(v[99]) != 100 || v[99][99][99][99][0] != "xxxxxxxxxx" {
+		t.Fatalf("decoded %d", len(v))
+	}
+	if &v[0][0] != &v[1][0] || &v[0][0][0][0][0] != &v[99][99][99][99][0] {
+		t.Errorf("shared lists decoded to separate slices")
+	}
+	if got > 64<<10 {
+		t.Errorf("typed decode allocated %d bytes", got)
+	}
+	// Decoding into *any keeps the sharing too.
+	if got := allocatedBy(func() {
+		var v any
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+	}); got > 64<<10 {
+		t.Errorf("generic decode allocated %d bytes", got)
+	}
+}
+
+func TestBillionLaughsIntoArraysHitsMaxAlloc(t *testing.T) {
+	// Arrays cannot share: each reference is a copy, and the copies are
+	// charged to MaxAlloc before they are made.
+	data := laughs(t, 100, 4)
 	var err error
 	got := allocatedBy(func() {
-		var v [][][][][]string
+		var v [][100][100][100][1]string
 		err = Unmarshal(data, &v)
 	})
 	var le *LimitError
@@ -247,19 +279,10 @@ func TestBillionLaughsIntoTypedValuesHitsMaxAlloc(t *testing.T) {
 	if limit := uint64(DefaultMaxAlloc + DefaultAllocPerByte*len(data)); got > 2*limit {
 		t.Errorf("allocated %d bytes before failing; the budget is %d", got, limit)
 	}
-	// Decoding into *any keeps the sharing: nothing is copied.
-	if got := allocatedBy(func() {
-		var v any
-		if err := Unmarshal(data, &v); err != nil {
-			t.Fatal(err)
-		}
-	}); got > 64<<10 {
-		t.Errorf("generic decode allocated %d bytes", got)
-	}
 	// A budget that allows it gives the value.
 	small := laughs(t, 10, 3)
 	m, _ := DecOptions{MaxAlloc: 1 << 20}.DecMode()
-	var v [][][][]string
+	var v [][10][10][1]string
 	if err := m.Unmarshal(small, &v); err != nil || len(v) != 10 || v[9][9][9][0] != "xxxxxxxxxx" {
 		t.Fatalf("%v %v", err, len(v))
 	}

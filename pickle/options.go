@@ -14,7 +14,7 @@ const (
 	DefaultMaxObjects      = 1 << 27  // values created by one decode, including typed conversion
 	DefaultMaxInput        = 1 << 31  // bytes of one pickle read by a streaming Decoder
 	DefaultMaxLongBytes    = 1 << 20  // bytes of one LONG1/LONG4 two's-complement integer
-	DefaultMaxAlloc        = 64 << 20 // bytes typed conversion may allocate, plus DefaultAllocPerByte per input byte
+	DefaultMaxAlloc        = 64 << 20 // bytes one decode may allocate, plus DefaultAllocPerByte per input byte
 	DefaultAllocPerByte    = 64       // see DefaultMaxAlloc
 	defaultEncMaxDepth     = 100000   // encoder recursion guard
 	frameSizeTarget        = 64 << 10 // CPython's _FRAME_SIZE_TARGET
@@ -45,18 +45,19 @@ type DecOptions struct {
 	// "billion laughs" pickles whose shared references expand when copied
 	// into typed Go values.
 	MaxObjects int
-	// MaxAlloc bounds the bytes that storing one decoded pickle into a
-	// typed Go value may allocate (slices, maps, pointers, copies of bytes
-	// and big ints), the guard against "billion laughs" pickles: a list
-	// shared many times over costs nothing in the pickle but is copied
-	// once per reference into a typed value (x = ['x'*10]; x = [x]*100
-	// four times is < 1 KB and 10^8 strings as [][][][][]string). 0 means
-	// DefaultMaxAlloc plus DefaultAllocPerByte for every byte of the
-	// pickle (a value whose Go form is at most 64 times its pickle always
-	// fits); a positive value is the whole budget. Exceeding it fails with
-	// a *LimitError (Limit "MaxAlloc"). Decoding into *any keeps Python's
-	// sharing and allocates in proportion to the input, so it is not
-	// charged.
+	// MaxAlloc bounds the bytes that decoding one pickle may allocate for
+	// its result: the generic value (its boxes, strings, lists, dicts,
+	// bytes, big ints) and what storing it into a typed Go value makes
+	// (slices, maps, pointers, copies), the guard against "billion laughs"
+	// pickles: a list shared many times over costs nothing in the pickle
+	// and stays shared in generic values and in slices, but is copied once
+	// per reference into arrays or struct values (x = ['x'*10]; x = [x]*100
+	// four times is < 1 KB and 10^8 strings as [][100][100][100][1]string).
+	// 0 means DefaultMaxAlloc plus DefaultAllocPerByte for every byte of
+	// the pickle (a value whose Go form is at most 64 times its pickle
+	// always fits); a positive value is the whole budget. Exceeding it
+	// fails with a *LimitError (Limit "MaxAlloc"), wrapped in a
+	// *SyntaxError when the generic value itself is over budget.
 	MaxAlloc int64
 	// MaxInput bounds the size in bytes of one pickle read by a Decoder
 	// (Unmarshal's input is already in memory and is not limited).
@@ -71,6 +72,9 @@ type decMode struct {
 	maxDepth, maxMemo, maxContainer, maxLongDigits, maxLongBytes, maxObjects int
 	maxInput, maxAlloc                                                       int64
 	binaryStrings                                                            bool
+	// genericOnly turns the typed decoder off (tests compare it with the
+	// generic path and converter.go).
+	genericOnly bool
 }
 
 // allocLimit is the MaxAlloc budget for a pickle of n bytes.

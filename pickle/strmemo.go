@@ -63,9 +63,11 @@ func (m *strMemo) grow() {
 	}
 }
 
-// reset empties the table, keeping its storage unless it grew large.
+// reset empties the table, keeping its storage unless it is much larger
+// than this encode needed (clearing it after each small encode would cost
+// more than regrowing it) or huge.
 func (m *strMemo) reset() {
-	if len(m.slots) > 1<<18 {
+	if len(m.slots) > 1<<12 && 8*m.n < len(m.slots) || len(m.slots) > 1<<18 {
 		m.slots = nil
 	} else if m.n > 0 {
 		clear(m.slots)

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Tuple is a Python tuple. Tuples are immutable in Python; a decoded Tuple
@@ -160,12 +161,17 @@ type dictEntry struct {
 // concurrent mutation.
 type Dict struct {
 	ents []dictEntry
+	x    *dictIndex // nil while small and every key is its own hash key
+	walk walkInfo
+}
+
+// dictIndex is what a Dict needs beyond its entries when its keys are not
+// their own hash keys (tuples, floats, long strs...) or when it is large.
+type dictIndex struct {
 	// hashes[i] is the hash key of ents[i].k; nil while every key is its
 	// own hash key (str, int, None, ...), the common case.
 	hashes []any
 	index  map[any]int
-	walk   walkInfo
-	small  [6]dictEntry // storage for small dicts: one allocation per dict
 }
 
 // NewDict returns an empty Dict.
@@ -173,7 +179,7 @@ func NewDict() *Dict { return &Dict{} }
 
 func newDictCap(n int) *Dict {
 	d := &Dict{}
-	if n > len(d.small) {
+	if n > 0 {
 		d.ents = make([]dictEntry, 0, n)
 	}
 	return d
@@ -181,11 +187,28 @@ func newDictCap(n int) *Dict {
 
 // grow makes room for n more items.
 func (d *Dict) grow(n int) {
-	if d.ents == nil && n <= len(d.small) {
-		d.ents = d.small[:0]
-		return
-	}
 	d.ents = slices.Grow(d.ents, n)
+}
+
+func (d *Dict) hashList() []any {
+	if d.x == nil {
+		return nil
+	}
+	return d.x.hashes
+}
+
+func (d *Dict) indexMap() map[any]int {
+	if d.x == nil {
+		return nil
+	}
+	return d.x.index
+}
+
+func (d *Dict) ext() *dictIndex {
+	if d.x == nil {
+		d.x = &dictIndex{}
+	}
+	return d.x
 }
 
 // Len returns the number of items.
@@ -197,26 +220,28 @@ func (d *Dict) Len() int {
 }
 
 func (d *Dict) hashAt(i int) any {
-	if d.hashes != nil {
-		return d.hashes[i]
+	if hs := d.hashList(); hs != nil {
+		return hs[i]
 	}
 	return d.ents[i].k
 }
 
 func (d *Dict) find(h any) int {
-	if d.index != nil {
-		if i, ok := d.index[h]; ok {
-			return i
-		}
-		return -1
-	}
-	if d.hashes != nil {
-		for i := range d.hashes {
-			if d.hashes[i] == h {
+	if d.x != nil {
+		if d.x.index != nil {
+			if i, ok := d.x.index[h]; ok {
 				return i
 			}
+			return -1
 		}
-		return -1
+		if hs := d.x.hashes; hs != nil {
+			for i := range hs {
+				if hs[i] == h {
+					return i
+				}
+			}
+			return -1
+		}
 	}
 	for i := range d.ents {
 		if d.ents[i].k == h {
@@ -253,36 +278,76 @@ func selfHashed(h, k any) bool {
 }
 
 func (d *Dict) setHashed(h, k, v any) {
+	if d.x == nil && len(d.ents) < cap(d.ents) && isShortStr(h) {
+		// The common case (a small dict of str keys, decoded into room
+		// made for it): the key is its own hash key; compare it with the
+		// others as strings (equal keys from the memo share their bytes).
+		if i := d.findStr(*(*string)((*eface)(unsafe.Pointer(&h)).data)); i >= 0 {
+			d.ents[i].v = v
+			return
+		}
+		d.ents = append(d.ents, dictEntry{k: k, v: v})
+		if len(d.ents) > smallDict {
+			d.reindex()
+		}
+		return
+	}
 	if i := d.find(h); i >= 0 {
 		// Python keeps the first key object and replaces the value.
 		d.ents[i].v = v
 		return
 	}
-	if d.hashes == nil && !selfHashed(h, k) {
-		d.hashes = make([]any, len(d.ents), cap(d.ents)+1)
+	if d.hashList() == nil && !selfHashed(h, k) {
+		hs := make([]any, len(d.ents), cap(d.ents)+1)
 		for i := range d.ents {
-			d.hashes[i] = d.ents[i].k
+			hs[i] = d.ents[i].k
 		}
-	}
-	if d.ents == nil {
-		d.ents = d.small[:0]
+		d.ext().hashes = hs
 	}
 	d.ents = append(d.ents, dictEntry{k: k, v: v})
-	if d.hashes != nil {
-		d.hashes = append(d.hashes, h)
+	if d.x == nil {
+		if len(d.ents) > smallDict {
+			d.reindex()
+		}
+		return
 	}
-	if d.index != nil {
-		d.index[h] = len(d.ents) - 1
+	if d.x.hashes != nil {
+		d.x.hashes = append(d.x.hashes, h)
+	}
+	if d.x.index != nil {
+		d.x.index[h] = len(d.ents) - 1
 	} else if len(d.ents) > smallDict {
 		d.reindex()
 	}
 }
 
-func (d *Dict) reindex() {
-	d.index = make(map[any]int, len(d.ents))
+// isShortStr reports whether h is a str that is its own hash key.
+func isShortStr(h any) bool {
+	e := (*eface)(unsafe.Pointer(&h))
+	return e.typ == stringWord && len(*(*string)(e.data)) <= inlineKey
+}
+
+// findStr is find for a str key in a dict without hash keys of its own
+// (every key is its own: a str key can only equal a str).
+func (d *Dict) findStr(s string) int {
 	for i := range d.ents {
-		d.index[d.hashAt(i)] = i
+		e := (*eface)(unsafe.Pointer(&d.ents[i].k))
+		if e.typ != stringWord {
+			continue
+		}
+		if t := *(*string)(e.data); len(t) == len(s) && (unsafe.StringData(t) == unsafe.StringData(s) || t == s) {
+			return i
+		}
 	}
+	return -1
+}
+
+func (d *Dict) reindex() {
+	idx := make(map[any]int, len(d.ents))
+	for i := range d.ents {
+		idx[d.hashAt(i)] = i
+	}
+	d.ext().index = idx
 }
 
 // Get returns d[k].
@@ -314,14 +379,17 @@ func (d *Dict) Delete(k any) bool {
 		return false
 	}
 	d.ents = slices.Delete(d.ents, i, i+1)
-	if d.hashes != nil {
-		d.hashes = slices.Delete(d.hashes, i, i+1)
+	if d.x == nil {
+		return true
 	}
-	if d.index != nil {
+	if d.x.hashes != nil {
+		d.x.hashes = slices.Delete(d.x.hashes, i, i+1)
+	}
+	if d.x.index != nil {
 		if len(d.ents) > smallDict {
 			d.reindex()
 		} else {
-			d.index = nil
+			d.x.index = nil
 		}
 	}
 	return true

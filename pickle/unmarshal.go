@@ -14,11 +14,13 @@ import (
 // STOP are ignored, as pickle.loads does.
 //
 // With v of type *any the result is a generic value (see the package
-// documentation for the type table); otherwise the generic value is
-// converted like encoding/json does: structs from str-keyed dicts, maps,
-// slices, arrays, sized integers with overflow checks, time.Time from
-// datetime.datetime, time.Duration from datetime.timedelta, big.Int,
-// []byte, registered classes and Unmarshaler.
+// documentation for the type table); otherwise the value is stored like
+// encoding/json does: structs from str-keyed dicts, maps, slices, arrays,
+// sized integers with overflow checks, time.Time from datetime.datetime,
+// time.Duration from datetime.timedelta, big.Int, []byte, registered
+// classes and Unmarshaler. Plain data is read straight into a zero target
+// (or a slice) without a generic value in between (see the package
+// documentation).
 func Unmarshal(data []byte, v any) error { return defaultDecMode.Unmarshal(data, v) }
 
 // Unmarshal decodes one pickle from data into v (see the package-level
@@ -55,13 +57,16 @@ func (s *decState) borrow() {
 }
 
 func (s *decState) giveBack() {
-	const keep = 1 << 16
+	// Large scratch is not kept: clearing it after every small pickle
+	// would cost more than a large pickle pays to grow its own.
+	const keep = 1 << 12
 	if cap(s.stack) > keep || cap(s.memo) > keep || cap(s.marks) > keep {
 		return
 	}
-	// Drop references so pooled slices keep no decoded values alive.
+	// Drop references so pooled slices keep no decoded values alive (the
+	// memo only grows; the stack may have been longer than it is now).
 	clear(s.stack[:cap(s.stack)])
-	clear(s.memo[:cap(s.memo)])
+	clear(s.memo)
 	sc := s.scratch
 	sc.stack, sc.marks, sc.memo = s.stack[:0], s.marks[:0], s.memo[:0]
 	scratchPool.Put(sc)
@@ -85,6 +90,11 @@ func checkTarget(v any) (reflect.Value, error) {
 func (s *decState) decodeInto(v any, rv reflect.Value) error {
 	_, generic := v.(*any)
 	s.typed = !generic
+	if !generic && !s.m.genericOnly {
+		if err := s.decodeTyped(rv); err != errFallback {
+			return err
+		}
+	}
 	val, err := s.run()
 	if err != nil {
 		return err

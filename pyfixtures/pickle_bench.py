@@ -35,10 +35,15 @@ def _deep(n):
     return v
 
 
-# name -> factory; the Go benchmarks use the same names.
+def _record(i):
+    return {"id": i, "name": "item%d" % i, "score": i * 0.5, "tags": ["a", "b"], "ok": i % 2 == 0}
+
+
+# name -> factory; the Go benchmarks use the same names. small_dicts_10k
+# and records_by_name_10k are also decoded into Go structs (typed).
 WORKLOADS = {
-    "small_dicts_10k": lambda: [{"id": i, "name": "item%d" % i, "score": i * 0.5,
-                                 "tags": ["a", "b"], "ok": i % 2 == 0} for i in range(10000)],
+    "small_dicts_10k": lambda: [_record(i) for i in range(10000)],
+    "records_by_name_10k": lambda: {"item%d" % i: _record(i) for i in range(10000)},
     "ints_100k": lambda: [(i * 2654435761) % (1 << (8 + (i % 5) * 12)) - (1 << (7 + (i % 5) * 12))
                           for i in range(100000)],
     "bytes_1mib": lambda: bytes(range(256)) * 4096,

@@ -1,0 +1,678 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"reflect"
+	"strings"
+	"unsafe"
+)
+
+// Containers of the typed decoder: lists and tuples into slices and
+// arrays, dicts into structs and string-keyed maps, pointers.
+
+// seqBuilder collects the items of a list or tuple. A slice is built in
+// its destination (grown there like append), so the header costs nothing.
+type seqBuilder struct {
+	p     unsafe.Pointer // destination
+	pl    *decPlan       // nil: drop the items
+	data  unsafe.Pointer // backing array (slices)
+	n, c  int
+	start int   // offset of the list in the data
+	ck    *slab // the slab the items are carved from (nil: an array of their own)
+	ckAt  int   // where in it
+}
+
+// A slab holds the items of many short slices of one type: most lists in
+// a pickle are short, and one allocation per list would cost more than
+// their items.
+type slab struct {
+	pl  *decPlan
+	hdr sliceHdr // len is the part carved out
+}
+
+// carveSize is how many items a slice gets from a slab before it needs an
+// array of its own; slabBytes the size of a slab.
+const (
+	carveSize = 4
+	slabBytes = 4 << 10
+)
+
+func (d *tdec) newSeq(p unsafe.Pointer, pl *decPlan) (seqBuilder, error) {
+	if pl != nil {
+		switch pl.kind {
+		case pkArray:
+			clear(unsafe.Slice((*byte)(p), pl.size))
+		case pkSlice:
+			*(*sliceHdr)(p) = sliceHdr{}
+		default:
+			return seqBuilder{}, errFallback
+		}
+	}
+	return seqBuilder{p: p, pl: pl, start: d.s.pos}, nil
+}
+
+// item reads the next item of a sequence.
+func (d *tdec) item(b *seqBuilder) error {
+	if b.n >= d.s.m.maxContainer {
+		return errFallback
+	}
+	pl := b.pl
+	switch {
+	case pl == nil:
+		b.n++
+		return d.value(nil, nil)
+	case pl.kind == pkArray:
+		i := b.n
+		b.n++
+		if i >= pl.arrLen {
+			return d.value(nil, nil)
+		}
+		return d.value(unsafe.Add(b.p, uintptr(i)*pl.elem.size), pl.elem)
+	}
+	if b.n == b.c {
+		if err := d.grow(b); err != nil {
+			return err
+		}
+	}
+	ep := unsafe.Add(b.data, uintptr(b.n)*pl.elem.size)
+	b.n++
+	if d.fast(ep, pl.elem) {
+		return nil
+	}
+	return d.value(ep, pl.elem)
+}
+
+// grow makes room for more items: a short run from a slab first, then an
+// array of the slice's own, doubled each time (or grown to the size the
+// input left suggests, for a long list). Items already read stay valid
+// where they are (memo entries may point at them).
+func (d *tdec) grow(b *seqBuilder) error {
+	size := b.pl.elem.size
+	if b.c == 0 && size <= 64 {
+		return d.carve(b)
+	}
+	add := max(4, b.c)
+	if read := d.s.pos - b.start; b.n >= batchSize && read > 0 {
+		// Past a full batch, the bytes per item so far and the bytes
+		// left estimate the length (with 1/8 to spare; at least ×1.25,
+		// at most ×16).
+		est := b.n + (len(d.s.data)-d.s.pos)/max(1, read/b.n)
+		add = min(max(est+est/8+16-b.c, b.c/4), 16*b.c)
+	}
+	if err := d.charge(uintptr(b.c+add) * size); err != nil {
+		return err
+	}
+	h := (*sliceHdr)(b.p)
+	*h = sliceHdr{b.data, b.n, b.c}
+	reflect.NewAt(b.pl.t, b.p).Elem().Grow(add)
+	b.data, b.c, b.ck = h.data, h.cap, nil
+	return nil
+}
+
+// carve gives a new slice its first items from the slab of its type.
+func (d *tdec) carve(b *seqBuilder) error {
+	var ck *slab
+	for _, c := range d.slabs {
+		if c.pl == b.pl {
+			ck = c
+			break
+		}
+	}
+	if ck == nil {
+		ck = &slab{pl: b.pl}
+		d.slabs = append(d.slabs, ck)
+	}
+	size := b.pl.elem.size
+	if ck.hdr.cap-ck.hdr.len < carveSize {
+		n := max(16, slabBytes/max(1, int(size)))
+		if err := d.charge(uintptr(n) * size); err != nil {
+			return err
+		}
+		ck.hdr = sliceHdr{}
+		reflect.NewAt(b.pl.t, unsafe.Pointer(&ck.hdr)).Elem().Grow(n)
+	}
+	b.ck, b.ckAt = ck, ck.hdr.len
+	b.data, b.c = unsafe.Add(ck.hdr.data, uintptr(ck.hdr.len)*size), carveSize
+	ck.hdr.len += carveSize
+	return nil
+}
+
+// finishSeq stores the sequence and what the memo holds for it.
+func (d *tdec) finishSeq(b *seqBuilder, first int) {
+	e := tmemo{kind: mDiscard}
+	switch {
+	case b.pl == nil:
+	case b.pl.kind == pkArray:
+		e = tmemo{kind: mAt, plan: b.pl, p: b.p}
+	case b.n == 0:
+		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
+		e = tmemo{kind: mSlice, plan: b.pl, p: b.pl.empty}
+	default:
+		c := b.c
+		if b.ck != nil {
+			// A carved slice ends at its last item (appending to it must
+			// not write into its neighbour's), and gives back the rest.
+			c = b.n
+			if b.ck.hdr.len == b.ckAt+carveSize {
+				b.ck.hdr.len = b.ckAt + b.n
+			}
+		}
+		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
+		e = tmemo{kind: mSlice, plan: b.pl, p: b.data, n: b.n, c: c}
+	}
+	if first >= 0 {
+		d.memo[first] = e
+	}
+}
+
+// items reads items up to the opcode end (after a MARK).
+func (d *tdec) items(b *seqBuilder, end byte) error {
+	ints := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkInt && b.pl.elem.size == 8
+	for {
+		if ints {
+			d.intRun(b)
+		}
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
+		}
+		if op == end {
+			d.s.pos++
+			return nil
+		}
+		if err := d.item(b); err != nil {
+			return err
+		}
+	}
+}
+
+// list reads a list after its EMPTY_LIST: memo opcodes, then APPEND and
+// APPENDS batches.
+func (d *tdec) list(p unsafe.Pointer, pl *decPlan) error {
+	b, err := d.newSeq(p, pl)
+	if err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	first, err := d.memoPuts(tmemo{kind: mOpen})
+	if err != nil {
+		return err
+	}
+	for {
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
+		}
+		if op == opMark {
+			d.s.pos++
+			if err := d.items(&b, opAppends); err != nil {
+				return err
+			}
+			continue
+		}
+		// CPython writes a lone APPEND for a list of one item, or after
+		// full batches; otherwise a value here is the list's sibling.
+		if !valueStart(op) || b.n%batchSize != 0 {
+			break
+		}
+		if ok, err := d.followedBy(1, opAppend); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if err := d.item(&b); err != nil {
+			return err
+		}
+		if _, err := d.next(); err != nil { // the APPEND
+			return errFallback
+		}
+	}
+	d.depth--
+	d.finishSeq(&b, first)
+	return nil
+}
+
+// tuple reads MARK items TUPLE.
+func (d *tdec) tuple(p unsafe.Pointer, pl *decPlan) error {
+	b, err := d.newSeq(p, pl)
+	if err != nil {
+		return err
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	if err := d.items(&b, opTuple); err != nil {
+		return err
+	}
+	d.depth--
+	first, err := d.memoPuts(tmemo{kind: mOpen})
+	if err != nil {
+		return err
+	}
+	d.finishSeq(&b, first)
+	return nil
+}
+
+func (d *tdec) emptyTuple(p unsafe.Pointer, pl *decPlan) error {
+	b, err := d.newSeq(p, pl)
+	if err != nil {
+		return err
+	}
+	d.finishSeq(&b, -1)
+	return nil
+}
+
+// dictBuilder collects the items of a dict into a struct or a map.
+type dictBuilder struct {
+	p     unsafe.Pointer
+	pl    *decPlan
+	n     int
+	m     reflect.Value // the map
+	k, v  reflect.Value // scratch key and value of a map
+	start int           // offset of the dict in the data
+	fresh bool          // the map was made here (so it may be remade larger)
+}
+
+// dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
+// SETITEMS batches.
+func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
+	b := dictBuilder{p: p, pl: pl, start: d.s.pos}
+	if pl != nil {
+		switch pl.kind {
+		case pkStruct:
+		case pkMap:
+			if err := d.newMap(&b); err != nil {
+				return err
+			}
+		default:
+			return errFallback
+		}
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	first, err := d.memoPuts(tmemo{kind: mOpen})
+	if err != nil {
+		return err
+	}
+	for {
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
+		}
+		if op == opMark {
+			d.s.pos++
+			if err := d.pairs(&b); err != nil {
+				return err
+			}
+			continue
+		}
+		if !valueStart(op) || b.n%batchSize != 0 {
+			break
+		}
+		if ok, err := d.followedBy(2, opSetitem); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if err := d.pair(&b); err != nil {
+			return err
+		}
+		if _, err := d.next(); err != nil { // the SETITEM
+			return errFallback
+		}
+	}
+	d.depth--
+	d.finishDict(&b, first)
+	return nil
+}
+
+func (d *tdec) newMap(b *dictBuilder) error {
+	if err := d.charge(mapBytes(b.pl.t, 0)); err != nil {
+		return err
+	}
+	b.m = reflect.NewAt(b.pl.t, b.p).Elem()
+	if b.m.IsNil() {
+		b.m.Set(reflect.MakeMap(b.pl.t))
+		b.fresh = true
+	}
+	b.k = reflect.New(b.pl.t.Key()).Elem()
+	b.v = reflect.New(b.pl.t.Elem()).Elem()
+	return nil
+}
+
+func (d *tdec) finishDict(b *dictBuilder, first int) {
+	if first < 0 {
+		return
+	}
+	e := tmemo{kind: mDiscard}
+	switch {
+	case b.pl == nil:
+	case b.pl.kind == pkStruct:
+		e = tmemo{kind: mAt, plan: b.pl, p: b.p}
+	default:
+		e = tmemo{kind: mMap, plan: b.pl, p: b.m.UnsafePointer()}
+	}
+	d.memo[first] = e
+}
+
+// pairs reads key, value pairs up to SETITEMS (after a MARK).
+func (d *tdec) pairs(b *dictBuilder) error {
+	for {
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
+		}
+		if op == opSetitems {
+			d.s.pos++
+			return nil
+		}
+		if err := d.pair(b); err != nil {
+			return err
+		}
+	}
+}
+
+// pair reads one key and its value.
+func (d *tdec) pair(b *dictBuilder) error {
+	b.n++
+	if b.n > d.s.m.maxContainer {
+		return errFallback
+	}
+	if b.pl == nil {
+		if err := d.discardKey(); err != nil {
+			return err
+		}
+		return d.value(nil, nil)
+	}
+	var local tmemo
+	idx := d.fastKey()
+	if idx < 0 {
+		var err error
+		if idx, local, err = d.key(); err != nil {
+			return err
+		}
+	}
+	k := &local
+	if idx >= 0 {
+		k = &d.memo[idx]
+	}
+	if b.pl.kind == pkMap {
+		return d.mapValue(b, d.memoStr(k))
+	}
+	f := d.field(b.pl, k)
+	if f < 0 {
+		return d.value(nil, nil)
+	}
+	fp := &b.pl.fields[f]
+	if fp.direct {
+		vp := unsafe.Add(b.p, fp.off)
+		if d.fast(vp, fp.plan) {
+			return nil
+		}
+		return d.value(vp, fp.plan)
+	}
+	fv := fieldByIndexAlloc(reflect.NewAt(b.pl.t, b.p).Elem(), fp.index)
+	return d.value(fv.Addr().UnsafePointer(), fp.plan)
+}
+
+// discardKey reads the key of a dict that is read into nothing. Python
+// refuses an unhashable key (a list, a dict...), so only keys that are
+// hashable by their opcode are read here; the generic path decides the rest.
+func (d *tdec) discardKey() error {
+	op, err := d.peek()
+	if err != nil {
+		return errFallback
+	}
+	switch op {
+	case opBinget, opLongBinget:
+		i, err := d.getIndex()
+		if err != nil || d.memo[i].kind != mStr {
+			return errFallback
+		}
+		return nil
+	case opEmptyList, opEmptyDict, opEmptyTuple, opMark:
+		return errFallback
+	}
+	return d.value(nil, nil)
+}
+
+// key reads a str key: the index of its memo entry, or -1 and the entry
+// it would have.
+func (d *tdec) key() (int, tmemo, error) {
+	op, err := d.peek()
+	if err != nil {
+		return 0, tmemo{}, errFallback
+	}
+	switch op {
+	case opShortBinunicode, opBinunicode, opBinunicode8:
+		d.s.pos++
+		off, n, err := d.strArg(op)
+		if err != nil || !validPyUTF8(d.s.data[off:off+n]) {
+			return 0, tmemo{}, errFallback
+		}
+		e := tmemo{kind: mStr, n: off, c: n}
+		i, err := d.memoPuts(e)
+		return i, e, err
+	case opBinget, opLongBinget:
+		i, err := d.getIndex()
+		if err != nil || d.memo[i].kind != mStr {
+			return 0, tmemo{}, errFallback
+		}
+		return i, tmemo{}, nil
+	}
+	return 0, tmemo{}, errFallback
+}
+
+// getIndex reads BINGET or LONG_BINGET and returns a valid memo index.
+func (d *tdec) getIndex() (int, error) {
+	op, err := d.next()
+	if err != nil {
+		return 0, errFallback
+	}
+	var idx uint64
+	if op == opBinget {
+		b, err := d.s.u8()
+		if err != nil {
+			return 0, errFallback
+		}
+		idx = uint64(b)
+	} else {
+		v, err := d.s.u32()
+		if err != nil {
+			return 0, errFallback
+		}
+		idx = uint64(v)
+	}
+	if idx >= uint64(len(d.memo)) {
+		return 0, errFallback
+	}
+	return int(idx), nil
+}
+
+// field returns the index of the struct field that the str key names (-1:
+// none), cached in the key's memo entry.
+func (d *tdec) field(pl *decPlan, e *tmemo) int {
+	if e.fplan == pl {
+		return int(e.field)
+	}
+	name := ""
+	if e.c > 0 {
+		name = unsafe.String(&d.s.data[e.n], e.c)
+	}
+	f := -1
+	if i, ok := pl.si.byName[name]; ok {
+		f = i
+	} else {
+		for i := range pl.si.fields {
+			if strings.EqualFold(pl.si.fields[i].name, name) {
+				f = i
+				break
+			}
+		}
+	}
+	e.fplan, e.field = pl, int32(f)
+	return f
+}
+
+// mapValue reads the value of key k into the scratch value and stores it.
+func (d *tdec) mapValue(b *dictBuilder, k string) error {
+	if err := d.charge(b.pl.key.size + b.pl.elem.size + 8); err != nil {
+		return err
+	}
+	if b.n == batchSize+1 && b.fresh {
+		d.resizeMap(b)
+	}
+	b.v.SetZero()
+	vp := b.v.Addr().UnsafePointer()
+	m0 := len(d.memo)
+	if err := d.value(vp, b.pl.elem); err != nil {
+		return err
+	}
+	// The scratch value is reused: memo entries pointing into it are gone.
+	end := uintptr(vp) + b.pl.elem.size
+	for i := m0; i < len(d.memo); i++ {
+		if e := &d.memo[i]; e.kind == mAt && uintptr(e.p) >= uintptr(vp) && uintptr(e.p) < end {
+			*e = tmemo{kind: mDiscard}
+		}
+	}
+	b.k.SetString(k)
+	b.m.SetMapIndex(b.k, b.v)
+	return nil
+}
+
+// resizeMap remakes a map that has received a full batch with room for
+// the length that the bytes per item so far and the bytes left suggest,
+// so that it is not rehashed again and again as it grows.
+func (d *tdec) resizeMap(b *dictBuilder) {
+	read := d.s.pos - b.start
+	if read <= 0 {
+		return
+	}
+	est := min(batchSize+(len(d.s.data)-d.s.pos)/max(1, read/batchSize), 16*batchSize*batchSize)
+	if d.charge(uintptr(est)*(b.pl.key.size+b.pl.elem.size+8)) != nil {
+		return
+	}
+	m := reflect.MakeMapWithSize(b.pl.t, est+est/8)
+	for it := b.m.MapRange(); it.Next(); {
+		b.k.SetIterKey(it)
+		b.v.SetIterValue(it)
+		m.SetMapIndex(b.k, b.v)
+	}
+	b.m.Set(m)
+}
+
+// ptr reads a value into a pointer target.
+func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
+	op, err := d.peek()
+	if err != nil {
+		return errFallback
+	}
+	ep := *(*unsafe.Pointer)(p)
+	switch op {
+	case opNone:
+		d.s.pos++
+		*(*unsafe.Pointer)(p) = nil
+		return nil
+	case opBinget, opLongBinget:
+		at := d.s.pos
+		i, err := d.getIndex()
+		if err != nil {
+			return err
+		}
+		e := &d.memo[i]
+		if e.kind == mAt && e.viaPtr && e.plan == pl.elem {
+			*(*unsafe.Pointer)(p) = e.p
+			return nil
+		}
+		d.s.pos = at
+		if e.kind == mAt {
+			ep = nil // a dict: a new pointer, as converter.go
+		}
+	case opEmptyDict:
+		ep = nil
+	}
+	if ep == nil {
+		if err := d.charge(pl.elem.size); err != nil {
+			return err
+		}
+		ep = reflect.New(pl.elem.t).UnsafePointer()
+		*(*unsafe.Pointer)(p) = ep
+	}
+	m0 := len(d.memo)
+	if err := d.value(ep, pl.elem); err != nil {
+		return err
+	}
+	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.memo[m0].p == ep {
+		d.memo[m0].viaPtr = true
+	}
+	return nil
+}
+
+// intRun reads a run of int items into a slice of 64-bit ints, in one
+// loop; it stops at anything else (and near the end of the data).
+func (d *tdec) intRun(b *seqBuilder) {
+	s := d.s
+	data, pos, n := s.data, s.pos, b.n
+	limit := min(d.s.m.maxContainer, b.n+d.s.m.maxObjects-d.objects)
+	for pos+10 <= len(data) && n < limit {
+		if n == b.c {
+			s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
+			if d.grow(b) != nil {
+				return
+			}
+		}
+		var x int64
+		switch data[pos] {
+		case opBinint1:
+			x = int64(data[pos+1])
+			pos += 2
+		case opBinint2:
+			x = int64(binary.LittleEndian.Uint16(data[pos+1:]))
+			pos += 3
+		case opBinint:
+			x = int64(int32(binary.LittleEndian.Uint32(data[pos+1:])))
+			pos += 5
+		case opLong1:
+			k := int(data[pos+1])
+			if k > 8 {
+				s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
+				return
+			}
+			x = long64At(data, pos+2, k)
+			pos += 2 + k
+		default:
+			s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
+			return
+		}
+		*(*int64)(unsafe.Add(b.data, uintptr(n)*8)) = x
+		n++
+	}
+	s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
+}
+
+// long64At decodes the k-byte (k <= 8) two's-complement integer at
+// data[i:], with 8 bytes readable there.
+func long64At(data []byte, i, k int) int64 {
+	if k == 0 {
+		return 0
+	}
+	sh := uint(64 - 8*k)
+	return int64(binary.LittleEndian.Uint64(data[i:])<<sh) >> sh
+}

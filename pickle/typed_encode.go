@@ -1,0 +1,531 @@
+package pickle
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The typed encoder writes Go structs, slices, arrays, string-keyed maps,
+// pointers and scalars through per-type plans built once per type (like
+// encoding/json's encoder cache), reading the values through pointers
+// instead of reflect.Value, and writing a struct's keys from a per-encode
+// cache of their memo indexes. Types it does not know (interfaces,
+// Marshalers, registered classes, time, big.Int, bytes, the generic
+// types) go through encode_reflect.go's encoders. It writes the bytes
+// those would: the same batches, memo, frames and identities.
+
+type encPlan struct {
+	t      reflect.Type
+	enc    func(e *encState, p unsafe.Pointer, pl *encPlan) error
+	rf     encFunc // the reflection encoder, for the types left to it
+	elem   *encPlan
+	fields []encFieldPlan
+	omits  bool // some field may be left out (omitempty, omitzero, nil embedded pointer)
+}
+
+type encFieldPlan struct {
+	name                string
+	key                 int // index of the field's key in encState.keys
+	off                 uintptr
+	direct              bool
+	index               []int
+	omitEmpty, omitZero bool
+	plan                *encPlan
+}
+
+var (
+	encPlans sync.Map // reflect.Type -> *encPlan
+	keyIDs   atomic.Int64
+)
+
+func encPlanFor(t reflect.Type) *encPlan {
+	if p, ok := encPlans.Load(t); ok {
+		return p.(*encPlan)
+	}
+	building := map[reflect.Type]*encPlan{}
+	p := buildEncPlan(t, building)
+	for bt, bp := range building {
+		encPlans.LoadOrStore(bt, bp)
+	}
+	return p
+}
+
+// reflectOnly reports whether values of t are left to the reflection
+// encoders.
+func reflectOnly(t reflect.Type) bool {
+	switch {
+	case genericTypes[t], t == timeType, t == durationType, t == bigIntType,
+		t.Implements(marshalerType), reflect.PointerTo(t).Implements(marshalerType):
+		return true
+	}
+	switch t {
+	case reflect.TypeFor[Dict](), reflect.TypeFor[Set](), reflect.TypeFor[FrozenSet](), reflect.TypeFor[Object](), reflect.TypeFor[PythonError]():
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		_, registered := lookupType(t)
+		return registered
+	case reflect.Slice, reflect.Array:
+		return t.Elem().Kind() == reflect.Uint8
+	case reflect.Map:
+		return t.Key().Kind() != reflect.String
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.String, reflect.Pointer:
+		return false
+	}
+	return true
+}
+
+func buildEncPlan(t reflect.Type, building map[reflect.Type]*encPlan) *encPlan {
+	if p, ok := encPlans.Load(t); ok {
+		return p.(*encPlan)
+	}
+	if p, ok := building[t]; ok {
+		return p
+	}
+	p := &encPlan{t: t}
+	building[t] = p
+	if reflectOnly(t) {
+		p.rf, p.enc = typeEncoder(t), encReflect
+		return p
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		p.enc = encBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		p.enc = intEncoder(t.Size())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		p.enc = uintEncoder(t.Size())
+	case reflect.Float32:
+		p.enc = encFloat32
+	case reflect.Float64:
+		p.enc = encFloat64
+	case reflect.String:
+		p.enc = encString
+	case reflect.Pointer:
+		p.elem, p.enc = buildEncPlan(t.Elem(), building), encPtr
+	case reflect.Slice:
+		p.elem, p.enc = buildEncPlan(t.Elem(), building), encSlice
+	case reflect.Array:
+		p.elem, p.enc = buildEncPlan(t.Elem(), building), encArray
+	case reflect.Map:
+		p.elem, p.enc = buildEncPlan(t.Elem(), building), encStrMap
+	case reflect.Struct:
+		p.enc = encStruct
+		for _, f := range cachedFields(t).fields {
+			fp := encFieldPlan{name: f.name, key: int(keyIDs.Add(1) - 1), direct: true, index: f.index,
+				omitEmpty: f.omitEmpty, omitZero: f.omitZero, plan: buildEncPlan(f.typ, building)}
+			ft := t
+			for i, x := range f.index {
+				if i > 0 && ft.Kind() == reflect.Pointer {
+					fp.direct = false
+					ft = ft.Elem()
+				}
+				fp.off += ft.Field(x).Offset
+				ft = ft.Field(x).Type
+			}
+			p.omits = p.omits || !fp.direct || fp.omitEmpty || fp.omitZero
+			p.fields = append(p.fields, fp)
+		}
+	}
+	return p
+}
+
+// saveTyped writes a value of a type outside save's switch.
+func (e *encState) saveTyped(v any) error {
+	rv := reflect.ValueOf(v)
+	t := rv.Type()
+	pl := encPlanFor(t)
+	if pl.rf != nil {
+		return pl.rf(e, rv)
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map:
+		p := rv.UnsafePointer()
+		return pl.enc(e, unsafe.Pointer(&p), pl)
+	case reflect.Struct, reflect.Array, reflect.Slice:
+		if t.Size() > unsafe.Sizeof(uintptr(0)) {
+			// The interface holds a pointer to its copy of the value.
+			return pl.enc(e, (*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1], pl)
+		}
+	}
+	c := reflect.New(t)
+	c.Elem().Set(rv)
+	return pl.enc(e, c.UnsafePointer(), pl)
+}
+
+func encReflect(e *encState, p unsafe.Pointer, pl *encPlan) error {
+	return pl.rf(e, reflect.NewAt(pl.t, p).Elem())
+}
+
+func encBool(e *encState, p unsafe.Pointer, _ *encPlan) error {
+	e.saveBool(*(*bool)(p))
+	return nil
+}
+
+func intEncoder(size uintptr) func(e *encState, p unsafe.Pointer, _ *encPlan) error {
+	switch size {
+	case 8:
+		return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(*(*int64)(p)); return nil }
+	case 4:
+		return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(int64(*(*int32)(p))); return nil }
+	case 2:
+		return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(int64(*(*int16)(p))); return nil }
+	}
+	return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(int64(*(*int8)(p))); return nil }
+}
+
+func uintEncoder(size uintptr) func(e *encState, p unsafe.Pointer, _ *encPlan) error {
+	switch size {
+	case 8:
+		return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveUint(*(*uint64)(p)); return nil }
+	case 4:
+		return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(int64(*(*uint32)(p))); return nil }
+	case 2:
+		return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(int64(*(*uint16)(p))); return nil }
+	}
+	return func(e *encState, p unsafe.Pointer, _ *encPlan) error { e.saveInt(int64(*(*uint8)(p))); return nil }
+}
+
+func encFloat32(e *encState, p unsafe.Pointer, _ *encPlan) error {
+	e.saveFloat(float64(*(*float32)(p)))
+	return nil
+}
+
+func encFloat64(e *encState, p unsafe.Pointer, _ *encPlan) error {
+	e.saveFloat(*(*float64)(p))
+	return nil
+}
+
+func encString(e *encState, p unsafe.Pointer, _ *encPlan) error {
+	_, err := e.saveStrIdx(*(*string)(p))
+	return err
+}
+
+// boundary ends a frame that has reached its target size, as save does
+// before each value.
+func (e *encState) boundary() {
+	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
+		e.nextFrame()
+	}
+}
+
+func (e *encState) nextFrame() {
+	e.endFrame()
+	e.startFrame()
+}
+
+func (e *encState) encValue(p unsafe.Pointer, pl *encPlan) error {
+	e.boundary()
+	return pl.enc(e, p, pl)
+}
+
+func encPtr(e *encState, p unsafe.Pointer, pl *encPlan) error {
+	ptr := *(*unsafe.Pointer)(p)
+	if ptr == nil {
+		e.b = append(e.b, opNone)
+		return nil
+	}
+	if pl.elem.t.Kind() == reflect.Struct {
+		// Shared pointers keep their identity (one Python object).
+		id := idKey{p: reflect.NewAt(pl.elem.t, ptr).Interface(), kind: 'p'}
+		if i, ok := e.lookupID(id); ok {
+			e.writeGet(i)
+			return nil
+		}
+		e.pendingID = id
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	err := pl.elem.enc(e, ptr, pl.elem)
+	e.pendingID = idKey{}
+	e.depth--
+	return err
+}
+
+func encSlice(e *encState, p unsafe.Pointer, pl *encPlan) error {
+	h := (*sliceHdr)(p)
+	var id idKey
+	if h.cap > 0 {
+		id = idKey{p: reflect.NewAt(pl.elem.t, h.data).Interface(), n: h.len, kind: 's'}
+		if i, ok := e.lookupID(id); ok {
+			e.writeGet(i)
+			return nil
+		}
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	e.emptyList()
+	e.memoizeID(id)
+	err := e.listItems(h.data, h.len, pl.elem)
+	e.depth--
+	return err
+}
+
+func encArray(e *encState, p unsafe.Pointer, pl *encPlan) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	e.emptyList()
+	e.memoize()
+	err := e.listItems(p, pl.t.Len(), pl.elem)
+	e.depth--
+	return err
+}
+
+func (e *encState) emptyList() {
+	if e.proto >= 1 {
+		e.b = append(e.b, opEmptyList)
+	} else {
+		e.b = append(e.b, opMark, opList)
+	}
+}
+
+// listItems writes n items of type elem stored from data on.
+func (e *encState) listItems(data unsafe.Pointer, n int, elem *encPlan) error {
+	size := elem.t.Size()
+	for b := e.batches(n, batchList); b.next(); {
+		e.openBatch(&b)
+		for i := b.lo; i < b.hi; i++ {
+			if err := e.encValue(unsafe.Add(data, uintptr(i)*size), elem); err != nil {
+				return err
+			}
+		}
+		e.closeBatch(&b, opAppend, opAppends)
+	}
+	return nil
+}
+
+// encStruct writes a struct as a dict of its fields, in field order.
+func encStruct(e *encState, p unsafe.Pointer, pl *encPlan) error {
+	id := e.pendingID
+	e.pendingID = idKey{}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	e.emptyDict()
+	e.memoizeID(id)
+	n := len(pl.fields)
+	if !pl.omits && n > 0 && n < batchSize {
+		err := e.structFields(p, pl)
+		e.depth--
+		return err
+	}
+	if pl.omits {
+		n = 0
+		for i := range pl.fields {
+			if _, ok := fieldAt(p, pl, i); ok {
+				n++
+			}
+		}
+	}
+	f := 0
+	for b := e.batches(n, batchDict); b.next(); {
+		e.openBatch(&b)
+		for k := b.lo; k < b.hi; k++ {
+			fp, ok := fieldAt(p, pl, f)
+			for ; !ok; fp, ok = fieldAt(p, pl, f) {
+				f++
+			}
+			if err := e.structItem(&pl.fields[f], fp); err != nil {
+				return err
+			}
+			f++
+		}
+		e.closeBatch(&b, opSetitem, opSetitems)
+	}
+	e.depth--
+	return nil
+}
+
+// structFields writes the items of a struct whose fields are all written,
+// in one batch (as batchDict does for fewer than 1000 items).
+func (e *encState) structFields(p unsafe.Pointer, pl *encPlan) error {
+	single := len(pl.fields) == 1 || e.proto == 0
+	if !single {
+		e.b = append(e.b, opMark)
+	}
+	for i := range pl.fields {
+		f := &pl.fields[i]
+		e.boundary()
+		if err := e.saveKey(f); err != nil {
+			return err
+		}
+		e.boundary()
+		if err := f.plan.enc(e, unsafe.Add(p, f.off), f.plan); err != nil {
+			return err
+		}
+		if e.proto == 0 {
+			e.b = append(e.b, opSetitem)
+		}
+	}
+	switch {
+	case e.proto == 0:
+	case single:
+		e.b = append(e.b, opSetitem)
+	default:
+		e.b = append(e.b, opSetitems)
+	}
+	return nil
+}
+
+// fieldAt returns the address of field i, or false when it is left out.
+func fieldAt(p unsafe.Pointer, pl *encPlan, i int) (unsafe.Pointer, bool) {
+	if !pl.omits {
+		return unsafe.Add(p, pl.fields[i].off), true
+	}
+	return fieldAtSlow(p, pl, i)
+}
+
+func fieldAtSlow(p unsafe.Pointer, pl *encPlan, i int) (unsafe.Pointer, bool) {
+	f := &pl.fields[i]
+	if f.direct && !f.omitEmpty && !f.omitZero {
+		return unsafe.Add(p, f.off), true
+	}
+	v, ok := fieldByIndexNoAlloc(reflect.NewAt(pl.t, p).Elem(), f.index)
+	if !ok || f.omitEmpty && isEmptyValue(v) || f.omitZero && isZeroValue(v) {
+		return nil, false
+	}
+	return v.Addr().UnsafePointer(), true
+}
+
+func (e *encState) structItem(f *encFieldPlan, p unsafe.Pointer) error {
+	e.boundary()
+	if err := e.saveKey(f); err != nil {
+		return err
+	}
+	return e.encValue(p, f.plan)
+}
+
+// saveKey writes a field name: a str memoized on first use, fetched by
+// the memo index cached for this encode afterwards.
+func (e *encState) saveKey(f *encFieldPlan) error {
+	if f.key < len(e.keys) && e.keys[f.key] > 0 {
+		if i := e.keys[f.key] - 1; i < 256 && e.proto >= 1 {
+			e.b = append(e.b, opBinget, byte(i))
+			return nil
+		}
+		e.writeGet(int(e.keys[f.key] - 1))
+		return nil
+	}
+	idx, err := e.saveStrIdx(f.name)
+	if err != nil {
+		return err
+	}
+	if f.key >= len(e.keys) {
+		e.keys = slices.Grow(e.keys, f.key+1-len(e.keys))[:f.key+1]
+	}
+	if idx < math.MaxInt32 {
+		e.keys[f.key] = int32(idx + 1)
+		e.keysUsed = append(e.keysUsed, int32(f.key))
+	}
+	return nil
+}
+
+// mapItem is a map entry while a map is written: the index of its key and
+// value copies, and pre, the key's first 8 bytes big-endian, which decides
+// most comparisons of the sort by itself.
+type mapItem struct {
+	pre uint64
+	i   int
+}
+
+func keyPrefix(k string) uint64 {
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// mapScratch holds the copies of one map's keys and values while it is
+// written; an encState keeps one per map type for the next encode.
+type mapScratch struct {
+	keys  []string
+	items []mapItem
+	vals  reflect.Value // []V
+}
+
+func (e *encState) takeScratch(t reflect.Type, n int) *mapScratch {
+	sc := e.maps[t]
+	if sc == nil || sc.vals.Cap() < n {
+		sc = &mapScratch{vals: reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)}
+	} else {
+		delete(e.maps, t) // a nested map of the same type gets its own
+		sc.vals = sc.vals.Slice(0, n)
+	}
+	sc.keys, sc.items = slices.Grow(sc.keys[:0], n), slices.Grow(sc.items[:0], n)
+	return sc
+}
+
+func (e *encState) putScratch(t reflect.Type, sc *mapScratch) {
+	sc.vals.Clear() // keep no user values alive
+	clear(sc.keys)
+	if sc.vals.Cap() > 1<<16 {
+		return
+	}
+	if e.maps == nil {
+		e.maps = make(map[reflect.Type]*mapScratch)
+	}
+	e.maps[t] = sc
+}
+
+// encStrMap writes a string-keyed map as a dict, in key order (Go maps
+// have none).
+func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
+	mp := *(*unsafe.Pointer)(p)
+	m := reflect.NewAt(pl.t, p).Elem()
+	var id idKey
+	if mp != nil {
+		id = idKey{p: mp, kind: 'm'}
+		if i, ok := e.lookupID(id); ok {
+			e.writeGet(i)
+			return nil
+		}
+	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer func() { e.depth-- }()
+	e.emptyDict()
+	e.memoizeID(id)
+	n := m.Len()
+	if n == 0 {
+		return nil
+	}
+	// Copy the values out (a map cannot be addressed) and sort the keys.
+	sc := e.takeScratch(pl.t, n)
+	defer e.putScratch(pl.t, sc)
+	k := reflect.New(pl.t.Key()).Elem()
+	for it := m.MapRange(); it.Next(); {
+		sc.vals.Index(len(sc.keys)).SetIterValue(it)
+		k.SetIterKey(it)
+		sc.items = append(sc.items, mapItem{keyPrefix(k.String()), len(sc.keys)})
+		sc.keys = append(sc.keys, k.String())
+	}
+	keys := sc.keys
+	slices.SortFunc(sc.items, func(a, b mapItem) int {
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
+		return strings.Compare(keys[a.i], keys[b.i])
+	})
+	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
+	return e.dictItems(n, func(i int) error {
+		e.boundary()
+		it := sc.items[i]
+		if _, err := e.saveStrIdx(keys[it.i]); err != nil {
+			return err
+		}
+		return e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem)
+	})
+}

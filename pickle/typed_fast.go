@@ -1,0 +1,125 @@
+package pickle
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// fast reads the next value into p when it is a scalar in one of the forms
+// CPython writes most (small ints, LONG1, floats, bools, short strs with
+// their MEMOIZE, a str fetched from the memo) and fits pl, with no calls
+// per opcode. It reports false, having read nothing, for anything else:
+// value then reads it (and decides every error).
+func (d *tdec) fast(p unsafe.Pointer, pl *decPlan) bool {
+	s := d.s
+	data, pos := s.data, s.pos
+	if pos+10 > len(data) || d.objects >= d.s.m.maxObjects {
+		return false
+	}
+	var x int64
+	n := 0
+	switch data[pos] {
+	case opBinint1:
+		x, n = int64(data[pos+1]), 2
+	case opBinint2:
+		x, n = int64(binary.LittleEndian.Uint16(data[pos+1:])), 3
+	case opBinint:
+		x, n = int64(int32(binary.LittleEndian.Uint32(data[pos+1:]))), 5
+	case opLong1:
+		k := int(data[pos+1])
+		if k > 8 {
+			return false
+		}
+		x, n = long64At(data, pos+2, k), 2+k
+	case opBinfloat:
+		if pl.kind != pkFloat || pl.size != 8 {
+			return false
+		}
+		*(*float64)(p) = math.Float64frombits(binary.BigEndian.Uint64(data[pos+1:]))
+		return d.took(9)
+	case opNewtrue, opNewfalse:
+		if pl.kind != pkBool {
+			return false
+		}
+		*(*bool)(p) = data[pos] == opNewtrue
+		return d.took(1)
+	case opShortBinunicode:
+		return pl.kind == pkString && d.fastStr(p)
+	case opBinget:
+		i := int(data[pos+1])
+		if i >= len(d.memo) || pl.kind != pkString || d.memo[i].kind != mStr {
+			return false
+		}
+		e := &d.memo[i]
+		*(*string)(p) = d.memoStr(e)
+		return d.took(2)
+	default:
+		return false
+	}
+	switch {
+	case pl.kind == pkInt && pl.size == 8:
+		*(*int64)(p) = x
+	case pl.kind == pkInt || pl.kind == pkUint || pl.kind == pkFloat:
+		if setInt(p, pl, x) != nil {
+			return false
+		}
+	default:
+		return false
+	}
+	return d.took(n)
+}
+
+func (d *tdec) took(n int) bool {
+	d.s.pos += n
+	d.objects++
+	return true
+}
+
+// fastStr reads SHORT_BINUNICODE and the MEMOIZE after it.
+func (d *tdec) fastStr(p unsafe.Pointer) bool {
+	s := d.s
+	data, pos := s.data, s.pos
+	k := int(data[pos+1])
+	end := pos + 2 + k
+	if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo {
+		return false
+	}
+	b := data[pos+2 : end]
+	if !validPyUTF8(b) {
+		return false
+	}
+	str := d.newString(b)
+	*(*string)(p) = str
+	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: k, str: str, made: true})
+	return d.took(k + 3)
+}
+
+// fastKey reads a str key fetched from the memo (BINGET) or written with
+// its MEMOIZE, and returns its memo index; -1: key reads it.
+func (d *tdec) fastKey() int {
+	s := d.s
+	data, pos := s.data, s.pos
+	if pos+2 >= len(data) {
+		return -1
+	}
+	switch data[pos] {
+	case opBinget:
+		i := int(data[pos+1])
+		if i >= len(d.memo) || d.memo[i].kind != mStr {
+			return -1
+		}
+		s.pos += 2
+		return i
+	case opShortBinunicode:
+		k := int(data[pos+1])
+		end := pos + 2 + k
+		if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo || !validPyUTF8(data[pos+2:end]) {
+			return -1
+		}
+		d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: k})
+		s.pos = end + 1
+		return len(d.memo) - 1
+	}
+	return -1
+}

@@ -1,0 +1,375 @@
+package pickle
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// genericOnlyMode decodes typed targets through the generic value and
+// converter.go only: the reference the typed decoder must agree with.
+var genericOnlyMode = func() *decMode {
+	m, _ := DecOptions{}.DecMode()
+	dm := m.(*decMode)
+	dm.genericOnly = true
+	return dm
+}()
+
+type tRec struct {
+	ID    int64    `pickle:"id"`
+	Name  string   `pickle:"name"`
+	Score float64  `pickle:"score"`
+	Tags  []string `pickle:"tags"`
+	OK    bool     `pickle:"ok"`
+	Next  *tRec    `pickle:"next"`
+}
+
+type tEmbedded struct {
+	*tInner
+	Outer string
+}
+
+type tInner struct{ Inner int }
+
+// typedTargets are the Go types the differential tests decode into.
+func typedTargets() []func() any {
+	return []func() any{
+		func() any { return new([]tRec) },
+		func() any { return new(map[string]tRec) },
+		func() any { return new(map[string]*tRec) },
+		func() any { return new([]int64) },
+		func() any { return new([]int8) },
+		func() any { return new([]uint16) },
+		func() any { return new([]float32) },
+		func() any { return new([]string) },
+		func() any { return new([][]string) },
+		func() any { return new([][2]int) },
+		func() any { return new([]byte) },
+		func() any { return new([4]byte) },
+		func() any { return new([]*tRec) },
+		func() any { return new(tRec) },
+		func() any { return new(*tRec) },
+		func() any { return new(map[string][]int) },
+		func() any { return new(map[string]map[string]int) },
+		func() any { return new([]map[string]int) },
+		func() any { return new(tEmbedded) },
+		func() any { return new(bool) },
+		func() any { return new(uint) },
+		func() any { return new(string) },
+	}
+}
+
+// typedInputs are pickles of shapes the typed decoder reads itself and of
+// shapes where it must hand over to the generic path.
+func typedInputs(t testing.TB) [][]byte {
+	rec := func(i int) *Dict {
+		d := NewDict()
+		_ = d.Set("id", int64(i))
+		_ = d.Set("name", fmt.Sprintf("n%d", i))
+		_ = d.Set("score", float64(i)/4)
+		_ = d.Set("tags", []any{"a", "b"}[:i%3])
+		_ = d.Set("ok", i%2 == 0)
+		return d
+	}
+	recs := make([]any, 2500)
+	for i := range recs {
+		recs[i] = rec(i)
+	}
+	byName := NewDict()
+	for i := 0; i < 30; i++ {
+		_ = byName.Set(fmt.Sprint("k", i), rec(i))
+	}
+	shared := []any{"x", "y"}
+	sharedRec := rec(7)
+	linked := rec(1)
+	_ = linked.Set("next", sharedRec)
+	ints := make([]any, 3001)
+	for i := range ints {
+		ints[i] = int64(i*i*i) - 5000
+	}
+	bigs := []any{int64(1) << 62, int64(-1) << 63, int64(127), int64(-129), int64(70000)}
+	values := []any{
+		recs, byName, ints, bigs,
+		[]any{}, []any{[]any{}}, []any{[]any{}, []any{}}, []any{[]any{"a"}}, []any{[]any{}, "s"},
+		[]any{NewDict(), NewDict(), NewDict()}, []any{rec(1)}, []any{shared, shared, shared},
+		[]any{sharedRec, sharedRec}, linked, []any{linked, sharedRec},
+		Tuple{int64(1), int64(2)}, Tuple{int64(1), int64(2), int64(3), int64(4)},
+		[]any{Tuple{int64(1), int64(2), int64(3), int64(4)}},
+		[]any{Tuple{}, Tuple{int64(5)}}, []any{nil, true, false, 1.5, "é\U0001F600"},
+		[]any{int64(300), int64(-1)}, []any{[]byte("abc"), []byte{}}, []byte("abcdef"),
+		"str", int64(3), true, nil, 2.5,
+		[]any{map[string]any{"a": int64(1)}, map[string]any{}}, map[string]any{"a": []any{int64(1)}, "b": []any{}},
+		map[string]any{"Inner": int64(4), "Outer": "o", "id": int64(9), "NAME": "upper"},
+		[]any{strings.Repeat("long", 100), strings.Repeat("long", 100)},
+		[]any{NewDict(), []any{}, Tuple{}, int64(1)},
+	}
+	var out [][]byte
+	for _, v := range values {
+		for _, m := range []EncMode{defaultEncMode, olderModes[2], olderModes[3]} {
+			b, err := m.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	// A list that contains itself, a dict whose value is itself.
+	out = append(out, []byte("\x80\x04]\x94h\x00a."), []byte("\x80\x04}\x94\x8c\x01a\x94h\x00s."))
+	return out
+}
+
+// checkTypedAgrees decodes data into target with the typed decoder and
+// with the generic path, and fails if they disagree.
+func checkTypedAgrees(t testing.TB, data []byte, target func() any) {
+	t.Helper()
+	fast, slow := target(), target()
+	errFast := Unmarshal(data, fast)
+	errSlow := genericOnlyMode.Unmarshal(data, slow)
+	if (errFast == nil) != (errSlow == nil) {
+		t.Fatalf("%T of %q: typed decoder: %v; generic path: %v", fast, data, errFast, errSlow)
+	}
+	if errFast != nil {
+		if errFast.Error() != errSlow.Error() {
+			t.Fatalf("%T of %q: errors differ: %v / %v", fast, data, errFast, errSlow)
+		}
+		return
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%T of %q:\ntyped   %#v\ngeneric %#v", fast, data, fast, slow)
+	}
+}
+
+func TestTypedDecoderAgreesWithGenericPath(t *testing.T) {
+	total, before := 0, typedFallbacks.Load()
+	for _, data := range typedInputs(t) {
+		for _, target := range typedTargets() {
+			checkTypedAgrees(t, data, target)
+			total++
+		}
+	}
+	t.Logf("%d of %d decodes handed over to the generic path", typedFallbacks.Load()-before, total)
+}
+
+func TestTypedDecoderReadsCPythonShapesItself(t *testing.T) {
+	shared := []any{"x", "y"}
+	rec := func(i int, tags []any) *Dict {
+		d := NewDict()
+		_ = d.Set("id", int64(i))
+		_ = d.Set("tags", tags)
+		_ = d.Set("ok", true)
+		return d
+	}
+	for _, tc := range []struct {
+		v      any
+		target any
+	}{
+		{[]any{rec(1, []any{}), rec(2, []any{"a"}), rec(3, shared), rec(4, shared)}, new([]tRec)},
+		{[]any{rec(1, []any{}), rec(2, []any{"a"})}, new([]*tRec)},
+		{map[string]any{"a": rec(1, nil), "b": rec(2, []any{})}, new(map[string]tRec)},
+		{[]any{NewDict(), NewDict()}, new([]map[string]int)},
+		{[]any{[]any{}, []any{}, []any{"x"}}, new([][]string)},
+		{make([]any, 2001), new([]*int)},
+		{Tuple{"a", "b", "c", "d"}, new([]string)},
+	} {
+		before := typedFallbacks.Load()
+		if err := Unmarshal(mustMarshal(t, tc.v), tc.target); err != nil {
+			t.Fatal(err)
+		}
+		if typedFallbacks.Load() != before {
+			t.Errorf("%s into %T went through the generic path", Repr(tc.v), tc.target)
+		}
+	}
+}
+
+func TestTypedDecoderKeepsSharing(t *testing.T) {
+	shared := []any{"x", "y"}
+	rec := NewDict()
+	_ = rec.Set("id", int64(1))
+	data, err := Marshal([]any{[]any{shared, shared}, []any{rec, rec}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{}
+	_ = v
+	var lists [][][]string
+	if err := Unmarshal(mustMarshal(t, []any{shared, shared}), &lists); err == nil {
+		t.Fatal("expected a type error")
+	}
+	var ss [][]string
+	if err := Unmarshal(mustMarshal(t, []any{shared, shared}), &ss); err != nil {
+		t.Fatal(err)
+	}
+	if &ss[0][0] != &ss[1][0] {
+		t.Error("a list referenced twice decoded to two backing arrays")
+	}
+	var ps []*tRec
+	if err := Unmarshal(mustMarshal(t, []any{rec, rec}), &ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps[0] != ps[1] || ps[0].ID != 1 {
+		t.Errorf("a dict referenced twice decoded to %p and %p", ps[0], ps[1])
+	}
+	_ = data
+}
+
+func TestTypedDecoderAllocatesOnlyTheResult(t *testing.T) {
+	ints := make([]any, 10000)
+	for i := range ints {
+		ints[i] = int64(i) << 20
+	}
+	data := mustMarshal(t, ints)
+	var out []int64
+	allocs := testing.AllocsPerRun(20, func() {
+		out = nil
+		if err := Unmarshal(data, &out); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// The backing array grows by doubling: about log2(10000) arrays.
+	if allocs > 20 {
+		t.Errorf("decoding 10000 ints into []int64: %.0f allocations", allocs)
+	}
+}
+
+func TestNaiveLocationHasAName(t *testing.T) {
+	if Naive.String() != "naive" {
+		t.Errorf("Naive.String() = %q", Naive.String())
+	}
+	tm := time.Date(2024, 1, 2, 3, 4, 5, 0, Naive)
+	if got := tm.String(); got != "2024-01-02 03:04:05 +0000 naive" {
+		t.Errorf("a naive time prints as %q", got)
+	}
+}
+
+func TestOmitZero(t *testing.T) {
+	type withTime struct {
+		When  time.Time `pickle:"when,omitzero"`
+		Empty time.Time `pickle:"empty,omitempty"`
+		N     int       `pickle:"n,omitzero"`
+		P     *tInner   `pickle:"p,omitzero"`
+		S     []int     `pickle:"s,omitzero"`
+		A     [2]int    `pickle:"a,omitzero"`
+		In    tInner    `pickle:"in,omitzero"`
+		Loc   time.Time `pickle:"loc,omitzero"`
+		Keep  string    `pickle:"keep"`
+	}
+	v := withTime{Loc: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).In(time.FixedZone("X", 0)), S: []int{}}
+	var got any
+	if err := Unmarshal(mustMarshal(t, v), &got); err != nil {
+		t.Fatal(err)
+	}
+	d := got.(*Dict)
+	var keys []string
+	for k := range d.All() {
+		keys = append(keys, k.(string))
+	}
+	// omitzero leaves out zero values (time.Time by its IsZero, which is
+	// true for the zero instant in any location); omitempty leaves out
+	// nothing of a struct type; a non-nil empty slice is not zero.
+	if want := "empty s keep"; strings.Join(keys, " ") != want {
+		t.Errorf("keys %v, want %s", keys, want)
+	}
+	v.When, v.N, v.P, v.A, v.In.Inner = time.Unix(1, 0), 1, &tInner{}, [2]int{0, 1}, 2
+	if err := Unmarshal(mustMarshal(t, v), &got); err != nil {
+		t.Fatal(err)
+	}
+	if n := got.(*Dict).Len(); n != 8 {
+		t.Errorf("%d keys with non-zero fields: %s", n, Repr(got))
+	}
+	// The same through the reflection encoder (a registered class: the
+	// fields are its state dict).
+	type withTimeClass withTime
+	RegisterClass("omitzero_test", "WithTime", withTimeClass{})
+	data := mustMarshal(t, withTimeClass{})
+	registry.Lock()
+	delete(registry.byName, Global{"omitzero_test", "WithTime"})
+	delete(registry.byType, reflect.TypeOf(withTimeClass{}))
+	registry.Unlock()
+	var o any
+	if err := Unmarshal(data, &o); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := o.(*Object).State.(*Dict)
+	if !ok || st.Len() != 2 {
+		t.Errorf("registered class state: %s", Repr(o.(*Object).State))
+	}
+}
+
+// FuzzTypedAgrees decodes the same input into *any and, through the typed
+// decoder, into a few Go types, and checks that each typed result is what
+// converting the generic value gives (the generic path decides; the typed
+// decoder must agree with it, error for error).
+func FuzzTypedAgrees(f *testing.F) {
+	f.Add([]byte("\x80\x04\x95\x1b\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94(\x8c\x02id\x94K\x01\x8c\x04tags\x94]\x94u}\x94(h\x02K\x02h\x03]\x94\x8c\x01a\x94aue."))
+	f.Add([]byte("\x80\x04]\x94(]\x94]\x94h\x01e."))
+	f.Add([]byte("\x80\x04}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94h\x02u."))
+	f.Add([]byte("\x80\x04]\x94(\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fJ\xff\xff\xff\xffM\x00\x01e."))
+	f.Add([]byte("\x80\x04]\x94(}\x94}\x94\x8c\x01x\x94Nse."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		var v any
+		_ = fuzzMode.Unmarshal(data, &v)
+		for _, target := range typedTargets() {
+			checkTypedAgrees(t, data, target)
+		}
+	})
+}
+
+func TestTypedDecoderOverAStream(t *testing.T) {
+	var stream []byte
+	inputs := typedInputs(t)
+	for _, data := range inputs {
+		stream = append(stream, data...)
+	}
+	for _, target := range typedTargets() {
+		dec := NewDecoder(&chunkReader{data: stream, sizes: stream})
+		for i, data := range inputs {
+			got, want := target(), target()
+			errGot := dec.Decode(got)
+			errWant := Unmarshal(data, want)
+			if (errGot == nil) != (errWant == nil) || errGot == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("pickle %d into %T: stream %v (%v), Unmarshal %v (%v)", i, got, errGot, got, errWant, want)
+			}
+			if errGot != nil {
+				break // the rest of the stream is dropped after an error
+			}
+		}
+	}
+}
+
+func TestTypedStructEncodesAsItsDict(t *testing.T) {
+	type one struct {
+		A int `pickle:"a"`
+	}
+	type three struct {
+		A int      `pickle:"a"`
+		B string   `pickle:"b"`
+		C []string `pickle:"c"`
+	}
+	dict := func(kv ...any) *Dict {
+		d := NewDict()
+		for i := 0; i < len(kv); i += 2 {
+			_ = d.Set(kv[i], kv[i+1])
+		}
+		return d
+	}
+	for p := 0; p <= highestProtocol; p++ {
+		m, _ := EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
+		for _, tc := range []struct{ typed, generic any }{
+			{one{1}, dict("a", int64(1))},
+			{three{1, "x", []string{"y"}}, dict("a", int64(1), "b", "x", "c", []any{"y"})},
+			{[]three{{2, "b", nil}, {3, "b", []string{"z"}}}, []any{dict("a", int64(2), "b", "b", "c", []any{}), dict("a", int64(3), "b", "b", "c", []any{"z"})}}, // a nil slice is an empty list, as before
+		} {
+			got, err1 := m.Marshal(tc.typed)
+			want, err2 := m.Marshal(tc.generic)
+			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+				t.Errorf("protocol %d, %T: %x (%v), want %x (%v)", p, tc.typed, got, err1, want, err2)
+			}
+		}
+	}
+}
