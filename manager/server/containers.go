@@ -27,7 +27,6 @@ var (
 	namespaceExposed = []string{"__getattribute__", "__setattr__", "__delattr__"}
 	valueExposed     = []string{"get", "set"}
 	arrayExposed     = []string{"__len__", "__getitem__", "__setitem__"}
-	iteratorExposed  = []string{"__next__", "send", "throw", "close"}
 )
 
 func keyErr(k any) error { return wire.PyErr("KeyError", k) }
@@ -39,6 +38,10 @@ type Dict struct {
 	mu   sync.Mutex
 	d    *pickle.Dict
 	held heldItems
+	// resized counts the calls that changed the number of keys: a dict
+	// iterator compares it to tell a dict whose keys were replaced from
+	// an unchanged one (Python's iterators read the live table).
+	resized uint64
 }
 
 // NewDict returns an empty shared dict.
@@ -121,7 +124,14 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 func (o *Dict) CallMethod(ctx context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	defer func() { o.held.settle(o.d.Len()) }()
+	n := o.d.Len()
+	defer func() {
+		m := o.d.Len()
+		if m != n {
+			o.resized++
+		}
+		o.held.settle(m)
+	}()
 	return dictMethods.dispatch(ctx, o, method, args, kwargs)
 }
 
@@ -136,7 +146,7 @@ var dictMethods = builtins[*Dict]{
 	"__setitem__":  {params: []string{"key", "value"}, required: 2, call: (*Dict).setItem},
 	"__delitem__":  {params: []string{"key"}, required: 1, call: (*Dict).delItem},
 	"__len__":      {call: func(o *Dict, _ *params) (any, error) { return o.d.Len(), nil }},
-	"__iter__":     {call: func(o *Dict, _ *params) (any, error) { return &Iterator{items: o.d.Keys()}, nil }},
+	"__iter__":     {call: func(o *Dict, _ *params) (any, error) { return o.iter(), nil }},
 	"clear":        {call: func(o *Dict, _ *params) (any, error) { o.d = pickle.NewDict(); return nil, nil }},
 	"copy":         {call: func(o *Dict, _ *params) (any, error) { return copyDict(o.d), nil }},
 	"get":          {params: []string{"key", "default"}, required: 1, call: (*Dict).get},
@@ -242,39 +252,6 @@ func (o *Dict) update(p *params) (any, error) {
 	}
 	return nil, updateDict(o.d, p.args, p.kwargs)
 }
-
-// ---- Iterator ----
-
-// Iterator is a served iterator over a snapshot of items (dict.__iter__).
-type Iterator struct {
-	mu    sync.Mutex
-	items []any
-	next  int
-	held  heldItems
-}
-
-// Exposed implements Object.
-func (*Iterator) Exposed() []string { return iteratorExposed }
-
-// CallMethod implements Object: only __next__ exists, as for Python's dict
-// key iterator (send, throw and close are exposed by IteratorProxy but the
-// iterator lacks them).
-func (it *Iterator) CallMethod(_ context.Context, _ Caller, method string, _ pickle.Tuple, _ *pickle.Dict) (any, error) {
-	if method != "__next__" {
-		return nil, errNoMethod
-	}
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	if it.next >= len(it.items) {
-		return nil, wire.PyErr("StopIteration")
-	}
-	v := it.items[it.next]
-	it.next++
-	return v, nil
-}
-
-// Repr implements Reprer.
-func (*Iterator) Repr() string { return "<dict_keyiterator object>" }
 
 // ---- list ----
 

@@ -57,6 +57,12 @@ type (
 	}
 )
 
+// dropper is implemented by objects that hold resources beyond memory (a
+// Pool's worker processes, an imap's pending jobs): drop is called, and
+// must not block, when the server lets go of the object (its last
+// reference is gone).
+type dropper interface{ drop() }
+
 // MethodFunc is one method of a Methods object.
 type MethodFunc func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error)
 

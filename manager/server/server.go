@@ -11,13 +11,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/pool"
 )
 
 // Factory creates a shared object for a create request of its typeid,
@@ -50,6 +50,16 @@ type Config struct {
 	// is 0); no bound if negative. A larger result (a repr, #GETVALUE, a
 	// slice) is answered with MemoryError instead.
 	MaxReply int64
+	// Pool holds the settings of the Python worker processes behind the
+	// Pool typeid (manager.Pool(processes, initializer, initargs,
+	// maxtasksperchild): the client's arguments set those four fields)
+	// and behind Barrier actions and callbacks that are not methods of
+	// this server's objects: the interpreter, Path, MainPath (the client's
+	// main script, for functions defined there), Env, Dir, output. Authkey
+	// defaults to the server's, so proxies among a task's arguments
+	// connect back. Executable (Go workers) is not used: clients send
+	// Python functions.
+	Pool pool.Config
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -75,6 +85,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	callers atomic.Uint64
+	workers pyWorkers // Python processes behind Pool, Barrier actions, callbacks
 
 	mu       sync.Mutex
 	registry map[string]Factory
@@ -133,6 +144,9 @@ func (c Config) New() *Server {
 	for typeid, f := range syncManagerTypes(s.callCtx) {
 		s.registry[typeid] = f
 	}
+	s.workers.init(c.Pool, cfg.Authkey)
+	s.registry["Pool"] = s.poolFactory
+	s.registry["Barrier"] = s.barrierFactory
 	return s
 }
 
@@ -223,6 +237,7 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.wg.Wait()
+		s.workers.close()
 	})
 	return err
 }
@@ -614,6 +629,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 				if b, ok := e.obj.(budgeted); ok && s.local[id] == nil {
 					b.detach() // its items no longer count against MaxItems
 				}
+				if d, ok := e.obj.(dropper); ok && s.local[id] == nil {
+					d.drop()
+				}
 			}
 			delete(s.objs, id)
 		} else {
@@ -755,8 +773,10 @@ func exceptionValue(err error) *pickle.PythonError {
 }
 
 // syncManagerTypes are SyncManager's registrations (managers.py), minus
-// Pool and AsyncResult, which need Python code; ctx carries the server's
-// item bound, which also bounds what list(range(n)) may materialize.
+// Pool and Barrier, which run Python code (New registers them with the
+// server's workers: poolFactory, barrierFactory), and AsyncResult and
+// Iterator, which only methods return; ctx carries the server's item
+// bound, which also bounds what list(range(n)) may materialize.
 func syncManagerTypes(ctx context.Context) map[string]Factory {
 	return map[string]Factory{
 		"Queue":         queueFactory,
@@ -790,29 +810,6 @@ func syncManagerTypes(ctx context.Context) map[string]Factory {
 				return nil, wire.PyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
 			}
 			return NewCondition(), nil
-		},
-		"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-			p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
-			if err != nil {
-				return nil, err
-			}
-			n, err := toInt(p.vals[0], "")
-			if err != nil {
-				return nil, err
-			}
-			if n < 1 {
-				return nil, wire.PyErr("ValueError", "parties must be > 0")
-			}
-			if p.get(1, nil) != nil {
-				return nil, wire.PyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
-			}
-			timeout := time.Duration(-1)
-			if t, has, err := toTimeout(p.get(2, nil)); err != nil {
-				return nil, err
-			} else if has {
-				timeout = seconds(t)
-			}
-			return NewBarrier(n, timeout), nil
 		},
 		"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
 			p, err := bind("list", args, kwargs, []string{"iterable"}, 0)

@@ -544,6 +544,10 @@ type Barrier struct {
 	count   int
 	broken  bool
 	gen     *barrierGen
+	// action is Barrier(action=...): run by the last party to arrive,
+	// before the others are released; an error breaks the barrier and is
+	// raised by that party's wait, as in Python.
+	action func(ctx context.Context) error
 }
 
 type barrierGen struct {
@@ -552,7 +556,8 @@ type barrierGen struct {
 }
 
 // NewBarrier returns a Barrier for parties with a default wait timeout
-// (negative: none). Python's action callable is not supported.
+// (negative: none). A client's Barrier(action=...) runs its callable in a
+// Python worker of the server (see Config.Pool).
 func NewBarrier(parties int, timeout time.Duration) *Barrier {
 	b := &Barrier{parties: parties, gen: &barrierGen{done: make(chan struct{})}}
 	if timeout >= 0 {
@@ -611,6 +616,15 @@ func (b *Barrier) CallMethod(ctx context.Context, _ Caller, method string, args 
 		index := b.count
 		b.count++
 		if b.count == b.parties {
+			// Python runs the action with the barrier's lock held: no
+			// party enters the next round before it is done.
+			if b.action != nil {
+				if err := b.action(ctx); err != nil {
+					b.broken = true
+					b.breakLocked()
+					return nil, err
+				}
+			}
 			close(b.gen.done)
 			b.gen = &barrierGen{done: make(chan struct{})}
 			b.count = 0
@@ -658,4 +672,36 @@ func (b *Barrier) CallMethod(ctx context.Context, _ Caller, method string, args 
 		return nil, wire.PyErr("AttributeError", fmt.Sprintf("'Barrier' object has no attribute %s", pickle.Repr(p.vals[0])))
 	}
 	return nil, errNoMethod
+}
+
+// barrierFactory is the Barrier typeid: Barrier(parties, action=None,
+// timeout=None). A Go server cannot call a Python callable itself, so the
+// action runs in a Python worker (Server.callPython): a bound method of a
+// proxy of this server's objects is called on the object directly.
+func (s *Server) barrierFactory(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+	p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
+	if err != nil {
+		return nil, err
+	}
+	n, err := toInt(p.vals[0], "")
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, wire.PyErr("ValueError", "parties must be > 0")
+	}
+	timeout := time.Duration(-1)
+	if t, has, err := toTimeout(p.get(2, nil)); err != nil {
+		return nil, err
+	} else if has {
+		timeout = seconds(t)
+	}
+	b := NewBarrier(n, timeout)
+	if action := p.get(1, nil); action != nil {
+		b.action = func(ctx context.Context) error {
+			_, err := s.callPython(ctx, action)
+			return err
+		}
+	}
+	return b, nil
 }
