@@ -20,8 +20,7 @@ Every test prints one JSON line on stdout: {"test": id, "status":
 "pass"|"fail"|"error"|"skip"|"xfail"|"xpass", "detail": text, "secs": t}.
 A test still running after --test-timeout seconds prints {"test": id,
 "status": "hang"}, dumps every thread's stack to stderr and exits 3, so the
-caller can restart the run after it. A 3.14 client's proxies (set, list
-clear/copy, dict |=, locked) are registered with --proxies-314.
+caller can restart the run after it.
 
 Usage: python3 mgr_cpython_suite.py --server tcp:127.0.0.1:5000 list --classes Queue,Pool
 """
@@ -36,7 +35,6 @@ import unittest
 
 import _fixture
 import multiprocessing
-import multiprocessing.managers as managers
 from multiprocessing.managers import SyncManager
 
 import test._test_multiprocessing as tm
@@ -108,100 +106,6 @@ def _mixin_teardown(cls):
 
 tm.ManagerMixin.setUpClass = _mixin_setup
 tm.ManagerMixin.tearDownClass = _mixin_teardown
-
-
-def register_314_proxies():
-    """Register the proxy types CPython 3.14's managers.py gives SyncManager
-    (docs/spec.md#manager): set, list clear/copy, dict |= and friends,
-    locked(). A 3.13 client with these talks to a server as 3.14's would."""
-    import collections.abc
-    import types
-    ListProxy314 = managers.MakeProxyType("BaseListProxy", (
-        "__add__", "__contains__", "__delitem__", "__getitem__", "__imul__",
-        "__len__", "__mul__", "__reversed__", "__rmul__", "__setitem__",
-        "append", "clear", "copy", "count", "extend", "index", "insert", "pop",
-        "remove", "reverse", "sort"))
-
-    class ListProxy(ListProxy314):
-        def __iadd__(self, value):
-            self._callmethod("extend", (value,))
-            return self
-
-        def __imul__(self, value):
-            self._callmethod("__imul__", (value,))
-            return self
-
-    BaseDict = managers.MakeProxyType("_BaseDictProxy", (
-        "__contains__", "__delitem__", "__getitem__", "__ior__", "__iter__",
-        "__len__", "__or__", "__reversed__", "__ror__",
-        "__setitem__", "clear", "copy", "fromkeys", "get", "items",
-        "keys", "pop", "popitem", "setdefault", "update", "values"))
-    BaseDict._method_to_typeid_ = {"__iter__": "Iterator"}
-
-    class DictProxy(BaseDict):
-        def __ior__(self, value):
-            self._callmethod("__ior__", (value,))
-            return self
-
-    BaseSet = managers.MakeProxyType("_BaseSetProxy", (
-        "__and__", "__class_getitem__", "__contains__", "__iand__", "__ior__",
-        "__isub__", "__iter__", "__ixor__", "__len__", "__or__", "__rand__",
-        "__ror__", "__rsub__", "__rxor__", "__sub__", "__xor__",
-        "__ge__", "__gt__", "__le__", "__lt__",
-        "add", "clear", "copy", "difference", "difference_update", "discard",
-        "intersection", "intersection_update", "isdisjoint", "issubset",
-        "issuperset", "pop", "remove", "symmetric_difference",
-        "symmetric_difference_update", "union", "update"))
-
-    class SetProxy(BaseSet):
-        def __ior__(self, value):
-            self._callmethod("__ior__", (value,))
-            return self
-
-        def __iand__(self, value):
-            self._callmethod("__iand__", (value,))
-            return self
-
-        def __ixor__(self, value):
-            self._callmethod("__ixor__", (value,))
-            return self
-
-        def __isub__(self, value):
-            self._callmethod("__isub__", (value,))
-            return self
-
-    class AcquirerProxy(managers.AcquirerProxy):
-        _exposed_ = ("acquire", "release", "locked")
-
-        def locked(self):
-            return self._callmethod("locked")
-
-    class ConditionProxy(managers.ConditionProxy):
-        _exposed_ = ("acquire", "release", "locked", "wait", "notify", "notify_all")
-
-        def locked(self):
-            return self._callmethod("locked")
-
-    collections.abc.MutableSequence.register(ListProxy314)
-    collections.abc.MutableMapping.register(BaseDict)
-    for cls, name in ((ListProxy, "ListProxy"), (DictProxy, "DictProxy"), (SetProxy, "SetProxy"),
-                      (AcquirerProxy, "AcquirerProxy"), (ConditionProxy, "ConditionProxy")):
-        cls.__module__ = "multiprocessing.managers"
-        cls.__qualname__ = cls.__name__ = name
-        setattr(managers, name, cls)
-    managers.BaseListProxy = ListProxy314
-    managers._BaseDictProxy = BaseDict
-    managers._BaseSetProxy = BaseSet
-    SyncManager.register("list", list, ListProxy)
-    SyncManager.register("dict", dict, DictProxy)
-    SyncManager.register("set", set, SetProxy)
-    for name in ("Lock", "RLock", "Semaphore", "BoundedSemaphore"):
-        SyncManager.register(name, getattr(threading, name), AcquirerProxy)
-    SyncManager.register("Condition", threading.Condition, ConditionProxy)
-
-
-if os.environ.get("MPWIRE_SUITE_314"):
-    register_314_proxies()
 
 
 # The test classes, installed as test_multiprocessing_spawn does (3.8-3.11

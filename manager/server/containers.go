@@ -19,10 +19,14 @@ import (
 
 // Exposed method lists, as Python's proxy types declare them.
 var (
-	dictExposed = []string{"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__",
-		"__setitem__", "clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}
+	// dict and list: Python 3.8–3.13's DictProxy and ListProxy, plus what
+	// 3.14's add (dict: __ior__ __or__ __ror__ __reversed__ fromkeys; list:
+	// clear copy; docs/spec.md#manager). Older clients never call them.
+	dictExposed = []string{"__contains__", "__delitem__", "__getitem__", "__ior__", "__iter__", "__len__",
+		"__or__", "__reversed__", "__ror__",
+		"__setitem__", "clear", "copy", "fromkeys", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}
 	listExposed = []string{"__add__", "__contains__", "__delitem__", "__getitem__", "__len__",
-		"__mul__", "__reversed__", "__rmul__", "__setitem__", "append", "count", "extend", "index", "insert", "pop", "remove",
+		"__mul__", "__reversed__", "__rmul__", "__setitem__", "append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove",
 		"reverse", "sort", "__imul__"}
 	namespaceExposed = []string{"__getattribute__", "__setattr__", "__delattr__"}
 	valueExposed     = []string{"get", "set"}
@@ -157,6 +161,63 @@ var dictMethods = builtins[*Dict]{
 	"popitem":      {call: (*Dict).popItem},
 	"setdefault":   {params: []string{"key", "default"}, required: 1, call: (*Dict).setDefault},
 	"update":       {raw: true, call: (*Dict).update},
+	// Python 3.14's additions.
+	"__ior__":      {params: value, required: 1, call: (*Dict).ior},
+	"__or__":       {params: value, required: 1, call: func(o *Dict, p *params) (any, error) { return o.or(p, false) }},
+	"__ror__":      {params: value, required: 1, call: func(o *Dict, p *params) (any, error) { return o.or(p, true) }},
+	"__reversed__": {call: (*Dict).reversed},
+	"fromkeys":     {params: []string{"iterable", "value"}, required: 1, call: (*Dict).fromKeys},
+}
+
+// ior is d |= other (any mapping or iterable of pairs, as update): it
+// returns the dict, as Python's does (3.14's DictProxy ignores it).
+func (o *Dict) ior(p *params) (any, error) {
+	if _, err := o.update(&params{ctx: p.ctx, fn: "update", args: pickle.Tuple{p.vals[0]}}); err != nil {
+		return nil, err
+	}
+	return copyDict(o.d), nil
+}
+
+// or is d | other (other | d when reflected): a new dict; NotImplemented
+// unless other is a dict, as Python's.
+func (o *Dict) or(p *params, reflected bool) (any, error) {
+	other, ok := p.vals[0].(*pickle.Dict)
+	if !ok {
+		return globalNotImplemented, nil
+	}
+	a, b := o.d, other
+	if reflected {
+		a, b = other, o.d
+	}
+	if a.Len()+b.Len() > room(p.ctx, maxRange) {
+		return nil, wire.PyErr("MemoryError")
+	}
+	out := copyDict(a)
+	out.Update(b)
+	return out, nil
+}
+
+// reversed is reversed(d): a key iterator, which pickles as iter(list).
+func (o *Dict) reversed(*params) (any, error) {
+	keys := o.d.Keys()
+	slices.Reverse(keys)
+	return &pickle.Object{Callable: globalIter, Args: pickle.Tuple{keys}}, nil
+}
+
+// fromKeys is dict.fromkeys(iterable, value=None), a new dict.
+func (o *Dict) fromKeys(p *params) (any, error) {
+	keys, err := iterableN(p.vals[0], room(p.ctx, maxRange))
+	if err != nil {
+		return nil, err
+	}
+	out := pickle.NewDict()
+	v := p.get(1, nil)
+	for _, k := range keys {
+		if err := setItem(out, k, v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (o *Dict) contains(p *params) (any, error) {
@@ -419,8 +480,8 @@ func (l *List) grow(ctx context.Context, n int) error { return l.held.resize(ctx
 // value is the one parameter of most list methods.
 var value = []string{"value"}
 
-// listMethods are list's methods, exactly those Python 3.8–3.13's ListProxy
-// exposes (its __iadd__ calls extend; clear and copy are not exposed).
+// listMethods are list's methods, those Python 3.8–3.13's ListProxy
+// exposes (its __iadd__ calls extend) and 3.14's clear and copy.
 var listMethods = builtins[*List]{
 	"append":       {params: value, required: 1, call: (*List).append},
 	"extend":       {params: value, required: 1, call: (*List).extend},
@@ -441,6 +502,9 @@ var listMethods = builtins[*List]{
 	"__rmul__":     {params: value, required: 1, call: (*List).mul},
 	"__imul__":     {params: value, required: 1, call: (*List).imul},
 	"__reversed__": {call: (*List).reversed},
+	// Python 3.14's additions.
+	"clear": {call: func(l *List, _ *params) (any, error) { l.items = nil; return nil, nil }},
+	"copy":  {call: func(l *List, _ *params) (any, error) { return slices.Clone(l.items), nil }},
 }
 
 func (l *List) append(p *params) (any, error) {

@@ -147,6 +147,7 @@ func (c Config) New() *Server {
 	s.workers.init(c.Pool, cfg.Authkey)
 	s.registry["Pool"] = s.poolFactory
 	s.registry["Barrier"] = s.barrierFactory
+	s.registry["set"] = setFactory(s.callCtx)
 	return s
 }
 
@@ -304,6 +305,8 @@ func pyClass(o Object) string {
 		name = "dict"
 	case *List:
 		name = "list"
+	case *Set:
+		name = "set"
 	case *Namespace:
 		name = "multiprocessing.managers.Namespace"
 	case *Value:

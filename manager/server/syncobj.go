@@ -14,9 +14,10 @@ import (
 // Exposed lists of the synchronization types (Python proxies' _exposed_,
 // and public_methods(queue.Queue()) for the AutoProxy-served queues).
 var (
-	queueExposed     = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "task_done"}
-	acquirerExposed  = []string{"acquire", "release"}
-	conditionExposed = []string{"acquire", "release", "wait", "notify", "notify_all"}
+	queueExposed = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "task_done"}
+	// Python 3.14's AcquirerProxy and ConditionProxy add locked.
+	acquirerExposed  = []string{"acquire", "release", "locked"}
+	conditionExposed = []string{"acquire", "release", "locked", "wait", "notify", "notify_all"}
 	eventExposed     = []string{"is_set", "set", "clear", "wait"}
 	barrierExposed   = []string{"__getattribute__", "wait", "abort", "reset"}
 )
@@ -362,6 +363,16 @@ func (l *Lock) CallMethod(ctx context.Context, caller Caller, method string, arg
 			return nil, err
 		}
 		return nil, l.releaseLocked(who, n)
+	case "locked":
+		// threading.Lock and (3.14) RLock have locked(); Semaphores do not,
+		// though AcquirerProxy exposes it.
+		if l.kind != "Lock" && l.kind != "RLock" {
+			return nil, errNoMethod
+		}
+		if _, err := bind(method, args, kwargs, nil, 0); err != nil {
+			return nil, err
+		}
+		return l.value == 0, nil
 	}
 	return nil, errNoMethod
 }
@@ -456,7 +467,7 @@ func (c *Condition) Repr() string {
 // CallMethod implements Object.
 func (c *Condition) CallMethod(ctx context.Context, caller Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	switch method {
-	case "acquire", "release":
+	case "acquire", "release", "locked":
 		return c.lock.CallMethod(ctx, caller, method, args, kwargs)
 	}
 	l := c.lock
