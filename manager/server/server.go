@@ -36,6 +36,8 @@ type Config struct {
 	// connection.Config whose MaxFrame bounds one request (64 MiB by
 	// default; a larger frame closes that client's connection) and whose
 	// DecMode decodes requests (pickle's defaults and limits if nil).
+	// Listener.Conn.ReadAhead is 4 KiB for the server (0: that default;
+	// negative: none): a request's header and body arrive in one read.
 	Listener listener.Config
 	// MaxItems bounds the items (list and Array elements, dict entries,
 	// keys held by dict iterators) that the ready-made shared objects of
@@ -118,6 +120,9 @@ func New(authkey []byte) *Server {
 // Listener.Authkey.
 func (c Config) New() *Server {
 	cfg := c.Listener
+	if cfg.Conn.ReadAhead == 0 {
+		cfg.Conn.ReadAhead = wire.ReadAhead
+	}
 	dec := cfg.Conn.DecMode
 	if dec == nil {
 		dec = defaultDec
@@ -359,6 +364,9 @@ func (s *Server) accept() {
 // Python's Server.public: the only requests a new connection may make.
 var defaultDec, _ = pickle.DecOptions{}.DecMode()
 
+// replyEnc pickles replies: protocol 4, as Python's server sends them.
+var replyEnc, _ = pickle.EncOptions{}.EncMode()
+
 var publicRequests = map[string]bool{"shutdown": true, "create": true, "accept_connection": true,
 	"get_methods": true, "debug_info": true, "number_of_objects": true, "dummy": true, "incref": true, "decref": true}
 
@@ -408,7 +416,17 @@ func (s *Server) handle(conn *connection.Conn) {
 // send pickles and sends a reply; a reply that cannot be pickled becomes
 // #UNSERIALIZABLE, as in Python's serve_client.
 func (s *Server) send(conn *connection.Conn, msg pickle.Tuple) bool {
-	b, err := pickle.Marshal(msg)
+	var out []byte
+	return s.sendBuf(conn, msg, &out)
+}
+
+// sendBuf is send pickling into *out, kept (up to 1 MiB) for the next
+// reply on the connection.
+func (s *Server) sendBuf(conn *connection.Conn, msg pickle.Tuple, out *[]byte) bool {
+	b, err := replyEnc.AppendMarshal((*out)[:0], msg)
+	if cap(b) <= 1<<20 {
+		*out = b[:0]
+	}
 	if err != nil {
 		b, err = pickle.Marshal(pickle.Tuple{wire.KindUnserializable, traceback(err)})
 		if err != nil {
@@ -663,17 +681,18 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 // serveClient is Python's Server.serve_client: calls on one connection
 // until EOF.
 func (s *Server) serveClient(conn *connection.Conn, caller Caller) {
+	var in, out []byte // one request, one reply: reused
 	for {
-		v, err := wire.Recv(context.Background(), conn, s.dec)
+		v, err := wire.RecvBuf(context.Background(), conn, s.dec, &in)
 		if err != nil {
 			if errors.Is(err, manager.ErrProtocol) && conn.Readable() {
-				if s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}) {
+				if s.sendBuf(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, &out) {
 					continue
 				}
 			}
 			return
 		}
-		if !s.send(conn, s.call(caller, v)) {
+		if !s.sendBuf(conn, s.call(caller, v), &out) {
 			return
 		}
 	}
