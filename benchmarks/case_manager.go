@@ -37,6 +37,9 @@ import (
 const (
 	serveEnv   = "MPWIRE_BENCH_MANAGER"
 	profileEnv = "MPWIRE_BENCH_MANAGER_PROFILE"
+	// callersEnv replaces the concurrency levels (e.g. "32"), to profile
+	// one of them.
+	callersEnv = "MPWIRE_BENCH_MANAGER_CALLERS"
 )
 
 // managerCallers are the concurrency levels measured.
@@ -148,6 +151,16 @@ func (r *runner) startServerProc(sock, exe string, args, env []string) (*manager
 func runManager(r *runner) error {
 	dur := time.Second
 	callers := managerCallers
+	if v := os.Getenv(callersEnv); v != "" { // for profiling one level
+		callers = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%s=%q: not a list of positive counts", callersEnv, v)
+			}
+			callers = append(callers, n)
+		}
+	}
 	if r.cfg.Short {
 		dur, callers = 50*time.Millisecond, []int{1, 2}
 	}
