@@ -48,6 +48,7 @@ type flags struct {
 	dir        string
 	maxItems   int
 	maxReply   int64
+	maxWorkers int
 	backlog    int
 	legacyAuth bool
 }
@@ -73,6 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&f.dir, "dir", "", "working `DIRECTORY` of Pool workers (default: the current one)")
 	fs.IntVar(&f.maxItems, "max-items", 0, "bound on the items the shared containers hold together (0: server.DefaultMaxItems, <0: none)")
 	fs.Int64Var(&f.maxReply, "max-reply", 0, "bound on one reply in bytes (0: the request bound, 64 MiB; <0: none)")
+	fs.IntVar(&f.maxWorkers, "max-workers", 0, "bound on the Pool worker processes of all clients together (0: server.DefaultMaxWorkers, <0: none)")
 	fs.IntVar(&f.backlog, "backlog", 0, "listen backlog (0: the listener package's default)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -97,10 +99,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer cleanup()
 	cfg := server.Config{
-		Listener: listener.Config{Authkey: key, Backlog: f.backlog},
-		MaxItems: f.maxItems,
-		MaxReply: f.maxReply,
-		Pool:     pool.Config{Python: f.python, Dir: f.dir, MainPath: f.main},
+		Listener:   listener.Config{Authkey: key, Backlog: f.backlog},
+		MaxItems:   f.maxItems,
+		MaxReply:   f.maxReply,
+		MaxWorkers: f.maxWorkers,
+		Pool:       pool.Config{Python: f.python, Dir: f.dir, MainPath: f.main},
 	}
 	if f.path != "" {
 		cfg.Pool.Path = filepath.SplitList(f.path)

@@ -67,5 +67,6 @@
 // (DefaultMaxItems by default), a reply is at most Config.MaxReply bytes
 // (the request bound by default), and reprs are cut at
 // pickle.DefaultMaxRepr; past a bound a call fails with MemoryError and
-// changes nothing.
+// changes nothing. Pools' Python worker processes number at most
+// Config.MaxWorkers together (DefaultMaxWorkers by default).
 package server

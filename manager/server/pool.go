@@ -35,48 +35,75 @@ var (
 	globalGetattr      = pickle.Global{Module: "builtins", Name: "getattr"}
 )
 
+// DefaultMaxWorkers is the default of Config.MaxWorkers: 64, or 8 per
+// CPU on machines with more than 8.
+var DefaultMaxWorkers = max(64, 8*runtime.NumCPU())
+
 // pyWorkers are a Server's Python worker processes: the pools it serves
 // and a one-worker helper pool for Barrier actions and callbacks that are
 // not methods of the server's own objects.
 type pyWorkers struct {
 	cfg pool.Config
+	max int // < 0: no bound
 
-	mu     sync.Mutex
-	pools  map[*pool.Pool]struct{}
-	helper *pool.Pool
-	closed bool
+	mu      sync.Mutex
+	pools   map[*pool.Pool]int // worker count of each live pool
+	running int                // their sum
+	helper  *pool.Pool
+	closed  bool
 }
 
 // init takes the settings of the workers; authkey is the server's, the
 // workers' own unless cfg sets one.
-func (w *pyWorkers) init(cfg pool.Config, authkey []byte) {
+func (w *pyWorkers) init(cfg pool.Config, authkey []byte, maxWorkers int) {
 	w.cfg = cfg
 	if w.cfg.Authkey == nil {
 		w.cfg.Authkey = authkey
 	}
-	w.pools = map[*pool.Pool]struct{}{}
+	switch w.max = maxWorkers; {
+	case maxWorkers == 0:
+		w.max = DefaultMaxWorkers
+	case maxWorkers < 0:
+		w.max = -1
+	}
+	w.pools = map[*pool.Pool]int{}
 }
 
-// start starts a pool with the client's settings and tracks it.
+// start starts a pool with the client's settings and tracks it, within
+// the bound on worker processes.
 func (w *pyWorkers) start(ctx context.Context, cfg pool.Config) (*pool.Pool, error) {
-	p, err := cfg.New(ctx)
-	if err != nil {
-		return nil, wire.PyErr("RuntimeError", fmt.Sprintf("the Go manager server could not start the pool's Python workers: %v", err))
+	w.mu.Lock()
+	if w.max >= 0 && cfg.Processes > w.max-w.running {
+		running := w.running
+		w.mu.Unlock()
+		return nil, wire.PyErr("ValueError", fmt.Sprintf("the Go manager server runs %d pool worker processes; %d more would pass its bound (server.Config.MaxWorkers %d)", running, cfg.Processes, w.max))
 	}
+	w.running += cfg.Processes // reserved while starting
+	w.mu.Unlock()
+	p, err := cfg.New(ctx)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err != nil {
+		w.running -= cfg.Processes
+		return nil, wire.PyErr("RuntimeError", fmt.Sprintf("the Go manager server could not start the pool's Python workers: %v", err))
+	}
 	if w.closed {
+		w.running -= cfg.Processes
 		go p.Terminate()
 		return nil, wire.PyErr("RuntimeError", "the Go manager server is shutting down")
 	}
-	w.pools[p] = struct{}{}
+	w.pools[p] = cfg.Processes
 	return p, nil
 }
 
-// forget stops tracking p (it was terminated or dropped).
+// forget stops tracking p (it was terminated, joined or dropped): its
+// workers no longer count against the bound.
 func (w *pyWorkers) forget(p *pool.Pool) {
 	w.mu.Lock()
-	delete(w.pools, p)
+	if n, ok := w.pools[p]; ok {
+		w.running -= n
+		delete(w.pools, p)
+	}
 	w.mu.Unlock()
 }
 
@@ -99,6 +126,7 @@ func (w *pyWorkers) helperPool(ctx context.Context) (*pool.Pool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.helper != nil { // another call won the race
+		w.running -= w.pools[p]
 		delete(w.pools, p)
 		go p.Terminate()
 		return w.helper, nil
@@ -115,7 +143,7 @@ func (w *pyWorkers) close() {
 	for p := range w.pools {
 		pools = append(pools, p)
 	}
-	w.pools = map[*pool.Pool]struct{}{}
+	w.pools, w.running = map[*pool.Pool]int{}, 0
 	w.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, p := range pools {
@@ -217,7 +245,7 @@ var poolMethods = builtins[*poolObject]{
 	"starmap_async":  {params: mapParams, required: 2, call: func(o *poolObject, p *params) (any, error) { return o.mapAsync(p, true) }},
 	"imap":           {params: mapParams[:3], required: 2, call: func(o *poolObject, p *params) (any, error) { return o.imap(p, true) }},
 	"imap_unordered": {params: mapParams[:3], required: 2, call: func(o *poolObject, p *params) (any, error) { return o.imap(p, false) }},
-	"close":          {call: func(o *poolObject, _ *params) (any, error) { return nil, o.p.Close() }},
+	"close":          {call: (*poolObject).close},
 	"terminate": {call: func(o *poolObject, _ *params) (any, error) {
 		o.s.workers.forget(o.p)
 		return nil, o.p.Terminate()
@@ -318,6 +346,20 @@ func (o *poolObject) mapAsync(p *params, star bool) (any, error) {
 		r = o.p.MapAsync(o.s.ctx, p.vals[0], items, opts...)
 	}
 	return o.s.newAsyncResult(r, "MapResult", p.get(3, nil), p.get(4, nil)), nil
+}
+
+// close is Pool.close(): the workers exit once the pending calls are
+// done, and then no longer count against Config.MaxWorkers.
+func (o *poolObject) close(*params) (any, error) {
+	if err := o.p.Close(); err != nil {
+		return nil, err
+	}
+	go func() {
+		if o.p.Join(o.s.ctx) == nil {
+			o.s.workers.forget(o.p)
+		}
+	}()
+	return nil, nil
 }
 
 func (o *poolObject) join(p *params) (any, error) {

@@ -62,6 +62,13 @@ type Config struct {
 	// connect back. Executable (Go workers) is not used: clients send
 	// Python functions.
 	Pool pool.Config
+	// MaxWorkers bounds the Python worker processes the server runs for
+	// clients' Pools (and its helper) together: DefaultMaxWorkers if 0,
+	// no bound if negative. A Pool(n) that would pass it fails (the
+	// client gets a RemoteError naming the bound), so one client cannot
+	// make the server start thousands of processes; terminated, joined or
+	// released pools give their workers back.
+	MaxWorkers int
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -149,7 +156,7 @@ func (c Config) New() *Server {
 	for typeid, f := range syncManagerTypes(s.callCtx) {
 		s.registry[typeid] = f
 	}
-	s.workers.init(c.Pool, cfg.Authkey)
+	s.workers.init(c.Pool, cfg.Authkey, c.MaxWorkers)
 	s.registry["Pool"] = s.poolFactory
 	s.registry["Barrier"] = s.barrierFactory
 	s.registry["set"] = setFactory(s.callCtx)
