@@ -185,7 +185,7 @@ func (s *Server) poolFactory(args pickle.Tuple, kwargs *pickle.Dict) (Object, er
 	}
 	cfg.Initializer = p.get(1, nil)
 	if ia := p.get(2, nil); ia != nil {
-		items, err := iterableN(ia, maxRange)
+		items, err := iterableN(ia, room(s.callCtx, maxRange))
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +257,7 @@ var poolMethods = builtins[*poolObject]{
 func callArgs(p *params) ([]any, map[string]any, error) {
 	var args []any
 	if v := p.get(1, nil); v != nil {
-		items, err := iterableN(v, maxRange)
+		items, err := iterableN(v, room(p.ctx, maxRange))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -373,11 +373,11 @@ func (o *poolObject) join(p *params) (any, error) {
 	return nil, err
 }
 
-// imap is imap and imap_unordered: each chunk is one map job, and the
-// Iterator yields the items chunk by chunk (in order, or as chunks
-// arrive). As in Python, with chunksize 1 a failed item raises in its
-// place and the iteration goes on; with larger chunks (Python's generator
-// over chunks) the failure ends it.
+// imap is imap and imap_unordered: one job of the pool (its tasks sent at
+// once, as Python's task handler does), whose results a goroutine hands to
+// the Iterator one by one. As in Python, with chunksize 1 a failed item
+// raises in its place and the iteration goes on; with larger chunks
+// (Python's generator over chunks) the failure ends it.
 func (o *poolObject) imap(p *params, ordered bool) (any, error) {
 	items, _, err := mapArgs(p, 1)
 	if err != nil {
@@ -391,40 +391,36 @@ func (o *poolObject) imap(p *params, ordered bool) (any, error) {
 		}
 	}
 	ictx, cancel := context.WithCancel(o.s.ctx)
-	var jobs []*pool.AsyncResult
-	for lo := 0; lo < len(items); lo += chunk {
-		hi := min(lo+chunk, len(items))
-		jobs = append(jobs, o.p.MapAsync(ictx, p.vals[0], items[lo:hi], pool.Chunksize(hi-lo)))
-	}
-	src := &imapSource{jobs: jobs, ordered: ordered, continues: chunk == 1}
-	if !ordered {
-		src.arrived = make(chan int, len(jobs))
-		for i, j := range jobs {
-			go func() {
-				select {
-				case <-j.Done():
-					src.arrived <- i
-				case <-ictx.Done():
-				}
-			}()
-		}
-	}
+	seq := o.p.Imap(ictx, p.vals[0], items, pool.Chunksize(chunk))
 	class := "IMapIterator"
 	if !ordered {
+		seq = o.p.ImapUnordered(ictx, p.vals[0], items, pool.Chunksize(chunk))
 		class = "IMapUnorderedIterator"
 	}
-	it := &Iterator{src: src.next, class: "multiprocessing.pool." + class, release: cancel}
-	return it, nil
+	src := &imapSource{results: make(chan imapResult), continues: chunk == 1}
+	go func() {
+		defer close(src.results)
+		for v, err := range seq {
+			select {
+			case src.results <- imapResult{v, err}:
+			case <-ictx.Done():
+				return
+			}
+		}
+	}()
+	return &Iterator{src: src.next, class: "multiprocessing.pool." + class, release: cancel}, nil
 }
 
-// imapSource feeds an imap Iterator from its chunks' jobs.
+type imapResult struct {
+	v   any
+	err error
+}
+
+// imapSource feeds an imap Iterator.
 type imapSource struct {
-	jobs      []*pool.AsyncResult
-	ordered   bool
-	continues bool // a failed chunk does not end the iteration
-	got       int  // chunks taken
-	arrived   chan int
-	cur       []any // items of the current chunk still to yield
+	results   chan imapResult // closed at the end
+	continues bool            // a failed item does not end the iteration
+	ended     bool
 }
 
 // next is IMapIterator.next(timeout=None).
@@ -432,6 +428,9 @@ func (m *imapSource) next(ctx context.Context, args pickle.Tuple, kwargs *pickle
 	p, err := bind("next", args, kwargs, []string{"timeout"}, 0)
 	if err != nil {
 		return nil, false, err
+	}
+	if m.ended {
+		return nil, false, nil
 	}
 	var tc <-chan time.Time
 	if t, has, err := toTimeout(p.get(0, nil)); err != nil {
@@ -441,43 +440,24 @@ func (m *imapSource) next(ctx context.Context, args pickle.Tuple, kwargs *pickle
 		defer timer.Stop()
 		tc = timer.C
 	}
-	for len(m.cur) == 0 {
-		if m.got >= len(m.jobs) {
+	select {
+	case r, ok := <-m.results:
+		if !ok {
+			m.ended = true
 			return nil, false, nil
 		}
-		var j *pool.AsyncResult
-		if m.ordered {
-			j = m.jobs[m.got]
-			select {
-			case <-j.Done():
-			case <-tc:
-				return nil, true, timeoutErr()
-			case <-ctx.Done():
-				return nil, false, ctx.Err()
-			}
-		} else {
-			select {
-			case i := <-m.arrived:
-				j = m.jobs[i]
-			case <-tc:
-				return nil, true, timeoutErr()
-			case <-ctx.Done():
-				return nil, false, ctx.Err()
-			}
-		}
-		m.got++
-		v, err := j.Value(ctx)
-		if err != nil {
+		if r.err != nil {
 			if !m.continues {
-				m.got = len(m.jobs)
+				m.ended = true
 			}
-			return nil, true, poolErr(err)
+			return nil, true, poolErr(r.err)
 		}
-		m.cur, _ = v.([]any)
+		return r.v, true, nil
+	case <-tc:
+		return nil, true, timeoutErr()
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
 	}
-	v := m.cur[0]
-	m.cur = m.cur[1:]
-	return v, true, nil
 }
 
 func timeoutErr() error { return &pickle.PythonError{Type: globalTimeoutError, Args: pickle.Tuple{}} }
