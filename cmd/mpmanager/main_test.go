@@ -20,10 +20,8 @@ const serveEnv = "MPMANAGER_TEST_SERVE"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+		ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -35,7 +33,9 @@ func managerEnv(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{serveEnv + "=1", "MPWIRE_MANAGER=" + exe, "MPWIRE_TEST_MANAGER=" + exe}
+	// A -race binary sleeps a second at exit (ThreadSanitizer's
+	// atexit_sleep_ms), past the 1 s a manager's shutdown waits.
+	return []string{serveEnv + "=1", "MPWIRE_MANAGER=" + exe, "MPWIRE_TEST_MANAGER=" + exe, "GORACE=atexit_sleep_ms=0"}
 }
 
 // TestPythonProgramsUseManager runs real Python programs that use
