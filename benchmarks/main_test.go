@@ -15,6 +15,7 @@ import (
 // process.Start with Spec.Executable, the test binary plays a producer or
 // consumer instead of running the tests.
 func TestMain(m *testing.M) {
+	serveManager()
 	testworker.Main(m, workerRoles)
 }
 
@@ -59,6 +60,7 @@ func TestSmoke(t *testing.T) {
 		"authenticated connect": 4,
 		"vs JSON lines":         1,
 		"hostile decode":        1,
+		"manager calls":         4,
 	}
 	for c, n := range want {
 		if cases[c] != n {

@@ -43,17 +43,28 @@ type Config struct {
 	// DecMode unpickles what Recv receives, with its limits; nil means
 	// pickle's defaults.
 	DecMode pickle.DecMode
+	// ReadAhead, if positive, is the size of a receive buffer: a receive
+	// then reads up to ReadAhead bytes in one system call (the header and
+	// payload of a small frame together, where Python reads them with two)
+	// and keeps what arrived beyond its frame for the next receive. 0 or
+	// negative: none, every read asks for exactly what the frame needs.
+	// Bytes read ahead exist only in this Conn (Poll and Wait count them):
+	// do not hand the descriptor of such a Conn to another process (Fd,
+	// File). Request-reply peers such as manager clients and servers gain
+	// one system call per message.
+	ReadAhead int
 }
 
 // settings is a Config with its defaults resolved.
 type settings struct {
-	maxFrame int64
-	enc      pickle.EncMode
-	dec      pickle.DecMode
+	maxFrame  int64
+	enc       pickle.EncMode
+	dec       pickle.DecMode
+	readAhead int
 }
 
 func (cfg Config) settings() settings {
-	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode}
+	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode, readAhead: max(cfg.ReadAhead, 0)}
 	switch {
 	case s.maxFrame < 0:
 		s.maxFrame = math.MaxInt64
@@ -110,6 +121,10 @@ type Conn struct {
 	rerr   error
 	readFn func(fd uintptr) bool
 	rbuf   []byte // reused payload buffer for Recv
+	// Read-ahead (Config.ReadAhead): ahead[aheadAt:aheadEnd] arrived
+	// beyond the frames received so far.
+	ahead             []byte
+	aheadAt, aheadEnd int
 
 	pollReady bool
 	pollFn    func(fd uintptr) bool

@@ -28,6 +28,9 @@ func (c *Conn) doPoll(fd uintptr) bool {
 // pollNow reports whether the Conn has data (or EOF) pending, without
 // waiting. c.rmu is held.
 func (c *Conn) pollNow() (bool, error) {
+	if c.buffered() {
+		return true, nil
+	}
 	var err error
 	if cerr := c.rc.Control(func(fd uintptr) { c.doPoll(fd) }); cerr != nil {
 		err = c.ioErr("poll", cerr)

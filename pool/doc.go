@@ -41,7 +41,9 @@
 // multiprocessing.pool:worker, so the workers run CPython's own loop;
 // Config.New takes settings (Processes, Python, Initializer,
 // MaxTasksPerChild, …). Map, Starmap, Imap, ImapUnordered, Apply and ApplyAsync take the
-// function as "module:function"; results are decoded into the caller's
+// function as "module:function", or as a Python callable already in pickle
+// form (a pickle.Global, or a *pickle.Object such as a functools.partial
+// or a bound method), which is sent unchanged; results are decoded into the caller's
 // types; a Python exception arrives as a *TaskError wrapping the
 // *pickle.PythonError, with the remote traceback text. Config.Executable
 // starts Go workers instead (the same protocol, Go on both sides).
