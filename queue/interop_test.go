@@ -3,11 +3,9 @@ package queue_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"math/big"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,17 +29,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 		ctx := pyharness.Context(t, 90*time.Second)
 		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "queue_parent.py",
 			Args: []string{"--go", exe, "--scenario", "all"}})
-		res := map[string]map[string]any{}
-		for _, line := range strings.Split(out, "\n") {
-			if line == "" {
-				continue
-			}
-			var m map[string]any
-			require.NoError(t, json.Unmarshal([]byte(line), &m), "line %q", line)
-			name, _ := m["scenario"].(string)
-			require.NotEmpty(t, name, "line without a scenario: %q", line)
-			res[name] = m
-		}
+		res := pyharness.Scenarios(t, out)
 		t.Run("seed 000: a Go child puts 'Python' and the Python parent gets it", func(t *testing.T) {
 			r := res["seed"]
 			require.NotNil(t, r, out)
