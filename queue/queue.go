@@ -275,15 +275,22 @@ func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, tru
 // ErrFull (and context.DeadlineExceeded) when no slot frees up within d.
 // d == 0 does not wait (put_nowait); a negative d waits like Put.
 func (q *Queue) PutTimeout(ctx context.Context, d time.Duration, v any) error {
+	return withTimeout(ctx, d, func(ctx context.Context, block bool) error { return q.put(ctx, v, block) })
+}
+
+// withTimeout calls op the way Python's (block=True, timeout=d) arguments
+// ask: d < 0 blocks without a limit, d == 0 does not block, d > 0 blocks
+// until d has passed.
+func withTimeout(ctx context.Context, d time.Duration, op func(ctx context.Context, block bool) error) error {
 	switch {
 	case d < 0:
-		return q.put(ctx, v, true)
+		return op(ctx, true)
 	case d == 0:
-		return q.put(ctx, v, false)
+		return op(ctx, false)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	return q.put(ctx, v, true)
+	return op(ctx, true)
 }
 
 // PutNowait is put_nowait(obj): ErrFull if there is no free slot.
@@ -459,15 +466,7 @@ func (q *Queue) Get(ctx context.Context, v any) error { return q.get(ctx, v, tru
 // ErrEmpty (and context.DeadlineExceeded) when no item arrives within d.
 // d == 0 does not wait (get_nowait); a negative d waits like Get.
 func (q *Queue) GetTimeout(ctx context.Context, d time.Duration, v any) error {
-	switch {
-	case d < 0:
-		return q.get(ctx, v, true)
-	case d == 0:
-		return q.get(ctx, v, false)
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return q.get(ctx, v, true)
+	return withTimeout(ctx, d, func(ctx context.Context, block bool) error { return q.get(ctx, v, block) })
 }
 
 // GetNowait is get_nowait(): ErrEmpty unless an item can be read at once.

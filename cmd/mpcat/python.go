@@ -40,12 +40,9 @@ func runPython(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, pythonUsage) }
 	interp := fs.String("python", "", "interpreter for wheel (default $MPWIRE_PYTHON, else python3)")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	rest, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) == 0 {
 		fmt.Fprint(stderr, pythonUsage)

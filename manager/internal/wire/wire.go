@@ -12,16 +12,17 @@ import (
 
 	"github.com/mpwire/mpwire"
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/mgrreply"
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// Reply kinds. A reply is the 2-tuple (kind, payload).
+// Reply kinds (internal/mgrreply). A reply is the 2-tuple (kind, payload).
 const (
-	KindReturn         = "#RETURN"
-	KindError          = "#ERROR"
-	KindTraceback      = "#TRACEBACK"
-	KindUnserializable = "#UNSERIALIZABLE"
-	KindProxy          = "#PROXY"
+	KindReturn         = mgrreply.Return
+	KindError          = mgrreply.Error
+	KindTraceback      = mgrreply.Traceback
+	KindUnserializable = mgrreply.Unserializable
+	KindProxy          = mgrreply.Proxy
 )
 
 // Python names that appear in manager pickles.
