@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -177,7 +178,7 @@ func (s *Spawning) reduce(v any) (any, error) {
 		return pickle.Tuple(out), nil
 	case map[string]any:
 		d := pickle.NewDict()
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			r, err := s.reduce(x[k])
 			if err != nil {
 				return nil, err
@@ -202,15 +203,6 @@ func (s *Spawning) reduceItems(items []any) ([]any, error) {
 		out[i] = r
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var processCounter atomic.Int64
