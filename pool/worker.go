@@ -270,7 +270,11 @@ func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (r
 		if !errors.As(err, &pe) {
 			pe = pyErr("RuntimeError", "%s", err.Error())
 		}
-		return nil, &callFailure{exc: pe, tb: fmt.Sprintf("Go function %s (pid %d) failed:\n  %v\n%s\n", name, os.Getpid(), err, pe.Error())}
+		tb := fmt.Sprintf("Go function %s (pid %d) failed:\n", name, os.Getpid())
+		if msg := err.Error(); msg != pe.Error() {
+			tb += "  " + msg + "\n"
+		}
+		return nil, &callFailure{exc: pe, tb: tb + pe.Error() + "\n"}
 	}
 	return v, nil
 }
@@ -331,6 +335,8 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 	return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 }
 
+var defaultEnc, _ = pickle.EncOptions{}.EncMode()
+
 // WorkerConfig holds the settings of a Go pool worker. The zero value gives
 // the defaults.
 type WorkerConfig struct {
@@ -339,11 +345,14 @@ type WorkerConfig struct {
 	Queue queue.Config
 }
 
-// Worker runs multiprocessing.pool.worker's loop in a Go process started by
-// a Python pool (the Python package's mpwire.GoPool) or by New with
-// Config.Executable: child's arguments are (inqueue, outqueue, initializer,
-// initargs, maxtasks, wrap_exception). It gets (job, i, func, args, kwds)
-// tasks from inqueue, runs the registered Go function (directly or over a
+// Worker runs the worker loop of whichever Python pool started this
+// process, with the registered Go functions.
+//
+// Started by a multiprocessing pool (the Python package's mpwire.GoPool,
+// or New with Config.Executable), it runs multiprocessing.pool.worker:
+// child's arguments are (inqueue, outqueue, initializer, initargs,
+// maxtasks, wrap_exception). It gets (job, i, func, args, kwds) tasks from
+// inqueue, runs the registered Go function (directly or over a
 // mapstar/starmapstar chunk) and puts (job, i, (success, value)) on
 // outqueue, until None, EOF, maxtasks tasks or the end of ctx. A failed
 // call is sent as the exception multiprocessing's own worker sends
@@ -351,12 +360,30 @@ type WorkerConfig struct {
 // wrap_exception is true, so the caller sees the Go text as the remote
 // traceback). An initializer that fails ends the worker with the error,
 // as in Python.
+//
+// Started by a concurrent.futures.ProcessPoolExecutor (the Python
+// package's mpwire.GoProcessPoolExecutor: the process target is
+// concurrent.futures.process._process_worker), it runs that function's
+// loop: child's arguments are (call_queue, result_queue, initializer,
+// initargs[, max_tasks]). It gets _CallItem(work_id, fn, args, kwargs)
+// from call_queue (a multiprocessing Queue), calls the registered function
+// fn names (a name, or functools.partial(_process_chunk, name) for the
+// chunks of Executor.map) and puts _ResultItem(work_id, exception, result,
+// exit_pid) on result_queue; a failure is the exception with the Go text as
+// its remote traceback (exc.__cause__ in Python). The None sentinel makes
+// it put its pid on result_queue and return; with max_tasks (Python 3.11+)
+// it sets exit_pid on its last result and returns. An initializer that
+// fails is reported on standard error and the worker returns nil, as
+// Python's does (the executor then reports BrokenProcessPool).
 func Worker(ctx context.Context, child *process.ChildProcess) error {
 	return WorkerConfig{}.Worker(ctx, child)
 }
 
 // Worker is the package-level Worker with these settings.
 func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) error {
+	if isExecutorWorker(child) {
+		return wc.executorWorker(ctx, child)
+	}
 	if child.NumArgs() < 2 {
 		return fmt.Errorf("pool: worker got %d arguments, want (inqueue, outqueue, initializer, initargs, maxtasks, wrap_exception)", child.NumArgs())
 	}
