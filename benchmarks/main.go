@@ -14,12 +14,15 @@
 // queue (multiprocessing.Queue between processes of both languages),
 // connect (authenticated connect, legacy MD5 on ≤3.11 and sha256 on
 // 3.12+), jsonl (JSON lines over a subprocess's stdin/stdout vs a Conn),
-// hostile (decoding a 121-byte tuple-key hash bomb vs CPython's loads).
+// hostile (decoding a 121-byte tuple-key hash bomb vs CPython's loads),
+// pool (a Python parent's Pool and ProcessPoolExecutor with Go workers vs
+// Python workers).
 // Each row carries its goal and whether it was met. Timings are noisy on a
 // shared machine: the header records nproc and the load average.
 //
-// The program is also the Go worker of the queue case: started by
-// process.Start with Spec.Executable, it plays a producer or consumer.
+// The program is also the Go worker of the queue case (started by
+// process.Start with Spec.Executable, it plays a producer or consumer) and
+// of the pool case (started by GoPool or GoProcessPoolExecutor).
 package main
 
 import (

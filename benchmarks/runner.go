@@ -161,10 +161,11 @@ var caseFuncs = map[string]caseFunc{
 	"connect": runConnect,
 	"jsonl":   runJSONL,
 	"hostile": runHostile,
+	"pool":    runPool,
 }
 
 // allCases is the default order.
-var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile"}
+var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile", "pool"}
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")

@@ -42,17 +42,34 @@ type Config struct {
 	// DecMode unpickles what Recv receives, with its limits; nil means
 	// pickle's defaults.
 	DecMode pickle.DecMode
+	// ThreadWait makes a receive that must wait for data block its OS
+	// thread in ppoll(2), the way a Python process blocks in read(2),
+	// instead of parking the goroutine on the Go runtime's network poller,
+	// when nothing can interrupt it early: its context cannot end
+	// (ctx.Done() is nil, as for context.Background()) and no read
+	// deadline is set. A process that waits on one Conn at a time between
+	// short pieces of work (a pool worker between tasks) then wakes up
+	// with the kernel's wake-up alone, without the runtime's poller and
+	// thread hand-offs on every message. Each such waiting receive holds
+	// an OS thread. Close, and a read deadline set meanwhile, take effect
+	// within ThreadWaitSlice. Default false: the runtime poller.
+	ThreadWait bool
 }
+
+// ThreadWaitSlice bounds one ppoll(2) sleep of a Config.ThreadWait
+// receive: how late it notices Close or a new read deadline.
+const ThreadWaitSlice = 50 * time.Millisecond
 
 // settings is a Config with its defaults resolved.
 type settings struct {
-	maxFrame int64
-	enc      pickle.EncMode
-	dec      pickle.DecMode
+	maxFrame   int64
+	enc        pickle.EncMode
+	dec        pickle.DecMode
+	threadWait bool
 }
 
 func (cfg Config) settings() settings {
-	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode}
+	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode, threadWait: cfg.ThreadWait}
 	switch {
 	case s.maxFrame < 0:
 		s.maxFrame = math.MaxInt64
@@ -94,7 +111,8 @@ type Conn struct {
 	opts     settings
 
 	dlMu     sync.Mutex
-	readDL   time.Time // the deadlines the user set, restored after Poll and context calls
+	readDL   time.Time   // the deadlines the user set, restored after Poll and context calls
+	rdlSet   atomic.Bool // readDL is not zero (read without dlMu by a ThreadWait receive)
 	writeDL  time.Time
 	rBroken  error // receive side unusable (rmu)
 	wBroken  error // send side unusable (wmu)
@@ -109,6 +127,12 @@ type Conn struct {
 	rerr   error
 	readFn func(fd uintptr) bool
 	rbuf   []byte // reused payload buffer for Recv
+
+	// ThreadWait: rwait is set per receive (withCtx) when this receive may
+	// wait in ppoll; readWaitFn is its raw-conn callback.
+	rwait      bool
+	readWaitFn func(fd uintptr) bool
+	waitTs     unix.Timespec
 
 	pollReady bool
 	pollFn    func(fd uintptr) bool
@@ -130,6 +154,7 @@ func newConn(o settings, readable, writable bool) *Conn {
 	c := &Conn{opts: o, writable: writable}
 	c.readable.Store(readable)
 	c.readFn = c.doRead
+	c.readWaitFn = c.doReadWait
 	c.writeFn = c.doWrite
 	c.pollFn = c.doPoll
 	return c
@@ -453,6 +478,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.readDL = t
+	c.rdlSet.Store(!t.IsZero())
 	return c.setReadDL(t)
 }
 
@@ -482,6 +508,10 @@ func (c *Conn) setWriteDL(t time.Time) error {
 // to the past (unblocking op) and the user's deadline is restored after.
 func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
 	if ctx == nil || ctx.Done() == nil {
+		if !write && c.opts.threadWait {
+			c.rwait = !c.rdlSet.Load()
+			defer func() { c.rwait = false }()
+		}
 		return op()
 	}
 	if err := ctx.Err(); err != nil {

@@ -66,6 +66,33 @@ func (c *Conn) doRead(fd uintptr) bool {
 	}
 }
 
+// doReadWait is doRead for a Config.ThreadWait receive: on EAGAIN it
+// sleeps in ppoll(2) on this thread, in slices of ThreadWaitSlice, and
+// reads again. It gives up the thread wait (false: the runtime poller
+// waits, honouring deadlines) when a read deadline appears, and reports
+// os.ErrClosed after Close.
+func (c *Conn) doReadWait(fd uintptr) bool {
+	for {
+		if c.doRead(fd) {
+			return true
+		}
+		if c.closed.Load() {
+			c.rn, c.rerr = 0, os.ErrClosed
+			return true
+		}
+		if c.rdlSet.Load() {
+			c.rwait = false
+			return false
+		}
+		c.pollFds[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+		c.waitTs = unix.NsecToTimespec(int64(ThreadWaitSlice))
+		if _, err := unix.Ppoll(c.pollFds[:], &c.waitTs, nil); err != nil && err != unix.EINTR {
+			c.rn, c.rerr = 0, os.NewSyscallError("ppoll", err)
+			return true
+		}
+	}
+}
+
 // readFull reads exactly len(p) bytes (len(p) > 0), returning how many
 // arrived and io.EOF if the stream ended first.
 func (c *Conn) readFull(p []byte) (int, error) {
@@ -79,7 +106,11 @@ func (c *Conn) readFull(p []byte) (int, error) {
 	got := 0
 	for got < len(p) {
 		c.rp = p[got:]
-		if err := c.rc.Read(c.readFn); err != nil {
+		fn := c.readFn
+		if c.rwait {
+			fn = c.readWaitFn
+		}
+		if err := c.rc.Read(fn); err != nil {
 			c.rp = nil
 			return got, err
 		}

@@ -70,6 +70,8 @@ func (wc WorkerConfig) executorWorker(ctx context.Context, child *process.ChildP
 		return fmt.Errorf("pool: result queue: %w", err)
 	}
 	defer resq.Close()
+	qctx, stop := queueContext(ctx, callq.Close, resq.Close)
+	defer stop()
 	if init := child.Arg(2); init != nil {
 		initargs, _ := child.Arg(3).(pickle.Tuple)
 		if _, f := call(ctx, init, initargs, nil); f != nil {
@@ -88,9 +90,11 @@ func (wc WorkerConfig) executorWorker(ctx context.Context, child *process.ChildP
 		enc = defaultEnc
 	}
 	pid := int64(os.Getpid())
+	var yield yielder
 	for done := int64(0); ; {
+		yield.maybe()
 		var item any
-		if err := callq.Get(ctx, &item); err != nil {
+		if err := callq.Get(qctx, &item); err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, queue.ErrClosed) {
 				return nil
 			}
@@ -98,7 +102,7 @@ func (wc WorkerConfig) executorWorker(ctx context.Context, child *process.ChildP
 		}
 		if item == nil {
 			// The shutdown sentinel: tell the executor which worker left.
-			if err := resq.Put(ctx, pid); err != nil && ctx.Err() == nil {
+			if err := resq.Put(qctx, pid); err != nil && ctx.Err() == nil {
 				return fmt.Errorf("pool: putting the exit pid: %w", err)
 			}
 			return nil
@@ -124,7 +128,7 @@ func (wc WorkerConfig) executorWorker(ctx context.Context, child *process.ChildP
 				return fmt.Errorf("pool: pickling a result item: %w", err)
 			}
 		}
-		if err := resq.PutPickle(ctx, data); err != nil {
+		if err := resq.PutPickle(qctx, data); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
@@ -397,6 +399,8 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 		return fmt.Errorf("pool: outqueue: %w", err)
 	}
 	defer outq.Close()
+	qctx, stop := queueContext(ctx, inq.Close, outq.Close)
+	defer stop()
 	arg := func(i int) any {
 		if i < child.NumArgs() {
 			return child.Arg(i)
@@ -414,9 +418,11 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 		maxtasks = m
 	}
 	wrapExc, _ := arg(5).(bool)
+	var yield yielder
 	for completed := int64(0); maxtasks < 0 || completed < maxtasks; completed++ {
+		yield.maybe()
 		var task any
-		if err := inq.Get(ctx, &task); err != nil {
+		if err := inq.Get(qctx, &task); err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, queue.ErrClosed) {
 				return nil
 			}
@@ -442,18 +448,47 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 			}
 			result = pickle.Tuple{false, exc}
 		}
-		if err := outq.Put(ctx, pickle.Tuple{t[0], t[1], result}); err != nil {
+		if err := outq.Put(qctx, pickle.Tuple{t[0], t[1], result}); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			// Python: MaybeEncodingError when the result cannot be pickled.
 			e := pyErr("RuntimeError", "Error sending result: %s. Reason: %v", describe(v), err)
-			if err := outq.Put(ctx, pickle.Tuple{t[0], t[1], pickle.Tuple{false, e}}); err != nil {
+			if err := outq.Put(qctx, pickle.Tuple{t[0], t[1], pickle.Tuple{false, e}}); err != nil {
 				return fmt.Errorf("pool: putting a result: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// yielder passes the worker goroutine through the scheduler every few
+// milliseconds. A worker that blocks in system calls between tasks (see
+// queueContext) otherwise never reschedules, and the runtime's sysmon
+// treats a goroutine that ran 10ms on one scheduling tick as long-running:
+// it takes the P away while the goroutine is in a system call and then
+// polls every 20µs for the next millisecond, thousands of extra thread
+// wake-ups a second on a busy worker.
+type yielder struct{ last time.Time }
+
+func (y *yielder) maybe() {
+	if now := time.Now(); now.Sub(y.last) > 2*time.Millisecond {
+		y.last = now
+		runtime.Gosched()
+	}
+}
+
+// queueContext returns the context a worker's queue operations use: ctx's
+// values without its cancellation, so that a Get waits for the next task
+// the way Python's get() does (in a system call, without per-call timers:
+// see connection.Config.ThreadWait); the end of ctx closes the queues
+// instead, which interrupts a waiting Get or Put. stop undoes that.
+func queueContext(ctx context.Context, closers ...func() error) (qctx context.Context, stop func() bool) {
+	return context.WithoutCancel(ctx), context.AfterFunc(ctx, func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	})
 }
 
 // IsWorker reports whether this process was started as a pool worker (a

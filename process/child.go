@@ -74,6 +74,8 @@ type ChildProcess struct {
 	taken map[int]bool
 
 	sentinel  *os.File // the payload pipe: EOF when the parent exits
+	wakeR     int      // the watcher's wake-up pipe: Close closes wakeW
+	wakeW     int
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	watchDone chan struct{}
@@ -124,7 +126,12 @@ func (o ChildConfig) Child(ctx context.Context) (*ChildProcess, error) {
 	}
 	c.spawn = sa
 	c.connCfg = o.Conn
-	c.sentinel = f
+	var wake [2]int
+	if err := unix.Pipe2(wake[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("process: wake-up pipe: %w", err)
+	}
+	c.sentinel, c.wakeR, c.wakeW = f, wake[0], wake[1]
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	c.watchDone = make(chan struct{})
 	go c.watchParent(ppid)
@@ -276,43 +283,60 @@ func cloexecInherited() {
 	}
 }
 
-// watchParent reads the payload pipe until EOF: the parent holds the write
-// end until it exits (or closes its Process object), as for Python's
-// parent_process().sentinel.
+// watchParent waits for the parent's exit: EOF on the payload pipe (the
+// parent holds the write end until it exits, or closes its Process
+// object), as for Python's parent_process().sentinel.
 //
 // The pipe alone misses a parent whose write end lives on in other
 // processes (children it forked later inherit it), so the watcher also
-// polls getppid: a change means the process that started us has exited
-// and we were reparented.
+// compares getppid every parentPollInterval: a change means the process
+// that started us has exited and we were reparented.
+//
+// It waits in ppoll(2) on its own thread, not on the runtime's network
+// poller and timers: a worker whose goroutine blocks in system calls
+// between short tasks (a pool worker's queue get) then leaves the
+// runtime's idle threads asleep, where a goroutine parked on the poller
+// makes an idle thread wait in epoll and wake for every event on the
+// process's other descriptors (the queue pipes: one per task). Close wakes
+// it through wakeW.
 func (c *ChildProcess) watchParent(ppid int) {
 	defer close(c.watchDone)
-	readErr := make(chan error, 1)
-	go func() {
-		var buf [512]byte
-		for {
-			if _, err := c.sentinel.Read(buf[:]); err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
-	tick := time.NewTicker(parentPollInterval)
-	defer tick.Stop()
+	defer unix.Close(c.wakeR)
+	cause := error(ErrParentExited)
+	rc, err := c.sentinel.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(fd uintptr) { cause = c.waitParent(int(fd), ppid) })
+	}
+	if err != nil {
+		cause = context.Canceled // the pipe was closed under us
+	}
+	c.cancel(cause)
+}
+
+// waitParent is watchParent's loop on the payload pipe's descriptor.
+func (c *ChildProcess) waitParent(fd, ppid int) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(c.wakeR), Events: unix.POLLIN}}
+	var buf [512]byte
 	for {
-		select {
-		case err := <-readErr:
-			if errors.Is(err, os.ErrClosed) {
-				c.cancel(context.Canceled)
-			} else {
-				c.cancel(ErrParentExited)
+		fds[0].Revents, fds[1].Revents = 0, 0
+		ts := unix.NsecToTimespec(int64(parentPollInterval)) // ppoll writes back the time left
+		n, err := unix.Ppoll(fds, &ts, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("%w (ppoll: %v)", ErrParentExited, err)
+		case fds[1].Revents != 0:
+			return context.Canceled // Close
+		case fds[0].Revents != 0:
+			// A parent writes nothing after the payload: EOF (or an error)
+			// means it has gone; stray bytes are dropped.
+			m, err := unix.Read(fd, buf[:])
+			if m == 0 && err == nil || err != nil && err != unix.EAGAIN && err != unix.EINTR {
+				return ErrParentExited
 			}
-			return
-		case <-tick.C:
-			if unix.Getppid() != ppid {
-				c.cancel(ErrParentExited)
-				<-readErr // the reader ends at Close (or when the pipe closes)
-				return
-			}
+		case n == 0 && unix.Getppid() != ppid:
+			return ErrParentExited
 		}
 	}
 }
@@ -557,8 +581,9 @@ func (c *ChildProcess) ParentAlive() bool { return c.ctx.Err() == nil }
 func (c *ChildProcess) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		err = c.sentinel.Close()
+		_ = unix.Close(c.wakeW) // the watcher sees POLLHUP and returns
 		<-c.watchDone
+		err = c.sentinel.Close()
 	})
 	return err
 }

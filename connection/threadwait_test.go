@@ -1,0 +1,130 @@
+package connection_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpwire/mpwire/connection"
+)
+
+// waitingInPpoll reports whether some goroutine is blocked in a
+// ThreadWait receive's ppoll: in a system call under doReadWait.
+func waitingInPpoll() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "connection.(*Conn).doReadWait") && strings.Contains(g, "[syscall") {
+			return true
+		}
+	}
+	return false
+}
+
+func awaitPpoll(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !waitingInPpoll() {
+		if time.Now().After(deadline) {
+			t.Fatal("no receive is waiting in ppoll")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+type recvResult struct {
+	b   []byte
+	err error
+}
+
+func recvAsync(c *connection.Conn, ctx context.Context) <-chan recvResult {
+	ch := make(chan recvResult, 1)
+	go func() {
+		b, err := c.RecvBytes(ctx)
+		ch <- recvResult{b, err}
+	}()
+	return ch
+}
+
+func TestThreadWaitReceivesInASystemCall(t *testing.T) {
+	for _, duplex := range []bool{false, true} {
+		r, w := pipeCfg(t, duplex, connection.Config{ThreadWait: true})
+		got := recvAsync(r, context.Background())
+		awaitPpoll(t)
+		require.NoError(t, w.SendBytes(context.Background(), []byte("hello")))
+		res := <-got
+		require.NoError(t, res.err)
+		assert.Equal(t, []byte("hello"), res.b)
+
+		// A frame whose body arrives after its header.
+		got = recvAsync(r, context.Background())
+		f, err := w.File()
+		require.NoError(t, err)
+		_, err = f.Write([]byte{0, 0, 0, 3, 'a'})
+		require.NoError(t, err)
+		time.Sleep(20 * time.Millisecond)
+		_, err = f.Write([]byte("bc"))
+		require.NoError(t, err)
+		f.Close()
+		res = <-got
+		require.NoError(t, res.err)
+		assert.Equal(t, []byte("abc"), res.b)
+	}
+}
+
+func TestThreadWaitCloseAndDeadlines(t *testing.T) {
+	t.Run("Close ends a waiting receive with ErrClosed", func(t *testing.T) {
+		r, _ := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		got := recvAsync(r, context.Background())
+		awaitPpoll(t)
+		require.NoError(t, r.Close())
+		select {
+		case res := <-got:
+			assert.ErrorIs(t, res.err, connection.ErrClosed)
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close did not interrupt the receive")
+		}
+	})
+	t.Run("a read deadline set while waiting ends the receive", func(t *testing.T) {
+		r, _ := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		got := recvAsync(r, context.Background())
+		awaitPpoll(t)
+		require.NoError(t, r.SetReadDeadline(time.Now().Add(10*time.Millisecond)))
+		select {
+		case res := <-got:
+			assert.ErrorIs(t, res.err, os.ErrDeadlineExceeded)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the deadline did not end the receive")
+		}
+	})
+	t.Run("a context that can end uses the runtime poller and ends the receive", func(t *testing.T) {
+		r, _ := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		ctx, cancel := context.WithCancel(context.Background())
+		got := recvAsync(r, ctx)
+		time.Sleep(20 * time.Millisecond)
+		assert.False(t, waitingInPpoll(), "a cancellable receive waits on the poller")
+		cancel()
+		select {
+		case res := <-got:
+			assert.True(t, errors.Is(res.err, context.Canceled), "%v", res.err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("cancel did not end the receive")
+		}
+	})
+	t.Run("EOF at a frame boundary", func(t *testing.T) {
+		r, w := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		got := recvAsync(r, context.Background())
+		awaitPpoll(t)
+		require.NoError(t, w.Close())
+		res := <-got
+		assert.ErrorIs(t, res.err, io.EOF)
+	})
+}
