@@ -42,17 +42,18 @@ type Config struct {
 	// DecMode unpickles what Recv receives, with its limits; nil means
 	// pickle's defaults.
 	DecMode pickle.DecMode
-	// ThreadWait makes a receive that must wait for data block its OS
-	// thread in ppoll(2), the way a Python process blocks in read(2),
-	// instead of parking the goroutine on the Go runtime's network poller,
-	// when nothing can interrupt it early: its context cannot end
-	// (ctx.Done() is nil, as for context.Background()) and no read
-	// deadline is set. A process that waits on one Conn at a time between
-	// short pieces of work (a pool worker between tasks) then wakes up
-	// with the kernel's wake-up alone, without the runtime's poller and
-	// thread hand-offs on every message. Each such waiting receive holds
-	// an OS thread. Close, and a read deadline set meanwhile, take effect
-	// within ThreadWaitSlice. Default false: the runtime poller.
+	// ThreadWait makes a receive that must wait for data, or a send that
+	// must wait for room, block its OS thread in ppoll(2), the way a
+	// Python process blocks in read(2) and write(2), instead of parking
+	// the goroutine on the Go runtime's network poller, when nothing can
+	// interrupt it early: its context cannot end (ctx.Done() is nil, as
+	// for context.Background()) and no deadline is set for that side. A
+	// process that waits on one Conn at a time between short pieces of
+	// work (a pool worker between tasks) then wakes up with the kernel's
+	// wake-up alone, without the runtime's poller and thread hand-offs on
+	// every message. Each such wait holds an OS thread. Close, and a
+	// deadline set meanwhile, take effect within ThreadWaitSlice. Default
+	// false: the runtime poller.
 	ThreadWait bool
 }
 
@@ -113,6 +114,7 @@ type Conn struct {
 	dlMu     sync.Mutex
 	readDL   time.Time   // the deadlines the user set, restored after Poll and context calls
 	rdlSet   atomic.Bool // readDL is not zero (read without dlMu by a ThreadWait receive)
+	wdlSet   atomic.Bool // writeDL is not zero (read without dlMu by a ThreadWait send)
 	writeDL  time.Time
 	rBroken  error // receive side unusable (rmu)
 	wBroken  error // send side unusable (wmu)
@@ -146,6 +148,11 @@ type Conn struct {
 	wdone   int
 	werr    error
 	writeFn func(fd uintptr) bool
+	// ThreadWait, as for receives.
+	wwait       bool
+	writeWaitFn func(fd uintptr) bool
+	wpollFds    [1]unix.PollFd
+	wwaitTs     unix.Timespec
 	wbuf    []byte // reused frame buffer for Send
 	wsmall  []byte // small frames are copied here and written at once
 }
@@ -156,6 +163,7 @@ func newConn(o settings, readable, writable bool) *Conn {
 	c.readFn = c.doRead
 	c.readWaitFn = c.doReadWait
 	c.writeFn = c.doWrite
+	c.writeWaitFn = c.doWriteWait
 	c.pollFn = c.doPoll
 	return c
 }
@@ -487,6 +495,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.writeDL = t
+	c.wdlSet.Store(!t.IsZero())
 	return c.setWriteDL(t)
 }
 
@@ -508,9 +517,14 @@ func (c *Conn) setWriteDL(t time.Time) error {
 // to the past (unblocking op) and the user's deadline is restored after.
 func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
 	if ctx == nil || ctx.Done() == nil {
-		if !write && c.opts.threadWait {
-			c.rwait = !c.rdlSet.Load()
-			defer func() { c.rwait = false }()
+		if c.opts.threadWait {
+			if write {
+				c.wwait = !c.wdlSet.Load()
+				defer func() { c.wwait = false }()
+			} else {
+				c.rwait = !c.rdlSet.Load()
+				defer func() { c.rwait = false }()
+			}
 		}
 		return op()
 	}

@@ -174,6 +174,30 @@ func (c *Conn) doWrite(fd uintptr) bool {
 	return true
 }
 
+// doWriteWait is doWrite for a Config.ThreadWait send: on EAGAIN it
+// sleeps in ppoll(2) for room, as doReadWait does for data.
+func (c *Conn) doWriteWait(fd uintptr) bool {
+	for {
+		if c.doWrite(fd) {
+			return true
+		}
+		if c.closed.Load() {
+			c.werr = os.ErrClosed
+			return true
+		}
+		if c.wdlSet.Load() {
+			c.wwait = false
+			return false
+		}
+		c.wpollFds[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
+		c.wwaitTs = unix.NsecToTimespec(int64(ThreadWaitSlice))
+		if _, err := unix.Ppoll(c.wpollFds[:], &c.wwaitTs, nil); err != nil && err != unix.EINTR {
+			c.werr = os.NewSyscallError("ppoll", err)
+			return true
+		}
+	}
+}
+
 // writeTwo writes a then b completely (one writev when possible). It
 // returns how many bytes went out, so the caller can tell a clean failure
 // from one in the middle of a frame.
@@ -217,7 +241,11 @@ func (c *Conn) writeTwo(a, b []byte) (int, error) {
 	}
 	c.werr = nil
 	c.wdone = 0
-	err := c.rc.Write(c.writeFn)
+	fn := c.writeFn
+	if c.wwait {
+		fn = c.writeWaitFn
+	}
+	err := c.rc.Write(fn)
 	c.wiov[0] = unix.Iovec{}
 	c.wiov[1] = unix.Iovec{}
 	c.wmsg.Iov = nil

@@ -18,21 +18,26 @@ import (
 
 // waitingInPpoll reports whether some goroutine is blocked in a
 // ThreadWait receive's ppoll: in a system call under doReadWait.
-func waitingInPpoll() bool {
+func waitingInPpoll() bool { return waitingIn("connection.(*Conn).doReadWait") }
+
+// waitingIn reports whether a goroutine is in a system call under fn.
+func waitingIn(fn string) bool {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "connection.(*Conn).doReadWait") && strings.Contains(g, "[syscall") {
+		if strings.Contains(g, fn) && strings.Contains(g, "[syscall") {
 			return true
 		}
 	}
 	return false
 }
 
-func awaitPpoll(t *testing.T) {
+func awaitPpoll(t *testing.T) { awaitIn(t, "connection.(*Conn).doReadWait") }
+
+func awaitIn(t *testing.T, fn string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !waitingInPpoll() {
+	for !waitingIn(fn) {
 		if time.Now().After(deadline) {
 			t.Fatal("no receive is waiting in ppoll")
 		}
@@ -126,5 +131,48 @@ func TestThreadWaitCloseAndDeadlines(t *testing.T) {
 		require.NoError(t, w.Close())
 		res := <-got
 		assert.ErrorIs(t, res.err, io.EOF)
+	})
+}
+
+func TestThreadWaitSendWaitsForRoom(t *testing.T) {
+	big := make([]byte, 1<<20) // more than a pipe holds
+	for i := range big {
+		big[i] = byte(i)
+	}
+	t.Run("a send into a full pipe waits in ppoll and completes when read", func(t *testing.T) {
+		r, w := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		sent := make(chan error, 1)
+		go func() { sent <- w.SendBytes(context.Background(), big) }()
+		awaitIn(t, "connection.(*Conn).doWriteWait")
+		got, err := r.RecvBytes(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, big, got)
+		require.NoError(t, <-sent)
+	})
+	t.Run("Close ends a waiting send", func(t *testing.T) {
+		_, w := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		sent := make(chan error, 1)
+		go func() { sent <- w.SendBytes(context.Background(), big) }()
+		awaitIn(t, "connection.(*Conn).doWriteWait")
+		require.NoError(t, w.Close())
+		select {
+		case err := <-sent:
+			assert.ErrorIs(t, err, connection.ErrClosed)
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close did not interrupt the send")
+		}
+	})
+	t.Run("a write deadline set while waiting ends the send", func(t *testing.T) {
+		_, w := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		sent := make(chan error, 1)
+		go func() { sent <- w.SendBytes(context.Background(), big) }()
+		awaitIn(t, "connection.(*Conn).doWriteWait")
+		require.NoError(t, w.SetWriteDeadline(time.Now().Add(10*time.Millisecond)))
+		select {
+		case err := <-sent:
+			assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the deadline did not end the send")
+		}
 	})
 }

@@ -143,6 +143,12 @@ func TestPythonExecutorGoWorkers(t *testing.T) {
 			assert.Equal(t, "ValueError", e["type"])
 			assert.Equal(t, "from asyncio", e["msg"])
 		})
+		t.Run("a GoFunc pickles through multiprocessing without Python code", func(t *testing.T) {
+			g := get("gofunc-pickle")
+			assert.Nil(t, g["error"])
+			assert.Equal(t, true, g["same"], "ForkingPickler writes the bytes pickle writes")
+			assert.Equal(t, true, g["roundtrip"])
+		})
 		t.Run("a fork-context lock in initargs is refused before a worker starts", func(t *testing.T) {
 			f := get("forkctx")
 			if f["skipped"] == true {

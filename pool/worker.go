@@ -472,7 +472,7 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 type yielder struct{ last time.Time }
 
 func (y *yielder) maybe() {
-	if now := time.Now(); now.Sub(y.last) > 2*time.Millisecond {
+	if now := time.Now(); now.Sub(y.last) > 5*time.Millisecond {
 		y.last = now
 		runtime.Gosched()
 	}

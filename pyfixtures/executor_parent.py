@@ -135,6 +135,27 @@ def scenario_basic(go):
              results_ok=all(v == i * i for i, v in results.items()))
 
 
+def scenario_pickling(go):
+    # Tasks carry their function on every call: multiprocessing's
+    # ForkingPickler reduces a GoFunc with a C-level reducer (no Python
+    # __reduce__ call per task), to the same bytes as pickle's.
+    from multiprocessing.reduction import ForkingPickler
+    import pickle
+    g = GoFunc("square")
+    plain = pickle.dumps(g, protocol=4)
+    orig = GoFunc.__reduce__
+    GoFunc.__reduce__ = lambda self: (_ for _ in ()).throw(AssertionError("Python __reduce__ called"))
+    try:
+        forking = bytes(ForkingPickler.dumps(g, protocol=4))
+        err = None
+    except AssertionError as e:
+        forking, err = b"", str(e)
+    finally:
+        GoFunc.__reduce__ = orig
+    emit(scenario="gofunc-pickle", same=forking == plain, error=err,
+         roundtrip=pickle.loads(forking or plain) == g)
+
+
 def scenario_errors(go):
     with GoProcessPoolExecutor(go, max_workers=2) as ex:
         for name, fn, args in [("error", "fail", ("boom",)), ("panic", "panic", ("oh no",)),
@@ -266,6 +287,7 @@ SCENARIOS = {
     "maxtasks": scenario_maxtasks,
     "asyncio": scenario_asyncio,
     "forkctx": scenario_forkctx,
+    "pickling": scenario_pickling,
 }
 
 
