@@ -153,8 +153,8 @@ type Conn struct {
 	writeWaitFn func(fd uintptr) bool
 	wpollFds    [1]unix.PollFd
 	wwaitTs     unix.Timespec
-	wbuf    []byte // reused frame buffer for Send
-	wsmall  []byte // small frames are copied here and written at once
+	wbuf        []byte // reused frame buffer for Send
+	wsmall      []byte // small frames are copied here and written at once
 }
 
 func newConn(o settings, readable, writable bool) *Conn {
