@@ -233,20 +233,7 @@ func runCallItem(ctx context.Context, fn any, args pickle.Tuple, kwargs *pickle.
 			e := pyErr("TypeError", "_process_chunk(): chunk is %s", describe(all[1]))
 			return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 		}
-		out := make([]any, len(chunk))
-		for i, item := range chunk {
-			a, err := argTuple(item)
-			if err != nil {
-				e := pyErr("TypeError", "%v", err)
-				return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
-			}
-			v, f := call(ctx, all[0], a, nil)
-			if f != nil {
-				return nil, f
-			}
-			out[i] = v
-		}
-		return out, nil
+		return callChunk(ctx, all[0], chunk, true)
 	}
 	// partial(f, *pargs, **pkw)(*args, **kwargs) = f(*pargs, *args, **{**pkw, **kwargs})
 	all := append(append(make(pickle.Tuple, 0, len(pargs)+len(args)), pargs...), args...)

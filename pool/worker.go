@@ -28,7 +28,14 @@ type Func func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any
 var (
 	regMu    sync.RWMutex
 	registry = map[string]Func{}
+	wrapped  = map[string]bool{} // registered through a wrapper that does not keep its args
 )
+
+func noRetain(name string) bool {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return wrapped[name]
+}
 
 // Register makes fn callable from a Python pool under name (Python:
 // GoFunc(name), or the plain string). fn is a function whose parameters
@@ -55,6 +62,9 @@ func Register(name string, fn any) {
 		panic("pool: function " + name + " registered twice")
 	}
 	registry[name] = f
+	_, raw := fn.(Func)
+	_, rawFunc := fn.(func(context.Context, pickle.Tuple, *pickle.Dict) (any, error))
+	wrapped[name] = !raw && !rawFunc
 }
 
 // Registered lists the registered names, sorted.
@@ -249,25 +259,43 @@ type callFailure struct {
 
 // call runs a named Go function, turning errors and panics into Python
 // exceptions.
-func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (res any, terr *callFailure) {
+func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (any, *callFailure) {
+	name, fn, fail := resolve(f)
+	if fail != nil {
+		return nil, fail
+	}
+	return protect(name, func() (any, error) { return fn(ctx, args, kwargs) })
+}
+
+// resolve finds the registered function a pickled callable names.
+func resolve(f any) (string, Func, *callFailure) {
 	name, ok := goFuncName(f)
 	if !ok {
 		e := pyErr("TypeError", "mpwire pool: %s is not a Go function (use GoFunc(name) or a name string)", describe(f))
-		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
+		return "", nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
 	fn, ok := lookup(name)
 	if !ok {
 		e := pyErr("NotImplementedError", "mpwire pool: no Go function registered as %q (have %s)", name, strings.Join(Registered(), ", "))
-		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
+		return "", nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
+	return name, fn, nil
+}
+
+// protect runs body (calls of the Go function name), turning its error or
+// panic into the Python exception to send.
+func protect(name string, body func() (any, error)) (res any, terr *callFailure) {
 	defer func() {
 		if r := recover(); r != nil {
 			e := pyErr("RuntimeError", "panic in Go function %s: %v", name, r)
 			res, terr = nil, &callFailure{exc: e, tb: fmt.Sprintf("Go panic in %s (pid %d): %v\n\n%s\n%s\n", name, os.Getpid(), r, debug.Stack(), e.Error())}
 		}
 	}()
-	v, err := fn(ctx, args, kwargs)
+	v, err := body()
 	if err != nil {
+		if f, ok := err.(*callFailure); ok {
+			return nil, f
+		}
 		var pe *pickle.PythonError
 		if !errors.As(err, &pe) {
 			pe = pyErr("RuntimeError", "%s", err.Error())
@@ -279,6 +307,50 @@ func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (r
 		return nil, &callFailure{exc: pe, tb: tb + pe.Error() + "\n"}
 	}
 	return v, nil
+}
+
+// Error makes a callFailure usable as an error inside protect: it is sent
+// as it is.
+func (f *callFailure) Error() string { return f.tb }
+
+// callChunk runs the Go function ref names over a map chunk (Python's
+// mapstar, starmapstar and concurrent.futures' _process_chunk): fn(item)
+// for each item, or fn(*item) when star. The name is looked up once per
+// chunk; the first failure fails the chunk, as in Python.
+func callChunk(ctx context.Context, ref any, chunk []any, star bool) (any, *callFailure) {
+	name, fn, fail := resolve(ref)
+	if fail != nil {
+		return nil, fail
+	}
+	// Functions wrapped by Register do not keep their arguments, so one
+	// argument tuple serves every item; a raw Func might keep it.
+	reuse := !star && noRetain(name)
+	var one [1]any
+	return protect(name, func() (any, error) {
+		out := make([]any, len(chunk))
+		for i, item := range chunk {
+			var a pickle.Tuple
+			switch {
+			case star:
+				var err error
+				if a, err = argTuple(item); err != nil {
+					e := pyErr("TypeError", "%v", err)
+					return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
+				}
+			case reuse:
+				one[0] = item
+				a = one[:]
+			default:
+				a = pickle.Tuple{item}
+			}
+			v, err := fn(ctx, a, nil)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	})
 }
 
 func describe(v any) string {
@@ -311,22 +383,7 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 		if err != nil {
 			break
 		}
-		out := make([]any, len(chunk))
-		for i, item := range chunk {
-			a := pickle.Tuple{item}
-			if g == globalStarmapstar {
-				if a, err = argTuple(item); err != nil {
-					e := pyErr("TypeError", "%v", err)
-					return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
-				}
-			}
-			v, terr := call(ctx, pair[0], a, nil)
-			if terr != nil {
-				return nil, terr
-			}
-			out[i] = v
-		}
-		return out, nil
+		return callChunk(ctx, pair[0], chunk, g == globalStarmapstar)
 	case globalReraise:
 		if len(args) == 1 && args[0] != nil {
 			// The task generator failed in the parent: send the exception back unwrapped.
