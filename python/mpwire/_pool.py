@@ -99,5 +99,16 @@ class GoPool(multiprocessing.pool.Pool):
         return GoProcess(self._go_executable, args=kwds.get("args", ()),
                          name=kwds.get("name"), daemon=kwds.get("daemon"))
 
+    # Pool's worker handler thread waits on the worker sentinels, the change
+    # notifier and the result pipe's reader. The last one is readable
+    # whenever results wait for the result handler, so with workers that
+    # keep up (Go workers do) the worker handler spins - polls every
+    # worker's exit code and waits again, thousands of times a second -
+    # taking the GIL from the task and result handlers. It needs none of
+    # those wake-ups: a worker that exits fires its sentinel, and close(),
+    # terminate() and the last result of the cache put to the notifier.
+    def _get_sentinels(self):
+        return [self._change_notifier._reader]
+
     def __reduce__(self):
         raise NotImplementedError("pool objects cannot be passed between processes or pickled")
