@@ -42,24 +42,23 @@ type Config struct {
 	// DecMode unpickles what Recv receives, with its limits; nil means
 	// pickle's defaults.
 	DecMode pickle.DecMode
-	// ThreadWait makes a receive that must wait for data, or a send that
-	// must wait for room, block its OS thread in ppoll(2), the way a
-	// Python process blocks in read(2) and write(2), instead of parking
-	// the goroutine on the Go runtime's network poller, when nothing can
-	// interrupt it early: its context cannot end (ctx.Done() is nil, as
-	// for context.Background()) and no deadline is set for that side. A
-	// process that waits on one Conn at a time between short pieces of
-	// work (a pool worker between tasks) then wakes up with the kernel's
-	// wake-up alone, without the runtime's poller and thread hand-offs on
-	// every message. Each such wait holds an OS thread. Close, and a
-	// deadline set meanwhile, take effect within ThreadWaitSlice. Default
-	// false: the runtime poller.
+	// ThreadWait makes the Conn wait the way a Python process does: a
+	// receive that must wait for data, a send that must wait for room, and
+	// Poll block their OS thread in ppoll(2) on the descriptor, instead of
+	// parking the goroutine on the Go runtime's network poller, and the
+	// descriptor is not registered with that poller at all. A process that
+	// waits on one Conn at a time between short pieces of work (a pool
+	// worker between tasks) then wakes up with the kernel's wake-up alone:
+	// no poller thread, no thread hand-offs, and no wake-up of a thread
+	// that waits in the poller for other reasons (a timer) on every message
+	// that arrives. Each waiting call holds an OS thread. Contexts,
+	// deadlines and Close work as usual (an eventfd interrupts the wait).
+	// It applies to pipes (reopened as a private description, as always)
+	// and to sockets whose description is blocking; other descriptors use
+	// the poller. Default false: the runtime poller.
 	ThreadWait bool
 }
 
-// ThreadWaitSlice bounds one ppoll(2) sleep of a Config.ThreadWait
-// receive: how late it notices Close or a new read deadline.
-const ThreadWaitSlice = 50 * time.Millisecond
 
 // settings is a Config with its defaults resolved.
 type settings struct {
@@ -113,8 +112,12 @@ type Conn struct {
 
 	dlMu     sync.Mutex
 	readDL   time.Time   // the deadlines the user set, restored after Poll and context calls
-	rdlSet   atomic.Bool // readDL is not zero (read without dlMu by a ThreadWait receive)
-	wdlSet   atomic.Bool // writeDL is not zero (read without dlMu by a ThreadWait send)
+	// ThreadWait (nopoll): the descriptor is not registered with the
+	// runtime poller and every wait is waitFD; rdl and wdl are the user's
+	// deadlines in Unix ns (0: none) for the waiting thread to read.
+	nopoll       bool
+	rside, wside sideWait
+	rdl, wdl     atomic.Int64
 	writeDL  time.Time
 	rBroken  error // receive side unusable (rmu)
 	wBroken  error // send side unusable (wmu)
@@ -130,11 +133,7 @@ type Conn struct {
 	readFn func(fd uintptr) bool
 	rbuf   []byte // reused payload buffer for Recv
 
-	// ThreadWait: rwait is set per receive (withCtx) when this receive may
-	// wait in ppoll; readWaitFn is its raw-conn callback.
-	rwait      bool
-	readWaitFn func(fd uintptr) bool
-	waitTs     unix.Timespec
+	readWaitFn func(fd uintptr) bool // ThreadWait's readFn
 
 	pollReady bool
 	pollFn    func(fd uintptr) bool
@@ -148,11 +147,7 @@ type Conn struct {
 	wdone   int
 	werr    error
 	writeFn func(fd uintptr) bool
-	// ThreadWait, as for receives.
-	wwait       bool
-	writeWaitFn func(fd uintptr) bool
-	wpollFds    [1]unix.PollFd
-	wwaitTs     unix.Timespec
+	writeWaitFn func(fd uintptr) bool // ThreadWait's writeFn
 	wbuf        []byte // reused frame buffer for Send
 	wsmall      []byte // small frames are copied here and written at once
 }
@@ -199,8 +194,21 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
 	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFSOCK:
+	switch kind := st.Mode & unix.S_IFMT; {
+	case c.opts.threadWait && (kind == unix.S_IFSOCK && flags&unix.O_NONBLOCK == 0 || kind == unix.S_IFIFO && reopenPrivate(fd, flags, false)):
+		// ThreadWait: a blocking descriptor, so that os.NewFile does not
+		// register it with the poller; then a pipe's private description
+		// becomes non-blocking (sockets use MSG_DONTWAIT).
+		c.sock = kind == unix.S_IFSOCK
+		c.f = os.NewFile(uintptr(fd), c.name)
+		if !c.sock {
+			if err := unix.SetNonblock(fd, true); err != nil {
+				c.f.Close()
+				return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
+			}
+		}
+		c.nopoll = true
+	case kind == unix.S_IFSOCK:
 		c.sock = true
 		if flags&unix.O_NONBLOCK == 0 {
 			// Register with the poller (os.NewFile does so only for a
@@ -214,9 +222,9 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 		} else {
 			c.f = os.NewFile(uintptr(fd), c.name)
 		}
-	case unix.S_IFIFO:
+	case kind == unix.S_IFIFO:
 		if flags&unix.O_NONBLOCK == 0 {
-			reopenNonblocking(fd, flags)
+			reopenPrivate(fd, flags, true)
 		}
 		c.f = os.NewFile(uintptr(fd), c.name)
 	default:
@@ -231,21 +239,22 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 	return c, nil
 }
 
-// reopenNonblocking replaces the pipe behind fd by a fresh, non-blocking
-// open file description of the same pipe (opened through /proc/self/fd), so
-// that other processes sharing the old description keep their blocking
-// mode. It leaves fd untouched if that is impossible.
-func reopenNonblocking(fd, flags int) {
-	mode := flags & unix.O_ACCMODE
-	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+// reopenPrivate replaces the pipe behind fd by a fresh open file
+// description of the same pipe (opened through /proc/self/fd), so that
+// other processes sharing the old description keep their blocking mode;
+// nonblock chooses the new description's mode. It leaves fd untouched and
+// reports false if that is impossible.
+func reopenPrivate(fd, flags int, nonblock bool) bool {
+	mode := flags&unix.O_ACCMODE | unix.O_CLOEXEC
+	if nonblock {
+		mode |= unix.O_NONBLOCK
+	}
+	nfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), mode, 0)
 	if err != nil {
-		return
+		return false
 	}
-	if err := unix.Dup3(nfd, fd, unix.O_CLOEXEC); err != nil {
-		unix.Close(nfd)
-		return
-	}
-	unix.Close(nfd)
+	defer unix.Close(nfd)
+	return unix.Dup3(nfd, fd, unix.O_CLOEXEC) == nil
 }
 
 // FromFile wraps f as a Conn (see FromFD). The Conn takes ownership: f is
@@ -385,6 +394,10 @@ func (c *Conn) Closed() bool { return c.closed.Load() }
 func (c *Conn) Close() error {
 	c.closeMu.Do(func() {
 		c.closed.Store(true)
+		if c.nopoll {
+			c.rside.shutdown()
+			c.wside.shutdown()
+		}
 		if c.f != nil {
 			c.closeErr = c.f.Close()
 		} else {
@@ -486,7 +499,6 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.readDL = t
-	c.rdlSet.Store(!t.IsZero())
 	return c.setReadDL(t)
 }
 
@@ -495,11 +507,15 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
 	c.writeDL = t
-	c.wdlSet.Store(!t.IsZero())
 	return c.setWriteDL(t)
 }
 
 func (c *Conn) setReadDL(t time.Time) error {
+	if c.nopoll {
+		c.rdl.Store(unixNano(t))
+		c.rside.wake()
+		return nil
+	}
 	if c.f != nil {
 		return c.f.SetReadDeadline(t)
 	}
@@ -507,6 +523,11 @@ func (c *Conn) setReadDL(t time.Time) error {
 }
 
 func (c *Conn) setWriteDL(t time.Time) error {
+	if c.nopoll {
+		c.wdl.Store(unixNano(t))
+		c.wside.wake()
+		return nil
+	}
 	if c.f != nil {
 		return c.f.SetWriteDeadline(t)
 	}
@@ -517,19 +538,13 @@ func (c *Conn) setWriteDL(t time.Time) error {
 // to the past (unblocking op) and the user's deadline is restored after.
 func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
 	if ctx == nil || ctx.Done() == nil {
-		if c.opts.threadWait {
-			if write {
-				c.wwait = !c.wdlSet.Load()
-				defer func() { c.wwait = false }()
-			} else {
-				c.rwait = !c.rdlSet.Load()
-				defer func() { c.rwait = false }()
-			}
-		}
 		return op()
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c.nopoll {
+		return c.withCtxNopoll(ctx, write, op)
 	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {

@@ -66,33 +66,6 @@ func (c *Conn) doRead(fd uintptr) bool {
 	}
 }
 
-// doReadWait is doRead for a Config.ThreadWait receive: on EAGAIN it
-// sleeps in ppoll(2) on this thread, in slices of ThreadWaitSlice, and
-// reads again. It gives up the thread wait (false: the runtime poller
-// waits, honouring deadlines) when a read deadline appears, and reports
-// os.ErrClosed after Close.
-func (c *Conn) doReadWait(fd uintptr) bool {
-	for {
-		if c.doRead(fd) {
-			return true
-		}
-		if c.closed.Load() {
-			c.rn, c.rerr = 0, os.ErrClosed
-			return true
-		}
-		if c.rdlSet.Load() {
-			c.rwait = false
-			return false
-		}
-		c.pollFds[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
-		c.waitTs = unix.NsecToTimespec(int64(ThreadWaitSlice))
-		if _, err := unix.Ppoll(c.pollFds[:], &c.waitTs, nil); err != nil && err != unix.EINTR {
-			c.rn, c.rerr = 0, os.NewSyscallError("ppoll", err)
-			return true
-		}
-	}
-}
-
 // readFull reads exactly len(p) bytes (len(p) > 0), returning how many
 // arrived and io.EOF if the stream ended first.
 func (c *Conn) readFull(p []byte) (int, error) {
@@ -107,7 +80,7 @@ func (c *Conn) readFull(p []byte) (int, error) {
 	for got < len(p) {
 		c.rp = p[got:]
 		fn := c.readFn
-		if c.rwait {
+		if c.nopoll {
 			fn = c.readWaitFn
 		}
 		if err := c.rc.Read(fn); err != nil {
@@ -174,30 +147,6 @@ func (c *Conn) doWrite(fd uintptr) bool {
 	return true
 }
 
-// doWriteWait is doWrite for a Config.ThreadWait send: on EAGAIN it
-// sleeps in ppoll(2) for room, as doReadWait does for data.
-func (c *Conn) doWriteWait(fd uintptr) bool {
-	for {
-		if c.doWrite(fd) {
-			return true
-		}
-		if c.closed.Load() {
-			c.werr = os.ErrClosed
-			return true
-		}
-		if c.wdlSet.Load() {
-			c.wwait = false
-			return false
-		}
-		c.wpollFds[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
-		c.wwaitTs = unix.NsecToTimespec(int64(ThreadWaitSlice))
-		if _, err := unix.Ppoll(c.wpollFds[:], &c.wwaitTs, nil); err != nil && err != unix.EINTR {
-			c.werr = os.NewSyscallError("ppoll", err)
-			return true
-		}
-	}
-}
-
 // writeTwo writes a then b completely (one writev when possible). It
 // returns how many bytes went out, so the caller can tell a clean failure
 // from one in the middle of a frame.
@@ -242,7 +191,7 @@ func (c *Conn) writeTwo(a, b []byte) (int, error) {
 	c.werr = nil
 	c.wdone = 0
 	fn := c.writeFn
-	if c.wwait {
+	if c.nopoll {
 		fn = c.writeWaitFn
 	}
 	err := c.rc.Write(fn)

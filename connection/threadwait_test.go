@@ -3,6 +3,7 @@ package connection_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -110,12 +111,11 @@ func TestThreadWaitCloseAndDeadlines(t *testing.T) {
 			t.Fatal("the deadline did not end the receive")
 		}
 	})
-	t.Run("a context that can end uses the runtime poller and ends the receive", func(t *testing.T) {
+	t.Run("the end of the context ends a waiting receive", func(t *testing.T) {
 		r, _ := pipeCfg(t, false, connection.Config{ThreadWait: true})
 		ctx, cancel := context.WithCancel(context.Background())
 		got := recvAsync(r, ctx)
-		time.Sleep(20 * time.Millisecond)
-		assert.False(t, waitingInPpoll(), "a cancellable receive waits on the poller")
+		awaitPpoll(t)
 		cancel()
 		select {
 		case res := <-got:
@@ -123,6 +123,33 @@ func TestThreadWaitCloseAndDeadlines(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("cancel did not end the receive")
 		}
+		// The Conn is still usable afterwards.
+		_, err := r.PollTimeout(context.Background(), 0)
+		require.NoError(t, err)
+	})
+	t.Run("a deadline set before the receive", func(t *testing.T) {
+		r, _ := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		require.NoError(t, r.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
+		_, err := r.RecvBytes(context.Background())
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+		require.NoError(t, r.SetReadDeadline(time.Time{}))
+	})
+	t.Run("Poll and Wait", func(t *testing.T) {
+		r, w := pipeCfg(t, false, connection.Config{ThreadWait: true})
+		ok, err := r.PollTimeout(context.Background(), 20*time.Millisecond)
+		require.NoError(t, err)
+		assert.False(t, ok)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		_, err = r.Poll(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			_ = w.SendBytes(context.Background(), []byte("x"))
+		}()
+		ready, err := connection.Wait(context.Background(), []*connection.Conn{r})
+		require.NoError(t, err)
+		assert.Len(t, ready, 1)
 	})
 	t.Run("EOF at a frame boundary", func(t *testing.T) {
 		r, w := pipeCfg(t, false, connection.Config{ThreadWait: true})
@@ -175,4 +202,43 @@ func TestThreadWaitSendWaitsForRoom(t *testing.T) {
 			t.Fatal("the deadline did not end the send")
 		}
 	})
+}
+
+// pollerFDs lists the descriptors registered with the Go runtime's epoll
+// instance (fdinfo of every eventpoll descriptor of this process).
+func pollerFDs(t *testing.T) map[int]bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	out := map[int]bool{}
+	for _, e := range ents {
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil || target != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		require.NoError(t, err)
+		for _, line := range strings.Split(string(info), "\n") {
+			var tfd int
+			if _, err := fmt.Sscanf(line, "tfd: %d", &tfd); err == nil {
+				out[tfd] = true
+			}
+		}
+	}
+	return out
+}
+
+func TestThreadWaitDescriptorsStayOffThePoller(t *testing.T) {
+	for _, duplex := range []bool{false, true} {
+		r, w := pipeCfg(t, duplex, connection.Config{ThreadWait: true})
+		pr, pw := pipeCfg(t, duplex, connection.Config{})
+		fds := pollerFDs(t)
+		assert.True(t, fds[pr.Fd()] && fds[pw.Fd()], "a default Conn is registered with the poller")
+		assert.False(t, fds[r.Fd()] || fds[w.Fd()], "a ThreadWait Conn is not (duplex %v)", duplex)
+		// and it still works both ways
+		require.NoError(t, w.SendBytes(context.Background(), []byte("ok")))
+		b, err := r.RecvBytes(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, []byte("ok"), b)
+	}
 }
