@@ -59,7 +59,6 @@ type Config struct {
 	ThreadWait bool
 }
 
-
 // settings is a Config with its defaults resolved.
 type settings struct {
 	maxFrame   int64
@@ -110,19 +109,19 @@ type Conn struct {
 	closed   atomic.Bool
 	opts     settings
 
-	dlMu     sync.Mutex
-	readDL   time.Time   // the deadlines the user set, restored after Poll and context calls
+	dlMu   sync.Mutex
+	readDL time.Time // the deadlines the user set, restored after Poll and context calls
 	// ThreadWait (nopoll): the descriptor is not registered with the
 	// runtime poller and every wait is waitFD; rdl and wdl are the user's
 	// deadlines in Unix ns (0: none) for the waiting thread to read.
 	nopoll       bool
 	rside, wside sideWait
 	rdl, wdl     atomic.Int64
-	writeDL  time.Time
-	rBroken  error // receive side unusable (rmu)
-	wBroken  error // send side unusable (wmu)
-	closeErr error
-	closeMu  sync.Once
+	writeDL      time.Time
+	rBroken      error // receive side unusable (rmu)
+	wBroken      error // send side unusable (wmu)
+	closeErr     error
+	closeMu      sync.Once
 
 	// Receive state, guarded by rmu. readFn is allocated once so the
 	// raw-conn callback does not allocate per call.
@@ -140,16 +139,16 @@ type Conn struct {
 	pollFds   [1]unix.PollFd
 
 	// Send state, guarded by wmu.
-	whdr    [12]byte
-	wiov    [2]unix.Iovec
-	wcnt    int
-	wmsg    unix.Msghdr
-	wdone   int
-	werr    error
-	writeFn func(fd uintptr) bool
+	whdr        [12]byte
+	wiov        [2]unix.Iovec
+	wcnt        int
+	wmsg        unix.Msghdr
+	wdone       int
+	werr        error
+	writeFn     func(fd uintptr) bool
 	writeWaitFn func(fd uintptr) bool // ThreadWait's writeFn
-	wbuf        []byte // reused frame buffer for Send
-	wsmall      []byte // small frames are copied here and written at once
+	wbuf        []byte                // reused frame buffer for Send
+	wsmall      []byte                // small frames are copied here and written at once
 }
 
 func newConn(o settings, readable, writable bool) *Conn {
