@@ -109,19 +109,20 @@ type Conn struct {
 	closed   atomic.Bool
 	opts     settings
 
-	dlMu   sync.Mutex
-	readDL time.Time // the deadlines the user set, restored after Poll and context calls
+	dlMu     sync.Mutex
+	readDL   time.Time // the deadlines the user set, restored after Poll and context calls
+	writeDL  time.Time
+	rBroken  error // receive side unusable (rmu)
+	wBroken  error // send side unusable (wmu)
+	closeErr error
+	closeMu  sync.Once
+
 	// ThreadWait (nopoll): the descriptor is not registered with the
 	// runtime poller and every wait is waitFD; rdl and wdl are the user's
 	// deadlines in Unix ns (0: none) for the waiting thread to read.
 	nopoll       bool
 	rside, wside sideWait
 	rdl, wdl     atomic.Int64
-	writeDL      time.Time
-	rBroken      error // receive side unusable (rmu)
-	wBroken      error // send side unusable (wmu)
-	closeErr     error
-	closeMu      sync.Once
 
 	// Receive state, guarded by rmu. readFn is allocated once so the
 	// raw-conn callback does not allocate per call.
@@ -173,7 +174,9 @@ func newConn(o settings, readable, writable bool) *Conn {
 // non-blocking description and installed under the same fd number. Both
 // support deadlines and Close-unblocks-reads. Other kinds of files (and a
 // pipe that cannot be reopened) are used in blocking mode, where deadlines
-// are unsupported (SetDeadline returns an error).
+// are unsupported (SetDeadline returns an error). With Config.ThreadWait,
+// pipes and blocking sockets stay off the runtime poller and wait in
+// ppoll(2) instead (see ThreadWait).
 func FromFD(fd int, readable, writable bool) (*Conn, error) {
 	return Config{}.FromFD(fd, readable, writable)
 }
