@@ -13,7 +13,7 @@ import (
 )
 
 // Names in concurrent.futures.process (the same in CPython 3.8 to 3.13)
-// that a ProcessPoolExecutor's worker sees or sends.
+// that a ProcessPoolExecutor's worker sees or sends (docs/spec.md#executor-workers).
 var (
 	globalProcessWorker = pickle.Global{Module: "concurrent.futures.process", Name: "_process_worker"}
 	globalSafeQueue     = pickle.Global{Module: "concurrent.futures.process", Name: "_SafeQueue"}
@@ -55,7 +55,8 @@ func callQueueState(v any) any {
 }
 
 // executorWorker is concurrent.futures.process._process_worker(call_queue,
-// result_queue, initializer, initargs[, max_tasks]) in Go.
+// result_queue, initializer, initargs[, max_tasks]) in Go
+// (docs/spec.md#executor-workers).
 func (wc WorkerConfig) executorWorker(ctx context.Context, child *process.ChildProcess) error {
 	if child.NumArgs() < 4 {
 		return fmt.Errorf("pool: executor worker got %d arguments, want (call_queue, result_queue, initializer, initargs[, max_tasks])", child.NumArgs())
