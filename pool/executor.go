@@ -218,9 +218,21 @@ func asTuple(v any) (pickle.Tuple, bool) {
 // registered name (GoFunc or str), functools.partial(_process_chunk, name)
 // for Executor.map's chunks, or a partial of a name.
 func runCallItem(ctx context.Context, fn any, args pickle.Tuple, kwargs *pickle.Dict) (any, *callFailure) {
+	return runPartial(ctx, fn, args, kwargs, 0)
+}
+
+// maxPartialDepth bounds partial(partial(…)) nesting: a hostile pickle can
+// make a partial its own function through the memo.
+const maxPartialDepth = 32
+
+func runPartial(ctx context.Context, fn any, args pickle.Tuple, kwargs *pickle.Dict, depth int) (any, *callFailure) {
 	pfn, pargs, pkw, ok := partialParts(fn)
 	if !ok {
 		return call(ctx, fn, args, kwargs)
+	}
+	if depth >= maxPartialDepth {
+		e := pyErr("TypeError", "mpwire pool: functools.partial nested more than %d deep", maxPartialDepth)
+		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
 	if g, isGlobal := pfn.(pickle.Global); isGlobal && g == globalProcessChunk {
 		// _process_chunk(fn, chunk) = [fn(*args) for args in chunk]
@@ -253,7 +265,7 @@ func runCallItem(ctx context.Context, fn any, args pickle.Tuple, kwargs *pickle.
 			}
 		}
 	}
-	return runCallItem(ctx, pfn, all, kw)
+	return runPartial(ctx, pfn, all, kw, depth+1)
 }
 
 // resultItem is _ResultItem(work_id, exception, result, exit_pid); a
