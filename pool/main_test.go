@@ -74,6 +74,7 @@ func init() {
 		select {}
 	})
 	pool.Register("exit", func(code int) int { os.Exit(code); return 0 })
+	pool.Register("unpicklable", func() any { return make(chan int) })
 	// hold creates dir/running, then waits until dir/release exists: the
 	// parent decides when the call ends.
 	pool.Register("hold", func(ctx context.Context, dir string) (string, error) {

@@ -8,7 +8,8 @@ The Go worker must register: square(x), add(a, b), fail(msg), panic(msg),
 valueerror(msg), pid(), sleep(seconds), touchsleep(path, seconds), init(v),
 initvalue(x), echo(x), kwargs(*args, **kwargs) (a pool.Func returning
 [args, kwargs]), crash(msg) (panics in a new goroutine: the worker dies),
-exit(code) (os.Exit mid-task).
+exit(code) (os.Exit mid-task), unpicklable() (returns a Go channel),
+hold(dir) (waits for dir/release).
 
 Scenarios: basic (submit, map with chunksize and several iterables,
 as_completed, wait, Future.cancel, map timeout, names as str and GoFunc,
@@ -160,7 +161,8 @@ def scenario_errors(go):
     with GoProcessPoolExecutor(go, max_workers=2) as ex:
         for name, fn, args in [("error", "fail", ("boom",)), ("panic", "panic", ("oh no",)),
                                ("valueerror", "valueerror", ("bad value",)),
-                               ("unknown", "nosuch", ()), ("bad-arg", "square", ("x",))]:
+                               ("unknown", "nosuch", ()), ("bad-arg", "square", ("x",)),
+                               ("unpicklable", "unpicklable", ())]:
             e = ex.submit(GoFunc(fn), *args).exception(TIMEOUT)
             d = exc_info(e)
             d["is_valueerror"] = isinstance(e, ValueError)
