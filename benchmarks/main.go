@@ -17,14 +17,17 @@
 // 3.12+), jsonl (JSON lines over a subprocess's stdin/stdout vs a Conn),
 // hostile (decoding a 121-byte tuple-key hash bomb vs CPython's loads),
 // manager (dict calls per second from 1/8/32/128 Go or Python callers,
-// the Go manager server vs CPython's SyncManager server).
+// the Go manager server vs CPython's SyncManager server), pool (a Python
+// parent's Pool and ProcessPoolExecutor with Go workers vs Python workers).
 // Each row carries its goal and whether it was met. Timings are noisy on a
 // shared machine: the header records nproc and the load average.
 //
 // The program is also the Go worker of the queue case (started by
-// process.Start with Spec.Executable, it plays a producer or consumer) and
+// process.Start with Spec.Executable, it plays a producer or consumer),
 // the Go server of the manager case (MPWIRE_BENCH_MANAGER=unix:PATH; with
-// MPWIRE_BENCH_MANAGER_PROFILE=FILE it writes its CPU profile there).
+// MPWIRE_BENCH_MANAGER_PROFILE=FILE it writes its CPU profile there) and
+// the Go worker of the pool case (started by GoPool or
+// GoProcessPoolExecutor).
 package main
 
 import (

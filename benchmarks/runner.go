@@ -164,10 +164,11 @@ var caseFuncs = map[string]caseFunc{
 	"jsonl":   runJSONL,
 	"hostile": runHostile,
 	"manager": runManager,
+	"pool":    runPool,
 }
 
 // allCases is the default order.
-var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile", "manager"}
+var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile", "manager", "pool"}
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")

@@ -82,6 +82,9 @@ func (c *Conn) pollWait(ctx context.Context, timeout time.Duration) (bool, error
 	if timeout > 0 {
 		until = time.Now().Add(timeout)
 	}
+	if c.nopoll {
+		return c.pollWaitNopoll(ctx, until)
+	}
 	c.dlMu.Lock()
 	err = c.setReadDL(until)
 	c.dlMu.Unlock()

@@ -88,7 +88,10 @@ var (
 )
 
 func (cfg Config) settings() settings {
-	s := settings{conn: connection.Config{MaxFrame: cfg.MaxItem}, pipeSize: cfg.PipeSize, enc: cfg.EncMode,
+	// ThreadWait: a Get that nothing can interrupt early (ctx.Done() nil)
+	// waits for the item in ppoll(2), as a Python get() waits in read(2);
+	// under _rlock at most one such Get per process waits on the pipe.
+	s := settings{conn: connection.Config{MaxFrame: cfg.MaxItem, ThreadWait: true}, pipeSize: cfg.PipeSize, enc: cfg.EncMode,
 		dec: cfg.DecMode, onError: cfg.OnFeederError, tracker: cfg.Tracker, logger: cfg.Logger}
 	if s.enc == nil {
 		s.enc = defaultEnc
@@ -256,6 +259,14 @@ func (q *Queue) acquire(ctx context.Context, l *synchronize.SemLock, block bool)
 	ok, err := l.TryAcquire()
 	if ok || err != nil || !block {
 		return ok, err
+	}
+	if ctx.Done() == nil {
+		// Only the queue's end can interrupt the wait: no merged context.
+		err = l.Acquire(q.life)
+		if err != nil && q.life.Err() != nil {
+			err = errClosed
+		}
+		return err == nil, err
 	}
 	c, done := q.slow(ctx)
 	defer done()

@@ -20,8 +20,8 @@ const pythonUsage = `Usage:
   mpcat python wheel [DIR]      build mpwire-VERSION-py3-none-any.whl into DIR (default .) with Python
   mpcat python version          print the package version
 
-The Python package mpwire (GoProcess, GoPool, GoFunc, get_context) is the
-Python side of a Go worker. mpcat carries a copy of it (the repository's
+The Python package mpwire (GoProcess, GoPool, GoProcessPoolExecutor, GoFunc,
+get_context) is the Python side of a Go worker. mpcat carries a copy of it (the repository's
 python/ directory: pyproject.toml, mpwire/, a stdlib-only build backend), so
 it can be had from the Go module alone:
 
