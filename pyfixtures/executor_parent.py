@@ -24,7 +24,6 @@ import asyncio
 import concurrent.futures as cf
 import functools
 import gc
-import json
 import multiprocessing as mp
 import os
 import sys
@@ -39,8 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 TIMEOUT = 30
 
 
-def emit(**kw):
-    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+emit = _fixture.emit
 
 
 def exc_info(e):
