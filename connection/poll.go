@@ -95,6 +95,12 @@ func (c *Conn) pollWait(ctx context.Context, timeout time.Duration) (bool, error
 	c.dlMu.Lock()
 	_ = c.setReadDL(c.readDL)
 	c.dlMu.Unlock()
+	return c.pollResult(ctx, err)
+}
+
+// pollResult turns the error of a wait for readability into Poll's
+// result: ready, not ready by the deadline, or the error.
+func (c *Conn) pollResult(ctx context.Context, err error) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil

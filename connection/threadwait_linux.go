@@ -195,13 +195,5 @@ func (c *Conn) pollWaitNopoll(ctx context.Context, until time.Time) (bool, error
 		}
 		return werr
 	})
-	switch {
-	case err == nil:
-		return true, nil
-	case ctx.Err() != nil:
-		return false, ctx.Err()
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		return false, nil
-	}
-	return false, c.ioErr("poll", err)
+	return c.pollResult(ctx, err)
 }

@@ -8,6 +8,7 @@ import faulthandler
 import json
 import os
 import sys
+import traceback
 
 DEFAULT_WATCHDOG = float(os.environ.get("MPWIRE_WATCHDOG", "60"))
 
@@ -69,3 +70,27 @@ def scenario_args(description, scenarios, not_in_all=()):
     if args.scenario != "all":
         return args, [args.scenario]
     return args, [n for n in sorted(scenarios) if n not in not_in_all]
+
+
+def run_scenarios(description, scenarios):
+    """The main function of a Python parent that runs scenarios against a
+    Go worker binary: --go BINARY, --scenario NAME[,NAME...]|all (default
+    all, in sorted order). Each scenario is called with the binary's path;
+    one that raises is reported as {"scenario": name, "crashed": traceback}
+    and the rest still run. Returns the exit status (0)."""
+    p = parser(description)
+    p.add_argument("--go", required=True, help="Go worker binary")
+    p.add_argument("--scenario", default="all",
+                   help="comma-separated scenarios: %s, or all" % ", ".join(sorted(scenarios)))
+    args = p.parse_args()
+    start(args)
+    names = sorted(scenarios) if args.scenario == "all" else args.scenario.split(",")
+    for n in names:
+        if n not in scenarios:
+            p.error("unknown scenario %r" % n)
+    for n in names:
+        try:
+            scenarios[n](args.go)
+        except Exception:
+            emit(scenario=n, crashed=traceback.format_exc())
+    return 0

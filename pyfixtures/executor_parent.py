@@ -29,7 +29,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 
 import _fixture
 from mpwire import ForkContextError, GoFunc, GoProcessPoolExecutor
@@ -291,24 +290,5 @@ SCENARIOS = {
 }
 
 
-def main():
-    p = _fixture.parser(__doc__.splitlines()[0])
-    p.add_argument("--go", required=True, help="Go worker binary")
-    p.add_argument("--scenario", default="all",
-                   help="comma-separated scenarios: %s, or all" % ", ".join(sorted(SCENARIOS)))
-    args = p.parse_args()
-    _fixture.start(args)
-    names = sorted(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
-    for n in names:
-        if n not in SCENARIOS:
-            p.error("unknown scenario %r" % n)
-    for n in names:
-        try:
-            SCENARIOS[n](args.go)
-        except Exception:
-            emit(scenario=n, crashed=traceback.format_exc())
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_fixture.run_scenarios(__doc__.splitlines()[0], SCENARIOS))
