@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mpwire/mpwire/internal/pyiter"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
@@ -350,33 +351,11 @@ func (l *List) reprN(max int) string {
 
 // iterableN is list(v), materializing at most limit items from a range.
 func iterableN(v any, limit int) ([]any, error) {
-	switch x := v.(type) {
-	case []any:
-		return x, nil
-	case pickle.Tuple:
-		return x, nil
-	case string:
-		var out []any
-		for _, r := range x {
-			out = append(out, string(r))
-		}
-		return out, nil
-	case []byte:
-		out := make([]any, len(x))
-		for i, c := range x {
-			out[i] = int64(c)
-		}
-		return out, nil
-	case *pickle.Dict:
-		return x.Keys(), nil
-	case *pickle.Set:
-		return x.Items(), nil
-	case *pickle.FrozenSet:
-		return x.Items(), nil
-	case *pickle.Object:
-		if x.Class() == (pickle.Global{Module: "builtins", Name: "range"}) {
-			return rangeItems(x.Args, limit)
-		}
+	if items, ok := pyiter.Items(v); ok {
+		return items, nil
+	}
+	if x, ok := v.(*pickle.Object); ok && x.Class() == (pickle.Global{Module: "builtins", Name: "range"}) {
+		return rangeItems(x.Args, limit)
 	}
 	return nil, wire.PyErr("TypeError", fmt.Sprintf("'%s' object is not iterable", typeName(v)))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -168,5 +169,19 @@ func TestEventWaitExtremeTimeouts(t *testing.T) {
 	// Python's Event.wait(nan) does not block ("timeout > 0" is false).
 	if v, err := e.CallMethod(ctx, nil, "wait", pickle.Tuple{math.NaN()}, nil); err != nil || v != false {
 		t.Fatalf("wait(nan) = %v, %v; want False", v, err)
+	}
+}
+
+// list.extend(s) of a str adds its characters as list(s) does; a lone
+// surrogate (held in its 'surrogatepass' bytes, as the pickle package
+// decodes it) is one character, not three invalid bytes.
+func TestListExtendWithStr(t *testing.T) {
+	l := server.NewList(nil)
+	if _, err := l.CallMethod(context.Background(), nil, "extend", pickle.Tuple{"a\u00e9\xed\xa0\x80"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, want := l.Value(), []any{"a", "\u00e9", "\xed\xa0\x80"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("list.extend of a str with a lone surrogate: %q, want %q", got, want)
 	}
 }

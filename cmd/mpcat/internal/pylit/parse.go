@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/internal/pyiter"
 	"github.com/mpwire/mpwire/internal/pystr"
 	"github.com/mpwire/mpwire/pickle"
 )
@@ -332,36 +333,6 @@ func (p *parser) braces(depth int) (any, error) {
 	return s, nil
 }
 
-func iterItems(v any) ([]any, bool) {
-	switch x := v.(type) {
-	case []any:
-		return x, true
-	case pickle.Tuple:
-		return x, true
-	case *pickle.Set:
-		return x.Items(), true
-	case *pickle.FrozenSet:
-		return x.Items(), true
-	case *pickle.Dict:
-		return x.Keys(), true
-	case string:
-		var out []any
-		for i := 0; i < len(x); {
-			_, n := pystr.NextRune(x, i)
-			out = append(out, x[i:i+n])
-			i += n
-		}
-		return out, true
-	case []byte:
-		out := make([]any, len(x))
-		for i, c := range x {
-			out[i] = int64(c)
-		}
-		return out, true
-	}
-	return nil, false
-}
-
 func (p *parser) call(name string, start, depth int) (any, error) {
 	argStart := p.i
 	var arg any
@@ -410,7 +381,7 @@ func (p *parser) call(name string, start, depth int) (any, error) {
 		if !hasArg {
 			return []any{}, nil
 		}
-		xs, ok := iterItems(arg)
+		xs, ok := pyiter.Items(arg)
 		if !ok {
 			return nil, bad("argument is not iterable")
 		}
@@ -503,7 +474,7 @@ func (p *parser) call(name string, start, depth int) (any, error) {
 			}
 			out = []byte{}
 		default:
-			xs, ok := iterItems(arg)
+			xs, ok := pyiter.Items(arg)
 			if !ok {
 				return nil, bad("argument must be bytes, a size or an iterable of ints")
 			}
@@ -533,12 +504,12 @@ func (p *parser) call(name string, start, depth int) (any, error) {
 					_ = d.Set(k, v)
 				}
 			} else {
-				xs, ok := iterItems(arg)
+				xs, ok := pyiter.Items(arg)
 				if !ok {
 					return nil, bad("argument is not iterable")
 				}
 				for _, it := range xs {
-					pair, ok := iterItems(it)
+					pair, ok := pyiter.Items(it)
 					if !ok || len(pair) != 2 {
 						return nil, bad("sequence elements must be pairs")
 					}
