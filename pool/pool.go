@@ -274,11 +274,15 @@ func (p *Pool) startWorker() error {
 	w, err := process.Start(p.ctx, spec)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if err != nil && p.state == stateTerminate {
+		// The pool was terminated meanwhile (by New's context, Terminate,
+		// or giving up on workers that keep failing, which then fails the
+		// calls with ErrWorkerFailed): no worker is needed, as below.
+		return nil
+	}
 	if err != nil {
 		p.lastErr = err
-		if p.state != stateTerminate {
-			p.log(slog.LevelWarn, "pool: starting a worker failed", slog.String("name", spec.Name), slog.Any("err", err))
-		}
+		p.log(slog.LevelWarn, "pool: starting a worker failed", slog.String("name", spec.Name), slog.Any("err", err))
 		return fmt.Errorf("pool: starting a worker: %w", err)
 	}
 	if p.state == stateTerminate {
@@ -579,6 +583,13 @@ func (p *Pool) terminate(jobErr error) error {
 			<-w.Done()
 		}
 	}
+	// Their watch goroutines remove them too, maybe later: Pids after
+	// Join lists no worker.
+	p.mu.Lock()
+	for _, w := range workers {
+		delete(p.workers, w)
+	}
+	p.mu.Unlock()
 	p.finish()
 	return nil
 }
