@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -156,15 +155,14 @@ func runConn(r *runner) error {
 	if err != nil {
 		return err
 	}
+	frame := append(connection.AppendHeader(nil, pingSize), msg...)
 	echoDone := make(chan struct{})
 	go func() {
 		defer close(echoDone)
-		m := make([]byte, 4+pingSize)
+		m := make([]byte, len(frame))
 		for readFull(fb, m) == nil && writeFull(fb, m) == nil {
 		}
 	}()
-	frame := binary.BigEndian.AppendUint32(nil, pingSize)
-	frame = append(frame, msg...)
 	in := make([]byte, len(frame))
 	ns, err = r.measure(func(n int) error {
 		for i := 0; i < n; i++ {
@@ -194,7 +192,7 @@ func runConn(r *runner) error {
 		return err
 	}
 	go func() {
-		m := make([]byte, 4+pingSize)
+		m := make([]byte, len(frame))
 		for {
 			if _, err := io.ReadFull(nb, m); err != nil {
 				return
@@ -343,7 +341,7 @@ func runBulk(r *runner) error {
 		if err != nil {
 			return err
 		}
-		hdr := binary.BigEndian.AppendUint32(nil, uint32(size))
+		hdr := connection.AppendHeader(nil, size)
 		ns, err = r.measure(func(n int) error {
 			done := make(chan error, 1)
 			go func() {
@@ -353,7 +351,11 @@ func runBulk(r *runner) error {
 						done <- err
 						return
 					}
-					if err := readFull(fb, buf[:binary.BigEndian.Uint32(h)]); err != nil {
+					m, _, err := connection.ParseHeader(h)
+					if err == nil {
+						err = readFull(fb, buf[:m])
+					}
+					if err != nil {
 						done <- err
 						return
 					}
@@ -391,7 +393,11 @@ func runBulk(r *runner) error {
 						done <- err
 						return
 					}
-					if _, err := io.ReadFull(nb, buf[:binary.BigEndian.Uint32(h)]); err != nil {
+					m, _, err := connection.ParseHeader(h)
+					if err == nil {
+						_, err = io.ReadFull(nb, buf[:m])
+					}
+					if err != nil {
 						done <- err
 						return
 					}

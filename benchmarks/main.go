@@ -15,12 +15,19 @@
 // queue (multiprocessing.Queue between processes of both languages),
 // connect (authenticated connect, legacy MD5 on ≤3.11 and sha256 on
 // 3.12+), jsonl (JSON lines over a subprocess's stdin/stdout vs a Conn),
-// hostile (decoding a 121-byte tuple-key hash bomb vs CPython's loads).
+// hostile (decoding a 121-byte tuple-key hash bomb vs CPython's loads),
+// manager (dict calls per second from 1/8/32/128 Go or Python callers,
+// the Go manager server vs CPython's SyncManager server), pool (a Python
+// parent's Pool and ProcessPoolExecutor with Go workers vs Python workers).
 // Each row carries its goal and whether it was met. Timings are noisy on a
 // shared machine: the header records nproc and the load average.
 //
-// The program is also the Go worker of the queue case: started by
-// process.Start with Spec.Executable, it plays a producer or consumer.
+// The program is also the Go worker of the queue case (started by
+// process.Start with Spec.Executable, it plays a producer or consumer),
+// the Go server of the manager case (MPWIRE_BENCH_MANAGER=unix:PATH; with
+// MPWIRE_BENCH_MANAGER_PROFILE=FILE it writes its CPU profile there) and
+// the Go worker of the pool case (started by GoPool or
+// GoProcessPoolExecutor).
 package main
 
 import (
@@ -38,6 +45,7 @@ import (
 
 func main() {
 	testworker.Serve(workerRoles, 10*time.Minute) // returns unless started as a queue worker
+	serveManager()                                // returns unless started as the manager case's server
 	cases := flag.String("cases", strings.Join(allCases, ","), "comma-separated cases to run: "+strings.Join(allCases, ","))
 	count := flag.Int("count", 3, "repeats of each case; the table shows medians")
 	short := flag.Bool("short", false, "smoke mode: one tiny iteration of each case (numbers meaningless)")

@@ -15,6 +15,7 @@ import (
 // process.Start with Spec.Executable, the test binary plays a producer or
 // consumer instead of running the tests.
 func TestMain(m *testing.M) {
+	serveManager()
 	testworker.Main(m, workerRoles)
 }
 
@@ -51,14 +52,17 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	want := map[string]int{
-		"pickle decode":         3 * len(pickleWorkloads),
-		"pickle encode":         2 * len(pickleWorkloads),
-		"Conn ping-pong":        4,
-		"bulk SendBytes":        3*len(bulkSizes) + 1,
-		"Queue":                 8,
-		"authenticated connect": 4,
-		"vs JSON lines":         1,
-		"hostile decode":        1,
+		"pickle decode":                       3 * len(pickleWorkloads),
+		"pickle encode":                       2 * len(pickleWorkloads),
+		"Conn ping-pong":                      4,
+		"bulk SendBytes":                      3*len(bulkSizes) + 1,
+		"Queue":                               8,
+		"authenticated connect":               4,
+		"vs JSON lines":                       1,
+		"hostile decode":                      1,
+		"manager calls":                       4,
+		"Pool (Python parent)":                3,
+		"ProcessPoolExecutor (Python parent)": 3,
 	}
 	for c, n := range want {
 		if cases[c] != n {

@@ -40,6 +40,7 @@ type comparison struct {
 	Bytes               int64   // bytes per op for MiB/s, 0 for none
 	Goal                float64 // minimum speed ratio baseline/subject; 0 = no goal
 	Note                string
+	PerSec              bool // print operations per second instead of time per op
 }
 
 // runner collects samples and comparisons across repeats.
@@ -148,6 +149,7 @@ type Row struct {
 	Goal                              float64
 	Status                            string // "met", "NOT met", "—" (no goal), "n/a"
 	Note                              string
+	PerSec                            bool // times shown as operations per second
 }
 
 // caseFunc runs one repeat of a case.
@@ -161,10 +163,12 @@ var caseFuncs = map[string]caseFunc{
 	"connect": runConnect,
 	"jsonl":   runJSONL,
 	"hostile": runHostile,
+	"manager": runManager,
+	"pool":    runPool,
 }
 
 // allCases is the default order.
-var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile"}
+var allCases = []string{"pickle", "conn", "bulk", "queue", "connect", "jsonl", "hostile", "manager", "pool"}
 
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
@@ -221,7 +225,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	for _, c := range r.cmps {
 		row := Row{Case: c.Case, Workload: c.Workload, Subject: c.Subject, Baseline: c.Baseline,
 			SubjectNs: median(r.samples[c.SubjectKey]), BaselineNs: median(r.samples[c.BaseKey]),
-			Bytes: c.Bytes, Goal: c.Goal, Note: c.Note}
+			Bytes: c.Bytes, Goal: c.Goal, Note: c.Note, PerSec: c.PerSec}
 		if row.SubjectNs > 0 && row.BaselineNs > 0 {
 			row.Speed = row.BaselineNs / row.SubjectNs
 		}
@@ -260,11 +264,16 @@ func render(res *Result) string {
 		if r.Note != "" {
 			wl += " (" + r.Note + ")"
 		}
+		sv, bv := fmtVal(r.SubjectNs, r.Bytes), fmtVal(r.BaselineNs, r.Bytes)
+		if r.PerSec {
+			sv, bv = fmtRate(r.SubjectNs), fmtRate(r.BaselineNs)
+		}
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Case, wl,
-			r.Subject, fmtVal(r.SubjectNs, r.Bytes), r.Baseline, fmtVal(r.BaselineNs, r.Bytes), speed, goal, r.Status)
+			r.Subject, sv, r.Baseline, bv, speed, goal, r.Status)
 	}
 	sb.WriteString("\nTimes are per operation (one decode/encode, round trip, frame, item or connect), lower is better; " +
-		"MiB/s where a byte size applies. Speed = baseline time / mpwire time, so > 1× means mpwire is faster.\n")
+		"MiB/s where a byte size applies; throughput rows (ops/s) are higher-is-better. " +
+		"Speed = baseline time / mpwire time, so > 1× means mpwire is faster.\n")
 	for _, n := range res.Notes {
 		sb.WriteString("\n- " + n)
 	}
@@ -280,6 +289,14 @@ func fmtVal(ns float64, bytes int64) string {
 		s += fmt.Sprintf(" (%.0f MiB/s)", float64(bytes)/(ns/1e9)/(1<<20))
 	}
 	return s
+}
+
+// fmtRate prints ns per operation as operations per second.
+func fmtRate(ns float64) string {
+	if ns <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1fk ops/s", 1e6/ns)
 }
 
 func fmtNs(ns float64) string {

@@ -43,17 +43,46 @@ type Config struct {
 	// DecMode unpickles what Recv receives, with its limits; nil means
 	// pickle's defaults.
 	DecMode pickle.DecMode
+	// ReadAhead, if positive, is the size of a receive buffer: a receive
+	// then reads up to ReadAhead bytes in one system call (the header and
+	// payload of a small frame together, where Python reads them with two)
+	// and keeps what arrived beyond its frame for the next receive. 0 or
+	// negative: none, every read asks for exactly what the frame needs.
+	// Bytes read ahead exist only in this Conn (Poll and Wait count them):
+	// do not hand the descriptor of such a Conn to another process (Fd,
+	// File). Request-reply peers such as manager clients and servers gain
+	// one system call per message.
+	ReadAhead int
+	// ThreadWait makes the Conn wait the way a Python process does: a
+	// receive that must wait for data, a send that must wait for room, and
+	// Poll block their OS thread in ppoll(2) on the descriptor, instead of
+	// parking the goroutine on the Go runtime's network poller, and the
+	// descriptor is not registered with that poller at all. A process that
+	// waits on one Conn at a time between short pieces of work (a pool
+	// worker between tasks) then wakes up with the kernel's wake-up alone:
+	// no poller thread, no thread hand-offs, and no wake-up of a thread
+	// that waits in the poller for other reasons (a timer) on every message
+	// that arrives. Each waiting call holds an OS thread. Contexts,
+	// deadlines and Close work as usual (an eventfd interrupts the wait).
+	// It applies to pipes (reopened as a private description, as always)
+	// and to sockets whose description is blocking; other descriptors use
+	// the poller. Default false: the runtime poller. Linux only: elsewhere
+	// the flag is ignored and every Conn waits on the runtime poller.
+	ThreadWait bool
 }
 
 // settings is a Config with its defaults resolved.
 type settings struct {
-	maxFrame int64
-	enc      pickle.EncMode
-	dec      pickle.DecMode
+	maxFrame   int64
+	enc        pickle.EncMode
+	dec        pickle.DecMode
+	readAhead  int
+	threadWait bool
 }
 
 func (cfg Config) settings() settings {
-	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode}
+	s := settings{maxFrame: cfg.MaxFrame, enc: cfg.EncMode, dec: cfg.DecMode, readAhead: max(cfg.ReadAhead, 0),
+		threadWait: cfg.ThreadWait && threadWaitSupported}
 	switch {
 	case s.maxFrame < 0:
 		s.maxFrame = math.MaxInt64
@@ -102,6 +131,13 @@ type Conn struct {
 	closeErr error
 	closeMu  sync.Once
 
+	// ThreadWait (nopoll): the descriptor is not registered with the
+	// runtime poller and every wait is waitFD; rdl and wdl are the user's
+	// deadlines in Unix ns (0: none) for the waiting thread to read.
+	nopoll       bool
+	rside, wside sideWait
+	rdl, wdl     atomic.Int64
+
 	// Receive state, guarded by rmu. readFn is allocated once so the
 	// raw-conn callback does not allocate per call.
 	hdr    [largeHeaderLen]byte
@@ -110,6 +146,10 @@ type Conn struct {
 	rerr   error
 	readFn func(fd uintptr) bool
 	rbuf   []byte // reused payload buffer for Recv
+	// Read-ahead (Config.ReadAhead): ahead[aheadAt:aheadEnd] arrived
+	// beyond the frames received so far.
+	ahead             []byte
+	aheadAt, aheadEnd int
 
 	pollReady bool
 	pollFn    func(fd uintptr) bool
@@ -149,6 +189,8 @@ func newConn(o settings, readable, writable bool) *Conn {
 // files, and a blocking pipe that cannot be reopened (always on macOS), are
 // used in blocking mode, where deadlines and contexts do not interrupt a
 // read (SetDeadline returns an error).
+// With Config.ThreadWait (Linux), pipes and blocking sockets stay off the
+// runtime poller and wait in ppoll(2) instead (see ThreadWait).
 func FromFD(fd int, readable, writable bool) (*Conn, error) {
 	return Config{}.FromFD(fd, readable, writable)
 }
@@ -168,8 +210,22 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
 	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFSOCK:
+	switch kind := st.Mode & unix.S_IFMT; {
+	case c.opts.threadWait && (kind == unix.S_IFSOCK && flags&unix.O_NONBLOCK == 0 || kind == unix.S_IFIFO && reopenPrivate(fd, flags, false)):
+		// ThreadWait: a blocking descriptor, so that os.NewFile does not
+		// register it with the poller; then a pipe's private description
+		// becomes non-blocking (sockets use MSG_DONTWAIT).
+		c.sock = kind == unix.S_IFSOCK
+		c.f = os.NewFile(uintptr(fd), c.name)
+		if !c.sock {
+			if err := unix.SetNonblock(fd, true); err != nil {
+				c.f.Close()
+				return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
+			}
+		}
+		c.nopoll = true
+		c.readFn, c.writeFn = c.doReadWait, c.doWriteWait
+	case kind == unix.S_IFSOCK:
 		c.sock = true
 		if flags&unix.O_NONBLOCK == 0 {
 			// Register with the poller (os.NewFile does so only for a
@@ -183,9 +239,9 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 		} else {
 			c.f = os.NewFile(uintptr(fd), c.name)
 		}
-	case unix.S_IFIFO:
+	case kind == unix.S_IFIFO:
 		if flags&unix.O_NONBLOCK == 0 {
-			reopenNonblocking(fd, flags)
+			reopenPrivate(fd, flags, true)
 		}
 		c.f = os.NewFile(uintptr(fd), c.name)
 	default:
@@ -200,19 +256,22 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 	return c, nil
 }
 
-// reopenNonblocking replaces the pipe behind fd by a fresh, non-blocking
-// open file description of the same pipe (opened through /proc/self/fd), so
-// that other processes sharing the old description keep their blocking
-// mode. It leaves fd untouched if that is impossible (always on macOS,
-// which has no /proc/self/fd).
-func reopenNonblocking(fd, flags int) {
-	nfd, err := sysfd.ReopenPipe(fd, flags&unix.O_ACCMODE, true)
+// reopenPrivate replaces the pipe behind fd by a fresh open file
+// description of the same pipe (opened through /proc/self/fd), so that
+// other processes sharing the old description keep their blocking mode;
+// nonblock chooses the new description's mode. It leaves fd untouched and
+// reports false if that is impossible (always on macOS, which has no
+// /proc/self/fd).
+func reopenPrivate(fd, flags int, nonblock bool) bool {
+	nfd, err := sysfd.ReopenPipe(fd, flags&unix.O_ACCMODE, nonblock)
 	if err != nil {
-		return
+		return false
 	}
 	if err := sysfd.Replace(nfd, fd); err != nil {
 		unix.Close(nfd)
+		return false
 	}
+	return true
 }
 
 // FromFile wraps f as a Conn (see FromFD). The Conn takes ownership: f is
@@ -353,6 +412,10 @@ func (c *Conn) Closed() bool { return c.closed.Load() }
 func (c *Conn) Close() error {
 	c.closeMu.Do(func() {
 		c.closed.Store(true)
+		if c.nopoll {
+			c.rside.shutdown()
+			c.wside.shutdown()
+		}
 		if c.f != nil {
 			c.closeErr = c.f.Close()
 		} else {
@@ -465,6 +528,11 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 }
 
 func (c *Conn) setReadDL(t time.Time) error {
+	if c.nopoll {
+		c.rdl.Store(unixNano(t))
+		c.rside.wake()
+		return nil
+	}
 	if c.f != nil {
 		return c.f.SetReadDeadline(t)
 	}
@@ -472,6 +540,11 @@ func (c *Conn) setReadDL(t time.Time) error {
 }
 
 func (c *Conn) setWriteDL(t time.Time) error {
+	if c.nopoll {
+		c.wdl.Store(unixNano(t))
+		c.wside.wake()
+		return nil
+	}
 	if c.f != nil {
 		return c.f.SetWriteDeadline(t)
 	}
@@ -486,6 +559,9 @@ func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c.nopoll {
+		return c.withCtxNopoll(ctx, write, op)
 	}
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {

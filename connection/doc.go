@@ -24,7 +24,11 @@
 // passes.
 // Descriptors shared with Python keep their blocking mode: sockets are
 // driven with MSG_DONTWAIT and pipes through a private non-blocking open
-// file description.
+// file description. Config.ThreadWait instead keeps the descriptor off the
+// runtime poller and waits in ppoll(2) on the waiting goroutine's thread,
+// as a Python process blocks in read(2) (contexts, deadlines and Close
+// still interrupt it): package queue uses it, so that a Go pool worker
+// waits for its next task the way a Python worker does.
 //
 // # Errors
 //

@@ -107,3 +107,26 @@ func ExampleConn_Send() {
 	fmt.Printf("%#v\n", v)
 	// Output: []interface {}{42, interface {}(nil), "hello"}
 }
+
+// A Conn whose waits block in ppoll(2) on the waiting thread, as a Python
+// process blocks in read(2), instead of on Go's network poller (what a
+// pool worker's queues use). Contexts, deadlines and Close still apply.
+func ExampleConfig_threadWait() {
+	r, w, err := connection.Config{ThreadWait: true}.Pipe(false)
+	if err != nil {
+		panic(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	go func() { _ = w.SendBytes(context.Background(), []byte("task")) }()
+	msg, err := r.RecvBytes(context.Background()) // waits in ppoll until the frame arrives
+	fmt.Printf("%s %v\n", msg, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err = r.RecvBytes(ctx)
+	fmt.Println(errors.Is(err, context.DeadlineExceeded))
+	// Output:
+	// task <nil>
+	// true
+}

@@ -111,3 +111,54 @@ func FuzzRecvBytes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecvBytesReadAhead is FuzzRecvBytes through a socket with a
+// read-ahead buffer (Config.ReadAhead, its size from the input): the
+// buffered reader must agree with the reference parser too.
+func FuzzRecvBytesReadAhead(f *testing.F) {
+	f.Add(uint8(1), []byte("\x00\x00\x00\x05hello\x00\x00\x00\x01!"))
+	f.Add(uint8(4), []byte("\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x05HELLO\x00\x00\x00\x00"))
+	f.Add(uint8(7), []byte("\x00\x00\x00\x05ab"))
+	f.Add(uint8(200), []byte("\x00\x00\x00\x03abc\x00\x00\x00\x02de\xff\xff\xff\xfb"))
+	f.Fuzz(func(t *testing.T, ra uint8, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		want := refFrames(data, fuzzMaxFrame)
+		c, peer := rawPair(t, connection.Config{MaxFrame: fuzzMaxFrame, ReadAhead: int(ra%64) + 1})
+		go func() {
+			peer.Write(data)
+			peer.Close()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		small := make([]byte, 8)
+		for i := 0; ; i++ {
+			var msg []byte
+			var err error
+			if i%2 == 0 {
+				msg, err = c.RecvBytes(ctx)
+			} else {
+				var n int
+				n, err = c.RecvBytesInto(ctx, small)
+				msg = small[:n]
+				var bts *connection.BufferTooShortError
+				if errors.As(err, &bts) {
+					msg, err = bts.Message, nil
+				}
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					t.Fatalf("reader blocked after %d messages", i)
+				}
+				if i != len(want) {
+					t.Fatalf("reader stopped after %d messages (%v), reference parsed %d", i, err, len(want))
+				}
+				return
+			}
+			if i >= len(want) || !bytes.Equal(msg, want[i]) {
+				t.Fatalf("message %d differs from the reference parser", i)
+			}
+		}
+	})
+}

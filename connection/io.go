@@ -62,6 +62,9 @@ func (c *Conn) doRead(fd uintptr) bool {
 // readFull reads exactly len(p) bytes (len(p) > 0), returning how many
 // arrived and io.EOF if the stream ended first.
 func (c *Conn) readFull(p []byte) (int, error) {
+	if c.opts.readAhead > 0 && c.rc != nil {
+		return c.readFullAhead(p)
+	}
 	if c.rc == nil {
 		n, err := io.ReadFull(c.nc, p)
 		if err == io.ErrUnexpectedEOF {
@@ -87,6 +90,46 @@ func (c *Conn) readFull(p []byte) (int, error) {
 	}
 	return got, nil
 }
+
+// readFullAhead is readFull with a read-ahead buffer (Config.ReadAhead):
+// bytes left from an earlier read first, then reads of up to ReadAhead
+// bytes, keeping the surplus; a remainder of at least ReadAhead bytes is
+// read straight into p.
+func (c *Conn) readFullAhead(p []byte) (int, error) {
+	got := copy(p, c.ahead[c.aheadAt:c.aheadEnd])
+	c.aheadAt += got
+	for got < len(p) {
+		direct := len(p)-got >= c.opts.readAhead
+		if direct {
+			c.rp = p[got:]
+		} else {
+			if c.ahead == nil {
+				c.ahead = make([]byte, c.opts.readAhead)
+			}
+			c.rp = c.ahead
+		}
+		err := c.rc.Read(c.readFn)
+		c.rp = nil
+		switch {
+		case err != nil:
+			return got, err
+		case c.rerr != nil:
+			return got, c.rerr
+		case c.rn == 0:
+			return got, io.EOF
+		case direct:
+			got += c.rn
+		default:
+			n := copy(p[got:], c.ahead[:c.rn])
+			got += n
+			c.aheadAt, c.aheadEnd = n, c.rn
+		}
+	}
+	return got, nil
+}
+
+// buffered reports whether bytes read ahead are waiting (c.rmu is held).
+func (c *Conn) buffered() bool { return c.aheadEnd > c.aheadAt }
 
 // doWrite is the raw-conn write callback: writev (or sendmsg with
 // MSG_DONTWAIT on sockets; see writeFD) of the pending iovecs, looping over

@@ -28,6 +28,9 @@ func (c *Conn) doPoll(fd uintptr) bool {
 // pollNow reports whether the Conn has data (or EOF) pending, without
 // waiting. c.rmu is held.
 func (c *Conn) pollNow() (bool, error) {
+	if c.buffered() {
+		return true, nil
+	}
 	var err error
 	if cerr := c.rc.Control(func(fd uintptr) { c.doPoll(fd) }); cerr != nil {
 		err = c.ioErr("poll", cerr)
@@ -78,6 +81,9 @@ func (c *Conn) pollWait(ctx context.Context, timeout time.Duration) (bool, error
 	var until time.Time
 	if timeout > 0 {
 		until = time.Now().Add(timeout)
+	}
+	if c.nopoll {
+		return c.pollWaitNopoll(ctx, until)
 	}
 	c.dlMu.Lock()
 	err = c.setReadDL(until)

@@ -2,11 +2,13 @@ package manager
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
@@ -25,8 +27,9 @@ type Config struct {
 	// Dialer holds the settings of every connection to the server: the
 	// authkey (nil: no authentication; Dial's authkey argument sets it),
 	// handshake scheme and timeout, and the connection.Config whose
-	// MaxFrame bounds one reply (64 MiB by default) and whose DecMode
-	// decodes replies (pickle's defaults and limits if nil).
+	// MaxFrame bounds one reply (64 MiB by default), whose DecMode
+	// decodes replies (pickle's defaults and limits if nil) and whose
+	// ReadAhead is 4 KiB if 0 (negative: none).
 	Dialer listener.Config
 	// MaxIdleConns bounds the pool of idle per-call connections:
 	// DefaultMaxIdleConns if 0, no bound if negative.
@@ -91,6 +94,9 @@ func (cfg Config) newClient(network, address string, authkey []byte) (*Client, e
 	}
 	lc := cfg.Dialer
 	lc.Authkey = authkey
+	if lc.Conn.ReadAhead == 0 {
+		lc.Conn.ReadAhead = wire.ReadAhead
+	}
 	c := &Client{network: network, address: address, pyAddr: pa, cfg: lc, maxIdle: cfg.MaxIdleConns, name: cfg.Name}
 	if c.maxIdle == 0 {
 		c.maxIdle = DefaultMaxIdleConns
@@ -117,21 +123,43 @@ func (c *Client) closeContext() (context.Context, context.CancelFunc) {
 // Address returns the server address as Python writes it in Tokens.
 func (c *Client) Address() any { return c.pyAddr }
 
-// dial opens an authenticated connection to the server.
+// dial opens an authenticated connection to the server. A unix socket
+// whose accept backlog is full refuses a connect with EAGAIN at once (Go
+// dials non-blocking; Python's blocking connect waits instead, and its
+// manager's backlog is 16 before 3.13): the dial is retried, with a short
+// growing pause, until ctx ends.
 func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
-	conn, err := c.cfg.Dial(ctx, c.network, c.address)
-	if err != nil {
-		return nil, fmt.Errorf("manager: connecting to %s %s: %w", c.network, c.address, err)
+	pause := time.Millisecond
+	for {
+		conn, err := c.cfg.Dial(ctx, c.network, c.address)
+		if err == nil {
+			return conn, nil
+		}
+		if !errors.Is(err, syscall.EAGAIN) || ctx.Err() != nil {
+			return nil, fmt.Errorf("manager: connecting to %s %s: %w", c.network, c.address, err)
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("manager: connecting to %s %s: %w (%w)", c.network, c.address, ctx.Err(), err)
+		}
+		pause = min(2*pause, 50*time.Millisecond)
 	}
-	return conn, nil
 }
+
+// replyBufs are receive buffers for replies, shared by the Client's calls.
+var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // roundTrip sends one request and reads one reply.
 func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, req pickle.Tuple) (string, any, error) {
-	if err := wire.Send(ctx, conn, req); err != nil {
+	if err := conn.Send(ctx, req); err != nil {
 		return "", nil, fmt.Errorf("manager: sending %v: %w", req[1], err)
 	}
-	v, err := wire.Recv(ctx, conn, c.cfg.Conn.DecMode)
+	buf := replyBufs.Get().(*[]byte)
+	v, err := wire.RecvBuf(ctx, conn, c.cfg.Conn.DecMode, buf)
+	replyBufs.Put(buf)
 	if err != nil {
 		return "", nil, fmt.Errorf("manager: reply to %v: %w", req[1], err)
 	}
@@ -315,13 +343,4 @@ func stringsOf(v any) []string {
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -15,9 +15,10 @@
 // Every SyncManager typeid has a typed proxy whose methods mirror Python's:
 // DictProxy, ListProxy, NamespaceProxy, QueueProxy (Queue, JoinableQueue),
 // AcquirerProxy (Lock, RLock, Semaphore, BoundedSemaphore), ConditionProxy,
-// EventProxy, BarrierProxy, ValueProxy, ArrayProxy and IteratorProxy.
-// Client.Create and Proxy.Call reach any registered typeid and method
-// (custom BaseManager.register typeids, AutoProxy).
+// EventProxy, BarrierProxy, ValueProxy, ArrayProxy and IteratorProxy;
+// SetProxy is Python 3.14's set typeid, which a 3.14 SyncManager or the Go
+// server serves. Client.Create and Proxy.Call reach any registered typeid
+// and method (custom BaseManager.register typeids, AutoProxy, a Pool).
 //
 // Errors: a Python exception raised by the shared object (#ERROR) is an
 // *Exception wrapping *pickle.PythonError (type, args), so
@@ -59,6 +60,9 @@
 // same names take settings. Every reply is bounded by
 // Config.Dialer.Conn.MaxFrame (64 MiB by default) and decoded with
 // Config.Dialer.Conn.DecMode (the pickle package's limits by default);
+// connections read ahead 4 KiB (Config.Dialer.Conn.ReadAhead), so a reply's
+// header and body arrive in one read, and a dial to a unix socket whose
+// accept backlog is full is retried until ctx ends;
 // handshakes are bounded by Config.Dialer.HandshakeTimeout. Every call
 // takes a context first; when it ends the call returns an error matching
 // ctx.Err(). A pickled proxy found inside a returned value is left as a

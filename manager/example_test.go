@@ -82,3 +82,32 @@ func ExampleConfig() {
 	fmt.Println(errors.Is(err, manager.ErrFull))
 	// Output: true
 }
+
+// A shared set (Python 3.14's manager.set()), served by the Go server.
+func ExampleClient_Set() {
+	ctx := context.Background()
+	srv := server.New([]byte("secret"))
+	if err := srv.Listen("tcp", "127.0.0.1:0"); err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	m, err := manager.Dial(ctx, "tcp", srv.Addr().String(), []byte("secret"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+
+	s, err := m.Set(ctx, []any{1, 2, 3})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	s.Add(ctx, 4)
+	s.Discard(ctx, 1)
+	in, _ := s.Contains(ctx, 4)
+	common, _ := s.Intersection(ctx, []any{3, 4, 5})
+	sub, _ := s.IsSubset(ctx, []any{1, 2, 3, 4})
+	str, _ := s.Str(ctx)
+	fmt.Println(in, pickle.Repr(common), sub, str)
+	// Output: true {3, 4} true {2, 3, 4}
+}

@@ -20,7 +20,7 @@ var proxyTypes = map[string]string{
 	"Event": "EventProxy", "Lock": "AcquirerProxy", "RLock": "AcquirerProxy",
 	"Semaphore": "AcquirerProxy", "BoundedSemaphore": "AcquirerProxy",
 	"Condition": "ConditionProxy", "Barrier": "BarrierProxy", "Pool": "PoolProxy",
-	"list": "ListProxy", "dict": "DictProxy", "Value": "ValueProxy",
+	"list": "ListProxy", "dict": "DictProxy", "set": "SetProxy", "Value": "ValueProxy",
 	"Array": "ArrayProxy", "Namespace": "NamespaceProxy", "Iterator": "IteratorProxy",
 	"AsyncResult": "AutoProxy",
 }

@@ -3,7 +3,6 @@ package pickle
 import (
 	"fmt"
 	"iter"
-	"math/big"
 	"slices"
 	"strings"
 	"unsafe"
@@ -652,33 +651,13 @@ func (s *hashSet) elems() []any {
 	return out
 }
 
-// pyTypeName names the Python type a Go value pickles as (for messages).
+// pyTypeName names the Python type of v for messages: TypeName, with the
+// module for objects and exceptions and the reference itself for globals
+// and extension codes.
 func pyTypeName(v any) string {
 	switch x := v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int64, int, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case ByteArray:
-		return "bytearray"
-	case []any, *listBox:
+	case *listBox:
 		return "list"
-	case Tuple:
-		return "tuple"
-	case *Dict, map[string]any, map[any]any:
-		return "dict"
-	case *Set:
-		return "set"
-	case *FrozenSet:
-		return "frozenset"
 	case Global:
 		return "global " + x.String()
 	case Ext:
@@ -691,5 +670,5 @@ func pyTypeName(v any) string {
 	case *PythonError:
 		return x.Type.String()
 	}
-	return fmt.Sprintf("%T", v)
+	return TypeName(v)
 }

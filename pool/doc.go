@@ -34,6 +34,35 @@
 // *pickle.PythonError raises that exception instead), with the Go text,
 // and for panics the stack, as the remote traceback (exc.__cause__).
 //
+// # concurrent.futures with Go workers
+//
+// The same worker program serves the Python package's
+// GoProcessPoolExecutor(executable, max_workers, initializer, initargs,
+// max_tasks_per_child): CPython's own
+// concurrent.futures.ProcessPoolExecutor (submit, map with chunksize and
+// timeout, as_completed, wait, cancel, shutdown(cancel_futures),
+// BrokenProcessPool, asyncio's run_in_executor) whose mp_context starts the
+// Go program. ServeWorker (Worker) sees the process target
+// concurrent.futures.process._process_worker and runs that loop instead
+// (docs/spec.md#executor-workers): call items from the call queue, result
+// items on the result queue, the shutdown sentinel and max_tasks. An
+// error returned by the function arrives as the Python exception it names
+// (a *pickle.PythonError: ValueError stays ValueError), anything else as
+// RuntimeError; future.exception().__cause__ holds the Go text. A panic
+// inside the function is such a RuntimeError (with the Go stack); a worker
+// that dies (a panic in another goroutine, os.Exit) breaks the executor
+// with BrokenProcessPool, as a Python worker's death does.
+//
+// # Waiting like Python
+//
+// A worker waits for its next task the way a Python worker does: in a
+// system call on the queue's pipe (the queues' Conns use
+// connection.Config.ThreadWait, off Go's network poller), with no
+// per-task context, timer or goroutine; the end of its context closes the
+// queues instead. With tiny tasks the Python parent is the bottleneck, and
+// that keeps a Go worker's CPU per task below a Python worker's (see the
+// pool case of go run ./benchmarks).
+//
 // # Go parent, Python workers
 //
 // New starts Python children (one per CPU, with the interpreter
@@ -41,7 +70,9 @@
 // multiprocessing.pool:worker, so the workers run CPython's own loop;
 // Config.New takes settings (Processes, Python, Initializer,
 // MaxTasksPerChild, …). Map, Starmap, Imap, ImapUnordered, Apply and ApplyAsync take the
-// function as "module:function"; results are decoded into the caller's
+// function as "module:function", or as a Python callable already in pickle
+// form (a pickle.Global, or a *pickle.Object such as a functools.partial
+// or a bound method), which is sent unchanged; results are decoded into the caller's
 // types; a Python exception arrives as a *TaskError wrapping the
 // *pickle.PythonError, with the remote traceback text. Config.Executable
 // starts Go workers instead (the same protocol, Go on both sides).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,6 +64,34 @@ func init() {
 		return s
 	})
 	pool.Register("spin", spin)
+	pool.Register("kwargs", pool.Func(func(_ context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+		return pickle.Tuple{args, kwargs}, nil
+	}))
+	// crash kills the worker with a panic outside the task's goroutine
+	// (not recoverable, unlike a panic in the function itself).
+	pool.Register("crash", func(msg string) int {
+		go func() { panic(msg) }()
+		select {}
+	})
+	pool.Register("exit", func(code int) int { os.Exit(code); return 0 })
+	pool.Register("unpicklable", func() any { return make(chan int) })
+	// hold creates dir/running, then waits until dir/release exists: the
+	// parent decides when the call ends.
+	pool.Register("hold", func(ctx context.Context, dir string) (string, error) {
+		if err := os.WriteFile(filepath.Join(dir, "running"), nil, 0o600); err != nil {
+			return "", err
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "release")); err == nil {
+				return "released", nil
+			}
+			select {
+			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+	})
 }
 
 // spin is the CPU-bound benchmark task: n rounds of an integer hash.

@@ -39,6 +39,15 @@ type Config struct {
 	// Path is prepended to the workers' sys.path (PYTHONPATH) so the
 	// functions' modules can be imported.
 	Path []string
+	// MainPath is the main script of the program the workers work for:
+	// each Python worker runs it as __mp_main__ before unpickling tasks,
+	// as Python's spawn does for its parent's __main__, so functions
+	// defined there unpickle (see process.Spec.MainPath). Empty: none.
+	MainPath string
+	// Authkey is the workers' authentication key (process.Spec.Authkey;
+	// nil: 32 random bytes). Python's workers inherit their parent's, which
+	// manager proxies among the tasks' arguments need to connect.
+	Authkey []byte
 	// Env is added to the workers' environment; Dir is their working
 	// directory (empty: the current one).
 	Env []string
@@ -50,9 +59,10 @@ type Config struct {
 	// (Python: os.cpu_count()).
 	Processes int
 	// Initializer, if set, is called as Initializer(*InitArgs) when each
-	// worker starts: "module:function" for Python workers, a registered
-	// name for Go workers.
-	Initializer string
+	// worker starts: "module:function" or a Python callable as a pickle
+	// value (as for the calls' fn) for Python workers, a registered name
+	// for Go workers.
+	Initializer any
 	InitArgs    []any
 	// MaxTasksPerChild, if positive, makes a worker exit after that many
 	// tasks; the pool starts a fresh one (Python: maxtasksperchild).
@@ -159,7 +169,7 @@ func (cfg Config) New(ctx context.Context) (*Pool, error) {
 	}
 	p := &Pool{cfg: cfg, newCtx: ctx, workers: map[*process.Process]struct{}{}, jobs: map[int64]*job{},
 		changed: make(chan struct{}), readerDone: make(chan struct{}), joined: make(chan struct{})}
-	if cfg.Initializer != "" {
+	if cfg.Initializer != nil && cfg.Initializer != "" {
 		ref, err := p.funcRef(cfg.Initializer)
 		if err != nil {
 			return nil, fmt.Errorf("%w: Initializer: %v", ErrBadConfig, err)
@@ -213,14 +223,30 @@ func (cfg Config) New(ctx context.Context) (*Pool, error) {
 	return p, nil
 }
 
-// funcRef is what a task's func is: a GLOBAL for Python workers, the
-// registered name for Go workers.
-func (p *Pool) funcRef(fn string) (any, error) {
+// funcRef is what a task's func is: a GLOBAL (or the callable given) for
+// Python workers, the registered name for Go workers. The function
+// argument of the calls (Map, Imap, ApplyAsync, …) and Config.Initializer
+// is, for Python workers, "module:function" or a Python callable as a
+// pickle value, sent to the workers unchanged: a pickle.Global, or a
+// *pickle.Object such as a functools.partial or a bound method
+// (getattr(obj, name)), what a Python client of a manager's Pool sends.
+// For Go workers it is the name the function was registered under.
+func (p *Pool) funcRef(f any) (any, error) {
+	fn, isName := f.(string)
 	if len(p.cfg.Executable) > 0 {
+		if !isName {
+			return nil, fmt.Errorf("function %T: Go workers take a registered name", f)
+		}
 		if fn == "" {
 			return nil, errors.New("empty function name")
 		}
 		return fn, nil
+	}
+	if !isName {
+		if f == nil {
+			return nil, errors.New("no function")
+		}
+		return f, nil
 	}
 	mod, name, ok := strings.Cut(fn, ":")
 	if !ok || mod == "" || name == "" {
@@ -242,6 +268,7 @@ func (p *Pool) startWorker() error {
 		Args:   []any{p.inq, p.outq, p.init, p.initArgs, maxtasks, true},
 		Name:   "SpawnPoolWorker-" + strconv.FormatInt(p.spawned.Add(1), 10),
 		Daemon: true, Tracker: p.cfg.Tracker, Dir: p.cfg.Dir, Env: p.cfg.Env,
+		MainPath: p.cfg.MainPath, Authkey: p.cfg.Authkey,
 		Stdout: p.cfg.Stdout, Stderr: p.cfg.Stderr,
 	}
 	w, err := process.Start(p.ctx, spec)
@@ -648,7 +675,7 @@ func (p *Pool) defaultChunk(n int) int {
 
 // start dispatches fn over items (star: each item is an argument tuple)
 // in chunks and returns the job. chunk 0 means Python's map default.
-func (p *Pool) start(ctx context.Context, fn string, items any, star bool, chunk int, mapstar bool) (*job, []any, int, error) {
+func (p *Pool) start(ctx context.Context, fn any, items any, star bool, chunk int, mapstar bool) (*job, []any, int, error) {
 	ref, err := p.funcRef(fn)
 	if err != nil {
 		return nil, nil, 0, err
@@ -681,23 +708,24 @@ func (p *Pool) start(ctx context.Context, fn string, items any, star bool, chunk
 	return j, list, chunk, nil
 }
 
-// Map is Python's map(func, iterable, chunksize): fn ("module:function")
+// Map is Python's map(func, iterable, chunksize): fn ("module:function",
+// or a Python callable as a pickle value: see the package doc)
 // applied to every element of items (a slice or array), results stored in
 // out, a pointer to a slice (*[]any for generic values, or *[]T: each
 // result is decoded into T). It waits for every task; the first exception
 // is returned as a *TaskError. When ctx ends, the remaining chunks are not
 // sent and Map returns ctx's error (tasks already sent still run).
-func (p *Pool) Map(ctx context.Context, fn string, items any, out any, opts ...CallOption) error {
+func (p *Pool) Map(ctx context.Context, fn any, items any, out any, opts ...CallOption) error {
 	return p.mapCall(ctx, fn, items, out, false, opts)
 }
 
 // Starmap is Python's starmap: each element of items is an argument list
 // (a slice, array or pickle.Tuple) for fn.
-func (p *Pool) Starmap(ctx context.Context, fn string, items any, out any, opts ...CallOption) error {
+func (p *Pool) Starmap(ctx context.Context, fn any, items any, out any, opts ...CallOption) error {
 	return p.mapCall(ctx, fn, items, out, true, opts)
 }
 
-func (p *Pool) mapCall(ctx context.Context, fn string, items any, out any, star bool, opts []CallOption) error {
+func (p *Pool) mapCall(ctx context.Context, fn any, items any, out any, star bool, opts []CallOption) error {
 	var o callOpts
 	for _, f := range opts {
 		f(&o)
@@ -751,7 +779,7 @@ func storeSlice(s reflect.Value, vals []any) error {
 }
 
 // MapOf is Map returning a []T.
-func MapOf[T any](ctx context.Context, p *Pool, fn string, items any, opts ...CallOption) ([]T, error) {
+func MapOf[T any](ctx context.Context, p *Pool, fn any, items any, opts ...CallOption) ([]T, error) {
 	var out []T
 	err := p.Map(ctx, fn, items, &out, opts...)
 	return out, err
@@ -763,17 +791,17 @@ func MapOf[T any](ctx context.Context, p *Pool, fn string, items any, opts ...Ca
 // iteration goes on; when ctx ends it yields ctx's error and stops.
 // Breaking out of the loop abandons the remaining results. Tasks are sent
 // when Imap is called; the iterator may be used once.
-func (p *Pool) Imap(ctx context.Context, fn string, items any, opts ...CallOption) iter.Seq2[any, error] {
+func (p *Pool) Imap(ctx context.Context, fn any, items any, opts ...CallOption) iter.Seq2[any, error] {
 	return p.imap(ctx, fn, items, true, opts)
 }
 
 // ImapUnordered is Python's imap_unordered: like Imap, in the order the
 // results arrive.
-func (p *Pool) ImapUnordered(ctx context.Context, fn string, items any, opts ...CallOption) iter.Seq2[any, error] {
+func (p *Pool) ImapUnordered(ctx context.Context, fn any, items any, opts ...CallOption) iter.Seq2[any, error] {
 	return p.imap(ctx, fn, items, false, opts)
 }
 
-func (p *Pool) imap(ctx context.Context, fn string, items any, ordered bool, opts []CallOption) iter.Seq2[any, error] {
+func (p *Pool) imap(ctx context.Context, fn any, items any, ordered bool, opts []CallOption) iter.Seq2[any, error] {
 	o := callOpts{chunksize: 1}
 	for _, f := range opts {
 		f(&o)
@@ -829,7 +857,7 @@ func (p *Pool) imap(ctx context.Context, fn string, items any, ordered bool, opt
 // Apply is Python's apply(func, args, kwds): it calls fn once in a worker
 // and stores the result in out (a pointer; *any for a generic value, or
 // nil to discard it).
-func (p *Pool) Apply(ctx context.Context, fn string, args []any, kwargs map[string]any, out any) error {
+func (p *Pool) Apply(ctx context.Context, fn any, args []any, kwargs map[string]any, out any) error {
 	r := p.ApplyAsync(ctx, fn, args, kwargs)
 	err := r.Get(ctx, out)
 	if err != nil && ctx.Err() != nil && r.j != nil {
@@ -856,7 +884,7 @@ var ErrNotReady = errors.New("pool: result not ready")
 // ApplyAsync is Python's apply_async: it sends one call of fn and returns
 // at once. ctx bounds the call: if it ends before the result arrives, the
 // call is dropped (as for Apply) and the AsyncResult reports ctx's error.
-func (p *Pool) ApplyAsync(ctx context.Context, fn string, args []any, kwargs map[string]any) *AsyncResult {
+func (p *Pool) ApplyAsync(ctx context.Context, fn any, args []any, kwargs map[string]any) *AsyncResult {
 	ref, err := p.funcRef(fn)
 	if err != nil {
 		return &AsyncResult{err: err}
@@ -909,16 +937,16 @@ func (p *Pool) bound(ctx context.Context, j *job) {
 // results in a slice pointer. ctx bounds the call: if it ends first, the
 // remaining chunks are not sent, the call is dropped and the AsyncResult
 // reports ctx's error.
-func (p *Pool) MapAsync(ctx context.Context, fn string, items any, opts ...CallOption) *AsyncResult {
+func (p *Pool) MapAsync(ctx context.Context, fn any, items any, opts ...CallOption) *AsyncResult {
 	return p.mapAsync(ctx, fn, items, false, opts)
 }
 
 // StarmapAsync is Python's starmap_async; ctx as for MapAsync.
-func (p *Pool) StarmapAsync(ctx context.Context, fn string, items any, opts ...CallOption) *AsyncResult {
+func (p *Pool) StarmapAsync(ctx context.Context, fn any, items any, opts ...CallOption) *AsyncResult {
 	return p.mapAsync(ctx, fn, items, true, opts)
 }
 
-func (p *Pool) mapAsync(ctx context.Context, fn string, items any, star bool, opts []CallOption) *AsyncResult {
+func (p *Pool) mapAsync(ctx context.Context, fn any, items any, star bool, opts []CallOption) *AsyncResult {
 	var o callOpts
 	for _, f := range opts {
 		f(&o)

@@ -20,10 +20,17 @@ import (
 // the Go worker and returns its JSON lines by scenario name.
 func runPythonParent(t *testing.T, py pyharness.Interpreter, scenario string) map[string]map[string]any {
 	t.Helper()
+	return runParentScript(t, py, "pool_parent.py", scenario)
+}
+
+// runParentScript runs a parent fixture script (--go self --scenario s) and
+// returns its JSON lines by scenario name.
+func runParentScript(t *testing.T, py pyharness.Interpreter, script, scenario string) map[string]map[string]any {
+	t.Helper()
 	self, err := os.Executable()
 	require.NoError(t, err)
 	ctx := pyharness.Context(t, 80*time.Second)
-	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "pool_parent.py",
+	out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: script,
 		Args: []string{"--go", self, "--scenario", scenario}})
 	res := map[string]map[string]any{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
@@ -26,7 +28,14 @@ type Func func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any
 var (
 	regMu    sync.RWMutex
 	registry = map[string]Func{}
+	wrapped  = map[string]bool{} // registered through a wrapper that does not keep its args
 )
+
+func noRetain(name string) bool {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return wrapped[name]
+}
 
 // Register makes fn callable from a Python pool under name (Python:
 // GoFunc(name), or the plain string). fn is a function whose parameters
@@ -53,6 +62,9 @@ func Register(name string, fn any) {
 		panic("pool: function " + name + " registered twice")
 	}
 	registry[name] = f
+	_, raw := fn.(Func)
+	_, rawFunc := fn.(func(context.Context, pickle.Tuple, *pickle.Dict) (any, error))
+	wrapped[name] = !raw && !rawFunc
 }
 
 // Registered lists the registered names, sorted.
@@ -247,32 +259,98 @@ type callFailure struct {
 
 // call runs a named Go function, turning errors and panics into Python
 // exceptions.
-func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (res any, terr *callFailure) {
+func call(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict) (any, *callFailure) {
+	name, fn, fail := resolve(f)
+	if fail != nil {
+		return nil, fail
+	}
+	return protect(name, func() (any, error) { return fn(ctx, args, kwargs) })
+}
+
+// resolve finds the registered function a pickled callable names.
+func resolve(f any) (string, Func, *callFailure) {
 	name, ok := goFuncName(f)
 	if !ok {
 		e := pyErr("TypeError", "mpwire pool: %s is not a Go function (use GoFunc(name) or a name string)", describe(f))
-		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
+		return "", nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
 	fn, ok := lookup(name)
 	if !ok {
 		e := pyErr("NotImplementedError", "mpwire pool: no Go function registered as %q (have %s)", name, strings.Join(Registered(), ", "))
-		return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
+		return "", nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 	}
+	return name, fn, nil
+}
+
+// protect runs body (calls of the Go function name), turning its error or
+// panic into the Python exception to send.
+func protect(name string, body func() (any, error)) (res any, terr *callFailure) {
 	defer func() {
 		if r := recover(); r != nil {
 			e := pyErr("RuntimeError", "panic in Go function %s: %v", name, r)
 			res, terr = nil, &callFailure{exc: e, tb: fmt.Sprintf("Go panic in %s (pid %d): %v\n\n%s\n%s\n", name, os.Getpid(), r, debug.Stack(), e.Error())}
 		}
 	}()
-	v, err := fn(ctx, args, kwargs)
+	v, err := body()
 	if err != nil {
+		if f, ok := err.(*callFailure); ok {
+			return nil, f
+		}
 		var pe *pickle.PythonError
 		if !errors.As(err, &pe) {
 			pe = pyErr("RuntimeError", "%s", err.Error())
 		}
-		return nil, &callFailure{exc: pe, tb: fmt.Sprintf("Go function %s (pid %d) failed:\n  %v\n%s\n", name, os.Getpid(), err, pe.Error())}
+		tb := fmt.Sprintf("Go function %s (pid %d) failed:\n", name, os.Getpid())
+		if msg := err.Error(); msg != pe.Error() {
+			tb += "  " + msg + "\n"
+		}
+		return nil, &callFailure{exc: pe, tb: tb + pe.Error() + "\n"}
 	}
 	return v, nil
+}
+
+// Error makes a callFailure usable as an error inside protect: it is sent
+// as it is.
+func (f *callFailure) Error() string { return f.tb }
+
+// callChunk runs the Go function ref names over a map chunk (Python's
+// mapstar, starmapstar and concurrent.futures' _process_chunk): fn(item)
+// for each item, or fn(*item) when star. The name is looked up once per
+// chunk; the first failure fails the chunk, as in Python.
+func callChunk(ctx context.Context, ref any, chunk []any, star bool) (any, *callFailure) {
+	name, fn, fail := resolve(ref)
+	if fail != nil {
+		return nil, fail
+	}
+	// Functions wrapped by Register do not keep their arguments, so one
+	// argument tuple serves every item; a raw Func might keep it.
+	reuse := !star && noRetain(name)
+	var one [1]any
+	return protect(name, func() (any, error) {
+		out := make([]any, len(chunk))
+		for i, item := range chunk {
+			var a pickle.Tuple
+			switch {
+			case star:
+				var err error
+				if a, err = argTuple(item); err != nil {
+					e := pyErr("TypeError", "%v", err)
+					return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
+				}
+			case reuse:
+				one[0] = item
+				a = one[:]
+			default:
+				a = pickle.Tuple{item}
+			}
+			v, err := fn(ctx, a, nil)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	})
 }
 
 func describe(v any) string {
@@ -305,22 +383,7 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 		if err != nil {
 			break
 		}
-		out := make([]any, len(chunk))
-		for i, item := range chunk {
-			a := pickle.Tuple{item}
-			if g == globalStarmapstar {
-				if a, err = argTuple(item); err != nil {
-					e := pyErr("TypeError", "%v", err)
-					return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
-				}
-			}
-			v, terr := call(ctx, pair[0], a, nil)
-			if terr != nil {
-				return nil, terr
-			}
-			out[i] = v
-		}
-		return out, nil
+		return callChunk(ctx, pair[0], chunk, g == globalStarmapstar)
 	case globalReraise:
 		if len(args) == 1 && args[0] != nil {
 			// The task generator failed in the parent: send the exception back unwrapped.
@@ -331,6 +394,8 @@ func runTask(ctx context.Context, f any, args pickle.Tuple, kwargs *pickle.Dict)
 	return nil, &callFailure{exc: e, tb: e.Error() + "\n"}
 }
 
+var defaultEnc, _ = pickle.EncOptions{}.EncMode()
+
 // WorkerConfig holds the settings of a Go pool worker. The zero value gives
 // the defaults.
 type WorkerConfig struct {
@@ -339,11 +404,14 @@ type WorkerConfig struct {
 	Queue queue.Config
 }
 
-// Worker runs multiprocessing.pool.worker's loop in a Go process started by
-// a Python pool (the Python package's mpwire.GoPool) or by New with
-// Config.Executable: child's arguments are (inqueue, outqueue, initializer,
-// initargs, maxtasks, wrap_exception). It gets (job, i, func, args, kwds)
-// tasks from inqueue, runs the registered Go function (directly or over a
+// Worker runs the worker loop of whichever Python pool started this
+// process, with the registered Go functions.
+//
+// Started by a multiprocessing pool (the Python package's mpwire.GoPool,
+// or New with Config.Executable), it runs multiprocessing.pool.worker:
+// child's arguments are (inqueue, outqueue, initializer, initargs,
+// maxtasks, wrap_exception). It gets (job, i, func, args, kwds) tasks from
+// inqueue, runs the registered Go function (directly or over a
 // mapstar/starmapstar chunk) and puts (job, i, (success, value)) on
 // outqueue, until None, EOF, maxtasks tasks or the end of ctx. A failed
 // call is sent as the exception multiprocessing's own worker sends
@@ -351,12 +419,30 @@ type WorkerConfig struct {
 // wrap_exception is true, so the caller sees the Go text as the remote
 // traceback). An initializer that fails ends the worker with the error,
 // as in Python.
+//
+// Started by a concurrent.futures.ProcessPoolExecutor (the Python
+// package's mpwire.GoProcessPoolExecutor: the process target is
+// concurrent.futures.process._process_worker), it runs that function's
+// loop: child's arguments are (call_queue, result_queue, initializer,
+// initargs[, max_tasks]). It gets _CallItem(work_id, fn, args, kwargs)
+// from call_queue (a multiprocessing Queue), calls the registered function
+// fn names (a name, or functools.partial(_process_chunk, name) for the
+// chunks of Executor.map) and puts _ResultItem(work_id, exception, result,
+// exit_pid) on result_queue; a failure is the exception with the Go text as
+// its remote traceback (exc.__cause__ in Python). The None sentinel makes
+// it put its pid on result_queue and return; with max_tasks (Python 3.11+)
+// it sets exit_pid on its last result and returns. An initializer that
+// fails is reported on standard error and the worker returns nil, as
+// Python's does (the executor then reports BrokenProcessPool).
 func Worker(ctx context.Context, child *process.ChildProcess) error {
 	return WorkerConfig{}.Worker(ctx, child)
 }
 
 // Worker is the package-level Worker with these settings.
 func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) error {
+	if isExecutorWorker(child) {
+		return wc.executorWorker(ctx, child)
+	}
 	if child.NumArgs() < 2 {
 		return fmt.Errorf("pool: worker got %d arguments, want (inqueue, outqueue, initializer, initargs, maxtasks, wrap_exception)", child.NumArgs())
 	}
@@ -370,6 +456,8 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 		return fmt.Errorf("pool: outqueue: %w", err)
 	}
 	defer outq.Close()
+	qctx, stop := queueContext(ctx, inq.Close, outq.Close)
+	defer stop()
 	arg := func(i int) any {
 		if i < child.NumArgs() {
 			return child.Arg(i)
@@ -387,9 +475,11 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 		maxtasks = m
 	}
 	wrapExc, _ := arg(5).(bool)
+	var yield yielder
 	for completed := int64(0); maxtasks < 0 || completed < maxtasks; completed++ {
+		yield.maybe()
 		var task any
-		if err := inq.Get(ctx, &task); err != nil {
+		if err := inq.Get(qctx, &task); err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, queue.ErrClosed) {
 				return nil
 			}
@@ -415,18 +505,47 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 			}
 			result = pickle.Tuple{false, exc}
 		}
-		if err := outq.Put(ctx, pickle.Tuple{t[0], t[1], result}); err != nil {
+		if err := outq.Put(qctx, pickle.Tuple{t[0], t[1], result}); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			// Python: MaybeEncodingError when the result cannot be pickled.
 			e := pyErr("RuntimeError", "Error sending result: %s. Reason: %v", describe(v), err)
-			if err := outq.Put(ctx, pickle.Tuple{t[0], t[1], pickle.Tuple{false, e}}); err != nil {
+			if err := outq.Put(qctx, pickle.Tuple{t[0], t[1], pickle.Tuple{false, e}}); err != nil {
 				return fmt.Errorf("pool: putting a result: %w", err)
 			}
 		}
 	}
 	return nil
+}
+
+// yielder passes the worker goroutine through the scheduler every few
+// milliseconds. A worker that blocks in system calls between tasks (see
+// queueContext) otherwise never reschedules, and the runtime's sysmon
+// treats a goroutine that ran 10ms on one scheduling tick as long-running:
+// it takes the P away while the goroutine is in a system call and then
+// polls every 20µs for the next millisecond, thousands of extra thread
+// wake-ups a second on a busy worker.
+type yielder struct{ last time.Time }
+
+func (y *yielder) maybe() {
+	if now := time.Now(); now.Sub(y.last) > 5*time.Millisecond {
+		y.last = now
+		runtime.Gosched()
+	}
+}
+
+// queueContext returns the context a worker's queue operations use: ctx's
+// values without its cancellation, so that a Get waits for the next task
+// the way Python's get() does (in a system call, without per-call timers:
+// see connection.Config.ThreadWait); the end of ctx closes the queues
+// instead, which interrupts a waiting Get or Put. stop undoes that.
+func queueContext(ctx context.Context, closers ...func() error) (qctx context.Context, stop func() bool) {
+	return context.WithoutCancel(ctx), context.AfterFunc(ctx, func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	})
 }
 
 // IsWorker reports whether this process was started as a pool worker (a

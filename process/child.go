@@ -88,6 +88,8 @@ type ChildProcess struct {
 	taken map[int]bool
 
 	sentinel  *os.File // the payload pipe: EOF when the parent exits
+	wakeR     int      // the watcher's wake-up pipe: Close closes wakeW
+	wakeW     int
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	watchDone chan struct{}
@@ -145,7 +147,12 @@ func (o ChildConfig) Child(ctx context.Context) (*ChildProcess, error) {
 			SetDefaultTracker(c.tracker)
 		}
 	}
-	c.sentinel = f
+	wakeR, wakeW, err := sysfd.Pipe(true)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("process: wake-up pipe: %w", err)
+	}
+	c.sentinel, c.wakeR, c.wakeW = f, wakeR, wakeW
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	c.watchDone = make(chan struct{})
 	go c.watchParent(ppid)
@@ -297,53 +304,77 @@ func cloexecInherited() {
 	}
 }
 
-// watchParent reads the payload pipe until EOF: the parent holds the write
-// end until it exits (or closes its Process object), as for Python's
-// parent_process().sentinel.
+// watchParent waits for the parent's exit: EOF on the payload pipe (the
+// parent holds the write end until it exits, or closes its Process
+// object), as for Python's parent_process().sentinel.
 //
 // The pipe alone misses a parent whose write end lives on in other
 // processes (children it forked later inherit it), so the watcher also
-// polls getppid: a change means the process that started us has exited
-// and we were reparented.
+// compares getppid every parentPollInterval: a change means the process
+// that started us has exited and we were reparented.
+//
+// It waits in poll(2) on its own thread, not on the runtime's network
+// poller and timers: a worker whose goroutine blocks in system calls
+// between short tasks (a pool worker's queue get) then leaves the
+// runtime's idle threads asleep, where a goroutine parked on the poller
+// makes an idle thread wait in epoll and wake for every event on the
+// process's other descriptors (the queue pipes: one per task). Close wakes
+// it through wakeW.
 func (c *ChildProcess) watchParent(ppid int) {
 	defer close(c.watchDone)
-	readErr := make(chan error, 1)
-	go func() {
-		var buf [512]byte
-		for {
-			if _, err := c.sentinel.Read(buf[:]); err != nil {
-				readErr <- err
-				return
-			}
-		}
-	}()
-	tick := time.NewTicker(parentPollInterval)
-	defer tick.Stop()
+	defer unix.Close(c.wakeR)
+	cause, how := error(ErrParentExited), ""
+	rc, err := c.sentinel.SyscallConn()
+	if err == nil {
+		err = rc.Control(func(fd uintptr) { cause, how = c.waitParent(int(fd), ppid) })
+	}
+	if err != nil {
+		cause = context.Canceled // the pipe was closed under us
+	}
+	if errors.Is(cause, ErrParentExited) {
+		c.parentExited(how, cause)
+		return
+	}
+	c.cancel(cause)
+}
+
+// waitParent is watchParent's loop on the payload pipe's descriptor. It
+// returns the cause for the ChildProcess's context and, for a parent that
+// exited, how that was seen (for the log).
+func (c *ChildProcess) waitParent(fd, ppid int) (cause error, how string) {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(c.wakeR), Events: unix.POLLIN}}
+	var buf [512]byte
 	for {
-		select {
-		case err := <-readErr:
-			if errors.Is(err, os.ErrClosed) {
-				c.cancel(context.Canceled)
-			} else {
-				c.parentExited("the spawn pipe reached EOF")
+		fds[0].Revents, fds[1].Revents = 0, 0
+		n, err := unix.Poll(fds, int(parentPollInterval/time.Millisecond))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return fmt.Errorf("%w (poll: %v)", ErrParentExited, err), "poll failed"
+		case fds[1].Revents != 0:
+			return context.Canceled, "" // Close
+		case fds[0].Revents != 0:
+			// A parent writes nothing after the payload: EOF (or an error)
+			// means it has gone; stray bytes are dropped.
+			m, err := unix.Read(fd, buf[:])
+			if m == 0 && err == nil || err != nil && err != unix.EAGAIN && err != unix.EINTR {
+				return ErrParentExited, "the spawn pipe reached EOF"
 			}
-			return
-		case <-tick.C:
-			if unix.Getppid() != ppid {
-				c.parentExited("getppid changed")
-				<-readErr // the reader ends at Close (or when the pipe closes)
-				return
-			}
+		case n == 0 && unix.Getppid() != ppid:
+			return ErrParentExited, "getppid changed"
 		}
 	}
 }
 
-func (c *ChildProcess) parentExited(how string) {
+// parentExited logs how the parent's exit was seen and cancels the
+// ChildProcess's context with cause.
+func (c *ChildProcess) parentExited(how string, cause error) {
 	if c.logger != nil {
 		c.logger.LogAttrs(context.Background(), slog.LevelInfo, "process: parent exited",
 			slog.String("name", c.name), slog.Int("parent_pid", c.parentPid), slog.String("seen_by", how))
 	}
-	c.cancel(ErrParentExited)
+	c.cancel(cause)
 }
 
 // parentPollInterval is how often the watcher compares getppid.
@@ -610,8 +641,9 @@ func (c *ChildProcess) ParentAlive() bool { return c.ctx.Err() == nil }
 func (c *ChildProcess) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		err = c.sentinel.Close()
+		_ = unix.Close(c.wakeW) // the watcher sees POLLHUP and returns
 		<-c.watchDone
+		err = c.sentinel.Close()
 	})
 	return err
 }

@@ -87,8 +87,9 @@
 // Config because a child has no settings apart from that description.
 //
 // Differences from a Python parent: the preparation data carries no
-// sys_path, sys_argv or init_main_* (they would replace the child's own;
-// Spec.Path covers imports), and start_method is "spawn" (not the global
+// sys_path or sys_argv (they would replace the child's own; Spec.Path
+// covers imports) and init_main_from_path only when Spec.MainPath names a
+// main script, and start_method is "spawn" (not the global
 // default "fork"), so the child's own children can share named SemLocks with
 // Go. The resource tracker is optional: Spec.Tracker (or the default tracker,
 // SetDefaultTracker) passes a tracker started with StartResourceTracker, as

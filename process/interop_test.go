@@ -42,17 +42,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 		require.NoError(t, proc.Wait())
 		out, err := proc.Stdout()
 		require.NoError(t, err)
-		res := map[string]map[string]any{}
-		for _, line := range strings.Split(out, "\n") {
-			if line == "" {
-				continue
-			}
-			var m map[string]any
-			require.NoError(t, json.Unmarshal([]byte(line), &m), "line %q", line)
-			name, _ := m["scenario"].(string)
-			require.NotEmpty(t, name, "line without a scenario: %q", line)
-			res[name] = m
-		}
+		res := pyharness.Scenarios(t, out)
 
 		t.Run("a Pipe end and plain data reach the worker, which replies", func(t *testing.T) {
 			e := res["echo"]

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,6 +98,12 @@ type Spec struct {
 	// Info when it exits with code 0, Warn with the end of its stderr
 	// otherwise (attributes name, pid, exitcode). nil logs nothing.
 	Logger *slog.Logger
+	// MainPath, if set, is the main script of the program the child works
+	// for: a Python child runs it as __mp_main__ (and makes it __main__)
+	// before unpickling its target, as a Python parent's spawn children
+	// do (preparation data init_main_from_path, docs/spec.md#spawn), so
+	// functions defined in that script unpickle. Empty: no main module.
+	MainPath string
 }
 
 // SpawnReducer is implemented by values that have a special pickled form
@@ -171,7 +178,7 @@ func (s *Spawning) reduce(v any) (any, error) {
 		return pickle.Tuple(out), nil
 	case map[string]any:
 		d := pickle.NewDict()
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			r, err := s.reduce(x[k])
 			if err != nil {
 				return nil, err
@@ -196,15 +203,6 @@ func (s *Spawning) reduceItems(items []any) ([]any, error) {
 		out[i] = r
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var processCounter atomic.Int64
@@ -490,8 +488,8 @@ func childEnv(spec Spec) []string {
 }
 
 // encodePayload builds the two pickles: the preparation data (a subset of
-// spawn.get_preparation_data: no sys_path/sys_argv/init_main, which would
-// replace the child's own) and the SpawnProcess object with the __dict__
+// spawn.get_preparation_data: no sys_path/sys_argv, which would replace
+// the child's own; init_main_from_path only for Spec.MainPath) and the SpawnProcess object with the __dict__
 // BaseProcess.__init__ makes, in its order.
 func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, args pickle.Tuple, kwargs *pickle.Dict, startFD int) ([]byte, error) {
 	prep := pickle.NewDict()
@@ -504,6 +502,9 @@ func encodePayload(spec Spec, name string, authkey []byte, dir string, n int64, 
 	set(prep, "orig_dir", dir)
 	set(prep, "dir", dir)
 	set(prep, "start_method", "spawn")
+	if spec.MainPath != "" {
+		set(prep, "init_main_from_path", spec.MainPath)
+	}
 
 	config := pickle.NewDict()
 	set(config, "authkey", reduction.AuthenticationString(authkey))

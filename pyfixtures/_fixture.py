@@ -5,6 +5,7 @@ hanging the Go test that started it.
 """
 import argparse
 import faulthandler
+import json
 import os
 import sys
 
@@ -35,3 +36,36 @@ def authkey_from_env(name="MPWIRE_AUTHKEY"):
     """Authkey as bytes from a hex environment variable, or None if unset."""
     v = os.environ.get(name)
     return None if v is None else bytes.fromhex(v)
+
+
+def emit(**kw):
+    """Report one result to the Go side: a JSON object on one stdout line
+    (keys sorted, values JSON cannot hold as their repr), flushed."""
+    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+
+
+def finish(p, timeout):
+    """Join process p for up to timeout seconds, killing it if it is still
+    running then; return its exit code from before the kill (None if it
+    had to be killed)."""
+    p.join(timeout)
+    code = p.exitcode
+    if code is None:
+        p.kill()
+        p.join(timeout)
+    return code
+
+
+def scenario_args(description, scenarios, not_in_all=()):
+    """Parse the command line of a parent script that runs scenarios against
+    a Go worker binary (--go, --scenario NAME|all) and arm the watchdog.
+    Returns the arguments and the scenario names to run, in order; "all"
+    leaves out the names in not_in_all."""
+    p = parser(description)
+    p.add_argument("--go", required=True, help="the Go worker binary")
+    p.add_argument("--scenario", default="all", choices=sorted(scenarios) + ["all"])
+    args = p.parse_args()
+    start(args)
+    if args.scenario != "all":
+        return args, [args.scenario]
+    return args, [n for n in sorted(scenarios) if n not in not_in_all]

@@ -23,35 +23,15 @@ Modes (every timing is printed as "ELAPSED <seconds>" or one JSON line):
 """
 import argparse
 import json
-import os
-import pickle
 import sys
 import time
-import timeit
 
 import _fixture
-
-
-def _ns(stmt, number, repeat):
-    t = timeit.Timer(stmt)
-    if number <= 0:
-        number, _ = t.autorange()
-    return min(t.repeat(repeat=repeat, number=number)) / number * 1e9
+import pickle_bench
 
 
 def mode_pickle_time(args):
-    names = sorted(f[:-len(".pickle")] for f in os.listdir(args.dir) if f.endswith(".pickle"))
-    if args.only:
-        names = [n for n in names if n in args.only]
-    for name in names:
-        with open(os.path.join(args.dir, name + ".pickle"), "rb") as fh:
-            data = fh.read()
-        obj = pickle.loads(data)
-        loads_ns = _ns(lambda: pickle.loads(data), args.number, args.repeat)
-        dumps_ns = _ns(lambda: pickle.dumps(obj, protocol=4), args.number, args.repeat)
-        print(json.dumps({"name": name, "bytes": len(data), "loads_ns": loads_ns, "dumps_ns": dumps_ns,
-                          "python": "%d.%d.%d" % sys.version_info[:3],
-                          "c_pickle": pickle.Pickler.__module__ == "_pickle"}), flush=True)
+    pickle_bench.time_dir(args.dir, args.only, args.repeat, args.number)
 
 
 def mode_bulk_send(args):

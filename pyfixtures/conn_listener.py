@@ -16,12 +16,24 @@ import _fixture
 
 
 def address_for(family, address):
+    """A Go-style address (host:port, a path, @name) as a Listener address
+    and family."""
     if family == "tcp":
         host, _, port = address.rpartition(":")
         return (host or "127.0.0.1", int(port or 0)), "AF_INET"
     if address.startswith("@"):
         address = "\0" + address[1:]
     return address, "AF_UNIX"
+
+
+def address_text(a):
+    """A Listener's address written the Go way (the inverse of address_for):
+    host:port, a socket path, or @name for an abstract socket."""
+    if isinstance(a, tuple):
+        return "%s:%d" % a[:2]
+    if isinstance(a, bytes):
+        return "@" + a[1:].decode()
+    return a
 
 
 def main():
@@ -39,14 +51,7 @@ def main():
     address, family = address_for(args.family, args.address)
     key = _fixture.authkey_from_env()
     l = Listener(address, family, authkey=None if args.digest else key)
-    a = l.address
-    if isinstance(a, tuple):
-        shown = "%s:%d" % a[:2]
-    elif isinstance(a, bytes):
-        shown = "@" + a[1:].decode()
-    else:
-        shown = a
-    _fixture.ready(shown, "READY")
+    _fixture.ready(address_text(l.address), "READY")
     for _ in range(args.accept):
         try:
             c = l.accept()

@@ -38,7 +38,7 @@ from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Listener
 
 import _fixture
-from conn_listener import address_for
+from conn_listener import address_for, address_text
 
 ENV = {"__builtins__": {}, "set": set, "frozenset": frozenset, "float": float,
        "bytearray": bytearray, "bytes": bytes, "tuple": tuple, "list": list,
@@ -160,14 +160,7 @@ def main():
     send_text = literals(args.send)
     if args.mode == "listener":
         l = Listener(address, fam, authkey=key)
-        a = l.address
-        if isinstance(a, tuple):
-            shown = "%s:%d" % a[:2]
-        elif isinstance(a, bytes):
-            shown = "@" + a[1:].decode()
-        else:
-            shown = a
-        _fixture.ready(shown, "READY")
+        _fixture.ready(address_text(l.address), "READY")
         try:
             c = l.accept()
         except AuthenticationError as e:

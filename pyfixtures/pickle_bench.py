@@ -84,26 +84,35 @@ def mode_hostile(args):
     _write(args.dir, HOSTILE)
 
 
-def _best_ns(stmt, repeat):
+def _best_ns(stmt, number, repeat):
     t = timeit.Timer(stmt)
-    number, _ = t.autorange()
+    if number <= 0:
+        number, _ = t.autorange()
     best = min(t.repeat(repeat=repeat, number=number))
     return best / number * 1e9
 
 
-def mode_time(args):
-    names = sorted(f[:-len(".pickle")] for f in os.listdir(args.dir) if f.endswith(".pickle"))
-    if args.only:
-        names = [n for n in names if n in args.only]
+def time_dir(directory, only=None, repeat=5, number=0):
+    """Time C pickle.loads and pickle.dumps(protocol=4) of every
+    <name>.pickle in directory (or the names in only) with timeit: number
+    calls per sample (0: autorange), best of repeat. Prints one JSON line
+    per workload. bench_py.py pickle-time uses it too."""
+    names = sorted(f[:-len(".pickle")] for f in os.listdir(directory) if f.endswith(".pickle"))
+    if only:
+        names = [n for n in names if n in only]
     for name in names:
-        with open(os.path.join(args.dir, name + ".pickle"), "rb") as fh:
+        with open(os.path.join(directory, name + ".pickle"), "rb") as fh:
             data = fh.read()
         obj = pickle.loads(data)
-        loads_ns = _best_ns(lambda: pickle.loads(data), args.repeat)
-        dumps_ns = _best_ns(lambda: pickle.dumps(obj, protocol=4), args.repeat)
+        loads_ns = _best_ns(lambda: pickle.loads(data), number, repeat)
+        dumps_ns = _best_ns(lambda: pickle.dumps(obj, protocol=4), number, repeat)
         print(json.dumps({"name": name, "bytes": len(data), "loads_ns": loads_ns, "dumps_ns": dumps_ns,
                           "python": "%d.%d.%d" % sys.version_info[:3],
                           "c_pickle": pickle.Pickler.__module__ == "_pickle"}), flush=True)
+
+
+def mode_time(args):
+    time_dir(args.dir, args.only, args.repeat)
 
 
 def main():

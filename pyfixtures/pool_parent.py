@@ -13,7 +13,6 @@ worker), replace (a killed worker is replaced), initializer, terminate
 (terminate() mid-map: worker pids and the queues' semaphores are reported
 so the Go side can check they are gone), all.
 """
-import json
 import os
 import signal
 import sys
@@ -27,8 +26,7 @@ from mpwire import GoPool, GoFunc
 TIMEOUT = 30
 
 
-def emit(**kw):
-    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+emit = _fixture.emit
 
 
 def exc_info(fn):

@@ -17,7 +17,6 @@ except orphan). After the scenarios the parent reports the fds it leaked.
 """
 import gc
 import hashlib
-import json
 import os
 import sys
 
@@ -44,8 +43,7 @@ def fds():
     return sorted(out)
 
 
-def emit(**kw):
-    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+emit = _fixture.emit
 
 
 def recv(conn):
@@ -55,11 +53,7 @@ def recv(conn):
 
 
 def finish(p):
-    p.join(TIMEOUT)
-    code = p.exitcode
-    if code is None:
-        p.kill()
-        p.join(TIMEOUT)
+    code = _fixture.finish(p, TIMEOUT)
     p.close()
     return code
 

@@ -13,9 +13,6 @@ the worker and comes back; compared type-exactly), joinable (we join() while
 the worker gets and task_done()s), timeouts (the worker's Full/Empty
 results on our Queue(1)), all.
 """
-import json
-import os
-import sys
 import threading
 
 import _fixture
@@ -28,17 +25,11 @@ CTX = mp.get_context("spawn")
 TIMEOUT = 30
 
 
-def emit(**kw):
-    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+emit = _fixture.emit
 
 
 def finish(p):
-    p.join(TIMEOUT)
-    code = p.exitcode
-    if code is None:
-        p.kill()
-        p.join(TIMEOUT)
-    return code
+    return _fixture.finish(p, TIMEOUT)
 
 
 def scenario_seed(go):
@@ -128,12 +119,7 @@ SCENARIOS = {
 
 
 def main():
-    p = _fixture.parser(__doc__.splitlines()[0])
-    p.add_argument("--go", required=True, help="the Go worker binary")
-    p.add_argument("--scenario", default="all", choices=sorted(SCENARIOS) + ["all"])
-    args = p.parse_args()
-    _fixture.start(args)
-    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    args, names = _fixture.scenario_args(__doc__.splitlines()[0], SCENARIOS)
     for name in names:
         SCENARIOS[name](args.go)
 

@@ -20,7 +20,6 @@ A target for a Go parent (process.Start): via_forkserver(q, address, authkey)
 starts a forkserver child that puts on the Go-made Queue q and talks to the Go
 Listener at address.
 """
-import json
 import os
 import sys
 
@@ -32,8 +31,7 @@ import mpwire
 TIMEOUT = 30
 
 
-def emit(**kw):
-    print(json.dumps(kw, sort_keys=True, default=repr), flush=True)
+emit = _fixture.emit
 
 
 def _objects(ctx):
@@ -187,15 +185,9 @@ def via_forkserver(q, address, authkey):
 
 
 def main():
-    p = _fixture.parser(__doc__.splitlines()[0])
-    p.add_argument("--go", required=True, help="the Go worker binary")
-    p.add_argument("--scenario", default="all", choices=sorted(SCENARIOS) + ["all"])
-    args = p.parse_args()
-    _fixture.start(args)
+    # "all" leaves out forkserver-default: it sets the global start method, so it runs alone.
+    args, names = _fixture.scenario_args(__doc__.splitlines()[0], SCENARIOS, not_in_all=["forkserver-default"])
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    if args.scenario == "all":
-        names.remove("forkserver-default")  # sets the global start method: run it alone
     for name in names:
         SCENARIOS[name](args.go)
 

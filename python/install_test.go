@@ -19,7 +19,7 @@ print(mpwire.__file__)
 print(sorted(n for n in mpwire.__all__ if hasattr(mpwire, n)))
 print(mpwire.GoFunc("f").__reduce__()[0].__module__)`
 
-const wantNames = "['ForkContextError', 'GoFunc', 'GoPool', 'GoProcess', 'get_context']"
+const wantNames = "['ForkContextError', 'GoFunc', 'GoPool', 'GoProcess', 'GoProcessPoolExecutor', 'GoSyncManager', 'Manager', 'ManagerNotFoundError', 'get_context']"
 
 // TestInstall proves every documented way of getting the Python package, in
 // a fresh venv of every CPython here, with no package index reachable: pip

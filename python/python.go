@@ -1,9 +1,10 @@
 // Package python carries mpwire's Python package inside the Go module, for
 // users who have the Go module and not a checkout of the repository.
 //
-// The Python package mpwire (GoProcess, GoPool, GoFunc, get_context) is the
-// Python side of a Go worker: a Python parent imports it to start Go
-// programs through multiprocessing's spawn protocol. It is stdlib-only and
+// The Python package mpwire (GoProcess, GoPool, GoProcessPoolExecutor,
+// GoFunc, get_context, Manager) is the Python side of a Go worker: a Python
+// parent imports it to start Go programs through multiprocessing's spawn
+// protocol. It is stdlib-only and
 // lives in the repository's python/ directory (pyproject.toml, the mpwire
 // package, and an in-tree PEP 517 build backend that needs no download), so
 // from a checkout:

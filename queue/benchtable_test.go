@@ -1,7 +1,6 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -71,8 +70,8 @@ func TestBenchmarkTable(t *testing.T) {
 		total := r.n * len(r.prod)
 		rconn, wconn, err := connection.Pipe(false)
 		require.NoError(t, err)
-		var stderr bytes.Buffer
-		sw := &syncWriter{w: &stderr}
+		var stderr pyharness.SyncBuffer
+		sw := &stderr
 		start := func(lang, role string, args []any, kw map[string]any) *process.Process {
 			spec := process.Spec{Args: args, Stderr: sw}
 			if lang == "py" {
@@ -130,7 +129,7 @@ func TestBenchmarkTable(t *testing.T) {
 	t.Log("\n" + out.String())
 }
 
-func startConsumer(t *testing.T, ctx context.Context, lang string, py pyharness.Interpreter, exe string, q *queue.Queue, w *connection.Conn, n int, sw *syncWriter) *process.Process {
+func startConsumer(t *testing.T, ctx context.Context, lang string, py pyharness.Interpreter, exe string, q *queue.Queue, w *connection.Conn, n int, sw *pyharness.SyncBuffer) *process.Process {
 	spec := process.Spec{Stderr: sw}
 	if lang == "py" {
 		spec.Python, spec.Path, spec.Target = py.Path, []string{pyharness.Dir()}, "queue_peer:bench_consume"

@@ -66,6 +66,16 @@
 // (or installs process.CleanupResourcesOnSignal). Queues rebuilt from a
 // pickled state (Open, OpenJoinable, OpenSimple) never unlink anything.
 //
+// # Waiting
+//
+// A Get that nothing but Close can interrupt (its context has no Done
+// channel, as context.Background()) waits for its item the way Python's
+// get() does: _rlock in a futex wait, then the pipe in ppoll(2) on the
+// calling thread, off Go's network poller (connection.Config.ThreadWait,
+// which every queue uses), without timers or goroutines per call. A Go
+// pool worker gets its tasks that way. Calls with a context that can end
+// wait the same, interrupted through an eventfd.
+//
 // # Failure
 //
 // A peer killed while holding _rlock or _wlock leaves the lock taken:

@@ -3,22 +3,18 @@ package queue_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"math/big"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/pypeer"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
 )
 
@@ -33,17 +29,7 @@ func TestPythonParentGoWorker(t *testing.T) {
 		ctx := pyharness.Context(t, 90*time.Second)
 		out := pyharness.RunT(t, ctx, pyharness.Cmd{Python: py, Script: "queue_parent.py",
 			Args: []string{"--go", exe, "--scenario", "all"}})
-		res := map[string]map[string]any{}
-		for _, line := range strings.Split(out, "\n") {
-			if line == "" {
-				continue
-			}
-			var m map[string]any
-			require.NoError(t, json.Unmarshal([]byte(line), &m), "line %q", line)
-			name, _ := m["scenario"].(string)
-			require.NotEmpty(t, name, "line without a scenario: %q", line)
-			res[name] = m
-		}
+		res := pyharness.Scenarios(t, out)
 		t.Run("seed 000: a Go child puts 'Python' and the Python parent gets it", func(t *testing.T) {
 			r := res["seed"]
 			require.NotNil(t, r, out)
@@ -97,85 +83,10 @@ func TestPythonParentGoWorker(t *testing.T) {
 	})
 }
 
-// probe is a Python child running queue_peer.probe on a Go-created queue.
-type probe struct {
-	t    *testing.T
-	ctx  context.Context
-	ctl  *connection.Conn
-	proc *process.Process
-	errb *bytes.Buffer
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func startProbe(t *testing.T, ctx context.Context, py pyharness.Interpreter, q any) *probe {
+// startProbe starts a Python child running queue_peer.probe on q.
+func startProbe(t *testing.T, ctx context.Context, py pyharness.Interpreter, q any) *pypeer.Peer {
 	t.Helper()
-	ours, theirs, err := connection.Pipe(true)
-	require.NoError(t, err)
-	var errb bytes.Buffer
-	p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_peer:probe", Path: []string{pyharness.Dir()},
-		Args: []any{q, theirs}, Stderr: &syncWriter{w: &errb}, Env: []string{"PYTHONDONTWRITEBYTECODE=1"}})
-	require.NoError(t, err)
-	theirs.Close()
-	pr := &probe{t: t, ctx: ctx, ctl: ours, proc: p, errb: &errb}
-	t.Cleanup(func() {
-		_ = p.Kill()
-		_ = p.Wait(context.Background())
-		ours.Close()
-		if t.Failed() {
-			t.Logf("probe stderr:\n%s", errb.String())
-		}
-	})
-	return pr
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (p *probe) send(cmd ...any) {
-	p.t.Helper()
-	b, err := pickle.Marshal(pickle.Tuple(cmd))
-	require.NoError(p.t, err)
-	require.NoError(p.t, p.ctl.SendBytes(context.Background(), b))
-}
-
-func (p *probe) recv() any {
-	p.t.Helper()
-	b, err := p.ctl.RecvBytes(p.ctx)
-	require.NoError(p.t, err, "probe stderr: %s", p.errb.String())
-	var v any
-	require.NoError(p.t, pickle.Unmarshal(b, &v))
-	return v
-}
-
-func (p *probe) call(cmd ...any) any {
-	p.t.Helper()
-	p.send(cmd...)
-	return p.recv()
-}
-
-// silent checks that the probe has not answered for d.
-func (p *probe) silent(d time.Duration) bool {
-	ready, err := p.ctl.PollTimeout(context.Background(), d)
-	require.NoError(p.t, err)
-	return !ready
-}
-
-func (p *probe) exit() {
-	p.t.Helper()
-	assert.Equal(p.t, "bye", p.call("exit"))
-	require.NoError(p.t, p.proc.Wait(p.ctx), "probe stderr: %s", p.errb.String())
+	return pypeer.Start(t, ctx, py, "queue_peer:probe", q)
 }
 
 // goSamples are Go values and what a Python child reports for them:
@@ -238,7 +149,7 @@ func TestGoQueuePythonChild(t *testing.T) {
 		t.Run("a Python child gets what Go puts, of every type", func(t *testing.T) {
 			for _, s := range goSamples() {
 				require.NoError(t, q.Put(ctx, s.v))
-				r := p.call("get", true, 10.0).(pickle.Tuple)
+				r := p.Call("get", true, 10.0).(pickle.Tuple)
 				require.Equal(t, "ok", r[0], "%#v", r)
 				x := r[1]
 				switch s.pyType {
@@ -264,7 +175,7 @@ func TestGoQueuePythonChild(t *testing.T) {
 		})
 		t.Run("Go gets what a Python child puts", func(t *testing.T) {
 			for _, s := range goSamples() {
-				require.Equal(t, "ok", p.call("put", s.v, true, nil))
+				require.Equal(t, "ok", p.Call("put", s.v, true, nil))
 				v, err := q.GetValue(ctx)
 				require.NoError(t, err)
 				if s.expected != nil {
@@ -274,38 +185,38 @@ func TestGoQueuePythonChild(t *testing.T) {
 		})
 		t.Run("maxsize, Full, Empty and qsize agree on both sides", func(t *testing.T) {
 			require.NoError(t, q.Put(ctx, "a"))
-			require.Equal(t, "ok", p.call("put", "b", true, nil))
-			assert.Equal(t, int64(2), p.call("qsize"))
-			assert.Equal(t, true, p.call("full"))
+			require.Equal(t, "ok", p.Call("put", "b", true, nil))
+			assert.Equal(t, int64(2), p.Call("qsize"))
+			assert.Equal(t, true, p.Call("full"))
 			n, err := q.Qsize()
 			require.NoError(t, err)
 			assert.Equal(t, 2, n)
 			assert.ErrorIs(t, q.PutNowait("c"), queue.ErrFull)
 			assert.ErrorIs(t, q.PutTimeout(context.Background(), 100*time.Millisecond, "c"), queue.ErrFull)
 			t0 := time.Now()
-			assert.Equal(t, "Full", p.call("put", "c", true, 0.2))
+			assert.Equal(t, "Full", p.Call("put", "c", true, 0.2))
 			assert.GreaterOrEqual(t, time.Since(t0), 150*time.Millisecond)
-			assert.Equal(t, "Full", p.call("put", "c", false, nil))
+			assert.Equal(t, "Full", p.Call("put", "c", false, nil))
 			// Both feeders write independently: either item may come first.
-			r := p.call("get", true, 5.0).(pickle.Tuple)
-			assert.Equal(t, int64(1), p.call("qsize"))
+			r := p.Call("get", true, 5.0).(pickle.Tuple)
+			assert.Equal(t, int64(1), p.Call("qsize"))
 			var s string
 			require.NoError(t, q.Get(ctx, &s))
 			assert.ElementsMatch(t, []any{"a", "b"}, []any{r[1], s})
-			assert.Equal(t, true, p.call("empty"))
-			assert.Equal(t, "Empty", p.call("get", true, 0.2))
-			assert.Equal(t, "Empty", p.call("get", false, nil))
+			assert.Equal(t, true, p.Call("empty"))
+			assert.Equal(t, "Empty", p.Call("get", true, 0.2))
+			assert.Equal(t, "Empty", p.Call("get", false, nil))
 			assert.ErrorIs(t, q.GetNowait(&s), queue.ErrEmpty)
 			assert.ErrorIs(t, q.GetTimeout(context.Background(), 100*time.Millisecond, &s), queue.ErrEmpty)
 			n, _ = q.Qsize()
 			assert.Equal(t, 0, n)
-			assert.Equal(t, int64(0), p.call("qsize"))
+			assert.Equal(t, int64(0), p.Call("qsize"))
 		})
 		t.Run("a Python get blocked on an empty queue is woken by a Go Put", func(t *testing.T) {
-			p.send("get", true, 10.0)
-			assert.True(t, p.silent(300*time.Millisecond), "the Python get should block")
+			p.Send("get", true, 10.0)
+			assert.True(t, p.Silent(300*time.Millisecond), "the Python get should block")
 			require.NoError(t, q.Put(ctx, "wake"))
-			assert.Equal(t, pickle.Tuple{"ok", "wake"}, p.recv())
+			assert.Equal(t, pickle.Tuple{"ok", "wake"}, p.Recv())
 		})
 		t.Run("a Go Get blocked on an empty queue is woken by a Python put", func(t *testing.T) {
 			got := make(chan any, 1)
@@ -322,17 +233,17 @@ func TestGoQueuePythonChild(t *testing.T) {
 				t.Fatalf("Get returned early: %v", v)
 			default:
 			}
-			require.Equal(t, "ok", p.call("put", "py-wake", true, nil))
+			require.Equal(t, "ok", p.Call("put", "py-wake", true, nil))
 			assert.Equal(t, "py-wake", <-got)
 		})
 		t.Run("a Python put blocked on a full queue is woken by a Go Get", func(t *testing.T) {
 			require.NoError(t, q.Put(ctx, 1))
 			require.NoError(t, q.Put(ctx, 2))
-			p.send("put", 3, true, 10.0)
-			assert.True(t, p.silent(300*time.Millisecond), "the Python put should block")
+			p.Send("put", 3, true, 10.0)
+			assert.True(t, p.Silent(300*time.Millisecond), "the Python put should block")
 			var x int
 			require.NoError(t, q.Get(ctx, &x))
-			assert.Equal(t, "ok", p.recv())
+			assert.Equal(t, "ok", p.Recv())
 			require.NoError(t, q.Get(ctx, &x))
 			require.NoError(t, q.Get(ctx, &x))
 			assert.Equal(t, 3, x)
@@ -348,12 +259,12 @@ func TestGoQueuePythonChild(t *testing.T) {
 				t.Fatalf("Put returned early: %v", err)
 			default:
 			}
-			assert.Equal(t, pickle.Tuple{"ok", int64(1)}, p.call("get", true, 5.0))
+			assert.Equal(t, pickle.Tuple{"ok", int64(1)}, p.Call("get", true, 5.0))
 			require.NoError(t, <-done)
-			assert.Equal(t, pickle.Tuple{"ok", int64(2)}, p.call("get", true, 5.0))
-			assert.Equal(t, pickle.Tuple{"ok", int64(3)}, p.call("get", true, 5.0))
+			assert.Equal(t, pickle.Tuple{"ok", int64(2)}, p.Call("get", true, 5.0))
+			assert.Equal(t, pickle.Tuple{"ok", int64(3)}, p.Call("get", true, 5.0))
 		})
-		p.exit()
+		p.Exit()
 	})
 }
 
@@ -389,18 +300,18 @@ func TestGoJoinableQueuePythonChild(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				require.NoError(t, q.Put(ctx, i))
 			}
-			assert.Equal(t, false, p.call("join", 0.2))
-			p.send("join", 10.0)
+			assert.Equal(t, false, p.Call("join", 0.2))
+			p.Send("join", 10.0)
 			for i := 0; i < 3; i++ {
 				var x int
 				require.NoError(t, q.Get(ctx, &x))
 				require.NoError(t, q.TaskDone(ctx))
 			}
-			assert.Equal(t, true, p.recv())
+			assert.Equal(t, true, p.Recv())
 		})
 		t.Run("a Go Join returns once Python has task_done() every item", func(t *testing.T) {
 			for i := 0; i < 2; i++ {
-				require.Equal(t, "ok", p.call("put", i, true, nil))
+				require.Equal(t, "ok", p.Call("put", i, true, nil))
 			}
 			n, err := q.UnfinishedTasks()
 			require.NoError(t, err)
@@ -411,8 +322,8 @@ func TestGoJoinableQueuePythonChild(t *testing.T) {
 			joined := make(chan error, 1)
 			go func() { joined <- q.Join(ctx) }()
 			for i := 0; i < 2; i++ {
-				assert.Equal(t, pickle.Tuple{"ok", int64(i)}, p.call("get", true, 5.0))
-				assert.Equal(t, "ok", p.call("task_done"))
+				assert.Equal(t, pickle.Tuple{"ok", int64(i)}, p.Call("get", true, 5.0))
+				assert.Equal(t, "ok", p.Call("task_done"))
 			}
 			select {
 			case err := <-joined:
@@ -422,10 +333,10 @@ func TestGoJoinableQueuePythonChild(t *testing.T) {
 			}
 		})
 		t.Run("task_done too many times fails on both sides", func(t *testing.T) {
-			assert.Equal(t, "ValueError: task_done() called too many times", p.call("task_done"))
+			assert.Equal(t, "ValueError: task_done() called too many times", p.Call("task_done"))
 			assert.ErrorIs(t, q.TaskDone(ctx), queue.ErrTaskDone)
 		})
-		p.exit()
+		p.Exit()
 	})
 }
 
@@ -438,9 +349,9 @@ func TestGoSimpleQueuePythonChild(t *testing.T) {
 		defer q.Close()
 		p := startProbe(t, ctx, py, q)
 		require.NoError(t, q.Put(ctx, []any{"go", int64(1)}))
-		assert.Equal(t, pickle.Tuple{"ok", []any{"go", int64(1)}}, p.call("get", true, nil))
-		assert.Equal(t, true, p.call("empty"))
-		require.Equal(t, "ok", p.call("put", "py", true, nil))
+		assert.Equal(t, pickle.Tuple{"ok", []any{"go", int64(1)}}, p.Call("get", true, nil))
+		assert.Equal(t, true, p.Call("empty"))
+		require.Equal(t, "ok", p.Call("put", "py", true, nil))
 		var s string
 		require.NoError(t, q.Get(ctx, &s))
 		assert.Equal(t, "py", s)
@@ -448,6 +359,6 @@ func TestGoSimpleQueuePythonChild(t *testing.T) {
 		defer cancel()
 		err = q.Get(short, &s)
 		assert.True(t, errors.Is(err, queue.ErrEmpty), "%v", err)
-		p.exit()
+		p.Exit()
 	})
 }

@@ -58,37 +58,39 @@ func (cfg Config) NewJoinable(maxsize int) (*JoinableQueue, error) {
 // TaskDone is task_done(): it marks one item as processed (ErrTaskDone if
 // there is none) and wakes the joiners when none is left.
 func (j *JoinableQueue) TaskDone(ctx context.Context) error {
-	q := j.Queue
-	if err := q.begin(); err != nil {
-		return err
-	}
-	defer q.ops.Done()
-	c, done := q.slow(ctx)
-	defer done()
-	if err := q.cond.Acquire(c); err != nil {
-		return err
-	}
-	err := func() error {
-		ok, err := q.unfinished.TryAcquire()
+	return j.withCond(ctx, func(c context.Context) error {
+		ok, err := j.unfinished.TryAcquire()
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return ErrTaskDone
 		}
-		zero, err := q.unfinished.IsZero()
+		zero, err := j.unfinished.IsZero()
 		if err != nil || !zero {
 			return err
 		}
-		return q.cond.NotifyAll(c)
-	}()
-	return errors.Join(err, q.cond.Release())
+		return j.cond.NotifyAll(c)
+	})
 }
 
 // Join is join(): it waits until every item put has been marked done, or
 // ctx ends. Like Python it returns after one wake-up of the condition
 // (join() does "if not zero: wait()").
 func (j *JoinableQueue) Join(ctx context.Context) error {
+	return j.withCond(ctx, func(c context.Context) error {
+		zero, err := j.unfinished.IsZero()
+		if err != nil || zero {
+			return err
+		}
+		return j.cond.Wait(c)
+	})
+}
+
+// withCond runs fn holding the shared condition (Python's "with
+// self._cond:" around task_done and join), with ctx merged with the
+// queue's lifetime.
+func (j *JoinableQueue) withCond(ctx context.Context, fn func(c context.Context) error) error {
 	q := j.Queue
 	if err := q.begin(); err != nil {
 		return err
@@ -99,14 +101,7 @@ func (j *JoinableQueue) Join(ctx context.Context) error {
 	if err := q.cond.Acquire(c); err != nil {
 		return err
 	}
-	err := func() error {
-		zero, err := q.unfinished.IsZero()
-		if err != nil || zero {
-			return err
-		}
-		return q.cond.Wait(c)
-	}()
-	return errors.Join(err, q.cond.Release())
+	return errors.Join(fn(c), q.cond.Release())
 }
 
 // JoinTimeout is Join with Python's time limit (join() has none; this is

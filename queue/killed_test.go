@@ -29,15 +29,15 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 	defer q.Close()
 
 	victim := startProbe(t, ctx, py, q)
-	victim.send("get", true, nil) // blocks inside _rlock
+	victim.Send("get", true, nil) // blocks inside _rlock
 	rlock, err := sem.Open(q.Names()[0])
 	require.NoError(t, err)
 	defer rlock.Close()
 	require.Eventually(t, func() bool { v, err := rlock.Value(); return err == nil && v == 0 },
 		20*time.Second, 10*time.Millisecond, "the Python get never took _rlock")
-	require.True(t, victim.silent(100*time.Millisecond))
-	require.NoError(t, victim.proc.Kill())
-	require.Error(t, victim.proc.Wait(ctx))
+	require.True(t, victim.Silent(100*time.Millisecond))
+	require.NoError(t, victim.Proc.Kill())
+	require.Error(t, victim.Proc.Wait(ctx))
 
 	start := time.Now()
 	var v any
@@ -65,7 +65,7 @@ func TestPeerKilledHoldingTheReadLock(t *testing.T) {
 	assert.Equal(t, 1, n)
 
 	other := startProbe(t, ctx, py, q)
-	assert.Equal(t, "Empty", other.call("get", true, 0.3), "Python's timed get gives up on the orphaned _rlock")
-	assert.Equal(t, int64(1), other.call("qsize"))
-	other.exit()
+	assert.Equal(t, "Empty", other.Call("get", true, 0.3), "Python's timed get gives up on the orphaned _rlock")
+	assert.Equal(t, int64(1), other.Call("qsize"))
+	other.Exit()
 }

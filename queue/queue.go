@@ -88,7 +88,10 @@ var (
 )
 
 func (cfg Config) settings() settings {
-	s := settings{conn: connection.Config{MaxFrame: cfg.MaxItem}, pipeSize: cfg.PipeSize, enc: cfg.EncMode,
+	// ThreadWait: a Get that nothing can interrupt early (ctx.Done() nil)
+	// waits for the item in ppoll(2), as a Python get() waits in read(2);
+	// under _rlock at most one such Get per process waits on the pipe.
+	s := settings{conn: connection.Config{MaxFrame: cfg.MaxItem, ThreadWait: true}, pipeSize: cfg.PipeSize, enc: cfg.EncMode,
 		dec: cfg.DecMode, onError: cfg.OnFeederError, tracker: cfg.Tracker, logger: cfg.Logger}
 	if s.enc == nil {
 		s.enc = defaultEnc
@@ -257,6 +260,14 @@ func (q *Queue) acquire(ctx context.Context, l *synchronize.SemLock, block bool)
 	if ok || err != nil || !block {
 		return ok, err
 	}
+	if ctx.Done() == nil {
+		// Only the queue's end can interrupt the wait: no merged context.
+		err = l.Acquire(q.life)
+		if err != nil && q.life.Err() != nil {
+			err = errClosed
+		}
+		return err == nil, err
+	}
 	c, done := q.slow(ctx)
 	defer done()
 	err = l.Acquire(c)
@@ -275,15 +286,22 @@ func (q *Queue) Put(ctx context.Context, v any) error { return q.put(ctx, v, tru
 // ErrFull (and context.DeadlineExceeded) when no slot frees up within d.
 // d == 0 does not wait (put_nowait); a negative d waits like Put.
 func (q *Queue) PutTimeout(ctx context.Context, d time.Duration, v any) error {
+	return withTimeout(ctx, d, func(ctx context.Context, block bool) error { return q.put(ctx, v, block) })
+}
+
+// withTimeout calls op the way Python's (block=True, timeout=d) arguments
+// ask: d < 0 blocks without a limit, d == 0 does not block, d > 0 blocks
+// until d has passed.
+func withTimeout(ctx context.Context, d time.Duration, op func(ctx context.Context, block bool) error) error {
 	switch {
 	case d < 0:
-		return q.put(ctx, v, true)
+		return op(ctx, true)
 	case d == 0:
-		return q.put(ctx, v, false)
+		return op(ctx, false)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	return q.put(ctx, v, true)
+	return op(ctx, true)
 }
 
 // PutNowait is put_nowait(obj): ErrFull if there is no free slot.
@@ -459,15 +477,7 @@ func (q *Queue) Get(ctx context.Context, v any) error { return q.get(ctx, v, tru
 // ErrEmpty (and context.DeadlineExceeded) when no item arrives within d.
 // d == 0 does not wait (get_nowait); a negative d waits like Get.
 func (q *Queue) GetTimeout(ctx context.Context, d time.Duration, v any) error {
-	switch {
-	case d < 0:
-		return q.get(ctx, v, true)
-	case d == 0:
-		return q.get(ctx, v, false)
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	return q.get(ctx, v, true)
+	return withTimeout(ctx, d, func(ctx context.Context, block bool) error { return q.get(ctx, v, block) })
 }
 
 // GetNowait is get_nowait(): ErrEmpty unless an item can be read at once.

@@ -1,7 +1,6 @@
 package queue_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -41,7 +40,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 	start := time.Now()
 	per := total / 4
 	var producers, consumers []*process.Process
-	stderr := &syncWriter{w: new(bytes.Buffer)}
+	stderr := &pyharness.SyncBuffer{}
 	spawn := func(spec process.Spec) *process.Process {
 		spec.Stderr = stderr
 		spec.Path = []string{pyharness.Dir()}
@@ -86,7 +85,7 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 		}([]string{"Python", "Python", "Go", "Go"}[i])
 	}
 	for _, p := range producers {
-		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.w.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
 	}
 	for i := 0; i < 4; i++ {
 		require.NoError(t, q.Put(ctx, nil))
@@ -109,13 +108,13 @@ func TestStressMixedProducersConsumers(t *testing.T) {
 				seen[id]++
 			}
 		case err := <-errs:
-			t.Fatalf("%v\nstderr: %s", err, stderr.w.String())
+			t.Fatalf("%v\nstderr: %s", err, stderr.String())
 		case <-ctx.Done():
-			t.Fatalf("consumers did not finish: %v\nstderr: %s", ctx.Err(), stderr.w.String())
+			t.Fatalf("consumers did not finish: %v\nstderr: %s", ctx.Err(), stderr.String())
 		}
 	}
 	for _, p := range consumers {
-		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.w.String())
+		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
 	}
 	for _, n := range seen {
 		if n == 0 {

@@ -1,74 +1,18 @@
 package synchronize_test
 
 import (
-	"bytes"
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/internal/pypeer"
 	"github.com/mpwire/mpwire/pickle"
-	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/synchronize"
 )
-
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-type peer struct {
-	t   *testing.T
-	ctx context.Context
-	ctl *connection.Conn
-	p   *process.Process
-	err *syncWriter
-}
-
-func (p *peer) send(cmd ...any) {
-	p.t.Helper()
-	b, err := pickle.Marshal(pickle.Tuple(cmd))
-	require.NoError(p.t, err)
-	require.NoError(p.t, p.ctl.SendBytes(context.Background(), b))
-}
-
-func (p *peer) recv() any {
-	p.t.Helper()
-	b, err := p.ctl.RecvBytes(p.ctx)
-	require.NoError(p.t, err, "stderr: %s", p.err.String())
-	var v any
-	require.NoError(p.t, pickle.Unmarshal(b, &v))
-	return v
-}
-
-func (p *peer) call(cmd ...any) any {
-	p.t.Helper()
-	p.send(cmd...)
-	return p.recv()
-}
-
-func (p *peer) silent(d time.Duration) bool {
-	ready, err := p.ctl.PollTimeout(context.Background(), d)
-	require.NoError(p.t, err)
-	return !ready
-}
 
 // TestGoPrimitivesPythonChild hands Go-created Lock, Event, Condition and
 // BoundedSemaphore to a Python child (process.Start), which rebuilds real
@@ -89,27 +33,18 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 		require.NoError(t, err)
 		defer bs.Close()
 
-		ours, theirs, err := connection.Pipe(true)
-		require.NoError(t, err)
-		defer ours.Close()
-		stderr := &syncWriter{}
-		p, err := process.Start(ctx, process.Spec{Python: py.Path, Target: "queue_sync_peer:sync_probe",
-			Path: []string{pyharness.Dir()}, Args: []any{lock, ev, cond, bs, theirs}, Stderr: stderr})
-		require.NoError(t, err)
-		theirs.Close()
-		defer func() { _ = p.Kill(); _ = p.Wait(context.Background()) }()
-		pr := &peer{t: t, ctx: ctx, ctl: ours, p: p, err: stderr}
+		pr := pypeer.Start(t, ctx, py, "queue_sync_peer:sync_probe", lock, ev, cond, bs)
 
 		t.Run("Lock excludes across languages", func(t *testing.T) {
 			require.NoError(t, lock.Acquire(ctx))
-			assert.Equal(t, false, pr.call("lock_acquire", 0.2))
+			assert.Equal(t, false, pr.Call("lock_acquire", 0.2))
 			require.NoError(t, lock.Release())
-			assert.Equal(t, true, pr.call("lock_acquire", 5.0))
+			assert.Equal(t, true, pr.Call("lock_acquire", 5.0))
 			ok, err := lock.TryAcquire()
 			require.NoError(t, err)
 			assert.False(t, ok)
-			pr.send("lock_release")
-			assert.Equal(t, "ok", pr.recv())
+			pr.Send("lock_release")
+			assert.Equal(t, "ok", pr.Recv())
 			ok, err = lock.AcquireTimeout(ctx, 5*time.Second)
 			require.NoError(t, err)
 			assert.True(t, ok)
@@ -117,16 +52,16 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			assert.ErrorIs(t, lock.Release(), synchronize.ErrReleasedTooManyTimes)
 		})
 		t.Run("a Python Event.wait is woken by a Go Set, and the reverse", func(t *testing.T) {
-			pr.send("event_wait", 10.0)
-			assert.True(t, pr.silent(300*time.Millisecond))
+			pr.Send("event_wait", 10.0)
+			assert.True(t, pr.Silent(300*time.Millisecond))
 			require.NoError(t, ev.Set(ctx))
-			assert.Equal(t, true, pr.recv())
+			assert.Equal(t, true, pr.Recv())
 			set, err := ev.IsSet(ctx)
 			require.NoError(t, err)
 			assert.True(t, set)
 			require.NoError(t, ev.Clear(ctx))
-			assert.Equal(t, false, pr.call("event_is_set"))
-			assert.Equal(t, false, pr.call("event_wait", 0.1))
+			assert.Equal(t, false, pr.Call("event_is_set"))
+			assert.Equal(t, false, pr.Call("event_wait", 0.1))
 
 			got := make(chan bool, 1)
 			go func() {
@@ -134,23 +69,23 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 				got <- ok && err == nil
 			}()
 			time.Sleep(300 * time.Millisecond)
-			assert.Equal(t, "ok", pr.call("event_set"))
+			assert.Equal(t, "ok", pr.Call("event_set"))
 			assert.True(t, <-got)
 			ok, err := ev.WaitTimeout(ctx, 10*time.Millisecond)
 			require.NoError(t, err)
 			assert.True(t, ok)
-			assert.Equal(t, "ok", pr.call("event_clear"))
+			assert.Equal(t, "ok", pr.Call("event_clear"))
 			ok, err = ev.WaitTimeout(ctx, 100*time.Millisecond)
 			require.NoError(t, err)
 			assert.False(t, ok)
 		})
 		t.Run("Condition wait/notify_all across languages", func(t *testing.T) {
-			pr.send("cond_wait", 10.0)
-			assert.True(t, pr.silent(300*time.Millisecond))
+			pr.Send("cond_wait", 10.0)
+			assert.True(t, pr.Silent(300*time.Millisecond))
 			require.NoError(t, cond.Acquire(ctx))
 			require.NoError(t, cond.NotifyAll(ctx))
 			require.NoError(t, cond.Release())
-			assert.Equal(t, true, pr.recv())
+			assert.Equal(t, true, pr.Recv())
 
 			woke := make(chan error, 1)
 			require.NoError(t, cond.Acquire(ctx))
@@ -163,7 +98,7 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			}()
 			// The waiter has released the lock once Python can take it.
 			time.Sleep(300 * time.Millisecond)
-			assert.Equal(t, "ok", pr.call("cond_notify_all"))
+			assert.Equal(t, "ok", pr.Call("cond_notify_all"))
 			require.NoError(t, <-woke)
 			require.NoError(t, cond.Acquire(ctx))
 			ok, err := cond.WaitTimeout(ctx, 100*time.Millisecond)
@@ -172,17 +107,16 @@ func TestGoPrimitivesPythonChild(t *testing.T) {
 			require.NoError(t, cond.Release())
 		})
 		t.Run("BoundedSemaphore maxvalue is enforced on both sides", func(t *testing.T) {
-			assert.Equal(t, "ValueError: semaphore or lock released too many times", pr.call("sem_release"))
+			assert.Equal(t, "ValueError: semaphore or lock released too many times", pr.Call("sem_release"))
 			assert.ErrorIs(t, bs.Release(), synchronize.ErrReleasedTooManyTimes)
 			require.NoError(t, bs.Acquire(ctx))
-			assert.Equal(t, int64(0), pr.call("sem_value"))
-			assert.Equal(t, "ok", pr.call("sem_release"))
+			assert.Equal(t, int64(0), pr.Call("sem_value"))
+			assert.Equal(t, "ok", pr.Call("sem_release"))
 			v, err := bs.GetValue()
 			require.NoError(t, err)
 			assert.Equal(t, 1, v)
 		})
-		assert.Equal(t, "bye", pr.call("exit"))
-		require.NoError(t, p.Wait(ctx), "stderr: %s", stderr.String())
+		pr.Exit()
 	})
 }
 

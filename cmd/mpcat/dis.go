@@ -25,12 +25,9 @@ func runDis(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "usage: mpcat dis [flags] FILE|-\n\nDisassemble every pickle in FILE (- for stdin) like pickletools.dis:\noffset, opcode, argument, MARK and memo annotations, sanity checks.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != 1 {
 		fs.Usage()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/mgrreply"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -89,11 +90,9 @@ func fillJSON(m map[string]any, b []byte, d decoded) {
 	m["value"] = pyrepr.JSON(d.value)
 }
 
-// Manager message kinds (docs/spec.md#manager).
-var replyKinds = map[string]bool{"#RETURN": true, "#ERROR": true, "#TRACEBACK": true, "#UNSERIALIZABLE": true, "#PROXY": true}
-
 // managerForm recognizes a manager request (ident, method, args, kwds) or
-// reply (kind, payload) and returns its description.
+// reply (kind, payload) and returns its description (docs/spec.md, section
+// Manager).
 func managerForm(v any) (kind string, fields map[string]any, text string, ok bool) {
 	t, isTuple := v.(pickle.Tuple)
 	if !isTuple {
@@ -111,7 +110,7 @@ func managerForm(v any) (kind string, fields map[string]any, text string, ok boo
 		}
 	}
 	if len(t) == 2 {
-		if k, isStr := t[0].(string); isStr && replyKinds[k] {
+		if k, isStr := t[0].(string); isStr && mgrreply.IsKind(k) {
 			fields = map[string]any{"kind": k, "payload": pyrepr.Repr(t[1])}
 			return "response", fields, fmt.Sprintf("response %s %s", k, pyrepr.Repr(t[1])), true
 		}

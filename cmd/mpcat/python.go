@@ -20,8 +20,8 @@ const pythonUsage = `Usage:
   mpcat python wheel [DIR]      build mpwire-VERSION-py3-none-any.whl into DIR (default .) with Python
   mpcat python version          print the package version
 
-The Python package mpwire (GoProcess, GoPool, GoFunc, get_context) is the
-Python side of a Go worker. mpcat carries a copy of it (the repository's
+The Python package mpwire (GoProcess, GoPool, GoProcessPoolExecutor, GoFunc,
+get_context) is the Python side of a Go worker. mpcat carries a copy of it (the repository's
 python/ directory: pyproject.toml, mpwire/, a stdlib-only build backend), so
 it can be had from the Go module alone:
 
@@ -40,12 +40,9 @@ func runPython(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, pythonUsage) }
 	interp := fs.String("python", "", "interpreter for wheel (default $MPWIRE_PYTHON, else python3)")
-	rest, err := parseInterspersed(fs, args)
-	if err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	rest, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(rest) == 0 {
 		fmt.Fprint(stderr, pythonUsage)

@@ -227,12 +227,9 @@ func runNet(ctx context.Context, cmd string, args []string, stdin io.Reader, std
 		fmt.Fprintf(stderr, "usage: mpcat %s [flags] %s\n\nThe authkey is never taken from the command line: command lines are visible\nto other users (ps, /proc/PID/cmdline) and stay in shell history.\n\nflags:\n", cmd, argsHelp)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
 	}
 	if len(pos) != nargs {
 		fmt.Fprintf(stderr, "mpcat %s: want %s, got %d arguments\n", cmd, argsHelp, len(pos))
@@ -420,6 +417,20 @@ func encodeLine(l line, f *netFlags, out *printer) (payload []byte, skip bool) {
 		return nil, true
 	}
 	return p, false
+}
+
+// parseArgs parses args with parseInterspersed. When ok is false the
+// command ends with code: 0 after -h (the flag package printed the usage),
+// 2 after a bad flag (it printed the error).
+func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, 0, false
+	}
+	if err != nil {
+		return nil, 2, false
+	}
+	return pos, 0, true
 }
 
 // parseInterspersed parses flags given before, between or after the

@@ -2,6 +2,7 @@ package pyharness
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,4 +211,28 @@ func shmInodesInUse() map[uint64]bool {
 		}
 	}
 	return used
+}
+
+// Scenarios parses the standard output of a fixture that reports with
+// _fixture.emit (one JSON object per line, each naming its "scenario")
+// into the objects by scenario name. A line that is not such an object
+// fails the test.
+func Scenarios(t testing.TB, out string) map[string]map[string]any {
+	t.Helper()
+	res := map[string]map[string]any{}
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("fixture output line %q: %v", line, err)
+		}
+		name, _ := m["scenario"].(string)
+		if name == "" {
+			t.Fatalf("fixture output line without a scenario: %q", line)
+		}
+		res[name] = m
+	}
+	return res
 }

@@ -19,15 +19,18 @@ import (
 
 // Exposed method lists, as Python's proxy types declare them.
 var (
-	dictExposed = []string{"__contains__", "__delitem__", "__getitem__", "__iter__", "__len__",
-		"__setitem__", "clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}
+	// dict and list: Python 3.8–3.13's DictProxy and ListProxy, plus what
+	// 3.14's add (dict: __ior__ __or__ __ror__ __reversed__ fromkeys; list:
+	// clear copy; docs/spec.md#manager). Older clients never call them.
+	dictExposed = []string{"__contains__", "__delitem__", "__getitem__", "__ior__", "__iter__", "__len__",
+		"__or__", "__reversed__", "__ror__",
+		"__setitem__", "clear", "copy", "fromkeys", "get", "items", "keys", "pop", "popitem", "setdefault", "update", "values"}
 	listExposed = []string{"__add__", "__contains__", "__delitem__", "__getitem__", "__len__",
-		"__mul__", "__reversed__", "__rmul__", "__setitem__", "append", "count", "extend", "index", "insert", "pop", "remove",
+		"__mul__", "__reversed__", "__rmul__", "__setitem__", "append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove",
 		"reverse", "sort", "__imul__"}
 	namespaceExposed = []string{"__getattribute__", "__setattr__", "__delattr__"}
 	valueExposed     = []string{"get", "set"}
 	arrayExposed     = []string{"__len__", "__getitem__", "__setitem__"}
-	iteratorExposed  = []string{"__next__", "send", "throw", "close"}
 )
 
 func keyErr(k any) error { return wire.PyErr("KeyError", k) }
@@ -39,6 +42,10 @@ type Dict struct {
 	mu   sync.Mutex
 	d    *pickle.Dict
 	held heldItems
+	// resized counts the calls that changed the number of keys: a dict
+	// iterator compares it to tell a dict whose keys were replaced from
+	// an unchanged one (Python's iterators read the live table).
+	resized uint64
 }
 
 // NewDict returns an empty shared dict.
@@ -121,7 +128,14 @@ func updateDict(d *pickle.Dict, args pickle.Tuple, kwargs *pickle.Dict) error {
 func (o *Dict) CallMethod(ctx context.Context, _ Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	defer func() { o.held.settle(o.d.Len()) }()
+	n := o.d.Len()
+	defer func() {
+		m := o.d.Len()
+		if m != n {
+			o.resized++
+		}
+		o.held.settle(m)
+	}()
 	return dictMethods.dispatch(ctx, o, method, args, kwargs)
 }
 
@@ -136,7 +150,7 @@ var dictMethods = builtins[*Dict]{
 	"__setitem__":  {params: []string{"key", "value"}, required: 2, call: (*Dict).setItem},
 	"__delitem__":  {params: []string{"key"}, required: 1, call: (*Dict).delItem},
 	"__len__":      {call: func(o *Dict, _ *params) (any, error) { return o.d.Len(), nil }},
-	"__iter__":     {call: func(o *Dict, _ *params) (any, error) { return &Iterator{items: o.d.Keys()}, nil }},
+	"__iter__":     {call: func(o *Dict, _ *params) (any, error) { return o.iter(), nil }},
 	"clear":        {call: func(o *Dict, _ *params) (any, error) { o.d = pickle.NewDict(); return nil, nil }},
 	"copy":         {call: func(o *Dict, _ *params) (any, error) { return copyDict(o.d), nil }},
 	"get":          {params: []string{"key", "default"}, required: 1, call: (*Dict).get},
@@ -147,6 +161,63 @@ var dictMethods = builtins[*Dict]{
 	"popitem":      {call: (*Dict).popItem},
 	"setdefault":   {params: []string{"key", "default"}, required: 1, call: (*Dict).setDefault},
 	"update":       {raw: true, call: (*Dict).update},
+	// Python 3.14's additions.
+	"__ior__":      {params: value, required: 1, call: (*Dict).ior},
+	"__or__":       {params: value, required: 1, call: func(o *Dict, p *params) (any, error) { return o.or(p, false) }},
+	"__ror__":      {params: value, required: 1, call: func(o *Dict, p *params) (any, error) { return o.or(p, true) }},
+	"__reversed__": {call: (*Dict).reversed},
+	"fromkeys":     {params: []string{"iterable", "value"}, required: 1, call: (*Dict).fromKeys},
+}
+
+// ior is d |= other (any mapping or iterable of pairs, as update): it
+// returns the dict, as Python's does (3.14's DictProxy ignores it).
+func (o *Dict) ior(p *params) (any, error) {
+	if _, err := o.update(&params{ctx: p.ctx, fn: "update", args: pickle.Tuple{p.vals[0]}}); err != nil {
+		return nil, err
+	}
+	return copyDict(o.d), nil
+}
+
+// or is d | other (other | d when reflected): a new dict; NotImplemented
+// unless other is a dict, as Python's.
+func (o *Dict) or(p *params, reflected bool) (any, error) {
+	other, ok := p.vals[0].(*pickle.Dict)
+	if !ok {
+		return globalNotImplemented, nil
+	}
+	a, b := o.d, other
+	if reflected {
+		a, b = other, o.d
+	}
+	if a.Len()+b.Len() > room(p.ctx, maxRange) {
+		return nil, wire.PyErr("MemoryError")
+	}
+	out := copyDict(a)
+	out.Update(b)
+	return out, nil
+}
+
+// reversed is reversed(d): a key iterator, which pickles as iter(list).
+func (o *Dict) reversed(*params) (any, error) {
+	keys := o.d.Keys()
+	slices.Reverse(keys)
+	return &pickle.Object{Callable: globalIter, Args: pickle.Tuple{keys}}, nil
+}
+
+// fromKeys is dict.fromkeys(iterable, value=None), a new dict.
+func (o *Dict) fromKeys(p *params) (any, error) {
+	keys, err := iterableN(p.vals[0], room(p.ctx, maxRange))
+	if err != nil {
+		return nil, err
+	}
+	out := pickle.NewDict()
+	v := p.get(1, nil)
+	for _, k := range keys {
+		if err := setItem(out, k, v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (o *Dict) contains(p *params) (any, error) {
@@ -242,39 +313,6 @@ func (o *Dict) update(p *params) (any, error) {
 	}
 	return nil, updateDict(o.d, p.args, p.kwargs)
 }
-
-// ---- Iterator ----
-
-// Iterator is a served iterator over a snapshot of items (dict.__iter__).
-type Iterator struct {
-	mu    sync.Mutex
-	items []any
-	next  int
-	held  heldItems
-}
-
-// Exposed implements Object.
-func (*Iterator) Exposed() []string { return iteratorExposed }
-
-// CallMethod implements Object: only __next__ exists, as for Python's dict
-// key iterator (send, throw and close are exposed by IteratorProxy but the
-// iterator lacks them).
-func (it *Iterator) CallMethod(_ context.Context, _ Caller, method string, _ pickle.Tuple, _ *pickle.Dict) (any, error) {
-	if method != "__next__" {
-		return nil, errNoMethod
-	}
-	it.mu.Lock()
-	defer it.mu.Unlock()
-	if it.next >= len(it.items) {
-		return nil, wire.PyErr("StopIteration")
-	}
-	v := it.items[it.next]
-	it.next++
-	return v, nil
-}
-
-// Repr implements Reprer.
-func (*Iterator) Repr() string { return "<dict_keyiterator object>" }
 
 // ---- list ----
 
@@ -442,8 +480,8 @@ func (l *List) grow(ctx context.Context, n int) error { return l.held.resize(ctx
 // value is the one parameter of most list methods.
 var value = []string{"value"}
 
-// listMethods are list's methods, exactly those Python 3.8–3.13's ListProxy
-// exposes (its __iadd__ calls extend; clear and copy are not exposed).
+// listMethods are list's methods, those Python 3.8–3.13's ListProxy
+// exposes (its __iadd__ calls extend) and 3.14's clear and copy.
 var listMethods = builtins[*List]{
 	"append":       {params: value, required: 1, call: (*List).append},
 	"extend":       {params: value, required: 1, call: (*List).extend},
@@ -464,6 +502,9 @@ var listMethods = builtins[*List]{
 	"__rmul__":     {params: value, required: 1, call: (*List).mul},
 	"__imul__":     {params: value, required: 1, call: (*List).imul},
 	"__reversed__": {call: (*List).reversed},
+	// Python 3.14's additions.
+	"clear": {call: func(l *List, _ *params) (any, error) { l.items = nil; return nil, nil }},
+	"copy":  {call: func(l *List, _ *params) (any, error) { return slices.Clone(l.items), nil }},
 }
 
 func (l *List) append(p *params) (any, error) {

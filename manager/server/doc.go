@@ -11,15 +11,36 @@
 //
 // # Objects
 //
-// dict, list, Namespace, Queue, JoinableQueue, Lock, RLock, Semaphore,
-// BoundedSemaphore, Condition, Event, Barrier, Value, Array (and Iterator
-// for dict iteration) are Go values (NewDict, NewList, …), each behind its
-// own lock, with Python's semantics and exceptions. Register serves an
-// existing Go Object under a typeid, like BaseManager.register('get_jobs',
+// dict, list, set (Python 3.14's typeid), Namespace, Queue, JoinableQueue,
+// Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event, Barrier,
+// Value, Array (and Iterator for dict iteration) are Go values (NewDict,
+// NewList, NewSet, …), each behind its own lock, with Python's semantics
+// and exceptions, including what 3.14 clients call (list clear/copy, dict
+// |=, |, reversed and fromkeys, locked). Register serves an existing Go
+// Object under a typeid, like BaseManager.register('get_jobs',
 // callable=lambda: jobs); Methods makes an Object of Go functions;
-// RegisterFactory registers a typeid with a constructor. Objects are called
-// from one goroutine per client connection and must be safe for concurrent
-// use.
+// RegisterFactory registers a typeid with a constructor. Objects are
+// called from one goroutine per client connection and must be safe for
+// concurrent use.
+//
+// # Python code: Pool, Barrier actions, callbacks
+//
+// A Go server cannot run Python functions itself; Python processes do it
+// for it. The Pool typeid (manager.Pool(processes, initializer, initargs,
+// maxtasksperchild)) is a pool of Python workers running CPython's own
+// worker loop (package pool), to which the client's pickled functions are
+// passed unchanged: map, starmap, apply, their _async forms (AsyncResult
+// objects: get, ready, successful, wait), imap and imap_unordered
+// (Iterators), close, terminate and join, with Python's exceptions. A
+// Barrier(action=...) runs its action, and a Pool call its callback and
+// error_callback, before the waiters (the AsyncResult) are released, as in
+// Python: a bound method of a proxy of this server's own objects (a list
+// proxy's append, say) is called on the object directly; any other
+// callable runs in a one-worker helper pool. Config.Pool sets the
+// workers' interpreter, sys.path additions and main script (so functions
+// defined in the client's __main__ resolve; mpwire.Manager() in Python
+// passes its own) and their authkey (the server's), which proxies among
+// the arguments need to connect back.
 //
 // # Protocol
 //
@@ -30,9 +51,10 @@
 // Python's Server does. Malformed requests get a #TRACEBACK reply;
 // oversized frames close that connection only. A proxy of the server's own
 // object stored inside a shared object (a list of dicts) keeps that object
-// alive, as Python's id_to_local_proxy_obj does. Not supported: Pool and
-// AsyncResult, Condition(lock) with an explicit lock, Barrier actions,
-// list.sort(key=...), and Queue.shutdown (3.13).
+// alive, as Python's id_to_local_proxy_obj does. Not supported:
+// Condition(lock) with an explicit lock, list.sort(key=...),
+// Queue.shutdown (3.13) and Pool(context=...). The command mpmanager
+// (cmd/mpmanager) runs a Server for Python programs.
 //
 // # Limits
 //
@@ -50,4 +72,6 @@
 // MaxItems, MaxReply — with the client's address, the request's method and
 // typeid and the limit's name, and, through the listener, rejected
 // handshakes.
+// Pools' Python worker processes number at most
+// Config.MaxWorkers together (DefaultMaxWorkers by default).
 package server

@@ -57,6 +57,12 @@ type (
 	}
 )
 
+// dropper is implemented by objects that hold resources beyond memory (a
+// Pool's worker processes, an imap's pending jobs): drop is called, and
+// must not block, when the server lets go of the object (its last
+// reference is gone).
+type dropper interface{ drop() }
+
 // MethodFunc is one method of a Methods object.
 type MethodFunc func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (any, error)
 
@@ -138,10 +144,22 @@ type params struct {
 	// args and kwargs are the call's arguments as they came.
 	args   pickle.Tuple
 	kwargs *pickle.Dict
+	// Storage of vals and set for the usual few parameters: a call binds
+	// with one allocation.
+	valsA [maxInline]any
+	setA  [maxInline]bool
 }
 
+// maxInline is how many parameters params holds without more allocation.
+const maxInline = 5
+
 func bind(fn string, args pickle.Tuple, kwargs *pickle.Dict, names []string, required int) (*params, error) {
-	p := &params{fn: fn, vals: make([]any, len(names)), set: make([]bool, len(names)), args: args, kwargs: kwargs}
+	p := &params{fn: fn, args: args, kwargs: kwargs}
+	if len(names) <= maxInline {
+		p.vals, p.set = p.valsA[:len(names)], p.setA[:len(names)]
+	} else {
+		p.vals, p.set = make([]any, len(names)), make([]bool, len(names))
+	}
 	if len(args) > len(names) {
 		return nil, wire.PyErr("TypeError", fmt.Sprintf("%s() takes at most %d arguments (%d given)", fn, len(names), len(args)))
 	}

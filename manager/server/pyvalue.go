@@ -54,37 +54,7 @@ func (r *reprBuf) String() string {
 }
 
 // typeName is Python's type(v).__name__ for a decoded value.
-func typeName(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int, int64, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case pickle.ByteArray:
-		return "bytearray"
-	case []any:
-		return "list"
-	case pickle.Tuple:
-		return "tuple"
-	case *pickle.Dict:
-		return "dict"
-	case *pickle.Set:
-		return "set"
-	case *pickle.FrozenSet:
-		return "frozenset"
-	case *pickle.Object:
-		return x.Class().Name
-	}
-	return fmt.Sprintf("%T", v)
-}
+func typeName(v any) string { return pickle.TypeName(v) }
 
 // number returns v as a big.Float-comparable value: ok is false for
 // non-numbers. bool counts as int, as in Python.

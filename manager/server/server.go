@@ -12,13 +12,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
+	"github.com/mpwire/mpwire/pool"
 )
 
 // Factory creates a shared object for a create request of its typeid,
@@ -37,6 +37,8 @@ type Config struct {
 	// connection.Config whose MaxFrame bounds one request (64 MiB by
 	// default; a larger frame closes that client's connection) and whose
 	// DecMode decodes requests (pickle's defaults and limits if nil).
+	// Listener.Conn.ReadAhead is 4 KiB for the server (0: that default;
+	// negative: none): a request's header and body arrive in one read.
 	Listener listener.Config
 	// MaxItems bounds the items (list and Array elements, dict entries,
 	// keys held by dict iterators) that the ready-made shared objects of
@@ -60,6 +62,23 @@ type Config struct {
 	// Logger (rejected handshakes) unless Listener.Logger is set. nil logs
 	// nothing.
 	Logger *slog.Logger
+	// Pool holds the settings of the Python worker processes behind the
+	// Pool typeid (manager.Pool(processes, initializer, initargs,
+	// maxtasksperchild): the client's arguments set those four fields)
+	// and behind Barrier actions and callbacks that are not methods of
+	// this server's objects: the interpreter, Path, MainPath (the client's
+	// main script, for functions defined there), Env, Dir, output. Authkey
+	// defaults to the server's, so proxies among a task's arguments
+	// connect back. Executable (Go workers) is not used: clients send
+	// Python functions.
+	Pool pool.Config
+	// MaxWorkers bounds the Python worker processes the server runs for
+	// clients' Pools (and its helper) together: DefaultMaxWorkers if 0,
+	// no bound if negative. A Pool(n) that would pass it fails (the
+	// client gets a RemoteError naming the bound), so one client cannot
+	// make the server start thousands of processes; terminated, joined or
+	// released pools give their workers back.
+	MaxWorkers int
 }
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -86,6 +105,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	callers atomic.Uint64
+	workers pyWorkers // Python processes behind Pool, Barrier actions, callbacks
 
 	mu       sync.Mutex
 	registry map[string]Factory
@@ -122,6 +142,9 @@ func (c Config) New() *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = c.Logger
 	}
+	if cfg.Conn.ReadAhead == 0 {
+		cfg.Conn.ReadAhead = wire.ReadAhead
+	}
 	dec := cfg.Conn.DecMode
 	if dec == nil {
 		dec = defaultDec
@@ -148,6 +171,10 @@ func (c Config) New() *Server {
 	for typeid, f := range syncManagerTypes(s.callCtx) {
 		s.registry[typeid] = f
 	}
+	s.workers.init(c.Pool, cfg.Authkey, c.MaxWorkers)
+	s.registry["Pool"] = s.poolFactory
+	s.registry["Barrier"] = s.barrierFactory
+	s.registry["set"] = setFactory(s.callCtx)
 	return s
 }
 
@@ -238,6 +265,7 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.wg.Wait()
+		s.workers.close()
 	})
 	return err
 }
@@ -304,6 +332,8 @@ func pyClass(o Object) string {
 		name = "dict"
 	case *List:
 		name = "list"
+	case *Set:
+		name = "set"
 	case *Namespace:
 		name = "multiprocessing.managers.Namespace"
 	case *Value:
@@ -355,6 +385,9 @@ func (s *Server) accept() {
 
 // Python's Server.public: the only requests a new connection may make.
 var defaultDec, _ = pickle.DecOptions{}.DecMode()
+
+// replyEnc pickles replies: protocol 4, as Python's server sends them.
+var replyEnc, _ = pickle.EncOptions{}.EncMode()
 
 var publicRequests = map[string]bool{"shutdown": true, "create": true, "accept_connection": true,
 	"get_methods": true, "debug_info": true, "number_of_objects": true, "dummy": true, "incref": true, "decref": true}
@@ -470,7 +503,17 @@ func (s *Server) logCallErr(r *request, err error) {
 // send pickles and sends a reply; a reply that cannot be pickled becomes
 // #UNSERIALIZABLE, as in Python's serve_client.
 func (s *Server) send(conn *connection.Conn, msg pickle.Tuple, r *request) bool {
-	b, err := pickle.Marshal(msg)
+	var out []byte
+	return s.sendBuf(conn, msg, r, &out)
+}
+
+// sendBuf is send pickling into *out, kept (up to 1 MiB) for the next
+// reply on the connection.
+func (s *Server) sendBuf(conn *connection.Conn, msg pickle.Tuple, r *request, out *[]byte) bool {
+	b, err := replyEnc.AppendMarshal((*out)[:0], msg)
+	if cap(b) <= 1<<20 {
+		*out = b[:0]
+	}
 	if err != nil {
 		b, err = pickle.Marshal(pickle.Tuple{wire.KindUnserializable, traceback(err)})
 		if err != nil {
@@ -696,6 +739,9 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 				if b, ok := e.obj.(budgeted); ok && s.local[id] == nil {
 					b.detach() // its items no longer count against MaxItems
 				}
+				if d, ok := e.obj.(dropper); ok && s.local[id] == nil {
+					d.drop()
+				}
 			}
 			delete(s.objs, id)
 		} else {
@@ -724,19 +770,20 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 // serveClient is Python's Server.serve_client: calls on one connection
 // until EOF.
 func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) {
+	var in, out []byte // one request, one reply: reused
 	for {
 		r := &request{peer: peer}
-		v, err := wire.Recv(context.Background(), conn, s.dec)
+		v, err := wire.RecvBuf(context.Background(), conn, s.dec, &in)
 		if err != nil {
 			s.logRecvErr(r, err)
 			if errors.Is(err, manager.ErrProtocol) && conn.Readable() {
-				if s.send(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, r) {
+				if s.sendBuf(conn, pickle.Tuple{wire.KindTraceback, traceback(err)}, r, &out) {
 					continue
 				}
 			}
 			return
 		}
-		if !s.send(conn, s.call(caller, v, r), r) {
+		if !s.sendBuf(conn, s.call(caller, v, r), r, &out) {
 			return
 		}
 	}
@@ -845,8 +892,10 @@ func exceptionValue(err error) *pickle.PythonError {
 }
 
 // syncManagerTypes are SyncManager's registrations (managers.py), minus
-// Pool and AsyncResult, which need Python code; ctx carries the server's
-// item bound, which also bounds what list(range(n)) may materialize.
+// Pool and Barrier, which run Python code (New registers them with the
+// server's workers: poolFactory, barrierFactory), and AsyncResult and
+// Iterator, which only methods return; ctx carries the server's item
+// bound, which also bounds what list(range(n)) may materialize.
 func syncManagerTypes(ctx context.Context) map[string]Factory {
 	return map[string]Factory{
 		"Queue":         queueFactory,
@@ -880,29 +929,6 @@ func syncManagerTypes(ctx context.Context) map[string]Factory {
 				return nil, wire.PyErr("TypeError", "Condition(lock) with an explicit lock is not supported by a Go-hosted manager")
 			}
 			return NewCondition(), nil
-		},
-		"Barrier": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
-			p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
-			if err != nil {
-				return nil, err
-			}
-			n, err := toInt(p.vals[0], "")
-			if err != nil {
-				return nil, err
-			}
-			if n < 1 {
-				return nil, wire.PyErr("ValueError", "parties must be > 0")
-			}
-			if p.get(1, nil) != nil {
-				return nil, wire.PyErr("TypeError", "Barrier(action=...) is not supported by a Go-hosted manager")
-			}
-			timeout := time.Duration(-1)
-			if t, has, err := toTimeout(p.get(2, nil)); err != nil {
-				return nil, err
-			} else if has {
-				timeout = seconds(t)
-			}
-			return NewBarrier(n, timeout), nil
 		},
 		"list": func(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
 			p, err := bind("list", args, kwargs, []string{"iterable"}, 0)

@@ -14,9 +14,10 @@ import (
 // Exposed lists of the synchronization types (Python proxies' _exposed_,
 // and public_methods(queue.Queue()) for the AutoProxy-served queues).
 var (
-	queueExposed     = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "task_done"}
-	acquirerExposed  = []string{"acquire", "release"}
-	conditionExposed = []string{"acquire", "release", "wait", "notify", "notify_all"}
+	queueExposed = []string{"empty", "full", "get", "get_nowait", "join", "put", "put_nowait", "qsize", "task_done"}
+	// Python 3.14's AcquirerProxy and ConditionProxy add locked.
+	acquirerExposed  = []string{"acquire", "release", "locked"}
+	conditionExposed = []string{"acquire", "release", "locked", "wait", "notify", "notify_all"}
 	eventExposed     = []string{"is_set", "set", "clear", "wait"}
 	barrierExposed   = []string{"__getattribute__", "wait", "abort", "reset"}
 )
@@ -362,6 +363,16 @@ func (l *Lock) CallMethod(ctx context.Context, caller Caller, method string, arg
 			return nil, err
 		}
 		return nil, l.releaseLocked(who, n)
+	case "locked":
+		// threading.Lock and (3.14) RLock have locked(); Semaphores do not,
+		// though AcquirerProxy exposes it.
+		if l.kind != "Lock" && l.kind != "RLock" {
+			return nil, errNoMethod
+		}
+		if _, err := bind(method, args, kwargs, nil, 0); err != nil {
+			return nil, err
+		}
+		return l.value == 0, nil
 	}
 	return nil, errNoMethod
 }
@@ -456,7 +467,7 @@ func (c *Condition) Repr() string {
 // CallMethod implements Object.
 func (c *Condition) CallMethod(ctx context.Context, caller Caller, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
 	switch method {
-	case "acquire", "release":
+	case "acquire", "release", "locked":
 		return c.lock.CallMethod(ctx, caller, method, args, kwargs)
 	}
 	l := c.lock
@@ -544,6 +555,10 @@ type Barrier struct {
 	count   int
 	broken  bool
 	gen     *barrierGen
+	// action is Barrier(action=...): run by the last party to arrive,
+	// before the others are released; an error breaks the barrier and is
+	// raised by that party's wait, as in Python.
+	action func(ctx context.Context) error
 }
 
 type barrierGen struct {
@@ -552,7 +567,8 @@ type barrierGen struct {
 }
 
 // NewBarrier returns a Barrier for parties with a default wait timeout
-// (negative: none). Python's action callable is not supported.
+// (negative: none). A client's Barrier(action=...) runs its callable in a
+// Python worker of the server (see Config.Pool).
 func NewBarrier(parties int, timeout time.Duration) *Barrier {
 	b := &Barrier{parties: parties, gen: &barrierGen{done: make(chan struct{})}}
 	if timeout >= 0 {
@@ -611,6 +627,15 @@ func (b *Barrier) CallMethod(ctx context.Context, _ Caller, method string, args 
 		index := b.count
 		b.count++
 		if b.count == b.parties {
+			// Python runs the action with the barrier's lock held: no
+			// party enters the next round before it is done.
+			if b.action != nil {
+				if err := b.action(ctx); err != nil {
+					b.broken = true
+					b.breakLocked()
+					return nil, err
+				}
+			}
 			close(b.gen.done)
 			b.gen = &barrierGen{done: make(chan struct{})}
 			b.count = 0
@@ -658,4 +683,36 @@ func (b *Barrier) CallMethod(ctx context.Context, _ Caller, method string, args 
 		return nil, wire.PyErr("AttributeError", fmt.Sprintf("'Barrier' object has no attribute %s", pickle.Repr(p.vals[0])))
 	}
 	return nil, errNoMethod
+}
+
+// barrierFactory is the Barrier typeid: Barrier(parties, action=None,
+// timeout=None). A Go server cannot call a Python callable itself, so the
+// action runs in a Python worker (Server.callPython): a bound method of a
+// proxy of this server's objects is called on the object directly.
+func (s *Server) barrierFactory(args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
+	p, err := bind("Barrier", args, kwargs, []string{"parties", "action", "timeout"}, 1)
+	if err != nil {
+		return nil, err
+	}
+	n, err := toInt(p.vals[0], "")
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, wire.PyErr("ValueError", "parties must be > 0")
+	}
+	timeout := time.Duration(-1)
+	if t, has, err := toTimeout(p.get(2, nil)); err != nil {
+		return nil, err
+	} else if has {
+		timeout = seconds(t)
+	}
+	b := NewBarrier(n, timeout)
+	if action := p.get(1, nil); action != nil {
+		b.action = func(ctx context.Context) error {
+			_, err := s.callPython(ctx, action)
+			return err
+		}
+	}
+	return b, nil
 }

@@ -31,6 +31,8 @@ func TestMethodTablesMatchExposed(t *testing.T) {
 	check("list", listExposed, names(listMethods))
 	check("Value", valueExposed, names(valueMethods))
 	check("Array", arrayExposed, names(arrayMethods))
+	check("set", setExposed, names(setMethods))
+	check("Pool", poolExposed, names(poolMethods))
 }
 
 func names[T any](t builtins[T]) map[string]bool {

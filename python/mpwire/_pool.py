@@ -19,6 +19,8 @@ because the pool's own worker handler does both.
 """
 import multiprocessing
 import multiprocessing.pool
+import operator
+from multiprocessing import reduction as _reduction
 
 from . import _context as _guard
 from ._process import GoProcess, _resolve
@@ -32,15 +34,16 @@ class GoFunc(object):
     It pickles as GoFunc(name); calling it in Python raises TypeError, since
     only Go workers can run it."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "_reduced")
 
     def __init__(self, name):
         if not isinstance(name, str) or not name:
             raise TypeError("GoFunc name must be a non-empty str")
         self.name = name
+        self._reduced = (GoFunc, (name,))
 
     def __reduce__(self):
-        return (GoFunc, (self.name,))
+        return self._reduced
 
     def __call__(self, *args, **kwargs):
         raise TypeError("GoFunc(%r) runs only in a Go pool worker" % self.name)
@@ -53,6 +56,14 @@ class GoFunc(object):
 
     def __repr__(self):
         return "GoFunc(%r)" % self.name
+
+
+# Pools and executors pickle a task's function with every task, through
+# multiprocessing's ForkingPickler. A reducer written in C (attrgetter of
+# the precomputed reduction) keeps that off the Python interpreter: calling
+# GoFunc.__reduce__ would run Python code per task in the parent, which is
+# the bottleneck of a pool of tiny tasks.
+_reduction.ForkingPickler.register(GoFunc, operator.attrgetter("_reduced"))
 
 
 class GoPool(multiprocessing.pool.Pool):
@@ -87,6 +98,17 @@ class GoPool(multiprocessing.pool.Pool):
     def Process(self, ctx, *args, **kwds):
         return GoProcess(self._go_executable, args=kwds.get("args", ()),
                          name=kwds.get("name"), daemon=kwds.get("daemon"))
+
+    # Pool's worker handler thread waits on the worker sentinels, the change
+    # notifier and the result pipe's reader. The last one is readable
+    # whenever results wait for the result handler, so with workers that
+    # keep up (Go workers do) the worker handler spins - polls every
+    # worker's exit code and waits again, thousands of times a second -
+    # taking the GIL from the task and result handlers. It needs none of
+    # those wake-ups: a worker that exits fires its sentinel, and close(),
+    # terminate() and the last result of the cache put to the notifier.
+    def _get_sentinels(self):
+        return [self._change_notifier._reader]
 
     def __reduce__(self):
         raise NotImplementedError("pool objects cannot be passed between processes or pickled")

@@ -6,21 +6,23 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/mpwire/mpwire"
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/mgrreply"
 	"github.com/mpwire/mpwire/pickle"
 )
 
-// Reply kinds. A reply is the 2-tuple (kind, payload).
+// Reply kinds (internal/mgrreply). A reply is the 2-tuple (kind, payload).
 const (
-	KindReturn         = "#RETURN"
-	KindError          = "#ERROR"
-	KindTraceback      = "#TRACEBACK"
-	KindUnserializable = "#UNSERIALIZABLE"
-	KindProxy          = "#PROXY"
+	KindReturn         = mgrreply.Return
+	KindError          = mgrreply.Error
+	KindTraceback      = mgrreply.Traceback
+	KindUnserializable = mgrreply.Unserializable
+	KindProxy          = mgrreply.Proxy
 )
 
 // Python names that appear in manager pickles.
@@ -31,6 +33,12 @@ var (
 )
 
 var defaultDec, _ = pickle.DecOptions{}.DecMode()
+
+// ReadAhead is the connection.Config.ReadAhead of manager connections
+// (client and server) unless configured: requests and replies are small,
+// and a message's header and body then arrive in one read. Manager
+// connections are never handed to another process.
+const ReadAhead = 4 << 10
 
 // Send pickles v and sends it as one frame.
 func Send(ctx context.Context, c *connection.Conn, v any) error {
@@ -59,12 +67,49 @@ func Recv(ctx context.Context, c *connection.Conn, dec pickle.DecMode) (any, err
 	return v, nil
 }
 
+// keepBuf is the largest receive buffer RecvBuf keeps for the next
+// message.
+const keepBuf = 1 << 20
+
+// RecvBuf is Recv receiving into *buf, which it grows as needed and keeps
+// (up to 1 MiB) for the next message: a served connection or a client
+// makes one buffer, not one per message. Decoded values never alias it.
+func RecvBuf(ctx context.Context, c *connection.Conn, dec pickle.DecMode, buf *[]byte) (any, error) {
+	b := (*buf)[:cap(*buf)]
+	n, err := c.RecvBytesInto(ctx, b)
+	msg := b[:n]
+	if err != nil {
+		var short *connection.BufferTooShortError
+		if !errors.As(err, &short) {
+			return nil, err
+		}
+		msg = short.Message
+		if cap(msg) <= keepBuf {
+			*buf = msg[:0]
+		}
+	}
+	if dec == nil {
+		dec = defaultDec
+	}
+	var v any
+	if err := dec.Unmarshal(msg, &v); err != nil {
+		return nil, fmt.Errorf("manager: %w: %w", mpwire.ErrProtocol, err)
+	}
+	return v, nil
+}
+
+// noKwargs is the kwds of a request without keyword arguments (read only).
+var noKwargs = pickle.NewDict()
+
 // Request builds the 4-tuple (ident, methodname, args, kwds); kwargs are
 // sent in key order.
 func Request(ident any, method string, args []any, kwargs map[string]any) pickle.Tuple {
 	a := pickle.Tuple(args)
 	if a == nil {
 		a = pickle.Tuple{}
+	}
+	if len(kwargs) == 0 {
+		return pickle.Tuple{ident, method, a, noKwargs}
 	}
 	kw := pickle.NewDict()
 	keys := make([]string, 0, len(kwargs))

@@ -3,9 +3,8 @@
 // memo annotations and sanity checks, so that `mpcat dis` output can be
 // compared line by line with Python's.
 //
-// It is a self-contained opcode table (package pickle keeps its opcode
-// constants unexported); the table could move into pickle as an exported
-// Opcodes API later.
+// The opcodes (names, argument encodings, stack effects, protocols) come
+// from the module's one opcode table, internal/pickleops.
 package pickledis
 
 import (
@@ -21,135 +20,10 @@ import (
 	"strings"
 
 	"github.com/mpwire/mpwire/cmd/mpcat/internal/pyrepr"
+	"github.com/mpwire/mpwire/internal/pickleops"
 	"github.com/mpwire/mpwire/internal/pystr"
 	"github.com/mpwire/mpwire/pickle"
 )
-
-// argKind says how an opcode's argument is encoded (pickletools'
-// ArgumentDescriptor names).
-type argKind int
-
-const (
-	argNone argKind = iota
-	argUint1
-	argUint2
-	argInt4
-	argUint4
-	argUint8
-	argDecimalShort
-	argDecimalLong
-	argFloatNL
-	argFloat8
-	argLong1
-	argLong4
-	argStringNL
-	argStringNLNoEscape
-	argStringNLPair
-	argString1
-	argString4
-	argBytes1
-	argBytes4
-	argBytes8
-	argBytearray8
-	argUnicodeNL
-	argUnicode1
-	argUnicode4
-	argUnicode8
-)
-
-// Opcode describes one pickle opcode as pickletools does.
-type Opcode struct {
-	Code  byte
-	Name  string
-	Proto int // the protocol that introduced it
-	arg   argKind
-	// stack effect: with mark, everything down to the topmost MARK is
-	// popped, then pop more items below it; push items are pushed after.
-	mark     bool
-	pop      int
-	push     int
-	pushMark bool
-}
-
-// Opcodes lists every opcode of protocols 0–5, indexed by code byte (nil
-// for unknown codes).
-var Opcodes [256]*Opcode
-
-func def(code byte, name string, proto int, arg argKind, mark bool, pop, push int) {
-	Opcodes[code] = &Opcode{Code: code, Name: name, Proto: proto, arg: arg, mark: mark, pop: pop, push: push}
-}
-
-func init() {
-	def('I', "INT", 0, argDecimalShort, false, 0, 1)
-	def('J', "BININT", 1, argInt4, false, 0, 1)
-	def('K', "BININT1", 1, argUint1, false, 0, 1)
-	def('M', "BININT2", 1, argUint2, false, 0, 1)
-	def('L', "LONG", 0, argDecimalLong, false, 0, 1)
-	def(0x8a, "LONG1", 2, argLong1, false, 0, 1)
-	def(0x8b, "LONG4", 2, argLong4, false, 0, 1)
-	def('S', "STRING", 0, argStringNL, false, 0, 1)
-	def('T', "BINSTRING", 1, argString4, false, 0, 1)
-	def('U', "SHORT_BINSTRING", 1, argString1, false, 0, 1)
-	def('B', "BINBYTES", 3, argBytes4, false, 0, 1)
-	def('C', "SHORT_BINBYTES", 3, argBytes1, false, 0, 1)
-	def(0x8e, "BINBYTES8", 4, argBytes8, false, 0, 1)
-	def(0x96, "BYTEARRAY8", 5, argBytearray8, false, 0, 1)
-	def(0x97, "NEXT_BUFFER", 5, argNone, false, 0, 1)
-	def(0x98, "READONLY_BUFFER", 5, argNone, false, 1, 1)
-	def('N', "NONE", 0, argNone, false, 0, 1)
-	def(0x88, "NEWTRUE", 2, argNone, false, 0, 1)
-	def(0x89, "NEWFALSE", 2, argNone, false, 0, 1)
-	def('V', "UNICODE", 0, argUnicodeNL, false, 0, 1)
-	def(0x8c, "SHORT_BINUNICODE", 4, argUnicode1, false, 0, 1)
-	def('X', "BINUNICODE", 1, argUnicode4, false, 0, 1)
-	def(0x8d, "BINUNICODE8", 4, argUnicode8, false, 0, 1)
-	def('F', "FLOAT", 0, argFloatNL, false, 0, 1)
-	def('G', "BINFLOAT", 1, argFloat8, false, 0, 1)
-	def(']', "EMPTY_LIST", 1, argNone, false, 0, 1)
-	def('a', "APPEND", 0, argNone, false, 2, 1)
-	def('e', "APPENDS", 1, argNone, true, 1, 1)
-	def('l', "LIST", 0, argNone, true, 0, 1)
-	def(')', "EMPTY_TUPLE", 1, argNone, false, 0, 1)
-	def('t', "TUPLE", 0, argNone, true, 0, 1)
-	def(0x85, "TUPLE1", 2, argNone, false, 1, 1)
-	def(0x86, "TUPLE2", 2, argNone, false, 2, 1)
-	def(0x87, "TUPLE3", 2, argNone, false, 3, 1)
-	def('}', "EMPTY_DICT", 1, argNone, false, 0, 1)
-	def('d', "DICT", 0, argNone, true, 0, 1)
-	def('s', "SETITEM", 0, argNone, false, 3, 1)
-	def('u', "SETITEMS", 1, argNone, true, 1, 1)
-	def(0x8f, "EMPTY_SET", 4, argNone, false, 0, 1)
-	def(0x90, "ADDITEMS", 4, argNone, true, 1, 1)
-	def(0x91, "FROZENSET", 4, argNone, true, 0, 1)
-	def('0', "POP", 0, argNone, false, 1, 0)
-	def('2', "DUP", 0, argNone, false, 1, 2)
-	def('(', "MARK", 0, argNone, false, 0, 0)
-	Opcodes['('].pushMark = true
-	def('1', "POP_MARK", 1, argNone, true, 0, 0)
-	def('g', "GET", 0, argDecimalShort, false, 0, 1)
-	def('h', "BINGET", 1, argUint1, false, 0, 1)
-	def('j', "LONG_BINGET", 1, argUint4, false, 0, 1)
-	def('p', "PUT", 0, argDecimalShort, false, 0, 0)
-	def('q', "BINPUT", 1, argUint1, false, 0, 0)
-	def('r', "LONG_BINPUT", 1, argUint4, false, 0, 0)
-	def(0x94, "MEMOIZE", 4, argNone, false, 0, 0)
-	def(0x82, "EXT1", 2, argUint1, false, 0, 1)
-	def(0x83, "EXT2", 2, argUint2, false, 0, 1)
-	def(0x84, "EXT4", 2, argInt4, false, 0, 1)
-	def('c', "GLOBAL", 0, argStringNLPair, false, 0, 1)
-	def(0x93, "STACK_GLOBAL", 4, argNone, false, 2, 1)
-	def('R', "REDUCE", 0, argNone, false, 2, 1)
-	def('b', "BUILD", 0, argNone, false, 2, 1)
-	def('i', "INST", 0, argStringNLPair, true, 0, 1)
-	def('o', "OBJ", 1, argNone, true, 0, 1)
-	def(0x81, "NEWOBJ", 2, argNone, false, 2, 1)
-	def(0x92, "NEWOBJ_EX", 4, argNone, false, 3, 1)
-	def(0x80, "PROTO", 2, argUint1, false, 0, 0)
-	def('.', "STOP", 0, argNone, false, 1, 0)
-	def(0x95, "FRAME", 4, argUint8, false, 0, 0)
-	def('P', "PERSID", 0, argStringNLNoEscape, false, 0, 1)
-	def('Q', "BINPERSID", 1, argNone, false, 1, 1)
-}
 
 // Line is one disassembled opcode.
 type Line struct {
@@ -288,13 +162,13 @@ func (d *disassembler) run() {
 		}
 		start := d.pos
 		code := d.data[d.pos]
-		op := Opcodes[code]
+		op := pickleops.Lookup(code)
 		if op == nil {
 			d.res.Err = fmt.Errorf("at position %d, opcode %s unknown", start, pyrepr.Bytes([]byte{code}))
 			return
 		}
 		d.pos++
-		arg, hasArg, err := d.readArg(op.arg)
+		arg, hasArg, err := d.readArg(op.Arg)
 		if err != nil {
 			d.res.Err = err
 			d.pos = start
@@ -302,9 +176,9 @@ func (d *disassembler) run() {
 		}
 		line := Line{Offset: int64(start), Code: code, Name: op.Name, Level: len(d.markstack), HasArg: hasArg, Arg: arg}
 		d.res.MaxProto = max(d.res.MaxProto, op.Proto)
-		numtopop := op.pop
+		numtopop := op.Pop
 		var errmsg string
-		if op.mark || (op.Name == "POP" && len(d.stack) > 0 && d.stack[len(d.stack)-1]) {
+		if op.Mark || (code == pickleops.Pop && len(d.stack) > 0 && d.stack[len(d.stack)-1]) {
 			if len(d.markstack) > 0 {
 				mp := d.markstack[len(d.markstack)-1]
 				d.markstack = d.markstack[:len(d.markstack)-1]
@@ -315,8 +189,8 @@ func (d *disassembler) run() {
 				if len(d.stack) > 0 {
 					d.stack = d.stack[:len(d.stack)-1]
 				}
-				if op.mark {
-					numtopop = op.pop
+				if op.Mark {
+					numtopop = op.Pop
 				} else {
 					numtopop = 0
 				}
@@ -325,11 +199,11 @@ func (d *disassembler) run() {
 				line.Note = errmsg
 			}
 		}
-		switch op.Name {
-		case "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE":
+		switch code {
+		case pickleops.Put, pickleops.Binput, pickleops.LongBinput, pickleops.Memoize:
 			var idx int64
 			argRepr := "None"
-			if op.Name == "MEMOIZE" {
+			if code == pickleops.Memoize {
 				idx = int64(len(d.memo))
 				line.Note = fmt.Sprintf("(as %d)", idx)
 			} else {
@@ -346,7 +220,7 @@ func (d *disassembler) run() {
 			default:
 				d.memo[idx] = true
 			}
-		case "GET", "BINGET", "LONG_BINGET":
+		case pickleops.Get, pickleops.Binget, pickleops.LongBinget:
 			if !d.memo[memoKey(arg)] {
 				errmsg = fmt.Sprintf("memo key %s has never been stored into", pyrepr.Repr(arg))
 			}
@@ -361,14 +235,14 @@ func (d *disassembler) run() {
 			return
 		}
 		d.stack = d.stack[:len(d.stack)-numtopop]
-		if op.pushMark {
+		if op.PushMark {
 			d.markstack = append(d.markstack, int64(start))
 			d.stack = append(d.stack, true)
 		}
-		for i := 0; i < op.push; i++ {
+		for i := 0; i < op.Push; i++ {
 			d.stack = append(d.stack, false)
 		}
-		if code == '.' {
+		if code == pickleops.Stop {
 			if len(d.stack) != 0 {
 				d.res.Err = fmt.Errorf("stack not empty after STOP: %d items", len(d.stack))
 			}
@@ -418,35 +292,35 @@ func (d *disassembler) line(what string) ([]byte, error) {
 	return b, nil
 }
 
-func (d *disassembler) readArg(k argKind) (any, bool, error) {
+func (d *disassembler) readArg(k pickleops.Arg) (any, bool, error) {
 	switch k {
-	case argNone:
+	case pickleops.ArgNone:
 		return nil, false, nil
-	case argUint1:
+	case pickleops.ArgUint1:
 		b, err := d.fixed(1, "uint1")
 		if err != nil {
 			return nil, false, err
 		}
 		return int64(b[0]), true, nil
-	case argUint2:
+	case pickleops.ArgUint2:
 		b, err := d.fixed(2, "uint2")
 		if err != nil {
 			return nil, false, err
 		}
 		return int64(binary.LittleEndian.Uint16(b)), true, nil
-	case argInt4:
+	case pickleops.ArgInt4:
 		b, err := d.fixed(4, "int4")
 		if err != nil {
 			return nil, false, err
 		}
 		return int64(int32(binary.LittleEndian.Uint32(b))), true, nil
-	case argUint4:
+	case pickleops.ArgUint4:
 		b, err := d.fixed(4, "uint4")
 		if err != nil {
 			return nil, false, err
 		}
 		return int64(binary.LittleEndian.Uint32(b)), true, nil
-	case argUint8:
+	case pickleops.ArgUint8:
 		b, err := d.fixed(8, "uint8")
 		if err != nil {
 			return nil, false, err
@@ -456,12 +330,12 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			return new(big.Int).SetUint64(u), true, nil
 		}
 		return int64(u), true, nil
-	case argDecimalShort, argDecimalLong:
+	case pickleops.ArgDecimalShort, pickleops.ArgDecimalLong:
 		b, err := d.line("stringnl")
 		if err != nil {
 			return nil, false, err
 		}
-		if k == argDecimalShort {
+		if k == pickleops.ArgDecimalShort {
 			if string(b) == "00" {
 				return false, true, nil
 			}
@@ -476,7 +350,7 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			return nil, false, fmt.Errorf("invalid literal for int() with base 10: %s", pyrepr.Bytes(b))
 		}
 		return v, true, nil
-	case argFloatNL:
+	case pickleops.ArgFloatNL:
 		b, err := d.line("stringnl")
 		if err != nil {
 			return nil, false, err
@@ -486,15 +360,15 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			return nil, false, fmt.Errorf("could not convert string to float: %s", pyrepr.Bytes(b))
 		}
 		return f, true, nil
-	case argFloat8:
+	case pickleops.ArgFloat8:
 		b, err := d.fixed(8, "float8")
 		if err != nil {
 			return nil, false, err
 		}
 		return math.Float64frombits(binary.BigEndian.Uint64(b)), true, nil
-	case argLong1, argLong4:
+	case pickleops.ArgLong1, pickleops.ArgLong4:
 		var n uint64
-		if k == argLong1 {
+		if k == pickleops.ArgLong1 {
 			b, err := d.fixed(1, "uint1")
 			if err != nil {
 				return nil, false, err
@@ -516,12 +390,12 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			return nil, false, errors.New("not enough data in stream to read long")
 		}
 		return decodeLong(b), true, nil
-	case argStringNL, argStringNLNoEscape, argStringNLPair:
-		s, err := d.stringnl(k == argStringNL)
+	case pickleops.ArgStringNL, pickleops.ArgStringNLNoEscape, pickleops.ArgStringNLNoEscapePair:
+		s, err := d.stringnl(k == pickleops.ArgStringNL)
 		if err != nil {
 			return nil, false, err
 		}
-		if k == argStringNLPair {
+		if k == pickleops.ArgStringNLNoEscapePair {
 			s2, err := d.stringnl(false)
 			if err != nil {
 				return nil, false, err
@@ -529,13 +403,13 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			s = s + " " + s2
 		}
 		return s, true, nil
-	case argString1, argString4:
-		n, err := d.count(k == argString1, "string")
+	case pickleops.ArgString1, pickleops.ArgString4:
+		n, err := d.count(k == pickleops.ArgString1, "string")
 		if err != nil {
 			return nil, false, err
 		}
 		what := "string4"
-		if k == argString1 {
+		if k == pickleops.ArgString1 {
 			what = "string1"
 		}
 		b, err := d.need(n, what)
@@ -547,23 +421,23 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			r = pystr.AppendRune(r, rune(c))
 		}
 		return string(r), true, nil
-	case argBytes1, argBytes4, argBytes8, argBytearray8:
+	case pickleops.ArgBytes1, pickleops.ArgBytes4, pickleops.ArgBytes8, pickleops.ArgBytearray8:
 		var n uint64
 		var what string
 		switch k {
-		case argBytes1, argBytes4:
-			c, err := d.count(k == argBytes1, "bytes")
+		case pickleops.ArgBytes1, pickleops.ArgBytes4:
+			c, err := d.count(k == pickleops.ArgBytes1, "bytes")
 			if err != nil {
 				return nil, false, err
 			}
-			n, what = c, map[bool]string{true: "bytes1", false: "bytes4"}[k == argBytes1]
+			n, what = c, map[bool]string{true: "bytes1", false: "bytes4"}[k == pickleops.ArgBytes1]
 		default:
 			b, err := d.fixed(8, "uint8")
 			if err != nil {
 				return nil, false, err
 			}
 			n, what = binary.LittleEndian.Uint64(b), "bytes8"
-			if k == argBytearray8 {
+			if k == pickleops.ArgBytearray8 {
 				what = "bytearray8"
 			}
 		}
@@ -572,27 +446,27 @@ func (d *disassembler) readArg(k argKind) (any, bool, error) {
 			return nil, false, err
 		}
 		cp := append([]byte{}, b...)
-		if k == argBytearray8 {
+		if k == pickleops.ArgBytearray8 {
 			return pickle.ByteArray(cp), true, nil
 		}
 		return cp, true, nil
-	case argUnicodeNL:
+	case pickleops.ArgUnicodeNL:
 		b, err := d.line("unicodestringnl")
 		if err != nil {
 			return nil, false, err
 		}
 		return pystr.DecodeRawUnicodeEscape(b), true, nil
-	case argUnicode1, argUnicode4, argUnicode8:
+	case pickleops.ArgUnicode1, pickleops.ArgUnicode4, pickleops.ArgUnicode8:
 		var n uint64
 		what := "unicodestring1"
 		switch k {
-		case argUnicode1:
+		case pickleops.ArgUnicode1:
 			b, err := d.fixed(1, "uint1")
 			if err != nil {
 				return nil, false, err
 			}
 			n = uint64(b[0])
-		case argUnicode4:
+		case pickleops.ArgUnicode4:
 			b, err := d.fixed(4, "uint4")
 			if err != nil {
 				return nil, false, err

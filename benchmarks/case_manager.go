@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mpwire/mpwire/internal/pyharness"
+	"github.com/mpwire/mpwire/listener"
+	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
+)
+
+// The manager case: dict set/get calls through SyncManager proxies from 1,
+// 8, 32 and 128 concurrent callers, against a CPython SyncManager server
+// (pyfixtures/mgr_server.py: Server.serve_forever, what Manager() runs in
+// its server process) and against the Go server (this program re-run as a
+// server process, what mpwire.Manager() starts), both on unix sockets in
+// the same run. Callers are Go goroutines sharing one manager.Client, or
+// Python threads spread over up to four processes (one GIL each), every
+// process with its own shared dict. Throughput is calls per second of all
+// callers together.
+
+// serveEnv names the address (unix:PATH) this program serves a Go manager
+// on when started as the case's server; profileEnv, if set, is where that
+// server writes its CPU profile.
+const (
+	serveEnv   = "MPWIRE_BENCH_MANAGER"
+	profileEnv = "MPWIRE_BENCH_MANAGER_PROFILE"
+	// callersEnv replaces the concurrency levels (e.g. "32"), to profile
+	// one of them.
+	callersEnv = "MPWIRE_BENCH_MANAGER_CALLERS"
+)
+
+// managerCallers are the concurrency levels measured.
+var managerCallers = []int{1, 8, 32, 128}
+
+// serveManager returns unless this process was started as the manager
+// case's server: then it serves until stdin closes and exits.
+func serveManager() {
+	addr := os.Getenv(serveEnv)
+	if addr == "" {
+		return
+	}
+	os.Exit(serveManagerOn(addr))
+}
+
+func serveManagerOn(addr string) int {
+	if f := os.Getenv(profileEnv); f != "" {
+		out, err := os.Create(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	srv := server.New(benchKey)
+	network, address, _ := strings.Cut(addr, ":")
+	if err := srv.Listen(network, address); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer srv.Close()
+	fmt.Println("READY")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// managerServer is a running server process of the case.
+type managerServer struct {
+	network, address string
+	pid              int
+	stop             func()
+}
+
+// cpuNs is the CPU time the server process's threads have used, in ns
+// (the sum of /proc/PID/task/*/schedstat; 0 if unavailable).
+func (s *managerServer) cpuNs() float64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", s.pid))
+	var total float64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		var ns float64
+		if _, err := fmt.Sscan(string(b), &ns); err == nil {
+			total += ns
+		}
+	}
+	return total
+}
+
+func (r *runner) startGoManager(sock string) (*managerServer, error) {
+	env := []string{serveEnv + "=unix:" + sock}
+	if f := os.Getenv(profileEnv); f != "" {
+		env = append(env, profileEnv+"="+f)
+	}
+	return r.startServerProc(sock, r.cfg.Exe, nil, env)
+}
+
+func (r *runner) startPyManager(sock string) (*managerServer, error) {
+	return r.startServerProc(sock, r.cfg.Python.Path, []string{pyharness.Script("mgr_server.py"), "--family", "unix", "--path", sock, "--watchdog", "0"},
+		[]string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(benchKey), "PYTHONPATH=" + pyharness.Dir()})
+}
+
+// startServerProc runs a server program until stop (which closes its
+// stdin, then kills it) and waits for its READY line.
+func (r *runner) startServerProc(sock, exe string, args, env []string) (*managerServer, error) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	stdin, closeStdin := io.Pipe()
+	p, err := pyharness.Start(ctx, pyharness.Cmd{Python: pyharness.Interpreter{Path: exe}, Args: args, Env: env, Stdin: stdin})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	stop := func() {
+		closeStdin.Close() // the Go server exits cleanly (writing its profile)
+		select {
+		case <-p.Done():
+		case <-time.After(5 * time.Second):
+		}
+		cancel()
+		_ = p.Wait()
+	}
+	rctx, rcancel := context.WithTimeout(r.ctx, 30*time.Second)
+	defer rcancel()
+	line, err := p.ReadLine(rctx)
+	if err != nil || !strings.HasPrefix(line, "READY") {
+		stop()
+		return nil, fmt.Errorf("manager server %s: %q %v", exe, line, err)
+	}
+	return &managerServer{network: "unix", address: sock, pid: p.Pid(), stop: stop}, nil
+}
+
+func runManager(r *runner) error {
+	dur := time.Second
+	callers := managerCallers
+	if v := os.Getenv(callersEnv); v != "" { // for profiling one level
+		callers = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%s=%q: not a list of positive counts", callersEnv, v)
+			}
+			callers = append(callers, n)
+		}
+	}
+	if r.cfg.Short {
+		dur, callers = 50*time.Millisecond, []int{1, 2}
+	}
+	servers := map[string]*managerServer{}
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	// Fresh socket names each repeat: a server may leave its socket file.
+	sock, err := os.MkdirTemp(r.tmp, "mgr")
+	if err != nil {
+		return err
+	}
+	for name, start := range map[string]func(string) (*managerServer, error){"go": r.startGoManager, "py": r.startPyManager} {
+		s, err := start(filepath.Join(sock, name+".sock"))
+		if err != nil {
+			return err
+		}
+		servers[name] = s
+	}
+	for _, n := range callers {
+		for _, client := range []string{"go", "py"} {
+			for _, srv := range []string{"py", "go"} {
+				s := servers[srv]
+				// The server's CPU time over the calls: read while the
+				// callers' connections (a CPython server's threads) live.
+				var calls, secs, cpu0, cpu float64
+				window := func(start bool) {
+					if start {
+						cpu0 = s.cpuNs()
+					} else {
+						cpu = s.cpuNs() - cpu0
+					}
+				}
+				if client == "go" {
+					calls, secs, err = goManagerCallers(r.ctx, s.network, s.address, n, dur, window)
+				} else {
+					calls, secs, err = r.pyManagerCallers(s.network, s.address, n, dur, window)
+				}
+				if err != nil {
+					return fmt.Errorf("%s callers to the %s server: %w", client, srv, err)
+				}
+				key := fmt.Sprintf("manager/%s-clients/%d/%s-server", client, n, srv)
+				r.add(key, secs*1e9/calls)
+				if cpu > 0 {
+					r.add(key+"/cpu", cpu/calls)
+				}
+			}
+			lang := map[string]string{"go": "Go", "py": "Python"}[client]
+			var goal float64
+			if client == "go" && n == 32 {
+				goal = 5
+			}
+			r.compare(comparison{Case: "manager calls", Workload: fmt.Sprintf("dict set/get, %d %s callers", n, lang),
+				Subject: "Go server", Baseline: "CPython SyncManager server", PerSec: true,
+				SubjectKey: fmt.Sprintf("manager/%s-clients/%d/go-server", client, n),
+				BaseKey:    fmt.Sprintf("manager/%s-clients/%d/py-server", client, n), Goal: goal})
+		}
+		if len(r.samples[fmt.Sprintf("manager/go-clients/%d/go-server/cpu", n)]) > 0 {
+			r.compare(comparison{Case: "manager server CPU", Workload: fmt.Sprintf("per call, %d Go callers", n),
+				Subject: "Go server", Baseline: "CPython SyncManager server",
+				SubjectKey: fmt.Sprintf("manager/go-clients/%d/go-server/cpu", n),
+				BaseKey:    fmt.Sprintf("manager/go-clients/%d/py-server/cpu", n)})
+		}
+	}
+	r.note("manager: calls per second of all callers together (one proxy call = one request and reply on a unix socket); " +
+		"Go callers are goroutines sharing one manager.Client, Python callers threads in up to 4 processes (one GIL each). " +
+		"Clients, server and other load share the machine's CPUs, so the Python rows are bound by the clients' own CPU. " +
+		"Server CPU per call is the server process's CPU time (all threads, /proc/PID/task/*/schedstat) over the calls served: " +
+		"CPython's server runs on one core at most, the Go server on all of them.")
+	return nil
+}
+
+// goManagerCallers runs n goroutines of d[key] = i; d[key] through one
+// Client for dur; window(true) is called just before they start and
+// window(false) when they are done, before their connections close. It
+// returns the calls made and the seconds they took.
+func goManagerCallers(ctx context.Context, network, address string, n int, dur time.Duration, window func(start bool)) (calls, secs float64, err error) {
+	c, err := manager.Config{Dialer: listener.Config{Authkey: benchKey}, MaxIdleConns: -1}.Dial(ctx, network, address)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	d, err := c.Dict(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer d.Close()
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	var total atomic.Int64
+	var deadline time.Time
+	errs := make(chan error, n)
+	for k := 0; k < n; k++ {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			key := "k" + strconv.Itoa(k)
+			err := d.Set(ctx, key, 0) // opens this caller's connection
+			ready.Done()
+			if err != nil {
+				errs <- err
+				return
+			}
+			<-start
+			var local int64
+			for i := 0; ; i++ {
+				if err := d.Set(ctx, key, i); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := d.Get(ctx, key); err != nil {
+					errs <- err
+					return
+				}
+				local += 2
+				if i&7 == 0 && time.Now().After(deadline) {
+					break
+				}
+			}
+			total.Add(local)
+		}()
+	}
+	ready.Wait()
+	window(true)
+	t0 := time.Now()
+	deadline = t0.Add(dur)
+	close(start)
+	done.Wait()
+	elapsed := time.Since(t0)
+	window(false)
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, 0, err
+	}
+	return float64(total.Load()), elapsed.Seconds(), nil
+}
+
+// pyManagerCallers runs n Python caller threads (pyfixtures/mgr_bench.py,
+// spread over up to 4 processes) for dur, with window as for
+// goManagerCallers. It returns the calls made and the seconds they took.
+func (r *runner) pyManagerCallers(network, address string, n int, dur time.Duration, window func(start bool)) (calls, secs float64, err error) {
+	procs := min(n, 4)
+	type proc struct {
+		p     *pyharness.Proc
+		start *io.PipeWriter
+	}
+	var ps []proc
+	defer func() {
+		for _, p := range ps {
+			p.start.Close()
+			_ = p.p.Kill()
+			_ = p.p.Wait()
+		}
+	}()
+	for i := 0; i < procs; i++ {
+		threads := n / procs
+		if i < n%procs {
+			threads++
+		}
+		pr, pw := io.Pipe()
+		p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "mgr_bench.py", TempDir: r.tmp,
+			Args:  []string{"--address", network + ":" + address, "--threads", strconv.Itoa(threads), "--duration", strconv.FormatFloat(dur.Seconds(), 'f', -1, 64), "--watchdog", "300"},
+			Env:   []string{"MPWIRE_AUTHKEY=" + hex.EncodeToString(benchKey)},
+			Stdin: pr})
+		if err != nil {
+			return 0, 0, err
+		}
+		ps = append(ps, proc{p, pw})
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Minute)
+	defer cancel()
+	for _, p := range ps {
+		if line, err := p.p.ReadLine(ctx); err != nil || line != "READY" {
+			return 0, 0, fmt.Errorf("mgr_bench.py: %q %v", line, err)
+		}
+	}
+	window(true)
+	for _, p := range ps {
+		if _, err := p.start.Write([]byte("\n")); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, p := range ps {
+		line, err := p.p.ReadLine(ctx)
+		if err != nil {
+			return 0, 0, err
+		}
+		var c, sec float64
+		if _, err := fmt.Sscanf(line, "OPS %g %g", &c, &sec); err != nil {
+			return 0, 0, fmt.Errorf("mgr_bench.py: %q: %w", line, err)
+		}
+		calls += c
+		secs = max(secs, sec)
+	}
+	window(false)
+	if secs <= 0 || calls <= 0 {
+		return 0, 0, errors.New("mgr_bench.py: nothing measured")
+	}
+	return calls, secs, nil
+}
