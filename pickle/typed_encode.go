@@ -28,6 +28,10 @@ type encPlan struct {
 	elem   *encPlan
 	fields []encFieldPlan
 	omits  bool // some field may be left out (omitempty, omitzero, nil embedded pointer)
+	// idWord is the type word of a pointer to elem (pointers and slices):
+	// the identity key of a pointer or slice is that pointer as an
+	// interface, made without reflection.
+	idWord unsafe.Pointer
 }
 
 type encFieldPlan struct {
@@ -113,8 +117,10 @@ func buildEncPlan(t reflect.Type, building map[reflect.Type]*encPlan) *encPlan {
 		p.enc = encString
 	case reflect.Pointer:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encPtr
+		p.idWord = typeWord(reflect.Zero(t).Interface())
 	case reflect.Slice:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encSlice
+		p.idWord = typeWord(reflect.Zero(reflect.PointerTo(t.Elem())).Interface())
 	case reflect.Array:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encArray
 	case reflect.Map:
@@ -237,7 +243,7 @@ func encPtr(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	}
 	if pl.elem.t.Kind() == reflect.Struct {
 		// Shared pointers keep their identity (one Python object).
-		id := idKey{p: reflect.NewAt(pl.elem.t, ptr).Interface(), kind: 'p'}
+		id := idKey{p: boxAt(pl.idWord, ptr), kind: 'p'}
 		if i, ok := e.lookupID(id); ok {
 			e.writeGet(i)
 			return nil
@@ -257,7 +263,7 @@ func encSlice(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	h := (*sliceHdr)(p)
 	var id idKey
 	if h.cap > 0 {
-		id = idKey{p: reflect.NewAt(pl.elem.t, h.data).Interface(), n: h.len, kind: 's'}
+		id = idKey{p: boxAt(pl.idWord, h.data), n: h.len, kind: 's'}
 		if i, ok := e.lookupID(id); ok {
 			e.writeGet(i)
 			return nil
@@ -295,6 +301,26 @@ func (e *encState) emptyList() {
 // listItems writes n items of type elem stored from data on.
 func (e *encState) listItems(data unsafe.Pointer, n int, elem *encPlan) error {
 	size := elem.t.Size()
+	if n < batchSize && e.proto >= 1 {
+		// One batch, as the batcher writes it for batchList.
+		if n == 0 {
+			return nil
+		}
+		if n > 1 {
+			e.b = append(e.b, opMark)
+		}
+		for i := 0; i < n; i++ {
+			if err := e.encValue(unsafe.Add(data, uintptr(i)*size), elem); err != nil {
+				return err
+			}
+		}
+		if n == 1 {
+			e.b = append(e.b, opAppend)
+		} else {
+			e.b = append(e.b, opAppends)
+		}
+		return nil
+	}
 	for b := e.batches(n, batchList); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {

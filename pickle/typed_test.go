@@ -358,13 +358,26 @@ func TestTypedStructEncodesAsItsDict(t *testing.T) {
 		}
 		return d
 	}
+	// Lists on both sides of the batch size, and a slice written twice
+	// (the second time a memo reference).
+	type lists struct{ typed, generic any }
+	var sized []lists
+	for _, n := range []int{0, 1, 2, 999, 1000, 1001, 2000} {
+		typed, generic := make([]int, n), make([]any, n)
+		for i := range typed {
+			typed[i], generic[i] = i, int64(i)
+		}
+		sized = append(sized, lists{typed, generic})
+	}
+	shared, sharedAny := []string{"y", "z"}, []any{"y", "z"}
+	sized = append(sized, lists{[][]string{shared, shared, shared[:1]}, []any{sharedAny, sharedAny, []any{"y"}}})
 	for p := 0; p <= highestProtocol; p++ {
 		m, _ := EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
-		for _, tc := range []struct{ typed, generic any }{
+		for _, tc := range append(sized, []lists{
 			{one{1}, dict("a", int64(1))},
 			{three{1, "x", []string{"y"}}, dict("a", int64(1), "b", "x", "c", []any{"y"})},
 			{[]three{{2, "b", nil}, {3, "b", []string{"z"}}}, []any{dict("a", int64(2), "b", "b", "c", []any{}), dict("a", int64(3), "b", "b", "c", []any{"z"})}}, // a nil slice is an empty list, as before
-		} {
+		}...) {
 			got, err1 := m.Marshal(tc.typed)
 			want, err2 := m.Marshal(tc.generic)
 			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
