@@ -478,6 +478,7 @@ func keyPrefix(k string) uint64 {
 type mapScratch struct {
 	keys  []string
 	items []mapItem
+	tmp   []mapItem     // sortMapItems' scratch
 	vals  reflect.Value // []V
 }
 
@@ -539,12 +540,7 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 		sc.keys = append(sc.keys, k.String())
 	}
 	keys := sc.keys
-	slices.SortFunc(sc.items, func(a, b mapItem) int {
-		if a.pre != b.pre {
-			return cmp.Compare(a.pre, b.pre)
-		}
-		return strings.Compare(keys[a.i], keys[b.i])
-	})
+	sc.tmp = sortMapItems(sc.items, sc.tmp, keys)
 	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
 	return e.dictItems(n, func(i int) error {
 		e.boundary()
@@ -554,4 +550,60 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 		}
 		return e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem)
 	})
+}
+
+// sortMapItems sorts items by key (pre, then the whole key) and returns
+// tmp, grown to hold them. A long map is sorted by its keys' prefixes with
+// a radix sort (stable, so equal prefixes keep their order until their
+// keys are compared), which costs a fraction of comparison sorting.
+func sortMapItems(items, tmp []mapItem, keys []string) []mapItem {
+	byKey := func(a, b mapItem) int {
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
+		return strings.Compare(keys[a.i], keys[b.i])
+	}
+	n := len(items)
+	if n < 256 {
+		slices.SortFunc(items, byKey)
+		return tmp
+	}
+	tmp = slices.Grow(tmp[:0], n)[:n]
+	src, dst := items, tmp
+	var count [256]int
+	for shift := uint(0); shift < 64; shift += 8 {
+		clear(count[:])
+		for i := range src {
+			count[byte(src[i].pre>>shift)]++
+		}
+		if count[byte(src[0].pre>>shift)] == n {
+			continue // one byte value: the order stays
+		}
+		at := 0
+		for b, c := range count {
+			count[b] = at
+			at += c
+		}
+		for i := range src {
+			b := byte(src[i].pre >> shift)
+			dst[count[b]] = src[i]
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &items[0] {
+		copy(items, src)
+	}
+	// Keys that share their prefix: compare them whole.
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && items[hi].pre == items[lo].pre {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(items[lo:hi], byKey)
+		}
+		lo = hi
+	}
+	return tmp
 }

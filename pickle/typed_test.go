@@ -3,7 +3,9 @@ package pickle
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -383,6 +385,50 @@ func TestTypedStructEncodesAsItsDict(t *testing.T) {
 			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
 				t.Errorf("protocol %d, %T: %x (%v), want %x (%v)", p, tc.typed, got, err1, want, err2)
 			}
+		}
+	}
+}
+
+// A string-keyed map is written in key order, however its keys sort: the
+// radix sort of long maps and the comparison sort of short ones agree.
+func TestTypedMapKeyOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{3, 255, 256, 300, 2500} {
+		m := map[string]int{}
+		for len(m) < n {
+			var k string
+			switch rng.IntN(6) {
+			case 5: // prefixes that differ in their last byte
+				k = fmt.Sprintf("1234567%c%d", 'a'+rng.IntN(26), rng.IntN(n))
+			case 0: // shared 8-byte prefixes
+				k = fmt.Sprintf("prefix__%d", rng.IntN(10*n))
+			case 1: // shorter than a prefix, with NULs
+				k = string([]byte{byte(rng.IntN(3)), 0, byte(rng.IntN(3))})[:rng.IntN(4)]
+			case 2:
+				k = fmt.Sprintf("é%d", rng.IntN(10*n))
+			default:
+				k = fmt.Sprintf("%x", rng.Uint64()>>rng.IntN(64))
+			}
+			m[k] = len(m)
+		}
+		data, err := Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := v.(*Dict)
+		got := make([]string, 0, n)
+		for k, v := range d.All() {
+			if m[k.(string)] != int(v.(int64)) {
+				t.Fatalf("n=%d: %q: %v, want %d", n, k, v, m[k.(string)])
+			}
+			got = append(got, k.(string))
+		}
+		if len(got) != n || !slices.IsSorted(got) {
+			t.Errorf("n=%d: %d keys, sorted %v", n, len(got), slices.IsSorted(got))
 		}
 	}
 }
