@@ -432,3 +432,41 @@ func TestTypedMapKeyOrder(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTypedEncodeCanonical decodes the input into the typed targets and
+// encodes each result at every protocol: the typed encoder's bytes must be
+// what the generic encoder writes for the value they decode to (one set of
+// CPython's rules: batches, memo references for shared slices and equal
+// strs, key order).
+func FuzzTypedEncodeCanonical(f *testing.F) {
+	for _, data := range typedInputs(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		for _, target := range typedTargets() {
+			p := target()
+			if Unmarshal(data, p) != nil {
+				continue
+			}
+			v := reflect.ValueOf(p).Elem().Interface()
+			for proto := 0; proto <= highestProtocol; proto++ {
+				m, _ := EncOptions{Protocol: proto, ProtocolZero: proto == 0}.EncMode()
+				typed, err := m.Marshal(v)
+				if err != nil {
+					continue
+				}
+				var g any
+				if err := Unmarshal(typed, &g); err != nil {
+					t.Fatalf("%T at protocol %d: %x does not decode: %v", v, proto, typed, err)
+				}
+				generic, err := m.Marshal(g)
+				if err != nil || !bytes.Equal(typed, generic) {
+					t.Fatalf("%T at protocol %d:\ntyped   %x\ngeneric %x (%v)", v, proto, typed, generic, err)
+				}
+			}
+		}
+	})
+}
