@@ -9,12 +9,14 @@ import (
 	"math/big"
 	"reflect"
 	"strconv"
+	"unsafe"
 )
 
 // listBox is a Python list while the pickle is being decoded: lists are
 // mutable and referenced through the memo, so the decoder appends to a
 // shared box and turns it into a []any in the final pass (which also
-// resolves self-references: the []any then contains itself).
+// resolves self-references: the []any then contains itself). The final
+// []any is items itself, boxed where it is (asList).
 type listBox struct {
 	items []any // after the final pass, the []any that the list became
 	start int   // offset of its EMPTY_LIST, to size it from the input
@@ -860,7 +862,7 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 // walkList turns a list box into its []any.
 func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error) {
 	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
-		return s.boxList(x.items), h, err
+		return x.asList(), h, err
 	}
 	if cap(x.items) == 0 {
 		if x.memo {
@@ -874,8 +876,12 @@ func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error)
 		return nil, 0, err
 	}
 	x.walk.state, x.walk.height = 2, int32(h+1)
-	return s.boxList(x.items), h + 1, nil
+	return x.asList(), h + 1, nil
 }
+
+// asList returns the list's items as a []any value, boxed in place: the
+// header does not change after the final pass.
+func (x *listBox) asList() any { return boxAt(listWord, unsafe.Pointer(&x.items)) }
 
 func (s *decState) walkTuple(x Tuple, depth int, inKey bool) (int, error) {
 	if len(x) == 0 {

@@ -45,7 +45,7 @@ const (
 	dictSlab  = 64
 	listSlab  = 64
 	carveMax  = 64 // longer runs of items get an array of their own
-	strSlab   = 32 << 10
+	wordSlab  = 4096
 	strSlabLn = 1024 // longer strs get an allocation of their own
 )
 
@@ -57,15 +57,13 @@ func (s *decState) slabLen(max, per int) int {
 }
 
 type decSlabs struct {
-	hdrs   [][]any // slice headers of boxed lists, tuples and bytes
-	ints   []int64
-	floats []float64
-	strs   []string
-	text   []byte
-	items  []any
-	ents   []dictEntry
-	dicts  []Dict
-	lists  []listBox
+	hdrs  [][]any  // slice headers of boxed tuples and bytes
+	words []uint64 // boxed ints and floats, boxed strs and their bytes
+	last  int      // length of the last words slab
+	items []any
+	ents  []dictEntry
+	dicts []Dict
+	lists []listBox
 }
 
 // charge counts n bytes allocated for the decoded value against MaxAlloc.
@@ -81,65 +79,60 @@ func (s *decState) charge(n uintptr) error {
 	return nil
 }
 
+// words returns n words of a pointer-free slab. Boxed ints, floats and
+// strs live there: a str's header and its bytes side by side, the header
+// pointing into its own slab (which the interface value holding the
+// header keeps alive), so the collector neither scans the slab nor follows
+// a pointer per str. Slabs start small and double, up to wordSlab words
+// and no more than the input left can fill.
+func (s *decState) words(n int) unsafe.Pointer {
+	if n > len(s.slabs.words) {
+		if n > wordSlab/4 {
+			s.alloc += 8 * int64(n)
+			return unsafe.Pointer(unsafe.SliceData(make([]uint64, n)))
+		}
+		c := max(n, min(wordSlab, 8+(len(s.data)-s.pos)/2, max(64, 2*s.slabs.last)))
+		s.slabs.words, s.slabs.last = make([]uint64, c), c
+		s.alloc += 8 * int64(c)
+	}
+	p := unsafe.Pointer(&s.slabs.words[0])
+	s.slabs.words = s.slabs.words[n:]
+	return p
+}
+
 func (s *decState) boxInt(v int64) any {
 	if v >= -smallIntBias && v < smallIntMax {
 		return smallInts[v+smallIntBias]
 	}
-	if len(s.slabs.ints) == 0 {
-		n := s.slabLen(boxSlab, 3)
-		s.slabs.ints = make([]int64, n)
-		s.alloc += 8 * int64(n)
-	}
-	p := &s.slabs.ints[0]
-	*p = v
-	s.slabs.ints = s.slabs.ints[1:]
-	return boxAt(int64Word, unsafe.Pointer(p))
+	p := s.words(1)
+	*(*int64)(p) = v
+	return boxAt(int64Word, p)
 }
 
 func (s *decState) boxFloat(f float64) any {
-	if len(s.slabs.floats) == 0 {
-		n := s.slabLen(boxSlab, 9)
-		s.slabs.floats = make([]float64, n)
-		s.alloc += 8 * int64(n)
-	}
-	p := &s.slabs.floats[0]
-	*p = f
-	s.slabs.floats = s.slabs.floats[1:]
-	return boxAt(float64Word, unsafe.Pointer(p))
+	p := s.words(1)
+	*(*float64)(p) = f
+	return boxAt(float64Word, p)
 }
 
-// boxStr copies b into the text slab and returns it as a str value.
+// boxStr copies b into a pointer-free slab, after a string header that
+// points at the copy, and returns the header as a str value.
 func (s *decState) boxStr(b []byte) any {
 	if len(b) == 0 {
 		return ""
 	}
-	var str string
-	if len(b) > strSlabLn {
-		str = string(b)
-		s.alloc += int64(len(b))
-	} else {
-		if len(b) > len(s.slabs.text) {
-			n := min(strSlab, max(len(s.data)-s.pos+len(b), 64))
-			s.slabs.text = make([]byte, n)
-			s.alloc += int64(n)
-		}
-		n := copy(s.slabs.text, b)
-		str = unsafe.String(&s.slabs.text[0], n)
-		s.slabs.text = s.slabs.text[n:]
-	}
-	if len(s.slabs.strs) == 0 {
-		n := s.slabLen(boxSlab/2, 3)
-		s.slabs.strs = make([]string, n)
-		s.alloc += 16 * int64(n)
-	}
-	p := &s.slabs.strs[0]
-	*p = str
-	s.slabs.strs = s.slabs.strs[1:]
-	return boxAt(stringWord, unsafe.Pointer(p))
+	p := s.words(2 + (len(b)+7)/8)
+	data := unsafe.Add(p, 16)
+	copy(unsafe.Slice((*byte)(data), len(b)), b)
+	// The header is written as two words: the slab has no pointers as far
+	// as the collector knows, and needs no write barrier.
+	h := (*[2]uintptr)(p)
+	h[0], h[1] = uintptr(data), uintptr(len(b))
+	return boxAt(stringWord, p)
 }
 
 // boxSlice returns the slice with header h as an interface value of the
-// type whose word is typ ([]any, Tuple or []byte: one layout).
+// type whose word is typ (Tuple or []byte: one layout with []any).
 func (s *decState) boxSlice(typ unsafe.Pointer, h []any) any {
 	if len(s.slabs.hdrs) == 0 {
 		n := s.slabLen(boxSlab/2, 1)
@@ -152,7 +145,6 @@ func (s *decState) boxSlice(typ unsafe.Pointer, h []any) any {
 	return boxAt(typ, unsafe.Pointer(p))
 }
 
-func (s *decState) boxList(l []any) any  { return s.boxSlice(listWord, l) }
 func (s *decState) boxTuple(t Tuple) any { return s.boxSlice(tupleWord, t) }
 func (s *decState) boxBytes(b []byte) any {
 	return s.boxSlice(bytesWord, *(*[]any)(unsafe.Pointer(&b)))

@@ -90,31 +90,17 @@ type encState struct {
 	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
 	memoStr    strMemo
-	memoSlice  map[sliceKey]int // []any and Tuple (typed keys hash faster than idKey)
-	memoDict   map[*Dict]int
-	calling    map[idKey]callFrame // objects whose arguments are being written (beginCall)
-	strCache   [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
-	depth      int
-	pendingID  idKey // identity of the pointer whose struct is being encoded
+	// []any, Tuple and *Dict are in memoID too, keyed by their words
+	// (sliceKey, memoDictKind).
+	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
+	strCache  [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
+	depth     int
+	pendingID idKey // identity of the pointer whose struct is being encoded
 	// keys[k] is 1 + the memo index of struct field key k (typed_encode.go)
 	// in this encode, 0 if not written yet; keysUsed lists the k set.
 	keys     []int32
 	keysUsed []int32
 	maps     map[reflect.Type]*mapScratch // typed_encode.go
-	// sliceHigh and dictHigh are the most entries memoSlice and memoDict
-	// held since they were made (a map's capacity is not visible).
-	sliceHigh, dictHigh int
-}
-
-// resetMap empties a memo map for the next encode, or drops it when it
-// once held far more than this encode used.
-func resetMap[K comparable](m map[K]int, high int) (map[K]int, int) {
-	high = max(high, len(m))
-	if high > 1<<10 && 8*len(m) < high || high > 1<<17 {
-		return nil, 0
-	}
-	clear(m)
-	return m, high
 }
 
 var encPool = sync.Pool{New: func() any { return &encState{} }}
@@ -131,8 +117,6 @@ func (e *encState) release() {
 	e.memoID.reset()
 	clear(e.memoGlobal)
 	e.strCache = [256]strCacheEntry{}
-	e.memoSlice, e.sliceHigh = resetMap(e.memoSlice, e.sliceHigh)
-	e.memoDict, e.dictHigh = resetMap(e.memoDict, e.dictHigh)
 	e.memoStr.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
@@ -248,11 +232,21 @@ func (e *encState) enter() error {
 	return nil
 }
 
+// sliceKey identifies a []any or Tuple for the memo: its backing array,
+// length and type.
 type sliceKey struct {
 	p     *any
 	n     int
 	tuple bool
 }
+
+var dictWord = typeWord((*Dict)(nil))
+
+// Kinds of the memoID keys of generic values.
+const (
+	memoSliceKind = 'l'
+	memoDictKind  = 'd'
+)
 
 func sliceKeyOf(x []any, tuple bool) (sliceKey, bool) {
 	if cap(x) == 0 {
@@ -261,12 +255,19 @@ func sliceKeyOf(x []any, tuple bool) (sliceKey, bool) {
 	return sliceKey{&x[:cap(x)][0], len(x), tuple}, true
 }
 
+func (k sliceKey) typ() unsafe.Pointer {
+	if k.tuple {
+		return tupleWord
+	}
+	return listWord
+}
+
 func (e *encState) lookupSlice(x []any, tuple bool) (sliceKey, bool, int) {
 	k, ok := sliceKeyOf(x, tuple)
-	if !ok || e.memoSlice == nil {
+	if !ok {
 		return k, ok, -1
 	}
-	if i, hit := e.memoSlice[k]; hit {
+	if i, hit := e.memoID.findWords(k.typ(), unsafe.Pointer(k.p), k.n, memoSliceKind); hit {
 		return k, ok, i
 	}
 	return k, ok, -1
@@ -275,11 +276,12 @@ func (e *encState) lookupSlice(x []any, tuple bool) (sliceKey, bool, int) {
 func (e *encState) memoizeSlice(k sliceKey, ok bool) {
 	idx := e.memoize()
 	if ok {
-		if e.memoSlice == nil {
-			e.memoSlice = make(map[sliceKey]int)
-		}
-		e.memoSlice[k] = idx
+		e.memoID.putWords(k.typ(), unsafe.Pointer(k.p), k.n, memoSliceKind, idx)
 	}
+}
+
+func (e *encState) lookupDict(d *Dict) (int, bool) {
+	return e.memoID.findWords(dictWord, unsafe.Pointer(d), 0, memoDictKind)
 }
 
 // save writes v. The type switch covers the generic values without
@@ -868,7 +870,7 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opNone)
 		return nil
 	}
-	if i, ok := e.memoDict[d]; ok {
+	if i, ok := e.lookupDict(d); ok {
 		e.writeGet(i)
 		return nil
 	}
@@ -877,10 +879,7 @@ func (e *encState) saveDict(d *Dict) error {
 	}
 	e.emptyDict()
 	idx := e.memoize()
-	if e.memoDict == nil {
-		e.memoDict = make(map[*Dict]int)
-	}
-	e.memoDict[d] = idx
+	e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
 	err := e.dictEntries(d.ents, batchDict)
 	e.depth--
 	return err
@@ -1430,7 +1429,7 @@ func (e *encState) freshCopy(v any, start int) (any, bool) {
 			return slices.Clip(slices.Clone(x)), true
 		}
 	case *Dict:
-		if i, ok := e.memoDict[x]; ok && i >= start {
+		if i, ok := e.lookupDict(x); ok && i >= start {
 			c := newDictCap(x.Len())
 			for k, v := range x.All() {
 				_ = c.Set(k, v) // hashable: x holds it

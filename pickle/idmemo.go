@@ -32,17 +32,22 @@ func idHash(p unsafe.Pointer, n int, kind byte) uint {
 
 // find returns the memo index stored for k (k.p a pointer).
 func (m *idMemo) find(k *idKey) (int, bool) {
+	typ, p := idWords(k)
+	return m.findWords(typ, p, k.n, k.kind)
+}
+
+// findWords returns the memo index stored for the key of these words.
+func (m *idMemo) findWords(typ, p unsafe.Pointer, n int, kind byte) (int, bool) {
 	if m.n == 0 {
 		return 0, false
 	}
-	typ, p := idWords(k)
 	mask := uint(len(m.slots) - 1)
-	for i := idHash(p, k.n, k.kind) & mask; ; i = (i + 1) & mask {
+	for i := idHash(p, n, kind) & mask; ; i = (i + 1) & mask {
 		s := &m.slots[i]
 		if s.idx == 0 {
 			return 0, false
 		}
-		if s.p == p && s.typ == typ && s.n == k.n && s.kind == k.kind {
+		if s.p == p && s.typ == typ && s.n == n && s.kind == kind {
 			return s.idx - 1, true
 		}
 	}
@@ -50,19 +55,24 @@ func (m *idMemo) find(k *idKey) (int, bool) {
 
 // put stores idx for k, replacing an entry already there.
 func (m *idMemo) put(k *idKey, idx int) {
+	typ, p := idWords(k)
+	m.putWords(typ, p, k.n, k.kind, idx)
+}
+
+// putWords stores idx for the key of these words.
+func (m *idMemo) putWords(typ, p unsafe.Pointer, n int, kind byte, idx int) {
 	if 2*(m.n+1) > len(m.slots) {
 		m.grow()
 	}
-	typ, p := idWords(k)
 	mask := uint(len(m.slots) - 1)
-	for i := idHash(p, k.n, k.kind) & mask; ; i = (i + 1) & mask {
+	for i := idHash(p, n, kind) & mask; ; i = (i + 1) & mask {
 		s := &m.slots[i]
 		if s.idx == 0 {
-			*s = idSlot{typ: typ, p: p, n: k.n, kind: k.kind, idx: idx + 1}
+			*s = idSlot{typ: typ, p: p, n: n, kind: kind, idx: idx + 1}
 			m.n++
 			return
 		}
-		if s.p == p && s.typ == typ && s.n == k.n && s.kind == k.kind {
+		if s.p == p && s.typ == typ && s.n == n && s.kind == kind {
 			s.idx = idx + 1
 			return
 		}

@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"encoding/binary"
+	"math"
 	"reflect"
 	"strings"
 	"unsafe"
@@ -143,10 +144,10 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkArray:
-		e = tmemo{kind: mAt, plan: b.pl, p: b.p}
+		e = tmemo{kind: mAt, t: unsafe.Pointer(b.pl), p: b.p}
 	case b.n == 0:
 		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
-		e = tmemo{kind: mSlice, plan: b.pl, p: b.pl.empty}
+		e = tmemo{kind: mSlice, t: unsafe.Pointer(b.pl), p: b.pl.empty}
 	default:
 		c := b.c
 		if b.ck != nil {
@@ -158,7 +159,9 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 			}
 		}
 		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
-		e = tmemo{kind: mSlice, plan: b.pl, p: b.data, n: b.n, c: c}
+		if c <= math.MaxInt32 {
+			e = tmemo{kind: mSlice, t: unsafe.Pointer(b.pl), p: b.data, n: b.n, c: int32(c)}
+		}
 	}
 	if first >= 0 {
 		d.memo[first] = e
@@ -362,9 +365,9 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkStruct:
-		e = tmemo{kind: mAt, plan: b.pl, p: b.p}
+		e = tmemo{kind: mAt, t: unsafe.Pointer(b.pl), p: b.p}
 	default:
-		e = tmemo{kind: mMap, plan: b.pl, p: b.m.UnsafePointer()}
+		e = tmemo{kind: mMap, t: unsafe.Pointer(b.pl), p: b.m.UnsafePointer()}
 	}
 	d.memo[first] = e
 }
@@ -464,10 +467,10 @@ func (d *tdec) key() (int, tmemo, error) {
 	case opShortBinunicode, opBinunicode, opBinunicode8:
 		d.s.pos++
 		off, n, err := d.strArg(op)
-		if err != nil || !validPyUTF8(d.s.data[off:off+n]) {
+		if err != nil || n > math.MaxInt32 || !validPyUTF8(d.s.data[off:off+n]) {
 			return 0, tmemo{}, errFallback
 		}
-		e := tmemo{kind: mStr, n: off, c: n}
+		e := tmemo{kind: mStr, n: off, c: int32(n)}
 		i, err := d.memoPuts(e)
 		return i, e, err
 	case opBinget, opLongBinget:
@@ -509,7 +512,7 @@ func (d *tdec) getIndex() (int, error) {
 // field returns the index of the struct field that the str key names (-1:
 // none), cached in the key's memo entry.
 func (d *tdec) field(pl *decPlan, e *tmemo) int {
-	if e.fplan == pl {
+	if e.t == unsafe.Pointer(pl) {
 		return int(e.field)
 	}
 	name := ""
@@ -527,7 +530,9 @@ func (d *tdec) field(pl *decPlan, e *tmemo) int {
 			}
 		}
 	}
-	e.fplan, e.field = pl, int32(f)
+	if f < math.MaxInt16 {
+		e.t, e.field = unsafe.Pointer(pl), int16(f)
+	}
 	return f
 }
 
@@ -597,7 +602,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 			return err
 		}
 		e := &d.memo[i]
-		if e.kind == mAt && e.viaPtr && e.plan == pl.elem {
+		if e.kind == mAt && e.flags&fViaPtr != 0 && e.plan() == pl.elem {
 			*(*unsafe.Pointer)(p) = e.p
 			return nil
 		}
@@ -620,7 +625,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 		return err
 	}
 	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.memo[m0].p == ep {
-		d.memo[m0].viaPtr = true
+		d.memo[m0].flags |= fViaPtr
 	}
 	return nil
 }

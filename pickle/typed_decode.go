@@ -30,20 +30,37 @@ var errFallback = errors.New("pickle: typed decoding falls back to the generic p
 // typedFallbacks counts the decodes the typed decoder handed over (tests).
 var typedFallbacks atomic.Int64
 
-// tmemo is a memo entry of the typed decoder.
+// tmemo is a memo entry of the typed decoder. It is 32 bytes: a pickle
+// of plain data memoizes most of its values (CPython writes MEMOIZE after
+// every str, list and dict), and the memo is written once per value.
 type tmemo struct {
-	kind uint8
-	plan *decPlan       // the type of the value (mSlice, mAt, mMap, mPtr)
-	p    unsafe.Pointer // slice data, location (mAt), map or pointer
-	n, c int            // slice len and cap; str offset and length in data
-	str  string         // mStr once made
-	made bool           // str made
-	// viaPtr: an mAt struct read into a new *T (p), shared as that pointer.
-	viaPtr bool
-	// Field lookup cache for a str used as a struct key.
-	fplan *decPlan
-	field int32
+	// p is the slice data, the location (mAt), the map or the pointer;
+	// for mStr the string's bytes (fMade) or a boxed string (fBoxed); for
+	// mAny the data word of the value.
+	p unsafe.Pointer
+	// t is the *decPlan of the value (mSlice, mAt, mMap); for mStr the
+	// struct plan whose field index is cached in field; for mAny the
+	// type word of the value.
+	t unsafe.Pointer
+	// n is the slice length; for mStr the offset of the str in data; for
+	// mAny the height of the value (see decState.walk).
+	n int
+	// c is the slice capacity; for mStr the length of the str.
+	c     int32
+	field int16
+	kind  uint8
+	flags uint8
 }
+
+// tmemo flags.
+const (
+	fMade   = 1 << iota // mStr: p is the string's bytes
+	fBoxed              // mStr: p is a boxed string (a pointer to its header)
+	fViaPtr             // mAt: a struct read into a new *T (p), shared as that pointer
+)
+
+// plan is the plan of a typed memo entry.
+func (e *tmemo) plan() *decPlan { return (*decPlan)(e.t) }
 
 const (
 	mNone    uint8 = iota
@@ -458,8 +475,8 @@ func (d *tdec) newString(b []byte) string {
 
 func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {
 	off, n, err := d.strArg(op)
-	if err != nil {
-		return err
+	if err != nil || n > math.MaxInt32 {
+		return errFallback
 	}
 	b := d.s.data[off : off+n]
 	if !validPyUTF8(b) {
@@ -468,10 +485,11 @@ func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {
 	if pl != nil && pl.kind != pkString {
 		return errFallback
 	}
-	e := tmemo{kind: mStr, n: off, c: n}
+	e := tmemo{kind: mStr, n: off, c: int32(n)}
 	if pl != nil {
-		e.str, e.made = d.newString(b), true
-		*(*string)(p) = e.str
+		str := d.newString(b)
+		e.p, e.flags = unsafe.Pointer(unsafe.StringData(str)), fMade
+		*(*string)(p) = str
 	}
 	return d.memoAfter(e)
 }
@@ -612,21 +630,21 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 		*(*string)(p) = d.memoStr(e)
 		return nil
 	case mSlice:
-		if e.plan == pl {
-			*(*sliceHdr)(p) = sliceHdr{e.p, e.n, e.c}
+		if e.plan() == pl {
+			*(*sliceHdr)(p) = sliceHdr{e.p, e.n, int(e.c)}
 			return nil
 		}
 	case mMap:
-		if e.plan == pl {
+		if e.plan() == pl {
 			*(*unsafe.Pointer)(p) = e.p
 			return nil
 		}
 	case mAt:
-		if e.plan == pl {
+		if e.plan() == pl {
 			typedCopy(pl.t, p, e.p)
 			return nil
 		}
-		if pl.kind == pkPtr && e.plan == pl.elem && e.viaPtr {
+		if pl.kind == pkPtr && e.plan() == pl.elem && e.flags&fViaPtr != 0 {
 			// Read into a *T first: the same pointer.
 			*(*unsafe.Pointer)(p) = e.p
 			return nil
@@ -636,10 +654,15 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 }
 
 func (d *tdec) memoStr(e *tmemo) string {
-	if !e.made {
-		e.str, e.made = d.newString(d.s.data[e.n:e.n+e.c]), true
+	switch {
+	case e.flags&fBoxed != 0:
+		return *(*string)(e.p)
+	case e.flags&fMade != 0:
+		return unsafe.String((*byte)(e.p), e.c)
 	}
-	return e.str
+	str := d.newString(d.s.data[e.n : e.n+int(e.c)])
+	e.p, e.flags = unsafe.Pointer(unsafe.StringData(str)), e.flags|fMade
+	return str
 }
 
 type sliceHdr struct {

@@ -28,6 +28,10 @@ type encPlan struct {
 	elem   *encPlan
 	fields []encFieldPlan
 	omits  bool // some field may be left out (omitempty, omitzero, nil embedded pointer)
+	// idWord is the type word of a pointer to elem (pointers and slices):
+	// the identity key of a pointer or slice is that pointer as an
+	// interface, made without reflection.
+	idWord unsafe.Pointer
 }
 
 type encFieldPlan struct {
@@ -113,8 +117,10 @@ func buildEncPlan(t reflect.Type, building map[reflect.Type]*encPlan) *encPlan {
 		p.enc = encString
 	case reflect.Pointer:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encPtr
+		p.idWord = typeWord(reflect.Zero(t).Interface())
 	case reflect.Slice:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encSlice
+		p.idWord = typeWord(reflect.Zero(reflect.PointerTo(t.Elem())).Interface())
 	case reflect.Array:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encArray
 	case reflect.Map:
@@ -237,7 +243,7 @@ func encPtr(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	}
 	if pl.elem.t.Kind() == reflect.Struct {
 		// Shared pointers keep their identity (one Python object).
-		id := idKey{p: reflect.NewAt(pl.elem.t, ptr).Interface(), kind: 'p'}
+		id := idKey{p: boxAt(pl.idWord, ptr), kind: 'p'}
 		if i, ok := e.lookupID(id); ok {
 			e.writeGet(i)
 			return nil
@@ -257,7 +263,7 @@ func encSlice(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	h := (*sliceHdr)(p)
 	var id idKey
 	if h.cap > 0 {
-		id = idKey{p: reflect.NewAt(pl.elem.t, h.data).Interface(), n: h.len, kind: 's'}
+		id = idKey{p: boxAt(pl.idWord, h.data), n: h.len, kind: 's'}
 		if i, ok := e.lookupID(id); ok {
 			e.writeGet(i)
 			return nil
@@ -295,6 +301,26 @@ func (e *encState) emptyList() {
 // listItems writes n items of type elem stored from data on.
 func (e *encState) listItems(data unsafe.Pointer, n int, elem *encPlan) error {
 	size := elem.t.Size()
+	if n < batchSize && e.proto >= 1 {
+		// One batch, as the batcher writes it for batchList.
+		if n == 0 {
+			return nil
+		}
+		if n > 1 {
+			e.b = append(e.b, opMark)
+		}
+		for i := 0; i < n; i++ {
+			if err := e.encValue(unsafe.Add(data, uintptr(i)*size), elem); err != nil {
+				return err
+			}
+		}
+		if n == 1 {
+			e.b = append(e.b, opAppend)
+		} else {
+			e.b = append(e.b, opAppends)
+		}
+		return nil
+	}
 	for b := e.batches(n, batchList); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
@@ -452,6 +478,7 @@ func keyPrefix(k string) uint64 {
 type mapScratch struct {
 	keys  []string
 	items []mapItem
+	tmp   []mapItem     // sortMapItems' scratch
 	vals  reflect.Value // []V
 }
 
@@ -513,12 +540,7 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 		sc.keys = append(sc.keys, k.String())
 	}
 	keys := sc.keys
-	slices.SortFunc(sc.items, func(a, b mapItem) int {
-		if a.pre != b.pre {
-			return cmp.Compare(a.pre, b.pre)
-		}
-		return strings.Compare(keys[a.i], keys[b.i])
-	})
+	sc.tmp = sortMapItems(sc.items, sc.tmp, keys)
 	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
 	return e.dictItems(n, func(i int) error {
 		e.boundary()
@@ -528,4 +550,60 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 		}
 		return e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem)
 	})
+}
+
+// sortMapItems sorts items by key (pre, then the whole key) and returns
+// tmp, grown to hold them. A long map is sorted by its keys' prefixes with
+// a radix sort (stable, so equal prefixes keep their order until their
+// keys are compared), which costs a fraction of comparison sorting.
+func sortMapItems(items, tmp []mapItem, keys []string) []mapItem {
+	byKey := func(a, b mapItem) int {
+		if a.pre != b.pre {
+			return cmp.Compare(a.pre, b.pre)
+		}
+		return strings.Compare(keys[a.i], keys[b.i])
+	}
+	n := len(items)
+	if n < 256 {
+		slices.SortFunc(items, byKey)
+		return tmp
+	}
+	tmp = slices.Grow(tmp[:0], n)[:n]
+	src, dst := items, tmp
+	var count [256]int
+	for shift := uint(0); shift < 64; shift += 8 {
+		clear(count[:])
+		for i := range src {
+			count[byte(src[i].pre>>shift)]++
+		}
+		if count[byte(src[0].pre>>shift)] == n {
+			continue // one byte value: the order stays
+		}
+		at := 0
+		for b, c := range count {
+			count[b] = at
+			at += c
+		}
+		for i := range src {
+			b := byte(src[i].pre >> shift)
+			dst[count[b]] = src[i]
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &items[0] {
+		copy(items, src)
+	}
+	// Keys that share their prefix: compare them whole.
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && items[hi].pre == items[lo].pre {
+			hi++
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(items[lo:hi], byKey)
+		}
+		lo = hi
+	}
+	return tmp
 }

@@ -91,7 +91,7 @@ func (d *tdec) fastStr(p unsafe.Pointer) bool {
 	}
 	str := d.newString(b)
 	*(*string)(p) = str
-	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: k, str: str, made: true})
+	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k), p: unsafe.Pointer(unsafe.StringData(str)), flags: fMade})
 	return d.took(k + 3)
 }
 
@@ -117,7 +117,7 @@ func (d *tdec) fastKey() int {
 		if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo || !validPyUTF8(data[pos+2:end]) {
 			return -1
 		}
-		d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: k})
+		d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k)})
 		s.pos = end + 1
 		return len(d.memo) - 1
 	}

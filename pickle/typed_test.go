@@ -3,7 +3,9 @@ package pickle
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -358,13 +360,26 @@ func TestTypedStructEncodesAsItsDict(t *testing.T) {
 		}
 		return d
 	}
+	// Lists on both sides of the batch size, and a slice written twice
+	// (the second time a memo reference).
+	type lists struct{ typed, generic any }
+	var sized []lists
+	for _, n := range []int{0, 1, 2, 999, 1000, 1001, 2000} {
+		typed, generic := make([]int, n), make([]any, n)
+		for i := range typed {
+			typed[i], generic[i] = i, int64(i)
+		}
+		sized = append(sized, lists{typed, generic})
+	}
+	shared, sharedAny := []string{"y", "z"}, []any{"y", "z"}
+	sized = append(sized, lists{[][]string{shared, shared, shared[:1]}, []any{sharedAny, sharedAny, []any{"y"}}})
 	for p := 0; p <= highestProtocol; p++ {
 		m, _ := EncOptions{Protocol: p, ProtocolZero: p == 0}.EncMode()
-		for _, tc := range []struct{ typed, generic any }{
+		for _, tc := range append(sized, []lists{
 			{one{1}, dict("a", int64(1))},
 			{three{1, "x", []string{"y"}}, dict("a", int64(1), "b", "x", "c", []any{"y"})},
 			{[]three{{2, "b", nil}, {3, "b", []string{"z"}}}, []any{dict("a", int64(2), "b", "b", "c", []any{}), dict("a", int64(3), "b", "b", "c", []any{"z"})}}, // a nil slice is an empty list, as before
-		} {
+		}...) {
 			got, err1 := m.Marshal(tc.typed)
 			want, err2 := m.Marshal(tc.generic)
 			if err1 != nil || err2 != nil || !bytes.Equal(got, want) {
@@ -372,4 +387,86 @@ func TestTypedStructEncodesAsItsDict(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A string-keyed map is written in key order, however its keys sort: the
+// radix sort of long maps and the comparison sort of short ones agree.
+func TestTypedMapKeyOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{3, 255, 256, 300, 2500} {
+		m := map[string]int{}
+		for len(m) < n {
+			var k string
+			switch rng.IntN(6) {
+			case 5: // prefixes that differ in their last byte
+				k = fmt.Sprintf("1234567%c%d", 'a'+rng.IntN(26), rng.IntN(n))
+			case 0: // shared 8-byte prefixes
+				k = fmt.Sprintf("prefix__%d", rng.IntN(10*n))
+			case 1: // shorter than a prefix, with NULs
+				k = string([]byte{byte(rng.IntN(3)), 0, byte(rng.IntN(3))})[:rng.IntN(4)]
+			case 2:
+				k = fmt.Sprintf("é%d", rng.IntN(10*n))
+			default:
+				k = fmt.Sprintf("%x", rng.Uint64()>>rng.IntN(64))
+			}
+			m[k] = len(m)
+		}
+		data, err := Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := Unmarshal(data, &v); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := v.(*Dict)
+		got := make([]string, 0, n)
+		for k, v := range d.All() {
+			if m[k.(string)] != int(v.(int64)) {
+				t.Fatalf("n=%d: %q: %v, want %d", n, k, v, m[k.(string)])
+			}
+			got = append(got, k.(string))
+		}
+		if len(got) != n || !slices.IsSorted(got) {
+			t.Errorf("n=%d: %d keys, sorted %v", n, len(got), slices.IsSorted(got))
+		}
+	}
+}
+
+// FuzzTypedEncodeCanonical decodes the input into the typed targets and
+// encodes each result at every protocol: the typed encoder's bytes must be
+// what the generic encoder writes for the value they decode to (one set of
+// CPython's rules: batches, memo references for shared slices and equal
+// strs, key order).
+func FuzzTypedEncodeCanonical(f *testing.F) {
+	for _, data := range typedInputs(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		for _, target := range typedTargets() {
+			p := target()
+			if Unmarshal(data, p) != nil {
+				continue
+			}
+			v := reflect.ValueOf(p).Elem().Interface()
+			for proto := 0; proto <= highestProtocol; proto++ {
+				m, _ := EncOptions{Protocol: proto, ProtocolZero: proto == 0}.EncMode()
+				typed, err := m.Marshal(v)
+				if err != nil {
+					continue
+				}
+				var g any
+				if err := Unmarshal(typed, &g); err != nil {
+					t.Fatalf("%T at protocol %d: %x does not decode: %v", v, proto, typed, err)
+				}
+				generic, err := m.Marshal(g)
+				if err != nil || !bytes.Equal(typed, generic) {
+					t.Fatalf("%T at protocol %d:\ntyped   %x\ngeneric %x (%v)", v, proto, typed, generic, err)
+				}
+			}
+		}
+	})
 }
