@@ -40,6 +40,8 @@ const (
 	// callersEnv replaces the concurrency levels (e.g. "32"), to profile
 	// one of them.
 	callersEnv = "MPWIRE_BENCH_MANAGER_CALLERS"
+	// threadWaitEnv sets the Go server's Config.ThreadWaitConns (-1: none).
+	threadWaitEnv = "MPWIRE_BENCH_MANAGER_THREADWAIT"
 )
 
 // managerCallers are the concurrency levels measured.
@@ -69,7 +71,16 @@ func serveManagerOn(addr string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	srv := server.New(benchKey)
+	cfg := server.Config{Listener: listener.Config{Authkey: benchKey}}
+	if v := os.Getenv(threadWaitEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s=%q: %v\n", threadWaitEnv, v, err)
+			return 1
+		}
+		cfg.ThreadWaitConns = n
+	}
+	srv := cfg.New()
 	network, address, _ := strings.Cut(addr, ":")
 	if err := srv.Listen(network, address); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -108,8 +119,10 @@ func (s *managerServer) cpuNs() float64 {
 
 func (r *runner) startGoManager(sock string) (*managerServer, error) {
 	env := []string{serveEnv + "=unix:" + sock}
-	if f := os.Getenv(profileEnv); f != "" {
-		env = append(env, profileEnv+"="+f)
+	for _, k := range []string{profileEnv, threadWaitEnv} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
 	}
 	return r.startServerProc(sock, r.cfg.Exe, nil, env)
 }
