@@ -71,7 +71,10 @@ func serveManagerOn(addr string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg := server.Config{Listener: listener.Config{Authkey: benchKey}}
+	// No MaxHandshakes cap, as in CPython's server: 128 callers starting
+	// at once dial up to 128 connections together, and at the default cap
+	// (64 pending handshakes) the listener drops some of them.
+	cfg := server.Config{Listener: listener.Config{Authkey: benchKey, MaxHandshakes: -1}}
 	if v := os.Getenv(threadWaitEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
