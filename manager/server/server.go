@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
@@ -81,28 +80,27 @@ type Config struct {
 	// make the server start thousands of processes; terminated, joined or
 	// released pools give their workers back.
 	MaxWorkers int
-	// ThreadWaitConns is how many client connections at a time (those
-	// that asked to be served, Python's accept_connection) wait for their
-	// next request the way a CPython server's thread does: in ppoll(2) on
-	// their own OS thread (connection.Config.ThreadWait), woken by the
-	// kernel alone, instead of parking on the Go runtime's network poller
-	// and being woken through the scheduler. Connections beyond it, and
-	// every connection while that many are open, use the poller. One or
-	// two busy callers then cost the server less CPU per call and wait
-	// less for replies; with many callers the poller, which wakes one
-	// thread for all the requests that arrived, is the cheaper one (see
-	// docs/benchmarks.md, "Manager servers"). DefaultThreadWaitConns if
-	// 0; none if negative. Linux only: elsewhere every connection uses the
-	// poller.
+	// ThreadWaitConns: while at most this many client connections are
+	// being served (those that asked to be, Python's accept_connection:
+	// one per thread of each client process that uses a proxy), each
+	// waits for its next request the way a CPython server's thread does,
+	// in ppoll(2) on its own OS thread (connection.Config.ThreadWait),
+	// woken by the kernel alone, instead of parking on the Go runtime's
+	// network poller and being woken through the scheduler. When more are
+	// open, all of them use the poller. A few busy callers then cost the
+	// server less CPU per call and wait less for replies; with many, the
+	// poller, which wakes one thread for all the requests that arrived,
+	// is the cheaper one, and a thread blocked in ppoll would hold one of
+	// the GOMAXPROCS Ps from the others (see docs/benchmarks.md, "Manager
+	// servers"). DefaultThreadWaitConns if 0; never if negative. Linux
+	// only: elsewhere every connection uses the poller.
 	ThreadWaitConns int
 }
 
-// DefaultThreadWaitConns is Config.ThreadWaitConns's default.
-const DefaultThreadWaitConns = 1
-
-// twIdle: a ThreadWaitConns connection without a request for this long
-// goes back to the poller and frees its slot.
-const twIdle = 10 * time.Millisecond
+// DefaultThreadWaitConns is Config.ThreadWaitConns's default: a client
+// thread that calls a proxy in a loop and the connection of its idle main
+// thread.
+const DefaultThreadWaitConns = 2
 
 // Server is a Go-hosted manager server that Python clients use unchanged
 // (SyncManager(address=…, authkey=…).connect(), BaseManager.register'ed
@@ -128,8 +126,10 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	callers atomic.Uint64
-	// twConns: open connections served with connection.Config.ThreadWait,
-	// at most twMax.
+	// served: open connections past accept_connection; while at most
+	// twMax, they use connection.Config.ThreadWait. twConns counts those
+	// that do.
+	served  atomic.Int64
 	twConns atomic.Int64
 	twMax   int64
 	workers pyWorkers // Python processes behind Pool, Barrier actions, callbacks
@@ -475,19 +475,6 @@ func (s *Server) handle(conn *connection.Conn) {
 		return
 	}
 	s.send(conn, pickle.Tuple{wire.KindReturn, res}, r)
-}
-
-// takeThreadWait takes one of the ThreadWaitConns slots, if one is free.
-func (s *Server) takeThreadWait() bool {
-	for {
-		n := s.twConns.Load()
-		if n >= s.twMax {
-			return false
-		}
-		if s.twConns.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
 }
 
 // rewrap returns a Conn for conn's socket that waits in ppoll(2)
@@ -851,35 +838,28 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 // serveClient is Python's Server.serve_client: calls on one connection
 // until EOF. It returns the Conn it ended with (see ThreadWaitConns: the
 // connection's socket may have moved to a new Conn), for the caller to
-// close.
-//
-// ThreadWaitConns: a connection takes a free slot between a reply and the
-// next request, and gives it back when no request came for twIdle (an
-// idle connection would otherwise keep a busy one on the poller) or when
-// it ends.
+// close. Between a reply and the next request, the connection moves to a
+// ThreadWait Conn or back to the poller as ThreadWaitConns says.
 func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) *connection.Conn {
 	var in, out []byte // one request, one reply: reused
-	tw := false        // conn holds a ThreadWaitConns slot
+	tw := false        // conn is a ThreadWait Conn
+	s.served.Add(1)
 	defer func() {
+		s.served.Add(-1)
 		if tw {
 			s.twConns.Add(-1)
 		}
 	}()
 	for {
 		r := &request{peer: peer}
-		switch {
-		case tw:
-			if ready, err := conn.PollTimeout(context.Background(), twIdle); err == nil && !ready {
-				if nc := s.rewrap(conn, false); nc != nil {
-					conn, tw = nc, false
+		if want := s.served.Load() <= s.twMax; want != tw {
+			if nc := s.rewrap(conn, want); nc != nil {
+				conn, tw = nc, want
+				if tw {
+					s.twConns.Add(1)
+				} else {
 					s.twConns.Add(-1)
 				}
-			}
-		case s.twMax > 0 && s.twConns.Load() < s.twMax && s.takeThreadWait():
-			if nc := s.rewrap(conn, true); nc != nil {
-				conn, tw = nc, true
-			} else {
-				s.twConns.Add(-1)
 			}
 		}
 		v, err := wire.RecvBuf(context.Background(), conn, s.dec, &in)
