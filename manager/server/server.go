@@ -862,6 +862,11 @@ func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) 
 				}
 			}
 		}
+		if tw {
+			// Wait first: a receive would try the socket once before its
+			// wait, a system call that finds nothing.
+			_, _ = conn.PollTimeout(context.Background(), -1)
+		}
 		v, err := wire.RecvBuf(context.Background(), conn, s.dec, &in)
 		if err != nil {
 			s.logRecvErr(r, err)
