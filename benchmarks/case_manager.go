@@ -40,6 +40,8 @@ const (
 	// callersEnv replaces the concurrency levels (e.g. "32"), to profile
 	// one of them.
 	callersEnv = "MPWIRE_BENCH_MANAGER_CALLERS"
+	// threadWaitEnv sets the Go server's Config.ThreadWaitConns (-1: none).
+	threadWaitEnv = "MPWIRE_BENCH_MANAGER_THREADWAIT"
 )
 
 // managerCallers are the concurrency levels measured.
@@ -69,7 +71,19 @@ func serveManagerOn(addr string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	srv := server.New(benchKey)
+	// No MaxHandshakes cap, as in CPython's server: 128 callers starting
+	// at once dial up to 128 connections together, and at the default cap
+	// (64 pending handshakes) the listener drops some of them.
+	cfg := server.Config{Listener: listener.Config{Authkey: benchKey, MaxHandshakes: -1}}
+	if v := os.Getenv(threadWaitEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s=%q: %v\n", threadWaitEnv, v, err)
+			return 1
+		}
+		cfg.ThreadWaitConns = n
+	}
+	srv := cfg.New()
 	network, address, _ := strings.Cut(addr, ":")
 	if err := srv.Listen(network, address); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -88,11 +102,11 @@ type managerServer struct {
 	stop             func()
 }
 
-// cpuNs is the CPU time the server process's threads have used, in ns
-// (the sum of /proc/PID/task/*/schedstat; 0 if unavailable).
-func (s *managerServer) cpuNs() float64 {
+// cpuNs is the CPU time each thread of the server process has used, in ns
+// (/proc/PID/task/TID/schedstat; empty if unavailable).
+func (s *managerServer) cpuNs() map[string]float64 {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", s.pid))
-	var total float64
+	m := make(map[string]float64, len(tasks))
 	for _, t := range tasks {
 		b, err := os.ReadFile(t)
 		if err != nil {
@@ -100,16 +114,30 @@ func (s *managerServer) cpuNs() float64 {
 		}
 		var ns float64
 		if _, err := fmt.Sscan(string(b), &ns); err == nil {
-			total += ns
+			m[t] = ns
 		}
+	}
+	return m
+}
+
+// cpuSince is the CPU time the server's threads alive now have used since
+// the snapshot then (all of it for threads started since). Threads that
+// ended meanwhile (a CPython server's threads of short connections) are
+// left out rather than counted negative.
+func cpuSince(then, now map[string]float64) float64 {
+	var total float64
+	for t, ns := range now {
+		total += ns - then[t]
 	}
 	return total
 }
 
 func (r *runner) startGoManager(sock string) (*managerServer, error) {
 	env := []string{serveEnv + "=unix:" + sock}
-	if f := os.Getenv(profileEnv); f != "" {
-		env = append(env, profileEnv+"="+f)
+	for _, k := range []string{profileEnv, threadWaitEnv} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
 	}
 	return r.startServerProc(sock, r.cfg.Exe, nil, env)
 }
@@ -188,12 +216,13 @@ func runManager(r *runner) error {
 				s := servers[srv]
 				// The server's CPU time over the calls: read while the
 				// callers' connections (a CPython server's threads) live.
-				var calls, secs, cpu0, cpu float64
+				var calls, secs, cpu float64
+				var cpu0 map[string]float64
 				window := func(start bool) {
 					if start {
 						cpu0 = s.cpuNs()
 					} else {
-						cpu = s.cpuNs() - cpu0
+						cpu = cpuSince(cpu0, s.cpuNs())
 					}
 				}
 				if client == "go" {
@@ -220,11 +249,13 @@ func runManager(r *runner) error {
 				SubjectKey: fmt.Sprintf("manager/%s-clients/%d/go-server", client, n),
 				BaseKey:    fmt.Sprintf("manager/%s-clients/%d/py-server", client, n), Goal: goal})
 		}
-		if len(r.samples[fmt.Sprintf("manager/go-clients/%d/go-server/cpu", n)]) > 0 {
-			r.compare(comparison{Case: "manager server CPU", Workload: fmt.Sprintf("per call, %d Go callers", n),
-				Subject: "Go server", Baseline: "CPython SyncManager server",
-				SubjectKey: fmt.Sprintf("manager/go-clients/%d/go-server/cpu", n),
-				BaseKey:    fmt.Sprintf("manager/go-clients/%d/py-server/cpu", n)})
+		for _, client := range []string{"go", "py"} {
+			if len(r.samples[fmt.Sprintf("manager/%s-clients/%d/go-server/cpu", client, n)]) > 0 {
+				r.compare(comparison{Case: "manager server CPU", Workload: fmt.Sprintf("per call, %d %s callers", n, map[string]string{"go": "Go", "py": "Python"}[client]),
+					Subject: "Go server", Baseline: "CPython SyncManager server",
+					SubjectKey: fmt.Sprintf("manager/%s-clients/%d/go-server/cpu", client, n),
+					BaseKey:    fmt.Sprintf("manager/%s-clients/%d/py-server/cpu", client, n)})
+			}
 		}
 	}
 	r.note("manager: calls per second of all callers together (one proxy call = one request and reply on a unix socket); " +

@@ -5,7 +5,8 @@ authkey MPWIRE_AUTHKEY (hex), makes one shared dict, starts --threads
 threads that each make one call (opening their connection), prints READY,
 waits for a line on stdin, then every thread alternates d[key] = i and
 d[key] (one proxy call each) for --duration seconds. Prints "OPS <calls>
-<seconds>": the calls all threads made and the time they ran.
+<seconds>": the calls all threads made and the time they ran; then waits
+for stdin to close before it exits (its connections stay open until then).
 
 Usage: python3 mgr_bench.py --address unix:/tmp/m.sock --threads 8 --duration 1
 """
@@ -36,6 +37,8 @@ def main():
     m.connect()
     d = m.dict()
     go = threading.Event()
+    finish = threading.Event()
+    measured = threading.Semaphore(0)
     counts = [0] * args.threads
     spans = [0.0] * args.threads
 
@@ -55,6 +58,10 @@ def main():
                 break
         counts[k] = n
         spans[k] = time.perf_counter() - t0
+        measured.release()
+        # This thread's connection closes when the thread ends (proxies
+        # keep it in a threading.local): keep it open until told.
+        finish.wait()
 
     threads = [threading.Thread(target=caller, args=(k,)) for k in range(args.threads)]
     for t in threads:
@@ -64,9 +71,15 @@ def main():
     _fixture.ready("READY")
     sys.stdin.readline()
     go.set()
+    for _ in threads:
+        measured.acquire()
+    print("OPS %d %.6f" % (sum(counts), max(spans)), flush=True)
+    # Keep the connections open until stdin closes, so that the server's
+    # CPU time (per-thread counters) can be read while its threads live.
+    sys.stdin.readline()
+    finish.set()
     for t in threads:
         t.join()
-    print("OPS %d %.6f" % (sum(counts), max(spans)), flush=True)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ type flags struct {
 	maxReply   int64
 	maxWorkers int
 	backlog    int
+	threadWait int
 	legacyAuth bool
 }
 
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Int64Var(&f.maxReply, "max-reply", 0, "bound on one reply in bytes (0: the request bound, 64 MiB; <0: none)")
 	fs.IntVar(&f.maxWorkers, "max-workers", 0, "bound on the Pool worker processes of all clients together (0: server.DefaultMaxWorkers, <0: none)")
 	fs.IntVar(&f.backlog, "backlog", 0, "listen backlog (0: the listener package's default)")
+	fs.IntVar(&f.threadWait, "thread-wait-conns", 0, "while at most this many client connections are served, each waits on its own thread (0: server.DefaultThreadWaitConns, <0: never)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -99,11 +101,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer cleanup()
 	cfg := server.Config{
-		Listener:   listener.Config{Authkey: key, Backlog: f.backlog},
-		MaxItems:   f.maxItems,
-		MaxReply:   f.maxReply,
-		MaxWorkers: f.maxWorkers,
-		Pool:       pool.Config{Python: f.python, Dir: f.dir, MainPath: f.main},
+		Listener:        listener.Config{Authkey: key, Backlog: f.backlog},
+		MaxItems:        f.maxItems,
+		MaxReply:        f.maxReply,
+		MaxWorkers:      f.maxWorkers,
+		ThreadWaitConns: f.threadWait,
+		Pool:            pool.Config{Python: f.python, Dir: f.dir, MainPath: f.main},
 	}
 	if f.path != "" {
 		cfg.Pool.Path = filepath.SplitList(f.path)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -79,7 +80,27 @@ type Config struct {
 	// make the server start thousands of processes; terminated, joined or
 	// released pools give their workers back.
 	MaxWorkers int
+	// ThreadWaitConns: while at most this many client connections are
+	// being served (those that asked to be, Python's accept_connection:
+	// one per thread of each client process that uses a proxy), each
+	// waits for its next request the way a CPython server's thread does,
+	// in ppoll(2) on its own OS thread (connection.Config.ThreadWait),
+	// woken by the kernel alone, instead of parking on the Go runtime's
+	// network poller and being woken through the scheduler. When more are
+	// open, all of them use the poller. A few busy callers then cost the
+	// server less CPU per call and wait less for replies; with many, the
+	// poller, which wakes one thread for all the requests that arrived,
+	// is the cheaper one, and a thread blocked in ppoll would hold one of
+	// the GOMAXPROCS Ps from the others (see docs/benchmarks.md, "Manager
+	// servers"). DefaultThreadWaitConns if 0; never if negative. Linux
+	// only: elsewhere every connection uses the poller.
+	ThreadWaitConns int
 }
+
+// DefaultThreadWaitConns is Config.ThreadWaitConns's default: a client
+// thread that calls a proxy in a loop and the connection of its idle main
+// thread.
+const DefaultThreadWaitConns = 2
 
 // Server is a Go-hosted manager server that Python clients use unchanged
 // (SyncManager(address=…, authkey=…).connect(), BaseManager.register'ed
@@ -105,6 +126,12 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	callers atomic.Uint64
+	// served: open connections past accept_connection; while at most
+	// twMax, they use connection.Config.ThreadWait. twConns counts those
+	// that do.
+	served  atomic.Int64
+	twConns atomic.Int64
+	twMax   int64
 	workers pyWorkers // Python processes behind Pool, Barrier actions, callbacks
 
 	mu       sync.Mutex
@@ -158,6 +185,12 @@ func (c Config) New() *Server {
 		s.maxReply = connection.DefaultMaxFrame
 	case s.maxReply == 0:
 		s.maxReply = cfg.Conn.MaxFrame
+	}
+	switch s.twMax = int64(c.ThreadWaitConns); {
+	case s.twMax == 0:
+		s.twMax = DefaultThreadWaitConns
+	case s.twMax < 0, runtime.GOOS != "linux": // where connection.Config.ThreadWait works
+		s.twMax = 0
 	}
 	s.items = &itemBudget{max: int64(c.MaxItems)}
 	switch {
@@ -424,7 +457,7 @@ func (s *Server) handle(conn *connection.Conn) {
 		if !s.send(conn, pickle.Tuple{wire.KindReturn, nil}, r) {
 			return
 		}
-		s.serveClient(conn, callerID(s.callers.Add(1)), r.peer)
+		conn = s.serveClient(conn, callerID(s.callers.Add(1)), r.peer) // closed and forgotten by the deferred function
 		return
 	case "shutdown":
 		s.logReq(slog.LevelInfo, "manager server: shutdown requested", r)
@@ -442,6 +475,41 @@ func (s *Server) handle(conn *connection.Conn) {
 		return
 	}
 	s.send(conn, pickle.Tuple{wire.KindReturn, res}, r)
+}
+
+// rewrap returns a Conn for conn's socket that waits in ppoll(2)
+// (connection.Config.ThreadWait) if threadWait, on the runtime poller
+// otherwise, puts it in conn's place in s.conns and closes conn. It runs
+// between a reply and the next request: nothing may have been read ahead
+// into conn's buffer, so if anything is there to receive (from a client
+// that sends before it has its reply) conn stays as it is (nil result).
+// Bytes that arrive meanwhile wait in the socket, which the new Conn
+// shares.
+func (s *Server) rewrap(conn *connection.Conn, threadWait bool) *connection.Conn {
+	if ready, err := conn.PollTimeout(context.Background(), 0); ready || err != nil {
+		return nil
+	}
+	f, err := conn.File() // blocking, as ThreadWait needs for a socket
+	if err != nil {
+		return nil
+	}
+	cfg := s.cfg.Conn
+	cfg.ThreadWait = threadWait
+	nc, err := cfg.FromFile(f, true, true)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	if s.ctx.Err() != nil { // Close ran or runs: conn is closed or will be
+		s.mu.Unlock()
+		nc.Close()
+		return nil
+	}
+	delete(s.conns, conn)
+	s.conns[nc] = struct{}{}
+	s.mu.Unlock()
+	conn.Close()
+	return nc
 }
 
 // request says who sent a request and what it was, for the log.
@@ -768,11 +836,37 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 }
 
 // serveClient is Python's Server.serve_client: calls on one connection
-// until EOF.
-func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) {
+// until EOF. It returns the Conn it ended with (see ThreadWaitConns: the
+// connection's socket may have moved to a new Conn), for the caller to
+// close. Between a reply and the next request, the connection moves to a
+// ThreadWait Conn or back to the poller as ThreadWaitConns says.
+func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) *connection.Conn {
 	var in, out []byte // one request, one reply: reused
+	tw := false        // conn is a ThreadWait Conn
+	s.served.Add(1)
+	defer func() {
+		s.served.Add(-1)
+		if tw {
+			s.twConns.Add(-1)
+		}
+	}()
 	for {
 		r := &request{peer: peer}
+		if want := s.served.Load() <= s.twMax; want != tw {
+			if nc := s.rewrap(conn, want); nc != nil {
+				conn, tw = nc, want
+				if tw {
+					s.twConns.Add(1)
+				} else {
+					s.twConns.Add(-1)
+				}
+			}
+		}
+		if tw {
+			// Wait first: a receive would try the socket once before its
+			// wait, a system call that finds nothing.
+			_, _ = conn.PollTimeout(context.Background(), -1)
+		}
 		v, err := wire.RecvBuf(context.Background(), conn, s.dec, &in)
 		if err != nil {
 			s.logRecvErr(r, err)
@@ -781,10 +875,10 @@ func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) 
 					continue
 				}
 			}
-			return
+			return conn
 		}
 		if !s.sendBuf(conn, s.call(caller, v, r), r, &out) {
-			return
+			return conn
 		}
 	}
 }
