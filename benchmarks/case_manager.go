@@ -71,10 +71,10 @@ func serveManagerOn(addr string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// No MaxHandshakes cap, as in CPython's server: 128 callers starting
-	// at once dial up to 128 connections together, and at the default cap
-	// (64 pending handshakes) the listener drops some of them.
-	cfg := server.Config{Listener: listener.Config{Authkey: benchKey, MaxHandshakes: -1}}
+	// The listener's defaults, as a user gets them: 128 callers starting at
+	// once dial up to 128 connections together, beyond MaxHandshakes (64),
+	// and wait for each other's handshakes.
+	cfg := server.Config{Listener: listener.Config{Authkey: benchKey}}
 	if v := os.Getenv(threadWaitEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -28,11 +28,14 @@
 // Config.HandshakeTimeout (default 20s), at most Config.MaxHandshakes (64)
 // at a time, so a client that connects and stalls never blocks Accept for
 // others; Accept returns only authenticated connections. A client arriving
-// when MaxHandshakes handshakes are in progress makes the listener drop
-// the oldest one of the peer host with the most (ErrTooManyHandshakes), so
-// a flood of silent clients cannot hold an honest one off for the
-// handshake timeout: the flood must keep connecting faster than a
-// handshake completes. Config.Logger (a *slog.Logger, nil for silence)
+// when MaxHandshakes handshakes are in progress waits for one to finish;
+// if one has been in progress for longer than EvictAfter (1s), the oldest
+// such handshake of the peer host with the most is dropped
+// (ErrTooManyHandshakes) to make room. A flood of silent clients thus
+// delays an honest one by about EvictAfter per accepted connection rather
+// than by the handshake timeout, and a burst of honest clients larger
+// than MaxHandshakes (many processes dialing at once) is served, not
+// dropped. Config.Logger (a *slog.Logger, nil for silence)
 // records rejected and dropped handshakes with the peer's address, as
 // Config.OnHandshakeError reports them to code. A wrong key fails
 // on both sides at once with ErrAuthentication. The HMAC handshake proves

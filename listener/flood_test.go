@@ -2,6 +2,7 @@ package listener_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -112,4 +113,68 @@ func TestSilentClientFloodDoesNotLockOutAnHonestClient(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHonestBurstBeyondMaxHandshakes: many more honest clients than
+// MaxHandshakes dial at once (a pool of processes starting together, many
+// goroutines of one manager client). None is dropped: a connection
+// arriving at the cap waits for a handshake to finish, and only a
+// handshake older than EvictAfter may be dropped for it.
+func TestHonestBurstBeyondMaxHandshakes(t *testing.T) {
+	ctx := testCtx(t)
+	key := []byte("burst")
+	var mu sync.Mutex
+	var failed []error
+	l, err := listener.Config{Authkey: key, MaxHandshakes: 2,
+		OnHandshakeError: func(_ net.Addr, err error) {
+			mu.Lock()
+			failed = append(failed, err)
+			mu.Unlock()
+		}}.Listen("unix", filepath.Join(t.TempDir(), "l"))
+	require.NoError(t, err)
+	defer l.Close()
+
+	const clients = 40
+	go func() {
+		for {
+			c, err := l.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if msg, err := c.RecvBytes(ctx); err == nil {
+					_ = c.SendBytes(ctx, msg)
+				}
+			}()
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make([]error, clients)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := listener.Config{Authkey: key}.Dial(ctx, "unix", l.Addr().String())
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer c.Close()
+			if err := c.SendBytes(ctx, []byte("hi")); err != nil {
+				errs[i] = err
+				return
+			}
+			if got, err := c.RecvBytes(ctx); err != nil || string(got) != "hi" {
+				errs[i] = fmt.Errorf("echo: %q, %v", got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.NoError(t, err, "client %d", i)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, failed, "handshakes dropped or failed on the listener's side")
 }

@@ -44,12 +44,16 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// MaxHandshakes caps how many accepted connections may be
 	// authenticating (or, authenticated, waiting for Accept) at once:
-	// DefaultMaxHandshakes if 0, no cap if negative. When a new connection
-	// arrives at the cap, the oldest handshake still in progress from the
-	// peer address with the most of them is dropped (ErrTooManyHandshakes),
-	// so clients that connect and stall cannot lock others out until
-	// HandshakeTimeout; when the cap is all authenticated connections that
-	// nobody Accepts, new ones wait in the kernel's backlog.
+	// DefaultMaxHandshakes if 0, no cap if negative. A connection arriving
+	// at the cap waits (in the kernel's backlog, Accept paused) for a free
+	// slot. If a handshake has then been in progress for longer than an
+	// honest one takes (EvictAfter: one second, or HandshakeTimeout if
+	// that is shorter), the oldest such handshake from the peer address
+	// with the most of them is dropped (ErrTooManyHandshakes) to make
+	// room, so clients that connect and stall cannot lock others out until
+	// HandshakeTimeout, while a burst of honest clients (many processes
+	// starting at once) all get through. When the cap is all
+	// authenticated connections that nobody Accepts, new ones wait.
 	MaxHandshakes int
 	// Conn holds the settings of every Conn made (frame limit, pickle
 	// modes).
@@ -130,10 +134,17 @@ type Listener struct {
 
 // pendingHandshake is a connection still authenticating.
 type pendingHandshake struct {
-	peer    string // the remote host (no port); "" for unix sockets
-	seq     uint64 // arrival order
-	dropped bool   // closed by evictLocked
+	peer    string    // the remote host (no port); "" for unix sockets
+	seq     uint64    // arrival order
+	start   time.Time // when the handshake began
+	dropped bool      // closed by evictLocked
 }
+
+// EvictAfter is how long a handshake must have been in progress before a
+// connection arriving at Config.MaxHandshakes may drop it (or
+// HandshakeTimeout, if shorter): far longer than an honest client's two
+// round trips take, even on a loaded machine.
+const EvictAfter = time.Second
 
 // Listen listens on network ("tcp", "tcp4", "tcp6" or "unix") at address
 // ("host:port"; a socket path; "@name" or "\x00name" for a Linux abstract
@@ -315,7 +326,7 @@ func (l *Listener) acceptLoop() {
 		remote := nc.RemoteAddr()
 		l.mu.Lock()
 		l.seq++
-		l.pending[c] = &pendingHandshake{peer: peerHost(remote), seq: l.seq}
+		l.pending[c] = &pendingHandshake{peer: peerHost(remote), seq: l.seq, start: time.Now()}
 		l.mu.Unlock()
 		l.wg.Add(1)
 		go func() {
@@ -327,27 +338,35 @@ func (l *Listener) acceptLoop() {
 }
 
 // takeSlot waits for room under MaxHandshakes for a connection just
-// accepted. At the cap it first drops one pending handshake (evictLocked),
-// so that a flood of silent clients delays a new client by one handshake's
-// teardown rather than by HandshakeTimeout. It reports false when the
+// accepted. At the cap it waits for a handshake to end, dropping one that
+// has been in progress for longer than evictAfter (evictLocked), so that
+// a flood of silent clients delays a new client by about evictAfter
+// rather than by HandshakeTimeout, and honest clients arriving together
+// wait for each other instead of being dropped. It reports false when the
 // listener is closing.
 func (l *Listener) takeSlot() bool {
 	if l.slots == nil {
 		return true
 	}
-	select {
-	case l.slots <- struct{}{}:
-		return true
-	default:
-	}
-	l.mu.Lock()
-	l.evictLocked()
-	l.mu.Unlock()
-	select {
-	case l.slots <- struct{}{}:
-		return true
-	case <-l.done:
-		return false
+	for {
+		select {
+		case l.slots <- struct{}{}:
+			return true
+		default:
+		}
+		l.mu.Lock()
+		wait := l.evictLocked(time.Now())
+		l.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case l.slots <- struct{}{}:
+			t.Stop()
+			return true
+		case <-l.done:
+			t.Stop()
+			return false
+		case <-t.C:
+		}
 	}
 }
 
@@ -357,23 +376,40 @@ func (l *Listener) releaseSlot() {
 	}
 }
 
-// evictLocked closes the oldest handshake of the peer with the most
-// handshakes in progress: a flooding peer loses its own connections first,
-// and among equals (every client on one host, or unix sockets) the oldest
-// goes. Closing the Conn ends its handshake goroutine, which frees the
-// slot. With no handshake in progress (the slots are authenticated
-// connections waiting for Accept) nothing is dropped.
-func (l *Listener) evictLocked() {
+// evictAfter is EvictAfter, or HandshakeTimeout if that is shorter.
+func (l *Listener) evictAfter() time.Duration {
+	if t := l.cfg.HandshakeTimeout; t > 0 && t < EvictAfter {
+		return t
+	}
+	return EvictAfter
+}
+
+// evictLocked closes, among the handshakes in progress for longer than
+// evictAfter, the oldest of the peer with the most: a flooding peer loses
+// its own connections first, and among equals (every client on one host,
+// or unix sockets) the oldest goes. Closing the Conn ends its handshake
+// goroutine, which frees the slot. It returns how long to wait before
+// looking again: until the oldest younger handshake reaches evictAfter,
+// or evictAfter when nothing is in progress (the slots are authenticated
+// connections waiting for Accept) or something was just dropped (its slot
+// frees when its goroutine ends).
+func (l *Listener) evictLocked(now time.Time) time.Duration {
+	age := l.evictAfter()
 	count := map[string]int{}
 	for _, p := range l.pending {
-		if !p.dropped {
+		if !p.dropped && now.Sub(p.start) >= age {
 			count[p.peer]++
 		}
 	}
+	wait := age
 	var victim *connection.Conn
 	var vp *pendingHandshake
 	for c, p := range l.pending {
 		if p.dropped {
+			continue
+		}
+		if d := age - now.Sub(p.start); d > 0 {
+			wait = min(wait, d)
 			continue
 		}
 		if vp == nil || count[p.peer] > count[vp.peer] || (count[p.peer] == count[vp.peer] && p.seq < vp.seq) {
@@ -383,7 +419,9 @@ func (l *Listener) evictLocked() {
 	if victim != nil {
 		vp.dropped = true
 		victim.Close()
+		return age
 	}
+	return wait
 }
 
 // peerHost is the part of a remote address that identifies a client host:
