@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -42,6 +43,8 @@ const (
 	callersEnv = "MPWIRE_BENCH_MANAGER_CALLERS"
 	// threadWaitEnv sets the Go server's Config.ThreadWaitConns (-1: none).
 	threadWaitEnv = "MPWIRE_BENCH_MANAGER_THREADWAIT"
+	// procsEnv sets the Go server's GOMAXPROCS (its clients keep theirs).
+	procsEnv = "MPWIRE_BENCH_MANAGER_GOMAXPROCS"
 )
 
 // managerCallers are the concurrency levels measured.
@@ -74,6 +77,14 @@ func serveManagerOn(addr string) int {
 	// The listener's defaults, as a user gets them: 128 callers starting at
 	// once dial up to 128 connections together, beyond MaxHandshakes (64),
 	// and wait for each other's handshakes.
+	if v := os.Getenv(procsEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "%s=%q: not a positive count\n", procsEnv, v)
+			return 1
+		}
+		runtime.GOMAXPROCS(n)
+	}
 	cfg := server.Config{Listener: listener.Config{Authkey: benchKey}}
 	if v := os.Getenv(threadWaitEnv); v != "" {
 		n, err := strconv.Atoi(v)
@@ -134,7 +145,7 @@ func cpuSince(then, now map[string]float64) float64 {
 
 func (r *runner) startGoManager(sock string) (*managerServer, error) {
 	env := []string{serveEnv + "=unix:" + sock}
-	for _, k := range []string{profileEnv, threadWaitEnv} {
+	for _, k := range []string{profileEnv, threadWaitEnv, procsEnv} {
 		if v := os.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}

@@ -74,6 +74,13 @@ func (c *Conn) PollTimeout(ctx context.Context, d time.Duration) (bool, error) {
 // with the read deadline (restored afterwards), so the runtime poller does
 // the waiting and Close unblocks it.
 func (c *Conn) pollWait(ctx context.Context, timeout time.Duration) (bool, error) {
+	if c.nopoll && timeout < 0 && !c.buffered() && c.rdl.Load() == 0 && ctx.Err() == nil {
+		// A ThreadWait Conn waits in ppoll(2), which returns at once if
+		// data is there: checking first would be one more system call
+		// (a manager server's every request). With no deadline and ctx
+		// not done, the check could not change the answer.
+		return c.pollWaitNopoll(ctx, time.Time{})
+	}
 	ready, err := c.pollNow()
 	if ready || err != nil || timeout == 0 {
 		return ready, err

@@ -8,9 +8,11 @@ import "unsafe"
 // for each object. So one decode carves its values out of slabs: boxes for
 // ints, floats and strs, the bytes of its strs, dict entries, list and
 // tuple items, Dicts and list boxes. A slab is kept alive by any value in
-// it; every slab is sized to the input, so what it holds stays in
-// proportion to the pickle. Every slab, and every value allocated alone,
-// is charged to DecOptions.MaxAlloc.
+// it; every slab is sized to the input that made it allocate, so what it
+// holds stays in proportion to that pickle. Unmarshal keeps a slab's
+// unused tail for the next decode (statePool), so a run of small pickles
+// shares slabs instead of allocating five per pickle. Every slab, and
+// every value allocated alone, is charged to DecOptions.MaxAlloc.
 
 // eface is the layout of an interface value (a type word and a pointer to
 // the data), used to box a value stored in a slab.

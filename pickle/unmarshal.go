@@ -30,12 +30,24 @@ func (m *decMode) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	s := decState{m: m, data: data}
+	s := statePool.Get().(*decState)
+	*s = decState{m: m, data: data, slabs: s.slabs}
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
+	// Keep only the unused tails of the slabs: the next decode carves its
+	// values from them (see decode_alloc.go). What was handed out belongs
+	// to the values; the tails are memory no value refers to.
+	*s = decState{slabs: s.slabs}
+	statePool.Put(s)
 	return err
 }
+
+// statePool holds decoders' states between Unmarshal calls: a decState
+// moved to the heap for every small pickle, and the tails of its slabs
+// (which would otherwise be dropped after each decode), cost a manager
+// server's call more than decoding its request does.
+var statePool = sync.Pool{New: func() any { return new(decState) }}
 
 // Decoding scratch space (stack, marks, memo) is reused across decodes:
 // most pickles are small messages, and growing these from nothing each
