@@ -74,9 +74,6 @@ func serveManagerOn(addr string) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	// The listener's defaults, as a user gets them: 128 callers starting at
-	// once dial up to 128 connections together, beyond MaxHandshakes (64),
-	// and wait for each other's handshakes.
 	if v := os.Getenv(procsEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -85,6 +82,9 @@ func serveManagerOn(addr string) int {
 		}
 		runtime.GOMAXPROCS(n)
 	}
+	// The listener's defaults, as a user gets them: 128 callers starting at
+	// once dial up to 128 connections together, beyond MaxHandshakes (64),
+	// and wait for each other's handshakes.
 	cfg := server.Config{Listener: listener.Config{Authkey: benchKey}}
 	if v := os.Getenv(threadWaitEnv); v != "" {
 		n, err := strconv.Atoi(v)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/mpwire/mpwire/internal/schedyield"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
@@ -91,9 +92,9 @@ func (wc WorkerConfig) executorWorker(ctx context.Context, child *process.ChildP
 		enc = defaultEnc
 	}
 	pid := int64(os.Getpid())
-	var yield yielder
+	var yield schedyield.Every
 	for done := int64(0); ; {
-		yield.maybe()
+		yield.Maybe()
 		var item any
 		if err := callq.Get(qctx, &item); err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, queue.ErrClosed) {

@@ -7,13 +7,12 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
+	"github.com/mpwire/mpwire/internal/schedyield"
 	"github.com/mpwire/mpwire/pickle"
 	"github.com/mpwire/mpwire/process"
 	"github.com/mpwire/mpwire/queue"
@@ -475,9 +474,9 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 		maxtasks = m
 	}
 	wrapExc, _ := arg(5).(bool)
-	var yield yielder
+	var yield schedyield.Every // see queueContext
 	for completed := int64(0); maxtasks < 0 || completed < maxtasks; completed++ {
-		yield.maybe()
+		yield.Maybe()
 		var task any
 		if err := inq.Get(qctx, &task); err != nil {
 			if ctx.Err() != nil || errors.Is(err, io.EOF) || errors.Is(err, queue.ErrClosed) {
@@ -517,22 +516,6 @@ func (wc WorkerConfig) Worker(ctx context.Context, child *process.ChildProcess) 
 		}
 	}
 	return nil
-}
-
-// yielder passes the worker goroutine through the scheduler every few
-// milliseconds. A worker that blocks in system calls between tasks (see
-// queueContext) otherwise never reschedules, and the runtime's sysmon
-// treats a goroutine that ran 10ms on one scheduling tick as long-running:
-// it takes the P away while the goroutine is in a system call and then
-// polls every 20µs for the next millisecond, thousands of extra thread
-// wake-ups a second on a busy worker.
-type yielder struct{ last time.Time }
-
-func (y *yielder) maybe() {
-	if now := time.Now(); now.Sub(y.last) > 5*time.Millisecond {
-		y.last = now
-		runtime.Gosched()
-	}
 }
 
 // queueContext returns the context a worker's queue operations use: ctx's

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/schedyield"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
 	"github.com/mpwire/mpwire/manager/internal/wire"
@@ -844,7 +844,7 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) *connection.Conn {
 	var in, out []byte // one request, one reply: reused
 	tw := false        // conn is a ThreadWait Conn
-	var lastYield time.Time
+	var yield schedyield.Every
 	s.served.Add(1)
 	defer func() {
 		s.served.Add(-1)
@@ -865,15 +865,9 @@ func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) 
 			}
 		}
 		if tw {
-			// A goroutine that only blocks in system calls never passes
-			// through the scheduler, and after 10ms on one scheduling tick
-			// sysmon takes it for long-running: it takes the P away at
-			// every wait and polls every 20µs (thousands of wake-ups a
-			// second, 9% of the server's CPU with one caller).
-			if now := time.Now(); now.Sub(lastYield) > 5*time.Millisecond {
-				lastYield = now
-				runtime.Gosched()
-			}
+			// Only system calls from here on: without this, sysmon's
+			// polling took 9% of the server's CPU with one caller.
+			yield.Maybe()
 			// Wait first: a receive would try the socket once before its
 			// wait, a system call that finds nothing.
 			_, _ = conn.PollTimeout(context.Background(), -1)
