@@ -35,10 +35,7 @@ func (m *decMode) Unmarshal(data []byte, v any) error {
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
-	// Keep only the unused tails of the slabs: the next decode carves its
-	// values from them (see decode_alloc.go). What was handed out belongs
-	// to the values; the tails are memory no value refers to.
-	*s = decState{slabs: s.slabs}
+	*s = decState{slabs: s.slabs.carry(len(data))}
 	statePool.Put(s)
 	return err
 }
