@@ -264,7 +264,10 @@ func (s *decState) memoPut(idx uint64, v any) error {
 	}
 	s.memoCount++
 	if idx == uint64(len(s.memo)) {
-		s.memo = append(grow2(s.memo), v)
+		if len(s.memo) == cap(s.memo) {
+			s.growMemo()
+		}
+		s.memo = append(s.memo, v)
 		return nil
 	}
 	if s.memoSparse == nil {
@@ -272,6 +275,24 @@ func (s *decState) memoPut(idx uint64, v any) error {
 	}
 	s.memoSparse[idx] = v
 	return nil
+}
+
+// growMemo makes room in a full memo. Past a few thousand entries, the
+// entries per input byte so far and the bytes left estimate the final
+// length (with 1/8 to spare), so a large pickle's memo is copied about
+// once instead of at every doubling. Every further entry needs at least
+// one byte of input (MEMOIZE), which bounds the estimate.
+func (s *decState) growMemo() {
+	n := len(s.memo)
+	c := max(16, 2*n)
+	if n >= 1<<12 && s.pos > 0 {
+		left := len(s.data) - s.pos
+		est := n + int(int64(n)*int64(left)/int64(s.pos))
+		c = max(c, min(est+est/8, n+left))
+	}
+	grown := make([]any, n, c)
+	copy(grown, s.memo)
+	s.memo = grown
 }
 
 func (s *decState) memoGet(idx uint64) error {
