@@ -528,8 +528,14 @@ func (s *decState) setItems(d *Dict, items []any) error {
 	// the input.
 	if d.ents == nil {
 		d.ents = s.carveEnts(len(items) / 2)
-	} else {
-		d.grow(len(items) / 2)
+	} else if n := len(d.ents) + len(items)/2; n > cap(d.ents) {
+		// A large dict arrives in batches of 1000 items: growing by each
+		// batch would copy it about five times over.
+		c := s.growCap(n, len(d.ents), cap(d.ents), int(d.walk.height))
+		s.alloc += 32 * int64(c)
+		grown := make([]dictEntry, len(d.ents), c)
+		copy(grown, d.ents)
+		d.ents = grown
 	}
 	s.keys.keep = true
 	for i := 0; i+1 < len(items); i += 2 {
@@ -604,15 +610,25 @@ func (s *decState) appendItems(l *listBox, items []any) []any {
 	if n <= cap(dst) {
 		return append(dst, items...)
 	}
-	c := max(n, 2*cap(dst))
-	if read := s.pos - l.start; len(dst) >= batchSize && read > 0 {
-		est := len(dst) + (len(s.data)-s.pos)/max(1, read/len(dst))
-		c = max(n, min(max(est+est/8+16, cap(dst)+cap(dst)/4), 16*cap(dst)))
-	}
+	c := s.growCap(n, len(dst), cap(dst), l.start)
 	s.alloc += 16 * int64(c)
 	grown := make([]any, len(dst), c)
 	copy(grown, dst)
 	return append(grown, items...)
+}
+
+// growCap is the new capacity of a list or dict that must hold n items
+// (the last of them read already) and holds have items in room for c,
+// begun at input offset start: past a full batch, the bytes per item so
+// far and the bytes left estimate the final length (with 1/8 to spare; at
+// least ×1.25, at most ×16 at a time); before that, or without an offset,
+// it doubles.
+func (s *decState) growCap(n, have, c, start int) int {
+	if read := s.pos - start; start > 0 && have >= batchSize && read > 0 {
+		est := n + (len(s.data)-s.pos)/max(1, read/n)
+		return max(n, min(max(est+est/8+16, c+c/4), 16*c))
+	}
+	return max(n, 2*c)
 }
 
 // appendDoubling appends, doubling the capacity when it grows: long lists

@@ -180,7 +180,12 @@ func (s *decState) loadEmpty(op byte) error {
 		l.start = s.pos
 		return s.push(l)
 	case opEmptyDict:
-		return s.push(s.newDict(0))
+		d := s.newDict(0)
+		// Until the final pass, a dict's walk height is where it began in
+		// the input (growCap's estimate); the final pass reads the height
+		// only after setting it.
+		d.walk.height = int32(min(s.pos, math.MaxInt32))
+		return s.push(d)
 	case opEmptySet:
 		return s.push(&Set{})
 	}
