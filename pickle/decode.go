@@ -433,6 +433,10 @@ func (s *decState) loadBytes(n uint64, array bool) error {
 	if err != nil {
 		return err
 	}
+	if !array && len(b) > 0 && s.m.aliasBytes && s.src == nil {
+		// DecOptions.AliasBytes: the input is the caller's to give.
+		return s.push(s.boxBytes(b[:len(b):len(b)]))
+	}
 	if err := s.charge(uintptr(len(b))); err != nil {
 		return err
 	}
