@@ -542,6 +542,9 @@ func (s *decState) setItems(d *Dict, items []any) error {
 		d.ents = grown
 	}
 	s.keys.keep = true
+	if d.x == nil && len(d.ents)+len(items)/2 <= smallDict && setShortStrs(d, items) {
+		return nil
+	}
 	for i := 0; i+1 < len(items); i += 2 {
 		h, err := s.keys.key(items[i])
 		if err != nil {
@@ -550,6 +553,34 @@ func (s *decState) setItems(d *Dict, items []any) error {
 		d.setHashed(h, items[i], items[i+1])
 	}
 	return nil
+}
+
+// setShortStrs adds the key, value pairs in items to a small dict with
+// room for them when every new key is a short str (its own hash key) that
+// is neither in d nor repeated: with one copy of the pairs (a dictEntry is
+// laid out as two values), where adding them one by one stores each key
+// and value, and the slice header, separately (each store a write barrier
+// while the collector marks). Otherwise it adds nothing and reports false.
+func setShortStrs(d *Dict, items []any) bool {
+	for i := 0; i < len(items); i += 2 {
+		k := items[i]
+		if !isShortStr(k) {
+			return false
+		}
+		ks := *(*string)((*eface)(unsafe.Pointer(&k)).data)
+		if d.findStr(ks) >= 0 {
+			return false
+		}
+		for j := 0; j < i; j += 2 {
+			if *(*string)((*eface)(unsafe.Pointer(&items[j])).data) == ks {
+				return false
+			}
+		}
+	}
+	m := len(d.ents)
+	d.ents = d.ents[:m+len(items)/2]
+	copy(unsafe.Slice((*any)(unsafe.Pointer(unsafe.SliceData(d.ents[m:]))), len(items)), items)
+	return true
 }
 
 func (s *decState) setItemsOn(items []any) error {
