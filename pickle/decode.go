@@ -530,12 +530,19 @@ func parsePyFloat(s string) (float64, error) {
 func (s *decState) setItems(d *Dict, items []any) error {
 	// The items are on the stack, so growing by their count is bounded by
 	// the input.
-	if d.ents == nil {
-		d.ents = s.carveEnts(len(items) / 2)
+	if n := len(items) / 2; d.ents == nil && n >= batchSize {
+		// The first of several batches: room for the estimated whole,
+		// which also sizes the index (reindex) once instead of growing
+		// it table by table.
+		c := s.growCap(n, 0, int(d.walk.height))
+		s.alloc += 32 * int64(c)
+		d.ents = make([]dictEntry, 0, c)
+	} else if d.ents == nil {
+		d.ents = s.carveEnts(n)
 	} else if n := len(d.ents) + len(items)/2; n > cap(d.ents) {
 		// A large dict arrives in batches of 1000 items: growing by each
 		// batch would copy it about five times over.
-		c := s.growCap(n, len(d.ents), cap(d.ents), int(d.walk.height))
+		c := s.growCap(n, cap(d.ents), int(d.walk.height))
 		s.alloc += 32 * int64(c)
 		grown := make([]dictEntry, len(d.ents), c)
 		copy(grown, d.ents)
@@ -618,7 +625,7 @@ func (s *decState) appendTo(items []any) error {
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
 			return err
 		}
-		if l.items == nil {
+		if l.items == nil && len(items) < batchSize {
 			l.items = s.carveAny(len(items))
 			copy(l.items, items)
 			return nil
@@ -645,7 +652,7 @@ func (s *decState) appendItems(l *listBox, items []any) []any {
 	if n <= cap(dst) {
 		return append(dst, items...)
 	}
-	c := s.growCap(n, len(dst), cap(dst), l.start)
+	c := s.growCap(n, cap(dst), l.start)
 	s.alloc += 16 * int64(c)
 	grown := make([]any, len(dst), c)
 	copy(grown, dst)
@@ -653,13 +660,14 @@ func (s *decState) appendItems(l *listBox, items []any) []any {
 }
 
 // growCap is the new capacity of a list or dict that must hold n items
-// (the last of them read already) and holds have items in room for c,
-// begun at input offset start: past a full batch, the bytes per item so
-// far and the bytes left estimate the final length (with 1/8 to spare; at
-// least ×1.25, at most ×16 at a time); before that, or without an offset,
-// it doubles.
-func (s *decState) growCap(n, have, c, start int) int {
-	if read := s.pos - start; start > 0 && have >= batchSize && read > 0 {
+// (the last of them read already) in place of room for c, begun at input
+// offset start: from a full batch on, the bytes per item so far and the
+// bytes left estimate the final length (with 1/8 to spare; at least ×1.25,
+// at most ×16 at a time, and c 0 counts as 1000); before that, or without
+// an offset, it doubles.
+func (s *decState) growCap(n, c, start int) int {
+	if read := s.pos - start; start > 0 && n >= batchSize && read > 0 {
+		c = max(c, batchSize)
 		est := n + (len(s.data)-s.pos)/max(1, read/n)
 		return max(n, min(max(est+est/8+16, c+c/4), 16*c))
 	}
