@@ -264,7 +264,10 @@ func (s *decState) memoPut(idx uint64, v any) error {
 	}
 	s.memoCount++
 	if idx == uint64(len(s.memo)) {
-		s.memo = append(grow2(s.memo), v)
+		if len(s.memo) == cap(s.memo) {
+			s.growMemo()
+		}
+		s.memo = append(s.memo, v)
 		return nil
 	}
 	if s.memoSparse == nil {
@@ -272,6 +275,24 @@ func (s *decState) memoPut(idx uint64, v any) error {
 	}
 	s.memoSparse[idx] = v
 	return nil
+}
+
+// growMemo makes room in a full memo. Past a few thousand entries, the
+// entries per input byte so far and the bytes left estimate the final
+// length (with 1/8 to spare), so a large pickle's memo is copied about
+// once instead of at every doubling. Every further entry needs at least
+// one byte of input (MEMOIZE), which bounds the estimate.
+func (s *decState) growMemo() {
+	n := len(s.memo)
+	c := max(16, 2*n)
+	if n >= 1<<12 && s.pos > 0 {
+		left := len(s.data) - s.pos
+		est := n + int(int64(n)*int64(left)/int64(s.pos))
+		c = max(c, min(est+est/8, n+left))
+	}
+	grown := make([]any, n, c)
+	copy(grown, s.memo)
+	s.memo = grown
 }
 
 func (s *decState) memoGet(idx uint64) error {
@@ -412,6 +433,10 @@ func (s *decState) loadBytes(n uint64, array bool) error {
 	if err != nil {
 		return err
 	}
+	if !array && len(b) > 0 && s.m.aliasBytes && s.src == nil {
+		// DecOptions.AliasBytes: the input is the caller's to give.
+		return s.push(s.boxBytes(b[:len(b):len(b)]))
+	}
 	if err := s.charge(uintptr(len(b))); err != nil {
 		return err
 	}
@@ -505,12 +530,28 @@ func parsePyFloat(s string) (float64, error) {
 func (s *decState) setItems(d *Dict, items []any) error {
 	// The items are on the stack, so growing by their count is bounded by
 	// the input.
-	if d.ents == nil {
-		d.ents = s.carveEnts(len(items) / 2)
-	} else {
-		d.grow(len(items) / 2)
+	if n := len(items) / 2; d.ents == nil && n >= batchSize {
+		// The first of several batches: room for the estimated whole,
+		// which also sizes the index (reindex) once instead of growing
+		// it table by table.
+		c := s.growCap(n, 0, int(d.walk.height))
+		s.alloc += 32 * int64(c)
+		d.ents = make([]dictEntry, 0, c)
+	} else if d.ents == nil {
+		d.ents = s.carveEnts(n)
+	} else if n := len(d.ents) + len(items)/2; n > cap(d.ents) {
+		// A large dict arrives in batches of 1000 items: growing by each
+		// batch would copy it about five times over.
+		c := s.growCap(n, cap(d.ents), int(d.walk.height))
+		s.alloc += 32 * int64(c)
+		grown := make([]dictEntry, len(d.ents), c)
+		copy(grown, d.ents)
+		d.ents = grown
 	}
 	s.keys.keep = true
+	if d.x == nil && len(d.ents)+len(items)/2 <= smallDict && setShortStrs(d, items) {
+		return nil
+	}
 	for i := 0; i+1 < len(items); i += 2 {
 		h, err := s.keys.key(items[i])
 		if err != nil {
@@ -519,6 +560,34 @@ func (s *decState) setItems(d *Dict, items []any) error {
 		d.setHashed(h, items[i], items[i+1])
 	}
 	return nil
+}
+
+// setShortStrs adds the key, value pairs in items to a small dict with
+// room for them when every new key is a short str (its own hash key) that
+// is neither in d nor repeated: with one copy of the pairs (a dictEntry is
+// laid out as two values), where adding them one by one stores each key
+// and value, and the slice header, separately (each store a write barrier
+// while the collector marks). Otherwise it adds nothing and reports false.
+func setShortStrs(d *Dict, items []any) bool {
+	for i := 0; i < len(items); i += 2 {
+		k := items[i]
+		if !isShortStr(k) {
+			return false
+		}
+		ks := *(*string)((*eface)(unsafe.Pointer(&k)).data)
+		if d.findStr(ks) >= 0 {
+			return false
+		}
+		for j := 0; j < i; j += 2 {
+			if *(*string)((*eface)(unsafe.Pointer(&items[j])).data) == ks {
+				return false
+			}
+		}
+	}
+	m := len(d.ents)
+	d.ents = d.ents[:m+len(items)/2]
+	copy(unsafe.Slice((*any)(unsafe.Pointer(unsafe.SliceData(d.ents[m:]))), len(items)), items)
+	return true
 }
 
 func (s *decState) setItemsOn(items []any) error {
@@ -556,7 +625,7 @@ func (s *decState) appendTo(items []any) error {
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
 			return err
 		}
-		if l.items == nil {
+		if l.items == nil && len(items) < batchSize {
 			l.items = s.carveAny(len(items))
 			copy(l.items, items)
 			return nil
@@ -583,15 +652,26 @@ func (s *decState) appendItems(l *listBox, items []any) []any {
 	if n <= cap(dst) {
 		return append(dst, items...)
 	}
-	c := max(n, 2*cap(dst))
-	if read := s.pos - l.start; len(dst) >= batchSize && read > 0 {
-		est := len(dst) + (len(s.data)-s.pos)/max(1, read/len(dst))
-		c = max(n, min(max(est+est/8+16, cap(dst)+cap(dst)/4), 16*cap(dst)))
-	}
+	c := s.growCap(n, cap(dst), l.start)
 	s.alloc += 16 * int64(c)
 	grown := make([]any, len(dst), c)
 	copy(grown, dst)
 	return append(grown, items...)
+}
+
+// growCap is the new capacity of a list or dict that must hold n items
+// (the last of them read already) in place of room for c, begun at input
+// offset start: from a full batch on, the bytes per item so far and the
+// bytes left estimate the final length (with 1/8 to spare; at least ×1.25,
+// at most ×16 at a time, and c 0 counts as 1000); before that, or without
+// an offset, it doubles.
+func (s *decState) growCap(n, c, start int) int {
+	if read := s.pos - start; start > 0 && n >= batchSize && read > 0 {
+		c = max(c, batchSize)
+		est := n + (len(s.data)-s.pos)/max(1, read/n)
+		return max(n, min(max(est+est/8+16, c+c/4), 16*c))
+	}
+	return max(n, 2*c)
 }
 
 // appendDoubling appends, doubling the capacity when it grows: long lists

@@ -66,6 +66,42 @@ type decSlabs struct {
 	ents  []dictEntry
 	dicts []Dict
 	lists []listBox
+	// gens counts the decodes in a row that carved values from the
+	// pointer slabs' tails of an earlier one (carry).
+	gens int
+}
+
+// Carrying slab tails from one Unmarshal to the next (statePool).
+const (
+	// carryInput is the largest pickle whose decode passes its slabs'
+	// tails on: the tails save a small message most of its allocations
+	// and are worth nothing to a large pickle.
+	carryInput = 8 << 10
+	// carryGens is how many decodes in a row may carve from carried
+	// pointer slabs before the next one starts afresh.
+	carryGens = 8
+)
+
+// carry returns the slabs that the next decode may carve from, after a
+// decode of an n-byte pickle: only the unused tails (what was handed out
+// belongs to the values).
+//
+// A tail keeps its whole slab alive, and the values already in a slab of
+// pointers (items, entries, dicts, lists, slice headers) refer to the
+// slabs of the decode that made them, whose own heads may hold an earlier
+// decode's values: passed on without end, the tails would chain every
+// value ever decoded into one reachable graph (a leak: a 400-deep nest
+// decoded 3000 times kept 120 MB live). So pointer slabs are passed on only
+// after a small pickle, and for at most carryGens decodes in a row: what a
+// tail keeps alive is bounded by that many small pickles' values. The
+// words slab holds no pointers (it cannot keep anything else alive) and
+// is always passed on.
+func (sl decSlabs) carry(n int) decSlabs {
+	if n > carryInput || sl.gens >= carryGens {
+		return decSlabs{words: sl.words, last: sl.last}
+	}
+	sl.gens++
+	return sl
 }
 
 // charge counts n bytes allocated for the decoded value against MaxAlloc.

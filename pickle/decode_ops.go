@@ -180,7 +180,14 @@ func (s *decState) loadEmpty(op byte) error {
 		l.start = s.pos
 		return s.push(l)
 	case opEmptyDict:
-		return s.push(s.newDict(0))
+		d := s.newDict(0)
+		// Until the final pass, a dict's walk height is where it began in
+		// the input (growCap's estimate; 0, none, past 2 GiB); the final
+		// pass reads the height only after setting it.
+		if s.pos <= math.MaxInt32 {
+			d.walk.height = int32(s.pos)
+		}
+		return s.push(d)
 	case opEmptySet:
 		return s.push(&Set{})
 	}

@@ -142,3 +142,20 @@ func ExampleExt() {
 	// []interface {}{pickle.Ext{Code:200}}
 	// true
 }
+
+// A buffer handed to one decode (here, a received message that is not
+// reused) can lend its memory to the bytes values instead of being copied.
+func ExampleDecOptions_aliasBytes() {
+	msg, _ := pickle.Marshal([]any{"blob", []byte("a large payload")})
+	dm, err := pickle.DecOptions{AliasBytes: true}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+	var v any
+	if err := dm.Unmarshal(msg, &v); err != nil {
+		panic(err)
+	}
+	// msg must now stay unchanged while v is in use.
+	fmt.Printf("%s\n", v.([]any)[1])
+	// Output: a large payload
+}

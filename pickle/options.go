@@ -66,12 +66,24 @@ type DecOptions struct {
 	// (Python 2 str) decode as []byte. By default they decode as string when
 	// they are ASCII, and as []byte otherwise.
 	BinaryStrings bool
+	// AliasBytes makes Unmarshal return the bytes values (BINBYTES,
+	// SHORT_BINBYTES, BINBYTES8) of generic results (any) as slices of
+	// its input instead of copies: no allocation and no copy per bytes value, which is most of
+	// the cost of decoding a large one. The caller must then leave the
+	// input unchanged, and its memory unused, for as long as any decoded
+	// value is in use. Use it only for a buffer handed to this one decode
+	// (a frame received into memory of its own), never for data the caller
+	// reuses. The slices' capacity is their length, so appending to one
+	// copies it. bytearray values, and everything a Decoder reads (its
+	// buffer is reused), are always copies.
+	AliasBytes bool
 }
 
 type decMode struct {
 	maxDepth, maxMemo, maxContainer, maxLongDigits, maxLongBytes, maxObjects int
 	maxInput, maxAlloc                                                       int64
 	binaryStrings                                                            bool
+	aliasBytes                                                               bool
 	// genericOnly turns the typed decoder off (tests compare it with the
 	// generic path and converter.go).
 	genericOnly bool
@@ -107,6 +119,7 @@ func (o DecOptions) DecMode() (DecMode, error) {
 		maxInput:      o.MaxInput,
 		maxAlloc:      o.MaxAlloc,
 		binaryStrings: o.BinaryStrings,
+		aliasBytes:    o.AliasBytes,
 	}
 	if m.maxAlloc < 0 {
 		m.maxAlloc = int64(^uint64(0) >> 1)

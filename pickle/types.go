@@ -342,7 +342,9 @@ func (d *Dict) findStr(s string) int {
 }
 
 func (d *Dict) reindex() {
-	idx := make(map[any]int, len(d.ents))
+	// Sized for the room already made: a dict decoded in batches gets the
+	// whole batch's worth at once instead of growing from 9 entries.
+	idx := make(map[any]int, cap(d.ents))
 	for i := range d.ents {
 		idx[d.hashAt(i)] = i
 	}

@@ -35,10 +35,7 @@ func (m *decMode) Unmarshal(data []byte, v any) error {
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
-	// Keep only the unused tails of the slabs: the next decode carves its
-	// values from them (see decode_alloc.go). What was handed out belongs
-	// to the values; the tails are memory no value refers to.
-	*s = decState{slabs: s.slabs}
+	*s = decState{slabs: s.slabs.carry(len(data))}
 	statePool.Put(s)
 	return err
 }
@@ -69,10 +66,13 @@ func (s *decState) borrow() {
 }
 
 func (s *decState) giveBack() {
-	// Large scratch is not kept: clearing it after every small pickle
-	// would cost more than a large pickle pays to grow its own.
-	const keep = 1 << 12
-	if cap(s.stack) > keep || cap(s.memo) > keep || cap(s.marks) > keep {
+	// A large stack is not kept: clearing it whole after every small
+	// pickle would cost more than a large pickle pays to grow its own.
+	// The memo is cleared only as far as it was used, and is kept up to
+	// 1 MiB: a large pickle's memo is otherwise a fresh allocation of
+	// about a tenth of its value, every time.
+	const keep, keepMemo = 1 << 12, 1 << 16
+	if cap(s.stack) > keep || cap(s.memo) > keepMemo || cap(s.marks) > keep {
 		return
 	}
 	// Drop references so pooled slices keep no decoded values alive (the
