@@ -144,10 +144,14 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkArray:
-		e = tmemo{kind: mAt, t: unsafe.Pointer(b.pl), p: b.p}
+		if first >= 0 {
+			e = tmemo{kind: mAt, plan: b.pl.id, ref: d.ref(b.p)}
+		}
 	case b.n == 0:
 		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
-		e = tmemo{kind: mSlice, t: unsafe.Pointer(b.pl), p: b.pl.empty}
+		if first >= 0 {
+			e = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.pl.empty)}
+		}
 	default:
 		c := b.c
 		if b.ck != nil {
@@ -159,8 +163,8 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 			}
 		}
 		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
-		if c <= math.MaxInt32 {
-			e = tmemo{kind: mSlice, t: unsafe.Pointer(b.pl), p: b.data, n: b.n, c: int32(c)}
+		if first >= 0 && c <= math.MaxInt32 {
+			e = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.data), n: b.n, c: int32(c)}
 		}
 	}
 	if first >= 0 {
@@ -365,9 +369,9 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkStruct:
-		e = tmemo{kind: mAt, t: unsafe.Pointer(b.pl), p: b.p}
+		e = tmemo{kind: mAt, plan: b.pl.id, ref: d.ref(b.p)}
 	default:
-		e = tmemo{kind: mMap, t: unsafe.Pointer(b.pl), p: b.m.UnsafePointer()}
+		e = tmemo{kind: mMap, plan: b.pl.id, ref: d.ref(b.m.UnsafePointer())}
 	}
 	d.memo[first] = e
 }
@@ -512,7 +516,7 @@ func (d *tdec) getIndex() (int, error) {
 // field returns the index of the struct field that the str key names (-1:
 // none), cached in the key's memo entry.
 func (d *tdec) field(pl *decPlan, e *tmemo) int {
-	if e.t == unsafe.Pointer(pl) {
+	if e.plan == pl.id {
 		return int(e.field)
 	}
 	name := ""
@@ -531,7 +535,7 @@ func (d *tdec) field(pl *decPlan, e *tmemo) int {
 		}
 	}
 	if f < math.MaxInt16 {
-		e.t, e.field = unsafe.Pointer(pl), int16(f)
+		e.plan, e.field = pl.id, int16(f)
 	}
 	return f
 }
@@ -553,7 +557,7 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	// The scratch value is reused: memo entries pointing into it are gone.
 	end := uintptr(vp) + b.pl.elem.size
 	for i := m0; i < len(d.memo); i++ {
-		if e := &d.memo[i]; e.kind == mAt && uintptr(e.p) >= uintptr(vp) && uintptr(e.p) < end {
+		if e := &d.memo[i]; e.kind == mAt && uintptr(d.refs[e.ref]) >= uintptr(vp) && uintptr(d.refs[e.ref]) < end {
 			*e = tmemo{kind: mDiscard}
 		}
 	}
@@ -602,8 +606,8 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 			return err
 		}
 		e := &d.memo[i]
-		if e.kind == mAt && e.flags&fViaPtr != 0 && e.plan() == pl.elem {
-			*(*unsafe.Pointer)(p) = e.p
+		if e.kind == mAt && e.flags&fViaPtr != 0 && e.plan == pl.elem.id {
+			*(*unsafe.Pointer)(p) = d.refs[e.ref]
 			return nil
 		}
 		d.s.pos = at
@@ -624,7 +628,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 	if err := d.value(ep, pl.elem); err != nil {
 		return err
 	}
-	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.memo[m0].p == ep {
+	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.refs[d.memo[m0].ref] == ep {
 		d.memo[m0].flags |= fViaPtr
 	}
 	return nil

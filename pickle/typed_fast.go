@@ -89,9 +89,9 @@ func (d *tdec) fastStr(p unsafe.Pointer) bool {
 	if !validPyUTF8(b) {
 		return false
 	}
-	str := d.newString(b)
+	str, ref, at := d.newString(b)
 	*(*string)(p) = str
-	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k), p: unsafe.Pointer(unsafe.StringData(str)), flags: fMade})
+	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at, flags: fMade})
 	return d.took(k + 3)
 }
 
