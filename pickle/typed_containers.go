@@ -54,7 +54,7 @@ func (d *tdec) newSeq(p unsafe.Pointer, pl *decPlan) (seqBuilder, error) {
 
 // item reads the next item of a sequence.
 func (d *tdec) item(b *seqBuilder) error {
-	if b.n >= d.s.m.maxContainer {
+	if b.n >= d.maxContainer {
 		return errFallback
 	}
 	pl := b.pl
@@ -285,6 +285,7 @@ type dictBuilder struct {
 	n     int
 	m     reflect.Value // the map
 	k, v  reflect.Value // scratch key and value of a map
+	vp    unsafe.Pointer // v's address
 	start int           // offset of the dict in the data
 	fresh bool          // the map was made here (so it may be remade larger)
 }
@@ -358,6 +359,7 @@ func (d *tdec) newMap(b *dictBuilder) error {
 	}
 	b.k = reflect.New(b.pl.t.Key()).Elem()
 	b.v = reflect.New(b.pl.t.Elem()).Elem()
+	b.vp = b.v.Addr().UnsafePointer()
 	return nil
 }
 
@@ -378,6 +380,9 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 
 // pairs reads key, value pairs up to SETITEMS (after a MARK).
 func (d *tdec) pairs(b *dictBuilder) error {
+	if b.pl != nil && b.pl.kind == pkStruct {
+		return d.structPairs(b)
+	}
 	for {
 		op := d.op()
 		if op == 0 {
@@ -396,10 +401,51 @@ func (d *tdec) pairs(b *dictBuilder) error {
 	}
 }
 
+// structPairs is pairs into a struct. A key fetched from the memo whose
+// field is known (the keys of every record after the first, as CPython
+// writes them) goes straight to its field; pair reads the others.
+func (d *tdec) structPairs(b *dictBuilder) error {
+	s, pl := d.s, b.pl
+	for {
+		if data, pos := s.data, s.pos; pos+2 < len(data) && data[pos] == opBinget {
+			if i := int(data[pos+1]); i < len(d.memo) {
+				if e := &d.memo[i]; e.kind == mStr && e.plan == pl.id && e.field >= 0 && b.n < d.maxContainer {
+					if fp := &pl.fields[e.field]; fp.direct {
+						s.pos = pos + 2
+						b.n++
+						vp := unsafe.Add(b.p, fp.off)
+						if d.fast(vp, fp.plan) {
+							continue
+						}
+						if err := d.value(vp, fp.plan); err != nil {
+							return err
+						}
+						continue
+					}
+				}
+			}
+		}
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
+		}
+		if op == opSetitems {
+			s.pos++
+			return nil
+		}
+		if err := d.pair(b); err != nil {
+			return err
+		}
+	}
+}
+
 // pair reads one key and its value.
 func (d *tdec) pair(b *dictBuilder) error {
 	b.n++
-	if b.n > d.s.m.maxContainer {
+	if b.n > d.maxContainer {
 		return errFallback
 	}
 	if b.pl == nil {
@@ -549,7 +595,7 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 		d.resizeMap(b)
 	}
 	b.v.SetZero()
-	vp := b.v.Addr().UnsafePointer()
+	vp := b.vp
 	m0 := len(d.memo)
 	if err := d.value(vp, b.pl.elem); err != nil {
 		return err
@@ -639,7 +685,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 func (d *tdec) intRun(b *seqBuilder) {
 	s := d.s
 	data, pos, n := s.data, s.pos, b.n
-	limit := min(d.s.m.maxContainer, b.n+d.s.m.maxObjects-d.objects)
+	limit := min(d.maxContainer, b.n+d.maxObjects-d.objects)
 	for pos+10 <= len(data) && n < limit {
 		if n == b.c {
 			s.pos, d.objects, b.n = pos, d.objects+n-b.n, n

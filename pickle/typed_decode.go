@@ -88,6 +88,8 @@ type tdec struct {
 	slabAt  int32        // where slab starts in its chunk
 	alloc   int64
 	limit   int64
+	// The decode mode's limits, here to save loads in the hot paths.
+	maxObjects, maxContainer, maxMemo, maxDepth int
 }
 
 // slabChunk is the most string bytes one allocation holds.
@@ -124,6 +126,7 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 	d.s, d.depth, d.objects, d.alloc = s, 0, 0, 0
 	d.budget = len(s.data) + 4096
 	d.limit = s.m.allocLimit(len(s.data))
+	d.maxObjects, d.maxContainer, d.maxMemo, d.maxDepth = s.m.maxObjects, s.m.maxContainer, s.m.maxMemo, s.m.maxDepth
 	err := d.top(rv.UnsafePointer(), pl)
 	if err != nil {
 		s.pos = 0
@@ -252,7 +255,7 @@ func (d *tdec) value(p unsafe.Pointer, pl *decPlan) error {
 		return d.ptr(p, pl)
 	}
 	d.objects++
-	if d.objects > d.s.m.maxObjects {
+	if d.objects > d.maxObjects {
 		return errFallback
 	}
 	op, err := d.next()
@@ -548,6 +551,21 @@ func (d *tdec) memoAfter(e tmemo) error {
 // memoPuts stores e under the memo opcodes that follow and returns the
 // index of the first (-1 if none).
 func (d *tdec) memoPuts(e tmemo) (int, error) {
+	// Most often one MEMOIZE follows (as CPython writes): no loop.
+	s := d.s
+	if p := s.pos; p+1 < len(s.data) && s.data[p] == opMemoize && len(d.memo) < d.maxMemo {
+		switch s.data[p+1] {
+		case opMemoize, opBinput, opLongBinput, opFrame:
+		default:
+			s.pos = p + 1
+			d.memo = append(d.memo, e)
+			return len(d.memo) - 1, nil
+		}
+	}
+	return d.memoPutsLoop(e)
+}
+
+func (d *tdec) memoPutsLoop(e tmemo) (int, error) {
 	first := -1
 	for {
 		op := d.op()
@@ -582,7 +600,7 @@ func (d *tdec) memoPuts(e tmemo) (int, error) {
 		switch {
 		case idx < uint64(len(d.memo)):
 			d.memo[idx] = e
-		case idx == uint64(len(d.memo)) && len(d.memo) < d.s.m.maxMemo:
+		case idx == uint64(len(d.memo)) && len(d.memo) < d.maxMemo:
 			d.memo = append(d.memo, e)
 		default:
 			return first, errFallback // sparse or too many: the generic path decides
@@ -603,7 +621,7 @@ func (d *tdec) charge(n uintptr) error {
 
 func (d *tdec) enter() error {
 	d.depth++
-	if d.depth > d.s.m.maxDepth {
+	if d.depth > d.maxDepth {
 		return errFallback
 	}
 	return nil

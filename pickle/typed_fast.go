@@ -14,7 +14,7 @@ import (
 func (d *tdec) fast(p unsafe.Pointer, pl *decPlan) bool {
 	s := d.s
 	data, pos := s.data, s.pos
-	if pos+10 > len(data) || d.objects >= d.s.m.maxObjects {
+	if pos+10 > len(data) || d.objects >= d.maxObjects {
 		return false
 	}
 	var x int64
@@ -82,7 +82,7 @@ func (d *tdec) fastStr(p unsafe.Pointer) bool {
 	data, pos := s.data, s.pos
 	k := int(data[pos+1])
 	end := pos + 2 + k
-	if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo {
+	if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo {
 		return false
 	}
 	b := data[pos+2 : end]
@@ -114,7 +114,7 @@ func (d *tdec) fastKey() int {
 	case opShortBinunicode:
 		k := int(data[pos+1])
 		end := pos + 2 + k
-		if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo || !validPyUTF8(data[pos+2:end]) {
+		if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo || !validPyUTF8(data[pos+2:end]) {
 			return -1
 		}
 		d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k)})
