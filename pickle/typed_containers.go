@@ -283,11 +283,11 @@ type dictBuilder struct {
 	p     unsafe.Pointer
 	pl    *decPlan
 	n     int
-	m     reflect.Value // the map
-	k, v  reflect.Value // scratch key and value of a map
+	m     reflect.Value  // the map
+	k, v  reflect.Value  // scratch key and value of a map
 	vp    unsafe.Pointer // v's address
-	start int           // offset of the dict in the data
-	fresh bool          // the map was made here (so it may be remade larger)
+	start int            // offset of the dict in the data
+	fresh bool           // the map was made here (so it may be remade larger)
 }
 
 // dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
