@@ -31,6 +31,11 @@ type slab struct {
 	hdr sliceHdr // len is the part carved out
 }
 
+// estimateAt is how many items a list or dict has when the decoder first
+// sizes it by the bytes per item so far and the bytes left (a map again at
+// 16 times that).
+const estimateAt = 64
+
 // carveSize is how many items a slice gets from a slab before it needs an
 // array of its own; slabBytes the size of a slab.
 const (
@@ -93,10 +98,10 @@ func (d *tdec) grow(b *seqBuilder) error {
 		return d.carve(b)
 	}
 	add := max(4, b.c)
-	if read := d.s.pos - b.start; b.n >= batchSize && read > 0 {
-		// Past a full batch, the bytes per item so far and the bytes
-		// left estimate the length (with 1/8 to spare; at least ×1.25,
-		// at most ×16).
+	if read := d.s.pos - b.start; b.n >= estimateAt && read > 0 {
+		// Past estimateAt items, the bytes per item so far and the
+		// bytes left estimate the length (with 1/8 to spare; at least
+		// ×1.25, at most ×16).
 		est := b.n + (len(d.s.data)-d.s.pos)/max(1, read/b.n)
 		add = min(max(est+est/8+16-b.c, b.c/4), 16*b.c)
 	}
@@ -591,8 +596,8 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	if err := d.charge(b.pl.key.size + b.pl.elem.size + 8); err != nil {
 		return err
 	}
-	if b.n == batchSize+1 && b.fresh {
-		d.resizeMap(b)
+	if b.fresh && (b.n == estimateAt+1 || b.n == 16*estimateAt+1) {
+		d.resizeMap(b, b.n-1)
 	}
 	b.v.SetZero()
 	vp := b.vp
@@ -612,15 +617,16 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	return nil
 }
 
-// resizeMap remakes a map that has received a full batch with room for
-// the length that the bytes per item so far and the bytes left suggest,
-// so that it is not rehashed again and again as it grows.
-func (d *tdec) resizeMap(b *dictBuilder) {
+// resizeMap remakes a map that has received n items with room for the
+// length that the bytes per item so far and the bytes left suggest (at
+// most 16 times n), so that it is not rehashed again and again as it
+// grows.
+func (d *tdec) resizeMap(b *dictBuilder, n int) {
 	read := d.s.pos - b.start
 	if read <= 0 {
 		return
 	}
-	est := min(batchSize+(len(d.s.data)-d.s.pos)/max(1, read/batchSize), 16*batchSize*batchSize)
+	est := min(n+(len(d.s.data)-d.s.pos)/max(1, read/n), 16*n)
 	if d.charge(uintptr(est)*(b.pl.key.size+b.pl.elem.size+8)) != nil {
 		return
 	}
