@@ -150,7 +150,7 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 	case b.pl == nil:
 	case b.pl.kind == pkArray:
 		if first >= 0 {
-			e = tmemo{kind: mAt, plan: b.pl.id, ref: d.ref(b.p)}
+			e = d.atEntry(b.pl, b.p, first)
 		}
 	case b.n == 0:
 		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
@@ -376,7 +376,7 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkStruct:
-		e = tmemo{kind: mAt, plan: b.pl.id, ref: d.ref(b.p)}
+		e = d.atEntry(b.pl, b.p, first)
 	default:
 		e = tmemo{kind: mMap, plan: b.pl.id, ref: d.ref(b.m.UnsafePointer())}
 	}
@@ -601,20 +601,31 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	}
 	b.v.SetZero()
 	vp := b.vp
-	m0 := len(d.memo)
-	if err := d.value(vp, b.pl.elem); err != nil {
+	lo, size, k0 := d.scratch, d.scratchSize, len(d.inScratch)
+	d.scratch, d.scratchSize = uintptr(vp), b.pl.elem.size
+	err := d.value(vp, b.pl.elem)
+	d.scratch, d.scratchSize = lo, size
+	if err != nil {
 		return err
 	}
 	// The scratch value is reused: memo entries pointing into it are gone.
-	end := uintptr(vp) + b.pl.elem.size
-	for i := m0; i < len(d.memo); i++ {
-		if e := &d.memo[i]; e.kind == mAt && uintptr(d.refs[e.ref]) >= uintptr(vp) && uintptr(d.refs[e.ref]) < end {
-			*e = tmemo{kind: mDiscard}
-		}
+	for _, i := range d.inScratch[k0:] {
+		d.memo[i] = tmemo{kind: mDiscard}
 	}
+	d.inScratch = d.inScratch[:k0]
 	b.k.SetString(k)
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
+}
+
+// atEntry is the memo entry (index i) of a struct or array stored at p.
+// One inside the scratch value of a map is noted in inScratch: mapValue
+// drops it once the value is stored.
+func (d *tdec) atEntry(pl *decPlan, p unsafe.Pointer, i int) tmemo {
+	if uintptr(p)-d.scratch < d.scratchSize {
+		d.inScratch = append(d.inScratch, i)
+	}
+	return tmemo{kind: mAt, plan: pl.id, ref: d.ref(p)}
 }
 
 // resizeMap remakes a map that has received n items with room for the

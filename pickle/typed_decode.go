@@ -88,6 +88,10 @@ type tdec struct {
 	slabAt  int32        // where slab starts in its chunk
 	alloc   int64
 	limit   int64
+	// scratch and scratchSize locate the scratch value of the map being
+	// read (mapValue); inScratch are the memo entries of values in it.
+	scratch, scratchSize uintptr
+	inScratch            []int
 	// The decode mode's limits, here to save loads in the hot paths.
 	maxObjects, maxContainer, maxMemo, maxDepth int
 }
@@ -147,6 +151,7 @@ func (d *tdec) release() {
 	d.refs = d.refs[:0]
 	clear(d.chunks)
 	d.chunks = d.chunks[:0]
+	d.inScratch, d.scratch, d.scratchSize = d.inScratch[:0], 0, 0
 	d.s, d.slab, d.ahead = nil, nil, nil
 	clear(d.slabs)
 	d.slabs = d.slabs[:0]
