@@ -101,9 +101,10 @@ func (d *tdec) grow(b *seqBuilder) error {
 	if read := d.s.pos - b.start; b.n >= estimateAt && read > 0 {
 		// Past estimateAt items, the bytes per item so far and the
 		// bytes left estimate the length (with 1/8 to spare; at least
-		// ×1.25, at most ×16).
-		est := b.n + (len(d.s.data)-d.s.pos)/max(1, read/b.n)
-		add = min(max(est+est/8+16-b.c, b.c/4), 16*b.c)
+		// ×1.25, at most ×16 or what twice the bytes left would hold).
+		left := len(d.s.data) - d.s.pos
+		est := b.n + left/max(1, read/b.n)
+		add = min(max(est+est/8+16-b.c, b.c/4), max(16*b.c, 2*left/max(1, int(size))))
 	}
 	if err := d.charge(uintptr(b.c+add) * size); err != nil {
 		return err
@@ -293,6 +294,7 @@ type dictBuilder struct {
 	vp    unsafe.Pointer // v's address
 	start int            // offset of the dict in the data
 	fresh bool           // the map was made here (so it may be remade larger)
+	room  int            // the size it was remade for
 }
 
 // dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
@@ -630,18 +632,20 @@ func (d *tdec) atEntry(pl *decPlan, p unsafe.Pointer, i int) tmemo {
 
 // resizeMap remakes a map that has received n items with room for the
 // length that the bytes per item so far and the bytes left suggest (at
-// most 16 times n), so that it is not rehashed again and again as it
-// grows.
+// most 16 times n, or what twice the bytes left would hold), so that it is
+// not rehashed again and again as it grows.
 func (d *tdec) resizeMap(b *dictBuilder, n int) {
 	read := d.s.pos - b.start
 	if read <= 0 {
 		return
 	}
-	est := min(n+(len(d.s.data)-d.s.pos)/max(1, read/n), 16*n)
-	if d.charge(uintptr(est)*(b.pl.key.size+b.pl.elem.size+8)) != nil {
+	left, size := len(d.s.data)-d.s.pos, int(b.pl.key.size+b.pl.elem.size+8)
+	est := min(n+left/max(1, read/n), max(16*n, 2*left/size))
+	if est <= b.room || d.charge(uintptr(est*size)) != nil {
 		return
 	}
-	m := reflect.MakeMapWithSize(b.pl.t, est+est/8)
+	b.room = est + est/8
+	m := reflect.MakeMapWithSize(b.pl.t, b.room)
 	for it := b.m.MapRange(); it.Next(); {
 		b.k.SetIterKey(it)
 		b.v.SetIterValue(it)
