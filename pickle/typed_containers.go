@@ -181,9 +181,15 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 // items reads items up to the opcode end (after a MARK).
 func (d *tdec) items(b *seqBuilder, end byte) error {
 	ints := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkInt && b.pl.elem.size == 8
+	strs := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkString
 	for {
 		if ints {
 			d.intRun(b)
+		}
+		if strs {
+			if err := d.strRun(b); err != nil {
+				return err
+			}
 		}
 		op := d.op()
 		if op == 0 {
@@ -741,6 +747,42 @@ func (d *tdec) intRun(b *seqBuilder) {
 		n++
 	}
 	s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
+}
+
+// strRun reads a run of str items into a slice of strings, in one loop:
+// strs fetched from the memo and short ones with their MEMOIZE (as CPython
+// writes them); it stops at anything else (and near the end of the data).
+func (d *tdec) strRun(b *seqBuilder) error {
+	s := d.s
+	for b.n < d.maxContainer && d.objects < d.maxObjects {
+		data, pos := s.data, s.pos
+		if pos+10 > len(data) {
+			return nil
+		}
+		op, i := data[pos], int(data[pos+1])
+		switch {
+		case op == opBinget:
+			if i >= len(d.memo) || d.memo[i].kind != mStr {
+				return nil
+			}
+		case op != opShortBinunicode:
+			return nil
+		}
+		if b.n == b.c {
+			if err := d.grow(b); err != nil {
+				return err
+			}
+		}
+		ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+		if op == opBinget {
+			*(*string)(ep) = d.memoStr(&d.memo[i])
+			d.took(2)
+		} else if !d.fastStr(ep) {
+			return nil
+		}
+		b.n++
+	}
+	return nil
 }
 
 // long64At decodes the k-byte (k <= 8) two's-complement integer at
