@@ -514,7 +514,9 @@ func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {
 	e := tmemo{kind: mStr, n: off, c: int32(n)}
 	if pl != nil {
 		str, ref, at := d.newString(b)
-		e.ref, e.at, e.flags = ref, at, fMade
+		if n > 0 {
+			e.ref, e.at, e.flags = ref, at, fMade
+		}
 		*(*string)(p) = str
 	}
 	return d.memoAfter(e)
@@ -694,13 +696,18 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 	return errFallback
 }
 
-// memoStr returns the string of a str memo entry, made once.
+// memoStr returns the string of a str memo entry, made once. An empty
+// str is never marked made (it has no chunk).
 func (d *tdec) memoStr(e *tmemo) string {
-	if e.c == 0 {
-		return ""
-	}
 	if e.flags&fMade != 0 {
 		return unsafe.String((*byte)(unsafe.Add(d.chunks[e.ref], e.at)), e.c)
+	}
+	return d.makeMemoStr(e)
+}
+
+func (d *tdec) makeMemoStr(e *tmemo) string {
+	if e.c == 0 {
+		return ""
 	}
 	str, ref, at := d.newString(d.s.data[e.n : e.n+int(e.c)])
 	e.ref, e.at, e.flags = ref, at, e.flags|fMade

@@ -91,7 +91,11 @@ func (d *tdec) fastStr(p unsafe.Pointer) bool {
 	}
 	str, ref, at := d.newString(b)
 	*(*string)(p) = str
-	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at, flags: fMade})
+	e := tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at}
+	if k > 0 {
+		e.flags = fMade
+	}
+	d.memo = append(d.memo, e)
 	return d.took(k + 3)
 }
 
