@@ -82,7 +82,7 @@ func (d *tdec) item(b *seqBuilder) error {
 	}
 	ep := unsafe.Add(b.data, uintptr(b.n)*pl.elem.size)
 	b.n++
-	if d.fast(ep, pl.elem) {
+	if pl.elem.kind <= pkString && d.fast(ep, pl.elem) {
 		return nil
 	}
 	return d.value(ep, pl.elem)
@@ -427,7 +427,7 @@ func (d *tdec) structPairs(b *dictBuilder) error {
 						s.pos = pos + 2
 						b.n++
 						vp := unsafe.Add(b.p, fp.off)
-						if d.fast(vp, fp.plan) {
+						if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
 							continue
 						}
 						if err := d.value(vp, fp.plan); err != nil {
@@ -489,7 +489,7 @@ func (d *tdec) pair(b *dictBuilder) error {
 	fp := &b.pl.fields[f]
 	if fp.direct {
 		vp := unsafe.Add(b.p, fp.off)
-		if d.fast(vp, fp.plan) {
+		if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
 			return nil
 		}
 		return d.value(vp, fp.plan)

@@ -10,7 +10,8 @@ import (
 // CPython writes most (small ints, LONG1, floats, bools, short strs with
 // their MEMOIZE, a str fetched from the memo) and fits pl, with no calls
 // per opcode. It reports false, having read nothing, for anything else:
-// value then reads it (and decides every error).
+// value then reads it (and decides every error). Callers skip it for a
+// plan of a kind past pkString (a container: never read here).
 func (d *tdec) fast(p unsafe.Pointer, pl *decPlan) bool {
 	s := d.s
 	data, pos := s.data, s.pos
