@@ -245,13 +245,20 @@ func (d *tdec) op() byte {
 	return 0
 }
 
+// peekSlow is peek past FRAMEs. On an error it leaves the position where
+// it was, so that the next read fails too (memoPuts leaves the error to it:
+// a truncated FRAME must not be skipped).
+//
 //go:noinline
 func (d *tdec) peekSlow() (byte, error) {
+	at := d.s.pos
 	op, err := d.nextSlow()
-	if err == nil {
-		d.s.pos--
+	if err != nil {
+		d.s.pos = at
+		return op, err
 	}
-	return op, err
+	d.s.pos--
+	return op, nil
 }
 
 // value reads one value into p (nil: read and drop it).
