@@ -44,7 +44,7 @@ type decPlan struct {
 	// empty is the data pointer of a non-nil empty slice of this type.
 	empty unsafe.Pointer
 	// id names the plan in the typed decoder's memo, which holds no
-	// pointers (planByID); 0 is no plan.
+	// pointers (planIDs); 0 is no plan.
 	id uint32
 }
 
@@ -57,17 +57,10 @@ type fieldPlan struct {
 
 var planCache sync.Map // reflect.Type -> *decPlan
 
-// plansByID holds every plan built, by id (index 0 is nil): the typed
-// decoder's memo names plans by id so that it holds no pointers (the GC
-// neither scans it nor runs write barriers on it). It only grows; a
-// reader loads the slice once and indexes it.
-var (
-	plansMu   sync.Mutex
-	plansByID atomic.Pointer[[]*decPlan]
-)
-
-// planByID returns the plan with id (which a plan of this process has).
-func planByID(id uint32) *decPlan { return (*plansByID.Load())[id] }
+// planIDs numbers the plans built: the typed decoder's memo names a plan
+// by its id so that it holds no pointers (the GC neither scans it nor runs
+// write barriers on it).
+var planIDs atomic.Uint32
 
 // planFor returns the decode plan of t.
 func planFor(t reflect.Type) *decPlan {
@@ -77,17 +70,9 @@ func planFor(t reflect.Type) *decPlan {
 	building := map[reflect.Type]*decPlan{}
 	p := buildPlan(t, building)
 	markSlow(building)
-	plansMu.Lock()
-	all := []*decPlan{nil}
-	if old := plansByID.Load(); old != nil {
-		all = *old
-	}
 	for _, bp := range building {
-		bp.id = uint32(len(all))
-		all = append(all, bp)
+		bp.id = planIDs.Add(1)
 	}
-	plansByID.Store(&all)
-	plansMu.Unlock()
 	// Publish only whole graphs: another goroutine never sees a plan being
 	// built (two may build the same type; either result is right).
 	for bt, bp := range building {
