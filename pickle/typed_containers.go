@@ -31,6 +31,11 @@ type slab struct {
 	hdr sliceHdr // len is the part carved out
 }
 
+// estimateAt is how many items a list or dict has when the decoder first
+// sizes it by the bytes per item so far and the bytes left (a map again at
+// 16 times that).
+const estimateAt = 64
+
 // carveSize is how many items a slice gets from a slab before it needs an
 // array of its own; slabBytes the size of a slab.
 const (
@@ -54,7 +59,7 @@ func (d *tdec) newSeq(p unsafe.Pointer, pl *decPlan) (seqBuilder, error) {
 
 // item reads the next item of a sequence.
 func (d *tdec) item(b *seqBuilder) error {
-	if b.n >= d.s.m.maxContainer {
+	if b.n >= d.maxContainer {
 		return errFallback
 	}
 	pl := b.pl
@@ -77,7 +82,7 @@ func (d *tdec) item(b *seqBuilder) error {
 	}
 	ep := unsafe.Add(b.data, uintptr(b.n)*pl.elem.size)
 	b.n++
-	if d.fast(ep, pl.elem) {
+	if pl.elem.kind <= pkString && d.fast(ep, pl.elem) {
 		return nil
 	}
 	return d.value(ep, pl.elem)
@@ -93,12 +98,13 @@ func (d *tdec) grow(b *seqBuilder) error {
 		return d.carve(b)
 	}
 	add := max(4, b.c)
-	if read := d.s.pos - b.start; b.n >= batchSize && read > 0 {
-		// Past a full batch, the bytes per item so far and the bytes
-		// left estimate the length (with 1/8 to spare; at least ×1.25,
-		// at most ×16).
-		est := b.n + (len(d.s.data)-d.s.pos)/max(1, read/b.n)
-		add = min(max(est+est/8+16-b.c, b.c/4), 16*b.c)
+	if read := d.s.pos - b.start; b.n >= estimateAt && read > 0 {
+		// Past estimateAt items, the bytes per item so far and the
+		// bytes left estimate the length (with 1/8 to spare; at least
+		// ×1.25, at most ×16 or what twice the bytes left would hold).
+		left := len(d.s.data) - d.s.pos
+		est := b.n + left/max(1, read/b.n)
+		add = min(max(est+est/8+16-b.c, b.c/4), max(16*b.c, 2*left/max(1, int(size))))
 	}
 	if err := d.charge(uintptr(b.c+add) * size); err != nil {
 		return err
@@ -144,10 +150,14 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkArray:
-		e = tmemo{kind: mAt, t: unsafe.Pointer(b.pl), p: b.p}
+		if first >= 0 {
+			e = d.atEntry(b.pl, b.p, first)
+		}
 	case b.n == 0:
 		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
-		e = tmemo{kind: mSlice, t: unsafe.Pointer(b.pl), p: b.pl.empty}
+		if first >= 0 {
+			e = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.pl.empty)}
+		}
 	default:
 		c := b.c
 		if b.ck != nil {
@@ -159,8 +169,8 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 			}
 		}
 		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
-		if c <= math.MaxInt32 {
-			e = tmemo{kind: mSlice, t: unsafe.Pointer(b.pl), p: b.data, n: b.n, c: int32(c)}
+		if first >= 0 && c <= math.MaxInt32 {
+			e = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.data), n: b.n, c: int32(c)}
 		}
 	}
 	if first >= 0 {
@@ -171,9 +181,15 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 // items reads items up to the opcode end (after a MARK).
 func (d *tdec) items(b *seqBuilder, end byte) error {
 	ints := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkInt && b.pl.elem.size == 8
+	strs := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkString
 	for {
 		if ints {
 			d.intRun(b)
+		}
+		if strs {
+			if err := d.strRun(b); err != nil {
+				return err
+			}
 		}
 		op := d.op()
 		if op == 0 {
@@ -279,10 +295,12 @@ type dictBuilder struct {
 	p     unsafe.Pointer
 	pl    *decPlan
 	n     int
-	m     reflect.Value // the map
-	k, v  reflect.Value // scratch key and value of a map
-	start int           // offset of the dict in the data
-	fresh bool          // the map was made here (so it may be remade larger)
+	m     reflect.Value  // the map
+	k, v  reflect.Value  // scratch key and value of a map
+	vp    unsafe.Pointer // v's address
+	start int            // offset of the dict in the data
+	fresh bool           // the map was made here (so it may be remade larger)
+	room  int            // the size it was remade for
 }
 
 // dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
@@ -354,6 +372,7 @@ func (d *tdec) newMap(b *dictBuilder) error {
 	}
 	b.k = reflect.New(b.pl.t.Key()).Elem()
 	b.v = reflect.New(b.pl.t.Elem()).Elem()
+	b.vp = b.v.Addr().UnsafePointer()
 	return nil
 }
 
@@ -365,15 +384,18 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkStruct:
-		e = tmemo{kind: mAt, t: unsafe.Pointer(b.pl), p: b.p}
+		e = d.atEntry(b.pl, b.p, first)
 	default:
-		e = tmemo{kind: mMap, t: unsafe.Pointer(b.pl), p: b.m.UnsafePointer()}
+		e = tmemo{kind: mMap, plan: b.pl.id, ref: d.ref(b.m.UnsafePointer())}
 	}
 	d.memo[first] = e
 }
 
 // pairs reads key, value pairs up to SETITEMS (after a MARK).
 func (d *tdec) pairs(b *dictBuilder) error {
+	if b.pl != nil && b.pl.kind == pkStruct {
+		return d.structPairs(b)
+	}
 	for {
 		op := d.op()
 		if op == 0 {
@@ -392,10 +414,51 @@ func (d *tdec) pairs(b *dictBuilder) error {
 	}
 }
 
+// structPairs is pairs into a struct. A key fetched from the memo whose
+// field is known (the keys of every record after the first, as CPython
+// writes them) goes straight to its field; pair reads the others.
+func (d *tdec) structPairs(b *dictBuilder) error {
+	s, pl := d.s, b.pl
+	for {
+		if data, pos := s.data, s.pos; pos+2 < len(data) && data[pos] == opBinget {
+			if i := int(data[pos+1]); i < len(d.memo) {
+				if e := &d.memo[i]; e.kind == mStr && e.plan == pl.id && e.field >= 0 && b.n < d.maxContainer {
+					if fp := &pl.fields[e.field]; fp.direct {
+						s.pos = pos + 2
+						b.n++
+						vp := unsafe.Add(b.p, fp.off)
+						if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
+							continue
+						}
+						if err := d.value(vp, fp.plan); err != nil {
+							return err
+						}
+						continue
+					}
+				}
+			}
+		}
+		op := d.op()
+		if op == 0 {
+			var err error
+			if op, err = d.peekSlow(); err != nil {
+				return errFallback
+			}
+		}
+		if op == opSetitems {
+			s.pos++
+			return nil
+		}
+		if err := d.pair(b); err != nil {
+			return err
+		}
+	}
+}
+
 // pair reads one key and its value.
 func (d *tdec) pair(b *dictBuilder) error {
 	b.n++
-	if b.n > d.s.m.maxContainer {
+	if b.n > d.maxContainer {
 		return errFallback
 	}
 	if b.pl == nil {
@@ -426,7 +489,7 @@ func (d *tdec) pair(b *dictBuilder) error {
 	fp := &b.pl.fields[f]
 	if fp.direct {
 		vp := unsafe.Add(b.p, fp.off)
-		if d.fast(vp, fp.plan) {
+		if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
 			return nil
 		}
 		return d.value(vp, fp.plan)
@@ -512,7 +575,7 @@ func (d *tdec) getIndex() (int, error) {
 // field returns the index of the struct field that the str key names (-1:
 // none), cached in the key's memo entry.
 func (d *tdec) field(pl *decPlan, e *tmemo) int {
-	if e.t == unsafe.Pointer(pl) {
+	if e.plan == pl.id {
 		return int(e.field)
 	}
 	name := ""
@@ -531,7 +594,7 @@ func (d *tdec) field(pl *decPlan, e *tmemo) int {
 		}
 	}
 	if f < math.MaxInt16 {
-		e.t, e.field = unsafe.Pointer(pl), int16(f)
+		e.plan, e.field = pl.id, int16(f)
 	}
 	return f
 }
@@ -541,40 +604,54 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	if err := d.charge(b.pl.key.size + b.pl.elem.size + 8); err != nil {
 		return err
 	}
-	if b.n == batchSize+1 && b.fresh {
-		d.resizeMap(b)
+	if b.fresh && (b.n == estimateAt+1 || b.n == 16*estimateAt+1) {
+		d.resizeMap(b, b.n-1)
 	}
 	b.v.SetZero()
-	vp := b.v.Addr().UnsafePointer()
-	m0 := len(d.memo)
-	if err := d.value(vp, b.pl.elem); err != nil {
+	vp := b.vp
+	lo, size, k0 := d.scratch, d.scratchSize, len(d.inScratch)
+	d.scratch, d.scratchSize = uintptr(vp), b.pl.elem.size
+	err := d.value(vp, b.pl.elem)
+	d.scratch, d.scratchSize = lo, size
+	if err != nil {
 		return err
 	}
 	// The scratch value is reused: memo entries pointing into it are gone.
-	end := uintptr(vp) + b.pl.elem.size
-	for i := m0; i < len(d.memo); i++ {
-		if e := &d.memo[i]; e.kind == mAt && uintptr(e.p) >= uintptr(vp) && uintptr(e.p) < end {
-			*e = tmemo{kind: mDiscard}
-		}
+	for _, i := range d.inScratch[k0:] {
+		d.memo[i] = tmemo{kind: mDiscard}
 	}
+	d.inScratch = d.inScratch[:k0]
 	b.k.SetString(k)
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
 }
 
-// resizeMap remakes a map that has received a full batch with room for
-// the length that the bytes per item so far and the bytes left suggest,
-// so that it is not rehashed again and again as it grows.
-func (d *tdec) resizeMap(b *dictBuilder) {
+// atEntry is the memo entry (index i) of a struct or array stored at p.
+// One inside the scratch value of a map is noted in inScratch: mapValue
+// drops it once the value is stored.
+func (d *tdec) atEntry(pl *decPlan, p unsafe.Pointer, i int) tmemo {
+	if uintptr(p)-d.scratch < d.scratchSize {
+		d.inScratch = append(d.inScratch, i)
+	}
+	return tmemo{kind: mAt, plan: pl.id, ref: d.ref(p)}
+}
+
+// resizeMap remakes a map that has received n items with room for the
+// length that the bytes per item so far and the bytes left suggest (at
+// most 16 times n, or what twice the bytes left would hold), so that it is
+// not rehashed again and again as it grows.
+func (d *tdec) resizeMap(b *dictBuilder, n int) {
 	read := d.s.pos - b.start
 	if read <= 0 {
 		return
 	}
-	est := min(batchSize+(len(d.s.data)-d.s.pos)/max(1, read/batchSize), 16*batchSize*batchSize)
-	if d.charge(uintptr(est)*(b.pl.key.size+b.pl.elem.size+8)) != nil {
+	left, size := len(d.s.data)-d.s.pos, int(b.pl.key.size+b.pl.elem.size+8)
+	est := min(n+left/max(1, read/n), max(16*n, 2*left/size))
+	if est <= b.room || d.charge(uintptr(est*size)) != nil {
 		return
 	}
-	m := reflect.MakeMapWithSize(b.pl.t, est+est/8)
+	b.room = est + est/8
+	m := reflect.MakeMapWithSize(b.pl.t, b.room)
 	for it := b.m.MapRange(); it.Next(); {
 		b.k.SetIterKey(it)
 		b.v.SetIterValue(it)
@@ -602,8 +679,8 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 			return err
 		}
 		e := &d.memo[i]
-		if e.kind == mAt && e.flags&fViaPtr != 0 && e.plan() == pl.elem {
-			*(*unsafe.Pointer)(p) = e.p
+		if e.kind == mAt && e.flags&fViaPtr != 0 && e.plan == pl.elem.id {
+			*(*unsafe.Pointer)(p) = d.refs[e.ref]
 			return nil
 		}
 		d.s.pos = at
@@ -624,7 +701,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 	if err := d.value(ep, pl.elem); err != nil {
 		return err
 	}
-	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.memo[m0].p == ep {
+	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.refs[d.memo[m0].ref] == ep {
 		d.memo[m0].flags |= fViaPtr
 	}
 	return nil
@@ -635,7 +712,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 func (d *tdec) intRun(b *seqBuilder) {
 	s := d.s
 	data, pos, n := s.data, s.pos, b.n
-	limit := min(d.s.m.maxContainer, b.n+d.s.m.maxObjects-d.objects)
+	limit := min(d.maxContainer, b.n+d.maxObjects-d.objects)
 	for pos+10 <= len(data) && n < limit {
 		if n == b.c {
 			s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
@@ -670,6 +747,42 @@ func (d *tdec) intRun(b *seqBuilder) {
 		n++
 	}
 	s.pos, d.objects, b.n = pos, d.objects+n-b.n, n
+}
+
+// strRun reads a run of str items into a slice of strings, in one loop:
+// strs fetched from the memo and short ones with their MEMOIZE (as CPython
+// writes them); it stops at anything else (and near the end of the data).
+func (d *tdec) strRun(b *seqBuilder) error {
+	s := d.s
+	for b.n < d.maxContainer && d.objects < d.maxObjects {
+		data, pos := s.data, s.pos
+		if pos+10 > len(data) {
+			return nil
+		}
+		op, i := data[pos], int(data[pos+1])
+		switch {
+		case op == opBinget:
+			if i >= len(d.memo) || d.memo[i].kind != mStr {
+				return nil
+			}
+		case op != opShortBinunicode:
+			return nil
+		}
+		if b.n == b.c {
+			if err := d.grow(b); err != nil {
+				return err
+			}
+		}
+		ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+		if op == opBinget {
+			*(*string)(ep) = d.memoStr(&d.memo[i])
+			d.took(2)
+		} else if !d.fastStr(ep) {
+			return nil
+		}
+		b.n++
+	}
+	return nil
 }
 
 // long64At decodes the k-byte (k <= 8) two's-complement integer at

@@ -30,23 +30,28 @@ var errFallback = errors.New("pickle: typed decoding falls back to the generic p
 // typedFallbacks counts the decodes the typed decoder handed over (tests).
 var typedFallbacks atomic.Int64
 
-// tmemo is a memo entry of the typed decoder. It is 32 bytes: a pickle
-// of plain data memoizes most of its values (CPython writes MEMOIZE after
-// every str, list and dict), and the memo is written once per value.
+// tmemo is a memo entry of the typed decoder. It holds no pointers, so
+// that the GC neither scans the memo nor runs write barriers as it is
+// written: a pickle of plain data memoizes most of its values (CPython
+// writes MEMOIZE after every str, list and dict), and with pointers in it
+// the memo cost more than the values (write barriers on every entry while
+// a GC cycle marks, a memo as large as the result to scan). Pointers live
+// in the decoder's refs and chunks, named here by index.
 type tmemo struct {
-	// p is the slice data, the location (mAt), the map or the pointer;
-	// for mStr the string's bytes (fMade) or a boxed string (fBoxed); for
-	// mAny the data word of the value.
-	p unsafe.Pointer
-	// t is the *decPlan of the value (mSlice, mAt, mMap); for mStr the
-	// struct plan whose field index is cached in field; for mAny the
-	// type word of the value.
-	t unsafe.Pointer
-	// n is the slice length; for mStr the offset of the str in data; for
-	// mAny the height of the value (see decState.walk).
+	// n is the offset of the str in data (mStr) or the slice length
+	// (mSlice).
 	n int
-	// c is the slice capacity; for mStr the length of the str.
-	c     int32
+	// c is the length of the str (mStr) or the slice capacity (mSlice).
+	c int32
+	// ref is, for mStr with fMade, the string chunk (tdec.chunks) holding
+	// the string's bytes; for mSlice, mAt and mMap the index in tdec.refs
+	// of the slice data, the location, the map.
+	ref int32
+	// at is the offset of a made string's bytes in its chunk.
+	at int32
+	// plan is the id of the value's plan (mSlice, mAt, mMap); for mStr
+	// the struct plan whose field index is cached in field.
+	plan  uint32
 	field int16
 	kind  uint8
 	flags uint8
@@ -54,36 +59,41 @@ type tmemo struct {
 
 // tmemo flags.
 const (
-	fMade   = 1 << iota // mStr: p is the string's bytes
-	fBoxed              // mStr: p is a boxed string (a pointer to its header)
-	fViaPtr             // mAt: a struct read into a new *T (p), shared as that pointer
+	fMade   = 1 << iota // mStr: the string is made (ref, at)
+	fViaPtr             // mAt: a struct read into a new *T (its ref), shared as that pointer
 )
-
-// plan is the plan of a typed memo entry.
-func (e *tmemo) plan() *decPlan { return (*decPlan)(e.t) }
 
 const (
 	mNone    uint8 = iota
 	mStr           // a str at data[n:n+c]
 	mOpen          // a container being read
 	mSlice         // a list or tuple read into a slice
-	mAt            // a struct or array stored at p
+	mAt            // a struct or array stored at its ref
 	mMap           // a map
-	mPtr           // a struct read into a new *T (p is the pointer)
+	mPtr           // a struct read into a new *T (its ref is the pointer)
 	mDiscard       // read into nothing
 )
 
 type tdec struct {
 	s       *decState
 	memo    []tmemo
+	refs    []unsafe.Pointer // what memo entries point at (tmemo.ref)
+	chunks  []unsafe.Pointer // the string slabs, and long strings (tmemo.ref of a str)
 	depth   int
 	objects int
 	budget  int          // bytes that lookahead may read again
 	ahead   map[int]bool // followedBy answers by position
 	slabs   []*slab      // slabs of short slices, by type
-	slab    []byte
+	slab    []byte       // the rest of the last chunk
+	slabAt  int32        // where slab starts in its chunk
 	alloc   int64
 	limit   int64
+	// scratch and scratchSize locate the scratch value of the map being
+	// read (mapValue); inScratch are the memo entries of values in it.
+	scratch, scratchSize uintptr
+	inScratch            []int
+	// The decode mode's limits, here to save loads in the hot paths.
+	maxObjects, maxContainer, maxMemo, maxDepth int
 }
 
 // slabChunk is the most string bytes one allocation holds.
@@ -120,6 +130,7 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 	d.s, d.depth, d.objects, d.alloc = s, 0, 0, 0
 	d.budget = len(s.data) + 4096
 	d.limit = s.m.allocLimit(len(s.data))
+	d.maxObjects, d.maxContainer, d.maxMemo, d.maxDepth = s.m.maxObjects, s.m.maxContainer, s.m.maxMemo, s.m.maxDepth
 	err := d.top(rv.UnsafePointer(), pl)
 	if err != nil {
 		s.pos = 0
@@ -135,13 +146,20 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 }
 
 func (d *tdec) release() {
-	clear(d.memo)
 	d.memo = d.memo[:0]
+	clear(d.refs)
+	d.refs = d.refs[:0]
+	clear(d.chunks)
+	d.chunks = d.chunks[:0]
+	d.inScratch, d.scratch, d.scratchSize = d.inScratch[:0], 0, 0
 	d.s, d.slab, d.ahead = nil, nil, nil
 	clear(d.slabs)
 	d.slabs = d.slabs[:0]
 	if cap(d.memo) > 1<<16 {
 		d.memo = nil
+	}
+	if cap(d.refs) > 1<<16 {
+		d.refs = nil
 	}
 	select {
 	case tdecPool <- d:
@@ -227,13 +245,20 @@ func (d *tdec) op() byte {
 	return 0
 }
 
+// peekSlow is peek past FRAMEs. On an error it leaves the position where
+// it was, so that the next read fails too (memoPuts leaves the error to it:
+// a truncated FRAME must not be skipped).
+//
 //go:noinline
 func (d *tdec) peekSlow() (byte, error) {
+	at := d.s.pos
 	op, err := d.nextSlow()
-	if err == nil {
-		d.s.pos--
+	if err != nil {
+		d.s.pos = at
+		return op, err
 	}
-	return op, err
+	d.s.pos--
+	return op, nil
 }
 
 // value reads one value into p (nil: read and drop it).
@@ -242,7 +267,7 @@ func (d *tdec) value(p unsafe.Pointer, pl *decPlan) error {
 		return d.ptr(p, pl)
 	}
 	d.objects++
-	if d.objects > d.s.m.maxObjects {
+	if d.objects > d.maxObjects {
 		return errFallback
 	}
 	op, err := d.next()
@@ -456,21 +481,29 @@ func (d *tdec) strArg(op byte) (int, int, error) {
 }
 
 // newString copies b into the string slab: one allocation holds the bytes
-// of many strings (the result keeps them all alive together).
-func (d *tdec) newString(b []byte) string {
+// of many strings (the result keeps them all alive together). It also
+// returns where the bytes are: the chunk (index in d.chunks) and the
+// offset in it.
+func (d *tdec) newString(b []byte) (string, int32, int32) {
 	if len(b) == 0 {
-		return ""
+		return "", 0, 0
 	}
 	if len(b) > len(d.slab) {
 		if len(b) >= slabChunk/4 {
-			return string(b)
+			str := string(b)
+			d.chunks = append(d.chunks, unsafe.Pointer(unsafe.StringData(str)))
+			return str, int32(len(d.chunks) - 1), 0
 		}
 		d.slab = make([]byte, min(slabChunk, max(len(d.s.data)-d.s.pos+len(b), 64)))
+		d.chunks = append(d.chunks, unsafe.Pointer(&d.slab[0]))
+		d.slabAt = 0
 	}
 	n := copy(d.slab, b)
 	str := unsafe.String(&d.slab[0], n)
+	at := d.slabAt
 	d.slab = d.slab[n:]
-	return str
+	d.slabAt += int32(n)
+	return str, int32(len(d.chunks) - 1), at
 }
 
 func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {
@@ -487,8 +520,10 @@ func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {
 	}
 	e := tmemo{kind: mStr, n: off, c: int32(n)}
 	if pl != nil {
-		str := d.newString(b)
-		e.p, e.flags = unsafe.Pointer(unsafe.StringData(str)), fMade
+		str, ref, at := d.newString(b)
+		if n > 0 {
+			e.ref, e.at, e.flags = ref, at, fMade
+		}
 		*(*string)(p) = str
 	}
 	return d.memoAfter(e)
@@ -530,6 +565,21 @@ func (d *tdec) memoAfter(e tmemo) error {
 // memoPuts stores e under the memo opcodes that follow and returns the
 // index of the first (-1 if none).
 func (d *tdec) memoPuts(e tmemo) (int, error) {
+	// Most often one MEMOIZE follows (as CPython writes): no loop.
+	s := d.s
+	if p := s.pos; p+1 < len(s.data) && s.data[p] == opMemoize && len(d.memo) < d.maxMemo {
+		switch s.data[p+1] {
+		case opMemoize, opBinput, opLongBinput, opFrame:
+		default:
+			s.pos = p + 1
+			d.memo = append(d.memo, e)
+			return len(d.memo) - 1, nil
+		}
+	}
+	return d.memoPutsLoop(e)
+}
+
+func (d *tdec) memoPutsLoop(e tmemo) (int, error) {
 	first := -1
 	for {
 		op := d.op()
@@ -564,7 +614,7 @@ func (d *tdec) memoPuts(e tmemo) (int, error) {
 		switch {
 		case idx < uint64(len(d.memo)):
 			d.memo[idx] = e
-		case idx == uint64(len(d.memo)) && len(d.memo) < d.s.m.maxMemo:
+		case idx == uint64(len(d.memo)) && len(d.memo) < d.maxMemo:
 			d.memo = append(d.memo, e)
 		default:
 			return first, errFallback // sparse or too many: the generic path decides
@@ -585,7 +635,7 @@ func (d *tdec) charge(n uintptr) error {
 
 func (d *tdec) enter() error {
 	d.depth++
-	if d.depth > d.s.m.maxDepth {
+	if d.depth > d.maxDepth {
 		return errFallback
 	}
 	return nil
@@ -630,39 +680,51 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 		*(*string)(p) = d.memoStr(e)
 		return nil
 	case mSlice:
-		if e.plan() == pl {
-			*(*sliceHdr)(p) = sliceHdr{e.p, e.n, int(e.c)}
+		if e.plan == pl.id {
+			*(*sliceHdr)(p) = sliceHdr{d.refs[e.ref], e.n, int(e.c)}
 			return nil
 		}
 	case mMap:
-		if e.plan() == pl {
-			*(*unsafe.Pointer)(p) = e.p
+		if e.plan == pl.id {
+			*(*unsafe.Pointer)(p) = d.refs[e.ref]
 			return nil
 		}
 	case mAt:
-		if e.plan() == pl {
-			typedCopy(pl.t, p, e.p)
+		if e.plan == pl.id {
+			typedCopy(pl.t, p, d.refs[e.ref])
 			return nil
 		}
-		if pl.kind == pkPtr && e.plan() == pl.elem && e.flags&fViaPtr != 0 {
+		if pl.kind == pkPtr && e.plan == pl.elem.id && e.flags&fViaPtr != 0 {
 			// Read into a *T first: the same pointer.
-			*(*unsafe.Pointer)(p) = e.p
+			*(*unsafe.Pointer)(p) = d.refs[e.ref]
 			return nil
 		}
 	}
 	return errFallback
 }
 
+// memoStr returns the string of a str memo entry, made once. An empty
+// str is never marked made (it has no chunk).
 func (d *tdec) memoStr(e *tmemo) string {
-	switch {
-	case e.flags&fBoxed != 0:
-		return *(*string)(e.p)
-	case e.flags&fMade != 0:
-		return unsafe.String((*byte)(e.p), e.c)
+	if e.flags&fMade != 0 {
+		return unsafe.String((*byte)(unsafe.Add(d.chunks[e.ref], e.at)), e.c)
 	}
-	str := d.newString(d.s.data[e.n : e.n+int(e.c)])
-	e.p, e.flags = unsafe.Pointer(unsafe.StringData(str)), e.flags|fMade
+	return d.makeMemoStr(e)
+}
+
+func (d *tdec) makeMemoStr(e *tmemo) string {
+	if e.c == 0 {
+		return ""
+	}
+	str, ref, at := d.newString(d.s.data[e.n : e.n+int(e.c)])
+	e.ref, e.at, e.flags = ref, at, e.flags|fMade
 	return str
+}
+
+// ref keeps p for a memo entry and returns its index in d.refs.
+func (d *tdec) ref(p unsafe.Pointer) int32 {
+	d.refs = append(d.refs, p)
+	return int32(len(d.refs) - 1)
 }
 
 type sliceHdr struct {
@@ -693,7 +755,7 @@ func valueStart(op byte) bool {
 // the input's size.
 func (d *tdec) followedBy(n int, op byte) (bool, error) {
 	s := d.s
-	start, memoLen, objects := s.pos, len(d.memo), d.objects
+	start, memoLen, refsLen, objects := s.pos, len(d.memo), len(d.refs), d.objects
 	if ok, seen := d.ahead[start]; seen {
 		return ok, nil
 	}
@@ -709,8 +771,9 @@ func (d *tdec) followedBy(n int, op byte) (bool, error) {
 	}
 	d.budget -= s.pos - start
 	s.pos, d.objects = start, objects
-	clear(d.memo[memoLen:])
 	d.memo = d.memo[:memoLen]
+	clear(d.refs[refsLen:])
+	d.refs = d.refs[:refsLen]
 	if d.budget < 0 {
 		return false, errFallback
 	}

@@ -10,11 +10,12 @@ import (
 // CPython writes most (small ints, LONG1, floats, bools, short strs with
 // their MEMOIZE, a str fetched from the memo) and fits pl, with no calls
 // per opcode. It reports false, having read nothing, for anything else:
-// value then reads it (and decides every error).
+// value then reads it (and decides every error). Callers skip it for a
+// plan of a kind past pkString (a container: never read here).
 func (d *tdec) fast(p unsafe.Pointer, pl *decPlan) bool {
 	s := d.s
 	data, pos := s.data, s.pos
-	if pos+10 > len(data) || d.objects >= d.s.m.maxObjects {
+	if pos+10 > len(data) || d.objects >= d.maxObjects {
 		return false
 	}
 	var x int64
@@ -82,16 +83,20 @@ func (d *tdec) fastStr(p unsafe.Pointer) bool {
 	data, pos := s.data, s.pos
 	k := int(data[pos+1])
 	end := pos + 2 + k
-	if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo {
+	if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo {
 		return false
 	}
 	b := data[pos+2 : end]
 	if !validPyUTF8(b) {
 		return false
 	}
-	str := d.newString(b)
+	str, ref, at := d.newString(b)
 	*(*string)(p) = str
-	d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k), p: unsafe.Pointer(unsafe.StringData(str)), flags: fMade})
+	e := tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at}
+	if k > 0 {
+		e.flags = fMade
+	}
+	d.memo = append(d.memo, e)
 	return d.took(k + 3)
 }
 
@@ -114,7 +119,7 @@ func (d *tdec) fastKey() int {
 	case opShortBinunicode:
 		k := int(data[pos+1])
 		end := pos + 2 + k
-		if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.s.m.maxMemo || !validPyUTF8(data[pos+2:end]) {
+		if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo || !validPyUTF8(data[pos+2:end]) {
 			return -1
 		}
 		d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k)})

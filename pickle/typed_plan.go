@@ -3,6 +3,7 @@ package pickle
 import (
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -42,6 +43,9 @@ type decPlan struct {
 	fast bool
 	// empty is the data pointer of a non-nil empty slice of this type.
 	empty unsafe.Pointer
+	// id names the plan in the typed decoder's memo, which holds no
+	// pointers (planIDs); 0 is no plan.
+	id uint32
 }
 
 type fieldPlan struct {
@@ -53,6 +57,11 @@ type fieldPlan struct {
 
 var planCache sync.Map // reflect.Type -> *decPlan
 
+// planIDs numbers the plans built: the typed decoder's memo names a plan
+// by its id so that it holds no pointers (the GC neither scans it nor runs
+// write barriers on it).
+var planIDs atomic.Uint32
+
 // planFor returns the decode plan of t.
 func planFor(t reflect.Type) *decPlan {
 	if p, ok := planCache.Load(t); ok {
@@ -61,6 +70,9 @@ func planFor(t reflect.Type) *decPlan {
 	building := map[reflect.Type]*decPlan{}
 	p := buildPlan(t, building)
 	markSlow(building)
+	for _, bp := range building {
+		bp.id = planIDs.Add(1)
+	}
 	// Publish only whole graphs: another goroutine never sees a plan being
 	// built (two may build the same type; either result is right).
 	for bt, bp := range building {
