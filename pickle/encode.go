@@ -86,6 +86,10 @@ type encState struct {
 	b          []byte
 	proto      int
 	frameStart int // offset of the current frame's reserved header, -1 if none
+	// frameEnd is the length of b at which the current frame has reached
+	// its target size (math.MaxInt without a frame): one comparison
+	// before each value.
+	frameEnd int
 	memoN      int
 	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
@@ -106,7 +110,7 @@ type encState struct {
 var encPool = sync.Pool{New: func() any { return &encState{} }}
 
 func (e *encState) reset(m *encMode, dst []byte) {
-	e.m, e.b, e.proto, e.frameStart, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, 0, 0, idKey{}
+	e.m, e.b, e.proto, e.frameStart, e.frameEnd, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, math.MaxInt, 0, 0, idKey{}
 }
 
 func (e *encState) release() {
@@ -132,6 +136,7 @@ func (e *encState) release() {
 
 func (e *encState) startFrame() {
 	e.frameStart = len(e.b)
+	e.frameEnd = e.frameStart + 9 + frameSizeTarget
 	e.b = append(e.b, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
@@ -144,7 +149,7 @@ func (e *encState) endFrame() {
 		copy(e.b[e.frameStart:], e.b[e.frameStart+9:])
 		e.b = e.b[:len(e.b)-9]
 	}
-	e.frameStart = -1
+	e.frameStart, e.frameEnd = -1, math.MaxInt
 }
 
 // writeLarge writes an opcode header and a payload; a payload of at least
@@ -287,10 +292,7 @@ func (e *encState) lookupDict(d *Dict) (int, bool) {
 // save writes v. The type switch covers the generic values without
 // reflection; other types go through the cached reflection encoders.
 func (e *encState) save(v any) error {
-	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
-		e.endFrame()
-		e.startFrame()
-	}
+	e.boundary()
 	switch x := v.(type) {
 	case nil:
 		e.b = append(e.b, opNone)

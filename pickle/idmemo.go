@@ -57,16 +57,25 @@ func (m *idMemo) findWords(typ, p unsafe.Pointer, n int, kind byte) (int, bool) 
 	if len(m.ents) == 0 {
 		return 0, false
 	}
+	if _, en := m.probe(typ, p, n, kind); en != nil {
+		return en.idx, true
+	}
+	return 0, false
+}
+
+// probe returns the key's entry, or nil and the empty slot where it
+// belongs.
+func (m *idMemo) probe(typ, p unsafe.Pointer, n int, kind byte) (uint, *idEnt) {
 	want := m.gen | idTag(p, n, kind)
 	mask := uint(len(m.slots) - 1)
 	for i := idHome(p, mask); ; i = (i + 1) & mask {
 		sl := m.slots[i]
 		if sl&^(tagMask|entMask) != m.gen {
-			return 0, false
+			return i, nil
 		}
 		if sl&^entMask == want {
 			if en := &m.ents[sl&entMask-1]; en.p == p && en.typ == typ && en.n == n && en.kind == kind {
-				return en.idx, true
+				return i, en
 			}
 		}
 	}
@@ -78,31 +87,30 @@ func (m *idMemo) put(k *idKey, idx int) {
 	m.putWords(typ, p, k.n, k.kind, idx)
 }
 
-// putWords stores idx for the key of these words.
+// putWords stores idx for the key of these words, replacing an entry
+// already there.
 func (m *idMemo) putWords(typ, p unsafe.Pointer, n int, kind byte, idx int) {
+	if _, en := m.lookupOrAdd(typ, p, n, kind, idx); en != nil {
+		en.idx = idx
+	}
+}
+
+// lookupOrAdd returns the key's entry, or stores idx for the key and
+// returns nil: one probe where a lookup and a put make two.
+func (m *idMemo) lookupOrAdd(typ, p unsafe.Pointer, n int, kind byte, idx int) (int, *idEnt) {
 	if 2*(len(m.ents)+1) > len(m.slots) {
 		m.grow()
 	}
-	tag := idTag(p, n, kind)
-	want := m.gen | tag
-	mask := uint(len(m.slots) - 1)
-	for i := idHome(p, mask); ; i = (i + 1) & mask {
-		sl := m.slots[i]
-		if sl&^(tagMask|entMask) != m.gen {
-			if len(m.ents) >= entMask-1 {
-				return // no room in a slot (4 billion objects): not shared
-			}
-			m.ents = append(m.ents, idEnt{typ: typ, p: p, n: n, kind: kind, idx: idx})
-			m.slots[i] = want | uint64(len(m.ents))
-			return
-		}
-		if sl&^entMask == want {
-			if en := &m.ents[sl&entMask-1]; en.p == p && en.typ == typ && en.n == n && en.kind == kind {
-				en.idx = idx
-				return
-			}
-		}
+	i, en := m.probe(typ, p, n, kind)
+	if en != nil {
+		return en.idx, en
 	}
+	if len(m.ents) >= entMask-1 {
+		return 0, nil // no room in a slot (4 billion objects): not shared
+	}
+	m.ents = append(m.ents, idEnt{typ: typ, p: p, n: n, kind: kind, idx: idx})
+	m.slots[i] = m.gen | idTag(p, n, kind) | uint64(len(m.ents))
+	return 0, nil
 }
 
 func (m *idMemo) grow() {
