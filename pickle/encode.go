@@ -89,7 +89,7 @@ type encState struct {
 	// frameEnd is the length of b at which the current frame has reached
 	// its target size (math.MaxInt without a frame): one comparison
 	// before each value.
-	frameEnd int
+	frameEnd   int
 	memoN      int
 	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
