@@ -668,24 +668,37 @@ func sortMapItems(items, tmp []mapItem, keys []string) []mapItem {
 	}
 	tmp = slices.Grow(tmp[:0], n)[:n]
 	src, dst := items, tmp
-	var count [256]int
+	// The byte positions where the prefixes differ, then their counts in
+	// one pass over the items.
+	var or, and uint64 = 0, math.MaxUint64
+	for i := range items {
+		or |= items[i].pre
+		and &= items[i].pre
+	}
+	var digits []uint
 	for shift := uint(0); shift < 64; shift += 8 {
-		clear(count[:])
-		for i := range src {
-			count[byte(src[i].pre>>shift)]++
+		if byte((or^and)>>shift) != 0 {
+			digits = append(digits, shift)
 		}
-		if count[byte(src[0].pre>>shift)] == n {
-			continue // one byte value: the order stays
+	}
+	var count [8][256]int
+	for i := range items {
+		pre := items[i].pre
+		for d, shift := range digits {
+			count[d][byte(pre>>shift)]++
 		}
+	}
+	for d, shift := range digits {
+		c := &count[d]
 		at := 0
-		for b, c := range count {
-			count[b] = at
-			at += c
+		for b, k := range c {
+			c[b] = at
+			at += k
 		}
 		for i := range src {
 			b := byte(src[i].pre >> shift)
-			dst[count[b]] = src[i]
-			count[b]++
+			dst[c[b]] = src[i]
+			c[b]++
 		}
 		src, dst = dst, src
 	}
