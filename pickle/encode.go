@@ -167,11 +167,21 @@ func (e *encState) writeLarge(hdr []byte, payload string) {
 }
 
 func (e *encState) memoize() int {
+	if e.proto < 4 {
+		return e.writePut()
+	}
+	e.b = append(e.b, opMemoize)
+	idx := e.memoN
+	e.memoN = idx + 1
+	return idx
+}
+
+// writePut memoizes the value written last with the PUT opcodes of
+// protocols 0-3.
+func (e *encState) writePut() int {
 	idx := e.memoN
 	e.memoN++
 	switch {
-	case e.proto >= 4:
-		e.b = append(e.b, opMemoize)
 	case e.proto >= 1:
 		if idx < 256 {
 			e.b = append(e.b, opBinput, byte(idx))
@@ -214,14 +224,18 @@ func (e *encState) lookupID(k idKey) (int, bool) {
 }
 
 func (e *encState) writeGet(idx int) {
+	if uint(idx) < 256 && e.proto >= 1 {
+		e.b = append(e.b, opBinget, byte(idx))
+		return
+	}
+	e.writeGetLong(idx)
+}
+
+func (e *encState) writeGetLong(idx int) {
 	switch {
 	case e.proto >= 1:
-		if idx < 256 {
-			e.b = append(e.b, opBinget, byte(idx))
-		} else {
-			e.b = append(e.b, opLongBinget)
-			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(idx))
-		}
+		e.b = append(e.b, opLongBinget)
+		e.b = binary.LittleEndian.AppendUint32(e.b, uint32(idx))
 	default:
 		e.b = append(e.b, opGet)
 		e.b = strconv.AppendInt(e.b, int64(idx), 10)
@@ -615,7 +629,9 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
 	if n := len(s); n > 0 && n <= 32 {
 		slot = &e.strCache[(uint(n)*31+uint(s[0])*7+uint(s[n-1]))&255]
-		if slot.set && slot.s == s {
+		// An empty slot's "" never matches; the same bytes (a key shared
+		// by every record) match without comparing them.
+		if len(slot.s) == n && (unsafe.StringData(slot.s) == unsafe.StringData(s) || slot.s == s) {
 			e.writeGet(slot.idx)
 			return slot.idx, nil
 		}
@@ -623,7 +639,7 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	i, at, ok := e.memoStr.find(s)
 	if ok {
 		if slot != nil {
-			*slot = strCacheEntry{s: s, idx: i, set: true}
+			*slot = strCacheEntry{s: s, idx: i}
 		}
 		e.writeGet(i)
 		return i, nil
@@ -634,7 +650,7 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	}
 	e.memoStr.put(at, s, idx)
 	if slot != nil {
-		*slot = strCacheEntry{s: s, idx: idx, set: true}
+		*slot = strCacheEntry{s: s, idx: idx}
 	}
 	return idx, nil
 }
@@ -642,7 +658,6 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 type strCacheEntry struct {
 	s   string
 	idx int
-	set bool
 }
 
 // saveFreshStr writes and memoizes s without sharing it with equal strings.
@@ -765,20 +780,30 @@ func (e *encState) saveByteArray(b ByteArray) error {
 }
 
 func (e *encState) saveList(x []any) error {
-	key, hasKey, i := e.lookupSlice(x, false)
-	if i >= 0 {
-		e.writeGet(i)
-		return nil
-	}
-	if err := e.enter(); err != nil {
-		return err
-	}
-	if e.proto >= 1 {
-		e.b = append(e.b, opEmptyList)
+	if cap(x) > 0 && e.depth < e.m.maxDepth {
+		// enter cannot fail, so the list is memoized next: store its
+		// identity with the index memoize gives it, in the same probe as
+		// the lookup.
+		k, _ := sliceKeyOf(x, false)
+		if i, en := e.memoID.lookupOrAdd(listWord, unsafe.Pointer(k.p), k.n, memoSliceKind, e.memoN); en != nil {
+			e.writeGet(i)
+			return nil
+		}
+		e.depth++
+		e.emptyList()
+		e.memoize()
 	} else {
-		e.b = append(e.b, opMark, opList)
+		key, hasKey, i := e.lookupSlice(x, false)
+		if i >= 0 {
+			e.writeGet(i)
+			return nil
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		e.emptyList()
+		e.memoizeSlice(key, hasKey)
 	}
-	e.memoizeSlice(key, hasKey)
 	err := e.appendItems(x, batchList)
 	e.depth--
 	return err
@@ -872,16 +897,27 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opNone)
 		return nil
 	}
-	if i, ok := e.lookupDict(d); ok {
-		e.writeGet(i)
-		return nil
+	if e.depth < e.m.maxDepth {
+		// As saveList: one probe.
+		if i, en := e.memoID.lookupOrAdd(dictWord, unsafe.Pointer(d), 0, memoDictKind, e.memoN); en != nil {
+			e.writeGet(i)
+			return nil
+		}
+		e.depth++
+		e.emptyDict()
+		e.memoize()
+	} else {
+		if i, ok := e.lookupDict(d); ok {
+			e.writeGet(i)
+			return nil
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		e.emptyDict()
+		idx := e.memoize()
+		e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
 	}
-	if err := e.enter(); err != nil {
-		return err
-	}
-	e.emptyDict()
-	idx := e.memoize()
-	e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
 	err := e.dictEntries(d.ents, batchDict)
 	e.depth--
 	return err
