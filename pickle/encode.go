@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	mbits "math/bits"
 	"reflect"
 	"slices"
 	"strconv"
@@ -98,6 +99,7 @@ type encState struct {
 	// (sliceKey, memoDictKind).
 	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
 	strCache  [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
+	strUsed   [4]uint64           // the strCache slots set in this encode, to clear them
 	depth     int
 	pendingID idKey // identity of the pointer whose struct is being encoded
 	// keys[k] is 1 + the memo index of struct field key k (typed_encode.go)
@@ -120,7 +122,13 @@ func (e *encState) release() {
 	// after every small encode would cost more than regrowing it.
 	e.memoID.reset()
 	clear(e.memoGlobal)
-	e.strCache = [256]strCacheEntry{}
+	// Clear the slots this encode set (all 256 are 6 KiB to write back).
+	for w, bits := range e.strUsed {
+		for ; bits != 0; bits &= bits - 1 {
+			e.strCache[w*64+mbits.TrailingZeros64(bits)] = strCacheEntry{}
+		}
+	}
+	e.strUsed = [4]uint64{}
 	e.memoStr.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
@@ -627,8 +635,10 @@ func (e *encState) saveStr(s string) error {
 // memo index.
 func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
+	var at uint
 	if n := len(s); n > 0 && n <= 32 {
-		slot = &e.strCache[(uint(n)*31+uint(s[0])*7+uint(s[n-1]))&255]
+		at = (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+		slot = &e.strCache[at]
 		// An empty slot's "" never matches; the same bytes (a key shared
 		// by every record) match without comparing them.
 		if len(slot.s) == n && (unsafe.StringData(slot.s) == unsafe.StringData(s) || slot.s == s) {
@@ -636,10 +646,11 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 			return slot.idx, nil
 		}
 	}
-	i, at, ok := e.memoStr.find(s)
+	i, mslot, ok := e.memoStr.find(s)
 	if ok {
 		if slot != nil {
 			*slot = strCacheEntry{s: s, idx: i}
+			e.strUsed[at/64] |= 1 << (at % 64)
 		}
 		e.writeGet(i)
 		return i, nil
@@ -648,9 +659,10 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.memoStr.put(at, s, idx)
+	e.memoStr.put(mslot, s, idx)
 	if slot != nil {
 		*slot = strCacheEntry{s: s, idx: idx}
+		e.strUsed[at/64] |= 1 << (at % 64)
 	}
 	return idx, nil
 }
