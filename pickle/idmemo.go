@@ -1,6 +1,9 @@
 package pickle
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // idMemo is the encoder's memo of objects by identity (Python's id()): an
 // open-addressing table keyed by the words of idKey.p (a pointer, so its
@@ -22,8 +25,8 @@ type idMemo struct {
 type idEnt struct {
 	typ, p unsafe.Pointer
 	n      int
+	idx    uint32 // memo index
 	kind   byte
-	idx    int // memo index
 }
 
 func idWords(k *idKey) (typ, p unsafe.Pointer) {
@@ -58,7 +61,7 @@ func (m *idMemo) findWords(typ, p unsafe.Pointer, n int, kind byte) (int, bool) 
 		return 0, false
 	}
 	if _, en := m.probe(typ, p, n, kind); en != nil {
-		return en.idx, true
+		return int(en.idx), true
 	}
 	return 0, false
 }
@@ -90,8 +93,8 @@ func (m *idMemo) put(k *idKey, idx int) {
 // putWords stores idx for the key of these words, replacing an entry
 // already there.
 func (m *idMemo) putWords(typ, p unsafe.Pointer, n int, kind byte, idx int) {
-	if _, en := m.lookupOrAdd(typ, p, n, kind, idx); en != nil {
-		en.idx = idx
+	if _, en := m.lookupOrAdd(typ, p, n, kind, idx); en != nil && uint64(idx) <= math.MaxUint32 {
+		en.idx = uint32(idx)
 	}
 }
 
@@ -103,12 +106,12 @@ func (m *idMemo) lookupOrAdd(typ, p unsafe.Pointer, n int, kind byte, idx int) (
 	}
 	i, en := m.probe(typ, p, n, kind)
 	if en != nil {
-		return en.idx, en
+		return int(en.idx), en
 	}
-	if len(m.ents) >= entMask-1 {
-		return 0, nil // no room in a slot (4 billion objects): not shared
+	if uint64(len(m.ents)) >= entMask-1 || uint64(idx) > math.MaxUint32 {
+		return 0, nil // no room (4 billion objects): not shared
 	}
-	m.ents = append(m.ents, idEnt{typ: typ, p: p, n: n, kind: kind, idx: idx})
+	m.ents = append(m.ents, idEnt{typ: typ, p: p, n: n, kind: kind, idx: uint32(idx)})
 	m.slots[i] = m.gen | idTag(p, n, kind) | uint64(len(m.ents))
 	return 0, nil
 }

@@ -22,8 +22,7 @@ type strMemo struct {
 
 type strEnt struct {
 	s   string
-	idx int    // memo index
-	h   uint64 // hash of s, for grow
+	idx int // memo index
 }
 
 const (
@@ -61,10 +60,10 @@ func (m *strMemo) find(s string) (idx int, slot int, ok bool) {
 // put stores s with memo index idx in the slot that the last find (of s,
 // a miss) returned.
 func (m *strMemo) put(slot int, s string, idx int) {
-	if len(m.ents) >= entMask-1 {
+	if uint64(len(m.ents)) >= entMask-1 {
 		return // no room in a slot: s is written again if it recurs
 	}
-	m.ents = append(m.ents, strEnt{s: s, idx: idx, h: m.hash})
+	m.ents = append(m.ents, strEnt{s: s, idx: idx})
 	m.slots[slot] = m.gen | m.hash>>genShift<<tagShift | uint64(len(m.ents))
 }
 
@@ -76,7 +75,9 @@ func (m *strMemo) grow() {
 	m.slots = make([]uint64, n)
 	mask := n - 1
 	for k := range m.ents {
-		h := m.ents[k].h
+		// Hash again: keeping each hash would add a third to the entries
+		// every encode writes, for the few encodes that grow the table.
+		h := maphash.String(strMemoSeed, m.ents[k].s)
 		i := int(h) & mask
 		for m.slots[i]&^(tagMask|entMask) == m.gen {
 			i = (i + 1) & mask
