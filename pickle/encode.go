@@ -816,9 +816,39 @@ func (e *encState) saveList(x []any) error {
 		e.emptyList()
 		e.memoizeSlice(key, hasKey)
 	}
-	err := e.appendItems(x, batchList)
+	var err error
+	if len(x) < batchSize && e.proto >= 1 {
+		err = e.smallItems(x)
+	} else {
+		err = e.appendItems(x, batchList)
+	}
 	e.depth--
 	return err
+}
+
+// smallItems writes the items of a list shorter than a batch at protocol
+// 1 or later, as the batcher does (one batch, or one APPEND), without its
+// stack frame: a deep nest of lists and dicts runs through a frame per
+// level fewer, and the stack it touches is what costs there.
+func (e *encState) smallItems(x []any) error {
+	switch len(x) {
+	case 0:
+		return nil
+	case 1:
+		if err := e.save(x[0]); err != nil {
+			return err
+		}
+		e.b = append(e.b, opAppend)
+		return nil
+	}
+	e.b = append(e.b, opMark)
+	for _, it := range x {
+		if err := e.save(it); err != nil {
+			return err
+		}
+	}
+	e.b = append(e.b, opAppends)
+	return nil
 }
 
 // appendItems writes list items (APPEND/APPENDS batches, batch.go).
@@ -930,9 +960,38 @@ func (e *encState) saveDict(d *Dict) error {
 		idx := e.memoize()
 		e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
 	}
-	err := e.dictEntries(d.ents, batchDict)
+	var err error
+	if len(d.ents) < batchSize && e.proto >= 1 {
+		err = e.smallEntries(d.ents)
+	} else {
+		err = e.dictEntries(d.ents, batchDict)
+	}
 	e.depth--
 	return err
+}
+
+// smallEntries is smallItems for dict items.
+func (e *encState) smallEntries(ents []dictEntry) error {
+	if len(ents) == 0 {
+		return nil
+	}
+	if len(ents) > 1 {
+		e.b = append(e.b, opMark)
+	}
+	for i := range ents {
+		if err := e.save(ents[i].k); err != nil {
+			return err
+		}
+		if err := e.save(ents[i].v); err != nil {
+			return err
+		}
+	}
+	if len(ents) == 1 {
+		e.b = append(e.b, opSetitem)
+	} else {
+		e.b = append(e.b, opSetitems)
+	}
+	return nil
 }
 
 // dictEntries writes dict items (SETITEM/SETITEMS batches, batch.go).
