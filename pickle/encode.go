@@ -816,38 +816,31 @@ func (e *encState) saveList(x []any) error {
 		e.emptyList()
 		e.memoizeSlice(key, hasKey)
 	}
-	var err error
-	if len(x) < batchSize && e.proto >= 1 {
-		err = e.smallItems(x)
-	} else {
-		err = e.appendItems(x, batchList)
+	if len(x) >= batchSize || e.proto < 1 {
+		err := e.appendItems(x, batchList)
+		e.depth--
+		return err
 	}
-	e.depth--
-	return err
-}
-
-// smallItems writes the items of a list shorter than a batch at protocol
-// 1 or later, as the batcher does (one batch, or one APPEND), without its
-// stack frame: a deep nest of lists and dicts runs through a frame per
-// level fewer, and the stack it touches is what costs there.
-func (e *encState) smallItems(x []any) error {
-	switch len(x) {
-	case 0:
-		return nil
-	case 1:
-		if err := e.save(x[0]); err != nil {
-			return err
-		}
-		e.b = append(e.b, opAppend)
-		return nil
+	// Shorter than a batch at protocol 1 or later: one batch (or one
+	// APPEND), as the batcher writes it, without its stack frame. A deep
+	// nest of lists and dicts runs through two frames per level instead
+	// of three, and the stack it touches is what costs there.
+	if len(x) > 1 {
+		e.b = append(e.b, opMark)
 	}
-	e.b = append(e.b, opMark)
 	for _, it := range x {
 		if err := e.save(it); err != nil {
 			return err
 		}
 	}
-	e.b = append(e.b, opAppends)
+	switch len(x) {
+	case 0:
+	case 1:
+		e.b = append(e.b, opAppend)
+	default:
+		e.b = append(e.b, opAppends)
+	}
+	e.depth--
 	return nil
 }
 
@@ -960,21 +953,13 @@ func (e *encState) saveDict(d *Dict) error {
 		idx := e.memoize()
 		e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
 	}
-	var err error
-	if len(d.ents) < batchSize && e.proto >= 1 {
-		err = e.smallEntries(d.ents)
-	} else {
-		err = e.dictEntries(d.ents, batchDict)
+	ents := d.ents
+	if len(ents) >= batchSize || e.proto < 1 {
+		err := e.dictEntries(ents, batchDict)
+		e.depth--
+		return err
 	}
-	e.depth--
-	return err
-}
-
-// smallEntries is smallItems for dict items.
-func (e *encState) smallEntries(ents []dictEntry) error {
-	if len(ents) == 0 {
-		return nil
-	}
+	// One batch, as saveList writes it.
 	if len(ents) > 1 {
 		e.b = append(e.b, opMark)
 	}
@@ -986,11 +971,14 @@ func (e *encState) smallEntries(ents []dictEntry) error {
 			return err
 		}
 	}
-	if len(ents) == 1 {
+	switch len(ents) {
+	case 0:
+	case 1:
 		e.b = append(e.b, opSetitem)
-	} else {
+	default:
 		e.b = append(e.b, opSetitems)
 	}
+	e.depth--
 	return nil
 }
 
