@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	mbits "math/bits"
 	"reflect"
 	"slices"
 	"strconv"
@@ -86,6 +87,10 @@ type encState struct {
 	b          []byte
 	proto      int
 	frameStart int // offset of the current frame's reserved header, -1 if none
+	// frameEnd is the length of b at which the current frame has reached
+	// its target size (math.MaxInt without a frame): one comparison
+	// before each value.
+	frameEnd   int
 	memoN      int
 	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
@@ -94,6 +99,7 @@ type encState struct {
 	// (sliceKey, memoDictKind).
 	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
 	strCache  [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
+	strUsed   [4]uint64           // the strCache slots set in this encode, to clear them
 	depth     int
 	pendingID idKey // identity of the pointer whose struct is being encoded
 	// keys[k] is 1 + the memo index of struct field key k (typed_encode.go)
@@ -106,7 +112,7 @@ type encState struct {
 var encPool = sync.Pool{New: func() any { return &encState{} }}
 
 func (e *encState) reset(m *encMode, dst []byte) {
-	e.m, e.b, e.proto, e.frameStart, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, 0, 0, idKey{}
+	e.m, e.b, e.proto, e.frameStart, e.frameEnd, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, math.MaxInt, 0, 0, idKey{}
 }
 
 func (e *encState) release() {
@@ -116,7 +122,13 @@ func (e *encState) release() {
 	// after every small encode would cost more than regrowing it.
 	e.memoID.reset()
 	clear(e.memoGlobal)
-	e.strCache = [256]strCacheEntry{}
+	// Clear the slots this encode set (all 256 are 6 KiB to write back).
+	for w, bits := range e.strUsed {
+		for ; bits != 0; bits &= bits - 1 {
+			e.strCache[w*64+mbits.TrailingZeros64(bits)] = strCacheEntry{}
+		}
+	}
+	e.strUsed = [4]uint64{}
 	e.memoStr.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
@@ -132,6 +144,7 @@ func (e *encState) release() {
 
 func (e *encState) startFrame() {
 	e.frameStart = len(e.b)
+	e.frameEnd = e.frameStart + 9 + frameSizeTarget
 	e.b = append(e.b, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
@@ -144,7 +157,7 @@ func (e *encState) endFrame() {
 		copy(e.b[e.frameStart:], e.b[e.frameStart+9:])
 		e.b = e.b[:len(e.b)-9]
 	}
-	e.frameStart = -1
+	e.frameStart, e.frameEnd = -1, math.MaxInt
 }
 
 // writeLarge writes an opcode header and a payload; a payload of at least
@@ -162,11 +175,21 @@ func (e *encState) writeLarge(hdr []byte, payload string) {
 }
 
 func (e *encState) memoize() int {
+	if e.proto < 4 {
+		return e.writePut()
+	}
+	e.b = append(e.b, opMemoize)
+	idx := e.memoN
+	e.memoN = idx + 1
+	return idx
+}
+
+// writePut memoizes the value written last with the PUT opcodes of
+// protocols 0-3.
+func (e *encState) writePut() int {
 	idx := e.memoN
 	e.memoN++
 	switch {
-	case e.proto >= 4:
-		e.b = append(e.b, opMemoize)
 	case e.proto >= 1:
 		if idx < 256 {
 			e.b = append(e.b, opBinput, byte(idx))
@@ -209,14 +232,18 @@ func (e *encState) lookupID(k idKey) (int, bool) {
 }
 
 func (e *encState) writeGet(idx int) {
+	if uint(idx) < 256 && e.proto >= 1 {
+		e.b = append(e.b, opBinget, byte(idx))
+		return
+	}
+	e.writeGetLong(idx)
+}
+
+func (e *encState) writeGetLong(idx int) {
 	switch {
 	case e.proto >= 1:
-		if idx < 256 {
-			e.b = append(e.b, opBinget, byte(idx))
-		} else {
-			e.b = append(e.b, opLongBinget)
-			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(idx))
-		}
+		e.b = append(e.b, opLongBinget)
+		e.b = binary.LittleEndian.AppendUint32(e.b, uint32(idx))
 	default:
 		e.b = append(e.b, opGet)
 		e.b = strconv.AppendInt(e.b, int64(idx), 10)
@@ -287,10 +314,7 @@ func (e *encState) lookupDict(d *Dict) (int, bool) {
 // save writes v. The type switch covers the generic values without
 // reflection; other types go through the cached reflection encoders.
 func (e *encState) save(v any) error {
-	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
-		e.endFrame()
-		e.startFrame()
-	}
+	e.boundary()
 	switch x := v.(type) {
 	case nil:
 		e.b = append(e.b, opNone)
@@ -611,17 +635,22 @@ func (e *encState) saveStr(s string) error {
 // memo index.
 func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
+	var at uint
 	if n := len(s); n > 0 && n <= 32 {
-		slot = &e.strCache[(uint(n)*31+uint(s[0])*7+uint(s[n-1]))&255]
-		if slot.set && slot.s == s {
+		at = (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+		slot = &e.strCache[at]
+		// An empty slot's "" never matches; the same bytes (a key shared
+		// by every record) match without comparing them.
+		if len(slot.s) == n && (unsafe.StringData(slot.s) == unsafe.StringData(s) || slot.s == s) {
 			e.writeGet(slot.idx)
 			return slot.idx, nil
 		}
 	}
-	i, at, ok := e.memoStr.find(s)
+	i, mslot, ok := e.memoStr.find(s)
 	if ok {
 		if slot != nil {
-			*slot = strCacheEntry{s: s, idx: i, set: true}
+			*slot = strCacheEntry{s: s, idx: i}
+			e.strUsed[at/64] |= 1 << (at % 64)
 		}
 		e.writeGet(i)
 		return i, nil
@@ -630,9 +659,10 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.memoStr.put(at, s, idx)
+	e.memoStr.put(mslot, s, idx)
 	if slot != nil {
-		*slot = strCacheEntry{s: s, idx: idx, set: true}
+		*slot = strCacheEntry{s: s, idx: idx}
+		e.strUsed[at/64] |= 1 << (at % 64)
 	}
 	return idx, nil
 }
@@ -640,7 +670,6 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 type strCacheEntry struct {
 	s   string
 	idx int
-	set bool
 }
 
 // saveFreshStr writes and memoizes s without sharing it with equal strings.
@@ -763,23 +792,56 @@ func (e *encState) saveByteArray(b ByteArray) error {
 }
 
 func (e *encState) saveList(x []any) error {
-	key, hasKey, i := e.lookupSlice(x, false)
-	if i >= 0 {
-		e.writeGet(i)
-		return nil
+	if cap(x) > 0 && e.depth < e.m.maxDepth {
+		// enter cannot fail, so the list is memoized next: store its
+		// identity with the index memoize gives it, in the same probe as
+		// the lookup.
+		k, _ := sliceKeyOf(x, false)
+		if i, en := e.memoID.lookupOrAdd(listWord, unsafe.Pointer(k.p), k.n, memoSliceKind, e.memoN); en != nil {
+			e.writeGet(i)
+			return nil
+		}
+		e.depth++
+		e.emptyList()
+		e.memoize()
+	} else {
+		key, hasKey, i := e.lookupSlice(x, false)
+		if i >= 0 {
+			e.writeGet(i)
+			return nil
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		e.emptyList()
+		e.memoizeSlice(key, hasKey)
 	}
-	if err := e.enter(); err != nil {
+	if len(x) >= batchSize || e.proto < 1 {
+		err := e.appendItems(x, batchList)
+		e.depth--
 		return err
 	}
-	if e.proto >= 1 {
-		e.b = append(e.b, opEmptyList)
-	} else {
-		e.b = append(e.b, opMark, opList)
+	// Shorter than a batch at protocol 1 or later: one batch (or one
+	// APPEND), as the batcher writes it, without its stack frame. A deep
+	// nest of lists and dicts runs through two frames per level instead
+	// of three, and the stack it touches is what costs there.
+	if len(x) > 1 {
+		e.b = append(e.b, opMark)
 	}
-	e.memoizeSlice(key, hasKey)
-	err := e.appendItems(x, batchList)
+	for _, it := range x {
+		if err := e.save(it); err != nil {
+			return err
+		}
+	}
+	switch len(x) {
+	case 0:
+	case 1:
+		e.b = append(e.b, opAppend)
+	default:
+		e.b = append(e.b, opAppends)
+	}
 	e.depth--
-	return err
+	return nil
 }
 
 // appendItems writes list items (APPEND/APPENDS batches, batch.go).
@@ -870,19 +932,54 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opNone)
 		return nil
 	}
-	if i, ok := e.lookupDict(d); ok {
-		e.writeGet(i)
-		return nil
+	if e.depth < e.m.maxDepth {
+		// As saveList: one probe.
+		if i, en := e.memoID.lookupOrAdd(dictWord, unsafe.Pointer(d), 0, memoDictKind, e.memoN); en != nil {
+			e.writeGet(i)
+			return nil
+		}
+		e.depth++
+		e.emptyDict()
+		e.memoize()
+	} else {
+		if i, ok := e.lookupDict(d); ok {
+			e.writeGet(i)
+			return nil
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		e.emptyDict()
+		idx := e.memoize()
+		e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
 	}
-	if err := e.enter(); err != nil {
+	ents := d.ents
+	if len(ents) >= batchSize || e.proto < 1 {
+		err := e.dictEntries(ents, batchDict)
+		e.depth--
 		return err
 	}
-	e.emptyDict()
-	idx := e.memoize()
-	e.memoID.putWords(dictWord, unsafe.Pointer(d), 0, memoDictKind, idx)
-	err := e.dictEntries(d.ents, batchDict)
+	// One batch, as saveList writes it.
+	if len(ents) > 1 {
+		e.b = append(e.b, opMark)
+	}
+	for i := range ents {
+		if err := e.save(ents[i].k); err != nil {
+			return err
+		}
+		if err := e.save(ents[i].v); err != nil {
+			return err
+		}
+	}
+	switch len(ents) {
+	case 0:
+	case 1:
+		e.b = append(e.b, opSetitem)
+	default:
+		e.b = append(e.b, opSetitems)
+	}
 	e.depth--
-	return err
+	return nil
 }
 
 // dictEntries writes dict items (SETITEM/SETITEMS batches, batch.go).

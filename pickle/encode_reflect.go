@@ -278,10 +278,7 @@ func (e *encState) dictItems(n int, save func(i int) error) error {
 // saveValue encodes v with its type's encoder, checking frame boundaries
 // first like save does.
 func (e *encState) saveValue(v reflect.Value, enc encFunc) error {
-	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
-		e.endFrame()
-		e.startFrame()
-	}
+	e.boundary()
 	return enc(e, v)
 }
 

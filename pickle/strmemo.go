@@ -5,36 +5,54 @@ import "hash/maphash"
 // strMemo is the encoder's memo of str values by content: an
 // open-addressing table that hashes each string once for the lookup and
 // the insert that follows a miss (a Go map would hash it twice).
+//
+// A slot is one pointer-free word: the generation of the encode that wrote
+// it, 16 bits of the string's hash, and the position of its entry in ents
+// (entries are appended in memo order and read only to confirm a match).
+// A table for 10k strings is then 256 KiB, small enough to stay in cache
+// where slots holding the strings were four times that, and a new encode
+// empties the table by moving to the next generation instead of clearing
+// it.
 type strMemo struct {
-	slots []strSlot // len is 0 or a power of two; at most half full
-	n     int
+	slots []uint64 // len is 0 or a power of two; at most half full
+	ents  []strEnt
+	gen   uint64 // current generation << genShift; slots of another one are empty
 	hash  uint64 // hash of the string of the last find
 }
 
-type strSlot struct {
-	h   uint64
+type strEnt struct {
 	s   string
-	idx int // memo index + 1; 0 marks an empty slot
+	idx int // memo index
 }
+
+const (
+	genShift = 48
+	tagShift = 32
+	tagMask  = 1<<genShift - 1<<tagShift
+	entMask  = 1<<tagShift - 1
+)
 
 var strMemoSeed = maphash.MakeSeed()
 
 // find returns the memo index of s, or the slot where s belongs and
 // false. The slot stays valid until the next call to find or reset.
 func (m *strMemo) find(s string) (idx int, slot int, ok bool) {
-	if 2*(m.n+1) > len(m.slots) {
+	if 2*(len(m.ents)+1) > len(m.slots) {
 		m.grow()
 	}
 	h := maphash.String(strMemoSeed, s)
 	m.hash = h
+	want := m.gen | h>>genShift<<tagShift
 	mask := len(m.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
-		sl := &m.slots[i]
-		if sl.idx == 0 {
+		sl := m.slots[i]
+		if sl&^(tagMask|entMask) != m.gen {
 			return 0, i, false
 		}
-		if sl.h == h && sl.s == s {
-			return sl.idx - 1, i, true
+		if sl&^entMask == want {
+			if en := &m.ents[sl&entMask-1]; en.s == s {
+				return en.idx, i, true
+			}
 		}
 	}
 }
@@ -42,35 +60,44 @@ func (m *strMemo) find(s string) (idx int, slot int, ok bool) {
 // put stores s with memo index idx in the slot that the last find (of s,
 // a miss) returned.
 func (m *strMemo) put(slot int, s string, idx int) {
-	m.slots[slot] = strSlot{h: m.hash, s: s, idx: idx + 1}
-	m.n++
+	if uint64(len(m.ents)) >= entMask-1 {
+		return // no room in a slot: s is written again if it recurs
+	}
+	m.ents = append(m.ents, strEnt{s: s, idx: idx})
+	m.slots[slot] = m.gen | m.hash>>genShift<<tagShift | uint64(len(m.ents))
 }
 
 func (m *strMemo) grow() {
-	old := m.slots
-	n := max(64, 2*len(old))
-	m.slots = make([]strSlot, n)
+	if m.gen == 0 {
+		m.gen = 1 << genShift
+	}
+	n := max(64, 2*len(m.slots))
+	m.slots = make([]uint64, n)
 	mask := n - 1
-	for _, sl := range old {
-		if sl.idx == 0 {
-			continue
-		}
-		i := int(sl.h) & mask
-		for m.slots[i].idx != 0 {
+	for k := range m.ents {
+		// Hash again: keeping each hash would add a third to the entries
+		// every encode writes, for the few encodes that grow the table.
+		h := maphash.String(strMemoSeed, m.ents[k].s)
+		i := int(h) & mask
+		for m.slots[i]&^(tagMask|entMask) == m.gen {
 			i = (i + 1) & mask
 		}
-		m.slots[i] = sl
+		m.slots[i] = m.gen | h>>genShift<<tagShift | uint64(k+1)
 	}
 }
 
-// reset empties the table, keeping its storage unless it is much larger
-// than this encode needed (clearing it after each small encode would cost
-// more than regrowing it) or huge.
+// reset empties the table for the next encode, keeping its storage
+// unless it is huge.
 func (m *strMemo) reset() {
-	if len(m.slots) > 1<<12 && 8*m.n < len(m.slots) || len(m.slots) > 1<<18 {
-		m.slots = nil
-	} else if m.n > 0 {
-		clear(m.slots)
+	if len(m.slots) > 1<<20 || cap(m.ents) > 1<<19 {
+		m.slots, m.ents, m.gen = nil, nil, 0
+		return
 	}
-	m.n = 0
+	clear(m.ents) // keep no user strings alive
+	m.ents = m.ents[:0]
+	m.gen += 1 << genShift
+	if m.gen == 0 { // the generation wrapped: stale slots could look current
+		clear(m.slots)
+		m.gen = 1 << genShift
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 type encPlan struct {
 	t      reflect.Type
+	kind   encKind // the scalars the loops write inline; ekOther calls enc
 	enc    func(e *encState, p unsafe.Pointer, pl *encPlan) error
 	rf     encFunc // the reflection encoder, for the types left to it
 	elem   *encPlan
@@ -34,6 +35,19 @@ type encPlan struct {
 	idWord unsafe.Pointer
 }
 
+// encKind names the scalar types whose values structFields and listItems
+// write without an indirect call (one per field was a tenth of encoding a
+// list of records).
+type encKind uint8
+
+const (
+	ekOther encKind = iota
+	ekInt64         // int64, or int of 8 bytes
+	ekFloat64
+	ekString
+	ekBool
+)
+
 type encFieldPlan struct {
 	name                string
 	key                 int // index of the field's key in encState.keys
@@ -41,6 +55,7 @@ type encFieldPlan struct {
 	direct              bool
 	index               []int
 	omitEmpty, omitZero bool
+	kind                encKind // plan.kind
 	plan                *encPlan
 }
 
@@ -104,17 +119,20 @@ func buildEncPlan(t reflect.Type, building map[reflect.Type]*encPlan) *encPlan {
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		p.enc = encBool
+		p.enc, p.kind = encBool, ekBool
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		p.enc = intEncoder(t.Size())
+		if t.Size() == 8 {
+			p.kind = ekInt64
+		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		p.enc = uintEncoder(t.Size())
 	case reflect.Float32:
 		p.enc = encFloat32
 	case reflect.Float64:
-		p.enc = encFloat64
+		p.enc, p.kind = encFloat64, ekFloat64
 	case reflect.String:
-		p.enc = encString
+		p.enc, p.kind = encString, ekString
 	case reflect.Pointer:
 		p.elem, p.enc = buildEncPlan(t.Elem(), building), encPtr
 		p.idWord = typeWord(reflect.Zero(t).Interface())
@@ -130,6 +148,7 @@ func buildEncPlan(t reflect.Type, building map[reflect.Type]*encPlan) *encPlan {
 		for _, f := range cachedFields(t).fields {
 			fp := encFieldPlan{name: f.name, key: int(keyIDs.Add(1) - 1), direct: true, index: f.index,
 				omitEmpty: f.omitEmpty, omitZero: f.omitZero, plan: buildEncPlan(f.typ, building)}
+			fp.kind = fp.plan.kind // a scalar's plan is complete
 			ft := t
 			for i, x := range f.index {
 				if i > 0 && ft.Kind() == reflect.Pointer {
@@ -220,7 +239,7 @@ func encString(e *encState, p unsafe.Pointer, _ *encPlan) error {
 // boundary ends a frame that has reached its target size, as save does
 // before each value.
 func (e *encState) boundary() {
-	if e.frameStart >= 0 && len(e.b)-e.frameStart-9 >= frameSizeTarget {
+	if len(e.b) >= e.frameEnd {
 		e.nextFrame()
 	}
 }
@@ -232,7 +251,25 @@ func (e *encState) nextFrame() {
 
 func (e *encState) encValue(p unsafe.Pointer, pl *encPlan) error {
 	e.boundary()
-	return pl.enc(e, p, pl)
+	return e.encAt(p, pl)
+}
+
+// encAt writes the value at p: scalars inline, the rest through pl.enc.
+func (e *encState) encAt(p unsafe.Pointer, pl *encPlan) error {
+	switch pl.kind {
+	case ekInt64:
+		e.saveInt(*(*int64)(p))
+	case ekFloat64:
+		e.saveFloat(*(*float64)(p))
+	case ekString:
+		_, err := e.saveStrIdx(*(*string)(p))
+		return err
+	case ekBool:
+		e.saveBool(*(*bool)(p))
+	default:
+		return pl.enc(e, p, pl)
+	}
+	return nil
 }
 
 func encPtr(e *encState, p unsafe.Pointer, pl *encPlan) error {
@@ -261,19 +298,32 @@ func encPtr(e *encState, p unsafe.Pointer, pl *encPlan) error {
 
 func encSlice(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	h := (*sliceHdr)(p)
-	var id idKey
-	if h.cap > 0 {
-		id = idKey{p: boxAt(pl.idWord, h.data), n: h.len, kind: 's'}
-		if i, ok := e.lookupID(id); ok {
+	if h.cap > 0 && e.depth < e.m.maxDepth {
+		// enter cannot fail, so the slice is memoized next: store its
+		// identity with the index memoize gives it, in the same probe as
+		// the lookup.
+		if i, en := e.memoID.lookupOrAdd(pl.idWord, h.data, h.len, 's', e.memoN); en != nil {
 			e.writeGet(i)
 			return nil
 		}
+		e.depth++
+		e.emptyList()
+		e.memoize()
+	} else {
+		var id idKey
+		if h.cap > 0 {
+			id = idKey{p: boxAt(pl.idWord, h.data), n: h.len, kind: 's'}
+			if i, ok := e.lookupID(id); ok {
+				e.writeGet(i)
+				return nil
+			}
+		}
+		if err := e.enter(); err != nil {
+			return err
+		}
+		e.emptyList()
+		e.memoizeID(id)
 	}
-	if err := e.enter(); err != nil {
-		return err
-	}
-	e.emptyList()
-	e.memoizeID(id)
 	err := e.listItems(h.data, h.len, pl.elem)
 	e.depth--
 	return err
@@ -300,7 +350,6 @@ func (e *encState) emptyList() {
 
 // listItems writes n items of type elem stored from data on.
 func (e *encState) listItems(data unsafe.Pointer, n int, elem *encPlan) error {
-	size := elem.t.Size()
 	if n < batchSize && e.proto >= 1 {
 		// One batch, as the batcher writes it for batchList.
 		if n == 0 {
@@ -309,10 +358,8 @@ func (e *encState) listItems(data unsafe.Pointer, n int, elem *encPlan) error {
 		if n > 1 {
 			e.b = append(e.b, opMark)
 		}
-		for i := 0; i < n; i++ {
-			if err := e.encValue(unsafe.Add(data, uintptr(i)*size), elem); err != nil {
-				return err
-			}
+		if err := e.items(data, 0, n, elem); err != nil {
+			return err
 		}
 		if n == 1 {
 			e.b = append(e.b, opAppend)
@@ -323,12 +370,48 @@ func (e *encState) listItems(data unsafe.Pointer, n int, elem *encPlan) error {
 	}
 	for b := e.batches(n, batchList); b.next(); {
 		e.openBatch(&b)
-		for i := b.lo; i < b.hi; i++ {
-			if err := e.encValue(unsafe.Add(data, uintptr(i)*size), elem); err != nil {
+		if err := e.items(data, b.lo, b.hi, elem); err != nil {
+			return err
+		}
+		e.closeBatch(&b, opAppend, opAppends)
+	}
+	return nil
+}
+
+// items writes items lo to hi-1 of type elem stored from data on, with a
+// loop per scalar type (no call through elem.enc per item).
+func (e *encState) items(data unsafe.Pointer, lo, hi int, elem *encPlan) error {
+	size := elem.t.Size()
+	switch elem.kind {
+	case ekInt64:
+		for i := lo; i < hi; i++ {
+			e.boundary()
+			e.saveInt(*(*int64)(unsafe.Add(data, uintptr(i)*size)))
+		}
+	case ekFloat64:
+		for i := lo; i < hi; i++ {
+			e.boundary()
+			e.saveFloat(*(*float64)(unsafe.Add(data, uintptr(i)*size)))
+		}
+	case ekString:
+		for i := lo; i < hi; i++ {
+			e.boundary()
+			if _, err := e.saveStrIdx(*(*string)(unsafe.Add(data, uintptr(i)*size))); err != nil {
 				return err
 			}
 		}
-		e.closeBatch(&b, opAppend, opAppends)
+	case ekBool:
+		for i := lo; i < hi; i++ {
+			e.boundary()
+			e.saveBool(*(*bool)(unsafe.Add(data, uintptr(i)*size)))
+		}
+	default:
+		for i := lo; i < hi; i++ {
+			e.boundary()
+			if err := elem.enc(e, unsafe.Add(data, uintptr(i)*size), elem); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -389,7 +472,22 @@ func (e *encState) structFields(p unsafe.Pointer, pl *encPlan) error {
 			return err
 		}
 		e.boundary()
-		if err := f.plan.enc(e, unsafe.Add(p, f.off), f.plan); err != nil {
+		// encAt, inline: one call less per field.
+		fp := unsafe.Add(p, f.off)
+		var err error
+		switch f.kind {
+		case ekInt64:
+			e.saveInt(*(*int64)(fp))
+		case ekFloat64:
+			e.saveFloat(*(*float64)(fp))
+		case ekString:
+			_, err = e.saveStrIdx(*(*string)(fp))
+		case ekBool:
+			e.saveBool(*(*bool)(fp))
+		default:
+			err = f.plan.enc(e, fp, f.plan)
+		}
+		if err != nil {
 			return err
 		}
 		if e.proto == 0 {
@@ -570,24 +668,37 @@ func sortMapItems(items, tmp []mapItem, keys []string) []mapItem {
 	}
 	tmp = slices.Grow(tmp[:0], n)[:n]
 	src, dst := items, tmp
-	var count [256]int
+	// The byte positions where the prefixes differ, then their counts in
+	// one pass over the items.
+	var or, and uint64 = 0, math.MaxUint64
+	for i := range items {
+		or |= items[i].pre
+		and &= items[i].pre
+	}
+	var digits []uint
 	for shift := uint(0); shift < 64; shift += 8 {
-		clear(count[:])
-		for i := range src {
-			count[byte(src[i].pre>>shift)]++
+		if byte((or^and)>>shift) != 0 {
+			digits = append(digits, shift)
 		}
-		if count[byte(src[0].pre>>shift)] == n {
-			continue // one byte value: the order stays
+	}
+	var count [8][256]int
+	for i := range items {
+		pre := items[i].pre
+		for d, shift := range digits {
+			count[d][byte(pre>>shift)]++
 		}
+	}
+	for d, shift := range digits {
+		c := &count[d]
 		at := 0
-		for b, c := range count {
-			count[b] = at
-			at += c
+		for b, k := range c {
+			c[b] = at
+			at += k
 		}
 		for i := range src {
 			b := byte(src[i].pre >> shift)
-			dst[count[b]] = src[i]
-			count[b]++
+			dst[c[b]] = src[i]
+			c[b]++
 		}
 		src, dst = dst, src
 	}
