@@ -203,3 +203,34 @@ func normInt(v any) any {
 	}
 	return v
 }
+
+// TestEventLoopInlineCalls: the loop's thread makes only the cheap calls
+// of the ready-made objects itself; a repr, #GETVALUE, copy, a method
+// that is not exposed, another object's method, or an unknown ident go
+// to the connection's goroutine.
+func TestEventLoopInlineCalls(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Config.EventLoops is Linux-only")
+	}
+	s := New(nil)
+	defer s.Close()
+	ident := func(typeid string) string {
+		res, err := s.control("create", pickle.Tuple{typeid}, nil)
+		require.NoError(t, err)
+		return res.(pickle.Tuple)[0].(string)
+	}
+	d, l, q := ident("dict"), ident("list"), ident("Queue")
+	req := func(id, method string) any { return pickle.Tuple{id, method, pickle.Tuple{}, pickle.NewDict()} }
+	for _, tc := range []struct {
+		id, method string
+		inline     bool
+	}{
+		{d, "__getitem__", true}, {d, "__setitem__", true}, {d, "get", true}, {l, "append", true}, {l, "__len__", true},
+		{d, "__repr__", false}, {d, "__str__", false}, {d, "#GETVALUE", false}, {d, "copy", false}, {d, "items", false},
+		{d, "update", false}, {l, "sort", false}, {l, "count", false}, {l, "__contains__", false}, {d, "nope", false},
+		{q, "get", false}, {q, "put", false}, {"unknown", "get", false},
+	} {
+		require.Equal(t, tc.inline, s.inlineCall(req(tc.id, tc.method)), "%s", tc.method)
+	}
+	require.False(t, s.inlineCall(pickle.Tuple{d, "get"}), "not a request")
+}

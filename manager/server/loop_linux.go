@@ -378,7 +378,12 @@ func (lc *loopConn) writeRaw(b []byte) bool {
 }
 
 // inlineCall reports whether v is a call the loop's thread makes itself:
-// a method of an object whose methods never wait.
+// a method of a ready-made object that never waits and costs little more
+// than reading its arguments and pickling its result (a dict's item, a
+// list's append, a Value's get). Everything else — a repr, #GETVALUE,
+// copy, sort, update, a list's count or index — runs in the connection's
+// goroutine, as before the loops, so that a large object's slow call does
+// not hold up the other connections of the loop.
 func (s *Server) inlineCall(v any) bool {
 	t, ok := v.(pickle.Tuple)
 	if !ok || len(t) != 4 {
@@ -388,18 +393,48 @@ func (s *Server) inlineCall(v any) bool {
 	if !ok {
 		return false
 	}
+	method, ok := t[1].(string)
+	if !ok {
+		return false
+	}
 	s.mu.Lock()
 	e, ok := s.objs[ident]
 	if !ok {
 		e, ok = s.local[ident]
 	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || !e.exposed[method] {
 		return false
 	}
+	var cheap map[string]bool
 	switch e.obj.(type) {
-	case *Dict, *List, *Set, *Namespace, *Value, *Array, *Iterator:
-		return true
+	case *Dict:
+		cheap = inlineDict
+	case *List:
+		cheap = inlineList
+	case *Set:
+		cheap = inlineSet
+	case *Namespace:
+		cheap = inlineNamespace
+	case *Value:
+		cheap = inlineValue
+	case *Array:
+		cheap = inlineArray
+	case *Iterator:
+		cheap = inlineIterator
 	}
-	return false
+	return cheap[method]
 }
+
+// The methods an event loop calls itself, by type (see inlineCall).
+var (
+	inlineDict = map[string]bool{"__contains__": true, "__getitem__": true, "__setitem__": true, "__delitem__": true,
+		"__len__": true, "get": true, "pop": true, "setdefault": true}
+	inlineList = map[string]bool{"__getitem__": true, "__setitem__": true, "__delitem__": true, "__len__": true,
+		"append": true, "pop": true, "insert": true}
+	inlineSet       = map[string]bool{"__contains__": true, "__len__": true, "add": true, "discard": true, "remove": true}
+	inlineNamespace = map[string]bool{"__getattribute__": true, "__setattr__": true, "__delattr__": true}
+	inlineValue     = map[string]bool{"get": true, "set": true}
+	inlineArray     = map[string]bool{"__getitem__": true, "__setitem__": true, "__len__": true}
+	inlineIterator  = map[string]bool{"__next__": true}
+)

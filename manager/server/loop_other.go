@@ -29,3 +29,5 @@ func (l *evLoop) add(*connection.Conn, Caller, string) *loopConn { return nil }
 func (lc *loopConn) remove()                                     {}
 func (lc *loopConn) arm() bool                                   { return false }
 func (lc *loopConn) writeRaw([]byte) bool                        { return false }
+
+func (s *Server) inlineCall(any) bool { return false }
