@@ -86,23 +86,22 @@ type Config struct {
 	// one per thread of each client process that uses a proxy), each
 	// waits for its next request the way a CPython server's thread does,
 	// in ppoll(2) on its own OS thread (connection.Config.ThreadWait),
-	// woken by the kernel alone, instead of parking on the Go runtime's
-	// network poller and being woken through the scheduler. When more are
-	// open, all of them use the poller. A few busy callers then cost the
-	// server less CPU per call and wait less for replies; with many, the
-	// poller, which wakes one thread for all the requests that arrived,
-	// is the cheaper one, and a thread blocked in ppoll would hold one of
-	// the GOMAXPROCS Ps from the others (see docs/benchmarks.md, "Manager
-	// servers"). DefaultThreadWaitConns if 0; never if negative. Linux
-	// only: elsewhere every connection uses the poller.
+	// woken by the kernel alone, instead of in an event loop (EventLoops)
+	// or, without loops, parking on the Go runtime's network poller and
+	// being woken through the scheduler. When more are open, none does.
+	// If 0: none while there are event loops (they cost even one caller
+	// less CPU per call), DefaultThreadWaitConns without them; never if
+	// negative. Linux only: elsewhere every connection uses the poller.
+	// See docs/benchmarks.md, "Manager servers".
 	ThreadWaitConns int
 	// EventLoops: connections beyond ThreadWaitConns are served by this
 	// many event loops (Linux): each an epoll instance of the server's
-	// own and one OS thread that reads requests, makes the calls that
-	// cannot wait (methods of dicts, lists, sets, Namespaces, Values,
-	// Arrays, iterators) and sends their replies itself, with no
-	// goroutine woken per call; other calls, and anything unusual, go to
-	// the connection's own goroutine as before. Each loop serves at most
+	// own and one OS thread that reads requests, makes the cheap calls
+	// that cannot wait (a dict's or list's item, append, a Value's get
+	// or set, a Namespace's attribute, an iterator's next) and sends
+	// their replies itself, with no goroutine woken per call; other calls
+	// (a Queue's get, a repr, a sort) and anything unusual go to the
+	// connection's own goroutine as before. Each loop serves at most
 	// one core's worth of such calls. DefaultEventLoops if 0; none if
 	// negative (connections then wait on the Go runtime's network
 	// poller). See docs/benchmarks.md, "Manager servers".
@@ -114,9 +113,9 @@ type Config struct {
 // goroutines of calls that may wait and to clients on the same machine.
 func DefaultEventLoops() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
-// DefaultThreadWaitConns is Config.ThreadWaitConns's default: a client
-// thread that calls a proxy in a loop and the connection of its idle main
-// thread.
+// DefaultThreadWaitConns is Config.ThreadWaitConns's default when there
+// are no event loops (EventLoops negative): a client thread that calls a
+// proxy in a loop and the connection of its idle main thread.
 const DefaultThreadWaitConns = 2
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -209,17 +208,20 @@ func (c Config) New() *Server {
 	case s.maxReply == 0:
 		s.maxReply = cfg.Conn.MaxFrame
 	}
-	switch s.twMax = int64(c.ThreadWaitConns); {
-	case s.twMax == 0:
-		s.twMax = DefaultThreadWaitConns
-	case s.twMax < 0, runtime.GOOS != "linux": // where connection.Config.ThreadWait works
-		s.twMax = 0
-	}
 	switch s.nLoops = c.EventLoops; {
 	case !loopSupported, s.nLoops < 0:
 		s.nLoops = 0
 	case s.nLoops == 0:
 		s.nLoops = DefaultEventLoops()
+	}
+	switch s.twMax = int64(c.ThreadWaitConns); {
+	case s.twMax == 0 && s.nLoops > 0:
+		// The loops serve even one caller with less CPU per call than a
+		// thread in ppoll (docs/benchmarks.md, "Manager servers").
+	case s.twMax == 0:
+		s.twMax = DefaultThreadWaitConns
+	case s.twMax < 0, runtime.GOOS != "linux": // where connection.Config.ThreadWait works
+		s.twMax = 0
 	}
 	s.items = &itemBudget{max: int64(c.MaxItems)}
 	switch {
