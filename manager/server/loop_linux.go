@@ -52,6 +52,7 @@ type evLoop struct {
 	mu    sync.Mutex
 	conns map[uint64]*loopConn
 	next  uint64
+	shut  bool // close has begun: no more connections
 	done  chan struct{}
 }
 
@@ -149,6 +150,7 @@ func (l *evLoop) run() {
 // close.
 func (l *evLoop) close() {
 	l.mu.Lock()
+	l.shut = true
 	for _, lc := range l.conns {
 		lc.mu.Lock()
 		lc.dead = true
@@ -170,6 +172,10 @@ func (l *evLoop) add(conn *connection.Conn, caller Caller, peer string) *loopCon
 		return nil
 	}
 	l.mu.Lock()
+	if l.shut {
+		l.mu.Unlock()
+		return nil
+	}
 	id := l.next
 	l.next++
 	lc := &loopConn{l: l, id: id, fd: fd, caller: caller, r: request{peer: peer}, hand: make(chan handoff, 1), owned: true}
