@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/listener"
@@ -233,4 +234,49 @@ func TestEventLoopInlineCalls(t *testing.T) {
 		require.Equal(t, tc.inline, s.inlineCall(req(tc.id, tc.method)), "%s", tc.method)
 	}
 	require.False(t, s.inlineCall(pickle.Tuple{d, "get"}), "not a request")
+}
+
+// FuzzEventLoopStream writes arbitrary bytes, then the end of its stream,
+// on a served connection in an event loop: the server must answer what it
+// can and close the connection, never hang or panic, and keep serving
+// others.
+func FuzzEventLoopStream(f *testing.F) {
+	req := func(ident any, method string, args ...any) []byte {
+		b, _ := pickle.Marshal(pickle.Tuple{ident, method, pickle.Tuple(args), pickle.NewDict()})
+		return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...)
+	}
+	get := req("7f0000001000", "__getitem__", "k")
+	f.Add(get)
+	f.Add(append(req("7f0000001000", "__setitem__", "k", int64(1)), get...))
+	f.Add(get[:7])
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 9, 'x'})
+	f.Add([]byte{0, 1, 0, 0, 'x'})
+	f.Add(req("7f0000001000", "__repr__"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		s, sock := loopServer(t, Config{Listener: listener.Config{Conn: connection.Config{MaxFrame: 1 << 20}}})
+		if _, err := s.control("create", pickle.Tuple{"dict"}, nil); err != nil { // 7f0000001000
+			t.Fatal(err)
+		}
+		raw := rawServed(ctx, t, sock)
+		f, err := raw.File()
+		require.NoError(t, err)
+		defer f.Close()
+		_, _ = f.Write(data)
+		require.NoError(t, unix.Shutdown(int(f.Fd()), unix.SHUT_WR))
+		// Replies until the server closes the connection.
+		for {
+			var v any
+			if err := raw.Recv(ctx, &v); err != nil {
+				require.NoError(t, ctx.Err(), "the server did not close the connection")
+				break
+			}
+		}
+		waitFor(ctx, t, "the connection is forgotten", func() bool { return s.served.Load() == 0 })
+		other := rawServed(ctx, t, sock)
+		require.NoError(t, other.Send(ctx, pickle.Tuple{"7f0000001000", "__len__", pickle.Tuple{}, pickle.NewDict()}))
+		var v any
+		require.NoError(t, other.Recv(ctx, &v))
+	})
 }

@@ -139,7 +139,7 @@ func (l *evLoop) run() {
 			lc := l.conns[id]
 			l.mu.Unlock()
 			if lc != nil {
-				lc.serve()
+				lc.serve(evs[i].Events)
 			}
 		}
 	}
@@ -237,9 +237,13 @@ func (lc *loopConn) giveBytes() {
 	lc.give(handoff{unread: b})
 }
 
-// serve runs on the loop's thread when the socket has news: it reads what
-// arrived and serves every complete request it can.
-func (lc *loopConn) serve() {
+// serve runs on the loop's thread when the socket has news (events): it
+// reads what arrived and serves every complete request it can. A read
+// that fills less than the buffer took everything there was, and later
+// data brings a new event; but the end of the stream may have come with
+// the data (one event for both, EPOLLRDHUP): then it reads on until it
+// meets it.
+func (lc *loopConn) serve(events uint32) {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if lc.dead || lc.owned {
@@ -274,7 +278,7 @@ func (lc *loopConn) serve() {
 			return
 		}
 		lc.in = lc.in[:len(lc.in)+int(n)]
-		drained := int(n) < len(free)
+		drained := int(n) < len(free) && events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0
 		if len(lc.in) < 4 {
 			if drained {
 				return
@@ -296,7 +300,7 @@ func (lc *loopConn) serve() {
 			}
 			continue
 		}
-		if len(lc.in) > end || !drained {
+		if len(lc.in) > end || int(n) == len(free) {
 			// More than one request at once (a client that does not wait
 			// for replies): the goroutine keeps their order.
 			lc.giveBytes()
@@ -306,7 +310,10 @@ func (lc *loopConn) serve() {
 			return
 		}
 		lc.in = lc.in[:0]
-		return
+		if drained {
+			return
+		}
+		// The end of the stream may follow: read on.
 	}
 }
 
