@@ -227,13 +227,20 @@ func runManager(r *runner) error {
 				s := servers[srv]
 				// The server's CPU time over the calls: read while the
 				// callers' connections (a CPython server's threads) live.
-				var calls, secs, cpu float64
-				var cpu0 map[string]float64
+				var calls, secs, cpu, ccpu float64
+				var cpu0, ccpu0 map[string]float64
+				self := &managerServer{pid: os.Getpid()} // Go callers: this process
 				window := func(start bool) {
 					if start {
 						cpu0 = s.cpuNs()
+						if client == "go" {
+							ccpu0 = self.cpuNs()
+						}
 					} else {
 						cpu = cpuSince(cpu0, s.cpuNs())
+						if client == "go" {
+							ccpu = cpuSince(ccpu0, self.cpuNs())
+						}
 					}
 				}
 				if client == "go" {
@@ -249,6 +256,9 @@ func runManager(r *runner) error {
 				if cpu > 0 {
 					r.add(key+"/cpu", cpu/calls)
 				}
+				if ccpu > 0 {
+					r.add(key+"/client-cpu", ccpu/calls)
+				}
 			}
 			lang := map[string]string{"go": "Go", "py": "Python"}[client]
 			var goal float64
@@ -259,6 +269,12 @@ func runManager(r *runner) error {
 				Subject: "Go server", Baseline: "CPython SyncManager server", PerSec: true,
 				SubjectKey: fmt.Sprintf("manager/%s-clients/%d/go-server", client, n),
 				BaseKey:    fmt.Sprintf("manager/%s-clients/%d/py-server", client, n), Goal: goal})
+		}
+		if len(r.samples[fmt.Sprintf("manager/go-clients/%d/go-server/client-cpu", n)]) > 0 {
+			r.compare(comparison{Case: "manager client CPU", Workload: fmt.Sprintf("per call, %d Go callers", n),
+				Subject: "Go server", Baseline: "CPython SyncManager server",
+				SubjectKey: fmt.Sprintf("manager/go-clients/%d/go-server/client-cpu", n),
+				BaseKey:    fmt.Sprintf("manager/go-clients/%d/py-server/client-cpu", n)})
 		}
 		for _, client := range []string{"go", "py"} {
 			if len(r.samples[fmt.Sprintf("manager/%s-clients/%d/go-server/cpu", client, n)]) > 0 {
@@ -272,7 +288,8 @@ func runManager(r *runner) error {
 	r.note("manager: calls per second of all callers together (one proxy call = one request and reply on a unix socket); " +
 		"Go callers are goroutines sharing one manager.Client, Python callers threads in up to 4 processes (one GIL each). " +
 		"Clients, server and other load share the machine's CPUs, so the Python rows are bound by the clients' own CPU. " +
-		"Server CPU per call is the server process's CPU time (all threads, /proc/PID/task/*/schedstat) over the calls served: " +
+		"Server CPU per call is the server process's CPU time (all threads, /proc/PID/task/*/schedstat) over the calls served; " +
+		"client CPU per call the same for the benchmark process that runs the Go callers: " +
 		"CPython's server runs on one core at most, the Go server on all of them.")
 	return nil
 }

@@ -131,6 +131,9 @@ type Conn struct {
 	closeErr error
 	closeMu  sync.Once
 
+	// The contexts of receives and sends (withCtx).
+	rwatch, wwatch ctxWatch
+
 	// ThreadWait (nopoll): the descriptor is not registered with the
 	// runtime poller and every wait is waitFD; rdl and wdl are the user's
 	// deadlines in Unix ns (0: none) for the waiting thread to read.
@@ -412,6 +415,11 @@ func (c *Conn) Closed() bool { return c.closed.Load() }
 func (c *Conn) Close() error {
 	c.closeMu.Do(func() {
 		c.closed.Store(true)
+		for _, w := range [2]*ctxWatch{&c.rwatch, &c.wwatch} {
+			w.mu.Lock()
+			w.release() // w.done stays: only the side's operations touch it
+			w.mu.Unlock()
+		}
 		if c.nopoll {
 			c.rside.shutdown()
 			c.wside.shutdown()
@@ -563,11 +571,105 @@ func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
 	if c.nopoll {
 		return c.withCtxNopoll(ctx, write, op)
 	}
+	w := &c.rwatch
+	if write {
+		w = &c.wwatch
+	}
+	if w.done != ctx.Done() && !c.watch(w, ctx, write) {
+		return c.closedErr("context")
+	}
+	w.active.Store(true)
+	var err error
+	if err = ctx.Err(); err == nil {
+		err = op()
+	}
+	w.active.Store(false)
+	if ctx.Err() == nil {
+		// Keep watching ctx for the side's next operation only if it was
+		// the last one's too: a context per call (WithTimeout) is
+		// released now, before its cancel would run the callback.
+		if !w.keep {
+			w.unwatch()
+		}
+		return err
+	}
+	w.unwatch() // the callback has run, or never will
+	c.dlMu.Lock()
+	moved := w.moved
+	if moved {
+		w.moved = false
+		if write {
+			_ = c.setWriteDL(c.writeDL)
+		} else {
+			_ = c.setReadDL(c.readDL)
+		}
+	}
+	c.dlMu.Unlock()
+	if moved && err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", ctx.Err(), err)
+	}
+	return err
+}
+
+// ctxWatch watches the end of the context of one side's operations
+// (withCtx): when it ends during an operation the side's deadline moves to
+// the past, which unblocks the operation. A context.AfterFunc per
+// operation cost two allocations and a lock of the parent context, which
+// all the goroutines using it share (a manager client's callers); a Conn
+// used with the same context over and over registers once. Contexts are
+// told apart by their Done channels (a context need not be comparable;
+// two with one Done end together). done, last and keep are used under the side's lock (rmu, wmu); stop and fired under mu,
+// which Close takes too; moved under dlMu.
+type ctxWatch struct {
+	done   <-chan struct{} // Done of the context registered (nil: none)
+	last   <-chan struct{} // Done of the last operation's context
+	keep   bool            // the registration stays after an operation
+	active atomic.Bool     // an operation of the side runs
+	moved  bool            // the callback moved the side's deadline
+
+	mu    sync.Mutex
+	stop  func() bool   // nil: not registered
+	fired chan struct{} // closed when the callback has run
+}
+
+// release ends the registration (w.mu held): afterwards its callback has
+// run to the end or will never run.
+func (w *ctxWatch) release() {
+	if w.stop != nil && !w.stop() {
+		<-w.fired
+	}
+	w.stop = nil
+}
+
+// unwatch releases the registration (the side's lock held).
+func (w *ctxWatch) unwatch() {
+	w.mu.Lock()
+	w.release()
+	w.mu.Unlock()
+	w.done = nil
+}
+
+// watch registers ctx as the side's context (the side's lock held); false
+// if the Conn is closed.
+func (c *Conn) watch(w *ctxWatch, ctx context.Context, write bool) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.release()
+	w.done = nil
+	if c.closed.Load() {
+		return false
+	}
 	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
+	done := ctx.Done()
+	w.done, w.keep, w.last, w.fired = done, w.last == done, done, fired
+	w.stop = context.AfterFunc(ctx, func() {
 		defer close(fired)
 		c.dlMu.Lock()
 		defer c.dlMu.Unlock()
+		if !w.active.Load() {
+			return
+		}
+		w.moved = true
 		past := time.Unix(1, 0)
 		if write {
 			_ = c.setWriteDL(past)
@@ -575,21 +677,7 @@ func (c *Conn) withCtx(ctx context.Context, write bool, op func() error) error {
 			_ = c.setReadDL(past)
 		}
 	})
-	err := op()
-	if !stop() {
-		<-fired
-		c.dlMu.Lock()
-		if write {
-			_ = c.setWriteDL(c.writeDL)
-		} else {
-			_ = c.setReadDL(c.readDL)
-		}
-		c.dlMu.Unlock()
-		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("%w (%w)", ctx.Err(), err)
-		}
-	}
-	return err
+	return true
 }
 
 func (c *Conn) closedErr(op string) error {

@@ -62,7 +62,7 @@ func (c *Conn) doRead(fd uintptr) bool {
 // readFull reads exactly len(p) bytes (len(p) > 0), returning how many
 // arrived and io.EOF if the stream ended first.
 func (c *Conn) readFull(p []byte) (int, error) {
-	if c.opts.readAhead > 0 && c.rc != nil {
+	if (c.opts.readAhead > 0 || c.buffered()) && c.rc != nil {
 		return c.readFullAhead(p)
 	}
 	if c.rc == nil {
@@ -130,6 +130,41 @@ func (c *Conn) readFullAhead(p []byte) (int, error) {
 
 // buffered reports whether bytes read ahead are waiting (c.rmu is held).
 func (c *Conn) buffered() bool { return c.aheadEnd > c.aheadAt }
+
+// Unread puts b in front of the bytes the Conn receives next: bytes that
+// were read from its descriptor by other means (Fd), such as an event loop
+// that reads requests itself and gives a connection back when it meets
+// one it does not handle. b is copied. Polls report the Conn ready while
+// such bytes wait. It fails only on a closed or write-only Conn or one
+// without a descriptor.
+func (c *Conn) Unread(b []byte) error {
+	if c.rc == nil {
+		return fmt.Errorf("connection: unread: %w", ErrNoFD)
+	}
+	if err := c.beginRecv("unread"); err != nil {
+		return err
+	}
+	defer c.rmu.Unlock()
+	if len(b) == 0 {
+		return nil
+	}
+	rest := c.ahead[c.aheadAt:c.aheadEnd]
+	n := len(b) + len(rest)
+	nb := make([]byte, max(n, c.opts.readAhead))
+	copy(nb, b)
+	copy(nb[len(b):], rest)
+	c.ahead, c.aheadAt, c.aheadEnd = nb, 0, n
+	return nil
+}
+
+// Buffered returns how many received bytes wait in the Conn's read-ahead
+// buffer (Config.ReadAhead, Unread): bytes that left the descriptor but
+// belong to frames not received yet.
+func (c *Conn) Buffered() int {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.aheadEnd - c.aheadAt
+}
 
 // doWrite is the raw-conn write callback: writev (or sendmsg with
 // MSG_DONTWAIT on sockets; see writeFD) of the pending iovecs, looping over

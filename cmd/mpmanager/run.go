@@ -51,6 +51,7 @@ type flags struct {
 	maxWorkers int
 	backlog    int
 	threadWait int
+	eventLoops int
 	legacyAuth bool
 }
 
@@ -77,7 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Int64Var(&f.maxReply, "max-reply", 0, "bound on one reply in bytes (0: the request bound, 64 MiB; <0: none)")
 	fs.IntVar(&f.maxWorkers, "max-workers", 0, "bound on the Pool worker processes of all clients together (0: server.DefaultMaxWorkers, <0: none)")
 	fs.IntVar(&f.backlog, "backlog", 0, "listen backlog (0: the listener package's default)")
-	fs.IntVar(&f.threadWait, "thread-wait-conns", 0, "while at most this many client connections are served, each waits on its own thread (0: server.DefaultThreadWaitConns, <0: never)")
+	fs.IntVar(&f.threadWait, "thread-wait-conns", 0, "while at most this many client connections are served, each waits on its own thread (0: none with event loops, else server.DefaultThreadWaitConns; <0: never)")
+	fs.IntVar(&f.eventLoops, "event-loops", 0, "event loops serving the connections beyond --thread-wait-conns (0: server.DefaultEventLoops(), <0: none, the Go runtime's poller)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -106,6 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		MaxReply:        f.maxReply,
 		MaxWorkers:      f.maxWorkers,
 		ThreadWaitConns: f.threadWait,
+		EventLoops:      f.eventLoops,
 		Pool:            pool.Config{Python: f.python, Dir: f.dir, MainPath: f.main},
 	}
 	if f.path != "" {

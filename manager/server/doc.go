@@ -20,8 +20,10 @@
 // Object under a typeid, like BaseManager.register('get_jobs',
 // callable=lambda: jobs); Methods makes an Object of Go functions;
 // RegisterFactory registers a typeid with a constructor. Objects are
-// called from one goroutine per client connection and must be safe for
-// concurrent use.
+// called from one goroutine per client connection (and the ready-made
+// dict, list, set, Namespace, Value, Array and iterator also from the
+// server's event loops, Config.EventLoops) and must be safe for concurrent
+// use.
 //
 // # Python code: Pool, Barrier actions, callbacks
 //
@@ -45,7 +47,9 @@
 // # Protocol
 //
 // The server authenticates with the listener package (legacy MD5 and
-// {sha256} clients), serves each connection in its own goroutine, answers
+// {sha256} clients), serves each connection in its own goroutine (with
+// more than Config.ThreadWaitConns open, an event loop answers the calls
+// that cannot wait for it, Config.EventLoops), answers
 // create, incref, decref, get_methods, debug_info, number_of_objects, dummy
 // and shutdown, and the #GETVALUE, __str__ and __repr__ fallbacks as
 // Python's Server does. Malformed requests get a #TRACEBACK reply;

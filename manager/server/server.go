@@ -86,21 +86,36 @@ type Config struct {
 	// one per thread of each client process that uses a proxy), each
 	// waits for its next request the way a CPython server's thread does,
 	// in ppoll(2) on its own OS thread (connection.Config.ThreadWait),
-	// woken by the kernel alone, instead of parking on the Go runtime's
-	// network poller and being woken through the scheduler. When more are
-	// open, all of them use the poller. A few busy callers then cost the
-	// server less CPU per call and wait less for replies; with many, the
-	// poller, which wakes one thread for all the requests that arrived,
-	// is the cheaper one, and a thread blocked in ppoll would hold one of
-	// the GOMAXPROCS Ps from the others (see docs/benchmarks.md, "Manager
-	// servers"). DefaultThreadWaitConns if 0; never if negative. Linux
-	// only: elsewhere every connection uses the poller.
+	// woken by the kernel alone, instead of in an event loop (EventLoops)
+	// or, without loops, parking on the Go runtime's network poller and
+	// being woken through the scheduler. When more are open, none does.
+	// If 0: none while there are event loops (they cost even one caller
+	// less CPU per call), DefaultThreadWaitConns without them; never if
+	// negative. Linux only: elsewhere every connection uses the poller.
+	// See docs/benchmarks.md, "Manager servers".
 	ThreadWaitConns int
+	// EventLoops: connections beyond ThreadWaitConns are served by this
+	// many event loops (Linux): each an epoll instance of the server's
+	// own and one OS thread that reads requests, makes the cheap calls
+	// that cannot wait (a dict's or list's item, append, a Value's get
+	// or set, a Namespace's attribute, an iterator's next) and sends
+	// their replies itself, with no goroutine woken per call; other calls
+	// (a Queue's get, a repr, a sort) and anything unusual go to the
+	// connection's own goroutine as before. Each loop serves at most
+	// one core's worth of such calls. DefaultEventLoops if 0; none if
+	// negative (connections then wait on the Go runtime's network
+	// poller). See docs/benchmarks.md, "Manager servers".
+	EventLoops int
 }
 
-// DefaultThreadWaitConns is Config.ThreadWaitConns's default: a client
-// thread that calls a proxy in a loop and the connection of its idle main
-// thread.
+// DefaultEventLoops is Config.EventLoops's default: one loop per two Ps
+// (GOMAXPROCS at New), at least one, leaving the other cores to the
+// goroutines of calls that may wait and to clients on the same machine.
+func DefaultEventLoops() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
+// DefaultThreadWaitConns is Config.ThreadWaitConns's default when there
+// are no event loops (EventLoops negative): a client thread that calls a
+// proxy in a loop and the connection of its idle main thread.
 const DefaultThreadWaitConns = 2
 
 // Server is a Go-hosted manager server that Python clients use unchanged
@@ -133,7 +148,13 @@ type Server struct {
 	served  atomic.Int64
 	twConns atomic.Int64
 	twMax   int64
-	workers pyWorkers // Python processes behind Pool, Barrier actions, callbacks
+	// Event loops (Config.EventLoops), started with the first connection
+	// that needs one; loopConns counts the connections in them.
+	nLoops    int
+	loopsOnce sync.Once
+	loops     []*evLoop
+	loopConns atomic.Int64
+	workers   pyWorkers // Python processes behind Pool, Barrier actions, callbacks
 
 	mu       sync.Mutex
 	registry map[string]Factory
@@ -187,7 +208,16 @@ func (c Config) New() *Server {
 	case s.maxReply == 0:
 		s.maxReply = cfg.Conn.MaxFrame
 	}
+	switch s.nLoops = c.EventLoops; {
+	case !loopSupported, s.nLoops < 0:
+		s.nLoops = 0
+	case s.nLoops == 0:
+		s.nLoops = DefaultEventLoops()
+	}
 	switch s.twMax = int64(c.ThreadWaitConns); {
+	case s.twMax == 0 && s.nLoops > 0:
+		// The loops serve even one caller with less CPU per call than a
+		// thread in ppoll (docs/benchmarks.md, "Manager servers").
 	case s.twMax == 0:
 		s.twMax = DefaultThreadWaitConns
 	case s.twMax < 0, runtime.GOOS != "linux": // where connection.Config.ThreadWait works
@@ -293,6 +323,7 @@ func (s *Server) Close() error {
 		if s.ln != nil {
 			err = s.ln.Close()
 		}
+		s.closeLoops()
 		s.mu.Lock()
 		for c := range s.conns {
 			c.Close()
@@ -579,27 +610,43 @@ func (s *Server) send(conn *connection.Conn, msg pickle.Tuple, r *request) bool 
 // sendBuf is send pickling into *out, kept (up to 1 MiB) for the next
 // reply on the connection.
 func (s *Server) sendBuf(conn *connection.Conn, msg pickle.Tuple, r *request, out *[]byte) bool {
-	b, err := replyEnc.AppendMarshal((*out)[:0], msg)
-	if cap(b) <= 1<<20 {
-		*out = b[:0]
-	}
-	if err != nil {
-		b, err = pickle.Marshal(pickle.Tuple{wire.KindUnserializable, traceback(err)})
-		if err != nil {
-			return false
-		}
-	}
-	if s.maxReply >= 0 && int64(len(b)) > s.maxReply {
-		s.logReq(slog.LevelWarn, "manager server: reply over MaxReply; answered with MemoryError", r,
-			slog.String("limit", "server.Config.MaxReply"), slog.Int("bytes", len(b)), slog.Int64("max", s.maxReply))
-		b, err = pickle.Marshal(pickle.Tuple{wire.KindError, wire.PyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (server.Config.MaxReply %d)", len(b), s.maxReply))})
-		if err != nil {
-			return false
-		}
+	b, ok := s.encodeReply(msg, r, out, 0)
+	if !ok {
+		return false
 	}
 	// No per-call context: Close closes every connection, which unblocks
 	// a send to a client that stopped reading.
 	return conn.SendBytes(context.Background(), b) == nil
+}
+
+// encodeReply pickles a reply after the first room bytes of *out (kept,
+// up to 1 MiB, for the next reply): b[room:] is the pickle, or, for a
+// reply that cannot be pickled or passes MaxReply, what Python's server
+// sends instead (then b may be a fresh slice, with room bytes in front
+// all the same). false: not even that could be pickled.
+func (s *Server) encodeReply(msg pickle.Tuple, r *request, out *[]byte, room int) ([]byte, bool) {
+	if cap(*out) < room {
+		*out = make([]byte, room, 512)
+	}
+	b, err := replyEnc.AppendMarshal((*out)[:room], msg)
+	if cap(b) <= 1<<20 {
+		*out = b[:0]
+	}
+	if err != nil {
+		b, err = replyEnc.AppendMarshal(make([]byte, room), pickle.Tuple{wire.KindUnserializable, traceback(err)})
+		if err != nil {
+			return nil, false
+		}
+	}
+	if n := len(b) - room; s.maxReply >= 0 && int64(n) > s.maxReply {
+		s.logReq(slog.LevelWarn, "manager server: reply over MaxReply; answered with MemoryError", r,
+			slog.String("limit", "server.Config.MaxReply"), slog.Int("bytes", n), slog.Int64("max", s.maxReply))
+		b, err = replyEnc.AppendMarshal(make([]byte, room), pickle.Tuple{wire.KindError, wire.PyErr("MemoryError", fmt.Sprintf("reply of %d bytes exceeds the Go manager server's bound (server.Config.MaxReply %d)", n, s.maxReply))})
+		if err != nil {
+			return nil, false
+		}
+	}
+	return b, true
 }
 
 func parseRequest(v any) (ident any, method string, args pickle.Tuple, kwargs *pickle.Dict, err error) {
@@ -843,18 +890,32 @@ func (s *Server) control(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 // ThreadWait Conn or back to the poller as ThreadWaitConns says.
 func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) *connection.Conn {
 	var in, out []byte // one request, one reply: reused
-	tw := false        // conn is a ThreadWait Conn
+	tw := false        // conn is a ThreadWait Conn (waiting in ppoll or in a loop)
+	var lc *loopConn   // conn is in an event loop
 	var yield schedyield.Every
 	s.served.Add(1)
 	defer func() {
 		s.served.Add(-1)
-		if tw {
+		if lc != nil {
+			lc.remove()
+			s.loopConns.Add(-1)
+		} else if tw {
 			s.twConns.Add(-1)
 		}
 	}()
 	for {
 		r := &request{peer: peer}
-		if want := s.served.Load() <= s.twMax; want != tw {
+		// Where to wait: in ppoll while few are served, else in an event
+		// loop (a ThreadWait Conn too: off the runtime poller), else on
+		// the poller.
+		n := s.served.Load()
+		wantLoop := n > s.twMax && s.nLoops > 0
+		if want := n <= s.twMax || wantLoop; want != tw {
+			if lc != nil { // leaving the loop for the poller
+				lc.remove()
+				lc = nil
+				s.loopConns.Add(-1)
+			}
 			if nc := s.rewrap(conn, want); nc != nil {
 				conn, tw = nc, want
 				if tw {
@@ -864,7 +925,47 @@ func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) 
 				}
 			}
 		}
-		if tw {
+		if tw && wantLoop != (lc != nil) {
+			switch {
+			case lc != nil: // back to ppoll
+				lc.remove()
+				lc = nil
+				s.loopConns.Add(-1)
+				s.twConns.Add(1)
+			case conn.Buffered() == 0:
+				if lc = s.loopFor(conn, caller, peer); lc != nil {
+					s.twConns.Add(-1)
+					s.loopConns.Add(1)
+				}
+			}
+		}
+		if lc != nil && conn.Buffered() == 0 {
+			h, ok := s.loopWait(lc)
+			if !ok {
+				return conn
+			}
+			if h.unread != nil && conn.Unread(h.unread) != nil {
+				return conn
+			}
+			switch {
+			case h.v == rawReply:
+				if !lc.writeRaw(h.reply) {
+					return conn
+				}
+				continue
+			case h.reply != nil:
+				if conn.SendBytes(context.Background(), h.reply) != nil {
+					return conn
+				}
+				continue
+			case h.call:
+				if !s.sendBuf(conn, s.call(caller, h.v, r), r, &out) {
+					return conn
+				}
+				continue
+			}
+			// Receive the usual way (the bytes the loop read are back).
+		} else if tw && lc == nil {
 			// Only system calls from here on: without this, sysmon's
 			// polling took 9% of the server's CPU with one caller.
 			yield.Maybe()
@@ -885,6 +986,58 @@ func (s *Server) serveClient(conn *connection.Conn, caller Caller, peer string) 
 		if !s.sendBuf(conn, s.call(caller, v, r), r, &out) {
 			return conn
 		}
+	}
+}
+
+// loopFor puts conn (a ThreadWait Conn) in one of the event loops,
+// starting them if needed; nil if that failed (conn then waits in ppoll).
+func (s *Server) loopFor(conn *connection.Conn, caller Caller, peer string) *loopConn {
+	s.loopsOnce.Do(func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.ctx.Err() != nil {
+			return
+		}
+		for i := 0; i < s.nLoops; i++ {
+			l, err := newLoop(s)
+			if err != nil || l == nil {
+				break
+			}
+			s.loops = append(s.loops, l)
+		}
+	})
+	if len(s.loops) == 0 {
+		return nil
+	}
+	l := s.loops[0]
+	if c, ok := caller.(callerID); ok {
+		l = s.loops[uint64(c)%uint64(len(s.loops))]
+	}
+	return l.add(conn, caller, peer)
+}
+
+// loopWait gives lc to its loop, if its goroutine holds it, and waits until
+// the loop hands it back; false when the server closes.
+func (s *Server) loopWait(lc *loopConn) (handoff, bool) {
+	if !lc.arm() {
+		return handoff{}, false
+	}
+	select {
+	case h := <-lc.hand:
+		return h, true
+	case <-s.ctx.Done():
+		return handoff{}, false
+	}
+}
+
+// closeLoops stops the event loops (Close, before it closes connections).
+func (s *Server) closeLoops() {
+	s.loopsOnce.Do(func() {}) // none start after this
+	s.mu.Lock()
+	loops := s.loops
+	s.mu.Unlock()
+	for _, l := range loops {
+		l.close()
 	}
 }
 
