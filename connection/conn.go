@@ -73,9 +73,12 @@ type Config struct {
 
 // settings is a Config with its defaults resolved.
 type settings struct {
-	maxFrame   int64
-	enc        pickle.EncMode
-	dec        pickle.DecMode
+	maxFrame int64
+	enc      pickle.EncMode
+	dec      pickle.DecMode
+	// decOwned decodes a frame buffer that is not kept for reuse (see
+	// Recv): defaultDecOwned with the default DecMode, else dec.
+	decOwned   pickle.DecMode
 	readAhead  int
 	threadWait bool
 }
@@ -92,8 +95,9 @@ func (cfg Config) settings() settings {
 	if s.enc == nil {
 		s.enc = defaultEnc
 	}
+	s.decOwned = s.dec
 	if s.dec == nil {
-		s.dec = defaultDec
+		s.dec, s.decOwned = defaultDec, defaultDecOwned
 	}
 	return s
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mpwire/mpwire/connection"
 	"github.com/mpwire/mpwire/internal/sysfd"
+	"github.com/mpwire/mpwire/pickle"
 )
 
 func pipe(t testing.TB, duplex bool) (*connection.Conn, *connection.Conn) {
@@ -578,4 +579,56 @@ func TestFromFDKeepsSharedDescriptionBlocking(t *testing.T) {
 		require.NoError(t, err)
 		check(t, fds[0], dup, true, true)
 	})
+}
+
+// TestRecvLargeBytesIsNotCopiedTwice: a bytes value in a message larger than
+// the reused receive buffer is a slice of that message's own buffer (one
+// copy of the data, not two), and later messages leave it unchanged.
+func TestRecvLargeBytesIsNotCopiedTwice(t *testing.T) {
+	a, b, err := connection.Pipe(true)
+	require.NoError(t, err)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	const size = 3 << 20
+	x, err := pickle.Marshal(bytes.Repeat([]byte{'x'}, size))
+	require.NoError(t, err)
+	y, err := pickle.Marshal(bytes.Repeat([]byte{'y'}, size))
+	require.NoError(t, err)
+	errc := make(chan error, 1)
+	go func() {
+		err := a.SendBytes(ctx, x)
+		if err == nil {
+			err = a.SendBytes(ctx, y)
+		}
+		errc <- err
+	}()
+	recv := func() []byte {
+		var v any
+		require.NoError(t, b.Recv(ctx, &v))
+		got, ok := v.([]byte)
+		require.True(t, ok, "%T", v)
+		require.Len(t, got, size)
+		return got
+	}
+
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	first := recv()
+	runtime.ReadMemStats(&after)
+	// The frame buffer grows 1, 2, 3 MiB as the bytes arrive (6 MiB in
+	// all); a copy of the value would add another 3 MiB.
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(2*size+size/2), "bytes allocated by one Recv of a %d-byte value", size)
+
+	second := recv()
+	require.NoError(t, <-errc)
+	assert.Equal(t, bytes.Repeat([]byte{'x'}, size), first)
+	assert.Equal(t, bytes.Repeat([]byte{'y'}, size), second)
+
+	// A small message still decodes into a copy of the reused buffer.
+	go func() { _ = a.Send(ctx, []byte("small")) }()
+	var v any
+	require.NoError(t, b.Recv(ctx, &v))
+	assert.Equal(t, []byte("small"), v)
 }

@@ -14,6 +14,10 @@ const keepBuf = 1 << 20
 var (
 	defaultEnc, _ = pickle.EncOptions{}.EncMode()
 	defaultDec, _ = pickle.DecOptions{}.DecMode()
+	// defaultDecOwned decodes a received frame buffer that the Conn drops
+	// afterwards (larger than keepBuf): its bytes values are slices of it,
+	// not copies, which saves copying a large bytes value into fresh memory.
+	defaultDecOwned, _ = pickle.DecOptions{AliasBytes: true}.DecMode()
 )
 
 // Send pickles v (with Config.EncMode: protocol 4 by default) and sends it
@@ -56,9 +60,15 @@ func (c *Conn) Send(ctx context.Context, v any) error {
 // like Python's Connection.recv. v must be a non-nil pointer; use *any for
 // generic values (see package pickle for the type mapping). io.EOF
 // (unwrapped) means the peer closed between messages. The payload buffer
-// is reused between calls; decoded values never alias it. When ctx ends
+// of messages up to 1 MiB is reused between calls; decoded values never
+// alias it. When ctx ends
 // first, Recv returns an error matching ctx.Err() (after part of a frame,
 // the receive side is broken: ErrBroken).
+//
+// With the default DecMode, a message larger than 1 MiB is received into a
+// buffer of its own that the Conn does not reuse, and the bytes values
+// decoded from it are slices of that buffer rather than copies
+// (pickle.DecOptions.AliasBytes): a large bytes value is not copied twice.
 func (c *Conn) Recv(ctx context.Context, v any) error {
 	if err := c.beginRecv("recv"); err != nil {
 		return err
@@ -72,10 +82,12 @@ func (c *Conn) Recv(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	err = c.opts.dec.Unmarshal(payload, v)
 	if cap(payload) <= keepBuf {
+		err = c.opts.dec.Unmarshal(payload, v)
 		c.rbuf = payload[:0]
 	} else {
+		// payload is this message's alone: bytes values may alias it.
+		err = c.opts.decOwned.Unmarshal(payload, v)
 		c.rbuf = nil
 	}
 	if err != nil {
