@@ -884,7 +884,7 @@ func goValueCases() []goValueCase {
 		{name: "int8_min", v: int8(-128), expr: "-128", back: func() any { return new(int8) }},
 		{name: "uint8_max", v: uint8(255), expr: "255", back: func() any { return new(uint8) }},
 		{name: "uint64_max", v: uint64(math.MaxUint64), expr: "18446744073709551615", back: func() any { return new(uint64) }},
-		{name: "int_2p40", v: 1 << 40, expr: "2**40", back: func() any { return new(int) }},
+		{name: "int_max", v: math.MaxInt, expr: strconv.Itoa(math.MaxInt), back: func() any { return new(int) }},
 		{name: "bigint_2p100", v: bigPow2(100), expr: "2**100"},
 		{name: "bigint_neg", v: new(big.Int).Neg(bigPow2(200)), expr: "-2**200"},
 		{name: "float_neg_zero", v: math.Copysign(0, -1), expr: "-0.0"},
