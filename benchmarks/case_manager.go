@@ -45,6 +45,9 @@ const (
 	threadWaitEnv = "MPWIRE_BENCH_MANAGER_THREADWAIT"
 	// procsEnv sets the Go server's GOMAXPROCS (its clients keep theirs).
 	procsEnv = "MPWIRE_BENCH_MANAGER_GOMAXPROCS"
+	// clientThreadWaitEnv sets the Go callers' manager.Config.ThreadWaitConns
+	// (-1: none), or "all": every connection in connection.Config.ThreadWait.
+	clientThreadWaitEnv = "MPWIRE_BENCH_MANAGER_CLIENT_THREADWAIT"
 )
 
 // managerCallers are the concurrency levels measured.
@@ -299,7 +302,19 @@ func runManager(r *runner) error {
 // window(false) when they are done, before their connections close. It
 // returns the calls made and the seconds they took.
 func goManagerCallers(ctx context.Context, network, address string, n int, dur time.Duration, window func(start bool)) (calls, secs float64, err error) {
-	c, err := manager.Config{Dialer: listener.Config{Authkey: benchKey}, MaxIdleConns: -1}.Dial(ctx, network, address)
+	cfg := manager.Config{Dialer: listener.Config{Authkey: benchKey}, MaxIdleConns: -1}
+	switch v := os.Getenv(clientThreadWaitEnv); v {
+	case "":
+	case "all":
+		cfg.Dialer.Conn.ThreadWait = true
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s=%q: want a count or all", clientThreadWaitEnv, v)
+		}
+		cfg.ThreadWaitConns = n
+	}
+	c, err := cfg.Dial(ctx, network, address)
 	if err != nil {
 		return 0, 0, err
 	}

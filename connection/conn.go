@@ -64,9 +64,10 @@ type Config struct {
 	// that waits in the poller for other reasons (a timer) on every message
 	// that arrives. Each waiting call holds an OS thread. Contexts,
 	// deadlines and Close work as usual (an eventfd interrupts the wait).
-	// It applies to pipes (reopened as a private description, as always)
-	// and to sockets whose description is blocking; other descriptors use
-	// the poller. Default false: the runtime poller. Linux only: elsewhere
+	// It applies to pipes (reopened as a private description, as always),
+	// to sockets whose description is blocking, and to the sockets of
+	// NewConn (a duplicate of the descriptor, made blocking; nc is
+	// closed); other descriptors use the poller. Default false: the runtime poller. Linux only: elsewhere
 	// the flag is ignored and every Conn waits on the runtime poller.
 	ThreadWait bool
 }
@@ -116,11 +117,13 @@ type Conn struct {
 	rmu sync.Mutex // receive side
 	wmu sync.Mutex // send side
 
-	f    *os.File        // fd-backed conns
-	nc   net.Conn        // NewConn
-	rc   syscall.RawConn // nil when there is no fd
-	sock bool            // use recv/sendmsg with MSG_DONTWAIT (the description may be blocking)
-	name string
+	f  *os.File // fd-backed conns
+	nc net.Conn // NewConn
+	// NewConn with ThreadWait (offPoller): nc's addresses, nc closed.
+	laddr, raddr net.Addr
+	rc           syscall.RawConn // nil when there is no fd
+	sock         bool            // use recv/sendmsg with MSG_DONTWAIT (the description may be blocking)
+	name         string
 
 	readable atomic.Bool
 	writable bool
@@ -204,6 +207,10 @@ func FromFD(fd int, readable, writable bool) (*Conn, error) {
 
 // FromFD is the package-level FromFD with these settings.
 func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
+	return fromFD(cfg.settings(), fd, readable, writable)
+}
+
+func fromFD(o settings, fd int, readable, writable bool) (*Conn, error) {
 	if !readable && !writable {
 		return nil, badArg("at least one of readable or writable must be true")
 	}
@@ -211,7 +218,7 @@ func (cfg Config) FromFD(fd int, readable, writable bool) (*Conn, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("connection: fd %d: %w", fd, err)
 	}
-	c := newConn(cfg.settings(), readable, writable)
+	c := newConn(o, readable, writable)
 	c.name = "fd " + strconv.Itoa(fd)
 	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	if err != nil {
@@ -317,7 +324,10 @@ func (cfg Config) FromFile(f *os.File, readable, writable bool) (*Conn, error) {
 // the listener package, for example) as a duplex Conn. When nc has a file
 // descriptor (syscall.Conn), frames are moved with direct syscalls through
 // the runtime poller; otherwise through nc's Read and Write, and Poll, Wait,
-// Fd and File report ErrNoFD.
+// Fd and File report ErrNoFD. With Config.ThreadWait (Linux) a socket is
+// taken off the runtime poller: the Conn keeps a duplicate of its
+// descriptor, in blocking mode, and closes nc (LocalAddr and RemoteAddr
+// still report nc's addresses).
 func NewConn(nc net.Conn) *Conn { return Config{}.NewConn(nc) }
 
 // NewConn is the package-level NewConn with these settings.
@@ -337,7 +347,45 @@ func (cfg Config) NewConn(nc net.Conn) *Conn {
 			c.sock = isSock
 		}
 	}
+	if c.opts.threadWait && c.sock {
+		if tc := c.offPoller(); tc != nil {
+			return tc
+		}
+	}
 	return c
+}
+
+// offPoller returns a ThreadWait Conn (see Config.ThreadWait) for the
+// socket of c, a new Conn of NewConn, and closes c.nc; or nil, with c
+// unchanged, if the descriptor cannot be duplicated.
+func (c *Conn) offPoller() *Conn {
+	nfd := -1
+	if err := c.rc.Control(func(fd uintptr) {
+		nfd, _ = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil || nfd < 0 {
+		return nil
+	}
+	// The description is shared with c.nc's descriptor, which is closed
+	// below without further use: blocking mode keeps the new one off the
+	// poller (FromFD), and our I/O on a socket uses MSG_DONTWAIT.
+	if err := unix.SetNonblock(nfd, false); err != nil {
+		unix.Close(nfd)
+		return nil
+	}
+	tc, err := fromFD(c.opts, nfd, true, true)
+	if err != nil || !tc.nopoll {
+		_ = unix.SetNonblock(nfd, true)
+		if tc != nil {
+			tc.Close()
+		} else {
+			unix.Close(nfd)
+		}
+		return nil
+	}
+	tc.laddr, tc.raddr = c.nc.LocalAddr(), c.nc.RemoteAddr()
+	tc.name = c.name
+	_ = c.nc.Close() // removes its descriptor from the poller; the socket stays open in nfd
+	return tc
 }
 
 // Pipe returns a pair of connected Conns, like Python's
@@ -391,7 +439,7 @@ func (cfg Config) Pipe(duplex bool) (*Conn, *Conn, error) {
 // nil otherwise.
 func (c *Conn) LocalAddr() net.Addr {
 	if c.nc == nil {
-		return nil
+		return c.laddr
 	}
 	return c.nc.LocalAddr()
 }
@@ -400,7 +448,7 @@ func (c *Conn) LocalAddr() net.Addr {
 // (Python's Listener.last_accepted), nil otherwise.
 func (c *Conn) RemoteAddr() net.Addr {
 	if c.nc == nil {
-		return nil
+		return c.raddr
 	}
 	return c.nc.RemoteAddr()
 }

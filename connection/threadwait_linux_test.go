@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -241,4 +243,69 @@ func TestThreadWaitDescriptorsStayOffThePoller(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []byte("ok"), b)
 	}
+}
+
+// A socket that NewConn wraps with ThreadWait (what the listener's Dial
+// and the manager client do) leaves the poller too, keeps nc's
+// addresses, and waits in ppoll with Close and deadlines working.
+func TestThreadWaitNewConnSocket(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- nc
+	}()
+	dnc, err := net.Dial("unix", filepath.Join(dir, "s"))
+	require.NoError(t, err)
+	anc, ok := <-accepted
+	require.True(t, ok, "accept failed")
+	peer := connection.NewConn(anc)
+	defer peer.Close()
+	c := connection.Config{ThreadWait: true}.NewConn(dnc)
+	defer c.Close()
+
+	assert.False(t, pollerFDs(t)[c.Fd()], "the ThreadWait Conn's socket is not registered with the poller")
+	assert.Equal(t, dnc.RemoteAddr().String(), c.RemoteAddr().String())
+	assert.NotNil(t, c.LocalAddr())
+	_, err = dnc.Write([]byte("x"))
+	assert.Error(t, err, "the net.Conn is closed")
+
+	require.NoError(t, peer.SendBytes(context.Background(), []byte("ping")))
+	b, err := c.RecvBytes(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []byte("ping"), b)
+	require.NoError(t, c.SendBytes(context.Background(), []byte("pong")))
+	b, err = peer.RecvBytes(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []byte("pong"), b)
+
+	got := recvAsync(c, context.Background())
+	awaitPpoll(t)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Millisecond)))
+	select {
+	case res := <-got:
+		assert.ErrorIs(t, res.err, os.ErrDeadlineExceeded)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the deadline did not end the receive")
+	}
+	require.NoError(t, c.SetReadDeadline(time.Time{}))
+	got = recvAsync(c, context.Background())
+	awaitPpoll(t)
+	require.NoError(t, c.Close())
+	select {
+	case res := <-got:
+		assert.ErrorIs(t, res.err, connection.ErrClosed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not interrupt the receive")
+	}
+	// The peer sees the socket closed: no descriptor of it is left open.
+	_, err = peer.RecvBytes(context.Background())
+	assert.ErrorIs(t, err, io.EOF)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -37,7 +38,24 @@ type Config struct {
 	// Name is what the server records as the connection's thread name
 	// (Python: the process name plus "|thread"); default "GoClient-<pid>".
 	Name string
+	// ThreadWaitConns: while the pool holds at most this many per-call
+	// connections (idle or in use: one per caller that calls at the same
+	// time), a new one waits for its replies in ppoll(2) on the calling
+	// goroutine's own OS thread (connection.Config.ThreadWait), woken by
+	// the kernel alone, instead of parking on the Go runtime's network
+	// poller and being woken through the scheduler: less CPU per call for
+	// a lone caller. Once the pool holds more, new connections use the
+	// poller and such a connection moves to the poller when its call
+	// ends: with many callers, threads blocked in ppoll cost more CPU per
+	// call than the poller. DefaultThreadWaitConns if 0; never if
+	// negative. Linux only: elsewhere every connection uses the poller.
+	// Dialer.Conn.ThreadWait true puts every connection in ThreadWait.
+	// See docs/benchmarks.md, "Manager clients".
+	ThreadWaitConns int
 }
+
+// DefaultThreadWaitConns is Config.ThreadWaitConns's default: one caller.
+const DefaultThreadWaitConns = 1
 
 // Client is a connection to a manager server (Python's BaseManager after
 // connect(), or a Go Server). It is safe for concurrent use.
@@ -60,9 +78,12 @@ type Client struct {
 	cfg              listener.Config
 	maxIdle          int // < 0: no bound
 	name             string
+	twMax            int // Config.ThreadWaitConns resolved (0: never)
 
 	mu     sync.Mutex
 	idle   []*connection.Conn
+	open   int                       // per-call connections, idle or in use
+	tw     map[*connection.Conn]bool // those of them in ThreadWait (twMax)
 	closed bool
 }
 
@@ -104,6 +125,12 @@ func (cfg Config) newClient(network, address string, authkey []byte) (*Client, e
 	if c.name == "" {
 		c.name = "GoClient-" + strconv.Itoa(os.Getpid())
 	}
+	switch c.twMax = cfg.ThreadWaitConns; {
+	case c.twMax < 0, runtime.GOOS != "linux", lc.Conn.ThreadWait: // where ThreadWait works, and not everywhere already
+		c.twMax = 0
+	case c.twMax == 0:
+		c.twMax = DefaultThreadWaitConns
+	}
 	return c, nil
 }
 
@@ -129,9 +156,13 @@ func (c *Client) Address() any { return c.pyAddr }
 // manager's backlog is 16 before 3.13): the dial is retried, with a short
 // growing pause, until ctx ends.
 func (c *Client) dial(ctx context.Context) (*connection.Conn, error) {
+	return c.dialCfg(ctx, &c.cfg)
+}
+
+func (c *Client) dialCfg(ctx context.Context, cfg *listener.Config) (*connection.Conn, error) {
 	pause := time.Millisecond
 	for {
-		conn, err := c.cfg.Dial(ctx, c.network, c.address)
+		conn, err := cfg.Dial(ctx, c.network, c.address)
 		if err == nil {
 			return conn, nil
 		}
@@ -197,14 +228,38 @@ func (c *Client) getConn(ctx context.Context) (*connection.Conn, error) {
 		c.mu.Unlock()
 		return conn, nil
 	}
+	c.open++
+	tw := c.open <= c.twMax
 	c.mu.Unlock()
-	return c.openServing(ctx)
+	cfg := &c.cfg
+	if tw {
+		twc := c.cfg
+		twc.Conn.ThreadWait = true
+		cfg = &twc
+	}
+	conn, err := c.openServingCfg(ctx, cfg)
+	c.mu.Lock()
+	switch {
+	case err != nil:
+		c.open--
+	case tw:
+		if c.tw == nil {
+			c.tw = make(map[*connection.Conn]bool)
+		}
+		c.tw[conn] = true
+	}
+	c.mu.Unlock()
+	return conn, err
 }
 
 // openServing dials and turns the connection into a served one
 // (accept_connection).
 func (c *Client) openServing(ctx context.Context) (*connection.Conn, error) {
-	conn, err := c.dial(ctx)
+	return c.openServingCfg(ctx, &c.cfg)
+}
+
+func (c *Client) openServingCfg(ctx context.Context, cfg *listener.Config) (*connection.Conn, error) {
+	conn, err := c.dialCfg(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -219,16 +274,60 @@ func (c *Client) openServing(ctx context.Context) (*connection.Conn, error) {
 	return conn, nil
 }
 
+// putConn returns a per-call connection to the pool after a call.
 func (c *Client) putConn(conn *connection.Conn) {
 	c.mu.Lock()
+	if len(c.tw) > 0 && c.tw[conn] && c.open > c.twMax && !c.closed {
+		delete(c.tw, conn)
+		c.mu.Unlock()
+		nc := c.toPoller(conn)
+		c.mu.Lock()
+		if nc == nil {
+			c.open--
+			c.mu.Unlock()
+			return
+		}
+		conn = nc
+	}
 	if !c.closed && (c.maxIdle < 0 || len(c.idle) < c.maxIdle) {
 		c.idle = append(c.idle, conn)
 		conn = nil
 	}
 	c.mu.Unlock()
 	if conn != nil {
-		conn.Close()
+		c.dropConn(conn)
 	}
+}
+
+// dropConn closes a per-call connection that leaves the pool.
+func (c *Client) dropConn(conn *connection.Conn) {
+	c.mu.Lock()
+	c.open--
+	delete(c.tw, conn)
+	c.mu.Unlock()
+	conn.Close()
+}
+
+// toPoller returns a Conn on the runtime poller for the socket of conn, a
+// ThreadWait connection between calls, and closes conn; nil (conn
+// closed) if that fails or if something arrived unasked.
+func (c *Client) toPoller(conn *connection.Conn) *connection.Conn {
+	defer conn.Close()
+	if ready, err := conn.PollTimeout(context.Background(), 0); ready || err != nil {
+		return nil
+	}
+	f, err := conn.File()
+	if err != nil {
+		return nil
+	}
+	cfg := c.cfg.Conn
+	cfg.ThreadWait = false
+	nc, err := cfg.FromFile(f, true, true)
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	return nc
 }
 
 // callOn runs one method call on a served connection. An I/O error

@@ -6,12 +6,16 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
+	"github.com/mpwire/mpwire/manager/server"
 	"github.com/mpwire/mpwire/pickle"
 )
 
@@ -103,4 +107,106 @@ func TestDialRetriesFullBacklog(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitingIn counts the client calls (not the in-process server's
+// goroutines) under fn in state (a ThreadWait receive in ppoll:
+// "connection.(*Conn).doReadWait", "[syscall"; one on the runtime poller:
+// "connection.(*Conn).RecvBytesInto", "[IO wait").
+func waitingIn(fn, state string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "manager.(*Client).roundTrip") && strings.Contains(g, fn) && strings.Contains(g, state) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPooledThreadWait: a lone caller's per-call connection waits for its
+// reply in ppoll (Config.ThreadWaitConns); once more connections are open,
+// new ones use the poller and the ThreadWait one moves there after its
+// call.
+func TestPooledThreadWait(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s := server.New(testKey)
+	sock := filepath.Join(t.TempDir(), "m.sock")
+	ok(t, s.Listen("unix", sock))
+	defer s.Close()
+
+	// gets blocks n Gets of q (the queue is empty) and waits until
+	// inPpoll of them wait in ppoll and the others on the poller.
+	gets := func(t *testing.T, q *manager.QueueProxy, n, inPpoll int) <-chan error {
+		t.Helper()
+		done := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func() {
+				_, err := q.Get(ctx)
+				done <- err
+			}()
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			tw := waitingIn("connection.(*Conn).doReadWait", "[syscall")
+			poller := waitingIn("connection.(*Conn).RecvBytesInto", "[IO wait")
+			if tw == inPpoll && poller == n-inPpoll {
+				return done
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d Gets wait in ppoll and %d on the poller, want %d and %d", tw, poller, inPpoll, n-inPpoll)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// drain puts n items and waits for n Gets.
+	drain := func(t *testing.T, q *manager.QueueProxy, done <-chan error, n int) {
+		t.Helper()
+		for i := 0; i < n; i++ {
+			ok(t, q.Put(ctx, i))
+		}
+		for i := 0; i < n; i++ {
+			ok(t, <-done)
+		}
+	}
+	client := func(t *testing.T, cfg manager.Config) *manager.QueueProxy {
+		cfg.Dialer.Authkey = testKey
+		c, err := cfg.Dial(ctx, "unix", sock)
+		ok(t, err)
+		t.Cleanup(func() { c.Close() })
+		q := must(c.Queue(ctx, 0))(t)
+		t.Cleanup(func() { q.Close() })
+		return q
+	}
+
+	t.Run("default: a lone caller", func(t *testing.T) {
+		q := client(t, manager.Config{})
+		done := gets(t, q, 1, 1)
+		// The Put needs a second connection (on the poller); after its
+		// call the first one moves to the poller too.
+		drain(t, q, done, 1)
+		done = gets(t, q, 2, 0)
+		drain(t, q, done, 2)
+	})
+	t.Run("ThreadWaitConns 2", func(t *testing.T) {
+		q := client(t, manager.Config{ThreadWaitConns: 2})
+		done := gets(t, q, 3, 2)
+		drain(t, q, done, 3)
+		done = gets(t, q, 3, 0)
+		drain(t, q, done, 3)
+	})
+	t.Run("ThreadWaitConns -1", func(t *testing.T) {
+		q := client(t, manager.Config{ThreadWaitConns: -1})
+		done := gets(t, q, 1, 0)
+		drain(t, q, done, 1)
+	})
+	t.Run("Dialer.Conn.ThreadWait", func(t *testing.T) {
+		q := client(t, manager.Config{Dialer: listener.Config{Conn: connection.Config{ThreadWait: true}}})
+		done := gets(t, q, 3, 3)
+		drain(t, q, done, 3)
+		done = gets(t, q, 3, 3)
+		drain(t, q, done, 3)
+	})
 }

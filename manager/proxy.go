@@ -144,7 +144,7 @@ func (p *Proxy) callPooled(ctx context.Context, method string, args []any, kwarg
 	}
 	kind, payload, broken, err := p.client.callOn(ctx, conn, p.token.ID, method, args, kwargs)
 	if broken {
-		conn.Close()
+		p.client.dropConn(conn)
 	} else {
 		p.client.putConn(conn)
 	}

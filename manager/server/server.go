@@ -194,6 +194,9 @@ func (c Config) New() *Server {
 	if cfg.Conn.ReadAhead == 0 {
 		cfg.Conn.ReadAhead = wire.ReadAhead
 	}
+	// Accepted connections start on the runtime poller; ThreadWaitConns
+	// and the event loops decide how each waits from then on.
+	cfg.Conn.ThreadWait = false
 	dec := cfg.Conn.DecMode
 	if dec == nil {
 		dec = defaultDec
