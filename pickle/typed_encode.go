@@ -631,23 +631,33 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	sc := e.takeScratch(pl.t, n)
 	defer e.putScratch(pl.t, sc)
 	k := reflect.New(pl.t.Key()).Elem()
+	// The key is read through its address (its kind is String), not with
+	// k.String() and its kind check twice per entry.
+	kp := (*string)(k.Addr().UnsafePointer())
 	for it := m.MapRange(); it.Next(); {
 		sc.vals.Index(len(sc.keys)).SetIterValue(it)
 		k.SetIterKey(it)
-		sc.items = append(sc.items, mapItem{keyPrefix(k.String()), len(sc.keys)})
-		sc.keys = append(sc.keys, k.String())
+		sc.items = append(sc.items, mapItem{keyPrefix(*kp), len(sc.keys)})
+		sc.keys = append(sc.keys, *kp)
 	}
 	keys := sc.keys
 	sc.tmp = sortMapItems(sc.items, sc.tmp, keys)
 	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
-	return e.dictItems(n, func(i int) error {
-		e.boundary()
-		it := sc.items[i]
-		if _, err := e.saveStrIdx(keys[it.i]); err != nil {
-			return err
+	for b := e.batches(n, batchDict); b.next(); {
+		e.openBatch(&b)
+		for i := b.lo; i < b.hi; i++ {
+			e.boundary()
+			it := sc.items[i]
+			if _, err := e.saveStrIdx(keys[it.i]); err != nil {
+				return err
+			}
+			if err := e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem); err != nil {
+				return err
+			}
 		}
-		return e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem)
-	})
+		e.closeBatch(&b, opSetitem, opSetitems)
+	}
+	return nil
 }
 
 // sortMapItems sorts items by key (pre, then the whole key) and returns
