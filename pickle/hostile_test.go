@@ -237,8 +237,14 @@ func TestBillionLaughsIntoTypedValuesStaysShared(t *testing.T) {
 	}
 	// Into nested slices, a list referenced 100 times is one backing
 	// array: the typed memo keeps the sharing, so nothing is copied.
+	// The first decode in a process also makes the decoders' pooled
+	// scratch (memo, stack); that is not what is measured here.
 	var v [][][][][]string
 	var err error
+	var warm any
+	_ = Unmarshal(data, &warm)
+	_ = Unmarshal(data, &v)
+	v = nil
 	got := allocatedBy(func() { err = Unmarshal(data, &v) })
 	if err != nil {
 		t.Fatal(err)
@@ -249,7 +255,10 @@ func TestBillionLaughsIntoTypedValuesStaysShared(t *testing.T) {
 	if &v[0][0] != &v[1][0] || &v[0][0][0][0][0] != &v[99][99][99][99][0] {
 		t.Errorf("shared lists decoded to separate slices")
 	}
-	if got > 64<<10 {
+	// Copying any one level of the sharing would take at least 100^4
+	// string headers (160 MB); what decoding allocates beside the shared
+	// result (slab and memo space, per-decode) is a few tens of KiB.
+	if got > 256<<10 {
 		t.Errorf("typed decode allocated %d bytes", got)
 	}
 	// Decoding into *any keeps the sharing too.
