@@ -255,9 +255,9 @@ func TestBillionLaughsIntoTypedValuesStaysShared(t *testing.T) {
 	if &v[0][0] != &v[1][0] || &v[0][0][0][0][0] != &v[99][99][99][99][0] {
 		t.Errorf("shared lists decoded to separate slices")
 	}
-	// Copying any one level of the sharing would take at least 100^4
-	// string headers (160 MB); what decoding allocates beside the shared
-	// result (slab and memo space, per-decode) is a few tens of KiB.
+	// Copying the shared lists instead of sharing them would allocate
+	// megabytes to gigabytes; what decoding allocates beside the shared
+	// result (slab and memo space, per decode) is a few tens of KiB.
 	if got > 256<<10 {
 		t.Errorf("typed decode allocated %d bytes", got)
 	}

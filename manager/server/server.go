@@ -532,6 +532,7 @@ func (s *Server) rewrap(conn *connection.Conn, threadWait bool) *connection.Conn
 	cfg.ThreadWait = threadWait
 	nc, err := cfg.FromFile(f, true, true)
 	if err != nil {
+		f.Close()
 		return nil
 	}
 	s.mu.Lock()
