@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/rewrap"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager/internal/wire"
 	"github.com/mpwire/mpwire/pickle"
@@ -313,21 +314,9 @@ func (c *Client) dropConn(conn *connection.Conn) {
 // closed) if that fails or if something arrived unasked.
 func (c *Client) toPoller(conn *connection.Conn) *connection.Conn {
 	defer conn.Close()
-	if ready, err := conn.PollTimeout(context.Background(), 0); ready || err != nil {
-		return nil
-	}
-	f, err := conn.File()
-	if err != nil {
-		return nil
-	}
 	cfg := c.cfg.Conn
 	cfg.ThreadWait = false
-	nc, err := cfg.FromFile(f, true, true)
-	if err != nil {
-		f.Close()
-		return nil
-	}
-	return nc
+	return rewrap.Conn(conn, cfg)
 }
 
 // callOn runs one method call on a served connection. An I/O error

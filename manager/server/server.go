@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mpwire/mpwire/connection"
+	"github.com/mpwire/mpwire/internal/rewrap"
 	"github.com/mpwire/mpwire/internal/schedyield"
 	"github.com/mpwire/mpwire/listener"
 	"github.com/mpwire/mpwire/manager"
@@ -521,18 +522,10 @@ func (s *Server) handle(conn *connection.Conn) {
 // Bytes that arrive meanwhile wait in the socket, which the new Conn
 // shares.
 func (s *Server) rewrap(conn *connection.Conn, threadWait bool) *connection.Conn {
-	if ready, err := conn.PollTimeout(context.Background(), 0); ready || err != nil {
-		return nil
-	}
-	f, err := conn.File() // blocking, as ThreadWait needs for a socket
-	if err != nil {
-		return nil
-	}
 	cfg := s.cfg.Conn
 	cfg.ThreadWait = threadWait
-	nc, err := cfg.FromFile(f, true, true)
-	if err != nil {
-		f.Close()
+	nc := rewrap.Conn(conn, cfg)
+	if nc == nil {
 		return nil
 	}
 	s.mu.Lock()
