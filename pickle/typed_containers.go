@@ -215,6 +215,11 @@ func (d *tdec) list(p unsafe.Pointer, pl *decPlan) error {
 	if err != nil {
 		return err
 	}
+	if pl != nil && pl.kind == pkSlice && pl.elem.kind == pkString {
+		if ok, err := d.strList(&b); ok || err != nil {
+			return err
+		}
+	}
 	if err := d.enter(); err != nil {
 		return err
 	}
@@ -793,4 +798,94 @@ func long64At(data []byte, i, k int) int64 {
 	}
 	sh := uint(64 - 8*k)
 	return int64(binary.LittleEndian.Uint64(data[i:])<<sh) >> sh
+}
+
+// strList reads a short list of strs into a []string in one pass, as
+// CPython writes one (MEMOIZE, MARK, items, APPENDS after the EMPTY_LIST;
+// each item a str fetched from the memo or a short str with its MEMOIZE):
+// a record's list of tags cost ~700 instructions through list, items and
+// strRun, most of it their setup. It reports false, having read nothing
+// (and kept nothing), for anything else: list then reads it and decides.
+func (d *tdec) strList(b *seqBuilder) (bool, error) {
+	s := d.s
+	data, pos := s.data, s.pos
+	if pos+2 >= len(data) || data[pos] != opMemoize || data[pos+1] != opMark || d.depth >= d.maxDepth ||
+		len(d.memo) >= d.maxMemo {
+		return false, nil
+	}
+	ck := d.lastSlab
+	if ck == nil || ck.pl != b.pl || ck.hdr.cap-ck.hdr.len < carveSize {
+		if err := d.carve(b); err != nil {
+			return false, err
+		}
+		ck = b.ck
+	} else {
+		b.ck, b.ckAt = ck, ck.hdr.len
+		b.data, b.c = unsafe.Add(ck.hdr.data, uintptr(ck.hdr.len)*unsafe.Sizeof("")), carveSize
+		ck.hdr.len += carveSize
+	}
+	d.lastSlab = ck
+	first := len(d.memo)
+	d.memo = append(d.memo, tmemo{kind: mOpen})
+	q, n := pos+2, 0
+	for ; q+1 < len(data) && data[q] != opAppends; n++ {
+		if n == carveSize || n >= d.maxContainer || d.objects+n >= d.maxObjects {
+			return d.unStrList(b, first)
+		}
+		ep := (*string)(unsafe.Add(b.data, uintptr(n)*unsafe.Sizeof("")))
+		switch data[q] {
+		case opBinget:
+			i := int(data[q+1])
+			if i >= first || d.memo[i].kind != mStr {
+				return d.unStrList(b, first)
+			}
+			*ep = d.memoStr(&d.memo[i])
+			q += 2
+		case opShortBinunicode:
+			k := int(data[q+1])
+			end := q + 2 + k
+			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo || !validPyUTF8(data[q+2:end]) {
+				return d.unStrList(b, first)
+			}
+			str, ref, at := d.newString(data[q+2 : end])
+			*ep = str
+			e := tmemo{kind: mStr, n: q + 2, c: int32(k), ref: ref, at: at}
+			if k > 0 {
+				e.flags = fMade
+			}
+			d.memo = append(d.memo, e)
+			q = end + 1
+		default:
+			return d.unStrList(b, first)
+		}
+	}
+	// After the APPENDS, a MARK (another batch), a FRAME (which could
+	// hide one) or the end of the data is for list to read; so is an
+	// empty batch (a lone APPEND may follow it).
+	if q+1 >= len(data) || data[q] != opAppends || n == 0 || data[q+1] == opMark || data[q+1] == opFrame {
+		return d.unStrList(b, first)
+	}
+	s.pos = q + 1
+	d.objects += n
+	// As finishSeq: the slice ends at its last item, and the rest of its
+	// run goes back to the slab.
+	b.n = n
+	if ck.hdr.len == b.ckAt+carveSize {
+		ck.hdr.len = b.ckAt + n
+	}
+	*(*sliceHdr)(b.p) = sliceHdr{b.data, n, n}
+	d.memo[first] = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.data), n: n, c: int32(n)}
+	return true, nil
+}
+
+// unStrList undoes what strList did before it gave up. Strings it made
+// stay in their slab, unused; the items written stay in the slab's run
+// until another slice's items overwrite them.
+func (d *tdec) unStrList(b *seqBuilder, first int) (bool, error) {
+	d.memo = d.memo[:first]
+	if b.ck.hdr.len == b.ckAt+carveSize {
+		b.ck.hdr.len = b.ckAt
+	}
+	*b = seqBuilder{p: b.p, pl: b.pl, start: b.start}
+	return false, nil
 }

@@ -84,10 +84,12 @@ type tdec struct {
 	budget  int          // bytes that lookahead may read again
 	ahead   map[int]bool // followedBy answers by position
 	slabs   []*slab      // slabs of short slices, by type
-	slab    []byte       // the rest of the last chunk
-	slabAt  int32        // where slab starts in its chunk
-	alloc   int64
-	limit   int64
+	// lastSlab is the slab strList carved from last (saves the search).
+	lastSlab *slab
+	slab     []byte // the rest of the last chunk
+	slabAt   int32  // where slab starts in its chunk
+	alloc    int64
+	limit    int64
 	// scratch and scratchSize locate the scratch value of the map being
 	// read (mapValue); inScratch are the memo entries of values in it.
 	scratch, scratchSize uintptr
@@ -152,7 +154,7 @@ func (d *tdec) release() {
 	clear(d.chunks)
 	d.chunks = d.chunks[:0]
 	d.inScratch, d.scratch, d.scratchSize = d.inScratch[:0], 0, 0
-	d.s, d.slab, d.ahead = nil, nil, nil
+	d.s, d.slab, d.ahead, d.lastSlab = nil, nil, nil, nil
 	clear(d.slabs)
 	d.slabs = d.slabs[:0]
 	if cap(d.memo) > 1<<16 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // genericOnlyMode decodes typed targets through the generic value and
@@ -482,4 +483,52 @@ func FuzzTypedEncodeCanonical(f *testing.F) {
 			}
 		}
 	})
+}
+
+// strList reads a short list of strs in one pass and gives up, keeping
+// nothing, on anything else; list then reads the same bytes.
+func TestTypedShortStrListsAgree(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"two new strs", "]\x94(\x8c\x01a\x94\x8c\x01b\x94e"},
+		{"a str fetched from the memo", "]\x94(\x8c\x01a\x94e]\x94(h\x01h\x01e"},
+		{"more items than a carved run", "]\x94(\x8c\x01a\x94\x8c\x01b\x94\x8c\x01c\x94\x8c\x01d\x94\x8c\x01e\x94e"},
+		{"the list itself as its item", "]\x94(h\x00e"},
+		{"an item memoized in the same list", "]\x94(\x8c\x01a\x94h\x01e"},
+		{"a str that is not UTF-8", "]\x94(\x8c\x01\xff\x94e"},
+		{"an int among strs", "]\x94(\x8c\x01a\x94K\x01e"},
+		{"a str without its MEMOIZE", "]\x94(\x8c\x01ae"},
+		{"a second batch", "]\x94(\x8c\x01a\x94e(\x8c\x01b\x94e"},
+		{"an empty batch", "]\x94(e"},
+		{"a memo entry that is a list", "]\x94(]\x94(h\x00ee"},
+		{"a truncated item", "]\x94(\x8c\x05a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, data := range [][]byte{
+				[]byte("\x80\x04" + tc.body + "."),
+				[]byte("\x80\x04]\x94(" + tc.body + tc.body + "e."),
+				[]byte("\x80\x04]\x94(}\x94(\x8c\x04tags\x94" + tc.body + "ue."),
+			} {
+				for _, target := range []func() any{
+					func() any { return new([]string) },
+					func() any { return new([][]string) },
+					func() any { return new([]tRec) },
+				} {
+					checkTypedAgrees(t, data, target)
+				}
+			}
+		})
+	}
+	before := typedFallbacks.Load()
+	var recs []tRec
+	data := []byte("\x80\x04]\x94(}\x94(\x8c\x04tags\x94]\x94(\x8c\x01a\x94\x8c\x01b\x94eu}\x94(h\x02]\x94(h\x04h\x05eue.")
+	if err := Unmarshal(data, &recs); err != nil {
+		t.Fatal(err)
+	}
+	if typedFallbacks.Load() != before {
+		t.Error("records with short lists of tags went through the generic path")
+	}
+	if len(recs) != 2 || !slices.Equal(recs[0].Tags, []string{"a", "b"}) || !slices.Equal(recs[1].Tags, []string{"a", "b"}) ||
+		unsafe.StringData(recs[0].Tags[0]) != unsafe.StringData(recs[1].Tags[0]) || cap(recs[0].Tags) != 2 {
+		t.Errorf("decoded %#v", recs)
+	}
 }
