@@ -85,6 +85,16 @@ func (d *tdec) item(b *seqBuilder) error {
 	if pl.elem.kind <= pkString && d.fast(ep, pl.elem) {
 		return nil
 	}
+	if s := d.s; pl.elem.kind == pkStruct && s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
+		// A record: straight to it, as value and dict would go.
+		s.pos++
+		d.objects++
+		if ok, err := d.record(ep, pl.elem); ok || err != nil {
+			return err
+		}
+		s.pos--
+		d.objects--
+	}
 	return d.value(ep, pl.elem)
 }
 
@@ -311,6 +321,11 @@ type dictBuilder struct {
 // dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
 // SETITEMS batches.
 func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
+	if pl != nil && pl.kind == pkStruct {
+		if ok, err := d.record(p, pl); ok || err != nil {
+			return err
+		}
+	}
 	b := dictBuilder{p: p, pl: pl, start: d.s.pos}
 	if pl != nil {
 		switch pl.kind {
@@ -330,6 +345,16 @@ func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
 	if err != nil {
 		return err
 	}
+	if err := d.dictBatches(&b); err != nil {
+		return err
+	}
+	d.depth--
+	d.finishDict(&b, first)
+	return nil
+}
+
+// dictBatches reads the SETITEM and SETITEMS batches of a dict.
+func (d *tdec) dictBatches(b *dictBuilder) error {
 	for {
 		op := d.op()
 		if op == 0 {
@@ -340,30 +365,51 @@ func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
 		}
 		if op == opMark {
 			d.s.pos++
-			if err := d.pairs(&b); err != nil {
+			if err := d.pairs(b); err != nil {
 				return err
 			}
 			continue
 		}
 		if !valueStart(op) || b.n%batchSize != 0 {
-			break
+			return nil
 		}
 		if ok, err := d.followedBy(2, opSetitem); err != nil || !ok {
-			if err != nil {
-				return err
-			}
-			break
+			return err
 		}
-		if err := d.pair(&b); err != nil {
+		if err := d.pair(b); err != nil {
 			return err
 		}
 		if _, err := d.next(); err != nil { // the SETITEM
 			return errFallback
 		}
 	}
+}
+
+// record reads a dict into the struct at p when it starts as CPython
+// writes one (MEMOIZE and MARK after the EMPTY_DICT, which the caller
+// read and counted), without dict's layers: they cost a record ~300
+// instructions. It reports false, having read nothing, otherwise.
+func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
+	s := d.s
+	pos := s.pos
+	if pos+1 >= len(s.data) || s.data[pos] != opMemoize || s.data[pos+1] != opMark || d.depth >= d.maxDepth ||
+		len(d.memo) >= d.maxMemo {
+		return false, nil
+	}
+	s.pos = pos + 2
+	first := len(d.memo)
+	d.memo = append(d.memo, tmemo{kind: mOpen})
+	d.depth++
+	b := dictBuilder{p: p, pl: pl, start: pos}
+	if err := d.structPairs(&b); err != nil {
+		return true, err
+	}
+	if err := d.dictBatches(&b); err != nil {
+		return true, err
+	}
 	d.depth--
-	d.finishDict(&b, first)
-	return nil
+	d.memo[first] = d.atEntry(pl, p, first)
+	return true, nil
 }
 
 func (d *tdec) newMap(b *dictBuilder) error {
@@ -434,6 +480,22 @@ func (d *tdec) structPairs(b *dictBuilder) error {
 						vp := unsafe.Add(b.p, fp.off)
 						if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
 							continue
+						}
+						if fp.plan.kind == pkSlice && fp.plan.elem.kind == pkString && pos+3 < len(data) &&
+							data[pos+2] == opEmptyList && d.objects < d.maxObjects {
+							// A list of tags: straight to strList, as value
+							// and list would go.
+							s.pos = pos + 3
+							d.objects++
+							sb := seqBuilder{p: vp, pl: fp.plan, start: pos + 3}
+							if ok, err := d.strList(&sb); ok || err != nil {
+								if err != nil {
+									return err
+								}
+								continue
+							}
+							s.pos = pos + 2
+							d.objects--
 						}
 						if err := d.value(vp, fp.plan); err != nil {
 							return err

@@ -532,3 +532,60 @@ func TestTypedShortStrListsAgree(t *testing.T) {
 		t.Errorf("decoded %#v", recs)
 	}
 }
+
+// record reads a dict into a struct as CPython writes a record and gives
+// up, keeping nothing, on any other start. Under tight limits the typed
+// decoder and the generic path may disagree on whether a pickle is too
+// much (the generic path also counts keys as objects, and its converter
+// counts depth again), so there a typed decode that succeeds must give the
+// value the generic path gives without limits.
+func TestTypedRecordsAgree(t *testing.T) {
+	bodies := []struct{ name, body string }{
+		{"one batch", "}\x94(\x8c\x02id\x94K\x01\x8c\x02ok\x94\x88u"},
+		{"a BINPUT for its memo", "}q\x00(\x8c\x02id\x94K\x01u"},
+		{"no memo", "}(\x8c\x02id\x94K\x01u"},
+		{"a lone SETITEM", "}\x94\x8c\x02id\x94K\x01s"},
+		{"two batches", "}\x94(\x8c\x02id\x94K\x01u(\x8c\x02ok\x94\x88u"},
+		{"an empty batch", "}\x94(u"},
+		{"tags", "}\x94(\x8c\x04tags\x94]\x94(\x8c\x01a\x94e\x8c\x02id\x94K\x07u"},
+		{"itself as a value", "}\x94(\x8c\x04next\x94h\x00u"},
+		{"a truncated pair", "}\x94(\x8c\x02id\x94"},
+	}
+	var limited []DecMode
+	for _, o := range []DecOptions{{MaxDepth: 2}, {MaxMemo: 3}, {MaxObjects: 4}, {MaxContainerLen: 1}} {
+		m, err := o.DecMode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		limited = append(limited, m)
+	}
+	for _, tc := range bodies {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, data := range [][]byte{
+				[]byte("\x80\x04" + tc.body + "."),
+				[]byte("\x80\x04]\x94(" + tc.body + tc.body + "e."),
+				[]byte("\x80\x04}\x94(\x8c\x01k\x94" + tc.body + "\x8c\x01l\x94" + tc.body + "u."),
+				// The second record's keys come from the memo (index 2
+				// is "tags").
+				[]byte("\x80\x04]\x94(}\x94(\x8c\x04tags\x94]\x94(\x8c\x01z\x94eu}\x94(h\x02" + tc.body + "ue."),
+			} {
+				for _, target := range []func() any{
+					func() any { return new(tRec) },
+					func() any { return new([]tRec) },
+					func() any { return new(map[string]tRec) },
+					func() any { return new([]*tRec) },
+				} {
+					checkTypedAgrees(t, data, target)
+					slow := target()
+					errSlow := genericOnlyMode.Unmarshal(data, slow)
+					for _, m := range limited {
+						fast := target()
+						if err := m.Unmarshal(data, fast); err == nil && (errSlow != nil || !typedSame(fast, slow)) {
+							t.Fatalf("%T of %q with limits: %#v; generic path without: %#v, %v", fast, data, fast, slow, errSlow)
+						}
+					}
+				}
+			}
+		})
+	}
+}
