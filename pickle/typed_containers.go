@@ -86,7 +86,7 @@ func (d *tdec) item(b *seqBuilder) error {
 		return nil
 	}
 	if s := d.s; pl.elem.kind == pkStruct && s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
-		// A record: straight to it, as value and dict would go.
+		// A record: straight to it, as structValue (inline here).
 		s.pos++
 		d.objects++
 		if ok, err := d.record(ep, pl.elem); ok || err != nil {
@@ -96,6 +96,22 @@ func (d *tdec) item(b *seqBuilder) error {
 		d.objects--
 	}
 	return d.value(ep, pl.elem)
+}
+
+// structValue reads the next value into the struct at p: a dict as
+// CPython writes a record straight through record (as value and dict
+// would go), anything else through value.
+func (d *tdec) structValue(p unsafe.Pointer, pl *decPlan) error {
+	if s := d.s; s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
+		s.pos++
+		d.objects++
+		if ok, err := d.record(p, pl); ok || err != nil {
+			return err
+		}
+		s.pos--
+		d.objects--
+	}
+	return d.value(p, pl)
 }
 
 // grow makes room for more items: a short run from a slab first, then an
@@ -312,6 +328,7 @@ type dictBuilder struct {
 	n     int
 	m     reflect.Value  // the map
 	k, v  reflect.Value  // scratch key and value of a map
+	kp    unsafe.Pointer // k's address (a string's: the key type's kind is String)
 	vp    unsafe.Pointer // v's address
 	start int            // offset of the dict in the data
 	fresh bool           // the map was made here (so it may be remade larger)
@@ -422,6 +439,7 @@ func (d *tdec) newMap(b *dictBuilder) error {
 		b.fresh = true
 	}
 	b.k = reflect.New(b.pl.t.Key()).Elem()
+	b.kp = b.k.Addr().UnsafePointer()
 	b.v = reflect.New(b.pl.t.Elem()).Elem()
 	b.vp = b.v.Addr().UnsafePointer()
 	return nil
@@ -678,7 +696,12 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	vp := b.vp
 	lo, size, k0 := d.scratch, d.scratchSize, len(d.inScratch)
 	d.scratch, d.scratchSize = uintptr(vp), b.pl.elem.size
-	err := d.value(vp, b.pl.elem)
+	var err error
+	if b.pl.elem.kind == pkStruct {
+		err = d.structValue(vp, b.pl.elem)
+	} else {
+		err = d.value(vp, b.pl.elem)
+	}
 	d.scratch, d.scratchSize = lo, size
 	if err != nil {
 		return err
@@ -688,7 +711,7 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 		d.memo[i] = tmemo{kind: mDiscard}
 	}
 	d.inScratch = d.inScratch[:k0]
-	b.k.SetString(k)
+	*(*string)(b.kp) = k
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
 }

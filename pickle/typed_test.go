@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -586,6 +587,45 @@ func TestTypedRecordsAgree(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// A str that is long enough for an allocation of its own must not move the
+// string chunk that the next short strs go to: on main before round 4, a
+// short str after it was remembered in the long one's place, and fetched
+// from the memo again it read the long one's bytes (or past its end).
+func TestTypedStrAfterALongStrIsFetchedRight(t *testing.T) {
+	binunicode := func(s string) string {
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
+		return "X" + string(n[:]) + s + "\x94"
+	}
+	for _, tc := range []struct {
+		name   string
+		before []string
+		long   string
+	}{
+		{"past a short str", []string{"x"}, strings.Repeat("L", 40000)},
+		{"past the long str's end", []string{strings.Repeat("a", 8000), strings.Repeat("b", 8000), strings.Repeat("c", 8000)}, strings.Repeat("L", 9000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := ""
+			for _, s := range tc.before {
+				body += binunicode(s)
+			}
+			body += binunicode(tc.long) + "\x8c\x03abc\x94"
+			k := len(tc.before) + 2 // the memo index of "abc"
+			data := []byte(fmt.Sprintf("\x80\x04]\x94(%sh%ce.", body, byte(k)))
+			want := append(append(slices.Clone(tc.before), tc.long, "abc"), "abc")
+			var got []string
+			if err := Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("the str fetched from the memo is %.20q, want %q", got[len(got)-1], "abc")
+			}
+			checkTypedAgrees(t, data, func() any { return new([]string) })
 		})
 	}
 }
