@@ -929,7 +929,8 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 		case opShortBinunicode:
 			k := int(data[q+1])
 			end := q + 2 + k
-			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo || !validPyUTF8(data[q+2:end]) {
+			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo ||
+				!asciiWord(data, q+2, k) && !validPyUTF8(data[q+2:end]) {
 				return d.unStrList(b, first)
 			}
 			str, ref, at := d.newString(data[q+2 : end])

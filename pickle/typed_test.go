@@ -629,3 +629,24 @@ func TestTypedStrAfterALongStrIsFetchedRight(t *testing.T) {
 		})
 	}
 }
+
+func TestASCIIWordLooksOnlyAtItsBytes(t *testing.T) {
+	for _, tc := range []struct {
+		data   string
+		off, n int
+		want   bool
+	}{
+		{"abcdefgh", 0, 8, true},
+		{"abcdefg\x80", 0, 7, true},  // the byte past the str is not its
+		{"abcdefg\x80", 0, 8, false}, // ... and is here
+		{"\x80bcdefgh\x80", 1, 7, true},
+		{"a\xe9cdefgh", 0, 3, false},
+		{"\x80\x80\x80\x80\x80\x80\x80\x80", 0, 0, true},
+		{"abcdefg", 0, 3, false},          // fewer than 8 bytes there: validPyUTF8 decides
+		{"abcdefghijklmnop", 0, 9, false}, // longer than a word: validPyUTF8 decides
+	} {
+		if got := asciiWord([]byte(tc.data), tc.off, tc.n); got != tc.want {
+			t.Errorf("asciiWord(%q, %d, %d) = %v, want %v", tc.data, tc.off, tc.n, got, tc.want)
+		}
+	}
+}
