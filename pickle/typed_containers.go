@@ -912,9 +912,9 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 	d.lastSlab = ck
 	first := len(d.memo)
 	d.memo = append(d.memo, tmemo{kind: mOpen})
-	q, n := pos+2, 0
+	q, n, most := pos+2, 0, min(carveSize, d.maxContainer, d.maxObjects-d.objects)
 	for ; q+1 < len(data) && data[q] != opAppends; n++ {
-		if n == carveSize || n >= d.maxContainer || d.objects+n >= d.maxObjects {
+		if n >= most {
 			return d.unStrList(b, first)
 		}
 		ep := (*string)(unsafe.Add(b.data, uintptr(n)*unsafe.Sizeof("")))
