@@ -85,7 +85,33 @@ func (d *tdec) item(b *seqBuilder) error {
 	if pl.elem.kind <= pkString && d.fast(ep, pl.elem) {
 		return nil
 	}
+	if s := d.s; pl.elem.kind == pkStruct && s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
+		// A record: straight to it, as structValue (inline here).
+		s.pos++
+		d.objects++
+		if ok, err := d.record(ep, pl.elem); ok || err != nil {
+			return err
+		}
+		s.pos--
+		d.objects--
+	}
 	return d.value(ep, pl.elem)
+}
+
+// structValue reads the next value into the struct at p: a dict as
+// CPython writes a record straight through record (as value and dict
+// would go), anything else through value.
+func (d *tdec) structValue(p unsafe.Pointer, pl *decPlan) error {
+	if s := d.s; s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
+		s.pos++
+		d.objects++
+		if ok, err := d.record(p, pl); ok || err != nil {
+			return err
+		}
+		s.pos--
+		d.objects--
+	}
+	return d.value(p, pl)
 }
 
 // grow makes room for more items: a short run from a slab first, then an
@@ -215,6 +241,11 @@ func (d *tdec) list(p unsafe.Pointer, pl *decPlan) error {
 	if err != nil {
 		return err
 	}
+	if pl != nil && pl.kind == pkSlice && pl.elem.kind == pkString {
+		if ok, err := d.strList(&b); ok || err != nil {
+			return err
+		}
+	}
 	if err := d.enter(); err != nil {
 		return err
 	}
@@ -297,6 +328,7 @@ type dictBuilder struct {
 	n     int
 	m     reflect.Value  // the map
 	k, v  reflect.Value  // scratch key and value of a map
+	kp    unsafe.Pointer // k's address (a string's: the key type's kind is String)
 	vp    unsafe.Pointer // v's address
 	start int            // offset of the dict in the data
 	fresh bool           // the map was made here (so it may be remade larger)
@@ -306,6 +338,11 @@ type dictBuilder struct {
 // dict reads a dict after its EMPTY_DICT: memo opcodes, then SETITEM and
 // SETITEMS batches.
 func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
+	if pl != nil && pl.kind == pkStruct {
+		if ok, err := d.record(p, pl); ok || err != nil {
+			return err
+		}
+	}
 	b := dictBuilder{p: p, pl: pl, start: d.s.pos}
 	if pl != nil {
 		switch pl.kind {
@@ -325,6 +362,16 @@ func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
 	if err != nil {
 		return err
 	}
+	if err := d.dictBatches(&b); err != nil {
+		return err
+	}
+	d.depth--
+	d.finishDict(&b, first)
+	return nil
+}
+
+// dictBatches reads the SETITEM and SETITEMS batches of a dict.
+func (d *tdec) dictBatches(b *dictBuilder) error {
 	for {
 		op := d.op()
 		if op == 0 {
@@ -335,30 +382,51 @@ func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
 		}
 		if op == opMark {
 			d.s.pos++
-			if err := d.pairs(&b); err != nil {
+			if err := d.pairs(b); err != nil {
 				return err
 			}
 			continue
 		}
 		if !valueStart(op) || b.n%batchSize != 0 {
-			break
+			return nil
 		}
 		if ok, err := d.followedBy(2, opSetitem); err != nil || !ok {
-			if err != nil {
-				return err
-			}
-			break
+			return err
 		}
-		if err := d.pair(&b); err != nil {
+		if err := d.pair(b); err != nil {
 			return err
 		}
 		if _, err := d.next(); err != nil { // the SETITEM
 			return errFallback
 		}
 	}
+}
+
+// record reads a dict into the struct at p when it starts as CPython
+// writes one (MEMOIZE and MARK after the EMPTY_DICT, which the caller
+// read and counted), without dict's layers: they cost a record ~300
+// instructions. It reports false, having read nothing, otherwise.
+func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
+	s := d.s
+	pos := s.pos
+	if pos+1 >= len(s.data) || s.data[pos] != opMemoize || s.data[pos+1] != opMark || d.depth >= d.maxDepth ||
+		len(d.memo) >= d.maxMemo {
+		return false, nil
+	}
+	s.pos = pos + 2
+	first := len(d.memo)
+	d.memo = append(d.memo, tmemo{kind: mOpen})
+	d.depth++
+	b := dictBuilder{p: p, pl: pl, start: pos}
+	if err := d.structPairs(&b); err != nil {
+		return true, err
+	}
+	if err := d.dictBatches(&b); err != nil {
+		return true, err
+	}
 	d.depth--
-	d.finishDict(&b, first)
-	return nil
+	d.memo[first] = d.atEntry(pl, p, first)
+	return true, nil
 }
 
 func (d *tdec) newMap(b *dictBuilder) error {
@@ -371,6 +439,7 @@ func (d *tdec) newMap(b *dictBuilder) error {
 		b.fresh = true
 	}
 	b.k = reflect.New(b.pl.t.Key()).Elem()
+	b.kp = b.k.Addr().UnsafePointer()
 	b.v = reflect.New(b.pl.t.Elem()).Elem()
 	b.vp = b.v.Addr().UnsafePointer()
 	return nil
@@ -429,6 +498,22 @@ func (d *tdec) structPairs(b *dictBuilder) error {
 						vp := unsafe.Add(b.p, fp.off)
 						if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
 							continue
+						}
+						if fp.plan.kind == pkSlice && fp.plan.elem.kind == pkString && pos+3 < len(data) &&
+							data[pos+2] == opEmptyList && d.objects < d.maxObjects {
+							// A list of tags: straight to strList, as value
+							// and list would go.
+							s.pos = pos + 3
+							d.objects++
+							sb := seqBuilder{p: vp, pl: fp.plan, start: pos + 3}
+							if ok, err := d.strList(&sb); ok || err != nil {
+								if err != nil {
+									return err
+								}
+								continue
+							}
+							s.pos = pos + 2
+							d.objects--
 						}
 						if err := d.value(vp, fp.plan); err != nil {
 							return err
@@ -611,7 +696,12 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 	vp := b.vp
 	lo, size, k0 := d.scratch, d.scratchSize, len(d.inScratch)
 	d.scratch, d.scratchSize = uintptr(vp), b.pl.elem.size
-	err := d.value(vp, b.pl.elem)
+	var err error
+	if b.pl.elem.kind == pkStruct {
+		err = d.structValue(vp, b.pl.elem)
+	} else {
+		err = d.value(vp, b.pl.elem)
+	}
 	d.scratch, d.scratchSize = lo, size
 	if err != nil {
 		return err
@@ -621,7 +711,7 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 		d.memo[i] = tmemo{kind: mDiscard}
 	}
 	d.inScratch = d.inScratch[:k0]
-	b.k.SetString(k)
+	*(*string)(b.kp) = k
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
 }
@@ -793,4 +883,95 @@ func long64At(data []byte, i, k int) int64 {
 	}
 	sh := uint(64 - 8*k)
 	return int64(binary.LittleEndian.Uint64(data[i:])<<sh) >> sh
+}
+
+// strList reads a short list of strs into a []string in one pass, as
+// CPython writes one (MEMOIZE, MARK, items, APPENDS after the EMPTY_LIST;
+// each item a str fetched from the memo or a short str with its MEMOIZE):
+// a record's list of tags cost ~700 instructions through list, items and
+// strRun, most of it their setup. It reports false, having read nothing
+// (and kept nothing), for anything else: list then reads it and decides.
+func (d *tdec) strList(b *seqBuilder) (bool, error) {
+	s := d.s
+	data, pos := s.data, s.pos
+	if pos+2 >= len(data) || data[pos] != opMemoize || data[pos+1] != opMark || d.depth >= d.maxDepth ||
+		len(d.memo) >= d.maxMemo {
+		return false, nil
+	}
+	ck := d.lastSlab
+	if ck == nil || ck.pl != b.pl || ck.hdr.cap-ck.hdr.len < carveSize {
+		if err := d.carve(b); err != nil {
+			return false, err
+		}
+		ck = b.ck
+	} else {
+		b.ck, b.ckAt = ck, ck.hdr.len
+		b.data, b.c = unsafe.Add(ck.hdr.data, uintptr(ck.hdr.len)*unsafe.Sizeof("")), carveSize
+		ck.hdr.len += carveSize
+	}
+	d.lastSlab = ck
+	first := len(d.memo)
+	d.memo = append(d.memo, tmemo{kind: mOpen})
+	q, n, most := pos+2, 0, min(carveSize, d.maxContainer, d.maxObjects-d.objects)
+	for ; q+1 < len(data) && data[q] != opAppends; n++ {
+		if n >= most {
+			return d.unStrList(b, first)
+		}
+		ep := (*string)(unsafe.Add(b.data, uintptr(n)*unsafe.Sizeof("")))
+		switch data[q] {
+		case opBinget:
+			i := int(data[q+1])
+			if i >= first || d.memo[i].kind != mStr {
+				return d.unStrList(b, first)
+			}
+			*ep = d.memoStr(&d.memo[i])
+			q += 2
+		case opShortBinunicode:
+			k := int(data[q+1])
+			end := q + 2 + k
+			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo ||
+				!asciiWord(data, q+2, k) && !validPyUTF8(data[q+2:end]) {
+				return d.unStrList(b, first)
+			}
+			str, ref, at := d.newString(data[q+2 : end])
+			*ep = str
+			e := tmemo{kind: mStr, n: q + 2, c: int32(k), ref: ref, at: at}
+			if k > 0 {
+				e.flags = fMade
+			}
+			d.memo = append(d.memo, e)
+			q = end + 1
+		default:
+			return d.unStrList(b, first)
+		}
+	}
+	// After the APPENDS, a MARK (another batch), a FRAME (which could
+	// hide one) or the end of the data is for list to read; so is an
+	// empty batch (a lone APPEND may follow it).
+	if q+1 >= len(data) || data[q] != opAppends || n == 0 || data[q+1] == opMark || data[q+1] == opFrame {
+		return d.unStrList(b, first)
+	}
+	s.pos = q + 1
+	d.objects += n
+	// As finishSeq: the slice ends at its last item, and the rest of its
+	// run goes back to the slab.
+	b.n = n
+	if ck.hdr.len == b.ckAt+carveSize {
+		ck.hdr.len = b.ckAt + n
+	}
+	*(*sliceHdr)(b.p) = sliceHdr{b.data, n, n}
+	d.memo[first] = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.data), n: n, c: int32(n)}
+	return true, nil
+}
+
+// unStrList undoes what strList did before it gave up. Strings it made
+// stay in their slab, unused; the items written stay in the slab's run
+// until another slice's items overwrite them.
+func (d *tdec) unStrList(b *seqBuilder, first int) (bool, error) {
+	d.memo = d.memo[:first]
+	if b.ck.hdr.len == b.ckAt+carveSize {
+		b.ck.hdr.len = b.ckAt
+	}
+	*b = seqBuilder{p: b.p, pl: b.pl, start: b.start}
+	return false, nil
 }

@@ -84,10 +84,15 @@ type tdec struct {
 	budget  int          // bytes that lookahead may read again
 	ahead   map[int]bool // followedBy answers by position
 	slabs   []*slab      // slabs of short slices, by type
-	slab    []byte       // the rest of the last chunk
-	slabAt  int32        // where slab starts in its chunk
-	alloc   int64
-	limit   int64
+	// lastSlab is the slab strList carved from last (saves the search).
+	lastSlab *slab
+	// The last string chunk (d.chunks' last) and the part of it in use:
+	// kept as a pointer and offsets, so that carving a string writes no
+	// pointer (a slice field's update runs a write barrier check).
+	slabBase        unsafe.Pointer
+	slabAt, slabEnd int32
+	alloc           int64
+	limit           int64
 	// scratch and scratchSize locate the scratch value of the map being
 	// read (mapValue); inScratch are the memo entries of values in it.
 	scratch, scratchSize uintptr
@@ -152,7 +157,8 @@ func (d *tdec) release() {
 	clear(d.chunks)
 	d.chunks = d.chunks[:0]
 	d.inScratch, d.scratch, d.scratchSize = d.inScratch[:0], 0, 0
-	d.s, d.slab, d.ahead = nil, nil, nil
+	d.s, d.slabBase, d.ahead, d.lastSlab = nil, nil, nil, nil
+	d.slabAt, d.slabEnd = 0, 0
 	clear(d.slabs)
 	d.slabs = d.slabs[:0]
 	if cap(d.memo) > 1<<16 {
@@ -485,25 +491,43 @@ func (d *tdec) strArg(op byte) (int, int, error) {
 // returns where the bytes are: the chunk (index in d.chunks) and the
 // offset in it.
 func (d *tdec) newString(b []byte) (string, int32, int32) {
-	if len(b) == 0 {
+	n := len(b)
+	if n == 0 {
 		return "", 0, 0
 	}
-	if len(b) > len(d.slab) {
-		if len(b) >= slabChunk/4 {
-			str := string(b)
-			d.chunks = append(d.chunks, unsafe.Pointer(unsafe.StringData(str)))
-			return str, int32(len(d.chunks) - 1), 0
-		}
-		d.slab = make([]byte, min(slabChunk, max(len(d.s.data)-d.s.pos+len(b), 64)))
-		d.chunks = append(d.chunks, unsafe.Pointer(&d.slab[0]))
-		d.slabAt = 0
-	}
-	n := copy(d.slab, b)
-	str := unsafe.String(&d.slab[0], n)
 	at := d.slabAt
-	d.slab = d.slab[n:]
-	d.slabAt += int32(n)
-	return str, int32(len(d.chunks) - 1), at
+	if n > int(d.slabEnd-at) {
+		return d.newChunk(b)
+	}
+	p := unsafe.Add(d.slabBase, at)
+	if n <= 8 && cap(b) >= 8 && d.slabEnd-at >= 8 {
+		// A short string is copied as one word: the bytes past it are
+		// the input's (readable to cap) and land in the unused rest of
+		// the chunk, which the next strings overwrite.
+		binary.LittleEndian.PutUint64(unsafe.Slice((*byte)(p), 8), binary.LittleEndian.Uint64(b[:8]))
+	} else {
+		copy(unsafe.Slice((*byte)(p), n), b)
+	}
+	d.slabAt = at + int32(n)
+	return unsafe.String((*byte)(p), n), int32(len(d.chunks) - 1), at
+}
+
+// newChunk is newString when the last chunk has no room for b: a long
+// string gets an allocation of its own, a short one a new chunk.
+func (d *tdec) newChunk(b []byte) (string, int32, int32) {
+	if len(b) >= slabChunk/4 {
+		str := string(b)
+		d.chunks = append(d.chunks, unsafe.Pointer(unsafe.StringData(str)))
+		// The chunk in use is no longer chunks' last: the next string
+		// starts a new one.
+		d.slabBase, d.slabAt, d.slabEnd = nil, 0, 0
+		return str, int32(len(d.chunks) - 1), 0
+	}
+	size := min(slabChunk, max(len(d.s.data)-d.s.pos+len(b), 64))
+	chunk := make([]byte, size)
+	d.chunks = append(d.chunks, unsafe.Pointer(&chunk[0]))
+	d.slabBase, d.slabAt, d.slabEnd = unsafe.Pointer(&chunk[0]), 0, int32(size)
+	return d.newString(b)
 }
 
 func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {

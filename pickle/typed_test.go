@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // genericOnlyMode decodes typed targets through the generic value and
@@ -482,4 +484,169 @@ func FuzzTypedEncodeCanonical(f *testing.F) {
 			}
 		}
 	})
+}
+
+// strList reads a short list of strs in one pass and gives up, keeping
+// nothing, on anything else; list then reads the same bytes.
+func TestTypedShortStrListsAgree(t *testing.T) {
+	for _, tc := range []struct{ name, body string }{
+		{"two new strs", "]\x94(\x8c\x01a\x94\x8c\x01b\x94e"},
+		{"a str fetched from the memo", "]\x94(\x8c\x01a\x94e]\x94(h\x01h\x01e"},
+		{"more items than a carved run", "]\x94(\x8c\x01a\x94\x8c\x01b\x94\x8c\x01c\x94\x8c\x01d\x94\x8c\x01e\x94e"},
+		{"the list itself as its item", "]\x94(h\x00e"},
+		{"an item memoized in the same list", "]\x94(\x8c\x01a\x94h\x01e"},
+		{"a str that is not UTF-8", "]\x94(\x8c\x01\xff\x94e"},
+		{"an int among strs", "]\x94(\x8c\x01a\x94K\x01e"},
+		{"a str without its MEMOIZE", "]\x94(\x8c\x01ae"},
+		{"a second batch", "]\x94(\x8c\x01a\x94e(\x8c\x01b\x94e"},
+		{"an empty batch", "]\x94(e"},
+		{"a memo entry that is a list", "]\x94(]\x94(h\x00ee"},
+		{"a truncated item", "]\x94(\x8c\x05a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, data := range [][]byte{
+				[]byte("\x80\x04" + tc.body + "."),
+				[]byte("\x80\x04]\x94(" + tc.body + tc.body + "e."),
+				[]byte("\x80\x04]\x94(}\x94(\x8c\x04tags\x94" + tc.body + "ue."),
+			} {
+				for _, target := range []func() any{
+					func() any { return new([]string) },
+					func() any { return new([][]string) },
+					func() any { return new([]tRec) },
+				} {
+					checkTypedAgrees(t, data, target)
+				}
+			}
+		})
+	}
+	before := typedFallbacks.Load()
+	var recs []tRec
+	data := []byte("\x80\x04]\x94(}\x94(\x8c\x04tags\x94]\x94(\x8c\x01a\x94\x8c\x01b\x94eu}\x94(h\x02]\x94(h\x04h\x05eue.")
+	if err := Unmarshal(data, &recs); err != nil {
+		t.Fatal(err)
+	}
+	if typedFallbacks.Load() != before {
+		t.Error("records with short lists of tags went through the generic path")
+	}
+	if len(recs) != 2 || !slices.Equal(recs[0].Tags, []string{"a", "b"}) || !slices.Equal(recs[1].Tags, []string{"a", "b"}) ||
+		unsafe.StringData(recs[0].Tags[0]) != unsafe.StringData(recs[1].Tags[0]) || cap(recs[0].Tags) != 2 {
+		t.Errorf("decoded %#v", recs)
+	}
+}
+
+// record reads a dict into a struct as CPython writes a record and gives
+// up, keeping nothing, on any other start. Under tight limits the typed
+// decoder and the generic path may disagree on whether a pickle is too
+// much (the generic path also counts keys as objects, and its converter
+// counts depth again), so there a typed decode that succeeds must give the
+// value the generic path gives without limits.
+func TestTypedRecordsAgree(t *testing.T) {
+	bodies := []struct{ name, body string }{
+		{"one batch", "}\x94(\x8c\x02id\x94K\x01\x8c\x02ok\x94\x88u"},
+		{"a BINPUT for its memo", "}q\x00(\x8c\x02id\x94K\x01u"},
+		{"no memo", "}(\x8c\x02id\x94K\x01u"},
+		{"a lone SETITEM", "}\x94\x8c\x02id\x94K\x01s"},
+		{"two batches", "}\x94(\x8c\x02id\x94K\x01u(\x8c\x02ok\x94\x88u"},
+		{"an empty batch", "}\x94(u"},
+		{"tags", "}\x94(\x8c\x04tags\x94]\x94(\x8c\x01a\x94e\x8c\x02id\x94K\x07u"},
+		{"itself as a value", "}\x94(\x8c\x04next\x94h\x00u"},
+		{"a truncated pair", "}\x94(\x8c\x02id\x94"},
+	}
+	var limited []DecMode
+	for _, o := range []DecOptions{{MaxDepth: 2}, {MaxMemo: 3}, {MaxObjects: 4}, {MaxContainerLen: 1}} {
+		m, err := o.DecMode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		limited = append(limited, m)
+	}
+	for _, tc := range bodies {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, data := range [][]byte{
+				[]byte("\x80\x04" + tc.body + "."),
+				[]byte("\x80\x04]\x94(" + tc.body + tc.body + "e."),
+				[]byte("\x80\x04}\x94(\x8c\x01k\x94" + tc.body + "\x8c\x01l\x94" + tc.body + "u."),
+				// The second record's keys come from the memo (index 2
+				// is "tags").
+				[]byte("\x80\x04]\x94(}\x94(\x8c\x04tags\x94]\x94(\x8c\x01z\x94eu}\x94(h\x02" + tc.body + "ue."),
+			} {
+				for _, target := range []func() any{
+					func() any { return new(tRec) },
+					func() any { return new([]tRec) },
+					func() any { return new(map[string]tRec) },
+					func() any { return new([]*tRec) },
+				} {
+					checkTypedAgrees(t, data, target)
+					slow := target()
+					errSlow := genericOnlyMode.Unmarshal(data, slow)
+					for _, m := range limited {
+						fast := target()
+						if err := m.Unmarshal(data, fast); err == nil && (errSlow != nil || !typedSame(fast, slow)) {
+							t.Fatalf("%T of %q with limits: %#v; generic path without: %#v, %v", fast, data, fast, slow, errSlow)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// A str that is long enough for an allocation of its own must not move the
+// string chunk that the next short strs go to: on main before round 4, a
+// short str after it was remembered in the long one's place, and fetched
+// from the memo again it read the long one's bytes (or past its end).
+func TestTypedStrAfterALongStrIsFetchedRight(t *testing.T) {
+	binunicode := func(s string) string {
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
+		return "X" + string(n[:]) + s + "\x94"
+	}
+	for _, tc := range []struct {
+		name   string
+		before []string
+		long   string
+	}{
+		{"past a short str", []string{"x"}, strings.Repeat("L", 40000)},
+		{"past the long str's end", []string{strings.Repeat("a", 8000), strings.Repeat("b", 8000), strings.Repeat("c", 8000)}, strings.Repeat("L", 9000)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := ""
+			for _, s := range tc.before {
+				body += binunicode(s)
+			}
+			body += binunicode(tc.long) + "\x8c\x03abc\x94"
+			k := len(tc.before) + 2 // the memo index of "abc"
+			data := []byte(fmt.Sprintf("\x80\x04]\x94(%sh%ce.", body, byte(k)))
+			want := append(append(slices.Clone(tc.before), tc.long, "abc"), "abc")
+			var got []string
+			if err := Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("the str fetched from the memo is %.20q, want %q", got[len(got)-1], "abc")
+			}
+			checkTypedAgrees(t, data, func() any { return new([]string) })
+		})
+	}
+}
+
+func TestASCIIWordLooksOnlyAtItsBytes(t *testing.T) {
+	for _, tc := range []struct {
+		data   string
+		off, n int
+		want   bool
+	}{
+		{"abcdefgh", 0, 8, true},
+		{"abcdefg\x80", 0, 7, true},  // the byte past the str is not its
+		{"abcdefg\x80", 0, 8, false}, // ... and is here
+		{"\x80bcdefgh\x80", 1, 7, true},
+		{"a\xe9cdefgh", 0, 3, false},
+		{"\x80\x80\x80\x80\x80\x80\x80\x80", 0, 0, true},
+		{"abcdefg", 0, 3, false},          // fewer than 8 bytes there: validPyUTF8 decides
+		{"abcdefghijklmnop", 0, 9, false}, // longer than a word: validPyUTF8 decides
+	} {
+		if got := asciiWord([]byte(tc.data), tc.off, tc.n); got != tc.want {
+			t.Errorf("asciiWord(%q, %d, %d) = %v, want %v", tc.data, tc.off, tc.n, got, tc.want)
+		}
+	}
 }
