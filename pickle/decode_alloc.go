@@ -247,6 +247,7 @@ func (s *decState) newList() *listBox {
 	}
 	l := &s.slabs.lists[0]
 	s.slabs.lists = s.slabs.lists[1:]
+	l.items = emptyItems
 	return l
 }
 

@@ -51,12 +51,12 @@ var statePool = sync.Pool{New: func() any { return new(decState) }}
 // time costs more than decoding them.
 type decScratch struct {
 	stack []any
-	marks []int
+	marks []mark
 	memo  []any
 }
 
 var scratchPool = sync.Pool{New: func() any {
-	return &decScratch{stack: make([]any, 0, 64), marks: make([]int, 0, 16), memo: make([]any, 0, 64)}
+	return &decScratch{stack: make([]any, 0, 64), marks: make([]mark, 0, 16), memo: make([]any, 0, 64)}
 }}
 
 func (s *decState) borrow() {
@@ -107,6 +107,9 @@ func (s *decState) decodeInto(v any, rv reflect.Value) error {
 			return err
 		}
 	}
+	// A pickle no longer than MaxDepth cannot nest deeper (every
+	// container takes an opcode); a stream's length is not known.
+	s.heights = len(s.data) > s.m.maxDepth || s.src != nil
 	val, err := s.run()
 	if err != nil {
 		return err
