@@ -21,10 +21,13 @@ import (
 // and a []any met while decoding is always a box's (listOf).
 type listBox struct {
 	items []any // the list (first: asList points at it)
-	start int   // offset of its EMPTY_LIST, to size it from the input
-	memo  bool  // stored in the memo or pushed twice (so it may be shared)
-	walk  walkInfo
+	// walk is the final pass's; while decoding, its state has the
+	// listShared bit when the list is in the memo or was pushed twice.
+	walk walkInfo
 }
+
+// listShared marks a list that may be shared (listBox.walk.state).
+const listShared = 0x80
 
 // emptyItems is what a new list holds: empty but not nil.
 var emptyItems = []any{}
@@ -347,8 +350,8 @@ func (s *decState) memoGet(idx uint64) error {
 
 // shareList notes that a list is in the memo (or on the stack twice).
 func (s *decState) shareList(l *listBox) {
-	if !l.memo {
-		l.memo = true
+	if l.walk.state&listShared == 0 {
+		l.walk.state |= listShared
 		if cap(l.items) == 0 {
 			s.emptyMemo++
 		}
@@ -417,11 +420,21 @@ func (s *decState) heightOther(v any) int32 {
 	return 0
 }
 
-// maxHeight is the greatest height of items (heightOf).
+// maxHeight is the greatest height of items (heightOf, with the common
+// types first and inline).
 func (s *decState) maxHeight(items []any) int32 {
 	h := int32(0)
-	for _, it := range items {
-		h = max(h, s.heightOf(it))
+	for i := range items {
+		e := (*eface)(unsafe.Pointer(&items[i]))
+		switch e.typ {
+		case stringWord, int64Word, float64Word, boolWord, nil:
+		case listWord:
+			h = max(h, (*listBox)(e.data).walk.height+1)
+		case dictWord:
+			h = max(h, (*Dict)(e.data).walk.height+1)
+		default:
+			h = max(h, s.heightOther(items[i]))
+		}
 	}
 	return h
 }
@@ -744,7 +757,9 @@ func (s *decState) setItemsOn(items []any, at int) error {
 
 // appendTo appends items to the list at the stack top (APPEND, whose
 // value was already popped, or APPENDS after its mark).
-func (s *decState) appendTo(items []any) error {
+//
+// at is the input offset of the items' MARK (0 if none).
+func (s *decState) appendTo(items []any, at int) error {
 	t, err := s.top()
 	if err != nil {
 		return err
@@ -758,7 +773,7 @@ func (s *decState) appendTo(items []any) error {
 			l.walk.height = max(l.walk.height, s.maxHeight(items))
 		}
 		if cap(l.items) == 0 && len(items) > 0 {
-			if l.memo {
+			if l.walk.state&listShared != 0 {
 				s.emptyMemo--
 			}
 			if len(items) < batchSize {
@@ -767,7 +782,7 @@ func (s *decState) appendTo(items []any) error {
 				return nil
 			}
 		}
-		l.items = s.appendItems(l, items)
+		l.items = s.appendItems(l, items, at)
 		return nil
 	}
 	switch l := t.(type) {
@@ -785,13 +800,13 @@ func (s *decState) appendTo(items []any) error {
 // far and the bytes left estimate the final length (with 1/8 to spare;
 // at least ×1.25, at most ×16 at a time), so a long list is copied about
 // once.
-func (s *decState) appendItems(l *listBox, items []any) []any {
+func (s *decState) appendItems(l *listBox, items []any, at int) []any {
 	dst := l.items
 	n := len(dst) + len(items)
 	if n <= cap(dst) {
 		return append(dst, items...)
 	}
-	c := s.growCap(n, cap(dst), l.start)
+	c := s.growCap(n, cap(dst), s.batchStart(at, n, len(items)))
 	s.alloc += 16 * int64(c)
 	grown := make([]any, len(dst), c)
 	copy(grown, dst)
@@ -1112,11 +1127,13 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 
 // walkList turns a list box into its []any.
 func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error) {
+	shared := x.walk.state&listShared != 0
+	x.walk.state &^= listShared // the first visit: the pass's states follow
 	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
 		return x.asList(), h, err
 	}
 	if cap(x.items) == 0 {
-		if x.memo {
+		if shared {
 			x.items = make([]any, 0, 1) // distinct identity for a shared empty list
 		} else {
 			x.items = []any{}

@@ -30,13 +30,28 @@ func (s *decState) run() (any, error) {
 			s.pos++
 			err = s.loadUnicode(uint64(s.data[pos+1]))
 		case opMemoize:
-			if len(s.stack) <= s.fence {
+			n := len(s.stack)
+			if n <= s.fence {
 				return nil, s.errf("unpickling stack underflow")
 			}
-			err = s.memoPut(uint64(s.memoCount), s.stack[len(s.stack)-1])
+			v := s.stack[n-1]
+			if m := len(s.memo); s.memoCount == m && m < cap(s.memo) && m < s.m.maxMemo && s.memoSparse == nil {
+				// The next entry of a dense memo with room (memoPut).
+				if typeWord(v) == listWord {
+					s.shareList(listOf(v))
+				}
+				s.memo = s.memo[:m+1]
+				s.memo[m] = v
+				s.memoCount++
+			} else {
+				err = s.memoPut(uint64(s.memoCount), v)
+			}
 		case opBinget:
 			s.pos++
 			err = s.memoGet(uint64(s.data[pos+1]))
+		case opLongBinget:
+			s.pos += 4
+			err = s.memoGet(uint64(binary.LittleEndian.Uint32(s.data[pos+1:])))
 		case opMark:
 			s.mark()
 		case opAppend, opAppends, opSetitem, opSetitems:
@@ -174,9 +189,7 @@ func (s *decState) loadEmpty(op byte) error {
 	case opNewfalse:
 		return s.push(false)
 	case opEmptyList:
-		l := s.newList()
-		l.start = s.pos
-		return s.push(l.asList())
+		return s.push(s.newList().asList())
 	case opEmptyDict:
 		return s.push(s.newDict(0))
 	case opEmptySet:
@@ -392,13 +405,13 @@ func (s *decState) loadAdd(op byte) error {
 			return err
 		}
 		s.one[0] = v
-		return s.appendTo(s.one[:])
+		return s.appendTo(s.one[:], 0)
 	case opAppends:
 		items, err := s.popMark()
 		if err != nil {
 			return err
 		}
-		return s.appendTo(items)
+		return s.appendTo(items, s.markAt)
 	case opSetitem:
 		if len(s.stack)-s.fence < 3 {
 			return s.errf("unpickling stack underflow")
