@@ -238,7 +238,7 @@ func (s *decState) carveEnts(n int) []dictEntry {
 	}
 	i := sl.entsAt
 	sl.entsAt += n
-	return sl.ents[i:i:i+n]
+	return sl.ents[i : i : i+n]
 }
 
 // newDict returns an empty Dict with room for n entries.
