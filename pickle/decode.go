@@ -288,11 +288,13 @@ func (s *decState) memoPut(idx uint64, v any) error {
 		s.shareList(listOf(v))
 	}
 	if idx < uint64(len(s.memo)) {
+		s.memoReplaced(s.memo[idx])
 		s.memo[idx] = v
 		return nil
 	}
 	if s.memoSparse != nil {
-		if _, ok := s.memoSparse[idx]; ok {
+		if old, ok := s.memoSparse[idx]; ok {
+			s.memoReplaced(old)
 			s.memoSparse[idx] = v
 			return nil
 		}
@@ -346,6 +348,15 @@ func (s *decState) memoGet(idx uint64) error {
 		s.pushedAgain(v)
 	}
 	return s.push(v)
+}
+
+// memoReplaced notes a memo entry that a PUT replaced: an empty list
+// there may be shared, and finish would no longer find it in the memo
+// (ownEmptyLists), so the final pass gives it its array.
+func (s *decState) memoReplaced(old any) {
+	if typeWord(old) == listWord && cap(listOf(old).items) == 0 {
+		s.slow, s.heights = true, false
+	}
 }
 
 // shareList notes that a list is in the memo (or on the stack twice).

@@ -186,14 +186,16 @@ func TestDepthChains(t *testing.T) {
 
 // TestSharedEmptyLists checks that an empty list in the memo has an array
 // of its own (its identity), shared by its references, and that one not
-// in the memo is empty and not nil.
+// in the memo is empty and not nil, with and without the final pass.
 func TestSharedEmptyLists(t *testing.T) {
 	// [a, a, b, []] with a = [] and b = [] memoized, the last one not.
 	data := []byte("\x80\x04]\x94(]\x94h\x01]\x94]e.")
+	// [a, a] with a's memo entry replaced (BINPUT) before the end.
+	replaced := []byte("\x80\x02]q\x00(]q\x01h\x01Nq\x010e.")
 	for _, heights := range []bool{false, true} {
 		m := defaultDecMode
 		if heights {
-			m, _ = DecOptions{MaxDepth: 2}.DecMode() // 15 bytes > 2
+			m, _ = DecOptions{MaxDepth: 2}.DecMode() // inputs longer than 2
 		}
 		var v any
 		if err := m.Unmarshal(data, &v); err != nil {
@@ -211,6 +213,13 @@ func TestSharedEmptyLists(t *testing.T) {
 		}
 		if p(0) != p(1) || p(0) == p(2) || cap(l[0].([]any)) == 0 || cap(l[2].([]any)) == 0 {
 			t.Fatalf("identities: %p %p %p", p(0), p(1), p(2))
+		}
+		if err := m.Unmarshal(replaced, &v); err != nil {
+			t.Fatal(err)
+		}
+		l = v.([]any)
+		if len(l) != 2 || p(0) != p(1) || cap(l[0].([]any)) == 0 {
+			t.Fatalf("replaced memo entry: %#v", l)
 		}
 	}
 }
