@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -221,5 +223,58 @@ func TestSharedEmptyLists(t *testing.T) {
 		if len(l) != 2 || p(0) != p(1) || cap(l[0].([]any)) == 0 {
 			t.Fatalf("replaced memo entry: %#v", l)
 		}
+	}
+}
+
+// TestDecoderKeepsNoOldValues is TestUnmarshalKeepsNoOldValues for a
+// stream: the Decoder shares the pooled state (and its slab tails) from
+// message to message, and must keep no more of the values it returned.
+func TestDecoderKeepsNoOldValues(t *testing.T) {
+	var v any = []any{int64(1), 2.5, "x"}
+	for i := range 100 {
+		d := NewDict()
+		_ = d.Set("i", int64(i))
+		_ = d.Set("v", []any{v, fmt.Sprint(i)})
+		v = d
+	}
+	one, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	stream := bytes.Repeat(one, n)
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	dec := NewDecoder(bytes.NewReader(stream))
+	var first any
+	if err := dec.Decode(&first); err != nil {
+		t.Fatal(err)
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	var second any
+	if err := dec.Decode(&second); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms1)
+	perDecode := ms1.TotalAlloc - ms0.TotalAlloc
+	first, second = nil, nil
+	before := heap()
+	for i := 2; i < n; i++ {
+		var out any
+		if err := dec.Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dec.Decode(new(any)); !errors.Is(err, io.EOF) {
+		t.Fatalf("after %d messages: %v", n, err)
+	}
+	kept := int64(heap()) - int64(before)
+	if limit := int64(carryGens+2)*int64(perDecode) + 1<<20; kept > limit {
+		t.Errorf("after %d messages of %d bytes (%d bytes allocated each), %d bytes stay live (limit %d)", n, len(one), perDecode, kept, limit)
 	}
 }

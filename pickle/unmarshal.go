@@ -30,12 +30,15 @@ func (m *decMode) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
+	// A pooled state is zero but for its slabs (it is reset before Put).
 	s := statePool.Get().(*decState)
-	*s = decState{m: m, data: data, slabs: s.slabs}
+	s.m, s.data = m, data
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
-	*s = decState{slabs: s.slabs.carry(len(data))}
+	sl := s.slabs.carry(len(data))
+	*s = decState{}
+	s.slabs = sl
 	statePool.Put(s)
 	return err
 }
@@ -167,16 +170,24 @@ func (d *Decoder) Decode(v any) error {
 			return err
 		}
 	}
-	s := decState{m: d.m, data: d.buf[d.start:], src: d}
+	// The pooled state, as Unmarshal's (a stream of small messages shares
+	// slabs too).
+	s := statePool.Get().(*decState)
+	s.m, s.data, s.src = d.m, d.buf[d.start:], d
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
+	n := s.pos
+	sl := s.slabs.carry(n)
+	*s = decState{}
+	s.slabs = sl
+	statePool.Put(s)
 	// On error the rest of the pickle is unusable: drop what was read.
 	if err != nil {
 		d.start = len(d.buf)
 		return err
 	}
-	d.start += s.pos
+	d.start += n
 	return nil
 }
 
