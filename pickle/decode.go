@@ -833,7 +833,7 @@ func (s *decState) appendItems(l *listBox, items []any, at int) []any {
 func (s *decState) growCap(n, c, start int) int {
 	if read := s.pos - start; start > 0 && n >= batchSize && read > 0 {
 		c = max(c, batchSize)
-		est := n + (len(s.data)-s.pos)/max(1, read/n)
+		est := n + int(int64(len(s.data)-s.pos)*int64(n)/int64(read))
 		return max(n, min(max(est+est/8+16, c+c/4), 16*c))
 	}
 	return max(n, 2*c)
