@@ -12,17 +12,31 @@ import (
 	"unsafe"
 )
 
-// listBox is a Python list while the pickle is being decoded: lists are
+// listBox is a Python list while the pickle is being decoded. Lists are
 // mutable and referenced through the memo, so the decoder appends to a
-// shared box and turns it into a []any in the final pass (which also
-// resolves self-references: the []any then contains itself). The final
-// []any is items itself, boxed where it is (asList).
+// shared box; the list's value is the []any boxed in place at &items from
+// the start (asList): the interface value on the stack, in the memo and in
+// its parents reads the header that appends update, and after the decode
+// the header no longer changes. So no pass over the value converts lists,
+// and a []any met while decoding is always a box's (listOf).
 type listBox struct {
-	items []any // after the final pass, the []any that the list became
-	start int   // offset of its EMPTY_LIST, to size it from the input
-	memo  bool  // stored in the memo (so it may be shared)
-	walk  walkInfo
+	items []any // the list (first: asList points at it)
+	// walk is the final pass's; while decoding, its state has the
+	// listShared bit when the list is in the memo or was pushed twice.
+	walk walkInfo
 }
+
+// listShared marks a list that may be shared (listBox.walk.state).
+const listShared = 0x80
+
+// emptyItems is what a new list holds: empty but not nil.
+var emptyItems = []any{}
+
+// listOf returns the box of a list value (a []any made by asList).
+func listOf(v any) *listBox { return (*listBox)((*eface)(unsafe.Pointer(&v)).data) }
+
+// mark is a MARK on the stack: the stack's length and the input offset.
+type mark struct{ n, pos int }
 
 // decState is one decode of one pickle.
 type decState struct {
@@ -35,7 +49,7 @@ type decState struct {
 	src *Decoder // non-nil when reading a stream
 
 	stack []any
-	marks []int
+	marks []mark
 	fence int // len(stack) at the innermost MARK
 
 	memo       []any
@@ -47,6 +61,22 @@ type decState struct {
 	proto   int  // from PROTO (0 if absent): Python 2 names are mapped below 3
 
 	tuples map[*any]int // final pass: tuple heights (-1 in progress)
+	// slow is set when the value needs the final pass (walk): it holds
+	// instances (registered classes become Go values), or, with heights,
+	// a container pushed a second time (its height may change after a
+	// parent read it, or it may contain itself). Otherwise the decode
+	// already made the final value.
+	slow bool
+	// heights is set while the decode keeps each container's height as
+	// it adds items (heightOf), so that the final pass can check MaxDepth
+	// without walking the value: only for an input longer than MaxDepth
+	// (every container takes an opcode of at least one byte, so a shorter
+	// pickle cannot nest deeper) and while not slow.
+	heights bool
+	// emptyMemo counts the lists in the memo that are still empty: each
+	// needs an array of its own at the end (an identity; asList).
+	emptyMemo int
+	markAt    int // input offset of the MARK that popMark removed last
 	// tupleShared is set when a tuple was pushed a second time (memo get
 	// or DUP): only then can the final pass meet a tuple twice and need
 	// the tuples map.
@@ -220,21 +250,29 @@ func (s *decState) top() (any, error) {
 	return s.stack[n-1], nil
 }
 
+// mark is MARK.
+func (s *decState) mark() {
+	s.marks = append(grow2(s.marks), mark{len(s.stack), s.pos})
+	s.fence = len(s.stack)
+}
+
 // popMark returns the items above the innermost MARK (aliasing the stack:
-// copy them before the next push) and removes them and the mark.
+// copy them before the next push) and removes them and the mark (whose
+// input offset it leaves in markAt).
 func (s *decState) popMark() ([]any, error) {
 	if len(s.marks) == 0 {
 		return nil, s.errf("could not find MARK")
 	}
-	m := s.marks[len(s.marks)-1]
+	mk := s.marks[len(s.marks)-1]
 	s.marks = s.marks[:len(s.marks)-1]
 	if len(s.marks) > 0 {
-		s.fence = s.marks[len(s.marks)-1]
+		s.fence = s.marks[len(s.marks)-1].n
 	} else {
 		s.fence = 0
 	}
-	items := s.stack[m:]
-	s.stack = s.stack[:m]
+	s.markAt = mk.pos
+	items := s.stack[mk.n:]
+	s.stack = s.stack[:mk.n]
 	return items, nil
 }
 
@@ -246,15 +284,17 @@ func (s *decState) checkLen(n int) error {
 }
 
 func (s *decState) memoPut(idx uint64, v any) error {
-	if b, ok := v.(*listBox); ok {
-		b.memo = true
+	if typeWord(v) == listWord {
+		s.shareList(listOf(v))
 	}
 	if idx < uint64(len(s.memo)) {
+		s.memoReplaced(s.memo[idx])
 		s.memo[idx] = v
 		return nil
 	}
 	if s.memoSparse != nil {
-		if _, ok := s.memoSparse[idx]; ok {
+		if old, ok := s.memoSparse[idx]; ok {
+			s.memoReplaced(old)
 			s.memoSparse[idx] = v
 			return nil
 		}
@@ -296,20 +336,118 @@ func (s *decState) growMemo() {
 }
 
 func (s *decState) memoGet(idx uint64) error {
+	var v any
 	if idx < uint64(len(s.memo)) {
-		v := s.memo[idx]
-		if t, ok := v.(Tuple); ok && len(t) > 0 {
-			s.tupleShared = true
-		}
-		return s.push(v)
+		v = s.memo[idx]
+	} else if sv, ok := s.memoSparse[idx]; ok {
+		v = sv
+	} else {
+		return s.errf("Memo value not found at index %d", idx)
 	}
-	if v, ok := s.memoSparse[idx]; ok {
-		if t, ok := v.(Tuple); ok && len(t) > 0 {
-			s.tupleShared = true
-		}
-		return s.push(v)
+	if typeWord(v) != stringWord {
+		s.pushedAgain(v)
 	}
-	return s.errf("Memo value not found at index %d", idx)
+	return s.push(v)
+}
+
+// memoReplaced notes a memo entry that a PUT replaced: an empty list
+// there may be shared, and finish would no longer find it in the memo
+// (ownEmptyLists), so the final pass gives it its array.
+func (s *decState) memoReplaced(old any) {
+	if typeWord(old) == listWord && cap(listOf(old).items) == 0 {
+		s.slow, s.heights = true, false
+	}
+}
+
+// shareList notes that a list is in the memo (or on the stack twice).
+func (s *decState) shareList(l *listBox) {
+	if l.walk.state&listShared == 0 {
+		l.walk.state |= listShared
+		if cap(l.items) == 0 {
+			s.emptyMemo++
+		}
+	}
+}
+
+// pushedAgain notes that v, already decoded, is pushed a second time (memo
+// get): a tuple may then be met twice in the final pass, and a container's
+// height may change after a parent read it (it may get items, even
+// itself), so heights are left to the final pass.
+func (s *decState) pushedAgain(v any) {
+	switch x := v.(type) {
+	case nil, int64, float64, bool, []byte, Global, Ext, *big.Int:
+		return
+	case Tuple:
+		if len(x) == 0 {
+			return
+		}
+		s.tupleShared = true
+	}
+	if s.heights {
+		s.slow, s.heights = true, false
+	}
+}
+
+// heightOf returns the height of a value whose items are all added: 0 for
+// a leaf (and the empty tuple), 1 for an empty container. A tuple's is computed from its items
+// (a tuple is reached once only while heights are kept: pushedAgain); a
+// tuple in a tuple, or an instance, leaves heights to the final pass.
+func (s *decState) heightOf(v any) int32 {
+	e := (*eface)(unsafe.Pointer(&v))
+	switch e.typ {
+	case stringWord, int64Word, float64Word, nil:
+		return 0
+	case listWord:
+		return (*listBox)(e.data).walk.height + 1
+	case dictWord:
+		return (*Dict)(e.data).walk.height + 1
+	}
+	return s.heightOther(v)
+}
+
+func (s *decState) heightOther(v any) int32 {
+	switch x := v.(type) {
+	case bool, []byte, Global, Ext, *big.Int, ByteArray:
+		return 0
+	case *FrozenSet:
+		return x.walk.height + 1
+	case *Set:
+		return x.walk.height + 1
+	case Tuple:
+		if len(x) == 0 {
+			return 0 // a leaf (walkTuple)
+		}
+		h := int32(0)
+		for _, it := range x {
+			if t, ok := it.(Tuple); ok && len(t) > 0 {
+				s.slow, s.heights = true, false
+				return 0
+			}
+			h = max(h, s.heightOf(it))
+		}
+		return h + 1
+	}
+	s.slow, s.heights = true, false
+	return 0
+}
+
+// maxHeight is the greatest height of items (heightOf, with the common
+// types first and inline).
+func (s *decState) maxHeight(items []any) int32 {
+	h := int32(0)
+	for i := range items {
+		e := (*eface)(unsafe.Pointer(&items[i]))
+		switch e.typ {
+		case stringWord, int64Word, float64Word, boolWord, nil:
+		case listWord:
+			h = max(h, (*listBox)(e.data).walk.height+1)
+		case dictWord:
+			h = max(h, (*Dict)(e.data).walk.height+1)
+		default:
+			h = max(h, s.heightOther(items[i]))
+		}
+	}
+	return h
 }
 
 func (s *decState) pushExt(code int32) error {
@@ -527,14 +665,19 @@ func parsePyFloat(s string) (float64, error) {
 	return f, nil
 }
 
-func (s *decState) setItems(d *Dict, items []any) error {
+// setItems adds the key, value pairs in items to d; at is the input offset
+// of their MARK (0 if none).
+func (s *decState) setItems(d *Dict, items []any, at int) error {
+	if s.heights {
+		d.walk.height = max(d.walk.height, s.maxHeight(items))
+	}
 	// The items are on the stack, so growing by their count is bounded by
 	// the input.
 	if n := len(items) / 2; d.ents == nil && n >= batchSize {
 		// The first of several batches: room for the estimated whole,
 		// which also sizes the index (reindex) once instead of growing
 		// it table by table.
-		c := s.growCap(n, 0, int(d.walk.height))
+		c := s.growCap(n, 0, s.batchStart(at, n, n))
 		s.alloc += 32 * int64(c)
 		d.ents = make([]dictEntry, 0, c)
 	} else if d.ents == nil {
@@ -542,7 +685,7 @@ func (s *decState) setItems(d *Dict, items []any) error {
 	} else if n := len(d.ents) + len(items)/2; n > cap(d.ents) {
 		// A large dict arrives in batches of 1000 items: growing by each
 		// batch would copy it about five times over.
-		c := s.growCap(n, cap(d.ents), int(d.walk.height))
+		c := s.growCap(n, cap(d.ents), s.batchStart(at, n, len(items)/2))
 		s.alloc += 32 * int64(c)
 		grown := make([]dictEntry, len(d.ents), c)
 		copy(grown, d.ents)
@@ -560,6 +703,16 @@ func (s *decState) setItems(d *Dict, items []any) error {
 		d.setHashed(h, items[i], items[i+1])
 	}
 	return nil
+}
+
+// batchStart estimates the input offset where a container of total items
+// began, from its last batch of n items whose MARK was at offset at: the
+// same bytes per item before (growCap). 0 if unknown.
+func (s *decState) batchStart(at, total, n int) int {
+	if at <= 0 || n <= 0 || s.pos <= at {
+		return 0
+	}
+	return max(1, s.pos-(s.pos-at)*total/n)
 }
 
 // setShortStrs adds the key, value pairs in items to a small dict with
@@ -590,7 +743,7 @@ func setShortStrs(d *Dict, items []any) bool {
 	return true
 }
 
-func (s *decState) setItemsOn(items []any) error {
+func (s *decState) setItemsOn(items []any, at int) error {
 	t, err := s.top()
 	if err != nil {
 		return err
@@ -600,7 +753,7 @@ func (s *decState) setItemsOn(items []any) error {
 		if err := s.checkLen(d.Len() + len(items)/2); err != nil {
 			return err
 		}
-		return s.setItems(d, items)
+		return s.setItems(d, items, at)
 	case *Object:
 		if d.DictItems == nil {
 			d.DictItems = s.newDict(0)
@@ -608,30 +761,42 @@ func (s *decState) setItemsOn(items []any) error {
 		if err := s.checkLen(d.DictItems.Len() + len(items)/2); err != nil {
 			return err
 		}
-		return s.setItems(d.DictItems, items)
+		return s.setItems(d.DictItems, items, at)
 	}
 	return s.errf("SETITEM on %s", pyTypeName(t))
 }
 
 // appendTo appends items to the list at the stack top (APPEND, whose
 // value was already popped, or APPENDS after its mark).
-func (s *decState) appendTo(items []any) error {
+//
+// at is the input offset of the items' MARK (0 if none).
+func (s *decState) appendTo(items []any, at int) error {
 	t, err := s.top()
 	if err != nil {
 		return err
 	}
-	switch l := t.(type) {
-	case *listBox:
+	if typeWord(t) == listWord {
+		l := listOf(t)
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
 			return err
 		}
-		if l.items == nil && len(items) < batchSize {
-			l.items = s.carveAny(len(items))
-			copy(l.items, items)
-			return nil
+		if s.heights {
+			l.walk.height = max(l.walk.height, s.maxHeight(items))
 		}
-		l.items = s.appendItems(l, items)
+		if cap(l.items) == 0 && len(items) > 0 {
+			if l.walk.state&listShared != 0 {
+				s.emptyMemo--
+			}
+			if len(items) < batchSize {
+				l.items = s.carveAny(len(items))
+				copy(l.items, items)
+				return nil
+			}
+		}
+		l.items = s.appendItems(l, items, at)
 		return nil
+	}
+	switch l := t.(type) {
 	case *Object:
 		if err := s.checkLen(len(l.ListItems) + len(items)); err != nil {
 			return err
@@ -646,13 +811,13 @@ func (s *decState) appendTo(items []any) error {
 // far and the bytes left estimate the final length (with 1/8 to spare;
 // at least ×1.25, at most ×16 at a time), so a long list is copied about
 // once.
-func (s *decState) appendItems(l *listBox, items []any) []any {
+func (s *decState) appendItems(l *listBox, items []any, at int) []any {
 	dst := l.items
 	n := len(dst) + len(items)
 	if n <= cap(dst) {
 		return append(dst, items...)
 	}
-	c := s.growCap(n, cap(dst), l.start)
+	c := s.growCap(n, cap(dst), s.batchStart(at, n, len(items)))
 	s.alloc += 16 * int64(c)
 	grown := make([]any, len(dst), c)
 	copy(grown, dst)
@@ -668,7 +833,7 @@ func (s *decState) appendItems(l *listBox, items []any) []any {
 func (s *decState) growCap(n, c, start int) int {
 	if read := s.pos - start; start > 0 && n >= batchSize && read > 0 {
 		c = max(c, batchSize)
-		est := n + (len(s.data)-s.pos)/max(1, read/n)
+		est := n + int(int64(len(s.data)-s.pos)*int64(n)/int64(read))
 		return max(n, min(max(est+est/8+16, c+c/4), 16*c))
 	}
 	return max(n, 2*c)
@@ -742,8 +907,8 @@ func (s *decState) reduce(fn any, args Tuple) (any, error) {
 		case 0:
 		case 1:
 			switch a := args[0].(type) {
-			case *listBox:
-				items = a.items
+			case []any:
+				items = a
 			case Tuple:
 				items = a
 			default:
@@ -900,11 +1065,43 @@ func (s *decState) findClass(mod, name string) Global {
 	return g
 }
 
-// finish runs the final pass over a decoded value: lists become []any,
-// nesting depth is checked, registered classes become their Go types.
+// finish completes a decoded value: empty lists in the memo get arrays of
+// their own, and MaxDepth is checked from the heights kept while decoding
+// (or cannot be passed). Only a value that needs it (slow) gets the final
+// pass, which also checks nesting depth and makes registered classes their
+// Go types.
 func (s *decState) finish(v any) (any, error) {
-	out, _, err := s.walk(v, 0, false)
-	return out, err
+	if s.heights && !s.slow {
+		if int(s.heightOf(v)) > s.m.maxDepth {
+			return nil, s.depthErr()
+		}
+	}
+	if s.slow {
+		out, _, err := s.walk(v, 0, false)
+		return out, err
+	}
+	if s.emptyMemo > 0 {
+		s.ownEmptyLists()
+	}
+	return v, nil
+}
+
+// ownEmptyLists gives each empty list in the memo an array of its own: a
+// list that may be shared has an identity (what Marshal memoizes by).
+func (s *decState) ownEmptyLists() {
+	own := func(v any) {
+		if typeWord(v) == listWord {
+			if l := listOf(v); cap(l.items) == 0 {
+				l.items = make([]any, 0, 1)
+			}
+		}
+	}
+	for _, v := range s.memo {
+		own(v)
+	}
+	for _, v := range s.memoSparse {
+		own(v)
+	}
 }
 
 func (s *decState) depthErr() error {
@@ -916,8 +1113,8 @@ func (s *decState) depthErr() error {
 // conversions inside hashed values (their hash must not change).
 func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 	switch x := v.(type) {
-	case *listBox:
-		return s.walkList(x, depth, inKey)
+	case []any:
+		return s.walkList(listOf(v), depth, inKey)
 	case Tuple:
 		h, err := s.walkTuple(x, depth, inKey)
 		return v, h, err
@@ -941,11 +1138,13 @@ func (s *decState) walk(v any, depth int, inKey bool) (any, int, error) {
 
 // walkList turns a list box into its []any.
 func (s *decState) walkList(x *listBox, depth int, inKey bool) (any, int, error) {
+	shared := x.walk.state&listShared != 0
+	x.walk.state &^= listShared // the first visit: the pass's states follow
 	if h, done, err := s.enter(&x.walk, depth); done || err != nil {
 		return x.asList(), h, err
 	}
 	if cap(x.items) == 0 {
-		if x.memo {
+		if shared {
 			x.items = make([]any, 0, 1) // distinct identity for a shared empty list
 		} else {
 			x.items = []any{}
@@ -965,7 +1164,9 @@ func (x *listBox) asList() any { return boxAt(listWord, unsafe.Pointer(&x.items)
 
 func (s *decState) walkTuple(x Tuple, depth int, inKey bool) (int, error) {
 	if len(x) == 0 {
-		return 1, nil
+		// A leaf (Python's empty tuple is a singleton): not checked
+		// against MaxDepth where it is, so it adds no height.
+		return 0, nil
 	}
 	if !s.tupleShared {
 		// Reached once only: no bookkeeping needed.

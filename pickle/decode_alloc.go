@@ -29,6 +29,7 @@ var (
 	listWord    = typeWord([]any(nil))
 	tupleWord   = typeWord(Tuple(nil))
 	bytesWord   = typeWord([]byte(nil))
+	boolWord    = typeWord(false)
 )
 
 // boxAt returns an interface value of the type whose word is typ, holding
@@ -58,14 +59,24 @@ func (s *decState) slabLen(max, per int) int {
 	return min(max, 8+(len(s.data)-s.pos)/per)
 }
 
+// decSlabs are the slabs that values are carved from. Each has a cursor
+// (the first value not handed out) instead of being resliced: advancing a
+// slice would store its pointer in the decoder's state, a write barrier per
+// value while the collector marks.
 type decSlabs struct {
-	hdrs  [][]any  // slice headers of boxed tuples and bytes
-	words []uint64 // boxed ints and floats, boxed strs and their bytes
-	last  int      // length of the last words slab
-	items []any
-	ents  []dictEntry
-	dicts []Dict
-	lists []listBox
+	hdrs    [][]any // slice headers of boxed tuples and bytes
+	words   []uint64
+	items   []any
+	ents    []dictEntry
+	dicts   []Dict
+	lists   []listBox
+	hdrsAt  int
+	wordsAt int
+	itemsAt int
+	entsAt  int
+	dictsAt int
+	listsAt int
+	last    int // length of the last words slab
 	// gens counts the decodes in a row that carved values from the
 	// pointer slabs' tails of an earlier one (carry).
 	gens int
@@ -98,7 +109,7 @@ const (
 // is always passed on.
 func (sl decSlabs) carry(n int) decSlabs {
 	if n > carryInput || sl.gens >= carryGens {
-		return decSlabs{words: sl.words, last: sl.last}
+		return decSlabs{words: sl.words, wordsAt: sl.wordsAt, last: sl.last}
 	}
 	sl.gens++
 	return sl
@@ -124,17 +135,18 @@ func (s *decState) charge(n uintptr) error {
 // a pointer per str. Slabs start small and double, up to wordSlab words
 // and no more than the input left can fill.
 func (s *decState) words(n int) unsafe.Pointer {
-	if n > len(s.slabs.words) {
+	sl := &s.slabs
+	if n > len(sl.words)-sl.wordsAt {
 		if n > wordSlab/4 {
 			s.alloc += 8 * int64(n)
 			return unsafe.Pointer(unsafe.SliceData(make([]uint64, n)))
 		}
-		c := max(n, min(wordSlab, 8+(len(s.data)-s.pos)/2, max(64, 2*s.slabs.last)))
-		s.slabs.words, s.slabs.last = make([]uint64, c), c
+		c := max(n, min(wordSlab, 8+(len(s.data)-s.pos)/2, max(64, 2*sl.last)))
+		sl.words, sl.wordsAt, sl.last = make([]uint64, c), 0, c
 		s.alloc += 8 * int64(c)
 	}
-	p := unsafe.Pointer(&s.slabs.words[0])
-	s.slabs.words = s.slabs.words[n:]
+	p := unsafe.Pointer(&sl.words[sl.wordsAt])
+	sl.wordsAt += n
 	return p
 }
 
@@ -172,14 +184,15 @@ func (s *decState) boxStr(b []byte) any {
 // boxSlice returns the slice with header h as an interface value of the
 // type whose word is typ (Tuple or []byte: one layout with []any).
 func (s *decState) boxSlice(typ unsafe.Pointer, h []any) any {
-	if len(s.slabs.hdrs) == 0 {
+	sl := &s.slabs
+	if sl.hdrsAt == len(sl.hdrs) {
 		n := s.slabLen(boxSlab/2, 1)
-		s.slabs.hdrs = make([][]any, n)
+		sl.hdrs, sl.hdrsAt = make([][]any, n), 0
 		s.alloc += 24 * int64(n)
 	}
-	p := &s.slabs.hdrs[0]
+	p := &sl.hdrs[sl.hdrsAt]
+	sl.hdrsAt++
 	*p = h
-	s.slabs.hdrs = s.slabs.hdrs[1:]
 	return boxAt(typ, unsafe.Pointer(p))
 }
 
@@ -197,14 +210,15 @@ func (s *decState) carveAny(n int) []any {
 		s.alloc += 16 * int64(n)
 		return make([]any, n)
 	}
-	if n > len(s.slabs.items) {
+	sl := &s.slabs
+	if n > len(sl.items)-sl.itemsAt {
 		c := max(n, s.slabLen(itemSlab, 1))
-		s.slabs.items = make([]any, c)
+		sl.items, sl.itemsAt = make([]any, c), 0
 		s.alloc += 16 * int64(c)
 	}
-	it := s.slabs.items[:n:n]
-	s.slabs.items = s.slabs.items[n:]
-	return it
+	i := sl.itemsAt
+	sl.itemsAt += n
+	return sl.items[i : i+n : i+n]
 }
 
 // carveEnts returns room for n dict entries (len 0, cap n).
@@ -216,37 +230,44 @@ func (s *decState) carveEnts(n int) []dictEntry {
 		s.alloc += 32 * int64(n)
 		return make([]dictEntry, 0, n)
 	}
-	if n > len(s.slabs.ents) {
+	sl := &s.slabs
+	if n > len(sl.ents)-sl.entsAt {
 		c := max(n, s.slabLen(entSlab, 2))
-		s.slabs.ents = make([]dictEntry, c)
+		sl.ents, sl.entsAt = make([]dictEntry, c), 0
 		s.alloc += 32 * int64(c)
 	}
-	e := s.slabs.ents[:0:n]
-	s.slabs.ents = s.slabs.ents[n:]
-	return e
+	i := sl.entsAt
+	sl.entsAt += n
+	return sl.ents[i : i : i+n]
 }
 
 // newDict returns an empty Dict with room for n entries.
 func (s *decState) newDict(n int) *Dict {
-	if len(s.slabs.dicts) == 0 {
-		n := s.slabLen(dictSlab, 2)
-		s.slabs.dicts = make([]Dict, n)
-		s.alloc += int64(unsafe.Sizeof(Dict{})) * int64(n)
+	sl := &s.slabs
+	if sl.dictsAt == len(sl.dicts) {
+		c := s.slabLen(dictSlab, 2)
+		sl.dicts, sl.dictsAt = make([]Dict, c), 0
+		s.alloc += int64(unsafe.Sizeof(Dict{})) * int64(c)
 	}
-	d := &s.slabs.dicts[0]
-	s.slabs.dicts = s.slabs.dicts[1:]
-	d.ents = s.carveEnts(n)
+	d := &sl.dicts[sl.dictsAt]
+	sl.dictsAt++
+	if n > 0 { // the slab is zeroed: no store (a write barrier) for none
+		d.ents = s.carveEnts(n)
+	}
 	return d
 }
 
+// newList returns an empty list.
 func (s *decState) newList() *listBox {
-	if len(s.slabs.lists) == 0 {
-		n := s.slabLen(listSlab, 2)
-		s.slabs.lists = make([]listBox, n)
-		s.alloc += int64(unsafe.Sizeof(listBox{})) * int64(n)
+	sl := &s.slabs
+	if sl.listsAt == len(sl.lists) {
+		c := s.slabLen(listSlab, 2)
+		sl.lists, sl.listsAt = make([]listBox, c), 0
+		s.alloc += int64(unsafe.Sizeof(listBox{})) * int64(c)
 	}
-	l := &s.slabs.lists[0]
-	s.slabs.lists = s.slabs.lists[1:]
+	l := &sl.lists[sl.listsAt]
+	sl.listsAt++
+	l.items = emptyItems
 	return l
 }
 

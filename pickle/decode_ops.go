@@ -30,16 +30,30 @@ func (s *decState) run() (any, error) {
 			s.pos++
 			err = s.loadUnicode(uint64(s.data[pos+1]))
 		case opMemoize:
-			if len(s.stack) <= s.fence {
+			n := len(s.stack)
+			if n <= s.fence {
 				return nil, s.errf("unpickling stack underflow")
 			}
-			err = s.memoPut(uint64(s.memoCount), s.stack[len(s.stack)-1])
+			v := s.stack[n-1]
+			if m := len(s.memo); s.memoCount == m && m < cap(s.memo) && m < s.m.maxMemo && s.memoSparse == nil {
+				// The next entry of a dense memo with room (memoPut).
+				if typeWord(v) == listWord {
+					s.shareList(listOf(v))
+				}
+				s.memo = s.memo[:m+1]
+				s.memo[m] = v
+				s.memoCount++
+			} else {
+				err = s.memoPut(uint64(s.memoCount), v)
+			}
 		case opBinget:
 			s.pos++
 			err = s.memoGet(uint64(s.data[pos+1]))
+		case opLongBinget:
+			s.pos += 4
+			err = s.memoGet(uint64(binary.LittleEndian.Uint32(s.data[pos+1:])))
 		case opMark:
-			s.marks = append(grow2(s.marks), len(s.stack))
-			s.fence = len(s.stack)
+			s.mark()
 		case opAppend, opAppends, opSetitem, opSetitems:
 			err = s.loadAdd(op)
 		case opNone, opNewtrue, opNewfalse, opEmptyList, opEmptyDict:
@@ -113,8 +127,7 @@ func (s *decState) step(op byte) error {
 	case opBinget, opLongBinget, opGet:
 		return s.loadGet(op)
 	case opMark:
-		s.marks = append(grow2(s.marks), len(s.stack))
-		s.fence = len(s.stack)
+		s.mark()
 		return nil
 	case opAppend, opAppends, opSetitem, opSetitems, opAdditems:
 		return s.loadAdd(op)
@@ -176,18 +189,9 @@ func (s *decState) loadEmpty(op byte) error {
 	case opNewfalse:
 		return s.push(false)
 	case opEmptyList:
-		l := s.newList()
-		l.start = s.pos
-		return s.push(l)
+		return s.push(s.newList().asList())
 	case opEmptyDict:
-		d := s.newDict(0)
-		// Until the final pass, a dict's walk height is where it began in
-		// the input (growCap's estimate; 0, none, past 2 GiB); the final
-		// pass reads the height only after setting it.
-		if s.pos <= math.MaxInt32 {
-			d.walk.height = int32(s.pos)
-		}
-		return s.push(d)
+		return s.push(s.newDict(0))
 	case opEmptySet:
 		return s.push(&Set{})
 	}
@@ -358,7 +362,7 @@ func (s *decState) loadBuild(op byte) error {
 			return err
 		}
 		d := s.newDict(len(items) / 2)
-		if err := s.setItems(d, items); err != nil {
+		if err := s.setItems(d, items, 0); err != nil {
 			return err
 		}
 		return s.push(d)
@@ -369,11 +373,19 @@ func (s *decState) loadBuild(op byte) error {
 	switch op {
 	case opList:
 		lb := s.newList()
-		lb.items = s.carveAny(len(items))
-		copy(lb.items, items)
-		return s.push(lb)
+		if len(items) > 0 {
+			if s.heights {
+				lb.walk.height = s.maxHeight(items)
+			}
+			lb.items = s.carveAny(len(items))
+			copy(lb.items, items)
+		}
+		return s.push(lb.asList())
 	case opFrozenset:
 		fs := &FrozenSet{}
+		if s.heights {
+			fs.walk.height = s.maxHeight(items)
+		}
 		for _, it := range items {
 			if err := s.addHashed(&fs.hs, it); err != nil {
 				return s.errw(err, "FROZENSET element")
@@ -393,13 +405,13 @@ func (s *decState) loadAdd(op byte) error {
 			return err
 		}
 		s.one[0] = v
-		return s.appendTo(s.one[:])
+		return s.appendTo(s.one[:], 0)
 	case opAppends:
 		items, err := s.popMark()
 		if err != nil {
 			return err
 		}
-		return s.appendTo(items)
+		return s.appendTo(items, s.markAt)
 	case opSetitem:
 		if len(s.stack)-s.fence < 3 {
 			return s.errf("unpickling stack underflow")
@@ -407,7 +419,7 @@ func (s *decState) loadAdd(op byte) error {
 		n := len(s.stack)
 		kv := s.stack[n-2 : n]
 		s.stack = s.stack[:n-2]
-		return s.setItemsOn(kv)
+		return s.setItemsOn(kv, 0)
 	}
 	items, err := s.popMark()
 	if err != nil {
@@ -417,7 +429,7 @@ func (s *decState) loadAdd(op byte) error {
 		if len(items)%2 != 0 {
 			return s.errf("odd number of items for SETITEMS")
 		}
-		return s.setItemsOn(items)
+		return s.setItemsOn(items, s.markAt)
 	}
 	return s.addItems(items)
 }
@@ -433,6 +445,9 @@ func (s *decState) addItems(items []any) error {
 	}
 	if err := s.checkLen(set.Len() + len(items)); err != nil {
 		return err
+	}
+	if s.heights {
+		set.walk.height = max(set.walk.height, s.maxHeight(items))
 	}
 	for _, it := range items {
 		if err := s.addHashed(&set.hs, it); err != nil {
@@ -460,11 +475,13 @@ func (s *decState) loadStackOp(op byte) error {
 	if err != nil {
 		return err
 	}
-	switch x := v.(type) {
-	case *listBox:
-		x.memo = true
-	case Tuple:
-		s.tupleShared = s.tupleShared || len(x) > 0
+	// CPython never writes DUP: leave the value to the final pass.
+	s.slow, s.heights = true, false
+	if typeWord(v) == listWord {
+		s.shareList(listOf(v))
+	}
+	if t, ok := v.(Tuple); ok && len(t) > 0 {
+		s.tupleShared = true
 	}
 	return s.push(v)
 }
@@ -573,6 +590,8 @@ func (s *decState) loadGlobal(op byte) error {
 
 // loadObject is REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ and BUILD.
 func (s *decState) loadObject(op byte) error {
+	// Instances take the final pass (walkObject).
+	s.slow, s.heights = true, false
 	switch op {
 	case opReduce:
 		return s.loadReduce()

@@ -30,12 +30,15 @@ func (m *decMode) Unmarshal(data []byte, v any) error {
 	if err != nil {
 		return err
 	}
+	// A pooled state is zero but for its slabs (it is reset before Put).
 	s := statePool.Get().(*decState)
-	*s = decState{m: m, data: data, slabs: s.slabs}
+	s.m, s.data = m, data
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
-	*s = decState{slabs: s.slabs.carry(len(data))}
+	sl := s.slabs.carry(len(data))
+	*s = decState{}
+	s.slabs = sl
 	statePool.Put(s)
 	return err
 }
@@ -51,12 +54,12 @@ var statePool = sync.Pool{New: func() any { return new(decState) }}
 // time costs more than decoding them.
 type decScratch struct {
 	stack []any
-	marks []int
+	marks []mark
 	memo  []any
 }
 
 var scratchPool = sync.Pool{New: func() any {
-	return &decScratch{stack: make([]any, 0, 64), marks: make([]int, 0, 16), memo: make([]any, 0, 64)}
+	return &decScratch{stack: make([]any, 0, 64), marks: make([]mark, 0, 16), memo: make([]any, 0, 64)}
 }}
 
 func (s *decState) borrow() {
@@ -107,6 +110,9 @@ func (s *decState) decodeInto(v any, rv reflect.Value) error {
 			return err
 		}
 	}
+	// A pickle no longer than MaxDepth cannot nest deeper (every
+	// container takes an opcode); a stream's length is not known.
+	s.heights = len(s.data) > s.m.maxDepth || s.src != nil
 	val, err := s.run()
 	if err != nil {
 		return err
@@ -164,16 +170,24 @@ func (d *Decoder) Decode(v any) error {
 			return err
 		}
 	}
-	s := decState{m: d.m, data: d.buf[d.start:], src: d}
+	// The pooled state, as Unmarshal's (a stream of small messages shares
+	// slabs too).
+	s := statePool.Get().(*decState)
+	s.m, s.data, s.src = d.m, d.buf[d.start:], d
 	s.borrow()
 	err = s.decodeInto(v, rv)
 	s.giveBack()
+	n := s.pos
+	sl := s.slabs.carry(n)
+	*s = decState{}
+	s.slabs = sl
+	statePool.Put(s)
 	// On error the rest of the pickle is unusable: drop what was read.
 	if err != nil {
 		d.start = len(d.buf)
 		return err
 	}
-	d.start += s.pos
+	d.start += n
 	return nil
 }
 
