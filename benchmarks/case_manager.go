@@ -48,7 +48,13 @@ const (
 	// clientThreadWaitEnv sets the Go callers' manager.Config.ThreadWaitConns
 	// (-1: none), or "all": every connection in connection.Config.ThreadWait.
 	clientThreadWaitEnv = "MPWIRE_BENCH_MANAGER_CLIENT_THREADWAIT"
+	// clientProfileEnv, if set, is where this process writes a CPU
+	// profile of its Go callers, over their rounds against the Go server.
+	clientProfileEnv = "MPWIRE_BENCH_MANAGER_CLIENT_PROFILE"
 )
+
+// managerRepeat counts the manager case's repeats in this run.
+var managerRepeat int
 
 // managerCallers are the concurrency levels measured.
 var managerCallers = []int{1, 8, 32, 128}
@@ -224,9 +230,39 @@ func runManager(r *runner) error {
 		}
 		servers[name] = s
 	}
+	var clientProf *os.File
+	if f := os.Getenv(clientProfileEnv); f != "" {
+		// The first round of Go callers against the Go server, per repeat:
+		// the last repeat's file is what remains.
+		if clientProf, err = os.Create(f); err != nil {
+			return err
+		}
+		defer func() {
+			if clientProf != nil {
+				clientProf.Close()
+			}
+		}()
+	}
+	// The two servers take turns going first from one repeat to the next,
+	// so a load that rises or falls during a repeat favours neither; the
+	// first repeat starts with an unrecorded warm-up round of each server
+	// (its first connections, threads and heap).
+	order := []string{"py", "go"}
+	if managerRepeat%2 == 1 {
+		order = []string{"go", "py"}
+	}
+	if managerRepeat == 0 && !r.cfg.Short {
+		for _, srv := range order {
+			s := servers[srv]
+			if _, _, err := goManagerCallers(r.ctx, s.network, s.address, callers[0], dur/4, func(bool) {}); err != nil {
+				return fmt.Errorf("warm-up of the %s server: %w", srv, err)
+			}
+		}
+	}
+	managerRepeat++
 	for _, n := range callers {
 		for _, client := range []string{"go", "py"} {
-			for _, srv := range []string{"py", "go"} {
+			for _, srv := range order {
 				s := servers[srv]
 				// The server's CPU time over the calls: read while the
 				// callers' connections (a CPython server's threads) live.
@@ -247,7 +283,20 @@ func runManager(r *runner) error {
 					}
 				}
 				if client == "go" {
-					calls, secs, err = goManagerCallers(r.ctx, s.network, s.address, n, dur, window)
+					w := window
+					if srv == "go" && clientProf != nil {
+						w = func(start bool) {
+							if start {
+								_ = pprof.StartCPUProfile(clientProf)
+							} else {
+								pprof.StopCPUProfile()
+								clientProf.Close()
+								clientProf = nil // the first such round only
+							}
+							window(start)
+						}
+					}
+					calls, secs, err = goManagerCallers(r.ctx, s.network, s.address, n, dur, w)
 				} else {
 					calls, secs, err = r.pyManagerCallers(s.network, s.address, n, dur, window)
 				}
@@ -262,6 +311,10 @@ func runManager(r *runner) error {
 				if ccpu > 0 {
 					r.add(key+"/client-cpu", ccpu/calls)
 				}
+			}
+			if k := fmt.Sprintf("manager/%s-clients/%d/", client, n); len(r.samples[k+"go-server"]) > 0 && len(r.samples[k+"py-server"]) > 0 {
+				g, p := r.samples[k+"go-server"], r.samples[k+"py-server"]
+				r.logf("  %s this repeat: Go server %.2fx CPython's", k, p[len(p)-1]/g[len(g)-1])
 			}
 			lang := map[string]string{"go": "Go", "py": "Python"}[client]
 			var goal float64

@@ -161,6 +161,13 @@ type Conn struct {
 	ahead             []byte
 	aheadAt, aheadEnd int
 
+	// SendRecvBytesInto: waitFirst means the descriptor can be waited on
+	// before reading (the runtime poller, or ThreadWait's ppoll); xFn is
+	// doExchange, xstate its progress (rmu and wmu held).
+	waitFirst bool
+	xFn       func(fd uintptr) bool
+	xstate    int
+
 	pollReady bool
 	pollFn    func(fd uintptr) bool
 	pollFds   [1]unix.PollFd
@@ -183,6 +190,7 @@ func newConn(o settings, readable, writable bool) *Conn {
 	c.readFn = c.doRead
 	c.writeFn = c.doWrite
 	c.pollFn = c.doPoll
+	c.xFn = c.doExchange
 	return c
 }
 
@@ -238,9 +246,11 @@ func fromFD(o settings, fd int, readable, writable bool) (*Conn, error) {
 			}
 		}
 		c.nopoll = true
+		c.waitFirst = c.sock
 		c.readFn, c.writeFn = c.doReadWait, c.doWriteWait
 	case kind == unix.S_IFSOCK:
 		c.sock = true
+		c.waitFirst = true // registered with the poller below
 		if flags&unix.O_NONBLOCK == 0 {
 			// Register with the poller (os.NewFile does so only for a
 			// non-blocking fd), then give the description back its
@@ -352,6 +362,7 @@ func (cfg Config) NewConn(nc net.Conn) *Conn {
 			return tc
 		}
 	}
+	c.waitFirst = c.sock // the net package's sockets are on the poller
 	return c
 }
 

@@ -130,3 +130,28 @@ func ExampleConfig_threadWait() {
 	// task <nil>
 	// true
 }
+
+// A request and its reply: the request goes out from inside the wait for
+// the reply, so no read is tried before the reply can be there.
+func ExampleConn_SendRecvBytesInto() {
+	client, server, _ := connection.Pipe(true)
+	defer client.Close()
+	defer server.Close()
+	ctx := context.Background()
+	go func() { // a peer that answers each request
+		var req string
+		for server.Recv(ctx, &req) == nil {
+			_ = server.Send(ctx, "hello, "+req)
+		}
+	}()
+	buf := make([]byte, 64)
+	n, sent, err := client.SendRecvBytesInto(ctx, "go", buf)
+	if err != nil {
+		fmt.Println(sent, err)
+		return
+	}
+	var reply string
+	_ = pickle.Unmarshal(buf[:n], &reply)
+	fmt.Println(reply)
+	// Output: hello, go
+}

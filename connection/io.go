@@ -248,13 +248,29 @@ func (c *Conn) writeTwo(a, b []byte) (int, error) {
 	c.werr = nil
 	c.wdone = 0
 	err := c.rc.Write(c.writeFn)
-	c.wiov[0] = unix.Iovec{}
-	c.wiov[1] = unix.Iovec{}
-	c.wmsg.Iov = nil
+	c.clearFrame()
 	if err == nil {
 		err = c.werr
 	}
 	return c.wdone, err
+}
+
+// setFrame makes frame the pending write of doWrite (c.wmu held; frame
+// not empty).
+func (c *Conn) setFrame(frame []byte) {
+	c.wiov[0] = unix.Iovec{}
+	c.wiov[1] = unix.Iovec{Base: &frame[0]}
+	c.wiov[1].SetLen(len(frame))
+	c.wcnt = 1
+	c.werr = nil
+	c.wdone = 0
+}
+
+// clearFrame drops the pending write's pointers (c.wmu held).
+func (c *Conn) clearFrame() {
+	c.wiov[0] = unix.Iovec{}
+	c.wiov[1] = unix.Iovec{}
+	c.wmsg.Iov = nil
 }
 
 // beginSend takes the send lock and checks the Conn can send.

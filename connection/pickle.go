@@ -27,33 +27,48 @@ var (
 // matching ctx.Err(); if part of the frame went out, the send side is
 // broken (ErrBroken).
 func (c *Conn) Send(ctx context.Context, v any) error {
-	enc := c.opts.enc
 	if err := c.beginSend("send"); err != nil {
 		return err
 	}
 	defer c.wmu.Unlock()
-	// Reserve room for the largest header, pickle after it, then put the
-	// real header right in front of the payload.
-	buf := c.wbuf[:0]
-	buf = append(buf, make([]byte, largeHeaderLen)...)
-	buf, err := enc.AppendMarshal(buf, v)
+	frame, buf, err := c.encodeFrame(v)
 	if err != nil {
 		return fmt.Errorf("connection: send: %w", err)
 	}
-	var h [largeHeaderLen]byte
-	k := putHeader(h[:], uint64(len(buf)-largeHeaderLen))
-	frame := buf[largeHeaderLen-k:]
-	copy(frame, h[:k])
 	err = c.withCtx(ctx, true, func() error {
 		n, err := c.writeTwo(frame, nil)
 		return c.sendErr("send", n, err)
 	})
+	c.keepWbuf(buf)
+	return err
+}
+
+// encodeFrame pickles v into the reused frame buffer (c.wmu held) and
+// returns the frame (header and payload) and the buffer to give back to
+// keepWbuf.
+func (c *Conn) encodeFrame(v any) (frame, buf []byte, err error) {
+	// Reserve room for the largest header, pickle after it, then put the
+	// real header right in front of the payload.
+	buf = c.wbuf[:0]
+	buf = append(buf, make([]byte, largeHeaderLen)...)
+	buf, err = c.opts.enc.AppendMarshal(buf, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	var h [largeHeaderLen]byte
+	k := putHeader(h[:], uint64(len(buf)-largeHeaderLen))
+	frame = buf[largeHeaderLen-k:]
+	copy(frame, h[:k])
+	return frame, buf, nil
+}
+
+// keepWbuf keeps buf for the next send unless it is large (c.wmu held).
+func (c *Conn) keepWbuf(buf []byte) {
 	if cap(buf) <= keepBuf {
 		c.wbuf = buf[:0]
 	} else {
 		c.wbuf = nil
 	}
-	return err
 }
 
 // Recv receives one message and unpickles it into v (with Config.DecMode),

@@ -140,6 +140,11 @@ func (c *Conn) doReadWait(fd uintptr) bool {
 	}
 }
 
+// waitReadable waits in waitFD until fd is readable (ThreadWait).
+func (c *Conn) waitReadable(fd uintptr) error {
+	return c.waitFD(&c.rside, fd, unix.POLLIN, c.readDeadline)
+}
+
 // doWriteWait is doReadWait for sends.
 func (c *Conn) doWriteWait(fd uintptr) bool {
 	for {

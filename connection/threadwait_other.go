@@ -24,6 +24,7 @@ func unixNano(time.Time) int64 { return 0 }
 
 func (c *Conn) doReadWait(fd uintptr) bool  { return c.doRead(fd) }
 func (c *Conn) doWriteWait(fd uintptr) bool { return c.doWrite(fd) }
+func (c *Conn) waitReadable(uintptr) error  { return nil }
 
 func (c *Conn) withCtxNopoll(ctx context.Context, write bool, op func() error) error {
 	return op()

@@ -186,13 +186,13 @@ var replyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // roundTrip sends one request and reads one reply.
 func (c *Client) roundTrip(ctx context.Context, conn *connection.Conn, req pickle.Tuple) (string, any, error) {
-	if err := conn.Send(ctx, req); err != nil {
-		return "", nil, fmt.Errorf("manager: sending %v: %w", req[1], err)
-	}
 	buf := replyBufs.Get().(*[]byte)
-	v, err := wire.RecvBuf(ctx, conn, c.cfg.Conn.DecMode, buf)
+	v, sent, err := wire.RoundTripBuf(ctx, conn, req, c.cfg.Conn.DecMode, buf)
 	replyBufs.Put(buf)
-	if err != nil {
+	switch {
+	case err != nil && !sent:
+		return "", nil, fmt.Errorf("manager: sending %v: %w", req[1], err)
+	case err != nil:
 		return "", nil, fmt.Errorf("manager: reply to %v: %w", req[1], err)
 	}
 	return wire.Reply(v)

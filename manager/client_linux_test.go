@@ -111,8 +111,8 @@ func TestDialRetriesFullBacklog(t *testing.T) {
 
 // waitingIn counts the client calls (not the in-process server's
 // goroutines) under fn in state (a ThreadWait receive in ppoll:
-// "connection.(*Conn).doReadWait", "[syscall"; one on the runtime poller:
-// "connection.(*Conn).RecvBytesInto", "[IO wait").
+// "connection.(*Conn).doExchange", "[syscall"; one on the runtime poller:
+// "connection.(*Conn).SendRecvBytesInto", "[IO wait").
 func waitingIn(fn, state string) int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
@@ -150,8 +150,10 @@ func TestPooledThreadWait(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			tw := waitingIn("connection.(*Conn).doReadWait", "[syscall")
-			poller := waitingIn("connection.(*Conn).RecvBytesInto", "[IO wait")
+			// A call waits for its reply inside SendRecvBytesInto: in
+			// ppoll under doExchange, or parked on the poller.
+			tw := waitingIn("connection.(*Conn).doExchange", "[syscall")
+			poller := waitingIn("connection.(*Conn).SendRecvBytesInto", "[IO wait")
 			if tw == inPpoll && poller == n-inPpoll {
 				return done
 			}

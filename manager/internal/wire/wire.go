@@ -98,6 +98,33 @@ func RecvBuf(ctx context.Context, c *connection.Conn, dec pickle.DecMode, buf *[
 	return v, nil
 }
 
+// RoundTripBuf sends req and receives its reply into *buf as RecvBuf does
+// (connection.Conn.SendRecvBytesInto: the receive waits for the reply
+// before reading). sent reports whether req went out whole (an error with
+// sent false is the send's).
+func RoundTripBuf(ctx context.Context, c *connection.Conn, req any, dec pickle.DecMode, buf *[]byte) (v any, sent bool, err error) {
+	b := (*buf)[:cap(*buf)]
+	n, sent, err := c.SendRecvBytesInto(ctx, req, b)
+	msg := b[:n]
+	if err != nil {
+		var short *connection.BufferTooShortError
+		if !sent || !errors.As(err, &short) {
+			return nil, sent, err
+		}
+		msg = short.Message
+		if cap(msg) <= keepBuf {
+			*buf = msg[:0]
+		}
+	}
+	if dec == nil {
+		dec = defaultDec
+	}
+	if err := dec.Unmarshal(msg, &v); err != nil {
+		return nil, true, fmt.Errorf("manager: %w: %w", mpwire.ErrProtocol, err)
+	}
+	return v, true, nil
+}
+
 // noKwargs is the kwds of a request without keyword arguments (read only).
 var noKwargs = pickle.NewDict()
 
