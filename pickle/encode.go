@@ -637,7 +637,7 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
 	var at uint
 	if n := len(s); n > 0 && n <= 32 {
-		at = (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+		at = strCacheSlot(s)
 		slot = &e.strCache[at]
 		// An empty slot's "" never matches; the same bytes (a key shared
 		// by every record) match without comparing them.
@@ -665,6 +665,12 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 		e.strUsed[at/64] |= 1 << (at % 64)
 	}
 	return idx, nil
+}
+
+// strCacheSlot is the strCache slot of a string of 1 to 32 bytes.
+func strCacheSlot(s string) uint {
+	n := len(s)
+	return (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
 }
 
 type strCacheEntry struct {

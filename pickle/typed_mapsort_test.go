@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestSortMapItems checks sortMapItems against a plain sort of the keys,
+// TestSortMapItems checks mapSorter.sort against a plain sort of the keys,
 // at sizes on both sides of its switch to radix sorting, with keys that
 // share long prefixes, differ only past 8 bytes, are prefixes of each
 // other, are empty or hold bytes above 0x7f.
@@ -27,9 +27,9 @@ func TestSortMapItems(t *testing.T) {
 		"nested":     func(i int) string { return strings.Repeat("a", i%20) + fmt.Sprint(i/20) },
 		"binaryish":  func(i int) string { return string([]byte{byte(i >> 8), 0, byte(i), 0xff}) },
 	}
-	var tmp []mapItem
+	var so mapSorter
 	for name, gen := range gens {
-		for _, n := range []int{1, 2, 255, 256, 257, 1000, 5000} {
+		for _, n := range []int{1, 2, 255, 256, 257, 1000, 4095, 4096, 20000} {
 			seen := map[string]bool{}
 			var keys []string
 			for i := 0; len(keys) < n; i++ {
@@ -42,7 +42,7 @@ func TestSortMapItems(t *testing.T) {
 			for i, k := range keys {
 				items[i] = mapItem{keyPrefix(k), i}
 			}
-			tmp = sortMapItems(items, tmp, keys)
+			items = so.sort(items, keys)
 			got := make([]string, n)
 			for i, it := range items {
 				got[i] = keys[it.i]
