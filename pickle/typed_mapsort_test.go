@@ -3,9 +3,11 @@ package pickle
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSortMapItems checks mapSorter.sort against a plain sort of the keys,
@@ -52,6 +54,107 @@ func TestSortMapItems(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s, %d keys: sorted wrong", name, n)
 			}
+		}
+	}
+}
+
+// TestStrMapEncode encodes nested map[string]any values (maps inside maps,
+// at sizes on both sides of the radix sort's threshold, reusing the
+// scratch of each nesting level) and checks that every dict decodes with
+// its keys in sorted order and the values it had; an encode that fails
+// inside a nested map leaves the pooled scratch usable.
+func TestStrMapEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var gen func(depth int) map[string]any
+	gen = func(depth int) map[string]any {
+		n := rng.IntN(6)
+		if depth == 0 {
+			n = 3000
+		}
+		m := make(map[string]any, n)
+		for len(m) < n {
+			k := fmt.Sprintf("k%d", rng.IntN(1<<20))
+			if depth < 2 && rng.IntN(3) == 0 {
+				m[k] = gen(depth + 1)
+			} else {
+				m[k] = int64(rng.IntN(1000))
+			}
+		}
+		return m
+	}
+	var check func(path string, got any, want map[string]any)
+	check = func(path string, got any, want map[string]any) {
+		d, ok := got.(*Dict)
+		if !ok {
+			t.Fatalf("%s: decoded %T, want *Dict", path, got)
+		}
+		keys := make([]string, 0, d.Len())
+		for k, v := range d.All() {
+			ks := k.(string)
+			keys = append(keys, ks)
+			switch w := want[ks].(type) {
+			case map[string]any:
+				check(path+"/"+ks, v, w)
+			default:
+				if v != w {
+					t.Fatalf("%s/%s: %v, want %v", path, ks, v, w)
+				}
+			}
+		}
+		if len(keys) != len(want) || !slices.IsSorted(keys) {
+			t.Fatalf("%s: %d keys (want %d), sorted %v", path, len(keys), len(want), slices.IsSorted(keys))
+		}
+	}
+	for i := 0; i < 3; i++ {
+		m := gen(0)
+		var got any
+		if err := Unmarshal(mustMarshal(t, m), &got); err != nil {
+			t.Fatal(err)
+		}
+		check("", got, m)
+		// A value that cannot be encoded, two maps deep.
+		bad := map[string]any{"a": map[string]any{"b": map[string]any{"c": make(chan int)}}, "z": m}
+		if _, err := Marshal(bad); err == nil {
+			t.Fatal("a map holding a chan encoded")
+		}
+	}
+}
+
+// TestStrMapEncodeKeepsNoValues checks that the scratch a map[string]any
+// is written from, kept in the encoder state for the next encode, does not
+// keep the map's values alive. The test holds the state itself (the pool
+// may drop it at any collection, which would hide a leak).
+func TestStrMapEncodeKeepsNoValues(t *testing.T) {
+	type big struct{ B []byte }
+	em, err := EncOptions{}.EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := new(encState)
+	freed := make(chan struct{})
+	func() {
+		v := &big{B: make([]byte, 1<<10)}
+		runtime.SetFinalizer(v, func(*big) { close(freed) })
+		e.reset(em.(*encMode), nil)
+		if err := e.save(map[string]any{"v": v, "w": map[string]any{"v": v}}); err != nil {
+			t.Fatal(err)
+		}
+		e.release()
+	}()
+	if len(e.strMaps) != 2 || cap(e.strMaps[0].vals) < 2 {
+		t.Fatalf("the encode kept %d map scratches, want 2 holding room for the values", len(e.strMaps))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		select {
+		case <-freed:
+			runtime.KeepAlive(e)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a value encoded from a map[string]any is still reachable through the encoder state")
 		}
 	}
 }
