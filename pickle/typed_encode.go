@@ -579,43 +579,68 @@ func keyPrefix(k string) uint64 {
 }
 
 // mapScratch holds the copies of one map's keys and values while it is
-// written; an encState keeps one per map type for the next encode.
+// written; an encState keeps one per map type for the next encode, with
+// the iterator and key value that reading a map takes (two allocations a
+// map otherwise).
 type mapScratch struct {
 	keys  []string
 	items []mapItem
 	sort  mapSorter
-	vals  reflect.Value // []V
+	vals  reflect.Value // an addressable []V, resized without allocating
+	it    reflect.MapIter
+	k     reflect.Value // a K the iterator writes each key to
+	kp    *string       // k's address (K's kind is String)
+	busy  bool          // in use by a map being written
 }
 
 func (e *encState) takeScratch(t reflect.Type, n int) *mapScratch {
 	sc := e.maps[t]
-	if sc == nil || sc.vals.Cap() < n {
-		sc = &mapScratch{vals: reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)}
+	switch {
+	case sc == nil:
+		sc = newMapScratch(t)
+		if e.maps == nil {
+			e.maps = make(map[reflect.Type]*mapScratch)
+		}
+		e.maps[t] = sc
+	case sc.busy:
+		// A map of the same type inside one being written: scratch of
+		// its own, not kept.
+		sc = newMapScratch(t)
+	}
+	sc.busy = true
+	if sc.vals.Cap() < n {
+		sc.vals.Set(reflect.MakeSlice(sc.vals.Type(), n, n))
 	} else {
-		delete(e.maps, t) // a nested map of the same type gets its own
-		sc.vals = sc.vals.Slice(0, n)
+		sc.vals.SetLen(n) // Slice would allocate a header per map
 	}
 	sc.keys, sc.items = slices.Grow(sc.keys[:0], n), slices.Grow(sc.items[:0], n)
 	return sc
 }
 
-func (e *encState) putScratch(t reflect.Type, sc *mapScratch) {
+func newMapScratch(t reflect.Type) *mapScratch {
+	sc := &mapScratch{vals: reflect.New(reflect.SliceOf(t.Elem())).Elem(), k: reflect.New(t.Key()).Elem()}
+	// The key is read through its address, not with k.String() and its
+	// kind check twice per entry.
+	sc.kp = (*string)(sc.k.Addr().UnsafePointer())
+	return sc
+}
+
+func (e *encState) putScratch(sc *mapScratch) {
 	sc.vals.Clear() // keep no user values alive
 	clear(sc.keys)
+	*sc.kp = ""
+	sc.it.Reset(reflect.Value{})
+	sc.busy = false
 	if sc.vals.Cap() > 1<<16 {
-		return
+		sc.vals.SetZero()
+		sc.keys, sc.items, sc.sort = nil, nil, mapSorter{}
 	}
-	if e.maps == nil {
-		e.maps = make(map[reflect.Type]*mapScratch)
-	}
-	e.maps[t] = sc
 }
 
 // encStrMap writes a string-keyed map as a dict, in key order (Go maps
 // have none).
 func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	mp := *(*unsafe.Pointer)(p)
-	m := reflect.NewAt(pl.t, p).Elem()
 	var id idKey
 	if mp != nil {
 		id = idKey{p: mp, kind: 'm'}
@@ -627,23 +652,30 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
-	defer func() { e.depth-- }()
 	e.emptyDict()
 	e.memoizeID(id)
+	m := reflect.NewAt(pl.t, p).Elem()
 	n := m.Len()
 	if n == 0 {
+		e.depth--
 		return nil
 	}
 	// Copy the values out (a map cannot be addressed) and sort the keys.
 	sc := e.takeScratch(pl.t, n)
-	defer e.putScratch(pl.t, sc)
-	k := reflect.New(pl.t.Key()).Elem()
-	// The key is read through its address (its kind is String), not with
-	// k.String() and its kind check twice per entry.
-	kp := (*string)(k.Addr().UnsafePointer())
-	for it := m.MapRange(); it.Next(); {
+	err := e.strMapEntries(sc, m, pl)
+	e.putScratch(sc)
+	e.depth--
+	return err
+}
+
+// strMapEntries writes the n entries of map m through scratch sc.
+func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) error {
+	n := m.Len()
+	kp := sc.kp
+	sc.it.Reset(m)
+	for it := &sc.it; it.Next(); {
 		sc.vals.Index(len(sc.keys)).SetIterValue(it)
-		k.SetIterKey(it)
+		sc.k.SetIterKey(it)
 		sc.items = append(sc.items, mapItem{keyPrefix(*kp), len(sc.keys)})
 		sc.keys = append(sc.keys, *kp)
 	}

@@ -120,41 +120,84 @@ func TestStrMapEncode(t *testing.T) {
 	}
 }
 
-// TestStrMapEncodeKeepsNoValues checks that the scratch a map[string]any
-// is written from, kept in the encoder state for the next encode, does not
-// keep the map's values alive. The test holds the state itself (the pool
+// TestMapEncodeKeepsNoValues checks that the scratch a map is written
+// from, kept in the encoder state for the next encode, does not keep the
+// map or its values alive: map[string]any, and a typed map (its value
+// copies, iterator and key). The test holds the state itself (the pool
 // may drop it at any collection, which would hide a leak).
-func TestStrMapEncodeKeepsNoValues(t *testing.T) {
+func TestMapEncodeKeepsNoValues(t *testing.T) {
 	type big struct{ B []byte }
 	em, err := EncOptions{}.EncMode()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := new(encState)
-	freed := make(chan struct{})
-	func() {
-		v := &big{B: make([]byte, 1<<10)}
-		runtime.SetFinalizer(v, func(*big) { close(freed) })
-		e.reset(em.(*encMode), nil)
-		if err := e.save(map[string]any{"v": v, "w": map[string]any{"v": v}}); err != nil {
+	for _, tc := range []struct {
+		name  string
+		value func(v *big) any
+		kept  func(e *encState) bool
+	}{
+		{"map[string]any", func(v *big) any { return map[string]any{"v": v, "w": map[string]any{"v": v}} },
+			func(e *encState) bool { return len(e.strMaps) == 2 && cap(e.strMaps[0].vals) >= 2 }},
+		{"map[string]*big", func(v *big) any { return map[string]*big{"v": v, "w": v} },
+			func(e *encState) bool { return len(e.maps) == 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := new(encState)
+			freed := make(chan struct{})
+			func() {
+				v := &big{B: make([]byte, 1<<10)}
+				runtime.SetFinalizer(v, func(*big) { close(freed) })
+				e.reset(em.(*encMode), nil)
+				if err := e.save(tc.value(v)); err != nil {
+					t.Fatal(err)
+				}
+				e.release()
+			}()
+			if !tc.kept(e) {
+				t.Fatal("the encode kept no scratch")
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				runtime.GC()
+				select {
+				case <-freed:
+					runtime.KeepAlive(e)
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("a value encoded from a map is still reachable through the encoder state")
+				}
+			}
+		})
+	}
+}
+
+// TestTypedMapEncodeAllocs encodes a thousand small string-keyed maps:
+// the iterator and key that reading each map takes are kept with its
+// scratch, so the encode allocates nothing per map (it allocated two).
+func TestTypedMapEncodeAllocs(t *testing.T) {
+	type S struct {
+		A map[string]int64 `pickle:"a"`
+	}
+	v := make([]S, 1000)
+	for i := range v {
+		v[i].A = map[string]int64{"x": int64(i), "y": 2, "z": 3}
+	}
+	em, err := EncOptions{}.EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf []byte
+	allocs := testing.AllocsPerRun(20, func() {
+		if buf, err = em.AppendMarshal(buf[:0], v); err != nil {
 			t.Fatal(err)
 		}
-		e.release()
-	}()
-	if len(e.strMaps) != 2 || cap(e.strMaps[0].vals) < 2 {
-		t.Fatalf("the encode kept %d map scratches, want 2 holding room for the values", len(e.strMaps))
+	})
+	// A few for the pooled state when the pool drops it (it may, at any
+	// collection and at random under the race detector), not 1000.
+	if allocs > 100 {
+		t.Errorf("encoding 1000 maps: %.0f allocations", allocs)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		runtime.GC()
-		select {
-		case <-freed:
-			runtime.KeepAlive(e)
-			return
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a value encoded from a map[string]any is still reachable through the encoder state")
-		}
-	}
+	t.Logf("%.1f allocations", allocs)
 }
