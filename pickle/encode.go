@@ -107,6 +107,10 @@ type encState struct {
 	keys     []int32
 	keysUsed []int32
 	maps     map[reflect.Type]*mapScratch // typed_encode.go
+	// strMaps[i] is the scratch of the map[string]any being written at
+	// nesting level i of such maps; strMapTop levels are in use.
+	strMaps   []*strMapScratch
+	strMapTop int
 }
 
 var encPool = sync.Pool{New: func() any { return &encState{} }}
@@ -135,6 +139,7 @@ func (e *encState) release() {
 	}
 	e.keysUsed = e.keysUsed[:0]
 	clear(e.calling)
+	e.strMapTop = 0
 	encPool.Put(e)
 }
 
@@ -637,7 +642,7 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	var slot *strCacheEntry
 	var at uint
 	if n := len(s); n > 0 && n <= 32 {
-		at = (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+		at = strCacheSlot(s)
 		slot = &e.strCache[at]
 		// An empty slot's "" never matches; the same bytes (a key shared
 		// by every record) match without comparing them.
@@ -665,6 +670,12 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 		e.strUsed[at/64] |= 1 << (at % 64)
 	}
 	return idx, nil
+}
+
+// strCacheSlot is the strCache slot of a string of 1 to 32 bytes.
+func strCacheSlot(s string) uint {
+	n := len(s)
+	return (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
 }
 
 type strCacheEntry struct {
@@ -1032,14 +1043,71 @@ func (e *encState) saveStrMap(m map[string]any) error {
 	}
 	e.emptyDict()
 	e.memoizeID(id)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	if len(m) == 0 {
+		e.depth--
+		return nil
 	}
-	slices.Sort(keys)
-	err := anyItems(e, keys, m)
+	// The keys and values in one pass, the values written from the copy
+	// (looking each up again by its sorted key hashed it a second time),
+	// into scratch kept for the next map at this nesting level.
+	sc := e.takeStrMapScratch()
+	for k, v := range m {
+		sc.items = append(sc.items, mapItem{keyPrefix(k), len(sc.keys)})
+		sc.keys = append(sc.keys, k)
+		sc.vals = append(sc.vals, v)
+	}
+	sc.items = sc.sort.sort(sc.items, sc.keys)
+	err := e.strMapItems(sc)
+	e.putStrMapScratch(sc)
 	e.depth--
 	return err
+}
+
+// strMapScratch holds a map[string]any's keys, values and their order
+// while it is written.
+type strMapScratch struct {
+	keys  []string
+	vals  []any
+	items []mapItem
+	sort  mapSorter
+}
+
+func (e *encState) takeStrMapScratch() *strMapScratch {
+	if e.strMapTop == len(e.strMaps) {
+		e.strMaps = append(e.strMaps, new(strMapScratch))
+	}
+	sc := e.strMaps[e.strMapTop]
+	e.strMapTop++
+	return sc
+}
+
+func (e *encState) putStrMapScratch(sc *strMapScratch) {
+	e.strMapTop--
+	clear(sc.keys) // keep no user values alive
+	clear(sc.vals)
+	if cap(sc.keys) > 1<<16 {
+		*sc = strMapScratch{}
+		return
+	}
+	sc.keys, sc.vals, sc.items = sc.keys[:0], sc.vals[:0], sc.items[:0]
+}
+
+// strMapItems writes the items of a map[string]any in key order.
+func (e *encState) strMapItems(sc *strMapScratch) error {
+	for b := e.batches(len(sc.items), batchDict); b.next(); {
+		e.openBatch(&b)
+		for _, it := range sc.items[b.lo:b.hi] {
+			e.boundary()
+			if _, err := e.saveStrIdx(sc.keys[it.i]); err != nil {
+				return err
+			}
+			if err := e.save(sc.vals[it.i]); err != nil {
+				return err
+			}
+		}
+		e.closeBatch(&b, opSetitem, opSetitems)
+	}
+	return nil
 }
 
 func (e *encState) saveAnyMap(m map[any]any) error {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strings"
@@ -566,49 +567,80 @@ type mapItem struct {
 }
 
 func keyPrefix(k string) uint64 {
-	var b [8]byte
-	copy(b[:], k)
-	return binary.BigEndian.Uint64(b[:])
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(k), 8))
+	}
+	// Byte by byte: copying into an array called memmove per key.
+	var pre uint64
+	for i := range len(k) {
+		pre |= uint64(k[i]) << (56 - 8*i)
+	}
+	return pre
 }
 
 // mapScratch holds the copies of one map's keys and values while it is
-// written; an encState keeps one per map type for the next encode.
+// written; an encState keeps one per map type for the next encode, with
+// the iterator and key value that reading a map takes (two allocations a
+// map otherwise).
 type mapScratch struct {
 	keys  []string
 	items []mapItem
-	tmp   []mapItem     // sortMapItems' scratch
-	vals  reflect.Value // []V
+	sort  mapSorter
+	vals  reflect.Value // an addressable []V, resized without allocating
+	it    reflect.MapIter
+	k     reflect.Value // a K the iterator writes each key to
+	kp    *string       // k's address (K's kind is String)
+	busy  bool          // in use by a map being written
 }
 
 func (e *encState) takeScratch(t reflect.Type, n int) *mapScratch {
 	sc := e.maps[t]
-	if sc == nil || sc.vals.Cap() < n {
-		sc = &mapScratch{vals: reflect.MakeSlice(reflect.SliceOf(t.Elem()), n, n)}
+	switch {
+	case sc == nil:
+		sc = newMapScratch(t)
+		if e.maps == nil {
+			e.maps = make(map[reflect.Type]*mapScratch)
+		}
+		e.maps[t] = sc
+	case sc.busy:
+		// A map of the same type inside one being written: scratch of
+		// its own, not kept.
+		sc = newMapScratch(t)
+	}
+	sc.busy = true
+	if sc.vals.Cap() < n {
+		sc.vals.Set(reflect.MakeSlice(sc.vals.Type(), n, n))
 	} else {
-		delete(e.maps, t) // a nested map of the same type gets its own
-		sc.vals = sc.vals.Slice(0, n)
+		sc.vals.SetLen(n) // Slice would allocate a header per map
 	}
 	sc.keys, sc.items = slices.Grow(sc.keys[:0], n), slices.Grow(sc.items[:0], n)
 	return sc
 }
 
-func (e *encState) putScratch(t reflect.Type, sc *mapScratch) {
+func newMapScratch(t reflect.Type) *mapScratch {
+	sc := &mapScratch{vals: reflect.New(reflect.SliceOf(t.Elem())).Elem(), k: reflect.New(t.Key()).Elem()}
+	// The key is read through its address, not with k.String() and its
+	// kind check twice per entry.
+	sc.kp = (*string)(sc.k.Addr().UnsafePointer())
+	return sc
+}
+
+func (e *encState) putScratch(sc *mapScratch) {
 	sc.vals.Clear() // keep no user values alive
 	clear(sc.keys)
+	*sc.kp = ""
+	sc.it.Reset(reflect.Value{})
+	sc.busy = false
 	if sc.vals.Cap() > 1<<16 {
-		return
+		sc.vals.SetZero()
+		sc.keys, sc.items, sc.sort = nil, nil, mapSorter{}
 	}
-	if e.maps == nil {
-		e.maps = make(map[reflect.Type]*mapScratch)
-	}
-	e.maps[t] = sc
 }
 
 // encStrMap writes a string-keyed map as a dict, in key order (Go maps
 // have none).
 func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	mp := *(*unsafe.Pointer)(p)
-	m := reflect.NewAt(pl.t, p).Elem()
 	var id idKey
 	if mp != nil {
 		id = idKey{p: mp, kind: 'm'}
@@ -620,35 +652,42 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
-	defer func() { e.depth-- }()
 	e.emptyDict()
 	e.memoizeID(id)
+	m := reflect.NewAt(pl.t, p).Elem()
 	n := m.Len()
 	if n == 0 {
+		e.depth--
 		return nil
 	}
 	// Copy the values out (a map cannot be addressed) and sort the keys.
 	sc := e.takeScratch(pl.t, n)
-	defer e.putScratch(pl.t, sc)
-	k := reflect.New(pl.t.Key()).Elem()
-	// The key is read through its address (its kind is String), not with
-	// k.String() and its kind check twice per entry.
-	kp := (*string)(k.Addr().UnsafePointer())
-	for it := m.MapRange(); it.Next(); {
+	err := e.strMapEntries(sc, m, pl)
+	e.putScratch(sc)
+	e.depth--
+	return err
+}
+
+// strMapEntries writes the n entries of map m through scratch sc.
+func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) error {
+	n := m.Len()
+	kp := sc.kp
+	sc.it.Reset(m)
+	for it := &sc.it; it.Next(); {
 		sc.vals.Index(len(sc.keys)).SetIterValue(it)
-		k.SetIterKey(it)
+		sc.k.SetIterKey(it)
 		sc.items = append(sc.items, mapItem{keyPrefix(*kp), len(sc.keys)})
 		sc.keys = append(sc.keys, *kp)
 	}
 	keys := sc.keys
-	sc.tmp = sortMapItems(sc.items, sc.tmp, keys)
+	sc.items = sc.sort.sort(sc.items, keys)
 	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
 	for b := e.batches(n, batchDict); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
 			e.boundary()
 			it := sc.items[i]
-			if _, err := e.saveStrIdx(keys[it.i]); err != nil {
+			if err := e.saveMapKey(keys[it.i]); err != nil {
 				return err
 			}
 			if err := e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem); err != nil {
@@ -660,11 +699,41 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 	return nil
 }
 
-// sortMapItems sorts items by key (pre, then the whole key) and returns
-// tmp, grown to hold them. A long map is sorted by its keys' prefixes with
-// a radix sort (stable, so equal prefixes keep their order until their
-// keys are compared), which costs a fraction of comparison sorting.
-func sortMapItems(items, tmp []mapItem, keys []string) []mapItem {
+// saveMapKey writes a key of a string-keyed map as saveStrIdx does, but
+// looks it up in the memo without trying the cache of recent strings
+// first: a map's keys are distinct, so the cache slot a key falls in holds
+// another key nearly always (numbered keys fill a few slots), and the
+// comparison that finds so was a tenth of writing the key.
+func (e *encState) saveMapKey(s string) error {
+	i, mslot, ok := e.memoStr.find(s)
+	if !ok {
+		var err error
+		if i, err = e.writeStr(s); err != nil {
+			return err
+		}
+		e.memoStr.put(mslot, s, i)
+	} else {
+		e.writeGet(i)
+	}
+	// A value equal to the key (a record's name) finds it in the cache.
+	if n := len(s); n > 0 && n <= 32 {
+		at := strCacheSlot(s)
+		e.strCache[at] = strCacheEntry{s: s, idx: i}
+		e.strUsed[at/64] |= 1 << (at % 64)
+	}
+	return nil
+}
+
+// sort sorts items by key (pre, then the whole key) and returns them:
+// items, or the sorter's scratch holding them, which then takes items as
+// its scratch. A long map is sorted by its keys' prefixes with an LSD
+// radix sort (stable, so equal prefixes keep their order until their keys
+// are compared), which costs a fraction of comparison sorting. The digits
+// cover only the bits where the prefixes differ, in as few passes as
+// digits of up to 11 bits take (8 for fewer than 4096 items, whose counts
+// would outweigh them): keys numbered "item0".."item9999" differ in 28
+// bits, three passes where byte digits took four.
+func (so *mapSorter) sort(items []mapItem, keys []string) []mapItem {
 	byKey := func(a, b mapItem) int {
 		if a.pre != b.pre {
 			return cmp.Compare(a.pre, b.pre)
@@ -674,62 +743,82 @@ func sortMapItems(items, tmp []mapItem, keys []string) []mapItem {
 	n := len(items)
 	if n < 256 {
 		slices.SortFunc(items, byKey)
-		return tmp
+		return items
 	}
-	tmp = slices.Grow(tmp[:0], n)[:n]
-	src, dst := items, tmp
-	// The counts of each byte value at each of the prefixes' 8 positions
-	// in one pass over the items (unrolled: a loop over the positions that
-	// differ took twice the instructions), and the positions where they
-	// differ, the only ones sorted by.
-	var count [8][256]int
 	var or, and uint64 = 0, math.MaxUint64
 	for i := range items {
-		pre := items[i].pre
-		or |= pre
-		and &= pre
-		count[0][byte(pre)]++
-		count[1][byte(pre>>8)]++
-		count[2][byte(pre>>16)]++
-		count[3][byte(pre>>24)]++
-		count[4][byte(pre>>32)]++
-		count[5][byte(pre>>40)]++
-		count[6][byte(pre>>48)]++
-		count[7][byte(pre>>56)]++
+		or |= items[i].pre
+		and &= items[i].pre
 	}
-	var digits []uint
-	for shift := uint(0); shift < 64; shift += 8 {
-		if byte((or^and)>>shift) != 0 {
-			digits = append(digits, shift)
+	if diff := or ^ and; diff != 0 {
+		items = so.radix(items, diff)
+	}
+	// Keys that share their prefix: compare them whole.
+	for i := 1; i < n; i++ {
+		if items[i].pre != items[i-1].pre {
+			continue
 		}
+		lo, hi := i-1, i+1
+		for hi < n && items[hi].pre == items[lo].pre {
+			hi++
+		}
+		slices.SortFunc(items[lo:hi], byKey)
+		i = hi
 	}
-	for _, shift := range digits {
-		c := &count[shift/8]
-		at := 0
-		for b, k := range c {
+	return items
+}
+
+// mapSorter holds the scratch of sorting a map's items.
+type mapSorter struct {
+	tmp   []mapItem
+	count []uint32
+}
+
+// radix sorts items by the bits of pre set in diff (the others are equal
+// in every item) and returns them, in items or in so.tmp.
+func (so *mapSorter) radix(items []mapItem, diff uint64) []mapItem {
+	const maxDigit = 1 << 11
+	n := len(items)
+	lo := uint(bits.TrailingZeros64(diff))
+	span := uint(64-bits.LeadingZeros64(diff)) - lo
+	maxBits := uint(11)
+	if n < 1<<12 {
+		maxBits = 8
+	}
+	passes := (span + maxBits - 1) / maxBits
+	width := (span + passes - 1) / passes
+	mask := uint64(1)<<width - 1
+	// One row of counts per pass, plus one that the last pass counts into
+	// and nothing reads.
+	so.count = slices.Grow(so.count[:0], int(passes+1)*maxDigit)[:(passes+1)*maxDigit]
+	clear(so.count)
+	// The first digit is counted here, each next one by the pass before.
+	c := (*[maxDigit]uint32)(so.count)
+	for i := range items {
+		c[(items[i].pre>>lo)&mask&(maxDigit-1)]++
+	}
+	so.tmp = slices.Grow(so.tmp[:0], n)[:n]
+	src, dst := items, so.tmp
+	for p := range passes {
+		c := (*[maxDigit]uint32)(so.count[p*maxDigit:])
+		next := (*[maxDigit]uint32)(so.count[(p+1)*maxDigit:])
+		at := uint32(0)
+		for b := range c[:mask+1] {
+			k := c[b]
 			c[b] = at
 			at += k
 		}
+		shift := (lo + p*width) & 63
+		nshift := (shift + width) & 63
 		for i := range src {
-			b := byte(src[i].pre >> (shift & 63)) // no check for shift >= 64
-			dst[c[b]] = src[i]
+			it := src[i]
+			b := (it.pre >> shift) & mask & (maxDigit - 1)
+			next[(it.pre>>nshift)&mask&(maxDigit-1)]++
+			dst[c[b]] = it
 			c[b]++
 		}
 		src, dst = dst, src
 	}
-	if &src[0] != &items[0] {
-		copy(items, src)
-	}
-	// Keys that share their prefix: compare them whole.
-	for lo := 0; lo < n; {
-		hi := lo + 1
-		for hi < n && items[hi].pre == items[lo].pre {
-			hi++
-		}
-		if hi-lo > 1 {
-			slices.SortFunc(items[lo:hi], byKey)
-		}
-		lo = hi
-	}
-	return tmp
+	so.tmp = dst
+	return src
 }
