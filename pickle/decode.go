@@ -252,7 +252,13 @@ func (s *decState) top() (any, error) {
 
 // mark is MARK.
 func (s *decState) mark() {
-	s.marks = append(grow2(s.marks), mark{len(s.stack), s.pos})
+	// Only a growth stores the slice's pointer (append to itself updates
+	// its length): a store of it per MARK is a write barrier while the
+	// collector marks.
+	if len(s.marks) == cap(s.marks) {
+		s.marks = grow2(s.marks)
+	}
+	s.marks = append(s.marks, mark{len(s.stack), s.pos})
 	s.fence = len(s.stack)
 }
 
@@ -739,7 +745,7 @@ func setShortStrs(d *Dict, items []any) bool {
 	}
 	m := len(d.ents)
 	d.ents = d.ents[:m+len(items)/2]
-	copy(unsafe.Slice((*any)(unsafe.Pointer(unsafe.SliceData(d.ents[m:]))), len(items)), items)
+	copyFew(unsafe.Slice((*any)(unsafe.Pointer(unsafe.SliceData(d.ents[m:]))), len(items)), items)
 	return true
 }
 
@@ -789,7 +795,7 @@ func (s *decState) appendTo(items []any, at int) error {
 			}
 			if len(items) < batchSize {
 				l.items = s.carveAny(len(items))
-				copy(l.items, items)
+				copyFew(l.items, items)
 				return nil
 			}
 		}

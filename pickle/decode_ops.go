@@ -378,7 +378,7 @@ func (s *decState) loadBuild(op byte) error {
 				lb.walk.height = s.maxHeight(items)
 			}
 			lb.items = s.carveAny(len(items))
-			copy(lb.items, items)
+			copyFew(lb.items, items)
 		}
 		return s.push(lb.asList())
 	case opFrozenset:

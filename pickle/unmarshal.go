@@ -80,7 +80,16 @@ func (s *decState) giveBack() {
 	}
 	// Drop references so pooled slices keep no decoded values alive (the
 	// memo only grows; the stack may have been longer than it is now).
-	clear(s.stack[:cap(s.stack)])
+	// Slots above the highest one in use are nil already (cleared before
+	// the scratch was pooled, or never written): finding that slot reads
+	// the stack, where clearing each slot is a write barrier while the
+	// collector marks.
+	st := s.stack[:cap(s.stack)]
+	n := len(st)
+	for n > 0 && st[n-1] == nil {
+		n--
+	}
+	clear(st[:n])
 	clear(s.memo)
 	sc := s.scratch
 	sc.stack, sc.marks, sc.memo = s.stack[:0], s.marks[:0], s.memo[:0]
