@@ -52,6 +52,10 @@ type decState struct {
 	marks []mark
 	fence int // len(stack) at the innermost MARK
 
+	// stackHigh is the stack's highest length when it was last shortened
+	// (truncate).
+	stackHigh int
+
 	memo       []any
 	memoSparse map[uint64]any
 	memoCount  int
@@ -238,7 +242,7 @@ func (s *decState) pop() (any, error) {
 		return nil, s.errf("unpickling stack underflow")
 	}
 	v := s.stack[n-1]
-	s.stack = s.stack[:n-1]
+	s.truncate(n - 1)
 	return v, nil
 }
 
@@ -278,8 +282,15 @@ func (s *decState) popMark() ([]any, error) {
 	}
 	s.markAt = mk.pos
 	items := s.stack[mk.n:]
-	s.stack = s.stack[:mk.n]
+	s.truncate(mk.n)
 	return items, nil
+}
+
+// truncate shortens the stack to n values, keeping the highest length it
+// had (stackHigh: giveBack clears the pooled stack up to there).
+func (s *decState) truncate(n int) {
+	s.stackHigh = max(s.stackHigh, len(s.stack))
+	s.stack = s.stack[:n]
 }
 
 func (s *decState) checkLen(n int) error {
