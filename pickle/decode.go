@@ -52,6 +52,10 @@ type decState struct {
 	marks []mark
 	fence int // len(stack) at the innermost MARK
 
+	// stackHigh is the stack's highest length when it was last shortened
+	// (truncate).
+	stackHigh int
+
 	memo       []any
 	memoSparse map[uint64]any
 	memoCount  int
@@ -238,7 +242,7 @@ func (s *decState) pop() (any, error) {
 		return nil, s.errf("unpickling stack underflow")
 	}
 	v := s.stack[n-1]
-	s.stack = s.stack[:n-1]
+	s.truncate(n - 1)
 	return v, nil
 }
 
@@ -252,7 +256,13 @@ func (s *decState) top() (any, error) {
 
 // mark is MARK.
 func (s *decState) mark() {
-	s.marks = append(grow2(s.marks), mark{len(s.stack), s.pos})
+	// Only a growth stores the slice's pointer (append to itself updates
+	// its length): a store of it per MARK is a write barrier while the
+	// collector marks.
+	if len(s.marks) == cap(s.marks) {
+		s.marks = grow2(s.marks)
+	}
+	s.marks = append(s.marks, mark{len(s.stack), s.pos})
 	s.fence = len(s.stack)
 }
 
@@ -272,8 +282,15 @@ func (s *decState) popMark() ([]any, error) {
 	}
 	s.markAt = mk.pos
 	items := s.stack[mk.n:]
-	s.stack = s.stack[:mk.n]
+	s.truncate(mk.n)
 	return items, nil
+}
+
+// truncate shortens the stack to n values, keeping the highest length it
+// had (stackHigh: giveBack clears the pooled stack up to there).
+func (s *decState) truncate(n int) {
+	s.stackHigh = max(s.stackHigh, len(s.stack))
+	s.stack = s.stack[:n]
 }
 
 func (s *decState) checkLen(n int) error {
@@ -739,7 +756,7 @@ func setShortStrs(d *Dict, items []any) bool {
 	}
 	m := len(d.ents)
 	d.ents = d.ents[:m+len(items)/2]
-	copy(unsafe.Slice((*any)(unsafe.Pointer(unsafe.SliceData(d.ents[m:]))), len(items)), items)
+	copyFew(unsafe.Slice((*any)(unsafe.Pointer(unsafe.SliceData(d.ents[m:]))), len(items)), items)
 	return true
 }
 
@@ -789,7 +806,7 @@ func (s *decState) appendTo(items []any, at int) error {
 			}
 			if len(items) < batchSize {
 				l.items = s.carveAny(len(items))
-				copy(l.items, items)
+				copyFew(l.items, items)
 				return nil
 			}
 		}

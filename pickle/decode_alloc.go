@@ -271,12 +271,28 @@ func (s *decState) newList() *listBox {
 	return l
 }
 
+// copyFew copies src into dst (at least as long) like copy. While the
+// collector marks, copy's barrier (bulkBarrierPreWrite) sets out over the
+// type's pointer bitmap on every call, which costs more than the compiler's
+// barrier on each store for the few values of a small container (most of
+// them): so those are stored one by one.
+func copyFew(dst, src []any) {
+	if len(src) > 8 {
+		copy(dst, src)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
 // newTuple copies items into a new Tuple.
 func (s *decState) newTuple(items []any) Tuple {
 	if len(items) == 0 {
 		return Tuple{}
 	}
 	t := s.carveAny(len(items))
-	copy(t, items)
+	copyFew(t, items)
 	return t
 }

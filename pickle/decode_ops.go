@@ -346,7 +346,7 @@ func (s *decState) loadBuild(op byte) error {
 			return s.errf("unpickling stack underflow")
 		}
 		t := s.newTuple(s.stack[len(s.stack)-n:])
-		s.stack = s.stack[:len(s.stack)-n]
+		s.truncate(len(s.stack) - n)
 		return s.push(s.boxTuple(t))
 	}
 	items, err := s.popMark()
@@ -378,7 +378,7 @@ func (s *decState) loadBuild(op byte) error {
 				lb.walk.height = s.maxHeight(items)
 			}
 			lb.items = s.carveAny(len(items))
-			copy(lb.items, items)
+			copyFew(lb.items, items)
 		}
 		return s.push(lb.asList())
 	case opFrozenset:
@@ -418,7 +418,7 @@ func (s *decState) loadAdd(op byte) error {
 		}
 		n := len(s.stack)
 		kv := s.stack[n-2 : n]
-		s.stack = s.stack[:n-2]
+		s.truncate(n - 2)
 		return s.setItemsOn(kv, 0)
 	}
 	items, err := s.popMark()
@@ -462,7 +462,7 @@ func (s *decState) loadStackOp(op byte) error {
 	switch op {
 	case opPop:
 		if len(s.stack) > s.fence {
-			s.stack = s.stack[:len(s.stack)-1]
+			s.truncate(len(s.stack) - 1)
 		} else if _, err := s.popMark(); err != nil {
 			return s.errf("unpickling stack underflow")
 		}

@@ -78,14 +78,22 @@ func (s *decState) giveBack() {
 	if cap(s.stack) > keep || cap(s.memo) > keepMemo || cap(s.marks) > keep {
 		return
 	}
-	// Drop references so pooled slices keep no decoded values alive (the
-	// memo only grows; the stack may have been longer than it is now).
-	clear(s.stack[:cap(s.stack)])
-	clear(s.memo)
+	s.clearScratch()
 	sc := s.scratch
 	sc.stack, sc.marks, sc.memo = s.stack[:0], s.marks[:0], s.memo[:0]
 	scratchPool.Put(sc)
 	s.stack, s.marks, s.memo, s.scratch = nil, nil, nil, nil
+}
+
+// clearScratch drops the references in the stack and memo so that, pooled,
+// they keep no decoded values alive (the memo only grows; the stack may
+// have been longer than it is now). Slots above the highest length the
+// stack had in this decode are nil already (cleared before the scratch was
+// pooled, or never written), and clearing each slot is a write barrier
+// while the collector marks.
+func (s *decState) clearScratch() {
+	clear(s.stack[:max(s.stackHigh, len(s.stack))])
+	clear(s.memo)
 }
 
 func checkTarget(v any) (reflect.Value, error) {
