@@ -425,6 +425,12 @@ func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
 		return true, err
 	}
 	d.depth--
+	if uintptr(p) == d.scratch && pl.size == d.scratchSize {
+		// A map's value in its scratch (mapPair): nothing in it can
+		// fetch it, and it is gone once stored, as inScratch would drop it.
+		d.memo[first] = tmemo{kind: mDiscard}
+		return true, nil
+	}
 	d.memo[first] = d.atEntry(pl, p, first)
 	return true, nil
 }
