@@ -421,8 +421,13 @@ func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
 	if err := d.structPairs(&b); err != nil {
 		return true, err
 	}
-	if err := d.dictBatches(&b); err != nil {
-		return true, err
+	// Another batch can follow only a MARK (or a FRAME hiding one), or a
+	// SETITEM after a full batch: dictBatches decides those.
+	if op := s.data[min(s.pos, len(s.data)-1)]; op == opMark || op == opFrame || s.pos >= len(s.data) ||
+		b.n%batchSize == 0 {
+		if err := d.dictBatches(&b); err != nil {
+			return true, err
+		}
 	}
 	d.depth--
 	if uintptr(p) == d.scratch && pl.size == d.scratchSize {
@@ -739,10 +744,12 @@ func (d *tdec) mapPair(b *dictBuilder) error {
 		return err
 	}
 	// The scratch value is reused: memo entries pointing into it are gone.
-	for _, i := range d.inScratch[k0:] {
-		d.memo[i] = tmemo{kind: mDiscard}
+	if len(d.inScratch) > k0 {
+		for _, i := range d.inScratch[k0:] {
+			d.memo[i] = tmemo{kind: mDiscard}
+		}
+		d.inScratch = d.inScratch[:k0]
 	}
-	d.inScratch = d.inScratch[:k0]
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
 }
