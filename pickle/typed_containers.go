@@ -421,10 +421,21 @@ func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
 	if err := d.structPairs(&b); err != nil {
 		return true, err
 	}
-	if err := d.dictBatches(&b); err != nil {
-		return true, err
+	// Another batch can follow only a MARK (or a FRAME hiding one), or a
+	// SETITEM after a full batch: dictBatches decides those.
+	if op := s.data[min(s.pos, len(s.data)-1)]; op == opMark || op == opFrame || s.pos >= len(s.data) ||
+		b.n%batchSize == 0 {
+		if err := d.dictBatches(&b); err != nil {
+			return true, err
+		}
 	}
 	d.depth--
+	if uintptr(p) == d.scratch && pl.size == d.scratchSize {
+		// A map's value in its scratch (mapPair): nothing in it can
+		// fetch it, and it is gone once stored, as inScratch would drop it.
+		d.memo[first] = tmemo{kind: mDiscard}
+		return true, nil
+	}
 	d.memo[first] = d.atEntry(pl, p, first)
 	return true, nil
 }
@@ -552,6 +563,9 @@ func (d *tdec) pair(b *dictBuilder) error {
 		}
 		return d.value(nil, nil)
 	}
+	if b.pl.kind == pkMap {
+		return d.mapPair(b)
+	}
 	var local tmemo
 	idx := d.fastKey()
 	if idx < 0 {
@@ -563,9 +577,6 @@ func (d *tdec) pair(b *dictBuilder) error {
 	k := &local
 	if idx >= 0 {
 		k = &d.memo[idx]
-	}
-	if b.pl.kind == pkMap {
-		return d.mapValue(b, d.memoStr(k))
 	}
 	f := d.field(b.pl, k)
 	if f < 0 {
@@ -684,21 +695,47 @@ func (d *tdec) field(pl *decPlan, e *tmemo) int {
 	return f
 }
 
-// mapValue reads the value of key k into the scratch value and stores it.
-func (d *tdec) mapValue(b *dictBuilder, k string) error {
+// mapPair reads one key into the scratch key (a str written with its
+// MEMOIZE straight into it, as fastStr), then its value into the scratch
+// value, and stores them.
+func (d *tdec) mapPair(b *dictBuilder) error {
 	if err := d.charge(b.pl.key.size + b.pl.elem.size + 8); err != nil {
 		return err
 	}
 	if b.fresh && (b.n == estimateAt+1 || b.n == 16*estimateAt+1) {
+		// Before the key: resizeMap moves the items through the scratch.
 		d.resizeMap(b, b.n-1)
+	}
+	if s := d.s; s.pos+1 >= len(s.data) || s.data[s.pos] != opShortBinunicode || !d.strMemo(b.kp) {
+		var local tmemo
+		idx := d.fastKey()
+		if idx < 0 {
+			var err error
+			if idx, local, err = d.key(); err != nil {
+				return err
+			}
+		}
+		k := &local
+		if idx >= 0 {
+			k = &d.memo[idx]
+		}
+		*(*string)(b.kp) = d.memoStr(k)
 	}
 	b.v.SetZero()
 	vp := b.vp
 	lo, size, k0 := d.scratch, d.scratchSize, len(d.inScratch)
 	d.scratch, d.scratchSize = uintptr(vp), b.pl.elem.size
 	var err error
-	if b.pl.elem.kind == pkStruct {
-		err = d.structValue(vp, b.pl.elem)
+	if s := d.s; b.pl.elem.kind == pkStruct && s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
+		// A record: straight to it, as structValue (inline here).
+		s.pos++
+		d.objects++
+		var ok bool
+		if ok, err = d.record(vp, b.pl.elem); !ok && err == nil {
+			s.pos--
+			d.objects--
+			err = d.value(vp, b.pl.elem)
+		}
 	} else {
 		err = d.value(vp, b.pl.elem)
 	}
@@ -707,11 +744,12 @@ func (d *tdec) mapValue(b *dictBuilder, k string) error {
 		return err
 	}
 	// The scratch value is reused: memo entries pointing into it are gone.
-	for _, i := range d.inScratch[k0:] {
-		d.memo[i] = tmemo{kind: mDiscard}
+	if len(d.inScratch) > k0 {
+		for _, i := range d.inScratch[k0:] {
+			d.memo[i] = tmemo{kind: mDiscard}
+		}
+		d.inScratch = d.inScratch[:k0]
 	}
-	d.inScratch = d.inScratch[:k0]
-	*(*string)(b.kp) = k
 	b.m.SetMapIndex(b.k, b.v)
 	return nil
 }

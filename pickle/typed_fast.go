@@ -79,6 +79,16 @@ func (d *tdec) took(n int) bool {
 
 // fastStr reads SHORT_BINUNICODE and the MEMOIZE after it.
 func (d *tdec) fastStr(p unsafe.Pointer) bool {
+	if !d.strMemo(p) {
+		return false
+	}
+	d.objects++
+	return true
+}
+
+// strMemo is fastStr without counting an object (a dict's key, as key).
+// The caller checked that SHORT_BINUNICODE and its length are there.
+func (d *tdec) strMemo(p unsafe.Pointer) bool {
 	s := d.s
 	data, pos := s.data, s.pos
 	k := int(data[pos+1])
@@ -97,7 +107,8 @@ func (d *tdec) fastStr(p unsafe.Pointer) bool {
 		e.flags = fMade
 	}
 	d.memo = append(d.memo, e)
-	return d.took(k + 3)
+	s.pos = end + 1
+	return true
 }
 
 // fastKey reads a str key fetched from the memo (BINGET) or written with
