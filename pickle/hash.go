@@ -114,7 +114,7 @@ func (h *keyHasher) key(k any) (any, error) {
 			return bigKey(appendBig(nil, x)), nil
 		}
 	case Tuple, *FrozenSet:
-	case []any, *Dict, *Set, ByteArray, *listBox, map[string]any, map[any]any:
+	case []any, *Dict, *Set, ByteArray, map[string]any, map[any]any:
 		return nil, fmt.Errorf("%w: '%s'", ErrUnhashable, pyTypeName(k))
 	default:
 		return reflectKey(k)

@@ -658,8 +658,6 @@ func (s *hashSet) elems() []any {
 // and extension codes.
 func pyTypeName(v any) string {
 	switch x := v.(type) {
-	case *listBox:
-		return "list"
 	case Global:
 		return "global " + x.String()
 	case Ext:
