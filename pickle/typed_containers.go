@@ -567,16 +567,9 @@ func (d *tdec) pair(b *dictBuilder) error {
 		return d.mapPair(b)
 	}
 	var local tmemo
-	idx := d.fastKey()
-	if idx < 0 {
-		var err error
-		if idx, local, err = d.key(); err != nil {
-			return err
-		}
-	}
-	k := &local
-	if idx >= 0 {
-		k = &d.memo[idx]
+	k, err := d.keyEntry(&local)
+	if err != nil {
+		return err
 	}
 	f := d.field(b.pl, k)
 	if f < 0 {
@@ -592,6 +585,23 @@ func (d *tdec) pair(b *dictBuilder) error {
 	}
 	fv := fieldByIndexAlloc(reflect.NewAt(b.pl.t, b.p).Elem(), fp.index)
 	return d.value(fv.Addr().UnsafePointer(), fp.plan)
+}
+
+// keyEntry reads a dict key and returns its memo entry: a memoized str
+// found by fastKey, or what key reads; a key that has no memo entry is
+// stored in *local (the caller's variable) and local is returned.
+func (d *tdec) keyEntry(local *tmemo) (*tmemo, error) {
+	idx := d.fastKey()
+	if idx < 0 {
+		var err error
+		if idx, *local, err = d.key(); err != nil {
+			return nil, err
+		}
+	}
+	if idx >= 0 {
+		return &d.memo[idx], nil
+	}
+	return local, nil
 }
 
 // discardKey reads the key of a dict that is read into nothing. Python
@@ -708,16 +718,9 @@ func (d *tdec) mapPair(b *dictBuilder) error {
 	}
 	if s := d.s; s.pos+1 >= len(s.data) || s.data[s.pos] != opShortBinunicode || !d.strMemo(b.kp) {
 		var local tmemo
-		idx := d.fastKey()
-		if idx < 0 {
-			var err error
-			if idx, local, err = d.key(); err != nil {
-				return err
-			}
-		}
-		k := &local
-		if idx >= 0 {
-			k = &d.memo[idx]
+		k, err := d.keyEntry(&local)
+		if err != nil {
+			return err
 		}
 		*(*string)(b.kp) = d.memoStr(k)
 	}
