@@ -16,24 +16,31 @@ import (
 	"github.com/mpwire/mpwire/connection"
 )
 
+// dialUnix returns both ends of a unix socket connection made by
+// net.Dial to a net.Listen in a temporary directory: dialed and accepted.
+func dialUnix(t *testing.T) (dialed, accepted net.Conn) {
+	dir := t.TempDir()
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	require.NoError(t, err)
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		nc, _ := ln.Accept()
+		ch <- nc
+	}()
+	dialed, err = net.Dial("unix", filepath.Join(dir, "s"))
+	require.NoError(t, err)
+	accepted = <-ch
+	require.NotNil(t, accepted, "accept failed")
+	return dialed, accepted
+}
+
 // exchangePairs are the kinds of Conn SendRecvBytesInto serves: a
 // socketpair on the runtime poller, a dialed socket (NewConn), the same
 // with ThreadWait (ppoll), and a ReadAhead one. peer is the other end.
 func exchangePairs(t *testing.T) map[string]func(t *testing.T) (c, peer *connection.Conn) {
 	unixPair := func(t *testing.T, cfg connection.Config) (*connection.Conn, *connection.Conn) {
-		dir := t.TempDir()
-		ln, err := net.Listen("unix", filepath.Join(dir, "s"))
-		require.NoError(t, err)
-		defer ln.Close()
-		accepted := make(chan net.Conn, 1)
-		go func() {
-			nc, _ := ln.Accept()
-			accepted <- nc
-		}()
-		dnc, err := net.Dial("unix", filepath.Join(dir, "s"))
-		require.NoError(t, err)
-		anc := <-accepted
-		require.NotNil(t, anc)
+		dnc, anc := dialUnix(t)
 		c, peer := cfg.NewConn(dnc), connection.NewConn(anc)
 		t.Cleanup(func() { c.Close(); peer.Close() })
 		return c, peer

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -249,23 +247,7 @@ func TestThreadWaitDescriptorsStayOffThePoller(t *testing.T) {
 // and the manager client do) leaves the poller too, keeps nc's
 // addresses, and waits in ppoll with Close and deadlines working.
 func TestThreadWaitNewConnSocket(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
-	require.NoError(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- nc
-	}()
-	dnc, err := net.Dial("unix", filepath.Join(dir, "s"))
-	require.NoError(t, err)
-	anc, ok := <-accepted
-	require.True(t, ok, "accept failed")
+	dnc, anc := dialUnix(t)
 	peer := connection.NewConn(anc)
 	defer peer.Close()
 	c := connection.Config{ThreadWait: true}.NewConn(dnc)
@@ -274,7 +256,7 @@ func TestThreadWaitNewConnSocket(t *testing.T) {
 	assert.False(t, pollerFDs(t)[c.Fd()], "the ThreadWait Conn's socket is not registered with the poller")
 	assert.Equal(t, dnc.RemoteAddr().String(), c.RemoteAddr().String())
 	assert.NotNil(t, c.LocalAddr())
-	_, err = dnc.Write([]byte("x"))
+	_, err := dnc.Write([]byte("x"))
 	assert.Error(t, err, "the net.Conn is closed")
 
 	require.NoError(t, peer.SendBytes(context.Background(), []byte("ping")))
