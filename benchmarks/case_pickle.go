@@ -69,7 +69,9 @@ func runPickle(r *runner) error {
 		return err
 	}
 	r.note("pickle: every implementation decodes CPython's own protocol-4 bytes of the same workload (pyfixtures/pickle_bench.py); " +
-		"encode re-encodes the decoded value at protocol 4. CPython is timed with timeit in a subprocess (bench_py.py pickle-time). " +
+		"encode re-encodes the decoded value at protocol 4. CPython is timed with timeit in a subprocess (bench_py.py pickle-time) " +
+		"after a warm-up pass over every workload (a fresh interpreter's allocator faults in fresh pages on every call and runs up to 5× slower; " +
+		"warm is the faster, steadier baseline), with its cyclic collector off as timeit does; the rows \"collector on\" time loads with it on, as programs run (no goal). " +
 		"gopickle has no encoder. stalecucumber (github.com/hydrogen18/stalecucumber) is not available from the module proxy, so it is not measured.")
 	em, err := pickle.EncOptions{Protocol: 4}.EncMode()
 	if err != nil {
@@ -99,6 +101,8 @@ func runPickle(r *runner) error {
 		r.add(k+"mpwire/decode", ns)
 		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
 			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 1.0, Note: allocsNote(decodeN(data))})
+		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
+			Baseline: "CPython pickle.loads, collector on", BaseKey: k + "cpython/loads-gc"})
 		// gopickle decode
 		if ns, err := r.measure(func(n int) error {
 			for i := 0; i < n; i++ {
@@ -272,10 +276,11 @@ func (r *runner) cpythonPickle(dir, name string) error {
 			continue
 		}
 		var t struct {
-			Name    string  `json:"name"`
-			LoadsNs float64 `json:"loads_ns"`
-			DumpsNs float64 `json:"dumps_ns"`
-			CPickle bool    `json:"c_pickle"`
+			Name      string  `json:"name"`
+			LoadsNs   float64 `json:"loads_ns"`
+			DumpsNs   float64 `json:"dumps_ns"`
+			LoadsGCNs float64 `json:"loads_gc_ns"`
+			CPickle   bool    `json:"c_pickle"`
 		}
 		if err := json.Unmarshal([]byte(line), &t); err != nil {
 			return fmt.Errorf("pickle-time output %q: %w", line, err)
@@ -285,6 +290,7 @@ func (r *runner) cpythonPickle(dir, name string) error {
 		}
 		r.add("pickle/"+t.Name+"/cpython/loads", t.LoadsNs)
 		r.add("pickle/"+t.Name+"/cpython/dumps", t.DumpsNs)
+		r.add("pickle/"+t.Name+"/cpython/loads-gc", t.LoadsGCNs)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	want := map[string]int{
-		"pickle decode":                       3 * len(pickleWorkloads),
+		"pickle decode":                       4 * len(pickleWorkloads), // CPython (collector off, on), gopickle, og-rek
 		"pickle encode":                       2 * len(pickleWorkloads),
 		"Conn ping-pong":                      4,
 		"bulk SendBytes":                      3*len(bulkSizes) + 1,

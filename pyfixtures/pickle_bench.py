@@ -84,29 +84,55 @@ def mode_hostile(args):
     _write(args.dir, HOSTILE)
 
 
-def _best_ns(stmt, number, repeat):
-    t = timeit.Timer(stmt)
+def _best_ns(stmt, number, repeat, gc_on=False):
+    # timeit switches the cyclic collector off while it times; gc_on
+    # times with it on, as a program runs.
+    t = timeit.Timer(stmt, setup="import gc; gc.enable()" if gc_on else "pass")
     if number <= 0:
         number, _ = t.autorange()
     best = min(t.repeat(repeat=repeat, number=number))
     return best / number * 1e9
 
 
+def _warm(datas, rounds=3):
+    """Run loads and dumps of every workload a few times before timing.
+
+    A fresh interpreter's allocator hands freed arenas back to the OS and
+    faults fresh pages in on the next call; after this pass it keeps
+    reusing them, as a long-running program does. Cold and warm times of
+    the same call differ up to 5x for str workloads and 90x for dumps of
+    1 MiB bytes on the machines measured (docs/benchmarks.md), so every
+    CPython time is taken warm: the faster, steadier baseline."""
+    for _ in range(rounds):
+        for data in datas:
+            obj = pickle.loads(data)
+            pickle.dumps(obj, protocol=4)
+
+
 def time_dir(directory, only=None, repeat=5, number=0):
     """Time C pickle.loads and pickle.dumps(protocol=4) of every
     <name>.pickle in directory (or the names in only) with timeit: number
-    calls per sample (0: autorange), best of repeat. Prints one JSON line
-    per workload. bench_py.py pickle-time uses it too."""
+    calls per sample (0: autorange), best of repeat, after a warm-up pass
+    over every workload in directory (see _warm). loads is timed twice:
+    with the cyclic collector off (timeit's default; loads_ns) and on
+    (loads_gc_ns). Prints one JSON line per workload. bench_py.py
+    pickle-time uses it too."""
     names = sorted(f[:-len(".pickle")] for f in os.listdir(directory) if f.endswith(".pickle"))
+    datas = {}
+    for name in names:
+        with open(os.path.join(directory, name + ".pickle"), "rb") as fh:
+            datas[name] = fh.read()
+    _warm(datas.values())
     if only:
         names = [n for n in names if n in only]
     for name in names:
-        with open(os.path.join(directory, name + ".pickle"), "rb") as fh:
-            data = fh.read()
+        data = datas[name]
         obj = pickle.loads(data)
         loads_ns = _best_ns(lambda: pickle.loads(data), number, repeat)
         dumps_ns = _best_ns(lambda: pickle.dumps(obj, protocol=4), number, repeat)
+        loads_gc_ns = _best_ns(lambda: pickle.loads(data), number, repeat, gc_on=True)
         print(json.dumps({"name": name, "bytes": len(data), "loads_ns": loads_ns, "dumps_ns": dumps_ns,
+                          "loads_gc_ns": loads_gc_ns,
                           "python": "%d.%d.%d" % sys.version_info[:3],
                           "c_pickle": pickle.Pickler.__module__ == "_pickle"}), flush=True)
 
