@@ -1,7 +1,6 @@
 package pickle
 
 import (
-	"encoding/binary"
 	"errors"
 	"unsafe"
 
@@ -19,46 +18,159 @@ func validPyUTF8(b []byte) bool { return validWTF8(unsafe.String(unsafe.SliceDat
 func validPyUTF8String(s string) bool { return validWTF8(s) }
 
 // validWTF8 reports whether s is UTF-8 in which a lone surrogate may stand
-// as its 3-byte form (ED A0..BF xx), as Python's 'surrogatepass' writes it.
-// A leading ASCII run is checked 8 bytes at a time, the rest a byte or a
-// sequence at a time (utf8.ValidString and a second pass for surrogates
-// took 16 instructions a byte on mixed text).
+// as its 3-byte form (ED A0..BF xx), as Python's 'surrogatepass' writes it
+// (docs/spec.md). It runs the automaton wtf8DFA a byte at a time, with no
+// branch but the loop's, after skipping ASCII 32 or 8 bytes at a time where no
+// sequence is open (docs/benchmarks.md, issue 19 round 6). The
+// byte-at-a-time definition it replaced is refValidWTF8 in the tests.
 func validWTF8(s string) bool {
 	n := len(s)
 	i := 0
-	for i+8 <= n && binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&0x8080808080808080 == 0 {
+	for i+8 <= n && load64(s, i)&hiBits == 0 {
 		i += 8
+		for i+32 <= n {
+			t := s[i : i+32]
+			if (load64(t, 0)|load64(t, 8)|load64(t, 16)|load64(t, 24))&hiBits != 0 {
+				break
+			}
+			i += 32
+		}
 	}
-	for i < n {
-		c := s[i]
-		if c < 0x80 {
-			i++
+	var st uint64 // the state, in its low 6 bits
+	for ; i+8 <= n; i += 8 {
+		b := s[i : i+8]
+		if st&63 == 0 && load64(b, 0)&hiBits == 0 {
 			continue
 		}
-		switch {
-		case c < 0xC2:
-			return false
-		case c < 0xE0:
-			if i+1 >= n || s[i+1]&0xC0 != 0x80 {
-				return false
+		st = wtf8DFA[b[0]] >> (st & 63)
+		st = wtf8DFA[b[1]] >> (st & 63)
+		st = wtf8DFA[b[2]] >> (st & 63)
+		st = wtf8DFA[b[3]] >> (st & 63)
+		st = wtf8DFA[b[4]] >> (st & 63)
+		st = wtf8DFA[b[5]] >> (st & 63)
+		st = wtf8DFA[b[6]] >> (st & 63)
+		st = wtf8DFA[b[7]] >> (st & 63)
+	}
+	if n < 8 {
+		for ; i < n; i++ {
+			st = wtf8DFA[s[i]] >> (st & 63)
+		}
+		return st&63 == dfaAccept
+	}
+	// The last n-i (< 8) bytes, unrolled: the end of the last 8 bytes.
+	t := s[n-8:]
+	_ = t[7]
+	switch n - i {
+	case 7:
+		st = wtf8DFA[t[1]] >> (st & 63)
+		fallthrough
+	case 6:
+		st = wtf8DFA[t[2]] >> (st & 63)
+		fallthrough
+	case 5:
+		st = wtf8DFA[t[3]] >> (st & 63)
+		fallthrough
+	case 4:
+		st = wtf8DFA[t[4]] >> (st & 63)
+		fallthrough
+	case 3:
+		st = wtf8DFA[t[5]] >> (st & 63)
+		fallthrough
+	case 2:
+		st = wtf8DFA[t[6]] >> (st & 63)
+		fallthrough
+	case 1:
+		st = wtf8DFA[t[7]] >> (st & 63)
+	}
+	return st&63 == dfaAccept
+}
+
+// The states of wtf8DFA, each a shift: dfaAccept, between sequences;
+// dfaError, for good; dfaTail1-3, that many continuation bytes (80-BF) to
+// come; dfaE0, dfaF0, dfaF4, after those lead bytes, whose second byte is
+// A0-BF, 90-BF and 80-8F. ED (a surrogate's lead) is any E1-EF: its
+// second byte may be A0-BF, as 'surrogatepass' writes.
+const (
+	dfaAccept = 6 * iota
+	dfaError
+	dfaTail1
+	dfaTail2
+	dfaTail3
+	dfaE0
+	dfaF0
+	dfaF4
+)
+
+// wtf8DFA[b] holds, at bit S of each state S, the state after byte b in S
+// (6 bits): a step is wtf8DFA[b] >> S, whose low 6 bits are the new state
+// (the shift-based automaton of the validators that run a byte at a time
+// with no branch).
+var wtf8DFA = func() (t [256]uint64) {
+	for b := 0; b < 256; b++ {
+		next := func(s int) int {
+			cont := b >= 0x80 && b <= 0xBF
+			switch s {
+			case dfaAccept:
+				switch {
+				case b < 0x80:
+					return dfaAccept
+				case b < 0xC2:
+					return dfaError
+				case b < 0xE0:
+					return dfaTail1
+				case b == 0xE0:
+					return dfaE0
+				case b < 0xF0:
+					return dfaTail2
+				case b == 0xF0:
+					return dfaF0
+				case b < 0xF4:
+					return dfaTail3
+				case b == 0xF4:
+					return dfaF4
+				}
+			case dfaTail1:
+				if cont {
+					return dfaAccept
+				}
+			case dfaTail2:
+				if cont {
+					return dfaTail1
+				}
+			case dfaTail3:
+				if cont {
+					return dfaTail2
+				}
+			case dfaE0:
+				if b >= 0xA0 && b <= 0xBF {
+					return dfaTail1
+				}
+			case dfaF0:
+				if b >= 0x90 && b <= 0xBF {
+					return dfaTail2
+				}
+			case dfaF4:
+				if b >= 0x80 && b <= 0x8F {
+					return dfaTail2
+				}
 			}
-			i += 2
-		case c < 0xF0:
-			if i+2 >= n || s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80 || c == 0xE0 && s[i+1] < 0xA0 {
-				return false
-			}
-			i += 3
-		case c < 0xF5:
-			if i+3 >= n || s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80 || s[i+3]&0xC0 != 0x80 ||
-				c == 0xF0 && s[i+1] < 0x90 || c == 0xF4 && s[i+1] > 0x8F {
-				return false
-			}
-			i += 4
-		default:
-			return false
+			return dfaError
+		}
+		for s := dfaAccept; s <= dfaF4; s += 6 {
+			t[b] |= uint64(next(s)) << s
 		}
 	}
-	return true
+	return t
+}()
+
+const hiBits = 0x8080808080808080
+
+// load64 reads the 8 bytes at s[i:] as a little-endian word (one load:
+// the compiler merges the byte loads).
+func load64(s string, i int) uint64 {
+	t := s[i : i+8]
+	return uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
 }
 
 // appendRune and nextPyRune hold surrogates in 'surrogatepass' form; the
