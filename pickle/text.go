@@ -20,7 +20,7 @@ func validPyUTF8String(s string) bool { return validWTF8(s) }
 // validWTF8 reports whether s is UTF-8 in which a lone surrogate may stand
 // as its 3-byte form (ED A0..BF xx), as Python's 'surrogatepass' writes it
 // (docs/spec.md). It runs the automaton wtf8DFA a byte at a time, with no
-// branch but the loop's, after skipping ASCII 32 or 8 bytes at a time where no
+// branch but the loop's, after skipping ASCII 32, 16 or 8 bytes at a time where no
 // sequence is open (docs/benchmarks.md, issue 19 round 6). The
 // byte-at-a-time definition it replaced is refValidWTF8 in the tests.
 func validWTF8(s string) bool {
@@ -37,9 +37,9 @@ func validWTF8(s string) bool {
 		}
 	}
 	var st uint64 // the state, in its low 6 bits
-	for ; i+8 <= n; i += 8 {
-		b := s[i : i+8]
-		if st&63 == 0 && load64(b, 0)&hiBits == 0 {
+	for ; i+16 <= n; i += 16 {
+		b := s[i : i+16]
+		if st&63 == 0 && (load64(b, 0)|load64(b, 8))&hiBits == 0 {
 			continue
 		}
 		st = wtf8DFA[b[0]] >> (st & 63)
@@ -50,6 +50,27 @@ func validWTF8(s string) bool {
 		st = wtf8DFA[b[5]] >> (st & 63)
 		st = wtf8DFA[b[6]] >> (st & 63)
 		st = wtf8DFA[b[7]] >> (st & 63)
+		st = wtf8DFA[b[8]] >> (st & 63)
+		st = wtf8DFA[b[9]] >> (st & 63)
+		st = wtf8DFA[b[10]] >> (st & 63)
+		st = wtf8DFA[b[11]] >> (st & 63)
+		st = wtf8DFA[b[12]] >> (st & 63)
+		st = wtf8DFA[b[13]] >> (st & 63)
+		st = wtf8DFA[b[14]] >> (st & 63)
+		st = wtf8DFA[b[15]] >> (st & 63)
+	}
+	if i+8 <= n {
+		if b := s[i : i+8]; st&63 != 0 || load64(b, 0)&hiBits != 0 {
+			st = wtf8DFA[b[0]] >> (st & 63)
+			st = wtf8DFA[b[1]] >> (st & 63)
+			st = wtf8DFA[b[2]] >> (st & 63)
+			st = wtf8DFA[b[3]] >> (st & 63)
+			st = wtf8DFA[b[4]] >> (st & 63)
+			st = wtf8DFA[b[5]] >> (st & 63)
+			st = wtf8DFA[b[6]] >> (st & 63)
+			st = wtf8DFA[b[7]] >> (st & 63)
+		}
+		i += 8
 	}
 	if n < 8 {
 		for ; i < n; i++ {
