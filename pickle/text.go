@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"encoding/binary"
 	"errors"
 	"unsafe"
 
@@ -81,6 +82,98 @@ func validWTF8(s string) bool {
 	// The last n-i (< 8) bytes, unrolled: the end of the last 8 bytes.
 	t := s[n-8:]
 	_ = t[7]
+	switch n - i {
+	case 7:
+		st = wtf8DFA[t[1]] >> (st & 63)
+		fallthrough
+	case 6:
+		st = wtf8DFA[t[2]] >> (st & 63)
+		fallthrough
+	case 5:
+		st = wtf8DFA[t[3]] >> (st & 63)
+		fallthrough
+	case 4:
+		st = wtf8DFA[t[4]] >> (st & 63)
+		fallthrough
+	case 3:
+		st = wtf8DFA[t[5]] >> (st & 63)
+		fallthrough
+	case 2:
+		st = wtf8DFA[t[6]] >> (st & 63)
+		fallthrough
+	case 1:
+		st = wtf8DFA[t[7]] >> (st & 63)
+	}
+	return st&63 == dfaAccept
+}
+
+// copyWTF8Max is the length from which a str is checked and copied in two
+// passes (validWTF8, then memmove) rather than by copyWTF8: on longer text
+// the word stores cost more than memmove's call (docs/benchmarks.md).
+const copyWTF8Max = 128
+
+// copyWTF8 copies s to dst[:len(s)] and reports whether s is valid as
+// validWTF8 has it, in one pass: the bytes go over in words while the
+// automaton reads them (for short strs, where that saves the call to
+// memmove; docs/benchmarks.md, issue 19 round 6). dst must be at least as
+// long as s; when s is not valid, what dst holds is unspecified.
+func copyWTF8(dst []byte, s string) bool {
+	n := len(s)
+	dst = dst[:n]
+	var st uint64
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			dst[i] = s[i]
+			st = wtf8DFA[s[i]] >> (st & 63)
+		}
+		return st&63 == dfaAccept
+	}
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		b, d := s[i:i+16], dst[i:i+16]
+		w0, w1 := load64(b, 0), load64(b, 8)
+		binary.LittleEndian.PutUint64(d, w0)
+		binary.LittleEndian.PutUint64(d[8:], w1)
+		if st&63 == 0 && (w0|w1)&hiBits == 0 {
+			continue
+		}
+		st = wtf8DFA[b[0]] >> (st & 63)
+		st = wtf8DFA[b[1]] >> (st & 63)
+		st = wtf8DFA[b[2]] >> (st & 63)
+		st = wtf8DFA[b[3]] >> (st & 63)
+		st = wtf8DFA[b[4]] >> (st & 63)
+		st = wtf8DFA[b[5]] >> (st & 63)
+		st = wtf8DFA[b[6]] >> (st & 63)
+		st = wtf8DFA[b[7]] >> (st & 63)
+		st = wtf8DFA[b[8]] >> (st & 63)
+		st = wtf8DFA[b[9]] >> (st & 63)
+		st = wtf8DFA[b[10]] >> (st & 63)
+		st = wtf8DFA[b[11]] >> (st & 63)
+		st = wtf8DFA[b[12]] >> (st & 63)
+		st = wtf8DFA[b[13]] >> (st & 63)
+		st = wtf8DFA[b[14]] >> (st & 63)
+		st = wtf8DFA[b[15]] >> (st & 63)
+	}
+	if i+8 <= n {
+		b := s[i : i+8]
+		w := load64(b, 0)
+		binary.LittleEndian.PutUint64(dst[i:i+8], w)
+		if st&63 != 0 || w&hiBits != 0 {
+			st = wtf8DFA[b[0]] >> (st & 63)
+			st = wtf8DFA[b[1]] >> (st & 63)
+			st = wtf8DFA[b[2]] >> (st & 63)
+			st = wtf8DFA[b[3]] >> (st & 63)
+			st = wtf8DFA[b[4]] >> (st & 63)
+			st = wtf8DFA[b[5]] >> (st & 63)
+			st = wtf8DFA[b[6]] >> (st & 63)
+			st = wtf8DFA[b[7]] >> (st & 63)
+		}
+		i += 8
+	}
+	// The last n-i (< 8) bytes: the last 8 bytes go over as one word (the
+	// first of them again), and the automaton reads the new ones.
+	t := s[n-8:]
+	binary.LittleEndian.PutUint64(dst[n-8:], load64(t, 0))
 	switch n - i {
 	case 7:
 		st = wtf8DFA[t[1]] >> (st & 63)

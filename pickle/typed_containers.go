@@ -970,11 +970,19 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 		case opShortBinunicode:
 			k := int(data[q+1])
 			end := q + 2 + k
-			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo ||
-				!asciiWord(data, q+2, k) && !validPyUTF8(data[q+2:end]) {
+			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo {
 				return d.unStrList(b, first)
 			}
-			str, ref, at := d.newString(data[q+2 : end])
+			var str string
+			var ref, at int32
+			if asciiWord(data, q+2, k) {
+				str, ref, at = d.newString(data[q+2 : end])
+			} else {
+				var ok bool
+				if str, ref, at, ok = d.validString(data[q+2 : end]); !ok {
+					return d.unStrList(b, first)
+				}
+			}
 			*ep = str
 			e := tmemo{kind: mStr, n: q + 2, c: int32(k), ref: ref, at: at}
 			if k > 0 {

@@ -97,10 +97,16 @@ func (d *tdec) strMemo(p unsafe.Pointer) bool {
 		return false
 	}
 	b := data[pos+2 : end]
-	if !asciiWord(data, pos+2, k) && !validPyUTF8(b) {
-		return false
+	var str string
+	var ref, at int32
+	if asciiWord(data, pos+2, k) {
+		str, ref, at = d.newString(b)
+	} else {
+		var ok bool
+		if str, ref, at, ok = d.validString(b); !ok {
+			return false
+		}
 	}
-	str, ref, at := d.newString(b)
 	*(*string)(p) = str
 	e := tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at}
 	if k > 0 {

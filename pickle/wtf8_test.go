@@ -69,7 +69,7 @@ func refValidWTF8(s string) bool {
 	return true
 }
 
-// FuzzValidWTF8 checks validPyUTF8 against both references, on the input
+// FuzzValidWTF8 checks validPyUTF8 and copyWTF8 against both references, on the input
 // and on the input placed after 0-15 ASCII bytes (the word boundaries and
 // the ASCII fast path fall elsewhere in it). Its seed corpus is in
 // testdata/fuzz/FuzzValidWTF8.
@@ -87,8 +87,25 @@ func FuzzValidWTF8(f *testing.F) {
 			if ref := refValidWTF8(string(c)); ref != want {
 				t.Fatalf("refValidWTF8(%q) = %v, oldValidPyUTF8 %v", c, ref, want)
 			}
+			checkCopyWTF8(t, string(c), want)
 		}
 	})
+}
+
+// checkCopyWTF8 checks copyWTF8 on s against want (the validity): the
+// result, the copy, and that no byte of dst past len(s) changed.
+func checkCopyWTF8(t *testing.T, s string, want bool) {
+	t.Helper()
+	dst := bytes.Repeat([]byte{0xAA}, len(s)+9)
+	if got := copyWTF8(dst, s); got != want {
+		t.Fatalf("copyWTF8(%q) = %v, want %v", s, got, want)
+	}
+	if want && string(dst[:len(s)]) != s {
+		t.Fatalf("copyWTF8(%q) copied %q", s, dst[:len(s)])
+	}
+	if string(dst[len(s):]) != strings.Repeat("\xAA", 9) {
+		t.Fatalf("copyWTF8(%q) wrote past the string: %q", s, dst[len(s):])
+	}
 }
 
 // wtf8Cases are sequences around every rule of validWTF8: each lead byte
@@ -109,7 +126,7 @@ func wtf8Cases() []string {
 	return cs
 }
 
-// TestValidWTF8Differential runs validPyUTF8 and the references on every
+// TestValidWTF8Differential runs validWTF8, copyWTF8 and the references on every
 // case of wtf8Cases, cut short at every length and placed after 0-15
 // ASCII bytes and before 0-7 more, so that each sequence starts, ends
 // and is cut at every offset of a word and of the tail.
@@ -124,6 +141,7 @@ func TestValidWTF8Differential(t *testing.T) {
 					if got != want || refValidWTF8(c) != want {
 						t.Fatalf("validWTF8(%q) = %v, refValidWTF8 %v, want %v", c, got, refValidWTF8(c), want)
 					}
+					checkCopyWTF8(t, c, want)
 					n++
 				}
 			}
@@ -137,9 +155,11 @@ func TestValidWTF8Differential(t *testing.T) {
 			for pre := 0; pre < 16; pre++ {
 				for mid := 0; mid < 9; mid++ {
 					c := strings.Repeat("a", pre) + a + strings.Repeat("m", mid) + b + "zz"
-					if got, want := validWTF8(c), oldValidPyUTF8([]byte(c)); got != want {
+					want := oldValidPyUTF8([]byte(c))
+					if got := validWTF8(c); got != want {
 						t.Fatalf("validWTF8(%q) = %v, want %v", c, got, want)
 					}
+					checkCopyWTF8(t, c, want)
 					n++
 				}
 			}
@@ -148,7 +168,7 @@ func TestValidWTF8Differential(t *testing.T) {
 	t.Logf("%d strings", n)
 }
 
-// TestValidWTF8Random compares validWTF8 with oldValidPyUTF8 on random
+// TestValidWTF8Random compares validWTF8 and copyWTF8 with oldValidPyUTF8 on random
 // strings drawn from bytes that make valid and nearly valid text.
 func TestValidWTF8Random(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 6))
@@ -163,9 +183,11 @@ func TestValidWTF8Random(t *testing.T) {
 				b = append(b, pieces[r.IntN(len(pieces))]...)
 			}
 		}
-		if got, want := validPyUTF8(b), oldValidPyUTF8(b); got != want {
+		want := oldValidPyUTF8(b)
+		if got := validPyUTF8(b); got != want {
 			t.Fatalf("validPyUTF8(%q) = %v, want %v", b, got, want)
 		}
+		checkCopyWTF8(t, string(b), want)
 	}
 }
 
@@ -201,6 +223,7 @@ func BenchmarkValidWTF8(b *testing.B) {
 		{"ref", refValidWTF8},
 		{"utf8", utf8.ValidString},
 	}
+	cp := make([]byte, 8192)
 	dst := make([]byte, 8192)
 	for _, in := range inputs {
 		for _, f := range fns {
@@ -213,6 +236,14 @@ func BenchmarkValidWTF8(b *testing.B) {
 				}
 			})
 		}
+		b.Run(in.name+"/copyWTF8", func(b *testing.B) {
+			b.SetBytes(int64(len(in.s)))
+			for i := 0; i < b.N; i++ {
+				if !copyWTF8(cp, in.s) {
+					b.Fatal("invalid")
+				}
+			}
+		})
 		b.Run(in.name+"/copy", func(b *testing.B) {
 			b.SetBytes(int64(len(in.s)))
 			for i := 0; i < b.N; i++ {
