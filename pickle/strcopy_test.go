@@ -54,7 +54,7 @@ type strCopyRec struct {
 
 // TestStrCheckedWhileCopied decodes and encodes every case of
 // strCopyCases through each path that checks a str (generic and typed
-// decode, a []string alone and as a record's field, encode at protocol 4
+// decode, a []string short and long and as a record's field, encode at protocol 4
 // and 2): a str is refused exactly when oldValidPyUTF8 refuses it, and a
 // valid one comes through byte for byte.
 func TestStrCheckedWhileCopied(t *testing.T) {
@@ -80,6 +80,16 @@ func TestStrCheckedWhileCopied(t *testing.T) {
 		}
 		if valid && !reflect.DeepEqual(ss, []string{"x" + s, s}) {
 			t.Fatalf("%s: []string decode gave %q", name, ss)
+		}
+		// A list longer than strList reads (carveSize items): strRun.
+		long := []string{"a1", "a2", "a3", "a4", "a5", "x" + s, s}
+		ss = nil
+		err = Unmarshal(strPickle(long...), &ss)
+		if (err == nil) != valid {
+			t.Fatalf("%s: long []string decode error %v, valid %v", name, err, valid)
+		}
+		if valid && !reflect.DeepEqual(ss, long) {
+			t.Fatalf("%s: long []string decode gave %q", name, ss)
 		}
 		// A record whose tags are a short list (strList).
 		rp := []byte{opProto, 4, opEmptyDict, opMemoize, opShortBinunicode, 4, 't', 'a', 'g', 's', opMemoize}

@@ -99,9 +99,19 @@ func (d *tdec) strMemo(p unsafe.Pointer) bool {
 	b := data[pos+2 : end]
 	var str string
 	var ref, at int32
-	if asciiWord(data, pos+2, k) {
+	switch {
+	case asciiWord(data, pos+2, k):
 		str, ref, at = d.newString(b)
-	} else {
+	case k > 8 && k < copyWTF8Max && k <= int(d.slabEnd-d.slabAt):
+		// validString's common case, without its call.
+		at = d.slabAt
+		q := unsafe.Add(d.slabBase, at)
+		if !copyWTF8(unsafe.Slice((*byte)(q), k), unsafe.String(&b[0], k)) {
+			return false
+		}
+		d.slabAt = at + int32(k)
+		str, ref = unsafe.String((*byte)(q), k), int32(len(d.chunks)-1)
+	default:
 		var ok bool
 		if str, ref, at, ok = d.validString(b); !ok {
 			return false
