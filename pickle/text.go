@@ -43,33 +43,39 @@ func validWTF8(s string) bool {
 		if st&63 == 0 && (load64(b, 0)|load64(b, 8))&hiBits == 0 {
 			continue
 		}
-		st = wtf8DFA[b[0]] >> (st & 63)
-		st = wtf8DFA[b[1]] >> (st & 63)
-		st = wtf8DFA[b[2]] >> (st & 63)
-		st = wtf8DFA[b[3]] >> (st & 63)
-		st = wtf8DFA[b[4]] >> (st & 63)
-		st = wtf8DFA[b[5]] >> (st & 63)
-		st = wtf8DFA[b[6]] >> (st & 63)
-		st = wtf8DFA[b[7]] >> (st & 63)
-		st = wtf8DFA[b[8]] >> (st & 63)
-		st = wtf8DFA[b[9]] >> (st & 63)
-		st = wtf8DFA[b[10]] >> (st & 63)
-		st = wtf8DFA[b[11]] >> (st & 63)
-		st = wtf8DFA[b[12]] >> (st & 63)
-		st = wtf8DFA[b[13]] >> (st & 63)
-		st = wtf8DFA[b[14]] >> (st & 63)
-		st = wtf8DFA[b[15]] >> (st & 63)
+		t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+		st = t0 >> (st & 63)
+		st = t1 >> (st & 63)
+		st = t2 >> (st & 63)
+		st = t3 >> (st & 63)
+		t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+		st = t4 >> (st & 63)
+		st = t5 >> (st & 63)
+		st = t6 >> (st & 63)
+		st = t7 >> (st & 63)
+		t8, t9, t10, t11 := wtf8DFA[b[8]], wtf8DFA[b[9]], wtf8DFA[b[10]], wtf8DFA[b[11]]
+		st = t8 >> (st & 63)
+		st = t9 >> (st & 63)
+		st = t10 >> (st & 63)
+		st = t11 >> (st & 63)
+		t12, t13, t14, t15 := wtf8DFA[b[12]], wtf8DFA[b[13]], wtf8DFA[b[14]], wtf8DFA[b[15]]
+		st = t12 >> (st & 63)
+		st = t13 >> (st & 63)
+		st = t14 >> (st & 63)
+		st = t15 >> (st & 63)
 	}
 	if i+8 <= n {
 		if b := s[i : i+8]; st&63 != 0 || load64(b, 0)&hiBits != 0 {
-			st = wtf8DFA[b[0]] >> (st & 63)
-			st = wtf8DFA[b[1]] >> (st & 63)
-			st = wtf8DFA[b[2]] >> (st & 63)
-			st = wtf8DFA[b[3]] >> (st & 63)
-			st = wtf8DFA[b[4]] >> (st & 63)
-			st = wtf8DFA[b[5]] >> (st & 63)
-			st = wtf8DFA[b[6]] >> (st & 63)
-			st = wtf8DFA[b[7]] >> (st & 63)
+			t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+			st = t0 >> (st & 63)
+			st = t1 >> (st & 63)
+			st = t2 >> (st & 63)
+			st = t3 >> (st & 63)
+			t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+			st = t4 >> (st & 63)
+			st = t5 >> (st & 63)
+			st = t6 >> (st & 63)
+			st = t7 >> (st & 63)
 		}
 		i += 8
 	}
@@ -137,36 +143,42 @@ func copyWTF8(dst []byte, s string) bool {
 		if st&63 == 0 && (w0|w1)&hiBits == 0 {
 			continue
 		}
-		st = wtf8DFA[b[0]] >> (st & 63)
-		st = wtf8DFA[b[1]] >> (st & 63)
-		st = wtf8DFA[b[2]] >> (st & 63)
-		st = wtf8DFA[b[3]] >> (st & 63)
-		st = wtf8DFA[b[4]] >> (st & 63)
-		st = wtf8DFA[b[5]] >> (st & 63)
-		st = wtf8DFA[b[6]] >> (st & 63)
-		st = wtf8DFA[b[7]] >> (st & 63)
-		st = wtf8DFA[b[8]] >> (st & 63)
-		st = wtf8DFA[b[9]] >> (st & 63)
-		st = wtf8DFA[b[10]] >> (st & 63)
-		st = wtf8DFA[b[11]] >> (st & 63)
-		st = wtf8DFA[b[12]] >> (st & 63)
-		st = wtf8DFA[b[13]] >> (st & 63)
-		st = wtf8DFA[b[14]] >> (st & 63)
-		st = wtf8DFA[b[15]] >> (st & 63)
+		t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+		st = t0 >> (st & 63)
+		st = t1 >> (st & 63)
+		st = t2 >> (st & 63)
+		st = t3 >> (st & 63)
+		t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+		st = t4 >> (st & 63)
+		st = t5 >> (st & 63)
+		st = t6 >> (st & 63)
+		st = t7 >> (st & 63)
+		t8, t9, t10, t11 := wtf8DFA[b[8]], wtf8DFA[b[9]], wtf8DFA[b[10]], wtf8DFA[b[11]]
+		st = t8 >> (st & 63)
+		st = t9 >> (st & 63)
+		st = t10 >> (st & 63)
+		st = t11 >> (st & 63)
+		t12, t13, t14, t15 := wtf8DFA[b[12]], wtf8DFA[b[13]], wtf8DFA[b[14]], wtf8DFA[b[15]]
+		st = t12 >> (st & 63)
+		st = t13 >> (st & 63)
+		st = t14 >> (st & 63)
+		st = t15 >> (st & 63)
 	}
 	if i+8 <= n {
 		b := s[i : i+8]
 		w := load64(b, 0)
 		binary.LittleEndian.PutUint64(dst[i:i+8], w)
 		if st&63 != 0 || w&hiBits != 0 {
-			st = wtf8DFA[b[0]] >> (st & 63)
-			st = wtf8DFA[b[1]] >> (st & 63)
-			st = wtf8DFA[b[2]] >> (st & 63)
-			st = wtf8DFA[b[3]] >> (st & 63)
-			st = wtf8DFA[b[4]] >> (st & 63)
-			st = wtf8DFA[b[5]] >> (st & 63)
-			st = wtf8DFA[b[6]] >> (st & 63)
-			st = wtf8DFA[b[7]] >> (st & 63)
+			t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+			st = t0 >> (st & 63)
+			st = t1 >> (st & 63)
+			st = t2 >> (st & 63)
+			st = t3 >> (st & 63)
+			t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+			st = t4 >> (st & 63)
+			st = t5 >> (st & 63)
+			st = t6 >> (st & 63)
+			st = t7 >> (st & 63)
 		}
 		i += 8
 	}
