@@ -577,6 +577,13 @@ func (s *decState) loadUnicode(n uint64) error {
 	if err != nil {
 		return err
 	}
+	if len(b) > 8 && len(b) < copyWTF8Max {
+		v, ok := s.boxValidStr(b)
+		if !ok {
+			return s.errf("'utf-8' codec can't decode the str argument")
+		}
+		return s.push(v)
+	}
 	if !validPyUTF8(b) {
 		return s.errf("'utf-8' codec can't decode the str argument")
 	}

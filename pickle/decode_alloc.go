@@ -181,6 +181,19 @@ func (s *decState) boxStr(b []byte) any {
 	return boxAt(stringWord, p)
 }
 
+// boxValidStr is boxStr of b (not empty) when b is valid as validPyUTF8
+// has it, checked while it is copied (copyWTF8), else false.
+func (s *decState) boxValidStr(b []byte) (any, bool) {
+	p := s.words(2 + (len(b)+7)/8)
+	data := unsafe.Add(p, 16)
+	if !copyWTF8(unsafe.Slice((*byte)(data), len(b)), unsafe.String(unsafe.SliceData(b), len(b))) {
+		return nil, false
+	}
+	h := (*[2]uintptr)(p)
+	h[0], h[1] = uintptr(data), uintptr(len(b))
+	return boxAt(stringWord, p), true
+}
+
 // boxSlice returns the slice with header h as an interface value of the
 // type whose word is typ (Tuple or []byte: one layout with []any).
 func (s *decState) boxSlice(typ unsafe.Pointer, h []any) any {

@@ -690,10 +690,27 @@ func (e *encState) saveFreshStr(s string) error {
 }
 
 func (e *encState) writeStr(s string) (int, error) {
-	if !validPyUTF8String(s) {
-		return 0, &UnsupportedValueError{Value: reflect.ValueOf(s), Str: "string is not valid UTF-8: " + strconv.Quote(truncate(s, 40))}
-	}
 	n := len(s)
+	if e.proto >= 4 && n < copyWTF8Max {
+		// SHORT_BINUNICODE, the bytes checked while they are copied
+		// (copyWTF8), and MEMOIZE, in room made once.
+		l := len(e.b)
+		if cap(e.b)-l < n+3 {
+			e.b = slices.Grow(e.b, n+3)
+		}
+		b := e.b[:l+n+3]
+		b[l], b[l+1], b[l+2+n] = opShortBinunicode, byte(n), opMemoize
+		if !copyWTF8(b[l+2:], s) {
+			return 0, invalidStrError(s)
+		}
+		e.b = b
+		idx := e.memoN
+		e.memoN = idx + 1
+		return idx, nil
+	}
+	if !validPyUTF8String(s) {
+		return 0, invalidStrError(s)
+	}
 	switch {
 	case e.proto >= 4 && n < 256:
 		e.b = append(e.b, opShortBinunicode, byte(n))
@@ -716,6 +733,10 @@ func (e *encState) writeStr(s string) (int, error) {
 		e.b = append(e.b, '\n')
 	}
 	return e.memoize(), nil
+}
+
+func invalidStrError(s string) error {
+	return &UnsupportedValueError{Value: reflect.ValueOf(s), Str: "string is not valid UTF-8: " + strconv.Quote(truncate(s, 40))}
 }
 
 // freshStr is a str that CPython creates anew (so it is not shared with

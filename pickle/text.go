@@ -19,46 +19,284 @@ func validPyUTF8(b []byte) bool { return validWTF8(unsafe.String(unsafe.SliceDat
 func validPyUTF8String(s string) bool { return validWTF8(s) }
 
 // validWTF8 reports whether s is UTF-8 in which a lone surrogate may stand
-// as its 3-byte form (ED A0..BF xx), as Python's 'surrogatepass' writes it.
-// A leading ASCII run is checked 8 bytes at a time, the rest a byte or a
-// sequence at a time (utf8.ValidString and a second pass for surrogates
-// took 16 instructions a byte on mixed text).
+// as its 3-byte form (ED A0..BF xx), as Python's 'surrogatepass' writes it
+// (docs/spec.md). It runs the automaton wtf8DFA a byte at a time, with no
+// branch but the loop's, after skipping ASCII 32, 16 or 8 bytes at a time where no
+// sequence is open (docs/benchmarks.md, issue 19 round 6). The
+// byte-at-a-time definition it replaced is refValidWTF8 in the tests.
 func validWTF8(s string) bool {
 	n := len(s)
 	i := 0
-	for i+8 <= n && binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))&0x8080808080808080 == 0 {
+	for i+8 <= n && load64(s, i)&hiBits == 0 {
 		i += 8
+		for i+32 <= n {
+			t := s[i : i+32]
+			if (load64(t, 0)|load64(t, 8)|load64(t, 16)|load64(t, 24))&hiBits != 0 {
+				break
+			}
+			i += 32
+		}
 	}
-	for i < n {
-		c := s[i]
-		if c < 0x80 {
-			i++
+	var st uint64 // the state, in its low 6 bits
+	for ; i+16 <= n; i += 16 {
+		b := s[i : i+16]
+		if st&63 == 0 && (load64(b, 0)|load64(b, 8))&hiBits == 0 {
 			continue
 		}
-		switch {
-		case c < 0xC2:
-			return false
-		case c < 0xE0:
-			if i+1 >= n || s[i+1]&0xC0 != 0x80 {
-				return false
+		t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+		st = t0 >> (st & 63)
+		st = t1 >> (st & 63)
+		st = t2 >> (st & 63)
+		st = t3 >> (st & 63)
+		t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+		st = t4 >> (st & 63)
+		st = t5 >> (st & 63)
+		st = t6 >> (st & 63)
+		st = t7 >> (st & 63)
+		t8, t9, t10, t11 := wtf8DFA[b[8]], wtf8DFA[b[9]], wtf8DFA[b[10]], wtf8DFA[b[11]]
+		st = t8 >> (st & 63)
+		st = t9 >> (st & 63)
+		st = t10 >> (st & 63)
+		st = t11 >> (st & 63)
+		t12, t13, t14, t15 := wtf8DFA[b[12]], wtf8DFA[b[13]], wtf8DFA[b[14]], wtf8DFA[b[15]]
+		st = t12 >> (st & 63)
+		st = t13 >> (st & 63)
+		st = t14 >> (st & 63)
+		st = t15 >> (st & 63)
+	}
+	if i+8 <= n {
+		if b := s[i : i+8]; st&63 != 0 || load64(b, 0)&hiBits != 0 {
+			t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+			st = t0 >> (st & 63)
+			st = t1 >> (st & 63)
+			st = t2 >> (st & 63)
+			st = t3 >> (st & 63)
+			t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+			st = t4 >> (st & 63)
+			st = t5 >> (st & 63)
+			st = t6 >> (st & 63)
+			st = t7 >> (st & 63)
+		}
+		i += 8
+	}
+	if n < 8 {
+		for ; i < n; i++ {
+			st = wtf8DFA[s[i]] >> (st & 63)
+		}
+		return st&63 == dfaAccept
+	}
+	// The last n-i (< 8) bytes, unrolled: the end of the last 8 bytes.
+	t := s[n-8:]
+	_ = t[7]
+	switch n - i {
+	case 7:
+		st = wtf8DFA[t[1]] >> (st & 63)
+		fallthrough
+	case 6:
+		st = wtf8DFA[t[2]] >> (st & 63)
+		fallthrough
+	case 5:
+		st = wtf8DFA[t[3]] >> (st & 63)
+		fallthrough
+	case 4:
+		st = wtf8DFA[t[4]] >> (st & 63)
+		fallthrough
+	case 3:
+		st = wtf8DFA[t[5]] >> (st & 63)
+		fallthrough
+	case 2:
+		st = wtf8DFA[t[6]] >> (st & 63)
+		fallthrough
+	case 1:
+		st = wtf8DFA[t[7]] >> (st & 63)
+	}
+	return st&63 == dfaAccept
+}
+
+// copyWTF8Max is the length from which a str is checked and copied in two
+// passes (validWTF8, then memmove) rather than by copyWTF8: on longer text
+// the word stores cost more than memmove's call (docs/benchmarks.md).
+const copyWTF8Max = 128
+
+// copyWTF8 copies s to dst[:len(s)] and reports whether s is valid as
+// validWTF8 has it, in one pass: the bytes go over in words while the
+// automaton reads them (for short strs, where that saves the call to
+// memmove; docs/benchmarks.md, issue 19 round 6). dst must be at least as
+// long as s; when s is not valid, what dst holds is unspecified.
+func copyWTF8(dst []byte, s string) bool {
+	n := len(s)
+	dst = dst[:n]
+	var st uint64
+	if n < 8 {
+		for i := 0; i < n; i++ {
+			dst[i] = s[i]
+			st = wtf8DFA[s[i]] >> (st & 63)
+		}
+		return st&63 == dfaAccept
+	}
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		b, d := s[i:i+16], dst[i:i+16]
+		w0, w1 := load64(b, 0), load64(b, 8)
+		binary.LittleEndian.PutUint64(d, w0)
+		binary.LittleEndian.PutUint64(d[8:], w1)
+		if st&63 == 0 && (w0|w1)&hiBits == 0 {
+			continue
+		}
+		t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+		st = t0 >> (st & 63)
+		st = t1 >> (st & 63)
+		st = t2 >> (st & 63)
+		st = t3 >> (st & 63)
+		t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+		st = t4 >> (st & 63)
+		st = t5 >> (st & 63)
+		st = t6 >> (st & 63)
+		st = t7 >> (st & 63)
+		t8, t9, t10, t11 := wtf8DFA[b[8]], wtf8DFA[b[9]], wtf8DFA[b[10]], wtf8DFA[b[11]]
+		st = t8 >> (st & 63)
+		st = t9 >> (st & 63)
+		st = t10 >> (st & 63)
+		st = t11 >> (st & 63)
+		t12, t13, t14, t15 := wtf8DFA[b[12]], wtf8DFA[b[13]], wtf8DFA[b[14]], wtf8DFA[b[15]]
+		st = t12 >> (st & 63)
+		st = t13 >> (st & 63)
+		st = t14 >> (st & 63)
+		st = t15 >> (st & 63)
+	}
+	if i+8 <= n {
+		b := s[i : i+8]
+		w := load64(b, 0)
+		binary.LittleEndian.PutUint64(dst[i:i+8], w)
+		if st&63 != 0 || w&hiBits != 0 {
+			t0, t1, t2, t3 := wtf8DFA[b[0]], wtf8DFA[b[1]], wtf8DFA[b[2]], wtf8DFA[b[3]]
+			st = t0 >> (st & 63)
+			st = t1 >> (st & 63)
+			st = t2 >> (st & 63)
+			st = t3 >> (st & 63)
+			t4, t5, t6, t7 := wtf8DFA[b[4]], wtf8DFA[b[5]], wtf8DFA[b[6]], wtf8DFA[b[7]]
+			st = t4 >> (st & 63)
+			st = t5 >> (st & 63)
+			st = t6 >> (st & 63)
+			st = t7 >> (st & 63)
+		}
+		i += 8
+	}
+	// The last n-i (< 8) bytes: the last 8 bytes go over as one word (the
+	// first of them again), and the automaton reads the new ones.
+	t := s[n-8:]
+	binary.LittleEndian.PutUint64(dst[n-8:], load64(t, 0))
+	switch n - i {
+	case 7:
+		st = wtf8DFA[t[1]] >> (st & 63)
+		fallthrough
+	case 6:
+		st = wtf8DFA[t[2]] >> (st & 63)
+		fallthrough
+	case 5:
+		st = wtf8DFA[t[3]] >> (st & 63)
+		fallthrough
+	case 4:
+		st = wtf8DFA[t[4]] >> (st & 63)
+		fallthrough
+	case 3:
+		st = wtf8DFA[t[5]] >> (st & 63)
+		fallthrough
+	case 2:
+		st = wtf8DFA[t[6]] >> (st & 63)
+		fallthrough
+	case 1:
+		st = wtf8DFA[t[7]] >> (st & 63)
+	}
+	return st&63 == dfaAccept
+}
+
+// The states of wtf8DFA, each a shift: dfaAccept, between sequences;
+// dfaError, for good; dfaTail1-3, that many continuation bytes (80-BF) to
+// come; dfaE0, dfaF0, dfaF4, after those lead bytes, whose second byte is
+// A0-BF, 90-BF and 80-8F. ED (a surrogate's lead) is any E1-EF: its
+// second byte may be A0-BF, as 'surrogatepass' writes.
+const (
+	dfaAccept = 6 * iota
+	dfaError
+	dfaTail1
+	dfaTail2
+	dfaTail3
+	dfaE0
+	dfaF0
+	dfaF4
+)
+
+// wtf8DFA[b] holds, at bit S of each state S, the state after byte b in S
+// (6 bits): a step is wtf8DFA[b] >> S, whose low 6 bits are the new state
+// (the shift-based automaton of the validators that run a byte at a time
+// with no branch).
+var wtf8DFA = func() (t [256]uint64) {
+	for b := 0; b < 256; b++ {
+		next := func(s int) int {
+			cont := b >= 0x80 && b <= 0xBF
+			switch s {
+			case dfaAccept:
+				switch {
+				case b < 0x80:
+					return dfaAccept
+				case b < 0xC2:
+					return dfaError
+				case b < 0xE0:
+					return dfaTail1
+				case b == 0xE0:
+					return dfaE0
+				case b < 0xF0:
+					return dfaTail2
+				case b == 0xF0:
+					return dfaF0
+				case b < 0xF4:
+					return dfaTail3
+				case b == 0xF4:
+					return dfaF4
+				}
+			case dfaTail1:
+				if cont {
+					return dfaAccept
+				}
+			case dfaTail2:
+				if cont {
+					return dfaTail1
+				}
+			case dfaTail3:
+				if cont {
+					return dfaTail2
+				}
+			case dfaE0:
+				if b >= 0xA0 && b <= 0xBF {
+					return dfaTail1
+				}
+			case dfaF0:
+				if b >= 0x90 && b <= 0xBF {
+					return dfaTail2
+				}
+			case dfaF4:
+				if b >= 0x80 && b <= 0x8F {
+					return dfaTail2
+				}
 			}
-			i += 2
-		case c < 0xF0:
-			if i+2 >= n || s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80 || c == 0xE0 && s[i+1] < 0xA0 {
-				return false
-			}
-			i += 3
-		case c < 0xF5:
-			if i+3 >= n || s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80 || s[i+3]&0xC0 != 0x80 ||
-				c == 0xF0 && s[i+1] < 0x90 || c == 0xF4 && s[i+1] > 0x8F {
-				return false
-			}
-			i += 4
-		default:
-			return false
+			return dfaError
+		}
+		for s := dfaAccept; s <= dfaF4; s += 6 {
+			t[b] |= uint64(next(s)) << s
 		}
 	}
-	return true
+	return t
+}()
+
+const hiBits = 0x8080808080808080
+
+// load64 reads the 8 bytes at s[i:] as a little-endian word (one load:
+// the compiler merges the byte loads).
+func load64(s string, i int) uint64 {
+	t := s[i : i+8]
+	return uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
 }
 
 // appendRune and nextPyRune hold surrogates in 'surrogatepass' form; the

@@ -905,11 +905,28 @@ func (d *tdec) strRun(b *seqBuilder) error {
 			}
 		}
 		ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
-		if op == opBinget {
+		switch end := pos + 2 + i; {
+		case op == opBinget:
 			*(*string)(ep) = d.memoStr(&d.memo[i])
 			d.took(2)
-		} else if !d.fastStr(ep) {
-			return nil
+		case i > 8 && i < copyWTF8Max && end < len(data) && data[end] == opMemoize &&
+			len(d.memo) < d.maxMemo && i <= int(d.slabEnd-d.slabAt):
+			// strMemo's common case (a str of 9-127 bytes checked while
+			// it is copied into the slab), without its two calls.
+			at := d.slabAt
+			q := unsafe.Add(d.slabBase, at)
+			if !copyWTF8(unsafe.Slice((*byte)(q), i), unsafe.String(&data[pos+2], i)) {
+				return nil
+			}
+			d.slabAt = at + int32(i)
+			*(*string)(ep) = unsafe.String((*byte)(q), i)
+			d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(i), ref: int32(len(d.chunks) - 1), at: at, flags: fMade})
+			s.pos = end + 1
+			d.objects++
+		default:
+			if !d.fastStr(ep) {
+				return nil
+			}
 		}
 		b.n++
 	}
@@ -970,11 +987,19 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 		case opShortBinunicode:
 			k := int(data[q+1])
 			end := q + 2 + k
-			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo ||
-				!asciiWord(data, q+2, k) && !validPyUTF8(data[q+2:end]) {
+			if end >= len(data) || data[end] != opMemoize || len(d.memo) >= d.maxMemo {
 				return d.unStrList(b, first)
 			}
-			str, ref, at := d.newString(data[q+2 : end])
+			var str string
+			var ref, at int32
+			if asciiWord(data, q+2, k) {
+				str, ref, at = d.newString(data[q+2 : end])
+			} else {
+				var ok bool
+				if str, ref, at, ok = d.validString(data[q+2 : end]); !ok {
+					return d.unStrList(b, first)
+				}
+			}
 			*ep = str
 			e := tmemo{kind: mStr, n: q + 2, c: int32(k), ref: ref, at: at}
 			if k > 0 {

@@ -512,6 +512,28 @@ func (d *tdec) newString(b []byte) (string, int32, int32) {
 	return unsafe.String((*byte)(p), n), int32(len(d.chunks) - 1), at
 }
 
+// validString is newString of b (a str's bytes) when b is valid as
+// validPyUTF8 has it, else false. A short str (under copyWTF8Max bytes) is
+// checked while it is copied (copyWTF8); one that fails leaves its bytes
+// in the unused rest of the chunk.
+func (d *tdec) validString(b []byte) (string, int32, int32, bool) {
+	n := len(b)
+	if n > 8 && n < copyWTF8Max && n <= int(d.slabEnd-d.slabAt) {
+		at := d.slabAt
+		p := unsafe.Add(d.slabBase, at)
+		if !copyWTF8(unsafe.Slice((*byte)(p), n), unsafe.String(unsafe.SliceData(b), n)) {
+			return "", 0, 0, false
+		}
+		d.slabAt = at + int32(n)
+		return unsafe.String((*byte)(p), n), int32(len(d.chunks) - 1), at, true
+	}
+	if !validPyUTF8(b) {
+		return "", 0, 0, false
+	}
+	str, ref, at := d.newString(b)
+	return str, ref, at, true
+}
+
 // newChunk is newString when the last chunk has no room for b: a long
 // string gets an allocation of its own, a short one a new chunk.
 func (d *tdec) newChunk(b []byte) (string, int32, int32) {

@@ -97,10 +97,26 @@ func (d *tdec) strMemo(p unsafe.Pointer) bool {
 		return false
 	}
 	b := data[pos+2 : end]
-	if !asciiWord(data, pos+2, k) && !validPyUTF8(b) {
-		return false
+	var str string
+	var ref, at int32
+	switch {
+	case asciiWord(data, pos+2, k):
+		str, ref, at = d.newString(b)
+	case k > 8 && k < copyWTF8Max && k <= int(d.slabEnd-d.slabAt):
+		// validString's common case, without its call.
+		at = d.slabAt
+		q := unsafe.Add(d.slabBase, at)
+		if !copyWTF8(unsafe.Slice((*byte)(q), k), unsafe.String(&b[0], k)) {
+			return false
+		}
+		d.slabAt = at + int32(k)
+		str, ref = unsafe.String((*byte)(q), k), int32(len(d.chunks)-1)
+	default:
+		var ok bool
+		if str, ref, at, ok = d.validString(b); !ok {
+			return false
+		}
 	}
-	str, ref, at := d.newString(b)
 	*(*string)(p) = str
 	e := tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at}
 	if k > 0 {
