@@ -763,11 +763,12 @@ func setShortStrs(d *Dict, items []any) bool {
 			return false
 		}
 		ks := *(*string)((*eface)(unsafe.Pointer(&k)).data)
-		if d.findStr(ks) >= 0 {
+		if len(d.ents) > 0 && d.findStr(ks) >= 0 {
 			return false
 		}
 		for j := 0; j < i; j += 2 {
-			if *(*string)((*eface)(unsafe.Pointer(&items[j])).data) == ks {
+			// Lengths first: keys of one length are mostly few.
+			if t := *(*string)((*eface)(unsafe.Pointer(&items[j])).data); len(t) == len(ks) && t == ks {
 				return false
 			}
 		}
