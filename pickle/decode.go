@@ -253,20 +253,26 @@ func (s *decState) pushChecked(v any) error {
 func (s *decState) pop() (any, error) {
 	n := len(s.stack)
 	if n <= s.fence {
-		return nil, s.errf("unpickling stack underflow")
+		return nil, s.underflow()
 	}
 	v := s.stack[n-1]
 	s.truncate(n - 1)
 	return v, nil
 }
 
+// top returns the value at the top of the stack (small enough to inline).
 func (s *decState) top() (any, error) {
-	n := len(s.stack)
-	if n <= s.fence {
-		return nil, s.errf("unpickling stack underflow")
+	if n := len(s.stack); n > s.fence {
+		return s.stack[n-1], nil
 	}
-	return s.stack[n-1], nil
+	return nil, s.underflow()
 }
+
+// underflow is the error of an opcode that needs more values than the
+// stack has above the innermost MARK (not inlined: its callers are).
+//
+//go:noinline
+func (s *decState) underflow() error { return s.errf("unpickling stack underflow") }
 
 // mark is MARK.
 func (s *decState) mark() {
@@ -309,9 +315,13 @@ func (s *decState) truncate(n int) {
 
 func (s *decState) checkLen(n int) error {
 	if n > s.m.maxContainer {
-		return s.errw(ErrLimit, "container of %d elements (MaxContainerLen %d)", n, s.m.maxContainer)
+		return s.lenErr(n)
 	}
 	return nil
+}
+
+func (s *decState) lenErr(n int) error {
+	return s.errw(ErrLimit, "container of %d elements (MaxContainerLen %d)", n, s.m.maxContainer)
 }
 
 func (s *decState) memoPut(idx uint64, v any) error {
@@ -780,10 +790,11 @@ func setShortStrs(d *Dict, items []any) bool {
 }
 
 func (s *decState) setItemsOn(items []any, at int) error {
-	t, err := s.top()
-	if err != nil {
-		return err
+	n := len(s.stack)
+	if n <= s.fence {
+		return s.underflow()
 	}
+	t := s.stack[n-1] // top, inline
 	switch d := t.(type) {
 	case *Dict:
 		if err := s.checkLen(d.Len() + len(items)/2); err != nil {
@@ -807,10 +818,11 @@ func (s *decState) setItemsOn(items []any, at int) error {
 //
 // at is the input offset of the items' MARK (0 if none).
 func (s *decState) appendTo(items []any, at int) error {
-	t, err := s.top()
-	if err != nil {
-		return err
+	n := len(s.stack)
+	if n <= s.fence {
+		return s.underflow()
 	}
+	t := s.stack[n-1] // top, inline
 	if typeWord(t) == listWord {
 		l := listOf(t)
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {
