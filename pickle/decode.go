@@ -597,9 +597,16 @@ func normInt(v *big.Int) any {
 }
 
 func (s *decState) loadUnicode(n uint64) error {
-	b, err := s.take(n)
-	if err != nil {
-		return err
+	var b []byte
+	if pos := s.pos; n <= uint64(len(s.data)-pos) {
+		// There already (take, inline).
+		b = s.data[pos : pos+int(n)]
+		s.pos = pos + int(n)
+	} else {
+		var err error
+		if b, err = s.take(n); err != nil {
+			return err
+		}
 	}
 	if !validPyUTF8(b) {
 		return s.errf("'utf-8' codec can't decode the str argument")
