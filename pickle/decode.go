@@ -216,6 +216,20 @@ func (s *decState) push(v any) error {
 	return nil
 }
 
+// tryPush is push's common case, small enough to inline into the opcode
+// loop (a call per value is a tenth of a small dict's decode): it pushes
+// and reports true when no limit is near and the stack has room; else the
+// caller pushes with push, which checks.
+func (s *decState) tryPush(v any) bool {
+	n := len(s.stack)
+	if s.objects >= s.m.maxObjects || s.alloc > s.allocMax || n == cap(s.stack) {
+		return false
+	}
+	s.objects++
+	s.stack = append(s.stack, v)
+	return true
+}
+
 // grow2 doubles the capacity of a full slice (append grows large slices
 // by 1.25×, copying them about five times over).
 func grow2[T any](x []T) []T {
@@ -239,20 +253,26 @@ func (s *decState) pushChecked(v any) error {
 func (s *decState) pop() (any, error) {
 	n := len(s.stack)
 	if n <= s.fence {
-		return nil, s.errf("unpickling stack underflow")
+		return nil, s.underflow()
 	}
 	v := s.stack[n-1]
 	s.truncate(n - 1)
 	return v, nil
 }
 
+// top returns the value at the top of the stack (small enough to inline).
 func (s *decState) top() (any, error) {
-	n := len(s.stack)
-	if n <= s.fence {
-		return nil, s.errf("unpickling stack underflow")
+	if n := len(s.stack); n > s.fence {
+		return s.stack[n-1], nil
 	}
-	return s.stack[n-1], nil
+	return nil, s.underflow()
 }
+
+// underflow is the error of an opcode that needs more values than the
+// stack has above the innermost MARK (not inlined: its callers are).
+//
+//go:noinline
+func (s *decState) underflow() error { return s.errf("unpickling stack underflow") }
 
 // mark is MARK.
 func (s *decState) mark() {
@@ -295,9 +315,13 @@ func (s *decState) truncate(n int) {
 
 func (s *decState) checkLen(n int) error {
 	if n > s.m.maxContainer {
-		return s.errw(ErrLimit, "container of %d elements (MaxContainerLen %d)", n, s.m.maxContainer)
+		return s.lenErr(n)
 	}
 	return nil
+}
+
+func (s *decState) lenErr(n int) error {
+	return s.errw(ErrLimit, "container of %d elements (MaxContainerLen %d)", n, s.m.maxContainer)
 }
 
 func (s *decState) memoPut(idx uint64, v any) error {
@@ -573,9 +597,16 @@ func normInt(v *big.Int) any {
 }
 
 func (s *decState) loadUnicode(n uint64) error {
-	b, err := s.take(n)
-	if err != nil {
-		return err
+	var b []byte
+	if pos := s.pos; n <= uint64(len(s.data)-pos) {
+		// There already (take, inline).
+		b = s.data[pos : pos+int(n)]
+		s.pos = pos + int(n)
+	} else {
+		var err error
+		if b, err = s.take(n); err != nil {
+			return err
+		}
 	}
 	if len(b) > 8 && len(b) < copyWTF8Max {
 		v, ok := s.boxValidStr(b)
@@ -587,7 +618,11 @@ func (s *decState) loadUnicode(n uint64) error {
 	if !validPyUTF8(b) {
 		return s.errf("'utf-8' codec can't decode the str argument")
 	}
-	return s.push(s.boxStr(b))
+	v := s.boxStr(b)
+	if s.tryPush(v) {
+		return nil
+	}
+	return s.push(v)
 }
 
 func (s *decState) loadBytes(n uint64, array bool) error {
@@ -752,11 +787,12 @@ func setShortStrs(d *Dict, items []any) bool {
 			return false
 		}
 		ks := *(*string)((*eface)(unsafe.Pointer(&k)).data)
-		if d.findStr(ks) >= 0 {
+		if len(d.ents) > 0 && d.findStr(ks) >= 0 {
 			return false
 		}
 		for j := 0; j < i; j += 2 {
-			if *(*string)((*eface)(unsafe.Pointer(&items[j])).data) == ks {
+			// Lengths first: keys of one length are mostly few.
+			if t := *(*string)((*eface)(unsafe.Pointer(&items[j])).data); len(t) == len(ks) && t == ks {
 				return false
 			}
 		}
@@ -768,10 +804,11 @@ func setShortStrs(d *Dict, items []any) bool {
 }
 
 func (s *decState) setItemsOn(items []any, at int) error {
-	t, err := s.top()
-	if err != nil {
-		return err
+	n := len(s.stack)
+	if n <= s.fence {
+		return s.underflow()
 	}
+	t := s.stack[n-1] // top, inline
 	switch d := t.(type) {
 	case *Dict:
 		if err := s.checkLen(d.Len() + len(items)/2); err != nil {
@@ -795,10 +832,11 @@ func (s *decState) setItemsOn(items []any, at int) error {
 //
 // at is the input offset of the items' MARK (0 if none).
 func (s *decState) appendTo(items []any, at int) error {
-	t, err := s.top()
-	if err != nil {
-		return err
+	n := len(s.stack)
+	if n <= s.fence {
+		return s.underflow()
 	}
+	t := s.stack[n-1] // top, inline
 	if typeWord(t) == listWord {
 		l := listOf(t)
 		if err := s.checkLen(len(l.items) + len(items)); err != nil {

@@ -48,10 +48,30 @@ func (s *decState) run() (any, error) {
 			}
 		case opBinget:
 			s.pos++
-			err = s.memoGet(uint64(s.data[pos+1]))
+			idx := int(s.data[pos+1])
+			if idx < len(s.memo) {
+				// A str (a dict key, mostly) inline: memoGet
+				// without pushedAgain.
+				if v := s.memo[idx]; typeWord(v) == stringWord {
+					if !s.tryPush(v) {
+						err = s.push(v)
+					}
+					break
+				}
+			}
+			err = s.memoGet(uint64(idx))
 		case opLongBinget:
 			s.pos += 4
-			err = s.memoGet(uint64(binary.LittleEndian.Uint32(s.data[pos+1:])))
+			idx := uint64(binary.LittleEndian.Uint32(s.data[pos+1:]))
+			if idx < uint64(len(s.memo)) {
+				if v := s.memo[idx]; typeWord(v) == stringWord {
+					if !s.tryPush(v) {
+						err = s.push(v)
+					}
+					break
+				}
+			}
+			err = s.memoGet(idx)
 		case opMark:
 			s.mark()
 		case opAppend, opAppends, opSetitem, opSetitems:
@@ -93,26 +113,32 @@ func (s *decState) runSlow() (any, bool, error) {
 // BINFLOAT with their arguments in the data (run checked 10 bytes).
 func (s *decState) loadNumber(op byte) error {
 	data, pos := s.data, s.pos
+	var v any
 	switch op {
 	case opBinint1:
 		s.pos = pos + 1
-		return s.push(boxInt(int64(data[pos])))
+		v = boxInt(int64(data[pos]))
 	case opBinint2:
 		s.pos = pos + 2
-		return s.push(s.boxInt(int64(binary.LittleEndian.Uint16(data[pos:]))))
+		v = s.boxInt(int64(binary.LittleEndian.Uint16(data[pos:])))
 	case opBinint:
 		s.pos = pos + 4
-		return s.push(s.boxInt(int64(int32(binary.LittleEndian.Uint32(data[pos:])))))
+		v = s.boxInt(int64(int32(binary.LittleEndian.Uint32(data[pos:]))))
 	case opLong1:
 		k := int(data[pos])
 		if k > 8 {
 			return s.loadBinInt(op)
 		}
 		s.pos = pos + 1 + k
-		return s.push(s.boxInt(long64At(data, pos+1, k)))
+		v = s.boxInt(long64At(data, pos+1, k))
+	default:
+		s.pos = pos + 8
+		v = s.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(data[pos:])))
 	}
-	s.pos = pos + 8
-	return s.push(s.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(data[pos:]))))
+	if s.tryPush(v) {
+		return nil
+	}
+	return s.push(v)
 }
 
 // step executes one opcode (not STOP).
@@ -181,21 +207,26 @@ func (s *decState) loadHeader(op byte) error {
 
 // loadEmpty pushes a constant or a new empty container.
 func (s *decState) loadEmpty(op byte) error {
+	var v any
 	switch op {
 	case opNone:
-		return s.push(nil)
 	case opNewtrue:
-		return s.push(true)
+		v = true
 	case opNewfalse:
-		return s.push(false)
+		v = false
 	case opEmptyList:
-		return s.push(s.newList().asList())
+		v = s.newList().asList()
 	case opEmptyDict:
-		return s.push(s.newDict(0))
+		v = s.newDict(0)
 	case opEmptySet:
-		return s.push(&Set{})
+		v = &Set{}
+	default:
+		v = Tuple{}
 	}
-	return s.push(Tuple{})
+	if s.tryPush(v) {
+		return nil
+	}
+	return s.push(v)
 }
 
 // loadBinInt is BININT1, BININT2, BININT, LONG1 and LONG4.
