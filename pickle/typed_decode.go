@@ -47,7 +47,8 @@ type tmemo struct {
 	// the string's bytes; for mSlice, mAt and mMap the index in tdec.refs
 	// of the slice data, the location, the map.
 	ref int32
-	// at is the offset of a made string's bytes in its chunk.
+	// at is the offset of a made string's bytes in its chunk; for mSlice
+	// and mAt the offset of the location in refs[ref] (dataRef).
 	at int32
 	// plan is the id of the value's plan (mSlice, mAt, mMap); for mStr
 	// the struct plan whose field index is cached in field.
@@ -705,7 +706,7 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 		return nil
 	case mSlice:
 		if e.plan == pl.id {
-			*(*sliceHdr)(p) = sliceHdr{d.refs[e.ref], e.n, int(e.c)}
+			*(*sliceHdr)(p) = sliceHdr{d.refPtr(e), e.n, int(e.c)}
 			return nil
 		}
 	case mMap:
@@ -715,12 +716,12 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 		}
 	case mAt:
 		if e.plan == pl.id {
-			typedCopy(pl.t, p, d.refs[e.ref])
+			typedCopy(pl.t, p, d.refPtr(e))
 			return nil
 		}
 		if pl.kind == pkPtr && e.plan == pl.elem.id && e.flags&fViaPtr != 0 {
 			// Read into a *T first: the same pointer.
-			*(*unsafe.Pointer)(p) = d.refs[e.ref]
+			*(*unsafe.Pointer)(p) = d.refPtr(e)
 			return nil
 		}
 	}
