@@ -120,3 +120,45 @@ func TestTypedRecordsRefTheirArraysOnce(t *testing.T) {
 		t.Errorf("decoding 2000 records with tags: refs grew to %d", cap(d.refs))
 	}
 }
+
+// tScalars has a field of each scalar kind that structPairs reads inline
+// (int64, float64, bool) or hands to fast and value (the others).
+type tScalars struct {
+	I   int64   `pickle:"i"`
+	F   float64 `pickle:"f"`
+	B   bool    `pickle:"b"`
+	I8  int8    `pickle:"i8"`
+	U16 uint16  `pickle:"u16"`
+	F32 float32 `pickle:"f32"`
+	S   string  `pickle:"s"`
+}
+
+// A record's scalars are read inline only into the fields they fit as is;
+// anything else (another width, a str into an int, an int into a float or
+// a bool...) goes to fast and value, which decide as the generic path.
+func TestTypedRecordScalarsInline(t *testing.T) {
+	values := []any{int64(5), int64(200), int64(300), int64(-70000), int64(1) << 40, int64(-1), 1.5, true, false, "s", nil}
+	fits := map[string]any{"i": int64(1), "f": 0.5, "b": true, "i8": int64(1), "u16": int64(1), "f32": 0.5, "s": "x"}
+	for key, fit := range fits {
+		for _, v := range values {
+			// Two records: the second's keys are fetched from the memo,
+			// which is where the inline path reads; the first's value
+			// fits its field (else the whole decode falls back before).
+			// Two items each: one item is written with a lone SETITEM,
+			// which record leaves to dict.
+			first, second := NewDict(), NewDict()
+			_ = first.Set(key, fit)
+			_ = first.Set("pad", int64(0))
+			_ = second.Set(key, v)
+			_ = second.Set("pad", int64(0))
+			// (A third after them: the fast paths leave the last bytes
+			// of the input to value.)
+			third := NewDict()
+			_ = third.Set(key, fit)
+			_ = third.Set("pad", int64(0))
+			data := mustMarshal(t, []any{first, second, third})
+			checkTypedAgrees(t, data, func() any { return new([]tScalars) })
+			checkTypedAgrees(t, data, func() any { return new(map[string]tScalars) })
+		}
+	}
+}
