@@ -203,7 +203,7 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
 		if first >= 0 && c <= math.MaxInt32 {
 			ref, at := d.dataRef(b, b.data)
-			e = tmemo{kind: mSlice, plan: b.pl.id, ref: ref, at: at, n: b.n, c: int32(c)}
+			e = tmemo{kind: mSlice, plan: b.pl.id, ref: ref, at: at, n: int32(b.n), c: int32(c)}
 		}
 	}
 	if first >= 0 {
@@ -696,7 +696,7 @@ func (d *tdec) key() (int, tmemo, error) {
 		if err != nil || n > math.MaxInt32 || !validPyUTF8(d.s.data[off:off+n]) {
 			return 0, tmemo{}, errFallback
 		}
-		e := tmemo{kind: mStr, n: off, c: int32(n)}
+		e := tmemo{kind: mStr, n: int32(off), c: int32(n)}
 		i, err := d.memoPuts(e)
 		return i, e, err
 	case opBinget, opLongBinget:
@@ -1081,7 +1081,7 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 			}
 			str, ref, at := d.newString(data[q+2 : end])
 			*ep = str
-			e := tmemo{kind: mStr, n: q + 2, c: int32(k), ref: ref, at: at}
+			e := tmemo{kind: mStr, n: int32(q + 2), c: int32(k), ref: ref, at: at}
 			if k > 0 {
 				e.flags = fMade
 			}
@@ -1111,7 +1111,7 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 	if i := int(ck.ref); i >= len(d.refs) || d.refs[i] != ck.hdr.data {
 		ck.ref = d.ref(ck.hdr.data)
 	}
-	d.memo[first] = tmemo{kind: mSlice, plan: b.pl.id, ref: ck.ref, at: int32(b.ckAt) * int32(unsafe.Sizeof("")), n: n, c: int32(n)}
+	d.memo[first] = tmemo{kind: mSlice, plan: b.pl.id, ref: ck.ref, at: int32(b.ckAt) * int32(unsafe.Sizeof("")), n: int32(n), c: int32(n)}
 	return true, nil
 }
 

@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"testing"
+	"unsafe"
 )
 
 // tNode holds a slice of its own type: reading an item's kids carves from
@@ -160,5 +161,14 @@ func TestTypedRecordScalarsInline(t *testing.T) {
 			checkTypedAgrees(t, data, func() any { return new([]tScalars) })
 			checkTypedAgrees(t, data, func() any { return new(map[string]tScalars) })
 		}
+	}
+}
+
+// A typed memo entry is 24 bytes (its offsets and lengths 32 bits): the
+// memo of a pickle of records is written again on every decode, and its
+// size is memory traffic (docs/benchmarks.md, issue 19 round 6).
+func TestTypedMemoEntryIs24Bytes(t *testing.T) {
+	if n := unsafe.Sizeof(tmemo{}); n != 24 {
+		t.Errorf("tmemo is %d bytes", n)
 	}
 }
