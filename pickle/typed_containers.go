@@ -561,6 +561,12 @@ func (d *tdec) structPairs(b *dictBuilder) error {
 										s.pos, d.objects = q+1, d.objects+1
 										continue
 									}
+								case opShortBinunicode:
+									// As fastStr (s.pos is q).
+									if fpl.kind == pkString && d.strMemo(vp) {
+										d.objects++
+										continue
+									}
 								}
 							}
 							if d.fast(vp, fpl) {
