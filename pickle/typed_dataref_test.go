@@ -172,3 +172,37 @@ func TestTypedMemoEntryIs24Bytes(t *testing.T) {
 		t.Errorf("tmemo is %d bytes", n)
 	}
 }
+
+// recRun reads a list's records in one loop; a dict that record leaves
+// (no MEMOIZE before its MARK, a lone SETITEM) goes to value, where dict
+// reads it, still without the generic path.
+func TestTypedRecordRunGivesUpToValue(t *testing.T) {
+	for _, body := range []string{
+		"}(\x8c\x02id\x94K\x07u",
+		"}\x94\x8c\x02id\x94K\x07s",
+	} {
+		rec := "}\x94(\x8c\x02ok\x94\x88\x8c\x02id\x94K\x07u"
+		for _, data := range []string{
+			"\x80\x04]\x94(" + body + body + body + "e.",
+			"\x80\x04]\x94(" + rec + body + rec + body + "e.",
+		} {
+			before := typedFallbacks.Load()
+			var got []tRec
+			if err := Unmarshal([]byte(data), &got); err != nil {
+				t.Fatal(err)
+			}
+			if typedFallbacks.Load() != before {
+				t.Errorf("%q went through the generic path", data)
+			}
+			if len(got) != 4 && len(got) != 3 {
+				t.Fatalf("%q: %+v", data, got)
+			}
+			for _, r := range got {
+				if r.ID != 7 {
+					t.Fatalf("%q: %+v", data, got)
+				}
+			}
+			checkTypedAgrees(t, []byte(data), func() any { return new([]tRec) })
+		}
+	}
+}
