@@ -21,6 +21,9 @@ type seqBuilder struct {
 	start int   // offset of the list in the data
 	ck    *slab // the slab the items are carved from (nil: an array of their own)
 	ckAt  int   // where in it
+	// dref is the index in refs of data when it is an array of the
+	// slice's own (valid when refs holds data there: see dataRef).
+	dref int32
 }
 
 // A slab holds the items of many short slices of one type: most lists in
@@ -29,6 +32,9 @@ type seqBuilder struct {
 type slab struct {
 	pl  *decPlan
 	hdr sliceHdr // len is the part carved out
+	// ref is the index in refs of hdr.data (valid when refs holds it
+	// there: see dataRef).
+	ref int32
 }
 
 // estimateAt is how many items a list or dict has when the decoder first
@@ -89,7 +95,7 @@ func (d *tdec) item(b *seqBuilder) error {
 		// A record: straight to it, as structValue (inline here).
 		s.pos++
 		d.objects++
-		if ok, err := d.record(ep, pl.elem); ok || err != nil {
+		if ok, err := d.record(ep, pl.elem, b); ok || err != nil {
 			return err
 		}
 		s.pos--
@@ -105,7 +111,7 @@ func (d *tdec) structValue(p unsafe.Pointer, pl *decPlan) error {
 	if s := d.s; s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
 		s.pos++
 		d.objects++
-		if ok, err := d.record(p, pl); ok || err != nil {
+		if ok, err := d.record(p, pl, nil); ok || err != nil {
 			return err
 		}
 		s.pos--
@@ -177,7 +183,7 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 	case b.pl == nil:
 	case b.pl.kind == pkArray:
 		if first >= 0 {
-			e = d.atEntry(b.pl, b.p, first)
+			e = d.atEntry(b.pl, b.p, first, nil)
 		}
 	case b.n == 0:
 		*(*sliceHdr)(b.p) = sliceHdr{b.pl.empty, 0, 0}
@@ -196,7 +202,8 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 		}
 		*(*sliceHdr)(b.p) = sliceHdr{b.data, b.n, c}
 		if first >= 0 && c <= math.MaxInt32 {
-			e = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.data), n: b.n, c: int32(c)}
+			ref, at := d.dataRef(b, b.data)
+			e = tmemo{kind: mSlice, plan: b.pl.id, ref: ref, at: at, n: int32(b.n), c: int32(c)}
 		}
 	}
 	if first >= 0 {
@@ -208,9 +215,15 @@ func (d *tdec) finishSeq(b *seqBuilder, first int) {
 func (d *tdec) items(b *seqBuilder, end byte) error {
 	ints := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkInt && b.pl.elem.size == 8
 	strs := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkString
+	recs := b.pl != nil && b.pl.kind == pkSlice && b.pl.elem.kind == pkStruct
 	for {
 		if ints {
 			d.intRun(b)
+		}
+		if recs {
+			if err := d.recRun(b); err != nil {
+				return err
+			}
 		}
 		if strs {
 			if err := d.strRun(b); err != nil {
@@ -339,7 +352,7 @@ type dictBuilder struct {
 // SETITEMS batches.
 func (d *tdec) dict(p unsafe.Pointer, pl *decPlan) error {
 	if pl != nil && pl.kind == pkStruct {
-		if ok, err := d.record(p, pl); ok || err != nil {
+		if ok, err := d.record(p, pl, nil); ok || err != nil {
 			return err
 		}
 	}
@@ -406,7 +419,9 @@ func (d *tdec) dictBatches(b *dictBuilder) error {
 // writes one (MEMOIZE and MARK after the EMPTY_DICT, which the caller
 // read and counted), without dict's layers: they cost a record ~300
 // instructions. It reports false, having read nothing, otherwise.
-func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
+// in is the slice builder whose item p is (nil: none), so that the memo
+// entry names p by its array's ref and offset (dataRef).
+func (d *tdec) record(p unsafe.Pointer, pl *decPlan, in *seqBuilder) (bool, error) {
 	s := d.s
 	pos := s.pos
 	if pos+1 >= len(s.data) || s.data[pos] != opMemoize || s.data[pos+1] != opMark || d.depth >= d.maxDepth ||
@@ -436,7 +451,16 @@ func (d *tdec) record(p unsafe.Pointer, pl *decPlan) (bool, error) {
 		d.memo[first] = tmemo{kind: mDiscard}
 		return true, nil
 	}
-	d.memo[first] = d.atEntry(pl, p, first)
+	if in != nil {
+		// An item of a slice's own array (never inside a map's scratch),
+		// named as dataRef would, inline.
+		if off, i := uintptr(p)-uintptr(in.data), int(in.dref); in.ck == nil && i < len(d.refs) && d.refs[i] == in.data &&
+			off <= math.MaxInt32 {
+			d.memo[first] = tmemo{kind: mAt, plan: pl.id, ref: in.dref, at: int32(off)}
+			return true, nil
+		}
+	}
+	d.memo[first] = d.atEntry(pl, p, first, in)
 	return true, nil
 }
 
@@ -464,7 +488,7 @@ func (d *tdec) finishDict(b *dictBuilder, first int) {
 	switch {
 	case b.pl == nil:
 	case b.pl.kind == pkStruct:
-		e = d.atEntry(b.pl, b.p, first)
+		e = d.atEntry(b.pl, b.p, first, nil)
 	default:
 		e = tmemo{kind: mMap, plan: b.pl.id, ref: d.ref(b.m.UnsafePointer())}
 	}
@@ -507,8 +531,53 @@ func (d *tdec) structPairs(b *dictBuilder) error {
 						s.pos = pos + 2
 						b.n++
 						vp := unsafe.Add(b.p, fp.off)
-						if fp.plan.kind <= pkString && d.fast(vp, fp.plan) {
-							continue
+						if fpl := fp.plan; fpl.kind <= pkString {
+							// A record's ints, floats and bools inline, as
+							// fast reads them (the call and its setup were
+							// ~45 instructions a field).
+							if q := pos + 2; q+10 <= len(data) && d.objects < d.maxObjects {
+								switch data[q] {
+								case opBinint1:
+									if fpl.kind == pkInt && fpl.size == 8 {
+										*(*int64)(vp) = int64(data[q+1])
+										s.pos, d.objects = q+2, d.objects+1
+										continue
+									}
+								case opBinint2:
+									if fpl.kind == pkInt && fpl.size == 8 {
+										*(*int64)(vp) = int64(binary.LittleEndian.Uint16(data[q+1:]))
+										s.pos, d.objects = q+3, d.objects+1
+										continue
+									}
+								case opBinint:
+									if fpl.kind == pkInt && fpl.size == 8 {
+										*(*int64)(vp) = int64(int32(binary.LittleEndian.Uint32(data[q+1:])))
+										s.pos, d.objects = q+5, d.objects+1
+										continue
+									}
+								case opBinfloat:
+									if fpl.kind == pkFloat && fpl.size == 8 {
+										*(*float64)(vp) = math.Float64frombits(binary.BigEndian.Uint64(data[q+1:]))
+										s.pos, d.objects = q+9, d.objects+1
+										continue
+									}
+								case opNewtrue, opNewfalse:
+									if fpl.kind == pkBool {
+										*(*bool)(vp) = data[q] == opNewtrue
+										s.pos, d.objects = q+1, d.objects+1
+										continue
+									}
+								case opShortBinunicode:
+									// As fastStr (s.pos is q).
+									if fpl.kind == pkString && d.strMemo(vp) {
+										d.objects++
+										continue
+									}
+								}
+							}
+							if d.fast(vp, fpl) {
+								continue
+							}
 						}
 						if fp.plan.kind == pkSlice && fp.plan.elem.kind == pkString && pos+3 < len(data) &&
 							data[pos+2] == opEmptyList && d.objects < d.maxObjects {
@@ -639,7 +708,7 @@ func (d *tdec) key() (int, tmemo, error) {
 		if err != nil || n > math.MaxInt32 || !validPyUTF8(d.s.data[off:off+n]) {
 			return 0, tmemo{}, errFallback
 		}
-		e := tmemo{kind: mStr, n: off, c: int32(n)}
+		e := tmemo{kind: mStr, n: int32(off), c: int32(n)}
 		i, err := d.memoPuts(e)
 		return i, e, err
 	case opBinget, opLongBinget:
@@ -734,7 +803,7 @@ func (d *tdec) mapPair(b *dictBuilder) error {
 		s.pos++
 		d.objects++
 		var ok bool
-		if ok, err = d.record(vp, b.pl.elem); !ok && err == nil {
+		if ok, err = d.record(vp, b.pl.elem, nil); !ok && err == nil {
 			s.pos--
 			d.objects--
 			err = d.value(vp, b.pl.elem)
@@ -757,14 +826,62 @@ func (d *tdec) mapPair(b *dictBuilder) error {
 	return nil
 }
 
-// atEntry is the memo entry (index i) of a struct or array stored at p.
-// One inside the scratch value of a map is noted in inScratch: mapValue
-// drops it once the value is stored.
-func (d *tdec) atEntry(pl *decPlan, p unsafe.Pointer, i int) tmemo {
+// atEntry is the memo entry (index i) of a struct or array stored at p,
+// an item of in when in is not nil (see dataRef). One inside the scratch
+// value of a map is noted in inScratch: mapValue drops it once the value
+// is stored.
+func (d *tdec) atEntry(pl *decPlan, p unsafe.Pointer, i int, in *seqBuilder) tmemo {
 	if uintptr(p)-d.scratch < d.scratchSize {
 		d.inScratch = append(d.inScratch, i)
 	}
+	if in != nil {
+		ref, at := d.dataRef(in, p)
+		return tmemo{kind: mAt, plan: pl.id, ref: ref, at: at}
+	}
 	return tmemo{kind: mAt, plan: pl.id, ref: d.ref(p)}
+}
+
+// dataRef names p, a location in the items of b, for a memo entry: the
+// index in refs of the array holding them (a slab's, or the slice's own)
+// and p's offset in it. The array is put in refs once (per slab, per
+// grown array), not once per entry: a pointer store per record or list,
+// with its write barrier while the collector marks, and a refs slice as
+// long as the memo for the collector to scan (docs/benchmarks.md, issue 19
+// round 6). A ref is used only where refs still holds that array (a
+// lookahead truncates refs), else the array is put in again.
+func (d *tdec) dataRef(b *seqBuilder, p unsafe.Pointer) (int32, int32) {
+	if off, i := uintptr(p)-uintptr(b.data), int(b.dref); b.ck == nil && i < len(d.refs) && d.refs[i] == b.data && off <= math.MaxInt32 {
+		return b.dref, int32(off)
+	}
+	return d.dataRefSlow(b, p)
+}
+
+func (d *tdec) dataRefSlow(b *seqBuilder, p unsafe.Pointer) (int32, int32) {
+	base, ref := b.data, &b.dref
+	if b.ck != nil {
+		// The slab as it was when b carved its run: the slab may have
+		// moved on to a new array since (an item holding a slice of the
+		// same type carves from it too).
+		base = unsafe.Add(b.data, -b.ckAt*int(b.pl.elem.size))
+		if base != b.ck.hdr.data {
+			return d.ref(p), 0
+		}
+		ref = &b.ck.ref
+	}
+	off := uintptr(p) - uintptr(base)
+	if off > math.MaxInt32 {
+		return d.ref(p), 0
+	}
+	if i := int(*ref); i >= len(d.refs) || d.refs[i] != base {
+		*ref = d.ref(base)
+	}
+	return *ref, int32(off)
+}
+
+// refPtr is the location a memo entry of a slice, struct, array or map
+// names (its ref and offset).
+func (d *tdec) refPtr(e *tmemo) unsafe.Pointer {
+	return unsafe.Add(d.refs[e.ref], e.at)
 }
 
 // resizeMap remakes a map that has received n items with room for the
@@ -811,7 +928,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 		}
 		e := &d.memo[i]
 		if e.kind == mAt && e.flags&fViaPtr != 0 && e.plan == pl.elem.id {
-			*(*unsafe.Pointer)(p) = d.refs[e.ref]
+			*(*unsafe.Pointer)(p) = d.refPtr(e)
 			return nil
 		}
 		d.s.pos = at
@@ -832,7 +949,7 @@ func (d *tdec) ptr(p unsafe.Pointer, pl *decPlan) error {
 	if err := d.value(ep, pl.elem); err != nil {
 		return err
 	}
-	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.refs[d.memo[m0].ref] == ep {
+	if op == opEmptyDict && m0 < len(d.memo) && d.memo[m0].kind == mAt && d.refPtr(&d.memo[m0]) == ep {
 		d.memo[m0].flags |= fViaPtr
 	}
 	return nil
@@ -933,6 +1050,35 @@ func (d *tdec) strRun(b *seqBuilder) error {
 	return nil
 }
 
+// recRun reads a run of records (dicts, each read by record) into a slice
+// of structs in one loop: item's record case without the calls and checks
+// around it per item (~40 instructions a record). It stops at anything
+// else; a dict that record leaves goes to value, as item would send it.
+func (d *tdec) recRun(b *seqBuilder) error {
+	s, elem := d.s, b.pl.elem
+	for b.n < d.maxContainer && s.pos < len(s.data) && s.data[s.pos] == opEmptyDict && d.objects < d.maxObjects {
+		if b.n == b.c {
+			if err := d.grow(b); err != nil {
+				return err
+			}
+		}
+		ep := unsafe.Add(b.data, uintptr(b.n)*elem.size)
+		b.n++
+		s.pos++
+		d.objects++
+		ok, err := d.record(ep, elem, b)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			s.pos--
+			d.objects--
+			return d.value(ep, elem)
+		}
+	}
+	return nil
+}
+
 // long64At decodes the k-byte (k <= 8) two's-complement integer at
 // data[i:], with 8 bytes readable there.
 func long64At(data []byte, i, k int) int64 {
@@ -1001,7 +1147,7 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 				}
 			}
 			*ep = str
-			e := tmemo{kind: mStr, n: q + 2, c: int32(k), ref: ref, at: at}
+			e := tmemo{kind: mStr, n: int32(q + 2), c: int32(k), ref: ref, at: at}
 			if k > 0 {
 				e.flags = fMade
 			}
@@ -1026,7 +1172,12 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 		ck.hdr.len = b.ckAt + n
 	}
 	*(*sliceHdr)(b.p) = sliceHdr{b.data, n, n}
-	d.memo[first] = tmemo{kind: mSlice, plan: b.pl.id, ref: d.ref(b.data), n: n, c: int32(n)}
+	// The slab is in refs once (dataRef): no nesting here, so it is
+	// still the array b's run was carved from.
+	if i := int(ck.ref); i >= len(d.refs) || d.refs[i] != ck.hdr.data {
+		ck.ref = d.ref(ck.hdr.data)
+	}
+	d.memo[first] = tmemo{kind: mSlice, plan: b.pl.id, ref: ck.ref, at: int32(b.ckAt) * int32(unsafe.Sizeof("")), n: int32(n), c: int32(n)}
 	return true, nil
 }
 

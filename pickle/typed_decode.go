@@ -39,15 +39,20 @@ var typedFallbacks atomic.Int64
 // in the decoder's refs and chunks, named here by index.
 type tmemo struct {
 	// n is the offset of the str in data (mStr) or the slice length
-	// (mSlice).
-	n int
+	// (mSlice). It is 32 bits, like the rest (the typed decoder leaves an
+	// input over math.MaxInt32 bytes to the generic path): an entry is 24
+	// bytes, and a pickle of records writes ~3 entries a record, a memo of
+	// ~1 MB per 10k records written again on every decode
+	// (docs/benchmarks.md, issue 19 round 6).
+	n int32
 	// c is the length of the str (mStr) or the slice capacity (mSlice).
 	c int32
 	// ref is, for mStr with fMade, the string chunk (tdec.chunks) holding
 	// the string's bytes; for mSlice, mAt and mMap the index in tdec.refs
 	// of the slice data, the location, the map.
 	ref int32
-	// at is the offset of a made string's bytes in its chunk.
+	// at is the offset of a made string's bytes in its chunk; for mSlice
+	// and mAt the offset of the location in refs[ref] (dataRef).
 	at int32
 	// plan is the id of the value's plan (mSlice, mAt, mMap); for mStr
 	// the struct plan whose field index is cached in field.
@@ -115,7 +120,7 @@ var tdecPool = make(chan *tdec, 4)
 // header is put back).
 func (s *decState) decodeTyped(rv reflect.Value) error {
 	pl := planFor(rv.Type().Elem())
-	if !pl.fast {
+	if !pl.fast || len(s.data) > math.MaxInt32 {
 		return errFallback
 	}
 	dst := rv.Elem()
@@ -564,7 +569,7 @@ func (d *tdec) str(p unsafe.Pointer, pl *decPlan, op byte) error {
 	if pl != nil && pl.kind != pkString {
 		return errFallback
 	}
-	e := tmemo{kind: mStr, n: off, c: int32(n)}
+	e := tmemo{kind: mStr, n: int32(off), c: int32(n)}
 	if pl != nil {
 		str, ref, at := d.newString(b)
 		if n > 0 {
@@ -727,7 +732,7 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 		return nil
 	case mSlice:
 		if e.plan == pl.id {
-			*(*sliceHdr)(p) = sliceHdr{d.refs[e.ref], e.n, int(e.c)}
+			*(*sliceHdr)(p) = sliceHdr{d.refPtr(e), int(e.n), int(e.c)}
 			return nil
 		}
 	case mMap:
@@ -737,12 +742,12 @@ func (d *tdec) storeShared(p unsafe.Pointer, pl *decPlan, e *tmemo) error {
 		}
 	case mAt:
 		if e.plan == pl.id {
-			typedCopy(pl.t, p, d.refs[e.ref])
+			typedCopy(pl.t, p, d.refPtr(e))
 			return nil
 		}
 		if pl.kind == pkPtr && e.plan == pl.elem.id && e.flags&fViaPtr != 0 {
 			// Read into a *T first: the same pointer.
-			*(*unsafe.Pointer)(p) = d.refs[e.ref]
+			*(*unsafe.Pointer)(p) = d.refPtr(e)
 			return nil
 		}
 	}
@@ -762,7 +767,7 @@ func (d *tdec) makeMemoStr(e *tmemo) string {
 	if e.c == 0 {
 		return ""
 	}
-	str, ref, at := d.newString(d.s.data[e.n : e.n+int(e.c)])
+	str, ref, at := d.newString(d.s.data[e.n : int(e.n)+int(e.c)])
 	e.ref, e.at, e.flags = ref, at, e.flags|fMade
 	return str
 }

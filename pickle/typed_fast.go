@@ -118,7 +118,7 @@ func (d *tdec) strMemo(p unsafe.Pointer) bool {
 		}
 	}
 	*(*string)(p) = str
-	e := tmemo{kind: mStr, n: pos + 2, c: int32(k), ref: ref, at: at}
+	e := tmemo{kind: mStr, n: int32(pos + 2), c: int32(k), ref: ref, at: at}
 	if k > 0 {
 		e.flags = fMade
 	}
@@ -150,7 +150,7 @@ func (d *tdec) fastKey() int {
 			!asciiWord(data, pos+2, k) && !validPyUTF8(data[pos+2:end]) {
 			return -1
 		}
-		d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(k)})
+		d.memo = append(d.memo, tmemo{kind: mStr, n: int32(pos + 2), c: int32(k)})
 		s.pos = end + 1
 		return len(d.memo) - 1
 	}

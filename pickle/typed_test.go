@@ -325,6 +325,18 @@ func FuzzTypedAgrees(f *testing.F) {
 	f.Add([]byte("\x80\x04}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94h\x02u."))
 	f.Add([]byte("\x80\x04]\x94(\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fJ\xff\xff\xff\xffM\x00\x01e."))
 	f.Add([]byte("\x80\x04]\x94(}\x94}\x94\x8c\x01x\x94Nse."))
+	// Records and their lists of tags fetched again from the memo (memo
+	// entries that name an array and an offset in it: dataRef).
+	recs := make([]any, 0, 12)
+	for i := 0; i < 6; i++ {
+		rec := NewDict()
+		_ = rec.Set("id", int64(i))
+		_ = rec.Set("tags", []any{"a", "b"})
+		recs = append(recs, rec)
+	}
+	if data, err := Marshal(append(recs, recs...)); err == nil {
+		f.Add(data)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<16 {
 			return
