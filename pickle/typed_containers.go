@@ -1037,7 +1037,7 @@ func (d *tdec) strRun(b *seqBuilder) error {
 			}
 			d.slabAt = at + int32(i)
 			*(*string)(ep) = unsafe.String((*byte)(q), i)
-			d.memo = append(d.memo, tmemo{kind: mStr, n: pos + 2, c: int32(i), ref: int32(len(d.chunks) - 1), at: at, flags: fMade})
+			d.memo = append(d.memo, tmemo{kind: mStr, n: int32(pos + 2), c: int32(i), ref: int32(len(d.chunks) - 1), at: at, flags: fMade})
 			s.pos = end + 1
 			d.objects++
 		default:
