@@ -82,12 +82,12 @@ func runPickle(r *runner) error {
 		if err != nil {
 			return err
 		}
-		if !r.cfg.Short || name == pickleWorkloads[0] {
-			only := name
-			if r.cfg.Short {
-				only = "" // one subprocess for every workload
-			}
-			if err := r.cpythonPickle(dir, only); err != nil {
+		if name == pickleWorkloads[0] {
+			// One interpreter times every workload, in turn: its
+			// allocator then stays warm (in an interpreter timing one
+			// workload, loads of 10k non-ASCII str took 4 ms instead of
+			// 1.3 ms; docs/benchmarks.md).
+			if err := r.cpythonPickle(dir, ""); err != nil {
 				return err
 			}
 		}
@@ -256,9 +256,8 @@ func decodeN(data []byte) func(n int) error {
 }
 
 // cpythonPickle times CPython's C pickle.loads/dumps of one workload in a
-// subprocess (bench_py.py pickle-time), just before the Go timings of the
-// same workload so that both see the same machine load. An empty name
-// times every workload.
+// subprocess (bench_py.py pickle-time); an empty name times every
+// workload (runPickle does that once per repeat, before the Go timings).
 func (r *runner) cpythonPickle(dir, name string) error {
 	args := []string{"pickle-time", dir, "--repeat", "1"}
 	if name != "" {
