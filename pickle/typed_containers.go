@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -1003,6 +1004,10 @@ func (d *tdec) intRun(b *seqBuilder) {
 func (d *tdec) strRun(b *seqBuilder) error {
 	s := d.s
 	for b.n < d.maxContainer && d.objects < d.maxObjects {
+		d.shortStrs(b)
+		if b.n >= d.maxContainer || d.objects >= d.maxObjects {
+			return nil
+		}
 		data, pos := s.data, s.pos
 		if pos+10 > len(data) {
 			return nil
@@ -1048,6 +1053,54 @@ func (d *tdec) strRun(b *seqBuilder) error {
 		b.n++
 	}
 	return nil
+}
+
+// shortStrs is strRun's common case in a loop of its own: strs of 9-127
+// bytes, each with its MEMOIZE, checked while they are copied into the
+// string chunk, while the slice, the chunk and the memo have room. What it
+// updates (the position, the slice's length, the chunk's offset, the memo,
+// the object count) is kept in locals and stored once at the end: in
+// strRun's loop each was loaded and stored again per str, as the string
+// header's store through a pointer may alias them (docs/benchmarks.md,
+// issue 19 round 7). It stops, having read all before, at anything else,
+// for strRun to read or decide.
+func (d *tdec) shortStrs(b *seqBuilder) {
+	if cap(d.memo)-len(d.memo) < 16 {
+		d.memo = slices.Grow(d.memo, 16)
+	}
+	s := d.s
+	data, pos := s.data, s.pos
+	base, at, end := d.slabBase, d.slabAt, d.slabEnd
+	ref := int32(len(d.chunks) - 1)
+	m := len(d.memo)
+	memo := d.memo[m:cap(d.memo)]
+	most := min(len(memo), d.maxMemo-m, d.maxContainer-b.n, d.maxObjects-d.objects, b.c-b.n)
+	ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+	k := 0
+	for ; k < most; k++ {
+		if pos+2 >= len(data) {
+			break
+		}
+		i := int(data[pos+1])
+		e := pos + 2 + i
+		if data[pos] != opShortBinunicode || i <= 8 || i >= copyWTF8Max || e >= len(data) ||
+			data[e] != opMemoize || i > int(end-at) {
+			break
+		}
+		q := unsafe.Add(base, at)
+		if !copyWTF8(unsafe.Slice((*byte)(q), i), unsafe.String(&data[pos+2], i)) {
+			break
+		}
+		*(*string)(ep) = unsafe.String((*byte)(q), i)
+		ep = unsafe.Add(ep, unsafe.Sizeof(""))
+		memo[k] = tmemo{kind: mStr, n: int32(pos + 2), c: int32(i), ref: ref, at: at, flags: fMade}
+		at += int32(i)
+		pos = e + 1
+	}
+	s.pos, d.slabAt = pos, at
+	d.memo = d.memo[:m+k]
+	b.n += k
+	d.objects += k
 }
 
 // recRun reads a run of records (dicts, each read by record) into a slice
