@@ -1083,14 +1083,12 @@ func (d *tdec) shortStrs(b *seqBuilder) {
 	most := min(len(memo), d.maxMemo-m, d.maxContainer-b.n, d.maxObjects-d.objects, b.c-b.n)
 	ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
 	k := 0
-	for ; k < most; k++ {
-		if pos+2 >= len(data) {
-			break
-		}
-		i := int(data[pos+1])
+	for ; k < most && pos+3 <= len(data); k++ {
+		h := data[pos : pos+3] // opcode, length, the str's first byte
+		i := int(h[1])
 		e := pos + 2 + i
-		if data[pos] != opShortBinunicode || i <= 8 || i >= copyWTF8Max || e >= len(data) ||
-			data[e] != opMemoize || i > int(end-at) || data[pos+2]&0xC0 == 0x80 {
+		if h[0] != opShortBinunicode || uint(i-9) >= copyWTF8Max-9 || i > int(end-at) ||
+			h[2]&0xC0 == 0x80 || uint(e) >= uint(len(data)) || data[e] != opMemoize {
 			break
 		}
 		q := unsafe.Add(base, at)
@@ -1098,7 +1096,7 @@ func (d *tdec) shortStrs(b *seqBuilder) {
 		// bytes the first and last 8): all within both the str and its
 		// room in the chunk; memmove's call cost more than the moves
 		// (docs/benchmarks.md, issue 19 round 7).
-		sp := unsafe.Pointer(&data[pos+2])
+		sp := unsafe.Pointer(&h[2])
 		if i >= 16 {
 			for j := 0; j < i-16; j += 16 {
 				*(*[16]byte)(unsafe.Add(q, j)) = *(*[16]byte)(unsafe.Add(sp, j))
