@@ -1004,10 +1004,6 @@ func (d *tdec) intRun(b *seqBuilder) {
 func (d *tdec) strRun(b *seqBuilder) error {
 	s := d.s
 	for b.n < d.maxContainer && d.objects < d.maxObjects {
-		d.shortStrs(b)
-		if b.n >= d.maxContainer || d.objects >= d.maxObjects {
-			return nil
-		}
 		data, pos := s.data, s.pos
 		if pos+10 > len(data) {
 			return nil
@@ -1024,6 +1020,11 @@ func (d *tdec) strRun(b *seqBuilder) error {
 		if b.n == b.c {
 			if err := d.grow(b); err != nil {
 				return err
+			}
+		}
+		if n := b.n; op == opShortBinunicode {
+			if d.shortStrs(b); b.n > n {
+				continue
 			}
 		}
 		ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
