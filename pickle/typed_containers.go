@@ -1116,12 +1116,18 @@ func (d *tdec) shortStrs(b *seqBuilder) {
 		at += int32(i)
 		pos = e + 1
 	}
-	if k > 0 && !validWTF8(unsafe.String((*byte)(unsafe.Add(base, d.slabAt)), int(at-d.slabAt))) {
-		// Forget the strs (their headers too: the slice's spare room
-		// keeps nothing of a str that was not valid).
-		clear(unsafe.Slice((*string)(unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))), k))
-		d.shortStrsEach(b, most)
-		return
+	// The run in two halves, split where a str starts (each str must end
+	// in the automaton's accept state, so each half can start there),
+	// checked side by side (validWTF8Pair).
+	run := unsafe.String((*byte)(unsafe.Add(base, d.slabAt)), int(at-d.slabAt))
+	if k > 0 {
+		if h := int(memo[k/2].at - d.slabAt); !validWTF8Pair(run[:h], run[h:]) {
+			// Forget the strs (their headers too: the slice's spare room
+			// keeps nothing of a str that was not valid).
+			clear(unsafe.Slice((*string)(unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))), k))
+			d.shortStrsEach(b, most)
+			return
+		}
 	}
 	s.pos, d.slabAt = pos, at
 	d.memo = d.memo[:m+k]
