@@ -122,3 +122,95 @@ func TestStrCheckedWhileCopied(t *testing.T) {
 		}
 	}
 }
+
+// shortStrRunPickle is a protocol-4 pickle of a list of strs (each with
+// its MEMOIZE), then every one of them fetched again (BINGET), in one list:
+// the run is long enough for strRun and its shortStrs.
+func shortStrRunPickle(strs []string) []byte {
+	b := []byte{opProto, 4, opEmptyList, opMemoize, opMark}
+	for _, s := range strs {
+		b = append(b, opShortBinunicode, byte(len(s)))
+		b = append(b, s...)
+		b = append(b, opMemoize)
+	}
+	for i := range strs {
+		if i+1 < 256 {
+			b = append(b, opBinget, byte(i+1))
+		}
+	}
+	return append(b, opAppends, opStop)
+}
+
+// TestShortStrRunsCheckedTogether covers shortStrs, which checks a run of
+// short strs as the one run of bytes they make when copied (issue 19 round
+// 7): a sequence split across two strs (valid only when joined) must still
+// be refused, as must a str that leaves a sequence open before one that
+// starts with ASCII; a bad str anywhere in a run (first, middle, last)
+// makes the decode fail as the generic path fails, and the strs before it
+// are read one at a time again (shortStrsEach). Valid runs decode byte for
+// byte, and the strs fetched again from the memo equal them.
+func TestShortStrRunsCheckedTogether(t *testing.T) {
+	good := "héllo wörld 12 ünïcödé ✓ 日本 😀"
+	pad := func(s string) string { return s + strings.Repeat("a", max(0, 9-len(s))) }
+	splits := [][2]string{
+		{pad("a") + "\xe6", "\x97\xa5" + pad("b")},             // 日 split after its lead
+		{pad("a") + "\xe6\x97", "\xa5" + pad("b")},             // ... after its second byte
+		{pad("a") + "\xf0\x9f", "\x98\x80" + pad("b")},         // 😀 split
+		{pad("a") + "\xed", "\xa0\x80" + pad("b")},             // a surrogate split
+		{pad("a") + "\xc3", "\xa9" + pad("b")},                 // é split
+		{pad("a") + "\xe6", pad("bbbbbbbbb")},                  // open, then ASCII
+		{pad("a") + "\xf0\x9f\x98", "日本" + pad("b")},           // open, then a lead
+		{pad("a") + "\x80", pad("b")},                          // a stray continuation byte
+		{pad("a"), "\x80" + pad("b")},                          // a str that starts with one
+		{pad("a") + "\xed\xa0\x80", "\xed\xbf\xbf" + pad("b")}, // surrogates: valid
+	}
+	var runs [][]string
+	for _, sp := range splits {
+		for _, at := range []int{0, 1, 7, 20} { // valid strs before the pair
+			run := make([]string, 0, at+12)
+			for i := 0; i < at; i++ {
+				run = append(run, fmt.Sprintf("%s %d", good, i))
+			}
+			run = append(run, sp[0], sp[1])
+			for i := 0; i < 10; i++ {
+				run = append(run, fmt.Sprintf("%d %s", i, good))
+			}
+			runs = append(runs, run)
+		}
+	}
+	for _, bad := range []string{"\xff", "\xc0\x80", "\xf0\x9f\x98"} {
+		for _, at := range []int{0, 5, 29} {
+			run := make([]string, 30)
+			for i := range run {
+				run[i] = fmt.Sprintf("%s %d", good, i)
+			}
+			run[at] = "aaaaaaaaa" + bad + "bbbbbb"
+			runs = append(runs, run)
+		}
+	}
+	all := make([]string, 200)
+	for i := range all {
+		all[i] = fmt.Sprintf("%s %d %s", good[:i%len(good)], i, strings.Repeat("é", i%40))
+	}
+	runs = append(runs, all)
+	for _, run := range runs {
+		valid := true
+		for _, s := range run {
+			valid = valid && oldValidPyUTF8([]byte(s))
+		}
+		p := shortStrRunPickle(run)
+		var got []string
+		err := Unmarshal(p, &got)
+		if (err == nil) != valid {
+			t.Fatalf("%q: []string decode error %v, valid %v", run, err, valid)
+		}
+		checkTypedAgrees(t, p, func() any { return new([]string) })
+		if !valid {
+			continue
+		}
+		want := append(append([]string(nil), run...), run[:min(len(run), 255)]...)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: []string decode gave %q", run, got)
+		}
+	}
+}

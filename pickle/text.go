@@ -349,3 +349,71 @@ func appendHex(b []byte, v uint32, n int) []byte {
 	}
 	return b
 }
+
+// validWTF8Pair is validWTF8(a) && validWTF8(b), with the two automata
+// run side by side, 16 bytes of each a loop turn. Each step waits for the
+// last one's state, so one automaton over a long run is one chain of
+// dependent shifts, a cycle a byte, while the loads and shifts alone would
+// run faster; two chains give the processor independent work to overlap.
+// (A str checked on its own, by copyWTF8, starts a chain of its own;
+// shortStrs checks a run of strs as two halves split where a str starts;
+// docs/benchmarks.md, issue 19 round 7.)
+func validWTF8Pair(a, b string) bool {
+	n := min(len(a), len(b))
+	var sa, sb uint64
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		x, y := a[i:i+16], b[i:i+16]
+		if (sa|sb)&63 == 0 && (load64(x, 0)|load64(x, 8)|load64(y, 0)|load64(y, 8))&hiBits == 0 {
+			continue
+		}
+		a0, a1, a2, a3 := wtf8DFA[x[0]], wtf8DFA[x[1]], wtf8DFA[x[2]], wtf8DFA[x[3]]
+		b0, b1, b2, b3 := wtf8DFA[y[0]], wtf8DFA[y[1]], wtf8DFA[y[2]], wtf8DFA[y[3]]
+		sa = a0 >> (sa & 63)
+		sb = b0 >> (sb & 63)
+		sa = a1 >> (sa & 63)
+		sb = b1 >> (sb & 63)
+		sa = a2 >> (sa & 63)
+		sb = b2 >> (sb & 63)
+		sa = a3 >> (sa & 63)
+		sb = b3 >> (sb & 63)
+		a0, a1, a2, a3 = wtf8DFA[x[4]], wtf8DFA[x[5]], wtf8DFA[x[6]], wtf8DFA[x[7]]
+		b0, b1, b2, b3 = wtf8DFA[y[4]], wtf8DFA[y[5]], wtf8DFA[y[6]], wtf8DFA[y[7]]
+		sa = a0 >> (sa & 63)
+		sb = b0 >> (sb & 63)
+		sa = a1 >> (sa & 63)
+		sb = b1 >> (sb & 63)
+		sa = a2 >> (sa & 63)
+		sb = b2 >> (sb & 63)
+		sa = a3 >> (sa & 63)
+		sb = b3 >> (sb & 63)
+		a0, a1, a2, a3 = wtf8DFA[x[8]], wtf8DFA[x[9]], wtf8DFA[x[10]], wtf8DFA[x[11]]
+		b0, b1, b2, b3 = wtf8DFA[y[8]], wtf8DFA[y[9]], wtf8DFA[y[10]], wtf8DFA[y[11]]
+		sa = a0 >> (sa & 63)
+		sb = b0 >> (sb & 63)
+		sa = a1 >> (sa & 63)
+		sb = b1 >> (sb & 63)
+		sa = a2 >> (sa & 63)
+		sb = b2 >> (sb & 63)
+		sa = a3 >> (sa & 63)
+		sb = b3 >> (sb & 63)
+		a0, a1, a2, a3 = wtf8DFA[x[12]], wtf8DFA[x[13]], wtf8DFA[x[14]], wtf8DFA[x[15]]
+		b0, b1, b2, b3 = wtf8DFA[y[12]], wtf8DFA[y[13]], wtf8DFA[y[14]], wtf8DFA[y[15]]
+		sa = a0 >> (sa & 63)
+		sb = b0 >> (sb & 63)
+		sa = a1 >> (sa & 63)
+		sb = b1 >> (sb & 63)
+		sa = a2 >> (sa & 63)
+		sb = b2 >> (sb & 63)
+		sa = a3 >> (sa & 63)
+		sb = b3 >> (sb & 63)
+	}
+	// The rest of each (the two differ in length), a byte at a time.
+	for j := i; j < len(a); j++ {
+		sa = wtf8DFA[a[j]] >> (sa & 63)
+	}
+	for j := i; j < len(b); j++ {
+		sb = wtf8DFA[b[j]] >> (sb & 63)
+	}
+	return sa&63 == dfaAccept && sb&63 == dfaAccept
+}

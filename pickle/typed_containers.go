@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -1021,6 +1022,11 @@ func (d *tdec) strRun(b *seqBuilder) error {
 				return err
 			}
 		}
+		if n := b.n; op == opShortBinunicode {
+			if d.shortStrs(b); b.n > n {
+				continue
+			}
+		}
 		ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
 		switch end := pos + 2 + i; {
 		case op == opBinget:
@@ -1048,6 +1054,123 @@ func (d *tdec) strRun(b *seqBuilder) error {
 		b.n++
 	}
 	return nil
+}
+
+// shortStrs is strRun's common case in a loop of its own: strs of 9-127
+// bytes, each with its MEMOIZE, copied into the string chunk while the
+// slice, the chunk and the memo have room. What it updates (the position,
+// the slice's length, the chunk's offset, the memo, the object count) is
+// kept in locals and stored once at the end: in strRun's loop each was
+// loaded and stored again per str, as the string header's store through a
+// pointer may alias them. The strs are checked together, after the loop,
+// as the one run of bytes they make in the chunk (one validWTF8 instead of
+// a copyWTF8 per str; docs/benchmarks.md, issue 19 round 7): that run is
+// valid exactly when each str is, as none starts with a continuation byte
+// (80-BF; such a str ends the loop), so a sequence left open at the end of
+// one str fails at the next one's first byte. When the run is not valid,
+// the strs are read again one at a time (shortStrsEach), which stops at the
+// bad one. It stops, having read all before, at anything else, for strRun
+// to read or decide.
+func (d *tdec) shortStrs(b *seqBuilder) {
+	if cap(d.memo)-len(d.memo) < 16 {
+		d.memo = slices.Grow(d.memo, 16)
+	}
+	s := d.s
+	data, pos := s.data, s.pos
+	base, at, end := d.slabBase, d.slabAt, d.slabEnd
+	ref := int32(len(d.chunks) - 1)
+	m := len(d.memo)
+	memo := d.memo[m:cap(d.memo)]
+	most := min(len(memo), d.maxMemo-m, d.maxContainer-b.n, d.maxObjects-d.objects, b.c-b.n)
+	ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+	k := 0
+	for ; k < most && pos+3 <= len(data); k++ {
+		h := data[pos : pos+3] // opcode, length, the str's first byte
+		i := int(h[1])
+		e := pos + 2 + i
+		if h[0] != opShortBinunicode || uint(i-9) >= copyWTF8Max-9 || i > int(end-at) ||
+			h[2]&0xC0 == 0x80 || uint(e) >= uint(len(data)) || data[e] != opMemoize {
+			break
+		}
+		q := unsafe.Add(base, at)
+		// The copy, 16 bytes at a time (the last 16 again, or for 9-15
+		// bytes the first and last 8): all within both the str and its
+		// room in the chunk; memmove's call cost more than the moves
+		// (docs/benchmarks.md, issue 19 round 7).
+		sp := unsafe.Pointer(&h[2])
+		if i >= 16 {
+			for j := 0; j < i-16; j += 16 {
+				*(*[16]byte)(unsafe.Add(q, j)) = *(*[16]byte)(unsafe.Add(sp, j))
+			}
+			*(*[16]byte)(unsafe.Add(q, i-16)) = *(*[16]byte)(unsafe.Add(sp, i-16))
+		} else {
+			*(*[8]byte)(q) = *(*[8]byte)(sp)
+			*(*[8]byte)(unsafe.Add(q, i-8)) = *(*[8]byte)(unsafe.Add(sp, i-8))
+		}
+		*(*string)(ep) = unsafe.String((*byte)(q), i)
+		ep = unsafe.Add(ep, unsafe.Sizeof(""))
+		// Field by field: a composite literal goes through the stack.
+		me := &memo[k]
+		me.n, me.c, me.ref, me.at = int32(pos+2), int32(i), ref, at
+		me.plan, me.field, me.kind, me.flags = 0, 0, mStr, fMade
+		at += int32(i)
+		pos = e + 1
+	}
+	// The run in two halves, split where a str starts (each str must end
+	// in the automaton's accept state, so each half can start there),
+	// checked side by side (validWTF8Pair).
+	run := unsafe.String((*byte)(unsafe.Add(base, d.slabAt)), int(at-d.slabAt))
+	if k > 0 {
+		if h := int(memo[k/2].at - d.slabAt); !validWTF8Pair(run[:h], run[h:]) {
+			// Forget the strs (their headers too: the slice's spare room
+			// keeps nothing of a str that was not valid).
+			clear(unsafe.Slice((*string)(unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))), k))
+			d.shortStrsEach(b, most)
+			return
+		}
+	}
+	s.pos, d.slabAt = pos, at
+	d.memo = d.memo[:m+k]
+	b.n += k
+	d.objects += k
+}
+
+// shortStrsEach is shortStrs with each str checked while it is copied
+// (copyWTF8): it stops at the first that is not valid. most is what
+// shortStrs found room for.
+func (d *tdec) shortStrsEach(b *seqBuilder, most int) {
+	s := d.s
+	data, pos := s.data, s.pos
+	base, at, end := d.slabBase, d.slabAt, d.slabEnd
+	ref := int32(len(d.chunks) - 1)
+	m := len(d.memo)
+	memo := d.memo[m:cap(d.memo)]
+	ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+	k := 0
+	for ; k < most; k++ {
+		if pos+2 >= len(data) {
+			break
+		}
+		i := int(data[pos+1])
+		e := pos + 2 + i
+		if data[pos] != opShortBinunicode || i <= 8 || i >= copyWTF8Max || e >= len(data) ||
+			data[e] != opMemoize || i > int(end-at) {
+			break
+		}
+		q := unsafe.Add(base, at)
+		if !copyWTF8(unsafe.Slice((*byte)(q), i), unsafe.String(&data[pos+2], i)) {
+			break
+		}
+		*(*string)(ep) = unsafe.String((*byte)(q), i)
+		ep = unsafe.Add(ep, unsafe.Sizeof(""))
+		memo[k] = tmemo{kind: mStr, n: int32(pos + 2), c: int32(i), ref: ref, at: at, flags: fMade}
+		at += int32(i)
+		pos = e + 1
+	}
+	s.pos, d.slabAt = pos, at
+	d.memo = d.memo[:m+k]
+	b.n += k
+	d.objects += k
 }
 
 // recRun reads a run of records (dicts, each read by record) into a slice

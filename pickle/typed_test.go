@@ -337,6 +337,11 @@ func FuzzTypedAgrees(f *testing.F) {
 	if data, err := Marshal(append(recs, recs...)); err == nil {
 		f.Add(data)
 	}
+	// Runs of short strs, checked together (shortStrs): a sequence split
+	// across two strs, and a bad str after good ones.
+	f.Add(shortStrRunPickle([]string{"héllo wörld ✓ 1", "aaaaaaaa\xe6", "\x97\xa5bbbbbbbb", "日本 😀 ünïcödé"}))
+	f.Add(shortStrRunPickle([]string{"héllo wörld ✓ 1", "héllo wörld ✓ 2", "aaaaaaaaa\xff", "héllo wörld ✓ 3"}))
+	f.Add(shortStrRunPickle([]string{"héllo wörld ✓ 1", "héllo wörld ✓ 2", "héllo wörld ✓ 3", "héllo wörld ✓ 4", "ünïcödé 日本 😀"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 1<<16 {
 			return

@@ -88,6 +88,7 @@ func FuzzValidWTF8(f *testing.F) {
 				t.Fatalf("refValidWTF8(%q) = %v, oldValidPyUTF8 %v", c, ref, want)
 			}
 			checkCopyWTF8(t, string(c), want)
+			checkPairWTF8(t, string(c), string(b))
 		}
 	})
 }
@@ -174,6 +175,7 @@ func TestValidWTF8Random(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 6))
 	alphabet := []byte{'a', ' ', 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC2, 0xC3, 0xDF, 0xE0, 0xE2, 0xED, 0xEF, 0xF0, 0xF3, 0xF4, 0xF5, 0xC0}
 	pieces := []string{"é", "✓", "日本", "😀", "\xed\xa0\x80", "abcdefgh", "x"}
+	var prev []byte
 	for k := 0; k < 200000; k++ {
 		var b []byte
 		for n := r.IntN(40); n > 0; n-- {
@@ -188,6 +190,22 @@ func TestValidWTF8Random(t *testing.T) {
 			t.Fatalf("validPyUTF8(%q) = %v, want %v", b, got, want)
 		}
 		checkCopyWTF8(t, string(b), want)
+		checkPairWTF8(t, string(b), string(prev))
+		prev = b
+	}
+}
+
+// checkPairWTF8 checks validWTF8Pair on a and b (either order, and each
+// with a long valid run, so that the loop over both runs for a while)
+// against refValidWTF8 of each.
+func checkPairWTF8(t *testing.T, a, b string) {
+	t.Helper()
+	long := strings.Repeat("héllo wörld ✓ 日本 😀 ", 4)
+	for _, p := range [][2]string{{a, b}, {b, a}, {long + a, long + b}, {a + long, b}, {long, b + long + a}} {
+		want := refValidWTF8(p[0]) && refValidWTF8(p[1])
+		if got := validWTF8Pair(p[0], p[1]); got != want {
+			t.Fatalf("validWTF8Pair(%q, %q) = %v, want %v", p[0], p[1], got, want)
+		}
 	}
 }
 
@@ -222,6 +240,13 @@ func BenchmarkValidWTF8(b *testing.B) {
 		{"validWTF8", validWTF8},
 		{"ref", refValidWTF8},
 		{"utf8", utf8.ValidString},
+		{"pair", func(s string) bool { // validWTF8Pair, halves split at a character
+			h := len(s) / 2
+			for h > 0 && s[h]&0xC0 == 0x80 {
+				h--
+			}
+			return validWTF8Pair(s[:h], s[h:])
+		}},
 	}
 	cp := make([]byte, 8192)
 	dst := make([]byte, 8192)
