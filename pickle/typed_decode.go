@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"reflect"
-	"strings"
 	"sync/atomic"
 	"unsafe"
 )
@@ -552,17 +551,9 @@ func (d *tdec) newChunk(b []byte) (string, int32, int32) {
 		return str, int32(len(d.chunks) - 1), 0
 	}
 	size := min(slabChunk, max(len(d.s.data)-d.s.pos+len(b), 64))
-	// The chunk is not cleared first (strings.Builder's Grow allocates
-	// without zeroing): every byte a string covers is written before the
-	// string is made, and nothing else reads the chunk. Clearing 32 KiB
-	// cost ~2% of a decode of short strs and its memory traffic
-	// (docs/benchmarks.md, issue 19 round 7).
-	var sb strings.Builder
-	sb.Grow(size)
-	sb.WriteByte(0)
-	chunk := unsafe.Pointer(unsafe.StringData(sb.String()))
-	d.chunks = append(d.chunks, chunk)
-	d.slabBase, d.slabAt, d.slabEnd = chunk, 0, int32(size)
+	chunk := make([]byte, size)
+	d.chunks = append(d.chunks, unsafe.Pointer(&chunk[0]))
+	d.slabBase, d.slabAt, d.slabEnd = unsafe.Pointer(&chunk[0]), 0, int32(size)
 	return d.newString(b)
 }
 
