@@ -1082,7 +1082,13 @@ func (d *tdec) shortStrs(b *seqBuilder) {
 	m := len(d.memo)
 	memo := d.memo[m:cap(d.memo)]
 	most := min(len(memo), d.maxMemo-m, d.maxContainer-b.n, d.maxObjects-d.objects, b.c-b.n)
-	ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+	if most <= 0 {
+		return
+	}
+	// The slice's room as a slice, indexed: a pointer stepped past its
+	// last element would point outside the allocation (checkptr rejects
+	// it, and the collector could find it).
+	room := unsafe.Slice((*string)(unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))), most)
 	k := 0
 	for ; k < most && pos+3 <= len(data); k++ {
 		h := data[pos : pos+3] // opcode, length, the str's first byte
@@ -1107,8 +1113,7 @@ func (d *tdec) shortStrs(b *seqBuilder) {
 			*(*[8]byte)(q) = *(*[8]byte)(sp)
 			*(*[8]byte)(unsafe.Add(q, i-8)) = *(*[8]byte)(unsafe.Add(sp, i-8))
 		}
-		*(*string)(ep) = unsafe.String((*byte)(q), i)
-		ep = unsafe.Add(ep, unsafe.Sizeof(""))
+		room[k] = unsafe.String((*byte)(q), i)
 		// Field by field: a composite literal goes through the stack.
 		me := &memo[k]
 		me.n, me.c, me.ref, me.at = int32(pos+2), int32(i), ref, at
@@ -1119,12 +1124,12 @@ func (d *tdec) shortStrs(b *seqBuilder) {
 	// The run in two halves, split where a str starts (each str must end
 	// in the automaton's accept state, so each half can start there),
 	// checked side by side (validWTF8Pair).
-	run := unsafe.String((*byte)(unsafe.Add(base, d.slabAt)), int(at-d.slabAt))
 	if k > 0 {
+		run := unsafe.String((*byte)(unsafe.Add(base, d.slabAt)), int(at-d.slabAt))
 		if h := int(memo[k/2].at - d.slabAt); !validWTF8Pair(run[:h], run[h:]) {
 			// Forget the strs (their headers too: the slice's spare room
 			// keeps nothing of a str that was not valid).
-			clear(unsafe.Slice((*string)(unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))), k))
+			clear(room[:k])
 			d.shortStrsEach(b, most)
 			return
 		}
@@ -1145,7 +1150,11 @@ func (d *tdec) shortStrsEach(b *seqBuilder, most int) {
 	ref := int32(len(d.chunks) - 1)
 	m := len(d.memo)
 	memo := d.memo[m:cap(d.memo)]
-	ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
+	most = min(most, len(memo), b.c-b.n)
+	if most <= 0 {
+		return
+	}
+	room := unsafe.Slice((*string)(unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))), most)
 	k := 0
 	for ; k < most; k++ {
 		if pos+2 >= len(data) {
@@ -1161,8 +1170,7 @@ func (d *tdec) shortStrsEach(b *seqBuilder, most int) {
 		if !copyWTF8(unsafe.Slice((*byte)(q), i), unsafe.String(&data[pos+2], i)) {
 			break
 		}
-		*(*string)(ep) = unsafe.String((*byte)(q), i)
-		ep = unsafe.Add(ep, unsafe.Sizeof(""))
+		room[k] = unsafe.String((*byte)(q), i)
 		memo[k] = tmemo{kind: mStr, n: int32(pos + 2), c: int32(i), ref: ref, at: at, flags: fMade}
 		at += int32(i)
 		pos = e + 1
