@@ -236,9 +236,11 @@ func TestTimeoutsAndCancellation(t *testing.T) {
 	assert.ErrorIs(t, s.Acquire(ctx), context.Canceled)
 	assert.ErrorIs(t, s.Acquire(ctx), context.Canceled, "an already-cancelled context")
 
+	// start is taken before the context: its deadline is 70ms from its
+	// creation, so timing from after it could read a few µs short.
+	start = time.Now()
 	dctx, dcancel := context.WithTimeout(context.Background(), 70*time.Millisecond)
 	defer dcancel()
-	start = time.Now()
 	assert.ErrorIs(t, s.Acquire(dctx), context.DeadlineExceeded)
 	assert.GreaterOrEqual(t, time.Since(start), 70*time.Millisecond)
 
