@@ -260,7 +260,9 @@ func (s *decState) pop() (any, error) {
 	return v, nil
 }
 
-// top returns the value at the top of the stack (small enough to inline).
+// top returns the value at the top of the stack. It costs just over the
+// inliner's budget, so the hot callers (setItemsOn, appendTo) read the top
+// themselves.
 func (s *decState) top() (any, error) {
 	if n := len(s.stack); n > s.fence {
 		return s.stack[n-1], nil

@@ -32,7 +32,7 @@ func (s *decState) run() (any, error) {
 		case opMemoize:
 			n := len(s.stack)
 			if n <= s.fence {
-				return nil, s.errf("unpickling stack underflow")
+				return nil, s.underflow()
 			}
 			v := s.stack[n-1]
 			if m := len(s.memo); s.memoCount == m && m < cap(s.memo) && m < s.m.maxMemo && s.memoSparse == nil {
@@ -374,7 +374,7 @@ func (s *decState) loadBuild(op byte) error {
 	if op >= opTuple1 && op <= opTuple3 {
 		n := int(op-opTuple1) + 1
 		if len(s.stack)-s.fence < n {
-			return s.errf("unpickling stack underflow")
+			return s.underflow()
 		}
 		t := s.newTuple(s.stack[len(s.stack)-n:])
 		s.truncate(len(s.stack) - n)
@@ -445,7 +445,7 @@ func (s *decState) loadAdd(op byte) error {
 		return s.appendTo(items, s.markAt)
 	case opSetitem:
 		if len(s.stack)-s.fence < 3 {
-			return s.errf("unpickling stack underflow")
+			return s.underflow()
 		}
 		n := len(s.stack)
 		kv := s.stack[n-2 : n]
@@ -495,7 +495,7 @@ func (s *decState) loadStackOp(op byte) error {
 		if len(s.stack) > s.fence {
 			s.truncate(len(s.stack) - 1)
 		} else if _, err := s.popMark(); err != nil {
-			return s.errf("unpickling stack underflow")
+			return s.underflow()
 		}
 		return nil
 	case opPopMark:
