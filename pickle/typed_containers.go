@@ -1028,25 +1028,13 @@ func (d *tdec) strRun(b *seqBuilder) error {
 			}
 		}
 		ep := unsafe.Add(b.data, uintptr(b.n)*unsafe.Sizeof(""))
-		switch end := pos + 2 + i; {
+		switch {
 		case op == opBinget:
 			*(*string)(ep) = d.memoStr(&d.memo[i])
 			d.took(2)
-		case i > 8 && i < copyWTF8Max && end < len(data) && data[end] == opMemoize &&
-			len(d.memo) < d.maxMemo && i <= int(d.slabEnd-d.slabAt):
-			// strMemo's common case (a str of 9-127 bytes checked while
-			// it is copied into the slab), without its two calls.
-			at := d.slabAt
-			q := unsafe.Add(d.slabBase, at)
-			if !copyWTF8(unsafe.Slice((*byte)(q), i), unsafe.String(&data[pos+2], i)) {
-				return nil
-			}
-			d.slabAt = at + int32(i)
-			*(*string)(ep) = unsafe.String((*byte)(q), i)
-			d.memo = append(d.memo, tmemo{kind: mStr, n: int32(pos + 2), c: int32(i), ref: int32(len(d.chunks) - 1), at: at, flags: fMade})
-			s.pos = end + 1
-			d.objects++
 		default:
+			// A str shortStrs does not read (8 bytes or less, 128 or
+			// more, no MEMOIZE after it, no room left, not valid).
 			if !d.fastStr(ep) {
 				return nil
 			}
