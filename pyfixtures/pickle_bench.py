@@ -109,32 +109,61 @@ def _warm(datas, rounds=3):
             pickle.dumps(obj, protocol=4)
 
 
-def time_dir(directory, only=None, repeat=5, number=0):
-    """Time C pickle.loads and pickle.dumps(protocol=4) of every
-    <name>.pickle in directory (or the names in only) with timeit: number
-    calls per sample (0: autorange), best of repeat, after a warm-up pass
-    over every workload in directory (see _warm). loads is timed twice:
-    with the cyclic collector off (timeit's default; loads_ns) and on
-    (loads_gc_ns). Prints one JSON line per workload. bench_py.py
-    pickle-time uses it too."""
-    names = sorted(f[:-len(".pickle")] for f in os.listdir(directory) if f.endswith(".pickle"))
+def read_dir(directory):
+    """The workloads of directory: {name: bytes of <name>.pickle}, by name."""
     datas = {}
-    for name in names:
-        with open(os.path.join(directory, name + ".pickle"), "rb") as fh:
-            datas[name] = fh.read()
+    for f in sorted(os.listdir(directory)):
+        if f.endswith(".pickle"):
+            with open(os.path.join(directory, f), "rb") as fh:
+                datas[f[:-len(".pickle")]] = fh.read()
+    return datas
+
+
+def time_one(name, data, number=0, repeat=5):
+    """Time C pickle.loads(data) and pickle.dumps(obj, protocol=4) of
+    one workload with timeit (number calls per sample, 0: autorange; best
+    of repeat). loads is timed twice: with the cyclic collector off
+    (timeit's default; loads_ns) and on (loads_gc_ns). Returns the JSON
+    line printed for it."""
+    obj = pickle.loads(data)
+    loads_ns = _best_ns(lambda: pickle.loads(data), number, repeat)
+    dumps_ns = _best_ns(lambda: pickle.dumps(obj, protocol=4), number, repeat)
+    loads_gc_ns = _best_ns(lambda: pickle.loads(data), number, repeat, gc_on=True)
+    return json.dumps({"name": name, "bytes": len(data), "loads_ns": loads_ns, "dumps_ns": dumps_ns,
+                       "loads_gc_ns": loads_gc_ns,
+                       "python": "%d.%d.%d" % sys.version_info[:3],
+                       "c_pickle": pickle.Pickler.__module__ == "_pickle"})
+
+
+def time_dir(directory, only=None, repeat=5, number=0, warm=3):
+    """Time every <name>.pickle in directory (or the names in only) with
+    time_one, after warm rounds of a warm-up pass over every workload in
+    directory (see _warm; 0 skips it: the hostile case's bomb would only
+    cost seconds). Prints one JSON line per workload. bench_py.py
+    pickle-time uses it too."""
+    datas = read_dir(directory)
+    _warm(datas.values(), warm)
+    for name, data in datas.items():
+        if not only or name in only:
+            print(time_one(name, data, number, repeat), flush=True)
+
+
+def serve_dir(directory, repeat=1, number=0):
+    """bench_py.py pickle-serve: warm up on every workload of directory,
+    print READY, then time the workload named on each line of stdin
+    (time_one) and print its JSON line, until EOF. One warm interpreter
+    serves a whole benchmark run, and the Go harness asks for each
+    workload right before it times its own decoders on it, so both sides
+    are measured within seconds of each other."""
+    datas = read_dir(directory)
     _warm(datas.values())
-    if only:
-        names = [n for n in names if n in only]
-    for name in names:
-        data = datas[name]
-        obj = pickle.loads(data)
-        loads_ns = _best_ns(lambda: pickle.loads(data), number, repeat)
-        dumps_ns = _best_ns(lambda: pickle.dumps(obj, protocol=4), number, repeat)
-        loads_gc_ns = _best_ns(lambda: pickle.loads(data), number, repeat, gc_on=True)
-        print(json.dumps({"name": name, "bytes": len(data), "loads_ns": loads_ns, "dumps_ns": dumps_ns,
-                          "loads_gc_ns": loads_gc_ns,
-                          "python": "%d.%d.%d" % sys.version_info[:3],
-                          "c_pickle": pickle.Pickler.__module__ == "_pickle"}), flush=True)
+    print("READY", flush=True)
+    for line in sys.stdin:
+        name = line.strip()
+        if name not in datas:
+            print(json.dumps({"error": "no workload %r in %s" % (name, directory)}), flush=True)
+            continue
+        print(time_one(name, datas[name], number, repeat), flush=True)
 
 
 def mode_time(args):
