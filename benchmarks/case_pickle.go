@@ -344,6 +344,8 @@ func (r *runner) addPickleTiming(line string) error {
 		LoadsNs   float64 `json:"loads_ns"`
 		DumpsNs   float64 `json:"dumps_ns"`
 		LoadsGCNs float64 `json:"loads_gc_ns"`
+		LoadsFlt  float64 `json:"loads_faults"`
+		DumpsFlt  float64 `json:"dumps_faults"`
 		CPickle   bool    `json:"c_pickle"`
 		Error     string  `json:"error"`
 	}
@@ -356,8 +358,8 @@ func (r *runner) addPickleTiming(line string) error {
 	if !t.CPickle {
 		return fmt.Errorf("CPython %s does not use the C pickler", r.cfg.Python.Version())
 	}
-	r.add("pickle/"+t.Name+"/cpython/loads", t.LoadsNs)
-	r.add("pickle/"+t.Name+"/cpython/dumps", t.DumpsNs)
+	r.addFaults("pickle/"+t.Name+"/cpython/loads", t.LoadsNs, t.LoadsFlt)
+	r.addFaults("pickle/"+t.Name+"/cpython/dumps", t.DumpsNs, t.DumpsFlt)
 	r.add("pickle/"+t.Name+"/cpython/loads-gc", t.LoadsGCNs)
 	return nil
 }

@@ -55,7 +55,8 @@ type runner struct {
 	noteSet map[string]bool
 	tmp     string
 	// faults holds minor page faults per op of the samples added with
-	// addMeasured; lastFaults is that of the last measure call.
+	// addFaults or addMeasured; lastFaults is that of the last measure
+	// call.
 	faults     map[string][]float64
 	lastFaults float64
 	// pyPickle is the run's CPython pickle timing server (nil until the
@@ -81,8 +82,13 @@ func (r *runner) add(key string, ns float64) {
 // addMeasured records one sample like add, and the page faults per op of
 // the measure call that produced it.
 func (r *runner) addMeasured(key string, ns float64) {
+	r.addFaults(key, ns, r.lastFaults)
+}
+
+// addFaults records one sample like add, with its page faults per op.
+func (r *runner) addFaults(key string, ns, faults float64) {
 	r.add(key, ns)
-	r.faults[key] = append(r.faults[key], r.lastFaults)
+	r.faults[key] = append(r.faults[key], faults)
 }
 
 // compare declares a table row (once; repeats are deduplicated).
@@ -258,6 +264,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Bytes: c.Bytes, Goal: c.Goal, Note: c.Note, PerSec: c.PerSec}
 		if f := r.faults[c.SubjectKey]; len(f) > 0 && c.Note != "" {
 			row.Note += ", " + fmtFaults(median(f))
+		}
+		if f := r.faults[c.BaseKey]; len(f) > 0 {
+			row.Baseline += " (" + fmtFaults(median(f)) + ")"
 		}
 		if row.SubjectNs > 0 && row.BaselineNs > 0 {
 			row.Speed = row.BaselineNs / row.SubjectNs
