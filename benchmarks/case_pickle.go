@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -69,9 +70,10 @@ func runPickle(r *runner) error {
 		return err
 	}
 	r.note("pickle: every implementation decodes CPython's own protocol-4 bytes of the same workload (pyfixtures/pickle_bench.py); " +
-		"encode re-encodes the decoded value at protocol 4. CPython is timed with timeit in a subprocess (bench_py.py pickle-time) " +
-		"after a warm-up pass over every workload (a fresh interpreter's allocator faults in fresh pages on every call and runs up to 5× slower; " +
+		"encode re-encodes the decoded value at protocol 4. CPython is timed with timeit in one subprocess serving the whole run (bench_py.py pickle-serve), " +
+		"each workload right before mpwire's timings of it, after a warm-up pass over every workload (a fresh interpreter's allocator faults in fresh pages on every call and runs up to 5× slower; " +
 		"warm is the faster, steadier baseline), with its cyclic collector off as timeit does; the rows \"collector on\" time loads with it on, as programs run (no goal). " +
+		"Go timings start from a collected heap (as testing.B does); faults/op are minor page faults per operation (getrusage), ~10 µs each on the VMs measured (docs/benchmarks.md). " +
 		"gopickle has no encoder. stalecucumber (github.com/hydrogen18/stalecucumber) is not available from the module proxy, so it is not measured.")
 	em, err := pickle.EncOptions{Protocol: 4}.EncMode()
 	if err != nil {
@@ -82,14 +84,10 @@ func runPickle(r *runner) error {
 		if err != nil {
 			return err
 		}
-		if name == pickleWorkloads[0] {
-			// One interpreter times every workload, in turn: its
-			// allocator then stays warm (in an interpreter timing one
-			// workload, loads of 10k non-ASCII str took 4 ms instead of
-			// 1.3 ms; docs/benchmarks.md).
-			if err := r.cpythonPickle(dir, ""); err != nil {
-				return err
-			}
+		// CPython times this workload right before mpwire does, so both
+		// sides see the same minute of a shared machine.
+		if err := r.cpythonServed(dir, name); err != nil {
+			return err
 		}
 		k := "pickle/" + name + "/"
 		label := pickleLabels[name] + ", " + strconv.Itoa(len(data)) + " B"
@@ -98,7 +96,7 @@ func runPickle(r *runner) error {
 		if err != nil {
 			return fmt.Errorf("mpwire decode %s: %w", name, err)
 		}
-		r.add(k+"mpwire/decode", ns)
+		r.addMeasured(k+"mpwire/decode", ns)
 		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
 			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 1.0, Note: allocsNote(decodeN(data))})
 		r.compare(comparison{Case: "pickle decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/decode",
@@ -145,7 +143,7 @@ func runPickle(r *runner) error {
 		if err != nil {
 			return fmt.Errorf("mpwire encode %s: %w", name, err)
 		}
-		r.add(k+"mpwire/encode", ns)
+		r.addMeasured(k+"mpwire/encode", ns)
 		r.compare(comparison{Case: "pickle encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/encode",
 			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 1.0, Note: allocsNote(encodeN(em, v))})
 		// og-rek encode of its own decoded value.
@@ -168,21 +166,29 @@ func runPickle(r *runner) error {
 		}
 		r.compare(comparison{Case: "pickle encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/encode",
 			Baseline: "og-rek", BaseKey: k + "ogrek/encode"})
-	}
-	return runTypedPickle(r, dir, em)
-}
-
-// runTypedPickle times decoding CPython's bytes straight into Go types
-// and encoding those values, against CPython's loads and dumps of the same
-// bytes (measured by runPickle in the same repeat).
-func runTypedPickle(r *runner, dir string, em pickle.EncMode) error {
-	for _, w := range typedPickle {
-		data, err := os.ReadFile(filepath.Join(dir, w.name+".pickle"))
-		if err != nil {
+		if err := timeTypedPickle(r, name, data, em); err != nil {
 			return err
 		}
+	}
+	declareTypedPickle(r)
+	return nil
+}
+
+// typedPickleLabel is the table's workload label of a typed case.
+func typedPickleLabel(name, goType string, size int) string {
+	return pickleLabels[name] + " → " + goType + ", " + strconv.Itoa(size) + " B"
+}
+
+// timeTypedPickle times decoding CPython's bytes of workload name straight
+// into its Go type (if typedPickle has one) and encoding that value,
+// against CPython's loads and dumps of the same bytes (timed by runPickle
+// right before).
+func timeTypedPickle(r *runner, name string, data []byte, em pickle.EncMode) error {
+	for _, w := range typedPickle {
+		if w.name != name {
+			continue
+		}
 		k := "pickle/" + w.name + "/"
-		label := pickleLabels[w.name] + " → " + w.goType + ", " + strconv.Itoa(len(data)) + " B"
 		dec := func(n int) error {
 			for i := 0; i < n; i++ {
 				if err := pickle.Unmarshal(data, w.target()); err != nil {
@@ -195,9 +201,8 @@ func runTypedPickle(r *runner, dir string, em pickle.EncMode) error {
 		if err != nil {
 			return fmt.Errorf("mpwire typed decode %s: %w", w.name, err)
 		}
-		r.add(k+"mpwire/typed-decode", ns)
-		r.compare(comparison{Case: "pickle typed decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/typed-decode",
-			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 3.0, Note: allocsNote(dec)})
+		r.addMeasured(k+"mpwire/typed-decode", ns)
+		r.typedNotes[k+"typed-decode"] = allocsNote(dec)
 		p := w.target()
 		if err := pickle.Unmarshal(data, p); err != nil {
 			return err
@@ -206,14 +211,26 @@ func runTypedPickle(r *runner, dir string, em pickle.EncMode) error {
 		if ns, err = r.measure(encodeN(em, v)); err != nil {
 			return fmt.Errorf("mpwire typed encode %s: %w", w.name, err)
 		}
-		r.add(k+"mpwire/typed-encode", ns)
+		r.addMeasured(k+"mpwire/typed-encode", ns)
+		r.typedNotes[k+"typed-encode"] = allocsNote(encodeN(em, v))
+		r.typedSizes[w.name] = len(data)
+	}
+	return nil
+}
+
+// declareTypedPickle adds the typed rows, after every generic one.
+func declareTypedPickle(r *runner) {
+	for _, w := range typedPickle {
+		k := "pickle/" + w.name + "/"
+		label := typedPickleLabel(w.name, w.goType, r.typedSizes[w.name])
+		r.compare(comparison{Case: "pickle typed decode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/typed-decode",
+			Baseline: "CPython C pickle.loads", BaseKey: k + "cpython/loads", Goal: 3.0, Note: r.typedNotes[k+"typed-decode"]})
 		r.compare(comparison{Case: "pickle typed encode", Workload: label, Subject: "mpwire", SubjectKey: k + "mpwire/typed-encode",
-			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 2.0, Note: allocsNote(encodeN(em, v))})
+			Baseline: "CPython C pickle.dumps", BaseKey: k + "cpython/dumps", Goal: 2.0, Note: r.typedNotes[k+"typed-encode"]})
 	}
 	r.note("pickle typed: CPython's bytes decoded straight into the Go type named (Rec is {id int64, name str, score float64, tags []str, ok bool}), " +
 		"and that value encoded (bytes CPython loads equal); the baseline is CPython's loads/dumps of the same bytes. Goals: decode ≥ 3×, encode ≥ 2×. " +
 		"allocs/op are Go heap allocations per operation (runtime.MemStats).")
-	return nil
 }
 
 // allocsNote runs fn(20) and says how many allocations one call made.
@@ -255,14 +272,11 @@ func decodeN(data []byte) func(n int) error {
 	}
 }
 
-// cpythonPickle times CPython's C pickle.loads/dumps of one workload in a
-// subprocess (bench_py.py pickle-time); an empty name times every
-// workload (runPickle does that once per repeat, before the Go timings).
-func (r *runner) cpythonPickle(dir, name string) error {
-	args := []string{"pickle-time", dir, "--repeat", "1"}
-	if name != "" {
-		args = append(args, "--only", name)
-	}
+// cpythonPickle times CPython's C pickle.loads/dumps of one workload of
+// dir in a subprocess of its own (bench_py.py pickle-time), after warm
+// rounds of loads and dumps of every workload in dir (0: none).
+func (r *runner) cpythonPickle(dir, name string, warm int) error {
+	args := []string{"pickle-time", dir, "--repeat", "1", "--only", name, "--warm", strconv.Itoa(warm)}
 	if r.cfg.Short {
 		args = append(args, "--number", "1")
 	}
@@ -271,25 +285,81 @@ func (r *runner) cpythonPickle(dir, name string) error {
 		return err
 	}
 	for _, line := range strings.Split(out, "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
+		if strings.TrimSpace(line) != "" {
+			if err := r.addPickleTiming(line); err != nil {
+				return err
+			}
 		}
-		var t struct {
-			Name      string  `json:"name"`
-			LoadsNs   float64 `json:"loads_ns"`
-			DumpsNs   float64 `json:"dumps_ns"`
-			LoadsGCNs float64 `json:"loads_gc_ns"`
-			CPickle   bool    `json:"c_pickle"`
-		}
-		if err := json.Unmarshal([]byte(line), &t); err != nil {
-			return fmt.Errorf("pickle-time output %q: %w", line, err)
-		}
-		if !t.CPickle {
-			return fmt.Errorf("CPython %s does not use the C pickler", r.cfg.Python.Version())
-		}
-		r.add("pickle/"+t.Name+"/cpython/loads", t.LoadsNs)
-		r.add("pickle/"+t.Name+"/cpython/dumps", t.DumpsNs)
-		r.add("pickle/"+t.Name+"/cpython/loads-gc", t.LoadsGCNs)
 	}
+	return nil
+}
+
+// cpythonServed times CPython's loads/dumps of workload name of dir in the
+// run's pickle server (bench_py.py pickle-serve: one interpreter, warmed
+// up on every workload once, serving the whole run), started on first use
+// and stopped by Run.
+func (r *runner) cpythonServed(dir, name string) error {
+	if r.pyPickle == nil {
+		args := []string{"pickle-serve", dir, "--repeat", "1"}
+		if r.cfg.Short {
+			args = append(args, "--number", "1")
+		}
+		in, w := io.Pipe()
+		p, err := pyharness.Start(r.ctx, pyharness.Cmd{Python: r.cfg.Python, Script: "bench_py.py", Args: args,
+			Stdin: in, TempDir: r.tmp, Env: []string{"MPWIRE_WATCHDOG=900"}})
+		if err != nil {
+			return err
+		}
+		r.pyPickle = &pyServer{p: p, w: w}
+		if _, err := p.Expect(r.ctx, "READY"); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(r.pyPickle.w, name+"\n"); err != nil {
+		return fmt.Errorf("pickle-serve: %w", err)
+	}
+	line, err := r.pyPickle.p.ReadLine(r.ctx)
+	if err != nil {
+		return fmt.Errorf("pickle-serve %s: %w", name, err)
+	}
+	return r.addPickleTiming(line)
+}
+
+// pyServer is a running bench_py.py pickle-serve and the pipe to its stdin.
+type pyServer struct {
+	p *pyharness.Proc
+	w *io.PipeWriter
+}
+
+// close ends the server's input and waits for it to exit.
+func (s *pyServer) close() error {
+	s.w.Close()
+	return s.p.Wait()
+}
+
+// addPickleTiming records one JSON line of pickle-time or pickle-serve.
+func (r *runner) addPickleTiming(line string) error {
+	var t struct {
+		Name      string  `json:"name"`
+		LoadsNs   float64 `json:"loads_ns"`
+		DumpsNs   float64 `json:"dumps_ns"`
+		LoadsGCNs float64 `json:"loads_gc_ns"`
+		LoadsFlt  float64 `json:"loads_faults"`
+		DumpsFlt  float64 `json:"dumps_faults"`
+		CPickle   bool    `json:"c_pickle"`
+		Error     string  `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(line), &t); err != nil {
+		return fmt.Errorf("pickle timing output %q: %w", line, err)
+	}
+	if t.Error != "" {
+		return fmt.Errorf("pickle timing: %s", t.Error)
+	}
+	if !t.CPickle {
+		return fmt.Errorf("CPython %s does not use the C pickler", r.cfg.Python.Version())
+	}
+	r.addFaults("pickle/"+t.Name+"/cpython/loads", t.LoadsNs, t.LoadsFlt)
+	r.addFaults("pickle/"+t.Name+"/cpython/dumps", t.DumpsNs, t.DumpsFlt)
+	r.add("pickle/"+t.Name+"/cpython/loads-gc", t.LoadsGCNs)
 	return nil
 }

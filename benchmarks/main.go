@@ -6,6 +6,7 @@
 //	go run ./benchmarks -cases pickle,conn -count 5 -md bench.md
 //	go run ./benchmarks -short               # one tiny iteration of each case (smoke)
 //	go run ./benchmarks -python ~/.pyenv/versions/3.12.8/bin/python
+//	go run ./benchmarks -madvfree=false      # the Go side with the runtime's default page release
 //
 // Cases: pickle (decode/encode vs CPython's C pickle, gopickle, og-rek;
 // typed decode/encode of Go structs, maps and slices vs CPython),
@@ -36,7 +37,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
@@ -54,7 +57,11 @@ func main() {
 	target := flag.Duration("benchtime", 200*time.Millisecond, "minimum duration of one Go timing loop")
 	quiet := flag.Bool("q", false, "no progress lines on stderr")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up after this long")
+	madvFree := flag.Bool("madvfree", true, "time the Go side with GODEBUG=madvdontneed=0 (Linux; set by re-running this program), as CPython's timing interpreter pins its arenas: neither side's memory is given back and faulted in again; false times Go's default")
 	flag.Parse()
+	if *madvFree {
+		reexecMadvFree() // returns unless GODEBUG already says
+	}
 
 	cfg, err := newConfig(*cases, *python)
 	if err != nil {
@@ -84,6 +91,32 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// reexecMadvFree re-runs this program (same arguments) with
+// GODEBUG=madvdontneed=0 added, on Linux when GODEBUG does not set
+// madvdontneed already. The runtime then releases memory with MADV_FREE:
+// the pages stay mapped until the kernel needs them, so a timing loop does
+// not fault back in what the scavenger just gave away (~10 µs a page on
+// the VMs measured; docs/benchmarks.md, "Page faults"). CPython's timing
+// interpreter pins its arenas for the same reason (pyfixtures/pickle_bench.py).
+// The table's header names the setting.
+func reexecMadvFree() {
+	if runtime.GOOS != "linux" || strings.Contains(os.Getenv("GODEBUG"), "madvdontneed=") {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	godebug := "madvdontneed=0"
+	if g := os.Getenv("GODEBUG"); g != "" {
+		godebug = g + "," + godebug
+	}
+	os.Setenv("GODEBUG", godebug)
+	err = syscall.Exec(exe, os.Args, os.Environ())
+	fmt.Fprintln(os.Stderr, "benchmarks: re-running with GODEBUG=madvdontneed=0:", err)
+	os.Exit(1)
 }
 
 // newConfig parses the case list and finds the interpreter and the worker

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mpwire/mpwire/internal/pyharness"
@@ -53,6 +54,17 @@ type runner struct {
 	notes   []string
 	noteSet map[string]bool
 	tmp     string
+	// faults holds minor page faults per op of the samples added with
+	// addFaults or addMeasured; lastFaults is that of the last measure
+	// call.
+	faults     map[string][]float64
+	lastFaults float64
+	// pyPickle is the run's CPython pickle timing server (nil until the
+	// pickle case starts it); typedNotes and typedSizes carry the typed
+	// pickle rows' allocation notes and input sizes to their declaration.
+	pyPickle   *pyServer
+	typedNotes map[string]string
+	typedSizes map[string]int
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -65,6 +77,18 @@ func (r *runner) logf(format string, args ...any) {
 func (r *runner) add(key string, ns float64) {
 	r.samples[key] = append(r.samples[key], ns)
 	r.logf("  %-50s %s", key, fmtNs(ns))
+}
+
+// addMeasured records one sample like add, and the page faults per op of
+// the measure call that produced it.
+func (r *runner) addMeasured(key string, ns float64) {
+	r.addFaults(key, ns, r.lastFaults)
+}
+
+// addFaults records one sample like add, with its page faults per op.
+func (r *runner) addFaults(key string, ns, faults float64) {
+	r.add(key, ns)
+	r.faults[key] = append(r.faults[key], faults)
 }
 
 // compare declares a table row (once; repeats are deduplicated).
@@ -98,8 +122,9 @@ func median(xs []float64) float64 {
 }
 
 // measure times fn(n) for growing n until one call takes at least target
-// (like testing.B), after one warm-up call, and returns ns per op. In
-// short mode it runs fn(1) once.
+// (like testing.B), after one warm-up call and a collection, and returns
+// ns per op; it also leaves the minor page faults per op of the last call
+// in r.lastFaults. In short mode it runs fn(1) once.
 func (r *runner) measure(fn func(n int) error) (float64, error) {
 	if !r.cfg.Short {
 		// Warm up: first-call costs (page faults, pools, a scheduler
@@ -108,14 +133,19 @@ func (r *runner) measure(fn func(n int) error) (float64, error) {
 			return 0, err
 		}
 	}
+	// Start from a collected heap, as testing.B does before each run:
+	// what an earlier timing left behind is not this one's to collect.
+	runtime.GC()
 	n := 1
 	for {
+		f0 := minorFaults()
 		t0 := time.Now()
 		if err := fn(n); err != nil {
 			return 0, err
 		}
 		d := time.Since(t0)
 		if r.cfg.Short || d >= r.cfg.Target || n >= 1e9 {
+			r.lastFaults = float64(minorFaults()-f0) / float64(n)
 			return float64(d.Nanoseconds()) / float64(n), nil
 		}
 		next := n * 100
@@ -202,7 +232,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	r := &runner{cfg: cfg, ctx: ctx, samples: map[string][]float64{}, seen: map[string]bool{}, noteSet: map[string]bool{}, tmp: tmp}
+	r := &runner{cfg: cfg, ctx: ctx, samples: map[string][]float64{}, seen: map[string]bool{}, noteSet: map[string]bool{}, tmp: tmp,
+		faults: map[string][]float64{}, typedNotes: map[string]string{}, typedSizes: map[string]int{}}
+	defer func() {
+		if r.pyPickle != nil {
+			r.pyPickle.close()
+		}
+	}()
 	loadBefore := loadAvg()
 	start := time.Now()
 	for i := 0; i < cfg.Count; i++ {
@@ -218,14 +254,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Short {
 		mode = "SMOKE RUN (-short: one tiny iteration, numbers meaningless)"
 	}
-	res.Header = fmt.Sprintf("Measured %s; %s %s/%s, CPython %s (%s), nproc %d, GOMAXPROCS %d, load average %s before / %s after; %s; took %s.",
-		start.UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.GOOS, runtime.GOARCH,
+	res.Header = fmt.Sprintf("Measured %s; %s %s/%s%s, CPython %s (%s), nproc %d, GOMAXPROCS %d, load average %s before / %s after; %s; took %s.",
+		start.UTC().Format("2006-01-02 15:04 MST"), runtime.Version(), runtime.GOOS, runtime.GOARCH, runtimeEnv(),
 		cfg.Python.Version(), cfg.Python.Path, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		loadBefore, loadAvg(), mode, time.Since(start).Round(time.Second))
 	for _, c := range r.cmps {
 		row := Row{Case: c.Case, Workload: c.Workload, Subject: c.Subject, Baseline: c.Baseline,
 			SubjectNs: median(r.samples[c.SubjectKey]), BaselineNs: median(r.samples[c.BaseKey]),
 			Bytes: c.Bytes, Goal: c.Goal, Note: c.Note, PerSec: c.PerSec}
+		if f := r.faults[c.SubjectKey]; len(f) > 0 && c.Note != "" {
+			row.Note += ", " + fmtFaults(median(f))
+		}
+		if f := r.faults[c.BaseKey]; len(f) > 0 {
+			row.Baseline += " (" + fmtFaults(median(f)) + ")"
+		}
 		if row.SubjectNs > 0 && row.BaselineNs > 0 {
 			row.Speed = row.BaselineNs / row.SubjectNs
 		}
@@ -352,6 +394,39 @@ func (r *runner) pick(full, short int) int {
 		return short
 	}
 	return full
+}
+
+// minorFaults is the process's minor page faults so far (0 where unknown).
+func minorFaults() int64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return int64(ru.Minflt)
+}
+
+// fmtFaults prints minor page faults per op: on some VMs each costs
+// ~10 µs (docs/benchmarks.md, "Page faults").
+func fmtFaults(f float64) string {
+	if f < 10 {
+		return fmt.Sprintf("%.1f faults/op", f)
+	}
+	return fmt.Sprintf("%.0f faults/op", f)
+}
+
+// runtimeEnv names the Go runtime settings of this process that change
+// its timings (GOGC, GOMEMLIMIT, GODEBUG), for the table's header.
+func runtimeEnv() string {
+	var s []string
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GODEBUG"} {
+		if v := os.Getenv(k); v != "" {
+			s = append(s, k+"="+v)
+		}
+	}
+	if len(s) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(s, " ") + ")"
 }
 
 // timeIt returns how long fn took, in ns.

@@ -7,7 +7,12 @@ Modes (every timing is printed as "ELAPSED <seconds>" or one JSON line):
                     pickle.dumps(obj, protocol=4) of the loaded value with
                     timeit: --number calls per sample (0: autorange), best of
                     --repeat. One JSON line per workload: {"name", "bytes",
-                    "loads_ns", "dumps_ns", "python", "c_pickle"}.
+                    "loads_ns", "dumps_ns", "loads_gc_ns", "python",
+                    "c_pickle"}. Every workload in DIR is loaded and dumped
+                    --warm times first (default 3; 0 skips it).
+  pickle-serve DIR  Warm up as pickle-time does, print READY, then for each
+                    workload name read from stdin print its pickle-time
+                    JSON line, until EOF.
   bulk-send         Wrap --fd as a Connection, send_bytes --count frames of
                     --size bytes, wait for the receiver's b"ok", print
                     ELAPSED (first frame to the acknowledgement).
@@ -31,7 +36,11 @@ import pickle_bench
 
 
 def mode_pickle_time(args):
-    pickle_bench.time_dir(args.dir, args.only, args.repeat, args.number)
+    pickle_bench.time_dir(args.dir, args.only, args.repeat, args.number, args.warm)
+
+
+def mode_pickle_serve(args):
+    pickle_bench.serve_dir(args.dir, args.repeat, args.number)
 
 
 def mode_bulk_send(args):
@@ -73,17 +82,18 @@ def main():
     p = _fixture.parser(__doc__.splitlines()[0])
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = "\n".join(__doc__.splitlines()[2:])
-    p.add_argument("mode", choices=["pickle-time", "bulk-send", "bulk-recv", "jsonl-echo"])
+    p.add_argument("mode", choices=["pickle-time", "pickle-serve", "bulk-send", "bulk-recv", "jsonl-echo"])
     p.add_argument("dir", nargs="?", help="pickle-time: directory of <workload>.pickle files")
     p.add_argument("--number", type=int, default=0, help="pickle-time: calls per sample, 0 = autorange")
-    p.add_argument("--repeat", type=int, default=3, help="pickle-time: samples, best is kept (default %(default)s)")
+    p.add_argument("--repeat", type=int, default=3, help="pickle-time, pickle-serve: samples, best is kept (default %(default)s)")
     p.add_argument("--only", action="append", help="pickle-time: only this workload (repeatable)")
+    p.add_argument("--warm", type=int, default=3, help="pickle-time: warm-up rounds over every workload (default %(default)s)")
     p.add_argument("--fd", type=int, help="bulk-*: inherited socket fd")
     p.add_argument("--size", type=int, default=1 << 20, help="bulk-*: frame size (default %(default)s)")
     p.add_argument("--count", type=int, default=100, help="bulk-*: frames (default %(default)s)")
     args = p.parse_args()
     _fixture.start(args)
-    {"pickle-time": mode_pickle_time, "bulk-send": mode_bulk_send, "bulk-recv": mode_bulk_recv,
+    {"pickle-time": mode_pickle_time, "pickle-serve": mode_pickle_serve, "bulk-send": mode_bulk_send, "bulk-recv": mode_bulk_recv,
      "jsonl-echo": mode_jsonl_echo}[args.mode](args)
 
 
