@@ -94,11 +94,14 @@ type encState struct {
 	memoN      int
 	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
-	memoStr    strMemo
+	// modules maps a global's module name to the first string of that
+	// content written as one in this encode (saveGlobal).
+	modules map[string]string
+	memoStr strMemo
 	// []any, Tuple and *Dict are in memoID too, keyed by their words
 	// (sliceKey, memoDictKind).
 	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
-	strCache  [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
+	strCache  [256]strCacheEntry  // strings found in memoStr: repeated dict keys skip its probe
 	strUsed   [4]uint64           // the strCache slots set in this encode, to clear them
 	depth     int
 	pendingID idKey // identity of the pointer whose struct is being encoded
@@ -126,6 +129,7 @@ func (e *encState) release() {
 	// after every small encode would cost more than regrowing it.
 	e.memoID.reset()
 	clear(e.memoGlobal)
+	clear(e.modules)
 	// Clear the slots this encode set (all 256 are 6 KiB to write back).
 	for w, bits := range e.strUsed {
 		for ; bits != 0; bits &= bits - 1 {
@@ -636,27 +640,26 @@ func (e *encState) saveStr(s string) error {
 	return err
 }
 
-// saveStrIdx writes s (a GET if an equal str is memoized) and returns its
-// memo index.
+// saveStrIdx writes s (a GET if this string is memoized: strMemo) and
+// returns its memo index.
 func (e *encState) saveStrIdx(s string) (int, error) {
-	var slot *strCacheEntry
-	var at uint
-	if n := len(s); n > 0 && n <= 32 {
-		at = strCacheSlot(s)
-		slot = &e.strCache[at]
-		// An empty slot's "" never matches; the same bytes (a key shared
-		// by every record) match without comparing them.
-		if len(slot.s) == n && (unsafe.StringData(slot.s) == unsafe.StringData(s) || slot.s == s) {
-			e.writeGet(slot.idx)
-			return slot.idx, nil
-		}
+	if len(s) <= 2 {
+		s = canonStr(s)
 	}
-	i, mslot, ok := e.memoStr.find(s)
+	// A string found in the memo before (a key every record shares) is
+	// in strCache, whose slot is picked by its address: one comparison
+	// of the two words where the memo probes its table. (An empty slot
+	// holds a nil pointer, which no string here has: canonStr gave the
+	// empty string one.)
+	at := strCacheSlot(s)
+	if c := &e.strCache[at]; unsafe.StringData(c.s) == unsafe.StringData(s) && len(c.s) == len(s) {
+		e.writeGet(c.idx)
+		return c.idx, nil
+	}
+	i, slot, ok := e.memoStr.find(s)
 	if ok {
-		if slot != nil {
-			*slot = strCacheEntry{s: s, idx: i}
-			e.strUsed[at/64] |= 1 << (at % 64)
-		}
+		e.strCache[at] = strCacheEntry{s: s, idx: i}
+		e.strUsed[at/64] |= 1 << (at % 64)
 		e.writeGet(i)
 		return i, nil
 	}
@@ -664,20 +667,17 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.memoStr.put(mslot, s, idx)
-	if slot != nil {
-		*slot = strCacheEntry{s: s, idx: idx}
-		e.strUsed[at/64] |= 1 << (at % 64)
-	}
+	e.memoStr.put(slot, s, idx)
 	return idx, nil
 }
 
-// strCacheSlot is the strCache slot of a string of 1 to 32 bytes.
+// strCacheSlot is the strCache slot of s: 8 bits of a hash of its address
+// and length.
 func strCacheSlot(s string) uint {
-	n := len(s)
-	return (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+	return uint((uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))^uint64(len(s)))*0x9e3779b97f4a7c15>>56) & 255
 }
 
+// strCacheEntry is a string of strMemo and its memo index.
 type strCacheEntry struct {
 	s   string
 	idx int
@@ -1276,11 +1276,20 @@ func (e *encState) saveGlobal(g Global) error {
 		}
 	}
 	if e.proto >= 4 {
-		if err := e.saveStr(g.Module); err != nil {
+		// CPython memoizes by identity: the module name is one shared
+		// object (an interned string), so module names go to the memo
+		// by content; the qualified name is a separate object each time.
+		mod, ok := e.modules[g.Module]
+		if !ok {
+			if e.modules == nil {
+				e.modules = make(map[string]string)
+			}
+			mod = g.Module
+			e.modules[mod] = mod
+		}
+		if err := e.saveStr(mod); err != nil {
 			return err
 		}
-		// CPython memoizes by identity: the module name is one shared
-		// object, the qualified name a separate one.
 		if err := e.saveFreshStr(g.Name); err != nil {
 			return err
 		}
