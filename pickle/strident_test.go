@@ -132,3 +132,13 @@ func firstDiff(a, b []byte) int {
 	}
 	return i
 }
+
+// TestStrMemoModuleNames: globals' module names are one str per content
+// (CPython's are interned), the qualified names one per global.
+func TestStrMemoModuleNames(t *testing.T) {
+	v := []any{Global{Module: strings.Clone("collections"), Name: "OrderedDict"}, Global{Module: strings.Clone("collections"), Name: "deque"}}
+	want := "]\x94(" + sstr("collections") + sstr("OrderedDict") + "\x93\x94" + get(1) + sstr("deque") + "\x93\x94e."
+	if got := strListBody(t, v); string(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
