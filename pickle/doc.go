@@ -81,11 +81,28 @@
 // that same slice (l = []; l.append(l) decodes to s with s[0] sharing s's
 // array). Marshal memoizes by the same identities — pointers for *Dict,
 // *Set, *FrozenSet, *Object, maps and pointers to structs; backing array
-// and length for []any, Tuple, []byte and typed slices; content for strings —
-// so decoding and re-encoding gives Python the same structure:
+// and length for []any, Tuple, []byte and typed slices; data pointer and
+// length for strings — so decoding and re-encoding gives Python the same
+// structure:
 // (a, a) stays two references to one list, a dict containing itself
 // stays so, a tuple inside a list inside that tuple is written as CPython
 // writes it. Do not print self-referential values with fmt (it recurses).
+//
+// A string is written once per encode and fetched from the memo where the
+// same string (same bytes in memory: a literal, a map key also used as a
+// value, a str the pickle fetched twice) recurs; equal strings at different
+// addresses are written each time, as CPython writes equal but distinct str
+// objects. Three kinds of strings go by content instead, as CPython keeps
+// one object of each: the empty string, one-character strings of U+0000 to
+// U+00FF, and the module names of globals. Dict keys (of Go maps, *Dict
+// and map[string]T) are also shared by content among keys: a key equal to
+// an earlier key is fetched, as CPython's dicts usually share one str per
+// key text (literal keys are interned; json.loads and csv.DictReader reuse
+// one object per key), so a list of maps whose equal keys are separate Go
+// strings — every map encoding/json makes — pickles as small as CPython's
+// list of the same dicts. A key is looked up among earlier keys only (and
+// one-character and empty strs as above); a value is fetched only if it is
+// the very string written before, as a key or a value.
 //
 // The encoder errors instead of overflowing the stack on values nested
 // deeper than EncOptions.MaxDepth — the only way a Go cycle reaches it is

@@ -94,11 +94,15 @@ type encState struct {
 	memoN      int
 	memoID     idMemo         // pointer identities
 	memoGlobal map[Global]int // globals, by name
-	memoStr    strMemo
+	// modules maps a global's module name to the first string of that
+	// content written as one in this encode (saveGlobal).
+	modules map[string]string
+	memoStr strMemo
+	keyMemo strMemo // dict keys by content (saveKeyIdx); content is set by encPool
 	// []any, Tuple and *Dict are in memoID too, keyed by their words
 	// (sliceKey, memoDictKind).
 	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
-	strCache  [256]strCacheEntry  // recent short strings: repeated dict keys skip the map
+	strCache  [256]strCacheEntry  // strings found in memoStr: repeated dict keys skip its probe
 	strUsed   [4]uint64           // the strCache slots set in this encode, to clear them
 	depth     int
 	pendingID idKey // identity of the pointer whose struct is being encoded
@@ -113,7 +117,7 @@ type encState struct {
 	strMapTop int
 }
 
-var encPool = sync.Pool{New: func() any { return &encState{} }}
+var encPool = sync.Pool{New: func() any { return &encState{keyMemo: strMemo{content: true}} }}
 
 func (e *encState) reset(m *encMode, dst []byte) {
 	e.m, e.b, e.proto, e.frameStart, e.frameEnd, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, math.MaxInt, 0, 0, idKey{}
@@ -126,6 +130,7 @@ func (e *encState) release() {
 	// after every small encode would cost more than regrowing it.
 	e.memoID.reset()
 	clear(e.memoGlobal)
+	clear(e.modules)
 	// Clear the slots this encode set (all 256 are 6 KiB to write back).
 	for w, bits := range e.strUsed {
 		for ; bits != 0; bits &= bits - 1 {
@@ -134,6 +139,7 @@ func (e *encState) release() {
 	}
 	e.strUsed = [4]uint64{}
 	e.memoStr.reset()
+	e.keyMemo.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
 	}
@@ -636,27 +642,26 @@ func (e *encState) saveStr(s string) error {
 	return err
 }
 
-// saveStrIdx writes s (a GET if an equal str is memoized) and returns its
-// memo index.
+// saveStrIdx writes s (a GET if this string is memoized: strMemo) and
+// returns its memo index.
 func (e *encState) saveStrIdx(s string) (int, error) {
-	var slot *strCacheEntry
-	var at uint
-	if n := len(s); n > 0 && n <= 32 {
-		at = strCacheSlot(s)
-		slot = &e.strCache[at]
-		// An empty slot's "" never matches; the same bytes (a key shared
-		// by every record) match without comparing them.
-		if len(slot.s) == n && (unsafe.StringData(slot.s) == unsafe.StringData(s) || slot.s == s) {
-			e.writeGet(slot.idx)
-			return slot.idx, nil
-		}
+	if len(s) <= 2 {
+		s = canonStr(s)
 	}
-	i, mslot, ok := e.memoStr.find(s)
+	// A string found in the memo before (a key every record shares) is
+	// in strCache, whose slot is picked by its address: one comparison
+	// of the two words where the memo probes its table. (An empty slot
+	// holds a nil pointer, which no string here has: canonStr gave the
+	// empty string one.)
+	at := strCacheSlot(s)
+	if c := &e.strCache[at]; unsafe.StringData(c.s) == unsafe.StringData(s) && len(c.s) == len(s) {
+		e.writeGet(c.idx)
+		return c.idx, nil
+	}
+	i, slot, ok := e.memoStr.find(s)
 	if ok {
-		if slot != nil {
-			*slot = strCacheEntry{s: s, idx: i}
-			e.strUsed[at/64] |= 1 << (at % 64)
-		}
+		e.strCache[at] = strCacheEntry{s: s, idx: i}
+		e.strUsed[at/64] |= 1 << (at % 64)
 		e.writeGet(i)
 		return i, nil
 	}
@@ -664,20 +669,60 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	e.memoStr.put(mslot, s, idx)
-	if slot != nil {
-		*slot = strCacheEntry{s: s, idx: idx}
-		e.strUsed[at/64] |= 1 << (at % 64)
-	}
+	e.memoStr.put(slot, s, idx)
 	return idx, nil
 }
 
-// strCacheSlot is the strCache slot of a string of 1 to 32 bytes.
-func strCacheSlot(s string) uint {
-	n := len(s)
-	return (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+// saveKeyIdx writes s as a dict key and returns its memo index: a GET of
+// an earlier key of the same content (keyMemo), else the str, memoized in
+// both tables (a later value that is this very string is fetched; a key
+// that is the very string of an earlier value is written again, unless it
+// is one of the strs saveStrIdx shares by content, which go through it). Keys are
+// shared by content where other strs are shared by identity because
+// CPython's dicts usually hold one str object per key text — literal keys
+// are interned, json.loads and csv.DictReader reuse one object per key —
+// while a Go program's equal keys are often separate strings (every map
+// encoding/json makes has its own); by identity alone their pickles were
+// up to half as large again as CPython's of the same data.
+func (e *encState) saveKeyIdx(s string) (int, error) {
+	i, slot, ok := e.keyMemo.find(s)
+	if ok {
+		e.writeGet(i)
+		return i, nil
+	}
+	if len(s) <= 2 {
+		idx, err := e.saveStrIdx(s)
+		if err == nil {
+			e.keyMemo.put(slot, s, idx)
+		}
+		return idx, err
+	}
+	idx, err := e.writeStr(s)
+	if err != nil {
+		return 0, err
+	}
+	e.keyMemo.put(slot, s, idx)
+	e.memoStr.add(s, idx)
+	return idx, nil
 }
 
+// saveDictKey writes k as a dict key: a str through saveKeyIdx, anything
+// else as a value.
+func (e *encState) saveDictKey(k any) error {
+	if s, ok := k.(string); ok {
+		_, err := e.saveKeyIdx(s)
+		return err
+	}
+	return e.save(k)
+}
+
+// strCacheSlot is the strCache slot of s: 8 bits of a hash of its address
+// and length.
+func strCacheSlot(s string) uint {
+	return uint((uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))^uint64(len(s)))*0x9e3779b97f4a7c15>>56) & 255
+}
+
+// strCacheEntry is a string of strMemo and its memo index.
 type strCacheEntry struct {
 	s   string
 	idx int
@@ -996,7 +1041,7 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opMark)
 	}
 	for i := range ents {
-		if err := e.save(ents[i].k); err != nil {
+		if err := e.saveDictKey(ents[i].k); err != nil {
 			return err
 		}
 		if err := e.save(ents[i].v); err != nil {
@@ -1019,7 +1064,7 @@ func (e *encState) dictEntries(ents []dictEntry, style batchStyle) error {
 	for b := e.batches(len(ents), style); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
-			if err := e.save(ents[i].k); err != nil {
+			if err := e.saveDictKey(ents[i].k); err != nil {
 				return err
 			}
 			if err := e.save(ents[i].v); err != nil {
@@ -1036,7 +1081,7 @@ func anyItems[K comparable, V any](e *encState, keys []K, m map[K]V) error {
 	for b := e.batches(len(keys), batchDict); b.next(); {
 		e.openBatch(&b)
 		for _, k := range keys[b.lo:b.hi] {
-			if err := e.save(k); err != nil {
+			if err := e.saveDictKey(k); err != nil {
 				return err
 			}
 			if err := e.save(m[k]); err != nil {
@@ -1119,7 +1164,7 @@ func (e *encState) strMapItems(sc *strMapScratch) error {
 		e.openBatch(&b)
 		for _, it := range sc.items[b.lo:b.hi] {
 			e.boundary()
-			if _, err := e.saveStrIdx(sc.keys[it.i]); err != nil {
+			if _, err := e.saveKeyIdx(sc.keys[it.i]); err != nil {
 				return err
 			}
 			if err := e.save(sc.vals[it.i]); err != nil {
@@ -1276,11 +1321,20 @@ func (e *encState) saveGlobal(g Global) error {
 		}
 	}
 	if e.proto >= 4 {
-		if err := e.saveStr(g.Module); err != nil {
+		// CPython memoizes by identity: the module name is one shared
+		// object (an interned string), so module names go to the memo
+		// by content; the qualified name is a separate object each time.
+		mod, ok := e.modules[g.Module]
+		if !ok {
+			if e.modules == nil {
+				e.modules = make(map[string]string)
+			}
+			mod = g.Module
+			e.modules[mod] = mod
+		}
+		if err := e.saveStr(mod); err != nil {
 			return err
 		}
-		// CPython memoizes by identity: the module name is one shared
-		// object, the qualified name a separate one.
 		if err := e.saveFreshStr(g.Name); err != nil {
 			return err
 		}

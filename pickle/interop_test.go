@@ -564,9 +564,7 @@ const identicalFloor = 0.99
 
 // knownNotIdentical lists plain-data cases whose re-encoding is a correct
 // pickle of the value but not CPython's bytes.
-var knownNotIdentical = map[string]string{
-	"distinct_equal_strs": "CPython memoizes by object identity, so two equal but distinct str objects are written twice; the Go encoder memoizes strings by value and writes BINGET for the second (Python loads an equal list)",
-}
+var knownNotIdentical = map[string]string{}
 
 func protoOf(c *corpusCase) int {
 	if c.Proto == nil {

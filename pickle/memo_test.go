@@ -12,6 +12,14 @@ import (
 
 func TestStrMemoForgetsEarlierEncodes(t *testing.T) {
 	var m strMemo
+	// The memo keys strings by identity: the same strings every round,
+	// so an entry of an earlier encode would be found if it survived.
+	strs := make([]string, 300)
+	old := make([]string, 300)
+	for i := range strs {
+		strs[i] = "s" + strconv.Itoa(i)
+		old[i] = "old" + strconv.Itoa(i)
+	}
 	for round := 0; round < 1<<16+10; round++ {
 		// Fewer strings on most rounds, so stale slots of larger rounds
 		// stay behind in the table.
@@ -22,28 +30,25 @@ func TestStrMemoForgetsEarlierEncodes(t *testing.T) {
 		if round == 0 {
 			// Strings of the first encode only: the generation that
 			// follows the wrap has the first one's number.
-			for i := 0; i < 300; i++ {
-				s := "old" + strconv.Itoa(i)
+			for i, s := range old {
 				_, slot, _ := m.find(s)
 				m.put(slot, s, i)
 			}
 		} else if round < 10 || round > 1<<16-10 {
-			for i := 0; i < 300; i++ {
-				if _, _, ok := m.find("old" + strconv.Itoa(i)); ok {
+			for _, s := range old {
+				if _, _, ok := m.find(s); ok {
 					t.Fatalf("round %d: a str of the first encode found", round)
 				}
 			}
 		}
-		for i := 0; i < n; i++ {
-			s := "s" + strconv.Itoa(i)
+		for i, s := range strs[:n] {
 			if _, slot, ok := m.find(s); ok {
 				t.Fatalf("round %d: %q found before it was put", round, s)
 			} else {
 				m.put(slot, s, 2*i)
 			}
 		}
-		for i := 0; i < n; i++ {
-			s := "s" + strconv.Itoa(i)
+		for i, s := range strs[:n] {
 			if idx, _, ok := m.find(s); !ok || idx != 2*i {
 				t.Fatalf("round %d: %q: %d, %v; want %d", round, s, idx, ok, 2*i)
 			}

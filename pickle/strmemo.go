@@ -1,23 +1,39 @@
 package pickle
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
-// strMemo is the encoder's memo of str values by content: an
-// open-addressing table that hashes each string once for the lookup and
-// the insert that follows a miss (a Go map would hash it twice).
+// strMemo is the encoder's memo of str values by identity, as CPython's
+// pickler memoizes every object (docs: doc.go, "Identity"): a string is
+// keyed by its data pointer and length. Go strings are immutable, so the
+// same pointer and length are the same content; a string shared in Go (a
+// literal, a decoded str the pickle fetched twice, a map key reused) is
+// written once, and equal strings at different addresses are written each
+// time, as CPython writes equal but distinct str objects. The empty string
+// and the one-character latin-1 strings, which CPython keeps as single
+// objects, are keyed by content (canonStr). Keying by two words costs a
+// multiply and two comparisons where hashing the content cost a pass over
+// every string (issue 19).
 //
 // A slot is one pointer-free word: the generation of the encode that wrote
-// it, 16 bits of the string's hash, and the position of its entry in ents
+// it, 16 bits of the key's hash, and the position of its entry in ents
 // (entries are appended in memo order and read only to confirm a match).
 // A table for 10k strings is then 256 KiB, small enough to stay in cache
 // where slots holding the strings were four times that, and a new encode
 // empties the table by moving to the next generation instead of clearing
-// it.
+// it. An entry holds the string itself, so its bytes cannot be freed and
+// their address reused by another string while the memo refers to them.
+//
+// With content set (the encoder's memo of dict keys, keyMemo) the table
+// keys strings by their bytes instead: equal keys are one entry.
 type strMemo struct {
-	slots []uint64 // len is 0 or a power of two; at most half full
-	ents  []strEnt
-	gen   uint64 // current generation << genShift; slots of another one are empty
-	hash  uint64 // hash of the string of the last find
+	slots   []uint64 // len is 0 or a power of two; at most half full
+	ents    []strEnt
+	gen     uint64 // current generation << genShift; slots of another one are empty
+	want    uint64 // the slot word of the key of the last find, without its entry
+	content bool   // key by content (maphash), not by pointer and length
 }
 
 type strEnt struct {
@@ -32,25 +48,41 @@ const (
 	entMask  = 1<<tagShift - 1
 )
 
-var strMemoSeed = maphash.MakeSeed()
+// strHash returns the hash of the string at p of n bytes: its top 16
+// bits go to the slot (the tag) and bits 16 on pick its home slot.
+func strHash(p *byte, n int) uint64 {
+	return (uint64(uintptr(unsafe.Pointer(p))) ^ uint64(n)*0x9e3779b97f4a7c15) * 0xff51afd7ed558ccd
+}
 
-// find returns the memo index of s, or the slot where s belongs and
-// false. The slot stays valid until the next call to find or reset.
-func (m *strMemo) find(s string) (idx int, slot int, ok bool) {
+// hash is the hash of s that m keys it by.
+func (m *strMemo) hash(s string) uint64 {
+	if m.content {
+		return maphash.String(keyMemoSeed, s)
+	}
+	return strHash(unsafe.StringData(s), len(s))
+}
+
+var keyMemoSeed = maphash.MakeSeed()
+
+// find returns the memo index of s (this string: its pointer and length;
+// with m.content, any string of its bytes), or the slot where s belongs
+// and false. The slot stays valid until the next call to find or reset.
+func (m *strMemo) find(s string) (idx int, slot uint, ok bool) {
 	if 2*(len(m.ents)+1) > len(m.slots) {
 		m.grow()
 	}
-	h := maphash.String(strMemoSeed, s)
-	m.hash = h
+	p, n := unsafe.StringData(s), len(s)
+	h := m.hash(s)
 	want := m.gen | h>>genShift<<tagShift
-	mask := len(m.slots) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
+	m.want = want
+	mask := uint(len(m.slots) - 1)
+	for i := uint(h>>16) & mask; ; i = (i + 1) & mask {
 		sl := m.slots[i]
 		if sl&^(tagMask|entMask) != m.gen {
 			return 0, i, false
 		}
 		if sl&^entMask == want {
-			if en := &m.ents[sl&entMask-1]; en.s == s {
+			if en := &m.ents[sl&entMask-1]; len(en.s) == n && (unsafe.StringData(en.s) == p || m.content && en.s == s) {
 				return en.idx, i, true
 			}
 		}
@@ -59,26 +91,42 @@ func (m *strMemo) find(s string) (idx int, slot int, ok bool) {
 
 // put stores s with memo index idx in the slot that the last find (of s,
 // a miss) returned.
-func (m *strMemo) put(slot int, s string, idx int) {
+func (m *strMemo) put(slot uint, s string, idx int) {
 	if uint64(len(m.ents)) >= entMask-1 {
 		return // no room in a slot: s is written again if it recurs
 	}
 	m.ents = append(m.ents, strEnt{s: s, idx: idx})
-	m.slots[slot] = m.gen | m.hash>>genShift<<tagShift | uint64(len(m.ents))
+	m.slots[slot] = m.want | uint64(len(m.ents))
+}
+
+// add stores s, which m does not hold, with memo index idx (find and put
+// without looking for s first).
+func (m *strMemo) add(s string, idx int) {
+	if 2*(len(m.ents)+1) > len(m.slots) {
+		m.grow()
+	}
+	if uint64(len(m.ents)) >= entMask-1 {
+		return
+	}
+	h := m.hash(s)
+	mask := uint(len(m.slots) - 1)
+	i := uint(h>>16) & mask
+	for m.slots[i]&^(tagMask|entMask) == m.gen {
+		i = (i + 1) & mask
+	}
+	m.ents = append(m.ents, strEnt{s: s, idx: idx})
+	m.slots[i] = m.gen | h>>genShift<<tagShift | uint64(len(m.ents))
 }
 
 func (m *strMemo) grow() {
 	if m.gen == 0 {
 		m.gen = 1 << genShift
 	}
-	n := max(64, 2*len(m.slots))
-	m.slots = make([]uint64, n)
-	mask := n - 1
+	m.slots = make([]uint64, max(64, 2*len(m.slots)))
+	mask := uint(len(m.slots) - 1)
 	for k := range m.ents {
-		// Hash again: keeping each hash would add a third to the entries
-		// every encode writes, for the few encodes that grow the table.
-		h := maphash.String(strMemoSeed, m.ents[k].s)
-		i := int(h) & mask
+		h := m.hash(m.ents[k].s)
+		i := uint(h>>16) & mask
 		for m.slots[i]&^(tagMask|entMask) == m.gen {
 			i = (i + 1) & mask
 		}
@@ -100,4 +148,32 @@ func (m *strMemo) reset() {
 		clear(m.slots)
 		m.gen = 1 << genShift
 	}
+}
+
+// strSingles[c] is the one-character string of code point c (latin-1).
+var strSingles = func() (t [256]string) {
+	for c := range t {
+		t[c] = string(rune(c))
+	}
+	return t
+}()
+
+// canonStr returns the string the memo keys s by: for the empty string
+// and a one-character latin-1 string (U+0000-U+00FF), one string of that
+// content, as CPython keeps one object of each, so equal ones are always
+// one str (written once, then fetched); s itself otherwise.
+func canonStr(s string) string {
+	switch len(s) {
+	case 0:
+		return strSingles[0][:0]
+	case 1:
+		if c := s[0]; c < 0x80 {
+			return strSingles[c]
+		}
+	case 2:
+		if c, d := s[0], s[1]; c&^1 == 0xC2 && d&0xC0 == 0x80 {
+			return strSingles[(c&3)<<6|d&0x3F]
+		}
+	}
+	return s
 }

@@ -687,7 +687,7 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 		for i := b.lo; i < b.hi; i++ {
 			e.boundary()
 			it := sc.items[i]
-			if err := e.saveMapKey(keys[it.i]); err != nil {
+			if _, err := e.saveKeyIdx(keys[it.i]); err != nil {
 				return err
 			}
 			if err := e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem); err != nil {
@@ -695,31 +695,6 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 			}
 		}
 		e.closeBatch(&b, opSetitem, opSetitems)
-	}
-	return nil
-}
-
-// saveMapKey writes a key of a string-keyed map as saveStrIdx does, but
-// looks it up in the memo without trying the cache of recent strings
-// first: a map's keys are distinct, so the cache slot a key falls in holds
-// another key nearly always (numbered keys fill a few slots), and the
-// comparison that finds so was a tenth of writing the key.
-func (e *encState) saveMapKey(s string) error {
-	i, mslot, ok := e.memoStr.find(s)
-	if !ok {
-		var err error
-		if i, err = e.writeStr(s); err != nil {
-			return err
-		}
-		e.memoStr.put(mslot, s, i)
-	} else {
-		e.writeGet(i)
-	}
-	// A value equal to the key (a record's name) finds it in the cache.
-	if n := len(s); n > 0 && n <= 32 {
-		at := strCacheSlot(s)
-		e.strCache[at] = strCacheEntry{s: s, idx: i}
-		e.strUsed[at/64] |= 1 << (at % 64)
 	}
 	return nil
 }

@@ -1,0 +1,191 @@
+package pickle
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// strListBody returns the protocol-4 pickle of v (a list) without its
+// PROTO and FRAME header.
+func strListBody(t *testing.T, v any) []byte {
+	t.Helper()
+	em, err := EncOptions{Protocol: 4}.EncMode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := em.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 11 || b[2] != opFrame {
+		t.Fatalf("no frame: %q", b)
+	}
+	return b[11:]
+}
+
+// sstr is s as written with SHORT_BINUNICODE and MEMOIZE.
+func sstr(s string) string { return "\x8c" + string([]byte{byte(len(s))}) + s + "\x94" }
+
+// get is BINGET i.
+func get(i byte) string { return "h" + string([]byte{i}) }
+
+// TestStrMemoByIdentity checks that the encoder memoizes strings by
+// identity (doc.go, "Identity"): one string (pointer and length) is written
+// once and fetched after, equal strings at different addresses are written
+// each time, the empty string and one-character latin-1 strings are one
+// str, as in CPython; generic and typed lists alike.
+func TestStrMemoByIdentity(t *testing.T) {
+	s := strings.Clone("abcdef")
+	t2 := strings.Clone("abcdef")
+	base := strings.Clone("héllo wörld")
+	cases := []struct {
+		name string
+		strs []string
+		want string // the items, between "]\x94(" and "e."
+	}{
+		{"shared", []string{s, s, s}, sstr("abcdef") + get(1) + get(1)},
+		{"equal distinct", []string{s, t2, s, t2}, sstr("abcdef") + sstr("abcdef") + get(1) + get(2)},
+		{"substrings", []string{base[:3], base[:3], base[:6], base[1:6], base, base[:6]},
+			sstr("hé") + get(1) + sstr("héllo") + sstr("éllo") + sstr("héllo wörld") + get(2)},
+		{"empty", []string{"", strings.Clone("xy")[:0], base[4:4], string([]byte{})}, sstr("") + get(1) + get(1) + get(1)},
+		{"latin-1 singles", []string{"a", strings.Clone("xa")[1:], "é", strings.Clone("xé")[1:], "\u0080", "\u00ff", strings.Clone("x\u00ff")[1:]},
+			sstr("a") + get(1) + sstr("é") + get(2) + sstr("\u0080") + sstr("\u00ff") + get(4)},
+		{"not latin-1", []string{"Ā", strings.Clone("xĀ")[1:], "ab", strings.Clone("xab")[1:]},
+			sstr("Ā") + sstr("Ā") + sstr("ab") + sstr("ab")},
+	}
+	for _, c := range cases {
+		want := "]\x94(" + c.want + "e."
+		anys := make([]any, len(c.strs))
+		for i, x := range c.strs {
+			anys[i] = x
+		}
+		for _, v := range []any{c.strs, anys} {
+			if got := strListBody(t, v); string(got) != want {
+				t.Errorf("%s (%T):\n got %q\nwant %q", c.name, v, got, want)
+			}
+		}
+	}
+}
+
+// TestStrMemoKeysAndValues: a map key that is also the value (the same
+// string) is written once; an equal value at another address twice; a
+// string memoized in one encode is not fetched in the next.
+func TestStrMemoKeysAndValues(t *testing.T) {
+	k := strings.Clone("key1")
+	em, _ := EncOptions{Protocol: 4}.EncMode()
+	b, err := em.Marshal(map[string]string{k: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "}\x94" + sstr("key1") + get(1) + "s."; !bytes.HasSuffix(b, []byte(want)) {
+		t.Errorf("shared key and value: %q, want suffix %q", b, want)
+	}
+	b, err = em.Marshal(map[string]string{k: strings.Clone(k)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "}\x94" + sstr("key1") + sstr("key1") + "s."; !bytes.HasSuffix(b, []byte(want)) {
+		t.Errorf("equal key and value: %q, want suffix %q", b, want)
+	}
+	// Enough strings to grow the memo, then the same strings again.
+	strs := make([]string, 300)
+	for i := range strs {
+		strs[i] = strings.Repeat("x", i+3)
+	}
+	b1 := strListBody(t, strs)
+	for i := 0; i < 3; i++ {
+		if b2 := strListBody(t, strs); !bytes.Equal(b1, b2) {
+			t.Fatalf("encode %d of the same strings differs from the first", i+2)
+		}
+	}
+	want := []byte("]\x94(")
+	for _, x := range strs {
+		if len(x) < 256 {
+			want = append(want, sstr(x)...)
+		} else {
+			want = append(want, opBinunicode, byte(len(x)), byte(len(x)>>8), 0, 0)
+			want = append(want, x+"\x94"...)
+		}
+	}
+	if want = append(want, "e."...); !bytes.Equal(b1, want) {
+		t.Errorf("distinct strings: %d bytes, want %d; first difference at %d", len(b1), len(want), firstDiff(b1, want))
+	}
+}
+
+// TestStrMemoInvalid: a string that is not valid UTF-8 is refused however
+// it is memoized (shared, short, one byte).
+func TestStrMemoInvalid(t *testing.T) {
+	for _, bad := range []string{"\xff", "\xc3", "\xc3(", "\xc0\x80", "ab\xed"} {
+		for _, v := range []any{bad, []string{bad, bad}, []any{"ok", bad}, map[string]int{bad: 1}} {
+			if _, err := Marshal(v); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+				t.Errorf("%q in %T: err %v", bad, v, err)
+			}
+		}
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// TestStrMemoModuleNames: globals' module names are one str per content
+// (CPython's are interned), the qualified names one per global.
+func TestStrMemoModuleNames(t *testing.T) {
+	v := []any{Global{Module: strings.Clone("collections"), Name: "OrderedDict"}, Global{Module: strings.Clone("collections"), Name: "deque"}}
+	want := "]\x94(" + sstr("collections") + sstr("OrderedDict") + "\x93\x94" + get(1) + sstr("deque") + "\x93\x94e."
+	if got := strListBody(t, v); string(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestDictKeysByContent checks that dict keys are shared by content among
+// keys (doc.go, "Identity"): maps made by encoding/json, whose equal keys
+// are separate strings, write each key once; a value equal to a key but a
+// separate string is still written (identity), on every map path.
+func TestDictKeysByContent(t *testing.T) {
+	fresh := func(s string) string { return strings.Clone(s) }
+	var fromJSON []map[string]any
+	if err := json.Unmarshal([]byte(`[{"name": "x1", "score": 1}, {"name": "x2", "score": 2}, {"name": "x3", "score": 3}]`), &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := new(Dict), new(Dict)
+	d1.Set(fresh("name"), int64(1))
+	d2.Set(fresh("name"), int64(2))
+	type rec struct {
+		N int64 `pickle:"n"`
+	}
+	cases := []struct {
+		what string
+		v    any
+	}{
+		{"[]map[string]any from encoding/json", fromJSON},
+		{"[]*Dict", []any{d1, d2}},
+		{"[]map[any]any", []map[any]any{{fresh("name"): 1}, {fresh("name"): 2}}},
+		{"[]map[string]int64 (typed)", []map[string]int64{{fresh("name"): 1}, {fresh("name"): 2}}},
+		{"[]map[string]rec (typed)", []map[string]rec{{fresh("name"): {1}}, {fresh("name"): {2}}}},
+		{"map[string]any inside []any", []any{map[string]any{fresh("name"): 1}, map[string]any{fresh("name"): 2}}},
+	}
+	for _, c := range cases {
+		body := strListBody(t, c.v)
+		if n := bytes.Count(body, []byte(sstr("name"))); n != 1 {
+			t.Errorf("%s: key written %d times, want once: %q", c.what, n, body)
+		}
+	}
+	// A value equal to a key is another str (CPython writes it again too).
+	body := strListBody(t, []any{map[string]any{fresh("name"): 1}, fresh("name")})
+	if n := bytes.Count(body, []byte(sstr("name"))); n != 2 {
+		t.Errorf("a value equal to an earlier key: written %d times, want twice: %q", n, body)
+	}
+	// A value that is the very string written as a key is fetched.
+	k := fresh("name")
+	body = strListBody(t, []any{map[string]any{k: 1}, k})
+	if n := bytes.Count(body, []byte(sstr("name"))); n != 1 {
+		t.Errorf("a value that is the string written as a key: written %d times, want once: %q", n, body)
+	}
+}
