@@ -94,15 +94,7 @@
 // addresses are written each time, as CPython writes equal but distinct str
 // objects. Three kinds of strings go by content instead, as CPython keeps
 // one object of each: the empty string, one-character strings of U+0000 to
-// U+00FF, and the module names of globals. Dict keys (of Go maps, *Dict
-// and map[string]T) are also shared by content among keys: a key equal to
-// an earlier key is fetched, as CPython's dicts usually share one str per
-// key text (literal keys are interned; json.loads and csv.DictReader reuse
-// one object per key), so a list of maps whose equal keys are separate Go
-// strings — every map encoding/json makes — pickles as small as CPython's
-// list of the same dicts. A key is looked up among earlier keys only (and
-// one-character and empty strs as above); a value is fetched only if it is
-// the very string written before, as a key or a value.
+// U+00FF, and the module names of globals.
 //
 // The encoder errors instead of overflowing the stack on values nested
 // deeper than EncOptions.MaxDepth — the only way a Go cycle reaches it is

@@ -98,7 +98,6 @@ type encState struct {
 	// content written as one in this encode (saveGlobal).
 	modules map[string]string
 	memoStr strMemo
-	keyMemo strMemo // dict keys by content (saveKeyIdx); content is set by encPool
 	// []any, Tuple and *Dict are in memoID too, keyed by their words
 	// (sliceKey, memoDictKind).
 	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
@@ -117,7 +116,7 @@ type encState struct {
 	strMapTop int
 }
 
-var encPool = sync.Pool{New: func() any { return &encState{keyMemo: strMemo{content: true}} }}
+var encPool = sync.Pool{New: func() any { return &encState{} }}
 
 func (e *encState) reset(m *encMode, dst []byte) {
 	e.m, e.b, e.proto, e.frameStart, e.frameEnd, e.memoN, e.depth, e.pendingID = m, dst, m.proto, -1, math.MaxInt, 0, 0, idKey{}
@@ -139,7 +138,6 @@ func (e *encState) release() {
 	}
 	e.strUsed = [4]uint64{}
 	e.memoStr.reset()
-	e.keyMemo.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
 	}
@@ -673,49 +671,6 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	return idx, nil
 }
 
-// saveKeyIdx writes s as a dict key and returns its memo index: a GET of
-// an earlier key of the same content (keyMemo), else the str, memoized in
-// both tables (a later value that is this very string is fetched; a key
-// that is the very string of an earlier value is written again, unless it
-// is one of the strs saveStrIdx shares by content, which go through it). Keys are
-// shared by content where other strs are shared by identity because
-// CPython's dicts usually hold one str object per key text — literal keys
-// are interned, json.loads and csv.DictReader reuse one object per key —
-// while a Go program's equal keys are often separate strings (every map
-// encoding/json makes has its own); by identity alone their pickles were
-// up to half as large again as CPython's of the same data.
-func (e *encState) saveKeyIdx(s string) (int, error) {
-	i, slot, ok := e.keyMemo.find(s)
-	if ok {
-		e.writeGet(i)
-		return i, nil
-	}
-	if len(s) <= 2 {
-		idx, err := e.saveStrIdx(s)
-		if err == nil {
-			e.keyMemo.put(slot, s, idx)
-		}
-		return idx, err
-	}
-	idx, err := e.writeStr(s)
-	if err != nil {
-		return 0, err
-	}
-	e.keyMemo.put(slot, s, idx)
-	e.memoStr.add(s, idx)
-	return idx, nil
-}
-
-// saveDictKey writes k as a dict key: a str through saveKeyIdx, anything
-// else as a value.
-func (e *encState) saveDictKey(k any) error {
-	if s, ok := k.(string); ok {
-		_, err := e.saveKeyIdx(s)
-		return err
-	}
-	return e.save(k)
-}
-
 // strCacheSlot is the strCache slot of s: 8 bits of a hash of its address
 // and length.
 func strCacheSlot(s string) uint {
@@ -1041,7 +996,7 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opMark)
 	}
 	for i := range ents {
-		if err := e.saveDictKey(ents[i].k); err != nil {
+		if err := e.save(ents[i].k); err != nil {
 			return err
 		}
 		if err := e.save(ents[i].v); err != nil {
@@ -1064,7 +1019,7 @@ func (e *encState) dictEntries(ents []dictEntry, style batchStyle) error {
 	for b := e.batches(len(ents), style); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
-			if err := e.saveDictKey(ents[i].k); err != nil {
+			if err := e.save(ents[i].k); err != nil {
 				return err
 			}
 			if err := e.save(ents[i].v); err != nil {
@@ -1081,7 +1036,7 @@ func anyItems[K comparable, V any](e *encState, keys []K, m map[K]V) error {
 	for b := e.batches(len(keys), batchDict); b.next(); {
 		e.openBatch(&b)
 		for _, k := range keys[b.lo:b.hi] {
-			if err := e.saveDictKey(k); err != nil {
+			if err := e.save(k); err != nil {
 				return err
 			}
 			if err := e.save(m[k]); err != nil {
@@ -1164,7 +1119,7 @@ func (e *encState) strMapItems(sc *strMapScratch) error {
 		e.openBatch(&b)
 		for _, it := range sc.items[b.lo:b.hi] {
 			e.boundary()
-			if _, err := e.saveKeyIdx(sc.keys[it.i]); err != nil {
+			if _, err := e.saveStrIdx(sc.keys[it.i]); err != nil {
 				return err
 			}
 			if err := e.save(sc.vals[it.i]); err != nil {

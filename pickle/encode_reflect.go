@@ -284,9 +284,6 @@ func (e *encState) saveValue(v reflect.Value, enc encFunc) error {
 
 func mapEncoder(t reflect.Type) encFunc {
 	keyEnc := typeEncoder(t.Key())
-	if t.Key() == reflect.TypeFor[string]() {
-		keyEnc = func(e *encState, v reflect.Value) error { _, err := e.saveKeyIdx(v.String()); return err }
-	}
 	if t.Key().Kind() == reflect.Array && t.Key().Elem().Kind() != reflect.Uint8 {
 		keyEnc = tupleArrayEncoder(t.Key())
 	}

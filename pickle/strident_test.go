@@ -2,7 +2,6 @@ package pickle
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -141,51 +140,5 @@ func TestStrMemoModuleNames(t *testing.T) {
 	want := "]\x94(" + sstr("collections") + sstr("OrderedDict") + "\x93\x94" + get(1) + sstr("deque") + "\x93\x94e."
 	if got := strListBody(t, v); string(got) != want {
 		t.Errorf("got %q\nwant %q", got, want)
-	}
-}
-
-// TestDictKeysByContent checks that dict keys are shared by content among
-// keys (doc.go, "Identity"): maps made by encoding/json, whose equal keys
-// are separate strings, write each key once; a value equal to a key but a
-// separate string is still written (identity), on every map path.
-func TestDictKeysByContent(t *testing.T) {
-	fresh := func(s string) string { return strings.Clone(s) }
-	var fromJSON []map[string]any
-	if err := json.Unmarshal([]byte(`[{"name": "x1", "score": 1}, {"name": "x2", "score": 2}, {"name": "x3", "score": 3}]`), &fromJSON); err != nil {
-		t.Fatal(err)
-	}
-	d1, d2 := new(Dict), new(Dict)
-	d1.Set(fresh("name"), int64(1))
-	d2.Set(fresh("name"), int64(2))
-	type rec struct {
-		N int64 `pickle:"n"`
-	}
-	cases := []struct {
-		what string
-		v    any
-	}{
-		{"[]map[string]any from encoding/json", fromJSON},
-		{"[]*Dict", []any{d1, d2}},
-		{"[]map[any]any", []map[any]any{{fresh("name"): 1}, {fresh("name"): 2}}},
-		{"[]map[string]int64 (typed)", []map[string]int64{{fresh("name"): 1}, {fresh("name"): 2}}},
-		{"[]map[string]rec (typed)", []map[string]rec{{fresh("name"): {1}}, {fresh("name"): {2}}}},
-		{"map[string]any inside []any", []any{map[string]any{fresh("name"): 1}, map[string]any{fresh("name"): 2}}},
-	}
-	for _, c := range cases {
-		body := strListBody(t, c.v)
-		if n := bytes.Count(body, []byte(sstr("name"))); n != 1 {
-			t.Errorf("%s: key written %d times, want once: %q", c.what, n, body)
-		}
-	}
-	// A value equal to a key is another str (CPython writes it again too).
-	body := strListBody(t, []any{map[string]any{fresh("name"): 1}, fresh("name")})
-	if n := bytes.Count(body, []byte(sstr("name"))); n != 2 {
-		t.Errorf("a value equal to an earlier key: written %d times, want twice: %q", n, body)
-	}
-	// A value that is the very string written as a key is fetched.
-	k := fresh("name")
-	body = strListBody(t, []any{map[string]any{k: 1}, k})
-	if n := bytes.Count(body, []byte(sstr("name"))); n != 1 {
-		t.Errorf("a value that is the string written as a key: written %d times, want once: %q", n, body)
 	}
 }

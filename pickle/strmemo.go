@@ -1,9 +1,6 @@
 package pickle
 
-import (
-	"hash/maphash"
-	"unsafe"
-)
+import "unsafe"
 
 // strMemo is the encoder's memo of str values by identity, as CPython's
 // pickler memoizes every object (docs: doc.go, "Identity"): a string is
@@ -25,15 +22,11 @@ import (
 // empties the table by moving to the next generation instead of clearing
 // it. An entry holds the string itself, so its bytes cannot be freed and
 // their address reused by another string while the memo refers to them.
-//
-// With content set (the encoder's memo of dict keys, keyMemo) the table
-// keys strings by their bytes instead: equal keys are one entry.
 type strMemo struct {
-	slots   []uint64 // len is 0 or a power of two; at most half full
-	ents    []strEnt
-	gen     uint64 // current generation << genShift; slots of another one are empty
-	want    uint64 // the slot word of the key of the last find, without its entry
-	content bool   // key by content (maphash), not by pointer and length
+	slots []uint64 // len is 0 or a power of two; at most half full
+	ents  []strEnt
+	gen   uint64 // current generation << genShift; slots of another one are empty
+	want  uint64 // the slot word of the key of the last find, without its entry
 }
 
 type strEnt struct {
@@ -54,25 +47,15 @@ func strHash(p *byte, n int) uint64 {
 	return (uint64(uintptr(unsafe.Pointer(p))) ^ uint64(n)*0x9e3779b97f4a7c15) * 0xff51afd7ed558ccd
 }
 
-// hash is the hash of s that m keys it by.
-func (m *strMemo) hash(s string) uint64 {
-	if m.content {
-		return maphash.String(keyMemoSeed, s)
-	}
-	return strHash(unsafe.StringData(s), len(s))
-}
-
-var keyMemoSeed = maphash.MakeSeed()
-
-// find returns the memo index of s (this string: its pointer and length;
-// with m.content, any string of its bytes), or the slot where s belongs
-// and false. The slot stays valid until the next call to find or reset.
+// find returns the memo index of s (this string: its pointer and length),
+// or the slot where s belongs and false. The slot stays valid until the
+// next call to find or reset.
 func (m *strMemo) find(s string) (idx int, slot uint, ok bool) {
 	if 2*(len(m.ents)+1) > len(m.slots) {
 		m.grow()
 	}
 	p, n := unsafe.StringData(s), len(s)
-	h := m.hash(s)
+	h := strHash(p, n)
 	want := m.gen | h>>genShift<<tagShift
 	m.want = want
 	mask := uint(len(m.slots) - 1)
@@ -82,7 +65,7 @@ func (m *strMemo) find(s string) (idx int, slot uint, ok bool) {
 			return 0, i, false
 		}
 		if sl&^entMask == want {
-			if en := &m.ents[sl&entMask-1]; len(en.s) == n && (unsafe.StringData(en.s) == p || m.content && en.s == s) {
+			if en := &m.ents[sl&entMask-1]; unsafe.StringData(en.s) == p && len(en.s) == n {
 				return en.idx, i, true
 			}
 		}
@@ -99,25 +82,6 @@ func (m *strMemo) put(slot uint, s string, idx int) {
 	m.slots[slot] = m.want | uint64(len(m.ents))
 }
 
-// add stores s, which m does not hold, with memo index idx (find and put
-// without looking for s first).
-func (m *strMemo) add(s string, idx int) {
-	if 2*(len(m.ents)+1) > len(m.slots) {
-		m.grow()
-	}
-	if uint64(len(m.ents)) >= entMask-1 {
-		return
-	}
-	h := m.hash(s)
-	mask := uint(len(m.slots) - 1)
-	i := uint(h>>16) & mask
-	for m.slots[i]&^(tagMask|entMask) == m.gen {
-		i = (i + 1) & mask
-	}
-	m.ents = append(m.ents, strEnt{s: s, idx: idx})
-	m.slots[i] = m.gen | h>>genShift<<tagShift | uint64(len(m.ents))
-}
-
 func (m *strMemo) grow() {
 	if m.gen == 0 {
 		m.gen = 1 << genShift
@@ -125,7 +89,8 @@ func (m *strMemo) grow() {
 	m.slots = make([]uint64, max(64, 2*len(m.slots)))
 	mask := uint(len(m.slots) - 1)
 	for k := range m.ents {
-		h := m.hash(m.ents[k].s)
+		p, n := unsafe.StringData(m.ents[k].s), len(m.ents[k].s)
+		h := strHash(p, n)
 		i := uint(h>>16) & mask
 		for m.slots[i]&^(tagMask|entMask) == m.gen {
 			i = (i + 1) & mask
