@@ -544,7 +544,7 @@ func (e *encState) saveKey(f *encFieldPlan) error {
 		e.writeGet(int(e.keys[f.key] - 1))
 		return nil
 	}
-	idx, err := e.saveStrIdx(f.name)
+	idx, err := e.saveKeyStr(f.name)
 	if err != nil {
 		return err
 	}
@@ -687,7 +687,7 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 		for i := b.lo; i < b.hi; i++ {
 			e.boundary()
 			it := sc.items[i]
-			if _, err := e.saveStrIdx(keys[it.i]); err != nil {
+			if _, err := e.saveKeyStr(keys[it.i]); err != nil {
 				return err
 			}
 			if err := e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem); err != nil {
