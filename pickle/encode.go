@@ -702,33 +702,46 @@ func (e *encState) saveKeyStr(s string) (int, error) {
 			return c.idx, nil
 		}
 	}
-	idx, kslot, ok := e.memoKey.findContent(s)
-	if ok {
-		e.writeGet(idx)
-	} else {
-		// Not an earlier key: by identity, as saveStrIdx (whose strCache
-		// could only hold this string if it were an earlier key).
-		if n <= 2 {
-			s = canonStr(s)
-		}
-		i, slot, ok := e.memoStr.find(s)
-		if ok {
-			e.writeGet(i)
-		} else {
-			var err error
-			if i, err = e.writeStr(s); err != nil {
-				return 0, err
-			}
-			e.memoStr.put(slot, s, i)
-		}
-		idx = i
-		e.memoKey.put(kslot, s, idx)
+	idx, err := e.saveKeyMemo(s)
+	if err != nil {
+		return 0, err
 	}
 	if n > 0 && n <= 32 {
 		e.keyCache[at] = strCacheEntry{s: s, idx: idx}
 		e.keyUsed[at/64] |= 1 << (at % 64)
 	}
 	return idx, nil
+}
+
+// bigMapKeys is the size past which a map's keys skip keyCache.
+const bigMapKeys = 64
+
+// saveKeyMemo is saveKeyStr without keyCache, for the keys of a large map:
+// they are distinct, so each would miss the cache and evict a key that
+// recurs (a field name of the map's values).
+func (e *encState) saveKeyMemo(s string) (int, error) {
+	idx, kslot, ok := e.memoKey.findContent(s)
+	if ok {
+		e.writeGet(idx)
+		return idx, nil
+	}
+	// Not an earlier key: by identity, as saveStrIdx (whose strCache
+	// could only hold this string if it were an earlier key).
+	if len(s) <= 2 {
+		s = canonStr(s)
+	}
+	i, slot, ok := e.memoStr.find(s)
+	if ok {
+		e.writeGet(i)
+	} else {
+		var err error
+		if i, err = e.writeStr(s); err != nil {
+			return 0, err
+		}
+		e.memoStr.put(slot, s, i)
+	}
+	e.memoKey.put(kslot, s, i)
+	return i, nil
 }
 
 // saveDictKey writes a dict key: a str as saveKeyStr, anything else as save.
@@ -1185,11 +1198,18 @@ func (e *encState) putStrMapScratch(sc *strMapScratch) {
 
 // strMapItems writes the items of a map[string]any in key order.
 func (e *encState) strMapItems(sc *strMapScratch) error {
+	big := len(sc.items) > bigMapKeys
 	for b := e.batches(len(sc.items), batchDict); b.next(); {
 		e.openBatch(&b)
 		for _, it := range sc.items[b.lo:b.hi] {
 			e.boundary()
-			if _, err := e.saveKeyStr(sc.keys[it.i]); err != nil {
+			var err error
+			if big {
+				_, err = e.saveKeyMemo(sc.keys[it.i])
+			} else {
+				_, err = e.saveKeyStr(sc.keys[it.i])
+			}
+			if err != nil {
 				return err
 			}
 			if err := e.save(sc.vals[it.i]); err != nil {

@@ -255,3 +255,30 @@ func TestStrMemoKeysByContentReflect(t *testing.T) {
 		t.Errorf("%q: \"key\" written %d times, want 1", b, n)
 	}
 }
+
+// TestStrMemoKeysByContentBigMaps: the keys of maps past bigMapKeys (which
+// skip keyCache) are keyed by content as well.
+func TestStrMemoKeysByContentBigMaps(t *testing.T) {
+	const n = bigMapKeys + 36
+	typed := []map[string]int{{}, {}}
+	generic := []map[string]any{{}, {}}
+	for _, m := range []int{0, 1} {
+		for i := 0; i < n; i++ {
+			k := strings.Repeat("k", i%7+1) + strings.Repeat("x", i)
+			typed[m][strings.Clone(k)] = i
+			generic[m][strings.Clone(k)] = i
+		}
+	}
+	for _, v := range []any{typed, generic} {
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range typed[0] {
+			if c := bytes.Count(b, []byte("\x8c"+string([]byte{byte(len(k))})+k+"\x94")); c != 1 {
+				t.Errorf("%T: key %q written %d times, want 1", v, k, c)
+				break
+			}
+		}
+	}
+}
