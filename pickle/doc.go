@@ -96,6 +96,17 @@
 // one object of each: the empty string, one-character strings of U+0000 to
 // U+00FF, and the module names of globals.
 //
+// Dict keys also go by content among dict keys: a str key (of a Go map, a
+// *Dict, a map[any]any, or a struct field name) equal to a str written
+// earlier in the encode as a dict key is fetched from it, as CPython's dicts
+// share one str per key text (literal keys are interned, the json module
+// makes one str of each key, csv.DictReader reuses its field names) where
+// Go's encoding/json makes a string per key per object. A key not equal to
+// an earlier key goes by identity as any string; a value equal to an
+// earlier key, or a key equal to an earlier value, is written again unless
+// it is the same string (CPython's json shares its key objects among keys
+// only).
+//
 // The encoder errors instead of overflowing the stack on values nested
 // deeper than EncOptions.MaxDepth — the only way a Go cycle reaches it is
 // through something a pickle cannot express, e.g. a Marshaler returning a

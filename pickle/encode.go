@@ -100,9 +100,14 @@ type encState struct {
 	memoStr strMemo
 	// []any, Tuple and *Dict are in memoID too, keyed by their words
 	// (sliceKey, memoDictKind).
-	calling   map[idKey]callFrame // objects whose arguments are being written (beginCall)
-	strCache  [256]strCacheEntry  // strings found in memoStr: repeated dict keys skip its probe
-	strUsed   [4]uint64           // the strCache slots set in this encode, to clear them
+	calling  map[idKey]callFrame // objects whose arguments are being written (beginCall)
+	strCache [256]strCacheEntry  // strings found in memoStr: repeated dict keys skip its probe
+	strUsed  [4]uint64           // the strCache slots set in this encode, to clear them
+	// memoKey holds the dict keys written in this encode by content
+	// (saveKeyStr); keyCache the recent short ones, keyUsed its slots set.
+	memoKey   strMemo
+	keyCache  [256]strCacheEntry
+	keyUsed   [4]uint64
 	depth     int
 	pendingID idKey // identity of the pointer whose struct is being encoded
 	// keys[k] is 1 + the memo index of struct field key k (typed_encode.go)
@@ -138,6 +143,13 @@ func (e *encState) release() {
 	}
 	e.strUsed = [4]uint64{}
 	e.memoStr.reset()
+	for w, bits := range e.keyUsed {
+		for ; bits != 0; bits &= bits - 1 {
+			e.keyCache[w*64+mbits.TrailingZeros64(bits)] = strCacheEntry{}
+		}
+	}
+	e.keyUsed = [4]uint64{}
+	e.memoKey.reset()
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
 	}
@@ -671,6 +683,77 @@ func (e *encState) saveStrIdx(s string) (int, error) {
 	return idx, nil
 }
 
+// saveKeyStr writes s, a dict key, and returns its memo index: a GET of
+// the earlier key of the same content if there is one in this encode
+// (doc.go, "Identity"), else as saveStrIdx writes any str (by identity).
+// CPython's dicts share their keys so: literal keys are interned, the json
+// module makes one str of each key text, csv.DictReader reuses its field
+// names; Go's encoding/json makes a string per key per object.
+func (e *encState) saveKeyStr(s string) (int, error) {
+	// Keys are short and few: most recur in keyCache, a direct-mapped
+	// cache picked by length and end bytes (no hash of the content); the
+	// same bytes (a key every record shares) match without comparing them.
+	var at uint
+	n := len(s)
+	if n > 0 && n <= 32 {
+		at = (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
+		if c := &e.keyCache[at]; len(c.s) == n && (unsafe.StringData(c.s) == unsafe.StringData(s) || c.s == s) {
+			e.writeGet(c.idx)
+			return c.idx, nil
+		}
+	}
+	idx, err := e.saveKeyMemo(s)
+	if err != nil {
+		return 0, err
+	}
+	if n > 0 && n <= 32 {
+		e.keyCache[at] = strCacheEntry{s: s, idx: idx}
+		e.keyUsed[at/64] |= 1 << (at % 64)
+	}
+	return idx, nil
+}
+
+// bigMapKeys is the size past which a map's keys skip keyCache.
+const bigMapKeys = 64
+
+// saveKeyMemo is saveKeyStr without keyCache, for the keys of a large map:
+// they are distinct, so each would miss the cache and evict a key that
+// recurs (a field name of the map's values).
+func (e *encState) saveKeyMemo(s string) (int, error) {
+	idx, kslot, ok := e.memoKey.findContent(s)
+	if ok {
+		e.writeGet(idx)
+		return idx, nil
+	}
+	// Not an earlier key: by identity, as saveStrIdx (whose strCache
+	// could only hold this string if it were an earlier key).
+	if len(s) <= 2 {
+		s = canonStr(s)
+	}
+	i, slot, ok := e.memoStr.find(s)
+	if ok {
+		e.writeGet(i)
+	} else {
+		var err error
+		if i, err = e.writeStr(s); err != nil {
+			return 0, err
+		}
+		e.memoStr.put(slot, s, i)
+	}
+	e.memoKey.put(kslot, s, i)
+	return i, nil
+}
+
+// saveDictKey writes a dict key: a str as saveKeyStr, anything else as save.
+func (e *encState) saveDictKey(k any) error {
+	if s, ok := k.(string); ok {
+		e.boundary()
+		_, err := e.saveKeyStr(s)
+		return err
+	}
+	return e.save(k)
+}
+
 // strCacheSlot is the strCache slot of s: 8 bits of a hash of its address
 // and length.
 func strCacheSlot(s string) uint {
@@ -996,7 +1079,7 @@ func (e *encState) saveDict(d *Dict) error {
 		e.b = append(e.b, opMark)
 	}
 	for i := range ents {
-		if err := e.save(ents[i].k); err != nil {
+		if err := e.saveDictKey(ents[i].k); err != nil {
 			return err
 		}
 		if err := e.save(ents[i].v); err != nil {
@@ -1019,7 +1102,7 @@ func (e *encState) dictEntries(ents []dictEntry, style batchStyle) error {
 	for b := e.batches(len(ents), style); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
-			if err := e.save(ents[i].k); err != nil {
+			if err := e.saveDictKey(ents[i].k); err != nil {
 				return err
 			}
 			if err := e.save(ents[i].v); err != nil {
@@ -1036,7 +1119,7 @@ func anyItems[K comparable, V any](e *encState, keys []K, m map[K]V) error {
 	for b := e.batches(len(keys), batchDict); b.next(); {
 		e.openBatch(&b)
 		for _, k := range keys[b.lo:b.hi] {
-			if err := e.save(k); err != nil {
+			if err := e.saveDictKey(any(k)); err != nil {
 				return err
 			}
 			if err := e.save(m[k]); err != nil {
@@ -1115,11 +1198,18 @@ func (e *encState) putStrMapScratch(sc *strMapScratch) {
 
 // strMapItems writes the items of a map[string]any in key order.
 func (e *encState) strMapItems(sc *strMapScratch) error {
+	big := len(sc.items) > bigMapKeys
 	for b := e.batches(len(sc.items), batchDict); b.next(); {
 		e.openBatch(&b)
 		for _, it := range sc.items[b.lo:b.hi] {
 			e.boundary()
-			if _, err := e.saveStrIdx(sc.keys[it.i]); err != nil {
+			var err error
+			if big {
+				_, err = e.saveKeyMemo(sc.keys[it.i])
+			} else {
+				_, err = e.saveKeyStr(sc.keys[it.i])
+			}
+			if err != nil {
 				return err
 			}
 			if err := e.save(sc.vals[it.i]); err != nil {

@@ -287,6 +287,13 @@ func mapEncoder(t reflect.Type) encFunc {
 	if t.Key().Kind() == reflect.Array && t.Key().Elem().Kind() != reflect.Uint8 {
 		keyEnc = tupleArrayEncoder(t.Key())
 	}
+	if t.Key().Kind() == reflect.String && !t.Key().Implements(marshalerType) && !reflect.PointerTo(t.Key()).Implements(marshalerType) {
+		// A str key: memoized by content among keys (saveKeyStr).
+		keyEnc = func(e *encState, v reflect.Value) error {
+			_, err := e.saveKeyStr(v.String())
+			return err
+		}
+	}
 	valEnc := typeEncoder(t.Elem())
 	kk := t.Key().Kind()
 	return func(e *encState, v reflect.Value) error {
@@ -421,7 +428,7 @@ func (e *encState) structItems(v reflect.Value, fields []encField) error {
 		items = append(items, kv{f.name, fv, f.enc})
 	}
 	return e.dictItems(len(items), func(i int) error {
-		if err := e.saveStr(items[i].name); err != nil {
+		if _, err := e.saveKeyStr(items[i].name); err != nil {
 			return err
 		}
 		return e.saveValue(items[i].v, items[i].enc)

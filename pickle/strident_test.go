@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -140,5 +141,144 @@ func TestStrMemoModuleNames(t *testing.T) {
 	want := "]\x94(" + sstr("collections") + sstr("OrderedDict") + "\x93\x94" + get(1) + sstr("deque") + "\x93\x94e."
 	if got := strListBody(t, v); string(got) != want {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestStrMemoKeysByContent: a dict key equal to an earlier dict key is a
+// GET of it, whatever the strings' addresses (doc.go, "Identity"): keys of
+// maps encoding/json made (a string per key per object), *Dict,
+// map[any]any, map[string]T, struct field names. Other strs stay by
+// identity: a value equal to an earlier key, or a key equal to an earlier
+// value, is written again unless it is the same string.
+func TestStrMemoKeysByContent(t *testing.T) {
+	em, _ := EncOptions{Protocol: 4}.EncMode()
+	marshal := func(v any) string {
+		t.Helper()
+		b, err := em.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 11 || b[2] != opFrame {
+			t.Fatalf("no frame: %q", b)
+		}
+		return string(b[11:])
+	}
+	fresh := func(s string) string { return strings.Clone(s) }
+	d := func(kv ...any) *Dict {
+		x := NewDict()
+		for i := 0; i < len(kv); i += 2 {
+			if err := x.Set(kv[i], kv[i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return x
+	}
+	// [{"key": 1}, {"key": 2}]: the second key a GET of the first.
+	twoDicts := "]\x94(}\x94" + sstr("key") + "K\x01s}\x94" + get(2) + "K\x02se."
+	var fromJSON any
+	if err := json.Unmarshal([]byte(`[{"key": 1}, {"key": 2}]`), &fromJSON); err != nil {
+		t.Fatal(err)
+	}
+	// encoding/json makes float64 numbers.
+	jsonWant := "]\x94(}\x94" + sstr("key") + "G?\xf0\x00\x00\x00\x00\x00\x00s}\x94" + get(2) + "G@\x00\x00\x00\x00\x00\x00\x00se."
+	if got := marshal(fromJSON); got != jsonWant {
+		t.Errorf("json-made maps:\n got %q\nwant %q", got, jsonWant)
+	}
+	type rec struct {
+		Key int `pickle:"key"`
+	}
+	cases := []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"map[string]any", []any{map[string]any{fresh("key"): 1}, map[string]any{fresh("key"): 2}}, twoDicts},
+		{"*Dict", []any{d(fresh("key"), 1), d(fresh("key"), 2)}, twoDicts},
+		{"map[any]any", []any{map[any]any{fresh("key"): 1}, map[any]any{fresh("key"): 2}}, twoDicts},
+		{"map[string]int", []any{map[string]int{fresh("key"): 1}, map[string]int{fresh("key"): 2}}, twoDicts},
+		{"[]map[string]int", []map[string]int{{fresh("key"): 1}, {fresh("key"): 2}}, twoDicts},
+		{"struct then map", []any{rec{1}, map[string]int{fresh("key"): 2}}, twoDicts},
+		{"map then struct", []any{map[string]int{fresh("key"): 1}, rec{2}}, twoDicts},
+		// A key longer than the keys' cache takes (32 bytes) and a key
+		// evicted from it are found in the memo.
+		{"long key", []any{d(fresh(strings.Repeat("k", 40)), 1), d(fresh(strings.Repeat("k", 40)), 2)},
+			"]\x94(}\x94\x8c(" + strings.Repeat("k", 40) + "\x94K\x01s}\x94" + get(2) + "K\x02se."},
+		{"evicted", []any{d(fresh("axb"), 1), d(fresh("ayb"), 2), d(fresh("axb"), 3)},
+			"]\x94(}\x94" + sstr("axb") + "K\x01s}\x94" + sstr("ayb") + "K\x02s}\x94" + get(2) + "K\x03se."},
+		// A value equal to an earlier key is written again (json's key
+		// objects are shared among keys only) ...
+		{"value after key", []any{d(fresh("key"), fresh("key"))}, "]\x94}\x94" + sstr("key") + sstr("key") + "sa."},
+		// ... and so is a key equal to an earlier value ...
+		{"key after value", []any{fresh("key"), d(fresh("key"), 1)}, "]\x94(" + sstr("key") + "}\x94" + sstr("key") + "K\x01se."},
+		// ... unless it is the same string.
+		{"same key after value", func() any { k := fresh("key"); return []any{k, d(k, 1), d(fresh("key"), 2)} }(),
+			"]\x94(" + sstr("key") + "}\x94" + get(1) + "K\x01s}\x94" + get(1) + "K\x02se."},
+		{"same value after key", func() any { k := fresh("key"); return []any{d(k, 1), k} }(),
+			"]\x94(}\x94" + sstr("key") + "K\x01s" + get(2) + "e."},
+		// Non-str keys are not keyed by content.
+		{"bytes keys", []any{d([]byte("key"), 1), d([]byte("key"), 2)},
+			"]\x94(}\x94C\x03key\x94K\x01s}\x94C\x03key\x94K\x02se."},
+	}
+	for _, c := range cases {
+		if got := marshal(c.v); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+	// The memo of keys is emptied between encodes.
+	v := []any{d(fresh("key"), 1), d(fresh("key"), 2)}
+	for i := 0; i < 3; i++ {
+		if got := marshal(v); got != twoDicts {
+			t.Fatalf("encode %d: %q", i+1, got)
+		}
+	}
+	if got := marshal([]any{d(fresh("key"), 2)}); got != "]\x94}\x94"+sstr("key")+"K\x02sa." {
+		t.Errorf("after other encodes: %q", got)
+	}
+}
+
+type keyClassT struct {
+	Key map[string]int `pickle:"key"`
+}
+
+func init() { RegisterClass("strident_test", "KeyClass", keyClassT{}) }
+
+// TestStrMemoKeysByContentReflect: the encoders by reflection (a
+// registered class: its field names and the maps in it) write keys as
+// the others do.
+func TestStrMemoKeysByContentReflect(t *testing.T) {
+	v := []any{map[string]int{strings.Clone("key"): 1}, keyClassT{Key: map[string]int{strings.Clone("key"): 2}}}
+	b, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte(sstr("key"))); n != 1 {
+		t.Errorf("%q: \"key\" written %d times, want 1", b, n)
+	}
+}
+
+// TestStrMemoKeysByContentBigMaps: the keys of maps past bigMapKeys (which
+// skip keyCache) are keyed by content as well.
+func TestStrMemoKeysByContentBigMaps(t *testing.T) {
+	const n = bigMapKeys + 36
+	typed := []map[string]int{{}, {}}
+	generic := []map[string]any{{}, {}}
+	for _, m := range []int{0, 1} {
+		for i := 0; i < n; i++ {
+			k := strings.Repeat("k", i%7+1) + strings.Repeat("x", i)
+			typed[m][strings.Clone(k)] = i
+			generic[m][strings.Clone(k)] = i
+		}
+	}
+	for _, v := range []any{typed, generic} {
+		b, err := Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range typed[0] {
+			if c := bytes.Count(b, []byte("\x8c"+string([]byte{byte(len(k))})+k+"\x94")); c != 1 {
+				t.Errorf("%T: key %q written %d times, want 1", v, k, c)
+				break
+			}
+		}
 	}
 }

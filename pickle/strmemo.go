@@ -1,6 +1,11 @@
 package pickle
 
-import "unsafe"
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+	"unsafe"
+)
 
 // strMemo is the encoder's memo of str values by identity, as CPython's
 // pickler memoizes every object (docs: doc.go, "Identity"): a string is
@@ -22,11 +27,17 @@ import "unsafe"
 // empties the table by moving to the next generation instead of clearing
 // it. An entry holds the string itself, so its bytes cannot be freed and
 // their address reused by another string while the memo refers to them.
+//
+// The same table keyed by content (byContent, used through findContent) is
+// the memo of dict keys (encState.memoKey): see saveKeyStr.
 type strMemo struct {
 	slots []uint64 // len is 0 or a power of two; at most half full
 	ents  []strEnt
 	gen   uint64 // current generation << genShift; slots of another one are empty
 	want  uint64 // the slot word of the key of the last find, without its entry
+	// byContent: strings are hashed and compared by their bytes
+	// (findContent), not their address and length (find).
+	byContent bool
 }
 
 type strEnt struct {
@@ -72,6 +83,72 @@ func (m *strMemo) find(s string) (idx int, slot uint, ok bool) {
 	}
 }
 
+var strMemoSeed = maphash.MakeSeed()
+
+// keySeeds are random words mixed into the hash of keys of up to 16
+// bytes (contentHash), so keys chosen to collide cannot be chosen without
+// them.
+var keySeeds = func() (s [3]uint64) {
+	for i := range s {
+		s[i] = maphash.String(strMemoSeed, string(rune('a'+i))) | 1
+	}
+	return s
+}()
+
+// contentHash hashes the bytes of s: a string of up to 16 bytes (most
+// dict keys) is read as two words, overlapping, and mixed by two 128-bit
+// multiplications with random words (as the runtime's hash without AES
+// does), a third of the work of maphash for short strings; longer ones go
+// to maphash.
+func contentHash(s string) uint64 {
+	n := len(s)
+	var a, b uint64
+	switch {
+	case n > 16:
+		return maphash.String(strMemoSeed, s)
+	case n >= 8:
+		p := unsafe.StringData(s)
+		a = binary.LittleEndian.Uint64(unsafe.Slice(p, 8))
+		b = binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), n-8)), 8))
+	case n >= 4:
+		p := unsafe.StringData(s)
+		a = uint64(binary.LittleEndian.Uint32(unsafe.Slice(p, 4)))
+		b = uint64(binary.LittleEndian.Uint32(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), n-4)), 4)))
+	case n > 0:
+		a = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
+	}
+	return mix(keySeeds[2]^uint64(n), mix(a^keySeeds[0], b^keySeeds[1]))
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// findContent is find for a table by content: it returns the memo index
+// of a string equal to s.
+func (m *strMemo) findContent(s string) (idx int, slot uint, ok bool) {
+	if 2*(len(m.ents)+1) > len(m.slots) {
+		m.byContent = true
+		m.grow()
+	}
+	h := contentHash(s)
+	want := m.gen | h>>genShift<<tagShift
+	m.want = want
+	mask := uint(len(m.slots) - 1)
+	for i := uint(h>>16) & mask; ; i = (i + 1) & mask {
+		sl := m.slots[i]
+		if sl&^(tagMask|entMask) != m.gen {
+			return 0, i, false
+		}
+		if sl&^entMask == want {
+			if en := &m.ents[sl&entMask-1]; en.s == s {
+				return en.idx, i, true
+			}
+		}
+	}
+}
+
 // put stores s with memo index idx in the slot that the last find (of s,
 // a miss) returned.
 func (m *strMemo) put(slot uint, s string, idx int) {
@@ -89,8 +166,14 @@ func (m *strMemo) grow() {
 	m.slots = make([]uint64, max(64, 2*len(m.slots)))
 	mask := uint(len(m.slots) - 1)
 	for k := range m.ents {
-		p, n := unsafe.StringData(m.ents[k].s), len(m.ents[k].s)
-		h := strHash(p, n)
+		var h uint64
+		if m.byContent {
+			// Hash again: keeping each hash would add a third to the
+			// entries every encode writes, for the few that grow the table.
+			h = contentHash(m.ents[k].s)
+		} else {
+			h = strHash(unsafe.StringData(m.ents[k].s), len(m.ents[k].s))
+		}
 		i := uint(h>>16) & mask
 		for m.slots[i]&^(tagMask|entMask) == m.gen {
 			i = (i + 1) & mask

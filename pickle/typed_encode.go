@@ -544,7 +544,7 @@ func (e *encState) saveKey(f *encFieldPlan) error {
 		e.writeGet(int(e.keys[f.key] - 1))
 		return nil
 	}
-	idx, err := e.saveStrIdx(f.name)
+	idx, err := e.saveKeyStr(f.name)
 	if err != nil {
 		return err
 	}
@@ -682,12 +682,19 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 	keys := sc.keys
 	sc.items = sc.sort.sort(sc.items, keys)
 	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
+	big := n > bigMapKeys
 	for b := e.batches(n, batchDict); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
 			e.boundary()
 			it := sc.items[i]
-			if _, err := e.saveStrIdx(keys[it.i]); err != nil {
+			var err error
+			if big {
+				_, err = e.saveKeyMemo(keys[it.i])
+			} else {
+				_, err = e.saveKeyStr(keys[it.i])
+			}
+			if err != nil {
 				return err
 			}
 			if err := e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem); err != nil {
