@@ -525,10 +525,16 @@ func (d *tdec) pairs(b *dictBuilder) error {
 func (d *tdec) structPairs(b *dictBuilder) error {
 	s, pl := d.s, b.pl
 	for {
+		if c := &d.keys; c.plan == pl.id && c.gen == d.memoGen {
+			if err := d.keyRun(b); err != nil {
+				return err
+			}
+		}
 		if data, pos := s.data, s.pos; pos+2 < len(data) && data[pos] == opBinget {
 			if i := int(data[pos+1]); i < len(d.memo) {
 				if e := &d.memo[i]; e.kind == mStr && e.plan == pl.id && e.field >= 0 && b.n < d.maxContainer {
 					if fp := &pl.fields[e.field]; fp.direct {
+						d.cacheKey(pl, b.n, i, fp)
 						s.pos = pos + 2
 						b.n++
 						vp := unsafe.Add(b.p, fp.off)
@@ -619,6 +625,134 @@ func (d *tdec) structPairs(b *dictBuilder) error {
 			return err
 		}
 	}
+}
+
+// cacheKey notes in d.keys that the key at place j of a record read into
+// pl is a BINGET of memo index i naming the field fp (direct).
+func (d *tdec) cacheKey(pl *decPlan, j, i int, fp *fieldPlan) {
+	c := &d.keys
+	if j >= keySlots {
+		return
+	}
+	if c.plan != pl.id || c.gen != d.memoGen {
+		*c = keyCache{plan: pl.id, gen: d.memoGen}
+	}
+	act := kOther
+	switch fpl := fp.plan; {
+	case fpl.kind == pkInt && fpl.size == 8:
+		act = kInt64
+	case fpl.kind == pkFloat && fpl.size == 8:
+		act = kFloat64
+	case fpl.kind == pkBool:
+		act = kBool
+	case fpl.kind == pkString:
+		act = kStr
+	case fpl.kind == pkSlice && fpl.elem.kind == pkString:
+		act = kStrs
+	}
+	c.slot[j] = keySlot{off: fp.off, plan: fp.plan, key: uint16(opBinget) | uint16(i)<<8, act: act}
+}
+
+// keyRun reads the pairs of a record whose keys are the ones d.keys holds
+// for their place (the caller checked d.keys is of b's plan and current),
+// each value as structPairs would; it stops, having read whole pairs, at
+// anything else (a key not cached, a value in another form), for
+// structPairs to read. The position and the counts are kept in locals and
+// stored before a call and at the end (as shortStrs).
+func (d *tdec) keyRun(b *dictBuilder) error {
+	s, c := d.s, &d.keys
+	data, pos, j := s.data, s.pos, b.n
+	// The pairs it may read: each is one more item and one more object.
+	left := min(d.maxContainer-j, d.maxObjects-d.objects)
+	for ; j < keySlots && left > 0 && pos+12 <= len(data); j++ {
+		sl := &c.slot[j]
+		// BINGET and its index in one compare (an empty slot's key, 0,
+		// would match no BINGET; its act, kNone, reads nothing).
+		if binary.LittleEndian.Uint16(data[pos:pos+2]) != sl.key {
+			break
+		}
+		vp, q := unsafe.Add(b.p, sl.off), pos+2
+		switch sl.act {
+		case kInt64:
+			switch data[q] {
+			case opBinint1:
+				*(*int64)(vp) = int64(data[q+1])
+				pos = q + 2
+			case opBinint2:
+				*(*int64)(vp) = int64(binary.LittleEndian.Uint16(data[q+1 : q+3]))
+				pos = q + 3
+			case opBinint:
+				*(*int64)(vp) = int64(int32(binary.LittleEndian.Uint32(data[q+1 : q+5])))
+				pos = q + 5
+			default:
+				goto out
+			}
+		case kFloat64:
+			if data[q] != opBinfloat {
+				goto out
+			}
+			*(*float64)(vp) = math.Float64frombits(binary.BigEndian.Uint64(data[q+1 : q+9]))
+			pos = q + 9
+		case kBool:
+			switch data[q] {
+			case opNewtrue:
+				*(*bool)(vp) = true
+			case opNewfalse:
+				*(*bool)(vp) = false
+			default:
+				goto out
+			}
+			pos = q + 1
+		case kStr, kStrs:
+			// Through a call: the pairs before it are stored first.
+			op := data[q]
+			d.objects += j - b.n
+			b.n = j
+			if sl.act == kStr {
+				// As fastStr.
+				if op != opShortBinunicode {
+					goto out
+				}
+				s.pos = q
+				if !d.strMemo(vp) {
+					goto out
+				}
+			} else {
+				// A list of tags, as structPairs reads it.
+				if op != opEmptyList {
+					goto out
+				}
+				s.pos = q + 1
+				d.objects++
+				sb := seqBuilder{p: vp, pl: sl.plan, start: q + 1}
+				ok, err := d.strList(&sb)
+				if err != nil {
+					return err
+				}
+				d.objects--
+				if !ok {
+					goto out
+				}
+			}
+			b.n++
+			d.objects++
+			if c.gen != d.memoGen {
+				// The memo changed under it (a list read ahead).
+				return nil
+			}
+			data, pos = s.data, s.pos
+			left = min(d.maxContainer-b.n, d.maxObjects-d.objects)
+			continue
+		default:
+			goto out
+		}
+		left--
+	}
+out:
+	s.pos = pos
+	d.objects += j - b.n
+	b.n = j
+	return nil
 }
 
 // pair reads one key and its value.
@@ -1305,6 +1439,7 @@ func (d *tdec) strList(b *seqBuilder) (bool, error) {
 // until another slice's items overwrite them.
 func (d *tdec) unStrList(b *seqBuilder, first int) (bool, error) {
 	d.memo = d.memo[:first]
+	d.memoGen++
 	if b.ck.hdr.len == b.ckAt+carveSize {
 		b.ck.hdr.len = b.ckAt
 	}

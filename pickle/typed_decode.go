@@ -104,7 +104,46 @@ type tdec struct {
 	inScratch            []int
 	// The decode mode's limits, here to save loads in the hot paths.
 	maxObjects, maxContainer, maxMemo, maxDepth int
+	// memoGen changes whenever a memo entry may stop meaning what it did:
+	// one overwritten (BINPUT) or dropped (the memo cut back), and at each
+	// decode. keys holds from one generation to the next.
+	memoGen uint32
+	keys    keyCache
 }
+
+// keyCache is the keys of the records last read into one struct type, by
+// their place in the record: CPython writes every record after the first
+// as the same BINGETs of its keys, in the same order, so structPairs can
+// check a key as its two bytes instead of looking it up in the memo and
+// the struct's fields, and read the value as the field's kind was found
+// then (keyRun; docs/benchmarks.md, issue 19 round 8). An entry is a fact
+// about the memo (a BINGET of idx names the field), so it holds while no
+// memo entry changes (memoGen).
+type keyCache struct {
+	plan uint32 // the struct's plan id (0: none)
+	gen  uint32 // memoGen when it was filled
+	slot [keySlots]keySlot
+}
+
+const keySlots = 16
+
+type keySlot struct {
+	off  uintptr  // the field's offset in the struct
+	plan *decPlan // the field's plan
+	key  uint16   // the key's two bytes: BINGET and its memo index
+	act  uint8    // how keyRun reads the value (kNone: not cached)
+}
+
+// keySlot.act: the field's kind, as structPairs reads it.
+const (
+	kNone    uint8 = iota
+	kInt64         // int64 (BININT1, BININT2, BININT)
+	kFloat64       // float64 (BINFLOAT)
+	kBool          // bool (NEWTRUE, NEWFALSE)
+	kStr           // string (SHORT_BINUNICODE and its MEMOIZE: strMemo)
+	kStrs          // []string (a list as strList reads it)
+	kOther         // read by structPairs' general path
+)
 
 // slabChunk is the most string bytes one allocation holds.
 const slabChunk = 32 << 10
@@ -157,6 +196,7 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 
 func (d *tdec) release() {
 	d.memo = d.memo[:0]
+	d.memoGen++
 	clear(d.refs)
 	d.refs = d.refs[:0]
 	clear(d.chunks)
@@ -665,6 +705,7 @@ func (d *tdec) memoPutsLoop(e tmemo) (int, error) {
 		switch {
 		case idx < uint64(len(d.memo)):
 			d.memo[idx] = e
+			d.memoGen++
 		case idx == uint64(len(d.memo)) && len(d.memo) < d.maxMemo:
 			d.memo = append(d.memo, e)
 		default:
@@ -823,6 +864,7 @@ func (d *tdec) followedBy(n int, op byte) (bool, error) {
 	d.budget -= s.pos - start
 	s.pos, d.objects = start, objects
 	d.memo = d.memo[:memoLen]
+	d.memoGen++
 	clear(d.refs[refsLen:])
 	d.refs = d.refs[:refsLen]
 	if d.budget < 0 {

@@ -337,6 +337,9 @@ func FuzzTypedAgrees(f *testing.F) {
 	if data, err := Marshal(append(recs, recs...)); err == nil {
 		f.Add(data)
 	}
+	// Records read by the key cache (keyRun), then a key's memo index
+	// bound to another str.
+	f.Add(keyRecs(recBytes(shortStr("score", opBinput, 2), binfloat(5.5)), recBytes(binget(2), binint1(6))))
 	// Runs of short strs, checked together (shortStrs): a sequence split
 	// across two strs, and a bad str after good ones.
 	f.Add(shortStrRunPickle([]string{"héllo wörld ✓ 1", "aaaaaaaa\xe6", "\x97\xa5bbbbbbbb", "日本 😀 ünïcödé"}))
