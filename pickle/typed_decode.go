@@ -88,7 +88,12 @@ type tdec struct {
 	objects int
 	budget  int          // bytes that lookahead may read again
 	ahead   map[int]bool // followedBy answers by position
-	slabs   []*slab      // slabs of short slices, by type
+	// lookahead counts the followedBy reads under way; rebound is set
+	// when one of them rebinds a memo index that existed before it (a
+	// BINPUT over a live index), which its rewind cannot undo.
+	lookahead int
+	rebound   bool
+	slabs     []*slab // slabs of short slices, by type
 	// lastSlab is the slab strList carved from last (saves the search).
 	lastSlab *slab
 	// The last string chunk (d.chunks' last) and the part of it in use:
@@ -203,6 +208,7 @@ func (d *tdec) release() {
 	d.chunks = d.chunks[:0]
 	d.inScratch, d.scratch, d.scratchSize = d.inScratch[:0], 0, 0
 	d.s, d.slabBase, d.ahead, d.lastSlab = nil, nil, nil, nil
+	d.lookahead, d.rebound = 0, false
 	d.slabAt, d.slabEnd = 0, 0
 	clear(d.slabs)
 	d.slabs = d.slabs[:0]
@@ -704,6 +710,13 @@ func (d *tdec) memoPutsLoop(e tmemo) (int, error) {
 		}
 		switch {
 		case idx < uint64(len(d.memo)):
+			if d.lookahead > 0 {
+				// Read ahead, the entry would stay rebound after the
+				// rewind and the real read would see the later binding.
+				// CPython never writes this; the generic path decides.
+				d.rebound = true
+				return first, errFallback
+			}
 			d.memo[idx] = e
 			d.memoGen++
 		case idx == uint64(len(d.memo)) && len(d.memo) < d.maxMemo:
@@ -852,8 +865,13 @@ func (d *tdec) followedBy(n int, op byte) (bool, error) {
 		return ok, nil
 	}
 	ok := true
+	d.lookahead++
 	for i := 0; i < n && ok; i++ {
 		ok = d.value(nil, nil) == nil
+	}
+	d.lookahead--
+	if d.rebound {
+		return false, errFallback
 	}
 	var got byte
 	if ok {

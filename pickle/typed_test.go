@@ -319,12 +319,38 @@ func TestOmitZero(t *testing.T) {
 // decoder, into a few Go types, and checks that each typed result is what
 // converting the generic value gives (the generic path decides; the typed
 // decoder must agree with it, error for error).
+// rebindAhead is a list of three records; the third's key BINGET 2 names
+// "id" (a float there) and a later BINPUT 2 in the same record rebinds
+// index 2 to another str. The empty second record makes the typed decoder
+// read the third ahead (followedBy) before reading it for real.
+const rebindAhead = "\x80\x04]\x94(}\x94(\x8c\x02id\x94K0u}}\x94(h\x02G00000000\x8c\x0500000q\x02K0ue."
+
+// TestTypedLookaheadMemoRebind checks that a memo index rebound while the
+// typed decoder reads ahead is not seen by the real read: decoding
+// rebindAhead into []tRec fails as the generic path does (the float under
+// "id"), where it once dropped the float silently (the read-ahead's BINPUT
+// stayed in the memo, so the real read took the key for the other str).
+func TestTypedLookaheadMemoRebind(t *testing.T) {
+	var v []tRec
+	err := Unmarshal([]byte(rebindAhead), &v)
+	var g any
+	if gerr := Unmarshal([]byte(rebindAhead), &g); gerr != nil {
+		t.Fatalf("generic decode: %v", gerr)
+	}
+	if err == nil || !strings.Contains(err.Error(), "[2].id") {
+		t.Fatalf("typed decode of %q: err %v, value %+v; want the float under id refused", rebindAhead, err, v)
+	}
+}
+
 func FuzzTypedAgrees(f *testing.F) {
 	f.Add([]byte("\x80\x04\x95\x1b\x00\x00\x00\x00\x00\x00\x00]\x94(}\x94(\x8c\x02id\x94K\x01\x8c\x04tags\x94]\x94u}\x94(h\x02K\x02h\x03]\x94\x8c\x01a\x94aue."))
 	f.Add([]byte("\x80\x04]\x94(]\x94]\x94h\x01e."))
 	f.Add([]byte("\x80\x04}\x94(\x8c\x01a\x94]\x94(K\x01K\x02e\x8c\x01b\x94h\x02u."))
 	f.Add([]byte("\x80\x04]\x94(\x8a\x08\xff\xff\xff\xff\xff\xff\xff\x7fJ\xff\xff\xff\xffM\x00\x01e."))
 	f.Add([]byte("\x80\x04]\x94(}\x94}\x94\x8c\x01x\x94Nse."))
+	// A BINPUT that rebinds a live memo index, read ahead by followedBy
+	// (after an empty dict) before it is read for real.
+	f.Add([]byte(rebindAhead))
 	// Records and their lists of tags fetched again from the memo (memo
 	// entries that name an array and an offset in it: dataRef).
 	recs := make([]any, 0, 12)
