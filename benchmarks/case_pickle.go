@@ -71,8 +71,8 @@ func runPickle(r *runner) error {
 	}
 	r.note("pickle: every implementation decodes CPython's own protocol-4 bytes of the same workload (pyfixtures/pickle_bench.py); " +
 		"encode re-encodes the decoded value at protocol 4. CPython is timed with timeit in one subprocess serving the whole run (bench_py.py pickle-serve), " +
-		"each workload right before mpwire's timings of it, after a warm-up pass over every workload (a fresh interpreter's allocator faults in fresh pages on every call and runs up to 5× slower; " +
-		"warm is the faster, steadier baseline), with its cyclic collector off as timeit does; the rows \"collector on\" time loads with it on, as programs run (no goal). " +
+		"each workload right before mpwire's timings of it, with pymalloc's arenas pinned and after a warm-up pass over every workload " +
+		"(otherwise its allocator unmaps and faults in its arenas again on every call: 2–6× slower here, docs/benchmarks.md), with its cyclic collector off as timeit does; the rows \"collector on\" time loads with it on, as programs run (no goal). " +
 		"Go timings start from a collected heap (as testing.B does); faults/op are minor page faults per operation (getrusage), ~10 µs each on the VMs measured (docs/benchmarks.md). " +
 		"gopickle has no encoder. stalecucumber (github.com/hydrogen18/stalecucumber) is not available from the module proxy, so it is not measured.")
 	em, err := pickle.EncOptions{Protocol: 4}.EncMode()

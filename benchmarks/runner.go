@@ -262,6 +262,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		row := Row{Case: c.Case, Workload: c.Workload, Subject: c.Subject, Baseline: c.Baseline,
 			SubjectNs: median(r.samples[c.SubjectKey]), BaselineNs: median(r.samples[c.BaseKey]),
 			Bytes: c.Bytes, Goal: c.Goal, Note: c.Note, PerSec: c.PerSec}
+		// The subject's faults go with its allocations, on the rows that
+		// carry a note (the ones against CPython); rows against peer
+		// libraries share the subject's key and would repeat them.
 		if f := r.faults[c.SubjectKey]; len(f) > 0 && c.Note != "" {
 			row.Note += ", " + fmtFaults(median(f))
 		}

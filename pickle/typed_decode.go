@@ -89,8 +89,9 @@ type tdec struct {
 	budget  int          // bytes that lookahead may read again
 	ahead   map[int]bool // followedBy answers by position
 	// lookahead counts the followedBy reads under way; rebound is set
-	// when one of them rebinds a memo index that existed before it (a
-	// BINPUT over a live index), which its rewind cannot undo.
+	// when one of them rebinds a memo index (a BINPUT over a live index:
+	// the rewind truncates the memo but cannot undo a rebinding), which
+	// makes the decode fall back.
 	lookahead int
 	rebound   bool
 	slabs     []*slab // slabs of short slices, by type

@@ -7,9 +7,11 @@ Modes (every timing is printed as "ELAPSED <seconds>" or one JSON line):
                     pickle.dumps(obj, protocol=4) of the loaded value with
                     timeit: --number calls per sample (0: autorange), best of
                     --repeat. One JSON line per workload: {"name", "bytes",
-                    "loads_ns", "dumps_ns", "loads_gc_ns", "python",
-                    "c_pickle"}. Every workload in DIR is loaded and dumped
-                    --warm times first (default 3; 0 skips it).
+                    "loads_ns", "dumps_ns", "loads_gc_ns", "loads_faults",
+                    "dumps_faults", "python", "c_pickle"}. First pymalloc's
+                    arenas are pinned and every workload in DIR is loaded and
+                    dumped --warm times (default 3; 0 skips both:
+                    pickle_bench._warm).
   pickle-serve DIR  Warm up as pickle-time does, print READY, then for each
                     workload name read from stdin print its pickle-time
                     JSON line, until EOF.
@@ -87,7 +89,7 @@ def main():
     p.add_argument("--number", type=int, default=0, help="pickle-time: calls per sample, 0 = autorange")
     p.add_argument("--repeat", type=int, default=3, help="pickle-time, pickle-serve: samples, best is kept (default %(default)s)")
     p.add_argument("--only", action="append", help="pickle-time: only this workload (repeatable)")
-    p.add_argument("--warm", type=int, default=3, help="pickle-time: warm-up rounds over every workload (default %(default)s)")
+    p.add_argument("--warm", type=int, default=3, help="pickle-time: warm-up rounds over every workload, after pinning the arenas (default %(default)s; 0: neither)")
     p.add_argument("--fd", type=int, help="bulk-*: inherited socket fd")
     p.add_argument("--size", type=int, default=1 << 20, help="bulk-*: frame size (default %(default)s)")
     p.add_argument("--count", type=int, default=100, help="bulk-*: frames (default %(default)s)")
