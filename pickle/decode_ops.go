@@ -3,6 +3,7 @@ package pickle
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // The generic decoder's opcode loop: one small function per opcode family
@@ -110,7 +111,8 @@ func (s *decState) runSlow() (any, bool, error) {
 }
 
 // loadNumber is BININT1, BININT2, BININT, LONG1 of up to 8 bytes and
-// BINFLOAT with their arguments in the data (run checked 10 bytes).
+// BINFLOAT with their arguments in the data (run checked 10 bytes). A
+// number followed by another (a list's items) starts numRun.
 func (s *decState) loadNumber(op byte) error {
 	data, pos := s.data, s.pos
 	var v any
@@ -135,10 +137,91 @@ func (s *decState) loadNumber(op byte) error {
 		s.pos = pos + 8
 		v = s.boxFloat(math.Float64frombits(binary.BigEndian.Uint64(data[pos:])))
 	}
-	if s.tryPush(v) {
-		return nil
+	if !s.tryPush(v) {
+		return s.push(v)
 	}
-	return s.push(v)
+	if p := s.pos; p < len(data) && numberOps[data[p]] {
+		return s.numRun()
+	}
+	return nil
+}
+
+// numberOps are the opcodes that loadNumber reads.
+var numberOps = [256]bool{opBinint1: true, opBinint2: true, opBinint: true, opLong1: true, opBinfloat: true}
+
+// numRun reads a run of numbers (at least the first one, whose opcode is
+// at s.pos with 10 bytes of data from there) as loadNumber would, each
+// boxed straight onto the stack in one loop, instead of a pass through
+// run's switch and two calls per number (boxInt, words), while the stack
+// has room and no limit is near: tryPush's checks, objects and stack room
+// once for the run, the allocation budget where a slab is allocated. It
+// stops at anything else, a LONG1 longer than 8 bytes, the last 10 bytes
+// of the data or a limit, for run to read (and push to decide).
+func (s *decState) numRun() error {
+	data, pos := s.data, s.pos
+	n := len(s.stack)
+	lim := min(cap(s.stack), n+s.m.maxObjects-s.objects)
+	stack := s.stack[:cap(s.stack)]
+	n0 := n
+	sl := &s.slabs
+	words, at := sl.words, sl.wordsAt
+	for pos+10 <= len(data) && n < lim {
+		op, opAt := data[pos], pos
+		var x int64
+		typ := int64Word
+		switch op {
+		case opBinint1:
+			x = int64(data[pos+1])
+			pos += 2
+		case opBinint2:
+			x = int64(binary.LittleEndian.Uint16(data[pos+1:]))
+			pos += 3
+		case opBinint:
+			x = int64(int32(binary.LittleEndian.Uint32(data[pos+1:])))
+			pos += 5
+		case opLong1:
+			k := int(data[pos+1])
+			if k > 8 {
+				goto out
+			}
+			x = long64At(data, pos+2, k)
+			pos += 2 + k
+		case opBinfloat:
+			x = int64(binary.BigEndian.Uint64(data[pos+1:]))
+			typ = float64Word
+			pos += 9
+		default:
+			goto out
+		}
+		switch {
+		case typ == int64Word && x >= -smallIntBias && x < smallIntMax:
+			stack[n] = smallInts[x+smallIntBias]
+		case at < len(words):
+			// boxInt and boxFloat: a word of the slab.
+			words[at] = uint64(x)
+			stack[n] = boxAt(typ, unsafe.Pointer(&words[at]))
+			at++
+		default:
+			sl.wordsAt, s.pos = at, pos // (words sizes a slab by the input left)
+			p := s.words(1)
+			*(*int64)(p) = x
+			v := boxAt(typ, p)
+			words, at = sl.words, sl.wordsAt
+			if s.alloc > s.allocMax {
+				// A new slab past the budget's soft mark: push decides
+				// (as after tryPush).
+				s.stack, s.objects, s.pos = stack[:n], s.objects+n-n0, pos
+				s.opAt, s.op = opAt, op
+				return s.push(v)
+			}
+			stack[n] = v
+		}
+		n++
+	}
+out:
+	sl.wordsAt = at
+	s.stack, s.objects, s.pos = stack[:n], s.objects+n-n0, pos
+	return nil
 }
 
 // step executes one opcode (not STOP).
