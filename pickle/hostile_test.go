@@ -328,3 +328,48 @@ func TestMaxAllocLetsOrdinaryValuesThrough(t *testing.T) {
 		t.Fatalf("%v %d", err, len(maps))
 	}
 }
+
+// bigLong4 is the pickle of one n-byte LONG4 integer (positive, n*8-1 bits).
+func bigLong4(n int) []byte {
+	b := []byte{opProto, 4, opLong4}
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for i := 0; i < n-1; i++ {
+		b = append(b, byte(i*7+1))
+	}
+	return append(b, 0x7f, opStop)
+}
+
+// A huge LONG4 (MaxLongBytes allows 1 MiB) decoded into a Go type it does
+// not fit costs what decoding it into *any costs: the error names its size,
+// not its decimal text (whose conversion took time super-linear in its
+// length: ~1 s and 38 MB allocated for 1 MiB, into an int64).
+func TestHugeIntTypeErrorIsCheap(t *testing.T) {
+	data := bigLong4(1 << 18)
+	targets := []any{new(int64), new(uint8), new(string), new(struct{ A []int })}
+	for _, target := range targets {
+		var err error
+		got := allocatedBy(func() { err = Unmarshal(data, target) })
+		var te *UnmarshalTypeError
+		if !errors.As(err, &te) || te.Value != "int of 2097151 bits" {
+			t.Fatalf("%T: err %v; want an UnmarshalTypeError naming an int of 2097151 bits", target, err)
+		}
+		if bound := uint64(4*len(data) + 64<<10); got > bound {
+			t.Errorf("%T: %d bytes allocated for a %d-byte pickle (bound %d)", target, got, len(data), bound)
+		}
+	}
+	// Negative, and ints CPython still writes in decimal (up to 4300
+	// digits), keep their text.
+	neg := bigLong4(1 << 12)
+	neg[len(neg)-2] = 0x80
+	var te *UnmarshalTypeError
+	if err := Unmarshal(neg, new(int64)); !errors.As(err, &te) || te.Value != "negative int of 32767 bits" {
+		t.Errorf("negative: %v", err)
+	}
+	for _, digits := range []int{20, 4300} {
+		x, _ := new(big.Int).SetString(strings.Repeat("9", digits), 10)
+		data, _ := Marshal(x)
+		if err := Unmarshal(data, new(int64)); !errors.As(err, &te) || te.Value != "int "+x.String() {
+			t.Errorf("%d digits: %.80v", digits, err)
+		}
+	}
+}
