@@ -373,3 +373,40 @@ func TestHugeIntTypeErrorIsCheap(t *testing.T) {
 		}
 	}
 }
+
+// Before protocol 2 an int is written as decimal text, which CPython
+// writes and reads only up to 4300 digits (pickle.dumps(10**4300, 0)
+// raises ValueError; docs/spec.md, CPython-side safety caps). Past that
+// Marshal refuses too, at once: it wrote text the decoder refuses (a
+// 2000-byte LONG4 decoded and re-encoded at protocol 0 failed FuzzUnmarshal)
+// and spent time super-linear in the int's length converting it.
+func TestHugeIntBeforeProtocol2(t *testing.T) {
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(4300), nil)
+	most := new(big.Int).Sub(limit, big.NewInt(1)) // 4300 digits
+	least := new(big.Int).Neg(most)                // and a minus sign
+	huge := new(big.Int).Lsh(big.NewInt(1), 1<<21) // 631 306 digits
+	for p := 0; p <= 1; p++ {
+		for _, x := range []*big.Int{most, least} {
+			data, err := marshalAt(t, x, p)
+			var back *big.Int
+			if err != nil || Unmarshal(data, &back) != nil || back.Cmp(x) != 0 {
+				t.Errorf("protocol %d, %d digits: %v", p, len(x.String()), err)
+			}
+		}
+		for _, v := range []any{limit, new(big.Int).Neg(limit), huge, *huge, []any{huge}, struct{ B big.Int }{*huge}, &struct{ B *big.Int }{huge}} {
+			var err error
+			got := allocatedBy(func() { _, err = marshalAt(t, v, p) })
+			var ue *UnsupportedValueError
+			if !errors.As(err, &ue) {
+				t.Errorf("protocol %d, %T: err %v; want an UnsupportedValueError", p, v, err)
+			}
+			if got > 64<<10 {
+				t.Errorf("protocol %d, %T: %d bytes allocated to refuse it", p, v, got)
+			}
+		}
+	}
+	// From protocol 2 any size is written (LONG4), as CPython does.
+	if data, err := marshalAt(t, huge, 2); err != nil || data[2] != opLong4 {
+		t.Errorf("protocol 2: %v", err)
+	}
+}
