@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -408,5 +409,38 @@ func TestHugeIntBeforeProtocol2(t *testing.T) {
 	// From protocol 2 any size is written (LONG4), as CPython does.
 	if data, err := marshalAt(t, huge, 2); err != nil || data[2] != opLong4 {
 		t.Errorf("protocol 2: %v", err)
+	}
+}
+
+type nestedMap map[string]nestedMap
+
+// Empty containers make the typed decoder read ahead (followedBy: is the
+// next value an item or a sibling?), and read-aheads nest: n empty lists
+// nested by APPENDs read ~n² bytes ahead unbounded (81 MB for n = 9000,
+// checked by dropping the budget). The budget holds the bytes read twice
+// to the input's size and 4 KiB (then it hands over to the generic path),
+// plus the one read-ahead that went past it.
+func TestTypedLookaheadIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		data   string
+		target func() any
+	}{
+		{"lists nested 9000 deep", "\x80\x04" + strings.Repeat("]", 9000) + strings.Repeat("a", 8999) + ".", func() any { return new(rec) }},
+		{"lists nested 100 deep, 300 times", "\x80\x04](" + strings.Repeat(strings.Repeat("]", 100)+strings.Repeat("a", 99), 300) + "e.", func() any { return new(rec) }},
+		{"dicts nested 4000 deep", "\x80\x04}" + strings.Repeat("\x8c\x01k}", 4000) + strings.Repeat("s", 4000) + ".", func() any { return new(nestedMap) }},
+		{"20000 empty lists, then lists of one int", "\x80\x04](" + strings.Repeat("]", 20000) + strings.Repeat("]K\x01a", 5000) + "e.", func() any { return new([][]int) }},
+	} {
+		before := typedReread.Load()
+		got, want := tc.target(), tc.target()
+		err := Unmarshal([]byte(tc.data), got)
+		reread := typedReread.Load() - before
+		if werr := genericOnlyMode.Unmarshal([]byte(tc.data), want); (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: typed %v, generic %v", tc.name, err, werr)
+		}
+		if bound := int64(2*len(tc.data) + 4096); reread > bound {
+			t.Errorf("%s: %d bytes read twice for %d bytes (bound %d)", tc.name, reread, len(tc.data), bound)
+		}
+		t.Logf("%s: %d bytes, %d read twice", tc.name, len(tc.data), reread)
 	}
 }
