@@ -276,9 +276,26 @@ func (c *converter) typeErr(src any, t reflect.Type, msg string) error {
 	case int64:
 		val = "int " + strconv.FormatInt(x, 10)
 	case *big.Int:
-		val = "int " + x.String()
+		val = intText(x)
 	}
 	return &UnmarshalTypeError{Value: val, Type: t, Offset: off, Msg: msg}
+}
+
+// intText names x as an error does: "int " and its decimal text; past the
+// 4300 digits CPython converts to decimal (DefaultMaxLongDigits;
+// docs/spec.md, CPython-side safety caps), its size in bits instead. A
+// LONG4 may hold 2^20 bytes (DefaultMaxLongBytes), and decimal conversion
+// takes time super-linear in the length: 1 MiB decoded into an int64 cost
+// ~1 s of big.Int.String (and 38 MB) for a 2.5 MB error.
+func intText(x *big.Int) string {
+	if x.CmpAbs(tenPowMaxDigits) >= 0 {
+		sign := ""
+		if x.Sign() < 0 {
+			sign = "negative "
+		}
+		return sign + "int of " + strconv.Itoa(x.BitLen()) + " bits"
+	}
+	return "int " + x.String()
 }
 
 func prefixField(err error, seg string) error {

@@ -425,9 +425,9 @@ func (e *encState) saveOther(v any) error {
 			e.b = append(e.b, opNone)
 			return nil
 		}
-		e.saveBig(x)
+		return e.saveBig(x)
 	case big.Int:
-		e.saveBig(&x)
+		return e.saveBig(&x)
 	case time.Time:
 		return e.saveTime(x)
 	case time.Duration:
@@ -525,7 +525,7 @@ func (e *encState) saveUint(u uint64) {
 		e.saveInt(int64(u))
 		return
 	}
-	e.saveBig(new(big.Int).SetUint64(u))
+	_ = e.saveBig(new(big.Int).SetUint64(u)) // 20 digits: no error
 }
 
 // encodeLong is pickle.encode_long: minimal little-endian two's complement.
@@ -547,10 +547,15 @@ func encodeLong(x *big.Int) []byte {
 	return be
 }
 
-func (e *encState) saveBig(x *big.Int) {
+// saveBig writes a big int: LONG1 or LONG4 from protocol 2, else its
+// decimal text, which CPython writes (and reads) only up to 4300 digits
+// (DefaultMaxLongDigits; docs/spec.md, CPython-side safety caps): beyond,
+// pickle.dumps raises ValueError, and the decimal conversion would take
+// time super-linear in the int's length.
+func (e *encState) saveBig(x *big.Int) error {
 	if x.IsInt64() {
 		e.saveInt(x.Int64())
-		return
+		return nil
 	}
 	if e.proto >= 2 {
 		enc := encodeLong(x)
@@ -561,11 +566,15 @@ func (e *encState) saveBig(x *big.Int) {
 			e.b = binary.LittleEndian.AppendUint32(e.b, uint32(len(enc)))
 		}
 		e.b = append(e.b, enc...)
-		return
+		return nil
+	}
+	if x.CmpAbs(tenPowMaxDigits) >= 0 {
+		return &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "int of more than 4300 decimal digits needs protocol 2 (" + strconv.Itoa(x.BitLen()) + " bits)"}
 	}
 	e.b = append(e.b, opLong)
 	e.b = x.Append(e.b, 10)
 	e.b = append(e.b, 'L', '\n')
+	return nil
 }
 
 func (e *encState) saveFloat(f float64) {

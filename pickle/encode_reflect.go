@@ -93,8 +93,7 @@ func newTypeEncoder(t reflect.Type, allowAddr bool) encFunc {
 	case bigIntType:
 		return func(e *encState, v reflect.Value) error {
 			b := v.Interface().(big.Int)
-			e.saveBig(&b)
-			return nil
+			return e.saveBig(&b)
 		}
 	}
 	if t.Kind() == reflect.Struct {

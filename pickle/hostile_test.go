@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -326,5 +327,120 @@ func TestMaxAllocLetsOrdinaryValuesThrough(t *testing.T) {
 	var maps []map[string]int
 	if err := Unmarshal(data, &maps); err != nil || len(maps) != 1<<16 {
 		t.Fatalf("%v %d", err, len(maps))
+	}
+}
+
+// bigLong4 is the pickle of one n-byte LONG4 integer (positive, n*8-1 bits).
+func bigLong4(n int) []byte {
+	b := []byte{opProto, 4, opLong4}
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for i := 0; i < n-1; i++ {
+		b = append(b, byte(i*7+1))
+	}
+	return append(b, 0x7f, opStop)
+}
+
+// A huge LONG4 (MaxLongBytes allows 1 MiB) decoded into a Go type it does
+// not fit costs what decoding it into *any costs: the error names its size,
+// not its decimal text (whose conversion took time super-linear in its
+// length: ~1 s and 38 MB allocated for 1 MiB, into an int64).
+func TestHugeIntTypeErrorIsCheap(t *testing.T) {
+	data := bigLong4(1 << 18)
+	targets := []any{new(int64), new(uint8), new(string), new(struct{ A []int })}
+	for _, target := range targets {
+		var err error
+		got := allocatedBy(func() { err = Unmarshal(data, target) })
+		var te *UnmarshalTypeError
+		if !errors.As(err, &te) || te.Value != "int of 2097151 bits" {
+			t.Fatalf("%T: err %v; want an UnmarshalTypeError naming an int of 2097151 bits", target, err)
+		}
+		if bound := uint64(4*len(data) + 64<<10); got > bound {
+			t.Errorf("%T: %d bytes allocated for a %d-byte pickle (bound %d)", target, got, len(data), bound)
+		}
+	}
+	// Negative, and ints CPython still writes in decimal (up to 4300
+	// digits), keep their text.
+	neg := bigLong4(1 << 12)
+	neg[len(neg)-2] = 0x80
+	var te *UnmarshalTypeError
+	if err := Unmarshal(neg, new(int64)); !errors.As(err, &te) || te.Value != "negative int of 32767 bits" {
+		t.Errorf("negative: %v", err)
+	}
+	for _, digits := range []int{20, 4300} {
+		x, _ := new(big.Int).SetString(strings.Repeat("9", digits), 10)
+		data, _ := Marshal(x)
+		if err := Unmarshal(data, new(int64)); !errors.As(err, &te) || te.Value != "int "+x.String() {
+			t.Errorf("%d digits: %.80v", digits, err)
+		}
+	}
+}
+
+// Before protocol 2 an int is written as decimal text, which CPython
+// writes and reads only up to 4300 digits (pickle.dumps(10**4300, 0)
+// raises ValueError; docs/spec.md, CPython-side safety caps). Past that
+// Marshal refuses too, at once: it wrote text the decoder refuses (a
+// 2000-byte LONG4 decoded and re-encoded at protocol 0 failed FuzzUnmarshal)
+// and spent time super-linear in the int's length converting it.
+func TestHugeIntBeforeProtocol2(t *testing.T) {
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(4300), nil)
+	most := new(big.Int).Sub(limit, big.NewInt(1)) // 4300 digits
+	least := new(big.Int).Neg(most)                // and a minus sign
+	huge := new(big.Int).Lsh(big.NewInt(1), 1<<21) // 631 306 digits
+	for p := 0; p <= 1; p++ {
+		for _, x := range []*big.Int{most, least} {
+			data, err := marshalAt(t, x, p)
+			var back *big.Int
+			if err != nil || Unmarshal(data, &back) != nil || back.Cmp(x) != 0 {
+				t.Errorf("protocol %d, %d digits: %v", p, len(x.String()), err)
+			}
+		}
+		for _, v := range []any{limit, new(big.Int).Neg(limit), huge, *huge, []any{huge}, struct{ B big.Int }{*huge}, &struct{ B *big.Int }{huge}} {
+			var err error
+			got := allocatedBy(func() { _, err = marshalAt(t, v, p) })
+			var ue *UnsupportedValueError
+			if !errors.As(err, &ue) {
+				t.Errorf("protocol %d, %T: err %v; want an UnsupportedValueError", p, v, err)
+			}
+			if got > 64<<10 {
+				t.Errorf("protocol %d, %T: %d bytes allocated to refuse it", p, v, got)
+			}
+		}
+	}
+	// From protocol 2 any size is written (LONG4), as CPython does.
+	if data, err := marshalAt(t, huge, 2); err != nil || data[2] != opLong4 {
+		t.Errorf("protocol 2: %v", err)
+	}
+}
+
+type nestedMap map[string]nestedMap
+
+// Empty containers make the typed decoder read ahead (followedBy: is the
+// next value an item or a sibling?), and read-aheads nest: n empty lists
+// nested by APPENDs read ~n² bytes ahead unbounded (81 MB for n = 9000,
+// checked by dropping the budget). The budget holds the bytes read twice
+// to the input's size and 4 KiB (then it hands over to the generic path),
+// plus the one read-ahead that went past it.
+func TestTypedLookaheadIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		data   string
+		target func() any
+	}{
+		{"lists nested 9000 deep", "\x80\x04" + strings.Repeat("]", 9000) + strings.Repeat("a", 8999) + ".", func() any { return new(rec) }},
+		{"lists nested 100 deep, 300 times", "\x80\x04](" + strings.Repeat(strings.Repeat("]", 100)+strings.Repeat("a", 99), 300) + "e.", func() any { return new(rec) }},
+		{"dicts nested 4000 deep", "\x80\x04}" + strings.Repeat("\x8c\x01k}", 4000) + strings.Repeat("s", 4000) + ".", func() any { return new(nestedMap) }},
+		{"20000 empty lists, then lists of one int", "\x80\x04](" + strings.Repeat("]", 20000) + strings.Repeat("]K\x01a", 5000) + "e.", func() any { return new([][]int) }},
+	} {
+		before := typedReread.Load()
+		got, want := tc.target(), tc.target()
+		err := Unmarshal([]byte(tc.data), got)
+		reread := typedReread.Load() - before
+		if werr := genericOnlyMode.Unmarshal([]byte(tc.data), want); (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: typed %v, generic %v", tc.name, err, werr)
+		}
+		if bound := int64(2*len(tc.data) + 4096); reread > bound {
+			t.Errorf("%s: %d bytes read twice for %d bytes (bound %d)", tc.name, reread, len(tc.data), bound)
+		}
+		t.Logf("%s: %d bytes, %d read twice", tc.name, len(tc.data), reread)
 	}
 }

@@ -30,6 +30,10 @@ var errFallback = errors.New("pickle: typed decoding falls back to the generic p
 // typedFallbacks counts the decodes the typed decoder handed over (tests).
 var typedFallbacks atomic.Int64
 
+// typedReread counts the bytes the typed decoder read twice, reading ahead
+// (followedBy), in all decodes (tests: the budget bounds it by the input).
+var typedReread atomic.Int64
+
 // tmemo is a memo entry of the typed decoder. It holds no pointers, so
 // that the GC neither scans the memo nor runs write barriers as it is
 // written: a pickle of plain data memoizes most of its values (CPython
@@ -183,10 +187,14 @@ func (s *decState) decodeTyped(rv reflect.Value) error {
 		d = &tdec{}
 	}
 	d.s, d.depth, d.objects, d.alloc = s, 0, 0, 0
-	d.budget = len(s.data) + 4096
+	budget := len(s.data) + 4096
+	d.budget = budget
 	d.limit = s.m.allocLimit(len(s.data))
 	d.maxObjects, d.maxContainer, d.maxMemo, d.maxDepth = s.m.maxObjects, s.m.maxContainer, s.m.maxMemo, s.m.maxDepth
 	err := d.top(rv.UnsafePointer(), pl)
+	if d.budget != budget {
+		typedReread.Add(int64(budget - d.budget))
+	}
 	if err != nil {
 		s.pos = 0
 		typedFallbacks.Add(1)
