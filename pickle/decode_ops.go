@@ -149,14 +149,15 @@ func (s *decState) loadNumber(op byte) error {
 // numberOps are the opcodes that loadNumber reads.
 var numberOps = [256]bool{opBinint1: true, opBinint2: true, opBinint: true, opLong1: true, opBinfloat: true}
 
-// numRun reads a run of numbers (at least the first one, whose opcode is
-// at s.pos with 10 bytes of data from there) as loadNumber would, each
-// boxed straight onto the stack in one loop, instead of a pass through
-// run's switch and two calls per number (boxInt, words), while the stack
-// has room and no limit is near: tryPush's checks, objects and stack room
-// once for the run, the allocation budget where a slab is allocated. It
-// stops at anything else, a LONG1 longer than 8 bytes, the last 10 bytes
-// of the data or a limit, for run to read (and push to decide).
+// numRun reads a run of numbers, from the one whose opcode is at s.pos
+// (possibly none: the stack may be full, fewer than 10 bytes left), as
+// loadNumber would, each boxed straight onto the stack in one loop,
+// instead of a pass through run's switch and two calls per number
+// (boxInt, words), while the stack has room and no limit is near:
+// tryPush's checks, objects and stack room once for the run, the
+// allocation budget where a slab is allocated. It stops at anything else,
+// a LONG1 longer than 8 bytes, the last 10 bytes of the data or a limit,
+// for run to read (and push to decide).
 func (s *decState) numRun() error {
 	data, pos := s.data, s.pos
 	n := len(s.stack)

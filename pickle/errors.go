@@ -64,7 +64,7 @@ func (e *SyntaxError) Unwrap() error { return e.Err }
 // ("Items[3].Name", "[\"key\"]"). Offset is the end offset of the pickle
 // that held it (values are converted after the whole pickle is parsed).
 type UnmarshalTypeError struct {
-	Value  string       // the Python value's type ("str", "int 300", ...)
+	Value  string       // the Python value's type ("str", "int 300", "int of 14285 bits" past 4300 digits, ...)
 	Type   reflect.Type // the Go type it could not be assigned to
 	Offset int64
 	Field  string

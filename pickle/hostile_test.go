@@ -373,6 +373,19 @@ func TestHugeIntTypeErrorIsCheap(t *testing.T) {
 			t.Errorf("%d digits: %.80v", digits, err)
 		}
 	}
+	// 10**4300, the first int CPython will not convert to decimal (4301
+	// digits), is named by its size.
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(4300), nil)
+	for _, x := range []*big.Int{limit, new(big.Int).Neg(limit)} {
+		data, _ := Marshal(x)
+		want := "int of 14285 bits"
+		if x.Sign() < 0 {
+			want = "negative " + want
+		}
+		if err := Unmarshal(data, new(int64)); !errors.As(err, &te) || te.Value != want {
+			t.Errorf("±10**4300 (sign %d): %.80v; want %s", x.Sign(), err, want)
+		}
+	}
 }
 
 // Before protocol 2 an int is written as decimal text, which CPython

@@ -5,9 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -223,5 +225,69 @@ func TestNumRunLimits(t *testing.T) {
 	}
 	if limited == 0 {
 		t.Fatal("no limit was reached")
+	}
+}
+
+// maxReader returns at most n bytes per Read.
+type maxReader struct {
+	r io.Reader
+	n int
+}
+
+func (c maxReader) Read(p []byte) (int, error) {
+	return c.r.Read(p[:min(len(p), c.n)])
+}
+
+// streamOutcome is outcome for two pickles read by a Decoder in chunks.
+func streamOutcome(data []byte, o DecOptions, chunk int) string {
+	// Empty statePool: carried slab tails would make the MaxAlloc limit
+	// fall elsewhere.
+	runtime.GC()
+	runtime.GC()
+	m, err := o.DecMode()
+	if err != nil {
+		return "mode: " + err.Error()
+	}
+	dec := m.NewDecoder(maxReader{bytes.NewReader(data), chunk})
+	out := ""
+	for range 2 {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			var se *SyntaxError
+			if errors.As(err, &se) {
+				return out + fmt.Sprintf("error at %d op %#x: %v", se.Offset, se.Op, err)
+			}
+			return out + "error: " + err.Error()
+		}
+		out += fmt.Sprintf("%v; ", v)
+	}
+	return out
+}
+
+// TestNumRunStream is TestNumRunLimits for a Decoder: a run stops 10
+// bytes before the end of what has been read (the opcode loop reads
+// more there), and the limits fall where they fell one number at a time.
+func TestNumRunStream(t *testing.T) {
+	one := numRunPickle(numRunValues(2500))
+	data := append(append([]byte{}, one...), one...)
+	compare := func(name string, data []byte, o DecOptions, chunk int) {
+		t.Helper()
+		got := streamOutcome(data, o, chunk)
+		var want string
+		withoutNumRuns(func() { want = streamOutcome(data, o, chunk) })
+		if got != want {
+			t.Fatalf("%s, chunks of %d: with runs %.300s\nwithout %.300s", name, chunk, got, want)
+		}
+	}
+	for _, chunk := range []int{1, 4096} {
+		for _, n := range []int{1, 1001, 2500, 2501, 2503} {
+			compare(fmt.Sprintf("MaxObjects %d", n), data, DecOptions{MaxObjects: n}, chunk)
+		}
+		for a := int64(64); a < 200000; a += 1 + a/4 {
+			compare(fmt.Sprintf("MaxAlloc %d", a), data, DecOptions{MaxAlloc: a}, chunk)
+		}
+		for cut := 3; cut < len(data); cut += 997 {
+			compare(fmt.Sprintf("cut at %d", cut), data[:cut], DecOptions{}, chunk)
+		}
 	}
 }

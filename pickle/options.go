@@ -145,7 +145,10 @@ type DecMode interface {
 // EncOptions configures encoding.
 type EncOptions struct {
 	// Protocol is the pickle protocol, 0–5; 0 means the default, 4 (what
-	// Python 3.8–3.13 send()). Use ProtocolZero for protocol 0.
+	// Python 3.8–3.13 send()). Use ProtocolZero for protocol 0. Protocols
+	// 0 and 1 write big ints as decimal text: an int of more than 4300
+	// digits fails with *UnsupportedValueError, as pickle.dumps raises
+	// ValueError.
 	Protocol int
 	// ProtocolZero selects protocol 0 (the text protocol) when Protocol is 0.
 	ProtocolZero bool
