@@ -346,8 +346,9 @@ func (p *reprPrinter) object(o *Object) {
 	}
 }
 
-// maxIntDigits is CPython's default limit on int to decimal string
-// conversion (sys.get_int_max_str_digits()), DefaultMaxLongDigits.
+// tenPowMaxDigits is 10**DefaultMaxLongDigits, the first int past
+// CPython's default limit on int to decimal string conversion
+// (sys.get_int_max_str_digits(): 4300 digits).
 var tenPowMaxDigits = new(big.Int).Exp(big.NewInt(10), big.NewInt(DefaultMaxLongDigits), nil)
 
 // reprInt returns repr of a Python int. Beyond 4300 decimal digits, where
