@@ -682,15 +682,18 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 	keys := sc.keys
 	sc.items = sc.sort.sort(sc.items, keys)
 	data, size := sc.vals.UnsafePointer(), pl.elem.t.Size()
-	big := n > bigMapKeys
+	run := 0
+	if n > bigMapKeys {
+		run = e.beginRun()
+	}
 	for b := e.batches(n, batchDict); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
 			e.boundary()
 			it := sc.items[i]
 			var err error
-			if big {
-				_, err = e.saveKeyMemo(keys[it.i])
+			if run != 0 {
+				_, err = e.saveRunKey(keys[it.i], run)
 			} else {
 				_, err = e.saveKeyStr(keys[it.i])
 			}
