@@ -106,8 +106,9 @@ type encState struct {
 	// memoKey holds the dict keys written in this encode by content
 	// (saveKeyStr); keyCache the recent short ones, keyUsed its slots set.
 	memoKey   strMemo
-	run       keyRun // the keys of the large map written last (saveRunKey)
-	runSeq    int    // the id of the last run begun
+	run       keyRun  // the keys of the large map written last (saveRunKey)
+	runSeq    int     // the id of the last run begun
+	touched   uintptr // a sum of bytes read ahead (strMapEntries)
 	keyCache  [256]strCacheEntry
 	keyUsed   [4]uint64
 	depth     int

@@ -81,6 +81,13 @@ func TestKeyRunSameBytes(t *testing.T) {
 		{"nested large maps", []any{map[string]int{key(5): 1}, outer, big(60), map[string]int{key(3): 2, key(200): 3}}},
 		{"records", []any{recs, big(0)}},
 		{"map[string]any", []any{anyMap, recs, shared, big(10)}},
+		{"empty values", func() any {
+			m := map[string]struct{}{}
+			for i := 0; i < n; i++ {
+				m[key(i)] = struct{}{}
+			}
+			return []any{m, big(0)}
+		}()},
 		{"two runs then small", []any{big(0), big(n / 2), map[string]int{key(1): 1, key(n): 2}}},
 		{"identity", func() any {
 			m := big(0)

@@ -669,6 +669,10 @@ func encStrMap(e *encState, p unsafe.Pointer, pl *encPlan) error {
 }
 
 // strMapEntries writes the n entries of map m through scratch sc.
+// touchAhead is how many entries ahead of the one being written
+// strMapEntries reads a byte of the value and of the key (see there).
+const touchAhead = 8
+
 func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) error {
 	n := m.Len()
 	kp := sc.kp
@@ -686,11 +690,26 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 	if n > bigMapKeys {
 		run = e.beginRun()
 	}
+	var touch uintptr // kept, so that the reads are not dropped
 	for b := e.batches(n, batchDict); b.next(); {
 		e.openBatch(&b)
 		for i := b.lo; i < b.hi; i++ {
 			e.boundary()
 			it := sc.items[i]
+			if j := i + touchAhead; j < n && size > 0 {
+				// The entries are written in key order, which is not the
+				// order their copies were made in: each value's copy (and
+				// its key's bytes) is a cache miss of its own, taken one
+				// after another. Reading a byte of the entry touchAhead
+				// on starts its misses while this one is written (Go has
+				// no prefetch): -6 to -9% time for 10k records.
+				nx := sc.items[j].i
+				vp := unsafe.Add(data, uintptr(nx)*size)
+				touch += uintptr(*(*byte)(vp)) + uintptr(*(*byte)(unsafe.Add(vp, size-1)))
+				if k := keys[nx]; len(k) > 0 {
+					touch += uintptr(k[0])
+				}
+			}
 			var err error
 			if run != 0 {
 				_, err = e.saveRunKey(keys[it.i], run)
@@ -706,6 +725,7 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 		}
 		e.closeBatch(&b, opSetitem, opSetitems)
 	}
+	e.touched = touch
 	return nil
 }
 
