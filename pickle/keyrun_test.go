@@ -160,3 +160,37 @@ func TestKeyRunRandom(t *testing.T) {
 		marshalBothWays(t, fmt.Sprint("case ", i), v)
 	}
 }
+
+// TestStructKeyFetchPast255: a struct's field names fetched from the memo
+// at indices past 255 are LONG_BINGETs (structFields' inline BINGET takes
+// only smaller ones), and decode back to the same fields.
+func TestStructKeyFetchPast255(t *testing.T) {
+	type rec struct {
+		A int64  `pickle:"a"`
+		B string `pickle:"b"`
+	}
+	type doc struct {
+		Pad  []string `pickle:"pad"`
+		Recs []rec    `pickle:"recs"`
+	}
+	v := doc{Recs: []rec{{1, "x1"}, {2, "x2"}, {3, "x3"}}}
+	for i := 0; i < 300; i++ {
+		v.Pad = append(v.Pad, fmt.Sprint("p", i))
+	}
+	b, err := Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "a" is memoized after the 300 pads, so the later records fetch it
+	// with LONG_BINGET.
+	if bytes.Count(b, []byte(sstr("a"))) != 1 {
+		t.Fatalf("key \"a\" not written once: %q", b[len(b)-80:])
+	}
+	var got doc
+	if err := Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(v) {
+		t.Fatalf("round trip: got %v", got.Recs)
+	}
+}

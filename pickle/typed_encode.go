@@ -469,7 +469,11 @@ func (e *encState) structFields(p unsafe.Pointer, pl *encPlan) error {
 	for i := range pl.fields {
 		f := &pl.fields[i]
 		e.boundary()
-		if err := e.saveKey(f); err != nil {
+		// saveKey's common case inline: the key written before in this
+		// encode, fetched with a BINGET.
+		if k := f.key; k < len(e.keys) && uint32(e.keys[k]-1) < 256 && e.proto >= 1 {
+			e.b = append(e.b, opBinget, byte(e.keys[k]-1))
+		} else if err := e.saveKey(f); err != nil {
 			return err
 		}
 		e.boundary()
