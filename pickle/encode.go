@@ -799,10 +799,16 @@ var noKeyRuns bool
 type keyRun struct {
 	ents []strEnt // the keys written, ascending, with their memo indices
 	id   int      // the id of the map whose run this is (0: none)
+	// shapes has bit keyShape(s) set for every key in ents: a lookup of
+	// a string whose bit is clear skips the search.
+	shapes [4]uint64
 }
 
 // find returns the memo index of the key of s's content in the run.
 func (r *keyRun) find(s string) (int, bool) {
+	if b := keyShape(s); r.shapes[b/64]&(1<<(b%64)) == 0 {
+		return 0, false
+	}
 	lo, hi := 0, len(r.ents)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -823,7 +829,7 @@ func (r *keyRun) reset() {
 	if cap(r.ents) > 1<<19 {
 		r.ents = nil
 	}
-	r.ents, r.id = r.ents[:0], 0
+	r.ents, r.id, r.shapes = r.ents[:0], 0, [4]uint64{}
 }
 
 // beginRun starts the run of a large map's keys, written in sorted order
@@ -866,6 +872,8 @@ func (e *encState) saveRunKey(s string, id int) (int, error) {
 		return 0, err
 	}
 	e.run.ents = append(e.run.ents, strEnt{s: s, idx: i})
+	b := keyShape(s)
+	e.run.shapes[b/64] |= 1 << (b % 64)
 	return i, nil
 }
 
