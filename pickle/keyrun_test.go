@@ -9,29 +9,34 @@ import (
 )
 
 // marshalBothWays encodes v with the keys of large maps in runs (keyRun)
-// and with every key in memoKey, and fails unless the bytes agree.
+// and with every key in memoKey, and fails unless the bytes agree
+// (at protocol 4, whose bytes it returns, and at protocols 0 and 2).
 func marshalBothWays(t *testing.T, name string, v any) []byte {
 	t.Helper()
-	em, err := EncOptions{Protocol: 4}.EncMode()
-	if err != nil {
-		t.Fatal(err)
+	var out []byte
+	for _, proto := range []int{0, 2, 4} {
+		em, err := EncOptions{Protocol: proto}.EncMode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := em.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		noKeyRuns = true
+		want, err := em.Marshal(v)
+		noKeyRuns = false
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			i := firstDiff(got, want)
+			t.Fatalf("%s, protocol %d: runs and memoKey disagree at byte %d:\n got …%q\nwant …%q", name, proto, i,
+				got[max(0, i-40):min(len(got), i+40)], want[max(0, i-40):min(len(want), i+40)])
+		}
+		out = got
 	}
-	got, err := em.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	noKeyRuns = true
-	want, err := em.Marshal(v)
-	noKeyRuns = false
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		i := firstDiff(got, want)
-		t.Fatalf("%s: runs and memoKey disagree at byte %d:\n got …%q\nwant …%q", name, i,
-			got[max(0, i-40):min(len(got), i+40)], want[max(0, i-40):min(len(want), i+40)])
-	}
-	return got
+	return out
 }
 
 type runRec struct {
@@ -144,7 +149,7 @@ func TestKeyRunRandom(t *testing.T) {
 			m := map[string]any{}
 			for i := 0; i < size; i++ {
 				var v any = i
-				if r.Intn(4) == 0 {
+				if r.Intn(8<<(2*depth)) == 0 { // one value in 8, 32, 128 at depths 0, 1, 2
 					v = gen(depth + 1)
 				}
 				m[strings.Clone(texts[(off+i*5)%len(texts)])] = v
