@@ -723,7 +723,14 @@ func (e *encState) strMapEntries(sc *mapScratch, m reflect.Value, pl *encPlan) e
 			if err != nil {
 				return err
 			}
-			if err := e.encValue(unsafe.Add(data, uintptr(it.i)*size), pl.elem); err != nil {
+			e.boundary()
+			vp := unsafe.Add(data, uintptr(it.i)*size)
+			if el := pl.elem; el.kind == ekOther {
+				err = el.enc(e, vp, el) // encAt's case for a struct, without its frame
+			} else {
+				err = e.encAt(vp, el)
+			}
+			if err != nil {
 				return err
 			}
 		}
