@@ -106,6 +106,9 @@ type encState struct {
 	// memoKey holds the dict keys written in this encode by content
 	// (saveKeyStr); keyCache the recent short ones, keyUsed its slots set.
 	memoKey   strMemo
+	run       keyRun  // the keys of the large map written last (saveRunKey)
+	runSeq    int     // the id of the last run begun
+	touched   uintptr // a sum of bytes read ahead (strMapEntries)
 	keyCache  [256]strCacheEntry
 	keyUsed   [4]uint64
 	depth     int
@@ -150,6 +153,8 @@ func (e *encState) release() {
 	}
 	e.keyUsed = [4]uint64{}
 	e.memoKey.reset()
+	e.run.reset()
+	e.runSeq = 0
 	for _, k := range e.keysUsed {
 		e.keys[k] = 0
 	}
@@ -734,8 +739,16 @@ func (e *encState) saveKeyMemo(s string) (int, error) {
 		e.writeGet(idx)
 		return idx, nil
 	}
+	if len(e.run.ents) > 0 {
+		if i, ok := e.run.find(s); ok {
+			e.writeGet(i)
+			e.memoKey.putKey(kslot, s, i)
+			return i, nil
+		}
+	}
 	// Not an earlier key: by identity, as saveStrIdx (whose strCache
-	// could only hold this string if it were an earlier key).
+	// could only hold this string if it were an earlier key); saveNewKey,
+	// inline.
 	if len(s) <= 2 {
 		s = canonStr(s)
 	}
@@ -749,7 +762,127 @@ func (e *encState) saveKeyMemo(s string) (int, error) {
 		}
 		e.memoStr.put(slot, s, i)
 	}
-	e.memoKey.put(kslot, s, i)
+	e.memoKey.put(kslot, s, i) // putKey, inline
+	e.memoKey.noteShape(s)
+	return i, nil
+}
+
+// saveNewKey writes s, a dict key of no earlier key's content: by
+// identity, as saveStrIdx (whose strCache could only hold this string if
+// it were an earlier key).
+func (e *encState) saveNewKey(s string) (int, error) {
+	if len(s) <= 2 {
+		s = canonStr(s)
+	}
+	i, slot, ok := e.memoStr.find(s)
+	if ok {
+		e.writeGet(i)
+		return i, nil
+	}
+	i, err := e.writeStr(s)
+	if err != nil {
+		return 0, err
+	}
+	e.memoStr.put(slot, s, i)
+	return i, nil
+}
+
+// noKeyRuns makes large maps write their keys through memoKey (tests
+// compare the bytes with and without runs).
+var noKeyRuns bool
+
+// keyRun holds the keys of one large map (more than bigMapKeys) as they
+// are written, in place of memoKey: the keys of a map are distinct, so
+// none of them can be an earlier key of the same map, and a table of all
+// of them would be probed (and written) once per key, at random, for
+// the few lookups from other dicts that could match one (a map's keys
+// numbering in the thousands made that table larger than the cache).
+// They are written in sorted order (mapSorter sorts by the bytes, as
+// strings.Compare), so the run is sorted and a lookup that misses memoKey
+// searches it (find). One run is kept at a time: a large map begun while
+// another's run is kept moves the older run's keys into memoKey
+// (flushRun), and the older map, if it is still being written, writes its
+// remaining keys through memoKey as before (its id no longer matches).
+// The bytes are those of memoKey alone: every key that either holds is
+// found by the same lookups.
+type keyRun struct {
+	ents []strEnt // the keys written, ascending, with their memo indices
+	id   int      // the id of the map whose run this is (0: none)
+	// shapes has bit keyShape(s) set for every key in ents: a lookup of
+	// a string whose bit is clear skips the search.
+	shapes [4]uint64
+}
+
+// find returns the memo index of the key of s's content in the run.
+func (r *keyRun) find(s string) (int, bool) {
+	if b := keyShape(s); r.shapes[b/64]&(1<<(b%64)) == 0 {
+		return 0, false
+	}
+	lo, hi := 0, len(r.ents)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if r.ents[m].s < s {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(r.ents) && r.ents[lo].s == s {
+		return r.ents[lo].idx, true
+	}
+	return 0, false
+}
+
+func (r *keyRun) reset() {
+	clear(r.ents) // keep no user strings alive
+	if cap(r.ents) > 1<<19 {
+		r.ents = nil
+	}
+	r.ents, r.id, r.shapes = r.ents[:0], 0, [4]uint64{}
+}
+
+// beginRun starts the run of a large map's keys, written in sorted order
+// through saveRunKey with the id it returns.
+func (e *encState) beginRun() int {
+	if noKeyRuns {
+		return 0
+	}
+	e.flushRun()
+	e.runSeq++
+	e.run.id = e.runSeq
+	return e.runSeq
+}
+
+// flushRun moves the keys of the run into memoKey.
+func (e *encState) flushRun() {
+	for _, en := range e.run.ents {
+		if _, slot, ok := e.memoKey.findContent(en.s); !ok {
+			e.memoKey.putKey(slot, en.s, en.idx)
+		}
+	}
+	e.run.reset()
+}
+
+// saveRunKey is saveKeyMemo for a key of the large map whose run is id,
+// keys given in sorted order: only an earlier key of another dict can
+// share its content, and that is in memoKey (or a run's keys went there).
+func (e *encState) saveRunKey(s string, id int) (int, error) {
+	if e.run.id != id {
+		return e.saveKeyMemo(s) // a large map inside this one took the run
+	}
+	if e.memoKey.mayHold(s) {
+		if idx, _, ok := e.memoKey.findContent(s); ok {
+			e.writeGet(idx)
+			return idx, nil
+		}
+	}
+	i, err := e.saveNewKey(s)
+	if err != nil {
+		return 0, err
+	}
+	e.run.ents = append(e.run.ents, strEnt{s: s, idx: i})
+	b := keyShape(s)
+	e.run.shapes[b/64] |= 1 << (b % 64)
 	return i, nil
 }
 
@@ -1207,14 +1340,17 @@ func (e *encState) putStrMapScratch(sc *strMapScratch) {
 
 // strMapItems writes the items of a map[string]any in key order.
 func (e *encState) strMapItems(sc *strMapScratch) error {
-	big := len(sc.items) > bigMapKeys
+	run := 0
+	if len(sc.items) > bigMapKeys {
+		run = e.beginRun()
+	}
 	for b := e.batches(len(sc.items), batchDict); b.next(); {
 		e.openBatch(&b)
 		for _, it := range sc.items[b.lo:b.hi] {
 			e.boundary()
 			var err error
-			if big {
-				_, err = e.saveKeyMemo(sc.keys[it.i])
+			if run != 0 {
+				_, err = e.saveRunKey(sc.keys[it.i], run)
 			} else {
 				_, err = e.saveKeyStr(sc.keys[it.i])
 			}

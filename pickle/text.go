@@ -128,6 +128,15 @@ func copyWTF8(dst []byte, s string) bool {
 	dst = dst[:n]
 	var st uint64
 	if n < 8 {
+		if n >= 4 {
+			// ASCII (most short strs): two overlapping words of 4.
+			a, b := load32(s, 0), load32(s, n-4)
+			if (a|b)&0x80808080 == 0 {
+				binary.LittleEndian.PutUint32(dst, a)
+				binary.LittleEndian.PutUint32(dst[n-4:], b)
+				return true
+			}
+		}
 		for i := 0; i < n; i++ {
 			dst[i] = s[i]
 			st = wtf8DFA[s[i]] >> (st & 63)
@@ -181,6 +190,9 @@ func copyWTF8(dst []byte, s string) bool {
 			st = t7 >> (st & 63)
 		}
 		i += 8
+		if i == n {
+			return st&63 == dfaAccept
+		}
 	}
 	// The last n-i (< 8) bytes: the last 8 bytes go over as one word (the
 	// first of them again), and the automaton reads the new ones.
@@ -297,6 +309,12 @@ func load64(s string, i int) uint64 {
 	t := s[i : i+8]
 	return uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
 		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+}
+
+// load32 reads the 4 bytes at s[i:] as a little-endian word.
+func load32(s string, i int) uint32 {
+	t := s[i : i+4]
+	return uint32(t[0]) | uint32(t[1])<<8 | uint32(t[2])<<16 | uint32(t[3])<<24
 }
 
 // appendRune and nextPyRune hold surrogates in 'surrogatepass' form; the

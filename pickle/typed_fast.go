@@ -100,6 +100,14 @@ func (d *tdec) strMemo(p unsafe.Pointer) bool {
 	var str string
 	var ref, at int32
 	switch {
+	case k > 0 && d.slabEnd-d.slabAt >= 8 && asciiWord(data, pos+2, k):
+		// newString's common case, without its call: the str's word
+		// (asciiWord checked that 8 bytes are there) into the slab.
+		at = d.slabAt
+		q := unsafe.Add(d.slabBase, at)
+		binary.LittleEndian.PutUint64(unsafe.Slice((*byte)(q), 8), binary.LittleEndian.Uint64(data[pos+2:]))
+		d.slabAt = at + int32(k)
+		str, ref = unsafe.String((*byte)(q), k), int32(len(d.chunks)-1)
 	case asciiWord(data, pos+2, k):
 		str, ref, at = d.newString(b)
 	case k > 8 && k < copyWTF8Max && k <= int(d.slabEnd-d.slabAt):
