@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"reflect"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -714,6 +715,14 @@ func parsePyFloat(s string) (float64, error) {
 	}
 	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t' || s[len(s)-1] == '\r') {
 		s = s[:len(s)-1]
+	}
+	if strings.ContainsAny(s, "xX_") {
+		// Hex floats and digit separators: strconv reads them (Go
+		// syntax), CPython's unpickler does not (PyOS_string_to_double).
+		return 0, strconv.ErrSyntax
+	}
+	if f, ok := parseTiny(s); ok {
+		return f, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
