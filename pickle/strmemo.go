@@ -38,9 +38,9 @@ type strMemo struct {
 	// byContent: strings are hashed and compared by their bytes
 	// (findContent), not their address and length (find).
 	byContent bool
-	// shapes has bit keyShape(s) set for every s put by putKey: a string
-	// whose bit is clear has no entry of its content (mayHold).
-	shapes [4]uint64
+	// shapes holds keyShape(s) of every s put by putKey: a string whose
+	// shape is not there has no entry of its content (mayHold).
+	shapes byteSet
 }
 
 type strEnt struct {
@@ -162,8 +162,16 @@ func (m *strMemo) put(slot uint, s string, idx int) {
 	m.slots[slot] = m.want | uint64(len(m.ents))
 }
 
-// keyShape is a string's bit in strMemo.shapes: its length and first and
-// last bytes (as the key cache's slot, saveKeyStr).
+// byteSet is a set of 8-bit values, a bit each: the slots of a slotCache
+// set in an encode, the shapes (keyShape) of the strings a table holds.
+type byteSet [4]uint64
+
+func (b *byteSet) add(i uint)      { b[i/64] |= 1 << (i % 64) }
+func (b *byteSet) has(i uint) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+// keyShape is a string's 8 bits of its length and first and last bytes:
+// its slot in the key cache (saveKeyStr), its bit in strMemo.shapes and
+// keyRun.shapes.
 func keyShape(s string) uint {
 	if n := len(s); n > 0 {
 		return (uint(n)*31 + uint(s[0])*7 + uint(s[n-1])) & 255
@@ -174,21 +182,13 @@ func keyShape(s string) uint {
 // putKey is put for a table by content, noting the string's shape.
 func (m *strMemo) putKey(slot uint, s string, idx int) {
 	m.put(slot, s, idx)
-	m.noteShape(s)
-}
-
-func (m *strMemo) noteShape(s string) {
-	b := keyShape(s)
-	m.shapes[b/64] |= 1 << (b % 64)
+	m.shapes.add(keyShape(s))
 }
 
 // mayHold reports whether a table by content filled by putKey may hold a
 // string of s's content: false means it holds none (no string of its
 // length and end bytes was put), without hashing s.
-func (m *strMemo) mayHold(s string) bool {
-	b := keyShape(s)
-	return m.shapes[b/64]&(1<<(b%64)) != 0
-}
+func (m *strMemo) mayHold(s string) bool { return m.shapes.has(keyShape(s)) }
 
 func (m *strMemo) grow() {
 	if m.gen == 0 {
@@ -216,7 +216,7 @@ func (m *strMemo) grow() {
 // reset empties the table for the next encode, keeping its storage
 // unless it is huge.
 func (m *strMemo) reset() {
-	m.shapes = [4]uint64{}
+	m.shapes = byteSet{}
 	if len(m.slots) > 1<<20 || cap(m.ents) > 1<<19 {
 		m.slots, m.ents, m.gen = nil, nil, 0
 		return
