@@ -21,11 +21,12 @@ import (
 // after them can only say "a little more" (a sticky 1 digit).
 const tinyDigits = 800
 
-var (
-	big5     = big.NewInt(5)
+const (
 	twoTo53  = uint64(1) << 53
 	tinyOnly = -306 // decimal exponents (0.d × 10^e) above this are left to strconv
 )
+
+var big5 = big.NewInt(5)
 
 // parseTiny returns the float64 nearest to s (ties to even), when s is
 // plain decimal text ([+-]digits[.digits][(e|E)[+-]digits], as strconv
@@ -37,8 +38,8 @@ func parseTiny(s string) (f float64, ok bool) {
 		neg = s[i] == '-'
 		i++
 	}
-	var digs [tinyDigits + 1]byte
-	nd, exp, sticky, any, point := 0, 0, false, false, false
+	var digs [tinyDigits + 1]byte // the digits kept, and a sticky 1
+	nd, exp, sticky, point := 0, 0, false, false
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -47,7 +48,6 @@ func parseTiny(s string) (f float64, ok bool) {
 			continue
 		case c < '0' || c > '9':
 		default:
-			any = true
 			switch {
 			case nd == 0 && c == '0':
 				// A leading zero: after the point it lowers the exponent.
@@ -55,7 +55,7 @@ func parseTiny(s string) (f float64, ok bool) {
 					exp--
 				}
 			case nd < tinyDigits:
-				digs[nd] = c - '0'
+				digs[nd] = c
 				nd++
 				if !point {
 					exp++
@@ -70,7 +70,7 @@ func parseTiny(s string) (f float64, ok bool) {
 		}
 		break
 	}
-	if !any || nd == 0 {
+	if nd == 0 {
 		return 0, false // not a number, or zero: strconv's fast path
 	}
 	if i < len(s) {
@@ -113,16 +113,13 @@ func parseTiny(s string) (f float64, ok bool) {
 		}
 		return 0, true
 	}
-	for j := range nd {
-		digs[j] += '0'
+	if sticky {
+		// The dropped digits as one nonzero digit after the kept ones.
+		digs[nd] = '1'
+		nd++
 	}
 	d, _ := new(big.Int).SetString(unsafe.String(&digs[0], nd), 10)
 	q := exp - nd // the value is d × 10^q
-	if sticky {
-		d.Mul(d, big.NewInt(10))
-		d.Add(d, big.NewInt(1))
-		q--
-	}
 	// n = round(d × 10^q × 2^1074) = round(d × 2^(1074+q) / 5^-q).
 	den := new(big.Int).Exp(big5, big.NewInt(int64(-q)), nil)
 	if sh := 1074 + q; sh >= 0 {
