@@ -288,7 +288,7 @@ func (c *converter) typeErr(src any, t reflect.Type, msg string) error {
 // takes time super-linear in the length: 1 MiB decoded into an int64 cost
 // ~1 s of big.Int.String (and 38 MB) for a 2.5 MB error.
 func intText(x *big.Int) string {
-	if x.CmpAbs(tenPowMaxDigits) >= 0 {
+	if pastMaxDigits(x) {
 		sign := ""
 		if x.Sign() < 0 {
 			sign = "negative "

@@ -560,7 +560,7 @@ func (e *encState) saveBig(x *big.Int) error {
 		e.b = append(e.b, enc...)
 		return nil
 	}
-	if x.CmpAbs(tenPowMaxDigits) >= 0 {
+	if pastMaxDigits(x) {
 		return &UnsupportedValueError{Value: reflect.ValueOf(x), Str: "int of more than 4300 decimal digits needs protocol 2 (" + strconv.Itoa(x.BitLen()) + " bits)"}
 	}
 	e.b = append(e.b, opLong)

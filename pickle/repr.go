@@ -351,11 +351,17 @@ func (p *reprPrinter) object(o *Object) {
 // (sys.get_int_max_str_digits(): 4300 digits).
 var tenPowMaxDigits = new(big.Int).Exp(big.NewInt(10), big.NewInt(DefaultMaxLongDigits), nil)
 
+// pastMaxDigits reports whether x has more decimal digits than CPython
+// converts (tenPowMaxDigits): repr, error text and protocol-0/1 ints then
+// avoid decimal text, whose conversion takes time super-linear in x's
+// length.
+func pastMaxDigits(x *big.Int) bool { return x.CmpAbs(tenPowMaxDigits) >= 0 }
+
 // reprInt returns repr of a Python int. Beyond 4300 decimal digits, where
 // Python's repr raises ValueError (and decimal conversion gets slow), it
 // returns the hex literal of the same value instead.
 func reprInt(x *big.Int) string {
-	if x.CmpAbs(tenPowMaxDigits) >= 0 {
+	if pastMaxDigits(x) {
 		s := x.Text(16)
 		if s[0] == '-' {
 			return "-0x" + s[1:]
