@@ -433,6 +433,9 @@ raw("op_long4", b"\x80\x02\x8b\x01\x00\x00\x00\xff.")
 raw("op_long1_empty", b"\x80\x02\x8a\x00.")
 raw("op_float_text", b"F-1.25e-10\n.")
 raw("op_float_text_nan", b"Fnan\n.")
+raw("op_float_text_subnormal", b"F2.5e-310\n.")
+raw("op_float_text_min_subnormal", b"F4.9406564584124654e-324\n.")
+raw("op_float_text_underflow", b"F-1e-400\n.")
 raw("op_string_single", b"S'abc'\np0\n.")
 raw("op_string_double", b'S"with \\"quotes\\""\n.')
 raw("op_string_escapes", b"S'a\\nb\\x41\\\\'\n.")
@@ -543,6 +546,11 @@ ERRORS = collections.OrderedDict([
     ("err_invalid_utf8", b"\x80\x04\x8c\x02\xff\xfe."),
     ("err_frame_overrun", b"\x80\x04\x95\xff\x00\x00\x00\x00\x00\x00\x00N."),
     ("err_unhashable_key", b"}]K\x01s."),
+    # FLOAT is read by PyOS_string_to_double, not float().
+    ("err_float_text_hex", b"F0x1p-2\n."),
+    ("err_float_text_underscore", b"F1_0\n."),
+    ("err_float_text_leading_space", b"F 1.5\n."),
+    ("err_float_text_overflow", b"F1e400\n."),
 ])
 
 
